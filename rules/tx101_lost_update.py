@@ -1,0 +1,183 @@
+"""TX101 lost-update: a row read without a lock, changed in Python, written back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from txlint.ftypes import Severity
+from txlint.ir import LockMode, Read, RowOrigin, RowRef, Unit, ValueKind, Write
+from txlint.rule import RelatedSpan, Report, Rule, RuleContext, RuleDoc
+
+
+class LostUpdate(Rule):
+    code = "TX101"
+    name = "lost-update"
+    severity = Severity.ERROR
+    summary = "A value read without a row lock is changed in application code and written back to the same row."
+    doc = RuleDoc(
+        what_it_does=(
+            "Finds a row that is read from the database without a row lock, has a column recomputed "
+            "from what was read (`acct.balance -= amount`), and is written back, with no "
+            "compare-and-swap guard on the write. A method or function that receives the instance "
+            "(`self`, a parameter) and does the same is reported too: every caller would have to lock it."
+        ),
+        why_is_this_bad=(
+            "Two concurrent requests both read 100, both compute their own result and both write it: "
+            "one deduction disappears. Tests that run one request at a time never show it."
+        ),
+        example=(
+            "def withdraw(account_id, amount):\n"
+            "    with transaction.atomic():\n"
+            "        acct = Account.objects.get(pk=account_id)\n"
+            "        acct.balance -= amount\n"
+            "        acct.save()\n"
+        ),
+        use_instead=(
+            "def withdraw(account_id, amount):\n"
+            "    with transaction.atomic():\n"
+            "        acct = Account.objects.select_for_update().get(pk=account_id)\n"
+            "        acct.balance -= amount\n"
+            "        acct.save()\n"
+            "\n"
+            "# or let the database compute it (see TX105/TX106 for the guards it needs):\n"
+            "Account.objects.filter(pk=account_id, balance__gte=amount).update(balance=F(\"balance\") - amount)\n"
+        ),
+        known_problems=(
+            "Only the function itself is analysed: an instance locked by a caller and passed in is "
+            "still reported, because this function cannot show that every caller locks it."
+        ),
+    )
+    INVALID = [
+        (
+            "from django.db import transaction\n"
+            "def withdraw(account_id, amount):\n"
+            "    with transaction.atomic():\n"
+            "        acct = Account.objects.get(pk=account_id)\n"
+            "        acct.balance -= amount\n"
+            "        acct.save()  # error\n"
+        ),
+        (
+            "def add_points(user_id, points):\n"
+            "    profile = Profile.objects.filter(user_id=user_id).first()\n"
+            "    profile.points = profile.points + points\n"
+            "    profile.save(update_fields=['points'])  # error\n"
+        ),
+        (
+            "from django.db import transaction\n"
+            "from django.shortcuts import get_object_or_404\n"
+            "def withdraw(account_id, amount):\n"
+            "    acct = get_object_or_404(Account, pk=account_id)\n"
+            "    with transaction.atomic():\n"
+            "        acct.refresh_from_db()\n"
+            "        acct.balance = acct.balance - amount\n"
+            "        acct.save()  # error\n"
+        ),
+        (
+            "def use_voucher(voucher):\n"
+            "    voucher.used += 1\n"
+            "    voucher.save(update_fields=['used'])  # error\n"
+        ),
+    ]
+    VALID = [
+        # The near miss: the same code with the row locked inside the transaction.
+        (
+            "from django.db import transaction\n"
+            "def withdraw(account_id, amount):\n"
+            "    with transaction.atomic():\n"
+            "        acct = Account.objects.select_for_update().get(pk=account_id)\n"
+            "        acct.balance -= amount\n"
+            "        acct.save()\n"
+        ),
+        # The written value does not depend on anything read.
+        (
+            "def rename(account_id, nickname):\n"
+            "    acct = Account.objects.get(pk=account_id)\n"
+            "    acct.nickname = nickname\n"
+            "    acct.save(update_fields=['nickname'])\n"
+        ),
+        # Created here, never read.
+        (
+            "def open_account(owner):\n"
+            "    acct = Account(owner=owner, balance=0)\n"
+            "    acct.balance += 10\n"
+            "    acct.save()\n"
+        ),
+        # The database computes the new value.
+        (
+            "from django.db.models import F\n"
+            "def withdraw(account_id, amount):\n"
+            "    Account.objects.filter(pk=account_id).update(balance=F('balance') - amount)\n"
+        ),
+        # Locked rows of an evaluated locking queryset.
+        (
+            "from django.db import transaction\n"
+            "def reserve(ids):\n"
+            "    with transaction.atomic():\n"
+            "        for product in Product.objects.select_for_update().filter(pk__in=ids):\n"
+            "            product.stock -= 1\n"
+            "            product.save(update_fields=['stock'])\n"
+        ),
+        # An untyped parameter whose save() proves nothing about being a model row.
+        (
+            "def bump(counter):\n"
+            "    counter.value += 1\n"
+            "    counter.save()\n"
+        ),
+    ]
+
+    def check(self, unit: Unit, context: RuleContext) -> Iterable[Report]:
+        for op in unit.ops:
+            if isinstance(op, Write) and op.row is not None and not _is_cas(op, context):
+                report = _lost_update(unit, op)
+                if report is not None:
+                    yield report
+
+
+def _lost_update(unit: Unit, write: Write) -> Report | None:
+    row = write.row
+    assert row is not None
+    columns = [
+        a.column
+        for a in write.assignments
+        if a.value.kind is ValueKind.DERIVED and any(_same_row(d.row, row) for d in a.value.depends_on)
+    ]
+    if not columns:
+        return None
+    fields = ", ".join(f"`{row.name or write.table}.{c}`" for c in columns)
+    if row.origin is RowOrigin.PARAMETER:
+        return Report(
+            write.span,
+            f"{fields} is recomputed from an instance loaded elsewhere and saved; every caller must hold a row lock on it",
+        )
+    read = unit.read_at(row.read)
+    if read is None or _locked_for(read, write):
+        return None
+    return Report(
+        write.span,
+        f"{fields} is read without a row lock and written back",
+        (RelatedSpan(read.span, "read here without a row lock" if read.lock is None else _lock_problem(read, write)),),
+    )
+
+
+def _locked_for(read: Read, write: Write) -> bool:
+    """An exclusive lock held by the transaction that does the write (shared locks do not count)."""
+    return read.lock is LockMode.EXCLUSIVE and read.tx == write.tx
+
+
+def _lock_problem(read: Read, write: Write) -> str:
+    if read.lock is LockMode.SHARE:
+        return "read here with a shared lock, which does not stop a concurrent writer"
+    return "locked here, outside the transaction that does the write"
+
+
+def _same_row(a: RowRef, b: RowRef) -> bool:
+    if a.origin is not b.origin:
+        return False
+    return a.read == b.read if a.origin is RowOrigin.READ else a.name == b.name
+
+
+def _is_cas(write: Write, context: RuleContext) -> bool:
+    """A write guarded on a column it writes or on a version column: TX108's business, not this rule's."""
+    written = {a.column for a in write.assignments}
+    versions = set(context.config.version_fields)
+    return any(g.column in written or g.column in versions for g in write.guards)

@@ -1,0 +1,5 @@
+"""`python -m txlint` runs the CLI."""
+
+from txlint.cli import main
+
+main()

@@ -1,0 +1,186 @@
+"""Runs the analysis: read files, parse, build the project index, judge, filter.
+
+Pass 1 parses every file and collects the schema facts (the project index);
+pass 2 runs the front-ends over each file with that index and hands every
+unit to every enabled rule. A failure in one file (unreadable, undecodable,
+a syntax error, even a bug of ours) becomes that file's finding or notice,
+never the end of the run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pathspec
+
+from txlint import sql_adapter
+from txlint.config import Config
+from txlint.fingerprint import with_fingerprints
+from txlint.frontends import python as python_frontend
+from txlint.ftypes import FileResult, Finding, Notice, Related, Span
+from txlint.index import ProjectIndex, TableDecl
+from txlint.ir import ModuleIR
+from txlint.registry import all_rules, code_matches
+from txlint.rule import Report, Rule, RuleContext
+from txlint.sources import SourceText, decode_source, read_source
+from txlint.suppression import Suppressions
+
+PARSE_ERROR = "TX000"
+
+
+@dataclass
+class RunResult:
+    """Everything a run produced, in a stable order."""
+
+    findings: list[Finding] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+    files_checked: int = 0
+
+
+@dataclass
+class _Parsed:
+    source: SourceText
+    python: python_frontend.ParsedPython | None = None
+    syntax_error: Finding | None = None
+
+
+class Engine:
+    """One configured run over a set of files."""
+
+    def __init__(self, config: Config, enabled: frozenset[str]) -> None:
+        self.config = config
+        self.enabled = enabled
+        self.rules: list[Rule] = [rule() for code, rule in all_rules().items() if code in enabled and not rule.engine_emitted]
+        self._per_file = [
+            (pathspec.GitIgnoreSpec.from_lines([glob]), codes) for glob, codes in config.per_file_ignores.items()
+        ]
+
+    # -- entry points ----------------------------------------------------------------------
+    def check_files(self, files: Sequence[Path], display: Sequence[str]) -> RunResult:
+        result = RunResult()
+        parsed: list[_Parsed] = []
+        for path, shown in zip(files, display):
+            source = read_source(path, shown, self.config.max_file_size)
+            if isinstance(source, Notice):
+                result.notices.append(source)
+                continue
+            parsed.append(self._parse(source))
+        return self._judge(parsed, result)
+
+    def check_text(self, display: str, data: bytes) -> RunResult:
+        """Check source handed over on stdin, reported under `display`."""
+        result = RunResult()
+        source = decode_source(data, display, self.config.max_file_size, python=not display.endswith(".sql"))
+        if isinstance(source, Notice):
+            result.notices.append(source)
+            return result
+        return self._judge([self._parse(source)], result)
+
+    # -- passes ---------------------------------------------------------------------------
+    def _parse(self, source: SourceText) -> _Parsed:
+        item = _Parsed(source)
+        if source.path.endswith(".sql"):
+            error = sql_adapter.check_script(source.text, _sql_dialect(source.text, self.config.dialect))
+            if error is not None:
+                item.syntax_error = self._parse_error(source.path, error.message, error.line, error.column)
+            return item
+        parsed = python_frontend.parse(source.path, source.text)
+        if isinstance(parsed, python_frontend.PythonSyntaxError):
+            item.syntax_error = self._parse_error(source.path, parsed.message, parsed.line, parsed.column)
+        else:
+            item.python = parsed
+        return item
+
+    def _judge(self, parsed: list[_Parsed], result: RunResult) -> RunResult:
+        index = ProjectIndex.build(self._table_decls(parsed, result))
+        for item in parsed:
+            result.files_checked += 1
+            try:
+                findings = self._file_findings(item, index)
+            except (Exception, RecursionError) as error:  # a bug of ours must not end the run
+                result.notices.append(Notice(item.source.path, f"internal error, file not analysed: {type(error).__name__}: {error}"))
+                continue
+            result.findings.extend(findings)
+        result.findings.sort(key=Finding.sort_key)
+        return result
+
+    def _table_decls(self, parsed: Iterable[_Parsed], result: RunResult) -> list[TableDecl]:
+        decls: list[TableDecl] = []
+        for item in parsed:
+            if item.python is None:
+                continue
+            try:
+                decls += item.python.table_decls()
+            except (Exception, RecursionError) as error:
+                result.notices.append(Notice(item.source.path, f"internal error while indexing: {type(error).__name__}: {error}"))
+        return decls
+
+    def _file_findings(self, item: _Parsed, index: ProjectIndex) -> list[Finding]:
+        path, text = item.source.path, item.source.text
+        unit_of: dict[Finding, str] = {}
+        findings: list[Finding] = []
+        if item.syntax_error is not None:
+            findings.append(item.syntax_error)
+        if item.python is not None:
+            module = python_frontend.analyse(item.python, index, self.config)
+            findings += self._run_rules(module, index, unit_of)
+        suppressions = Suppressions.of_sql(text) if path.endswith(".sql") else Suppressions.of_python(text)
+        kept = [
+            f
+            for f in findings
+            if f.code in self.enabled and not suppressions.suppressed(f.code, f.line) and not self._ignored_here(f)
+        ]
+        return with_fingerprints(kept, text.splitlines(), unit_of)
+
+    def _run_rules(self, module: ModuleIR, index: ProjectIndex, unit_of: dict[Finding, str]) -> list[Finding]:
+        context = RuleContext(self.config, module, index)
+        findings: list[Finding] = []
+        for unit in module.units:
+            for rule in self.rules:
+                for report in rule.check(unit, context):
+                    finding = _finding(rule, module.path, report)
+                    unit_of[finding] = unit.name
+                    findings.append(finding)
+        return findings
+
+    def _parse_error(self, path: str, message: str, line: int, column: int) -> Finding:
+        rule = all_rules()[PARSE_ERROR]
+        return _finding(rule, path, Report(Span.point(line, column), f"cannot parse: {message}"))  # type: ignore[arg-type]
+
+    def _ignored_here(self, finding: Finding) -> bool:
+        if not self._per_file:
+            return False
+        try:
+            relative = Path(os.path.abspath(finding.path)).relative_to(self.config.root.resolve()).as_posix()
+        except ValueError:
+            relative = finding.path
+        return any(spec.match_file(relative) and code_matches(finding.code, codes) for spec, codes in self._per_file)
+
+
+def _finding(rule: type[Rule] | Rule, path: str, report: Report) -> Finding:
+    span = report.span
+    return Finding(
+        code=rule.code,
+        name=rule.name,
+        severity=rule.severity,
+        message=report.message,
+        path=path,
+        line=span.line,
+        column=span.column,
+        end_line=span.end_line,
+        end_column=span.end_column,
+        related=tuple(Related(path, r.span.line, r.span.column, r.message) for r in report.related),
+    )
+
+
+def _sql_dialect(text: str, default: str) -> str:
+    """A first-line `-- txlint: dialect=mysql` comment overrides the configured dialect."""
+    first = text.lstrip("\ufeff").split("\n", 1)[0].strip()
+    if first.startswith("--") and "txlint:" in first and "dialect=" in first:
+        name = first.split("dialect=", 1)[1].split()[0].strip().lower()
+        if name in sql_adapter.dialect_names():
+            return name
+    return default

@@ -1,0 +1,82 @@
+"""The Python front-end: parse with libcst, summarise for the index, walk every function.
+
+`parse` is separate from `analyse` so the engine can build the project index
+from every file's summary (pass 1) before any function is judged (pass 2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from txlint.config import Config
+from txlint.frontends.python import django
+from txlint.frontends.python.imports import ImportTable
+from txlint.frontends.python.walker import FileContext, FunctionWalker, Recogniser
+from txlint.index import ProjectIndex, TableDecl
+from txlint.ir import ModuleIR
+
+RECOGNISERS: tuple[Recogniser, ...] = (django.DjangoRecogniser(),)
+
+
+@dataclass(frozen=True)
+class PythonSyntaxError:
+    """Why libcst refused a file, with a 1-based position."""
+
+    message: str
+    line: int
+    column: int
+
+
+@dataclass
+class ParsedPython:
+    """A parsed module with the per-file facts both passes need."""
+
+    path: str
+    module: cst.Module
+    imports: ImportTable
+    positions: dict[cst.CSTNode, object]
+
+    def table_decls(self) -> list[TableDecl]:
+        lines = {node: span.start.line for node, span in self.positions.items() if isinstance(node, cst.ClassDef)}  # type: ignore[attr-defined]
+        return django.table_decls(self.module, self.imports, self.path, lines)
+
+
+def parse(path: str, text: str) -> ParsedPython | PythonSyntaxError:
+    """Parse source text; a syntax error is a value, not an exception."""
+    try:
+        module = cst.parse_module(text)
+    except cst.ParserSyntaxError as error:
+        return PythonSyntaxError(error.message, error.raw_line, error.raw_column + 1)
+    except RecursionError:
+        return PythonSyntaxError("expression too deeply nested to parse", 1, 1)
+    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    return ParsedPython(path, module, ImportTable.of_module(module), dict(positions))
+
+
+def analyse(parsed: ParsedPython, index: ProjectIndex, config: Config) -> ModuleIR:
+    """Pass 2: the IR of every function and method in the module."""
+    context = FileContext(parsed.path, parsed.imports, index, config, parsed.positions, RECOGNISERS)  # type: ignore[arg-type]
+    result = ModuleIR(parsed.path)
+    for func, class_name in _functions(parsed.module.body, None):
+        result.units.append(FunctionWalker(context, func, class_name).run())
+    return result
+
+
+def _functions(body: object, class_name: str | None) -> Iterator[tuple[cst.FunctionDef, str | None]]:
+    """Every function at any depth, with the class it is a method of (if directly in one)."""
+    for statement in body if isinstance(body, (list, tuple)) else ():
+        if isinstance(statement, cst.FunctionDef):
+            yield statement, class_name
+            yield from _functions(_block(statement.body), None)
+        elif isinstance(statement, cst.ClassDef):
+            yield from _functions(_block(statement.body), statement.name.value)
+        elif isinstance(statement, (cst.If, cst.Try, cst.With, cst.For, cst.While)):
+            yield from _functions(_block(statement.body), class_name)
+
+
+def _block(suite: cst.BaseSuite) -> object:
+    return suite.body if isinstance(suite, (cst.IndentedBlock, cst.SimpleStatementSuite)) else ()

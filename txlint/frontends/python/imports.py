@@ -1,0 +1,95 @@
+"""A light import table: which qualified name a local name stands for.
+
+Resolving `transaction.atomic` to `django.db.transaction.atomic` is all the
+recognisers need, and reading the `import` statements of a module gives it
+for a fraction of the cost of libcst's full `QualifiedNameProvider`.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+
+def dotted_name(node: cst.BaseExpression) -> str | None:
+    """`a.b.c` for a chain of names and attributes, None for anything else."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        base = dotted_name(node.value)
+        return f"{base}.{node.attr.value}" if base else None
+    return None
+
+
+class ImportTable:
+    """Local names bound by `import` statements, mapped to what they import."""
+
+    def __init__(self) -> None:
+        self._names: dict[str, str] = {}
+
+    @classmethod
+    def of_module(cls, module: cst.Module) -> ImportTable:
+        table = cls()
+        for statement in _walk_statements(module.body):
+            table.add(statement)
+        return table
+
+    def add(self, node: cst.Import | cst.ImportFrom) -> None:
+        if isinstance(node, cst.Import):
+            for alias in node.names:
+                full = dotted_name(alias.name)
+                if full is None:
+                    continue
+                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                    self._names[alias.asname.name.value] = full
+                else:
+                    head = full.split(".")[0]
+                    self._names[head] = head
+            return
+        if isinstance(node.names, cst.ImportStar) or node.relative:
+            # Relative imports stay project-local: record them under a leading dot.
+            prefix = "." * len(node.relative)
+        else:
+            prefix = ""
+        if isinstance(node.names, cst.ImportStar):
+            return
+        module = dotted_name(node.module) if node.module is not None else ""
+        for alias in node.names:
+            name = dotted_name(alias.name)
+            if name is None:
+                continue
+            local = alias.asname.name.value if alias.asname and isinstance(alias.asname.name, cst.Name) else name
+            self._names[local] = f"{prefix}{module}.{name}" if module else f"{prefix}{name}"
+
+    def resolve(self, node: cst.BaseExpression) -> str | None:
+        """The qualified name of `node` when its head is imported, else None."""
+        dotted = dotted_name(node)
+        if dotted is None:
+            return None
+        head, _, rest = dotted.partition(".")
+        target = self._names.get(head)
+        if target is None:
+            return None
+        return f"{target}.{rest}" if rest else target
+
+    def local_name(self, node: cst.BaseExpression) -> str | None:
+        """The simple name of `node` as imported (`Account` for `from .models import Account`)."""
+        qualified = self.resolve(node)
+        return qualified.rsplit(".", 1)[-1] if qualified else None
+
+
+def _walk_statements(body: object) -> list[cst.Import | cst.ImportFrom]:
+    """Import statements at module level, also inside `if`/`try` (TYPE_CHECKING, fallbacks)."""
+    found: list[cst.Import | cst.ImportFrom] = []
+    stack = list(body) if isinstance(body, (list, tuple)) else []
+    while stack:
+        statement = stack.pop(0)
+        if isinstance(statement, cst.SimpleStatementLine):
+            found += [s for s in statement.body if isinstance(s, (cst.Import, cst.ImportFrom))]
+        elif isinstance(statement, (cst.If, cst.Try)):
+            stack += list(statement.body.body)
+            orelse = getattr(statement, "orelse", None)
+            if isinstance(orelse, (cst.Else, cst.If)):
+                stack.append(orelse) if isinstance(orelse, cst.If) else stack.extend(orelse.body.body)
+            for handler in getattr(statement, "handlers", ()):
+                stack += list(handler.body.body)
+    return found

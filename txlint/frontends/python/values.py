@@ -1,0 +1,75 @@
+"""Abstract values the Python walker tracks per variable.
+
+They live only inside the front-end: the walker uses them to connect a
+`save()` back to the read that produced the row, and a written value to the
+database values it was computed from. Rules never see them; they see `txlint.ir`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from txlint.ftypes import Span
+from txlint.ir import Delta, Dependency, Guard, LockMode, RowRef
+
+
+@dataclass(frozen=True)
+class Data:
+    """A plain value and the database values it was computed from."""
+
+    deps: frozenset[Dependency] = frozenset()
+    in_database: bool = False  # an expression the database evaluates (F("c") - x)
+    delta: Delta | None = None
+    column_ref: str | None = None  # F("c") itself: a reference to column c
+
+
+@dataclass(frozen=True)
+class Row:
+    """One in-memory row (a model instance)."""
+
+    ref: RowRef
+    table: str
+
+
+@dataclass(frozen=True)
+class Rows:
+    """An evaluated collection of rows (`list(qs)`): iterating it yields `Row`s of one read."""
+
+    read: int
+    table: str
+
+
+@dataclass(frozen=True)
+class Query:
+    """A lazy query: built, not yet run. Evaluating it emits a `Read`."""
+
+    table: str
+    span: Span
+    lock: LockMode | None = None
+    guards: tuple[Guard, ...] = ()
+    using: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelClass:
+    """A model class (it can be instantiated or queried)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A parameter of unknown type: treated as a row only when the code proves it is one."""
+
+    name: str
+    fields: dict[str, Data] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A tuple of values (`obj, created = get_or_create(...)`)."""
+
+    items: tuple[object, ...]
+
+
+AbstractValue = Data | Row | Rows | Query | ModelClass | Parameter | Pair

@@ -1,0 +1,429 @@
+"""Walks one Python function in source order and turns it into a `txlint.ir.Unit`.
+
+The walker knows Python (assignments, attribute mutation, loops, `with`,
+data flow from one variable to the next); recognisers know libraries (what
+`select_for_update()` or `transaction.atomic` mean). The walker asks each
+recogniser in turn about calls, attributes and `with` items, and keeps the
+abstract value of every local variable.
+
+Data flow is intra-procedural and flow-insensitive across branches: both arms
+of an `if` are walked one after the other, so a value bound in either arm is
+known after it. That over-approximates reachability, which for the rules that
+use it (a read feeding a write) errs on the side of the code as written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import libcst as cst
+from libcst.metadata import CodeRange
+
+from txlint.config import Config
+from txlint.frontends.python.imports import ImportTable, dotted_name
+from txlint.frontends.python.values import AbstractValue, Data, ModelClass, Pair, Parameter, Query, Row, Rows
+from txlint.ftypes import Span
+from txlint.index import ProjectIndex
+from txlint.ir import Assignment, Delta, Dependency, Op, Read, RowOrigin, RowRef, Transaction, Unit, Value, ValueKind, Write
+
+
+class NotMine:
+    """Returned by a recogniser that has nothing to say about a node."""
+
+
+NOT_MINE = NotMine()
+
+
+class Recogniser(Protocol):
+    """Library knowledge plugged into the walker (one per library)."""
+
+    def attribute(self, walker: FunctionWalker, node: cst.Attribute, base: AbstractValue | None) -> AbstractValue | None | NotMine: ...
+
+    def call(
+        self, walker: FunctionWalker, node: cst.Call, receiver: AbstractValue | None
+    ) -> AbstractValue | None | NotMine: ...
+
+    def opens_transaction(self, walker: FunctionWalker, expr: cst.BaseExpression) -> bool: ...
+
+
+@dataclass
+class FileContext:
+    """What every walker of one file shares."""
+
+    path: str
+    imports: ImportTable
+    index: ProjectIndex
+    config: Config
+    positions: dict[cst.CSTNode, CodeRange]
+    recognisers: Sequence[Recogniser] = ()
+
+    def span(self, node: cst.CSTNode) -> Span:
+        found = self.positions.get(node)
+        if found is None:
+            return Span(1, 1, 1, 1)
+        return Span(found.start.line, found.start.column + 1, found.end.line, found.end.column + 1)
+
+    def class_name(self, node: cst.BaseExpression) -> str | None:
+        """The model class `node` names, when the project index knows it as a model."""
+        name = dotted_name(node)
+        if name is None:
+            return None
+        simple = name.rsplit(".", 1)[-1]
+        return simple if self.index.is_model(simple) else None
+
+
+@dataclass
+class _Pending:
+    """Field changes made to an in-memory row and not yet saved."""
+
+    assignments: dict[str, Assignment] = field(default_factory=dict)
+
+
+class FunctionWalker:
+    """Abstract interpretation of one function body, emitting IR ops."""
+
+    def __init__(self, file: FileContext, func: cst.FunctionDef, class_name: str | None) -> None:
+        self.file = file
+        self.func = func
+        self.unit = Unit(name=func.name.value, span=file.span(func))
+        self.env: dict[str, AbstractValue | None] = {}
+        self.pending: dict[RowRef, _Pending] = {}
+        self._tx_stack: list[int] = []
+        self._discarded: set[int] = set()
+        self._bind_parameters(class_name)
+
+    # -- public helpers for recognisers -------------------------------------------------
+    @property
+    def tx(self) -> int | None:
+        return self._tx_stack[0] if self._tx_stack else None
+
+    def span(self, node: cst.CSTNode) -> Span:
+        return self.file.span(node)
+
+    def emit(self, op: Op) -> int:
+        self.unit.ops.append(op)
+        return len(self.unit.ops) - 1
+
+    def is_discarded(self, node: cst.CSTNode) -> bool:
+        """True when `node` is a call whose result the code throws away (an expression statement)."""
+        return id(node) in self._discarded
+
+    def evaluate_query(self, query: Query, node: cst.CSTNode, row_var: str | None = None) -> int:
+        """Run a lazy query here: emit its `Read`, return the op index."""
+        return self.emit(
+            Read(
+                span=self.span(node),
+                tx=self.tx,
+                table=query.table,
+                lock=query.lock,
+                row_var=row_var,
+                key=tuple(g.column for g in query.guards),
+            )
+        )
+
+    def row_from_read(self, read: int, table: str, name: str = "") -> Row:
+        return Row(RowRef(RowOrigin.READ, read, name), table)
+
+    def take_pending(self, ref: RowRef, columns: Sequence[str] | None) -> tuple[Assignment, ...]:
+        """The unsaved changes of a row (only `columns` when given), removing them."""
+        pending = self.pending.get(ref)
+        if pending is None:
+            return ()
+        names = list(pending.assignments) if columns is None else [c for c in columns if c in pending.assignments]
+        return tuple(pending.assignments.pop(name) for name in names)
+
+    def forget_pending(self, ref: RowRef) -> None:
+        self.pending.pop(ref, None)
+
+    def value_of(self, node: cst.BaseExpression) -> Value:
+        """The IR value of an expression written to a column."""
+        return to_ir_value(self.eval(node))
+
+    # -- parameters ----------------------------------------------------------------------
+    def _bind_parameters(self, class_name: str | None) -> None:
+        params = list(self.func.params.posonly_params) + list(self.func.params.params) + list(self.func.params.kwonly_params)
+        for index, param in enumerate(params):
+            name = param.name.value
+            if index == 0 and class_name is not None and name in {"self", "cls"}:
+                is_model = self.file.index.is_model(class_name)
+                self.env[name] = Row(RowRef(RowOrigin.PARAMETER, None, name), class_name) if is_model and name == "self" else None
+                continue
+            model = self.file.class_name(param.annotation.annotation) if param.annotation else None
+            self.env[name] = Row(RowRef(RowOrigin.PARAMETER, None, name), model) if model else Parameter(name)
+
+    # -- statements ----------------------------------------------------------------------
+    def run(self) -> Unit:
+        decorated = any(self._opens_transaction(d.decorator) for d in self.func.decorators)
+        if decorated:
+            self._open_transaction(self.func)
+        self._body(self.func.body)
+        return self.unit
+
+    def _open_transaction(self, node: cst.CSTNode) -> None:
+        if not self._tx_stack:
+            tx_id = len(self.unit.transactions)
+            self.unit.transactions.append(Transaction(tx_id, self.span(node)))
+            self._tx_stack.append(tx_id)
+        else:
+            self._tx_stack.append(self._tx_stack[0])  # nested: a savepoint of the same transaction
+
+    def _opens_transaction(self, expr: cst.BaseExpression) -> bool:
+        return any(r.opens_transaction(self, expr) for r in self.file.recognisers)
+
+    def _body(self, body: cst.BaseSuite | Sequence[cst.BaseStatement]) -> None:
+        statements: Sequence[cst.BaseStatement | cst.BaseSmallStatement]
+        if isinstance(body, cst.SimpleStatementSuite):
+            statements = body.body
+        elif isinstance(body, cst.IndentedBlock):
+            statements = body.body
+        else:
+            statements = body  # type: ignore[assignment]
+        for statement in statements:
+            self._statement(statement)
+
+    def _statement(self, node: cst.CSTNode) -> None:
+        if isinstance(node, cst.SimpleStatementLine):
+            for small in node.body:
+                self._small(small)
+        elif isinstance(node, cst.BaseSmallStatement):
+            self._small(node)
+        elif isinstance(node, cst.If):
+            self.eval(node.test)
+            self._body(node.body)
+            if node.orelse is not None:
+                self._statement(node.orelse) if isinstance(node.orelse, cst.If) else self._body(node.orelse.body)
+        elif isinstance(node, (cst.For,)):
+            self._for(node)
+        elif isinstance(node, cst.While):
+            self.eval(node.test)
+            self._body(node.body)
+            if node.orelse is not None:
+                self._body(node.orelse.body)
+        elif isinstance(node, (cst.Try, cst.TryStar)):
+            self._body(node.body)
+            for handler in node.handlers:
+                self._body(handler.body)
+            if node.orelse is not None:
+                self._body(node.orelse.body)
+            if node.finalbody is not None:
+                self._body(node.finalbody.body)
+        elif isinstance(node, cst.With):
+            self._with(node)
+        elif isinstance(node, cst.Match):
+            self.eval(node.subject)
+            for case in node.cases:
+                self._body(case.body)
+        # Nested functions and classes are units of their own; they are not walked here.
+
+    def _for(self, node: cst.For) -> None:
+        source = self.eval(node.iter)
+        element: AbstractValue | None = None
+        if isinstance(source, Query):
+            read = self.evaluate_query(source, node.iter, _target_name(node.target))
+            element = self.row_from_read(read, source.table, _target_name(node.target) or "")
+        elif isinstance(source, Rows):
+            element = self.row_from_read(source.read, source.table, _target_name(node.target) or "")
+        elif isinstance(source, Data):
+            element = source
+        self._bind(node.target, element)
+        self._body(node.body)
+        if node.orelse is not None:
+            self._body(node.orelse.body)
+
+    def _with(self, node: cst.With) -> None:
+        opened = 0
+        for item in node.items:
+            if self._opens_transaction(item.item):
+                self._open_transaction(item.item)
+                opened += 1
+                continue
+            value = self.eval(item.item)
+            if item.asname is not None:
+                self._bind(item.asname.name, value)
+        self._body(node.body)
+        for _ in range(opened):
+            self._tx_stack.pop()
+
+    def _small(self, node: cst.BaseSmallStatement) -> None:
+        if isinstance(node, cst.Expr):
+            if isinstance(node.value, (cst.Call, cst.Await)):
+                inner = node.value.expression if isinstance(node.value, cst.Await) else node.value
+                self._discarded.add(id(inner))
+            self.eval(node.value)
+        elif isinstance(node, cst.Assign):
+            value = self.eval(node.value)
+            for target in node.targets:
+                self._assign(target.target, value, node.value, node)
+        elif isinstance(node, cst.AnnAssign) and node.value is not None:
+            self._assign(node.target, self.eval(node.value), node.value, node)
+        elif isinstance(node, cst.AugAssign):
+            self._aug_assign(node)
+        elif isinstance(node, cst.Return) and node.value is not None:
+            self.eval(node.value)
+
+    def _assign(self, target: cst.BaseExpression, value: AbstractValue | None, source: cst.BaseExpression, node: cst.CSTNode) -> None:
+        if isinstance(target, cst.Attribute):
+            self._set_field(target, to_ir_value(value), node)
+        else:
+            self._bind(target, value)
+
+    def _aug_assign(self, node: cst.AugAssign) -> None:
+        current = self.eval(node.target)
+        change = self.eval(node.value)
+        combined = merge_data(current, change)
+        if isinstance(node.target, cst.Attribute):
+            self._set_field(node.target, to_ir_value(combined), node)
+        elif isinstance(node.target, cst.Name):
+            self.env[node.target.value] = combined
+
+    def _set_field(self, target: cst.Attribute, value: Value, node: cst.CSTNode) -> None:
+        owner = self.eval(target.value)
+        ref = owner.ref if isinstance(owner, Row) else RowRef(RowOrigin.PARAMETER, None, owner.name) if isinstance(owner, Parameter) else None
+        if ref is None:
+            return
+        pending = self.pending.setdefault(ref, _Pending())
+        pending.assignments[target.attr.value] = Assignment(target.attr.value, value, self.span(node))
+
+    def _bind(self, target: cst.BaseExpression, value: AbstractValue | None) -> None:
+        if isinstance(target, cst.Name):
+            if isinstance(value, Row) and value.ref.origin is RowOrigin.READ and not value.ref.name:
+                value = Row(RowRef(value.ref.origin, value.ref.read, target.value), value.table)
+            self.env[target.value] = value
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            elements = [e.value for e in target.elements]
+            items = value.items if isinstance(value, Pair) and len(value.items) == len(elements) else None
+            for position, element in enumerate(elements):
+                item = items[position] if items is not None else (value if isinstance(value, Data) else None)
+                self._bind(element, item)  # type: ignore[arg-type]
+
+    # -- expressions ---------------------------------------------------------------------
+    def eval(self, node: cst.BaseExpression) -> AbstractValue | None:
+        """The abstract value of an expression; emits the IR ops its evaluation performs."""
+        if isinstance(node, cst.Name):
+            if node.value in self.env:
+                return self.env[node.value]
+            model = self.file.class_name(node)
+            return ModelClass(model) if model else None
+        if isinstance(node, cst.Attribute):
+            return self._attribute(node)
+        if isinstance(node, cst.Call):
+            return self._call(node)
+        if isinstance(node, cst.Await):
+            return self.eval(node.expression)
+        if isinstance(node, cst.Subscript):
+            return self._subscript(node)
+        if isinstance(node, (cst.Tuple, cst.List, cst.Set)):
+            return Pair(tuple(self.eval(e.value) for e in node.elements))
+        return self._combine(node)
+
+    def _combine(self, node: cst.BaseExpression) -> Data:
+        """Any other expression: its value depends on everything it reads."""
+        if isinstance(node, cst.BinaryOperation):
+            return self._arithmetic(node)
+        value: AbstractValue | None = Data()
+        for child in _child_expressions(node):
+            value = merge_data(value, self.eval(child))
+        return value if isinstance(value, Data) else Data()
+
+    def _arithmetic(self, node: cst.BinaryOperation) -> Data:
+        """`x - y`; an in-database column minus/plus an amount becomes a `Delta`."""
+        left, right = self.eval(node.left), self.eval(node.right)
+        merged = merge_data(left, right)
+        assert isinstance(merged, Data)
+        sign = {cst.Subtract: "-", cst.Add: "+"}.get(type(node.operator))
+        if sign and isinstance(left, Data) and left.column_ref and not (isinstance(right, Data) and right.column_ref):
+            amount = _literal_number(node.right)
+            return Data(merged.deps, in_database=True, delta=Delta(left.column_ref, sign, amount))
+        return merged
+
+    def _attribute(self, node: cst.Attribute) -> AbstractValue | None:
+        base = self.eval(node.value)
+        for recogniser in self.file.recognisers:
+            result = recogniser.attribute(self, node, base)
+            if not isinstance(result, NotMine):
+                return result
+        if isinstance(base, Row):
+            return Data(frozenset({Dependency(base.ref, node.attr.value)}))
+        if isinstance(base, Parameter):
+            return Data(frozenset({Dependency(RowRef(RowOrigin.PARAMETER, None, base.name), node.attr.value)}))
+        return base if isinstance(base, Data) else None
+
+    def _call(self, node: cst.Call) -> AbstractValue | None:
+        receiver = self.eval(node.func.value) if isinstance(node.func, cst.Attribute) else None
+        for recogniser in self.file.recognisers:
+            result = recogniser.call(self, node, receiver)
+            if not isinstance(result, NotMine):
+                return result
+        value: AbstractValue | None = receiver if isinstance(receiver, Data) else Data()
+        for arg in node.args:
+            argument = self.eval(arg.value)
+            if isinstance(argument, Query):  # list(qs), len(qs), bool(qs): the query runs here
+                read = self.evaluate_query(argument, node)
+                argument = Rows(read, argument.table)
+                if _is_builtin_collection(node):
+                    return argument
+            value = merge_data(value, argument)
+        return value
+
+    def _subscript(self, node: cst.Subscript) -> AbstractValue | None:
+        base = self.eval(node.value)
+        for element in node.slice:
+            if isinstance(element.slice, cst.Index):
+                self.eval(element.slice.value)
+        if isinstance(base, Query):
+            read = self.evaluate_query(base, node)
+            return self.row_from_read(read, base.table)
+        if isinstance(base, Rows):
+            return self.row_from_read(base.read, base.table)
+        if isinstance(base, Pair):
+            return None
+        return base if isinstance(base, Data) else None
+
+
+def to_ir_value(value: AbstractValue | None) -> Value:
+    """How a value written to a column was computed, in IR terms."""
+    if isinstance(value, Data):
+        if value.in_database:
+            return Value(ValueKind.IN_DATABASE, value.deps, value.delta)
+        return Value(ValueKind.DERIVED if value.deps else ValueKind.INDEPENDENT, value.deps)
+    if isinstance(value, Row):
+        return Value(ValueKind.DERIVED, frozenset({Dependency(value.ref, None)}))
+    return Value(ValueKind.UNKNOWN)
+
+
+def merge_data(left: AbstractValue | None, right: AbstractValue | None) -> AbstractValue | None:
+    """The value of an expression combining `left` and `right` (arithmetic, calls)."""
+    deps: set[Dependency] = set()
+    in_database = False
+    for side in (left, right):
+        if isinstance(side, Data):
+            deps |= side.deps
+            in_database |= side.in_database
+        elif isinstance(side, Row):
+            deps.add(Dependency(side.ref, None))
+    return Data(frozenset(deps), in_database=in_database)
+
+
+def _literal_number(node: cst.BaseExpression) -> float | None:
+    if isinstance(node, (cst.Integer, cst.Float)):
+        return float(node.evaluated_value)
+    return None
+
+
+def _target_name(node: cst.BaseExpression) -> str | None:
+    return node.value if isinstance(node, cst.Name) else None
+
+
+def _is_builtin_collection(node: cst.Call) -> bool:
+    return isinstance(node.func, cst.Name) and node.func.value in {"list", "tuple", "set", "sorted", "reversed"}
+
+
+def _child_expressions(node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
+    """Direct sub-expressions of `node` (through non-expression wrappers such as `Arg`)."""
+    for child in node.children:
+        if isinstance(child, cst.BaseExpression):
+            yield child
+        elif not isinstance(child, (cst.BaseStatement, cst.BaseSuite)):
+            yield from _child_expressions(child)

@@ -1,0 +1,109 @@
+"""Value types shared by every layer: spans, findings and their parts.
+
+Everything here is a frozen dataclass so that findings can be hashed,
+deduplicated, cached and compared across processes without surprises.
+Lines and columns are 1-based everywhere (libcst's columns are 0-based; the
+front-ends convert once, when they build a `Span`).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+class Severity(str, enum.Enum):
+    """How bad a finding is; maps onto SARIF levels and GitHub annotation kinds."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def sarif_level(self) -> str:
+        return {"error": "error", "warning": "warning", "info": "note"}[self.value]
+
+    @property
+    def github_command(self) -> str:
+        return {"error": "error", "warning": "warning", "info": "notice"}[self.value]
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    """A source range: 1-based lines and columns; `end_column` is just past the last character (as in SARIF)."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    @classmethod
+    def point(cls, line: int, column: int = 1) -> Span:
+        return cls(line, column, line, column)
+
+
+@dataclass(frozen=True)
+class Related:
+    """A secondary location that explains a finding (the read, the lock, the begin)."""
+
+    path: str
+    line: int
+    column: int
+    message: str
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A suggested replacement of one span; never applied without the user asking."""
+
+    message: str
+    replacement: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One reported problem. The JSON reporter emits exactly these field names."""
+
+    code: str
+    name: str
+    severity: Severity
+    message: str
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    related: tuple[Related, ...] = ()
+    fix: Fix | None = None
+    fingerprint: str = ""
+
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (self.path, self.line, self.column, self.code)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["severity"] = self.severity.value
+        data["related"] = [asdict(r) for r in self.related]
+        return data
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A file that was not analysed (binary, too big, unreadable, a symlink loop) and why."""
+
+    path: str
+    reason: str
+
+
+@dataclass
+class FileResult:
+    """What one file produced: its findings and the notices about it."""
+
+    path: str
+    findings: list[Finding] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)

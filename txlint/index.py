@@ -1,0 +1,74 @@
+"""The project index (pass 1): facts about tables that rules and front-ends ask for.
+
+Front-ends summarise each file into `TableDecl`s (Django models, SQLAlchemy
+declarative classes, SQL DDL); the index merges the summaries of the whole
+project, so a function in one file can ask about a model declared in another.
+Model inheritance is resolved across files here, after every summary is in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ColumnDecl:
+    """What the schema says about one column."""
+
+    name: str
+    unique: bool = False
+    non_negative: bool = False
+
+
+@dataclass(frozen=True)
+class TableDecl:
+    """A model class or table declared somewhere in the project.
+
+    `bases` are the simple names of the classes it derives from; `is_root`
+    says one of them is a framework model base (so this is a model for sure).
+    """
+
+    name: str
+    table: str
+    path: str
+    line: int
+    bases: tuple[str, ...] = ()
+    is_root: bool = False
+    columns: tuple[ColumnDecl, ...] = ()
+    version_column: str | None = None
+
+
+@dataclass
+class ProjectIndex:
+    """Every declared model/table of the project, by class name."""
+
+    decls: dict[str, list[TableDecl]] = field(default_factory=dict)
+    _models: set[str] = field(default_factory=set)
+
+    @classmethod
+    def build(cls, decls: Iterable[TableDecl]) -> ProjectIndex:
+        index = cls()
+        for decl in decls:
+            index.decls.setdefault(decl.name, []).append(decl)
+        index._resolve_models()
+        return index
+
+    def _resolve_models(self) -> None:
+        """A class is a model when it derives, directly or through project classes, from a model base."""
+        models = {name for name, decls in self.decls.items() if any(d.is_root for d in decls)}
+        changed = True
+        while changed:
+            changed = False
+            for name, decls in self.decls.items():
+                if name not in models and any(base in models for d in decls for base in d.bases):
+                    models.add(name)
+                    changed = True
+        self._models = models
+
+    def is_model(self, name: str) -> bool:
+        return name in self._models
+
+    def table_of(self, name: str) -> str:
+        decls = self.decls.get(name)
+        return decls[0].table if decls else name

@@ -1,0 +1,184 @@
+"""The intermediate representation: what a unit of code does to the database.
+
+Front-ends (Django, SQLAlchemy, DB-API, SQL scripts, runtime traces) turn
+their input into these values; rules read only these values. Nothing here
+knows a library: a `Read` is a read whether it came from
+`Account.objects.get()` or from `SELECT ... FROM accounts`.
+
+Operations are kept in source order inside a `Unit` (a function, a method,
+a SQL block). Each carries the transaction it runs in (`tx`) so rules can
+tell "read and write in one transaction" from "read before `atomic()`".
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from txlint.ftypes import Span
+
+
+class LockMode(str, enum.Enum):
+    """The row lock a read asks for."""
+
+    EXCLUSIVE = "exclusive"  # FOR UPDATE, FOR NO KEY UPDATE, select_for_update()
+    SHARE = "share"  # FOR SHARE, LOCK IN SHARE MODE, with_for_update(read=True)
+
+
+class RowOrigin(str, enum.Enum):
+    """Where the in-memory row a unit writes back came from."""
+
+    READ = "read"  # loaded by a `Read` in this unit
+    PARAMETER = "parameter"  # handed in by the caller (a parameter or `self`)
+    CREATED = "created"  # constructed in this unit, never read
+
+
+class ValueKind(str, enum.Enum):
+    """How a value being written was computed."""
+
+    INDEPENDENT = "independent"  # literals and inputs: no database value feeds it
+    DERIVED = "derived"  # computed in Python from values read from the database
+    IN_DATABASE = "in-database"  # an expression the database evaluates (F("c") - x, SET c = c - x)
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Transaction:
+    """A transaction region seen in the unit (an `atomic()` block, a `BEGIN` ... `COMMIT`)."""
+
+    id: int
+    span: Span
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """A value read from the database: column `column` of the row produced by `row`."""
+
+    row: RowRef
+    column: str | None  # None: the row as a whole (it was passed to a call)
+
+
+@dataclass(frozen=True)
+class RowRef:
+    """An in-memory row: which read produced it (or that it came from outside)."""
+
+    origin: RowOrigin
+    read: int | None  # index of the `Read` in the unit's ops, when origin is READ
+    name: str  # the variable or parameter the code calls it by
+
+
+@dataclass(frozen=True)
+class Delta:
+    """An in-database change of a column by an amount: `c = c - x` is Delta("c", "-")."""
+
+    column: str
+    sign: str  # "+" or "-"
+    literal_amount: float | None = None  # the amount when it is a literal number
+
+
+@dataclass(frozen=True)
+class Value:
+    """A value written to a column and what it depends on."""
+
+    kind: ValueKind
+    depends_on: frozenset[Dependency] = frozenset()
+    delta: Delta | None = None
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One `column = value` of a write."""
+
+    column: str
+    value: Value
+    span: Span
+
+
+@dataclass(frozen=True)
+class Guard:
+    """One condition of a write's WHERE clause: `column op <value>`."""
+
+    column: str
+    op: str  # "=", ">=", ">", "<", "<=", "!=", "is null", "in"
+    value: Value
+
+
+@dataclass(frozen=True)
+class Op:
+    """Base of all operations: where it is and which transaction it runs in."""
+
+    span: Span
+    tx: int | None  # `Transaction.id` of the outermost open transaction, None when none is seen
+
+
+@dataclass(frozen=True)
+class Read(Op):
+    """A query that loads rows (or facts about rows: exists/count)."""
+
+    table: str
+    lock: LockMode | None = None
+    evaluated: bool = True  # False: a lazy query object that is built but never run
+    row_var: str | None = None  # the variable the loaded row is bound to
+    key: tuple[str, ...] = ()  # columns the query filters on
+
+
+@dataclass(frozen=True)
+class Write(Op):
+    """An UPDATE, or an in-memory row saved back (`save()`, flush of a dirty instance)."""
+
+    table: str
+    assignments: tuple[Assignment, ...] = ()
+    row: RowRef | None = None  # the in-memory row written back, for instance saves
+    guards: tuple[Guard, ...] = ()
+    whole_row: bool = False  # every column is written back (`save()` without `update_fields`)
+    result_checked: bool | None = None  # None: the front-end cannot tell
+
+
+@dataclass(frozen=True)
+class Insert(Op):
+    """An INSERT / create()."""
+
+    table: str
+    columns: tuple[str, ...] = ()
+    on_conflict: bool = False  # ON CONFLICT DO NOTHING, INSERT IGNORE, get_or_create
+
+
+@dataclass(frozen=True)
+class Begin(Op):
+    """A transaction is opened explicitly by code that must then end it."""
+
+    manual: bool = True
+
+
+@dataclass(frozen=True)
+class Commit(Op):
+    pass
+
+
+@dataclass(frozen=True)
+class Rollback(Op):
+    pass
+
+
+@dataclass
+class Unit:
+    """One analysed unit: a function or method (Python), or a block (SQL script)."""
+
+    name: str
+    span: Span
+    ops: list[Op] = field(default_factory=list)
+    transactions: list[Transaction] = field(default_factory=list)
+
+    def read_at(self, index: int | None) -> Read | None:
+        if index is None:
+            return None
+        op = self.ops[index]
+        return op if isinstance(op, Read) else None
+
+
+@dataclass
+class ModuleIR:
+    """Everything a front-end recognised in one file."""
+
+    path: str
+    units: list[Unit] = field(default_factory=list)
