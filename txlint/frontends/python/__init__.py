@@ -6,6 +6,8 @@ from every file's summary (pass 1) before any function is judged (pass 2).
 
 from __future__ import annotations
 
+import ast
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -18,6 +20,8 @@ from txlint.frontends.python.imports import ImportTable
 from txlint.frontends.python.walker import FileContext, FunctionWalker, Recogniser
 from txlint.index import ProjectIndex, TableDecl
 from txlint.ir import ModuleIR
+
+_LIBCST_POSITION = re.compile(r"error at (?P<line>\d+):(?P<column>\d+):\s*")
 
 RECOGNISERS: tuple[Recogniser, ...] = (django.DjangoRecogniser(),)
 
@@ -50,11 +54,30 @@ def parse(path: str, text: str) -> ParsedPython | PythonSyntaxError:
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as error:
-        return PythonSyntaxError(error.message, error.raw_line, error.raw_column + 1)
+        return _syntax_error(text, error)
     except RecursionError:
         return PythonSyntaxError("expression too deeply nested to parse", 1, 1)
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     return ParsedPython(path, module, ImportTable.of_module(module), dict(positions))
+
+
+def _syntax_error(text: str, error: cst.ParserSyntaxError) -> PythonSyntaxError:
+    """The parse error with CPython's wording and position when CPython agrees, else libcst's.
+
+    libcst's native parser puts the position in its message and reports column 0
+    in its attributes, so CPython's `SyntaxError` (exact, 1-based) is preferred.
+    """
+    try:
+        ast.parse(text)
+    except SyntaxError as cpython:
+        return PythonSyntaxError(cpython.msg, cpython.lineno or 1, cpython.offset or 1)
+    except (RecursionError, MemoryError, ValueError):
+        pass
+    found = _LIBCST_POSITION.search(error.message)
+    message = _LIBCST_POSITION.sub("", error.message).removeprefix("parser error: ").strip() or error.message
+    if found:
+        return PythonSyntaxError(message, int(found["line"]), int(found["column"]))
+    return PythonSyntaxError(message, error.raw_line, error.raw_column + 1)
 
 
 def analyse(parsed: ParsedPython, index: ProjectIndex, config: Config) -> ModuleIR:
