@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from txlint.ftypes import Severity
-from txlint.ir import LockMode, Read, RowOrigin, RowRef, Unit, ValueKind, Write
+from txlint.ir import LockMode, Read, RowOrigin, Unit, ValueKind, Write
+from txlint.ir_queries import cas_guards, holds_lock, same_row
 from txlint.rule import RelatedSpan, Report, Rule, RuleContext, RuleDoc
 
 
@@ -139,7 +140,7 @@ def _lost_update(unit: Unit, write: Write) -> Report | None:
     columns = [
         a.column
         for a in write.assignments
-        if a.value.kind is ValueKind.DERIVED and any(_same_row(d.row, row) for d in a.value.depends_on)
+        if a.value.kind is ValueKind.DERIVED and any(same_row(d.row, row) for d in a.value.depends_on)
     ]
     if not columns:
         return None
@@ -150,34 +151,23 @@ def _lost_update(unit: Unit, write: Write) -> Report | None:
             f"{fields} is recomputed from an instance loaded elsewhere and saved; every caller must hold a row lock on it",
         )
     read = unit.read_at(row.read)
-    if read is None or _locked_for(read, write):
+    if read is None or holds_lock(read, write, shared_counts=False):
         return None
+    if read.lock is not None and read.tx is None and read.lock_requires_transaction:
+        return None  # the lock call itself fails outside a transaction: TX109 says so
     return Report(
         write.span,
         f"{fields} is read without a row lock and written back",
-        (RelatedSpan(read.span, "read here without a row lock" if read.lock is None else _lock_problem(read, write)),),
+        (RelatedSpan(read.span, "read here without a row lock" if read.lock is None else _lock_problem(read)),),
     )
 
 
-def _locked_for(read: Read, write: Write) -> bool:
-    """An exclusive lock held by the transaction that does the write (shared locks do not count)."""
-    return read.lock is LockMode.EXCLUSIVE and read.tx == write.tx
-
-
-def _lock_problem(read: Read, write: Write) -> str:
+def _lock_problem(read: Read) -> str:
     if read.lock is LockMode.SHARE:
         return "read here with a shared lock, which does not stop a concurrent writer"
     return "locked here, outside the transaction that does the write"
 
 
-def _same_row(a: RowRef, b: RowRef) -> bool:
-    if a.origin is not b.origin:
-        return False
-    return a.read == b.read if a.origin is RowOrigin.READ else a.name == b.name
-
-
 def _is_cas(write: Write, context: RuleContext) -> bool:
-    """A write guarded on a column it writes or on a version column: TX108's business, not this rule's."""
-    written = {a.column for a in write.assignments}
-    versions = set(context.config.version_fields)
-    return any(g.column in written or g.column in versions for g in write.guards)
+    """A guarded write is TX108's business when unchecked, and safe when checked."""
+    return bool(cas_guards(write, context.config))

@@ -37,6 +37,8 @@ class TableDecl:
     is_root: bool = False
     columns: tuple[ColumnDecl, ...] = ()
     version_column: str | None = None
+    unique_sets: tuple[tuple[str, ...], ...] = ()  # multi-column unique constraints
+    non_negative: tuple[str, ...] = ()  # columns with a CHECK (col >= 0)
 
 
 @dataclass
@@ -69,6 +71,46 @@ class ProjectIndex:
     def is_model(self, name: str) -> bool:
         return name in self._models
 
+    def declarations_of_table(self, table: str) -> list[TableDecl]:
+        """Every declaration of `table` (by table name or class name), its bases included."""
+        found = [d for decls in self.decls.values() for d in decls if d.table == table or d.name == table]
+        seen = {d.name for d in found}
+        queue = list(found)
+        while queue:
+            for base in queue.pop().bases:
+                for decl in self.decls.get(base, []):
+                    if decl.name not in seen:
+                        seen.add(decl.name)
+                        found.append(decl)
+                        queue.append(decl)
+        return found
+
+    def is_unique(self, table: str, columns: Iterable[str]) -> bool:
+        """Whether inserting rows with these columns set hits a unique constraint (the primary key excluded)."""
+        given = {normalise_column(c) for c in columns}
+        for decl in self.declarations_of_table(table):
+            if any(c.unique and normalise_column(c.name) in given for c in decl.columns):
+                return True
+            if any(s and {normalise_column(c) for c in s} <= given for s in decl.unique_sets):
+                return True
+        return False
+
+    def version_column(self, table: str) -> str | None:
+        return next((d.version_column for d in self.declarations_of_table(table) if d.version_column), None)
+
+    def is_non_negative(self, table: str, column: str) -> bool:
+        wanted = normalise_column(column)
+        return any(
+            wanted in {normalise_column(c) for c in d.non_negative} or any(c.non_negative and normalise_column(c.name) == wanted for c in d.columns)
+            for d in self.declarations_of_table(table)
+        )
+
     def table_of(self, name: str) -> str:
         decls = self.decls.get(name)
         return decls[0].table if decls else name
+
+
+def normalise_column(name: str) -> str:
+    """`account_id` and `account` name the same foreign-key column; case does not matter."""
+    lowered = name.lower()
+    return lowered[:-3] if lowered.endswith("_id") and len(lowered) > 3 else lowered

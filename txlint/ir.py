@@ -104,11 +104,27 @@ class Guard:
 
 
 @dataclass(frozen=True)
+class Condition:
+    """A branch decision an operation depends on: the `if` test (or an earlier early exit) around it."""
+
+    span: Span
+    depends_on: frozenset[Dependency]
+
+
+class ReadKind(str, enum.Enum):
+    """What a read returns: rows, or only a fact about rows (exists/count), which locks nothing that is absent."""
+
+    ROWS = "rows"
+    FACT = "fact"
+
+
+@dataclass(frozen=True)
 class Op:
-    """Base of all operations: where it is and which transaction it runs in."""
+    """Base of all operations: where it is, which transaction it runs in, which decisions guard it."""
 
     span: Span
     tx: int | None  # `Transaction.id` of the outermost open transaction, None when none is seen
+    conditions: tuple[Condition, ...] = field(default=(), kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -120,6 +136,9 @@ class Read(Op):
     evaluated: bool = True  # False: a lazy query object that is built but never run
     row_var: str | None = None  # the variable the loaded row is bound to
     key: tuple[str, ...] = ()  # columns the query filters on
+    kind: ReadKind = ReadKind.ROWS
+    autocommit: bool = False  # the connection is known to be in autocommit mode
+    lock_requires_transaction: bool = False  # the library raises when this lock is taken outside a transaction
 
 
 @dataclass(frozen=True)
@@ -140,7 +159,8 @@ class Insert(Op):
 
     table: str
     columns: tuple[str, ...] = ()
-    on_conflict: bool = False  # ON CONFLICT DO NOTHING, INSERT IGNORE, get_or_create
+    on_conflict: bool = False  # ON CONFLICT DO NOTHING, INSERT IGNORE: a duplicate is skipped by the database
+    checked_first: bool = False  # a library's get-or-create: looks for the row, inserts when absent
 
 
 @dataclass(frozen=True)

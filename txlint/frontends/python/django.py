@@ -9,17 +9,19 @@ database. The walker calls in through the `Recogniser` protocol.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import libcst as cst
 
 from txlint.frontends.python.imports import ImportTable, dotted_name
 from txlint.frontends.python.values import AbstractValue, Data, ModelClass, Pair, Parameter, Query, Row, Rows
-from txlint.frontends.python.walker import NOT_MINE, FunctionWalker, NotMine
+from txlint.frontends.python.walker import NOT_MINE, FunctionWalker, NotMine, TxScope
 from txlint.index import ColumnDecl, TableDecl
-from txlint.ir import Assignment, Dependency, Guard, Insert, LockMode, Read, RowOrigin, RowRef, Write
+from txlint.ir import Assignment, Commit, Dependency, Guard, Insert, LockMode, Read, ReadKind, Rollback, RowOrigin, RowRef, Write
 
 ATOMIC = "django.db.transaction.atomic"
+TRANSACTION_CONTROL = {f"django.db.transaction.{name}" for name in ("set_autocommit", "commit", "rollback")}
+DEFAULT_DATABASE = "default"
 MODEL_BASE = "django.db.models.Model"
 F_EXPRESSION = "django.db.models.F"
 SHORTCUTS_GET = {"django.shortcuts.get_object_or_404", "django.shortcuts.get_list_or_404"}
@@ -42,9 +44,12 @@ POSITIVE_FIELDS = {"PositiveIntegerField", "PositiveSmallIntegerField", "Positiv
 class DjangoRecogniser:
     """Turns Django ORM calls into IR ops."""
 
-    def opens_transaction(self, walker: FunctionWalker, expr: cst.BaseExpression) -> bool:
+    def opens_transaction(self, walker: FunctionWalker, expr: cst.BaseExpression) -> TxScope | None:
         target = expr.func if isinstance(expr, cst.Call) else expr
-        return walker.file.imports.resolve(target) == ATOMIC
+        if walker.file.imports.resolve(target) != ATOMIC:
+            return None
+        using = _string_kwarg(expr, "using") if isinstance(expr, cst.Call) else None
+        return TxScope(using or DEFAULT_DATABASE)
 
     def attribute(self, walker: FunctionWalker, node: cst.Attribute, base: AbstractValue | None) -> AbstractValue | None | NotMine:
         if node.attr.value not in MANAGER_ATTRIBUTES:
@@ -52,7 +57,7 @@ class DjangoRecogniser:
         model = _model_name(walker, node.value, base)
         if model is None:
             return NOT_MINE
-        return Query(table=walker.file.index.table_of(model), span=walker.span(node))
+        return Query(table=walker.file.index.table_of(model), span=walker.span(node), using=DEFAULT_DATABASE)
 
     def call(self, walker: FunctionWalker, node: cst.Call, receiver: AbstractValue | None) -> AbstractValue | None | NotMine:
         if isinstance(node.func, cst.Attribute):
@@ -62,6 +67,8 @@ class DjangoRecogniser:
             if isinstance(receiver, (Row, Parameter)):
                 return self._instance_method(walker, node, receiver, method)
         qualified = walker.file.imports.resolve(node.func)
+        if qualified in TRANSACTION_CONTROL:
+            return self._transaction_control(walker, node, qualified)
         if qualified == F_EXPRESSION:
             column = _string_arg(node, 0)
             return Data(in_database=True, column_ref=column) if column else Data(in_database=True)
@@ -82,6 +89,21 @@ class DjangoRecogniser:
             return Row(RowRef(RowOrigin.CREATED, None, ""), walker.file.index.table_of(model))
         return NOT_MINE
 
+    def _transaction_control(self, walker: FunctionWalker, node: cst.Call, qualified: str) -> Data:
+        """`set_autocommit(False)` opens a transaction by hand; `commit()`/`rollback()` end it."""
+        name = qualified.rsplit(".", 1)[-1]
+        if name == "set_autocommit":
+            flag = node.args[0].value if node.args else None
+            if isinstance(flag, cst.Name) and flag.value == "False":
+                walker.begin_manual(node, _string_kwarg(node, "using") or DEFAULT_DATABASE)
+            elif isinstance(flag, cst.Name) and flag.value == "True":
+                walker.end_manual()
+        elif name == "commit":
+            walker.emit(Commit(walker.span(node), walker.tx))
+        elif name == "rollback":
+            walker.emit(Rollback(walker.span(node), walker.tx))
+        return Data()
+
     # -- querysets ------------------------------------------------------------------------
     def _query_method(self, walker: FunctionWalker, node: cst.Call, query: Query, method: str) -> AbstractValue | None | NotMine:
         if method in CHAIN_METHODS:
@@ -89,19 +111,20 @@ class DjangoRecogniser:
                 walker.eval(arg.value)
             guards = _guards(walker, node.args) if method in {"filter", "get"} else ()
             using = _string_kwarg(node, None) if method == "using" else query.using
-            return replace(query, guards=query.guards + guards, using=using)
+            return replace(query, guards=query.guards + guards, using=using, span=walker.span(node))
         if method == "select_for_update":
-            return replace(query, lock=LockMode.EXCLUSIVE)
+            # Django raises TransactionManagementError when this runs outside atomic().
+            return replace(query, lock=LockMode.EXCLUSIVE, lock_requires_transaction=True, span=walker.span(node))
         if method in ROW_METHODS:
             query = replace(query, guards=query.guards + _guards(walker, node.args))
             return walker.row_from_read(walker.evaluate_query(query, node), query.table)
         if method in FACT_METHODS:
-            read = walker.evaluate_query(query, node)
+            read = walker.evaluate_query(query, node, kind=ReadKind.FACT)
             return Data(frozenset({_whole_row(read)}))
         if method in {"iterator", "aiterator"}:
             return Rows(walker.evaluate_query(query, node), query.table)
         if method in {"update", "aupdate"}:
-            walker.emit(
+            index = walker.emit(
                 Write(
                     span=walker.span(node),
                     tx=walker.tx,
@@ -115,7 +138,7 @@ class DjangoRecogniser:
                     result_checked=not walker.is_discarded(node),
                 )
             )
-            return Data()
+            return Data(result_of=index)
         if method in {"create", "acreate"}:
             columns = tuple(arg.keyword.value for arg in node.args if arg.keyword is not None)
             for arg in node.args:
@@ -126,7 +149,7 @@ class DjangoRecogniser:
             guards = _guards(walker, node.args)
             read = walker.evaluate_query(replace(query, guards=query.guards + guards), node)
             columns = tuple(g.column for g in guards)
-            walker.emit(Insert(span=walker.span(node), tx=walker.tx, table=query.table, columns=columns, on_conflict=True))
+            walker.emit(Insert(span=walker.span(node), tx=walker.tx, table=query.table, columns=columns, checked_first=True))
             return Pair((walker.row_from_read(read, query.table), Data()))
         return NOT_MINE
 
@@ -250,59 +273,110 @@ def table_decls(module: cst.Module, imports: ImportTable, path: str, line_of: di
             continue
         bases = tuple(b for b in (dotted_name(arg.value) for arg in statement.bases if arg.keyword is None) if b)
         is_root = any(imports.resolve(arg.value) == MODEL_BASE for arg in statement.bases if arg.keyword is None)
-        columns, table = _fields_and_table(statement)
+        columns, meta = _fields(statement), _meta(statement)
         decls.append(
             TableDecl(
                 name=statement.name.value,
-                table=table or statement.name.value,
+                table=meta.table or statement.name.value,
                 path=path,
                 line=line_of.get(statement, 1),
                 bases=tuple(b.rsplit(".", 1)[-1] for b in bases),
                 is_root=is_root,
                 columns=columns,
+                unique_sets=meta.unique_sets,
+                non_negative=meta.non_negative,
             )
         )
     return decls
 
 
-def _fields_and_table(cls: cst.ClassDef) -> tuple[tuple[ColumnDecl, ...], str | None]:
-    columns: list[ColumnDecl] = []
-    table: str | None = None
-    for statement in cls.body.body:
-        if isinstance(statement, cst.ClassDef) and statement.name.value == "Meta":
-            table = _meta_db_table(statement)
-            continue
-        if not isinstance(statement, cst.SimpleStatementLine):
-            continue
-        for small in statement.body:
-            if not (isinstance(small, cst.Assign) and isinstance(small.value, cst.Call) and len(small.targets) == 1):
-                continue
-            target = small.targets[0].target
-            field_type = dotted_name(small.value.func)
-            if not isinstance(target, cst.Name) or field_type is None or not field_type.endswith("Field"):
-                continue
-            unique = _keyword(small.value, "unique")
-            columns.append(
-                ColumnDecl(
-                    name=target.value,
-                    unique=isinstance(unique, cst.Name) and unique.value == "True",
-                    non_negative=field_type.rsplit(".", 1)[-1] in POSITIVE_FIELDS,
-                )
-            )
-    return tuple(columns), table
-
-
-def _meta_db_table(meta: cst.ClassDef) -> str | None:
-    for statement in meta.body.body:
+def _assignments(body: cst.BaseSuite) -> list[tuple[str, cst.BaseExpression]]:
+    """`name = value` statements directly in a class body."""
+    found = []
+    for statement in body.body if isinstance(body, cst.IndentedBlock) else ():
         if isinstance(statement, cst.SimpleStatementLine):
             for small in statement.body:
-                if (
-                    isinstance(small, cst.Assign)
-                    and isinstance(small.targets[0].target, cst.Name)
-                    and small.targets[0].target.value == "db_table"
-                    and isinstance(small.value, cst.SimpleString)
-                ):
-                    value = small.value.evaluated_value
-                    return value if isinstance(value, str) else None
-    return None
+                if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
+                    found.append((small.targets[0].target.value, small.value))
+                elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name) and small.value is not None:
+                    found.append((small.target.value, small.value))
+    return found
 
+
+def _fields(cls: cst.ClassDef) -> tuple[ColumnDecl, ...]:
+    columns: list[ColumnDecl] = []
+    for name, value in _assignments(cls.body):
+        field_type = dotted_name(value.func) if isinstance(value, cst.Call) else None
+        if field_type is None or not (field_type.endswith("Field") or field_type.endswith("Key")):
+            continue
+        unique = _keyword(value, "unique") if isinstance(value, cst.Call) else None
+        primary = _keyword(value, "primary_key") if isinstance(value, cst.Call) else None
+        is_true = lambda node: isinstance(node, cst.Name) and node.value == "True"  # noqa: E731
+        columns.append(
+            ColumnDecl(
+                name=name,
+                unique=is_true(unique) or is_true(primary) or field_type.endswith("OneToOneField"),
+                non_negative=field_type.rsplit(".", 1)[-1] in POSITIVE_FIELDS,
+            )
+        )
+    return tuple(columns)
+
+
+@dataclass(frozen=True)
+class _Meta:
+    table: str | None = None
+    unique_sets: tuple[tuple[str, ...], ...] = ()
+    non_negative: tuple[str, ...] = ()
+
+
+def _meta(cls: cst.ClassDef) -> _Meta:
+    """`class Meta`: db_table, unique_together, UniqueConstraint and CheckConstraint(col__gte=0)."""
+    meta = next((s for s in cls.body.body if isinstance(s, cst.ClassDef) and s.name.value == "Meta"), None)
+    if meta is None:
+        return _Meta()
+    table: str | None = None
+    unique_sets: list[tuple[str, ...]] = []
+    non_negative: list[str] = []
+    for name, value in _assignments(meta.body):
+        if name == "db_table" and isinstance(value, cst.SimpleString) and isinstance(value.evaluated_value, str):
+            table = value.evaluated_value
+        elif name == "unique_together":
+            unique_sets += _unique_together(value)
+        elif name == "constraints" and isinstance(value, (cst.List, cst.Tuple)):
+            for element in value.elements:
+                constraint = element.value
+                if not isinstance(constraint, cst.Call):
+                    continue
+                kind = (dotted_name(constraint.func) or "").rsplit(".", 1)[-1]
+                if kind == "UniqueConstraint":
+                    fields = _string_list(_keyword(constraint, "fields") or cst.List([]))
+                    if fields and _keyword(constraint, "condition") is None:
+                        unique_sets.append(tuple(fields))
+                elif kind == "CheckConstraint":
+                    non_negative += _non_negative_checks(_keyword(constraint, "check") or _keyword(constraint, "condition"))
+    return _Meta(table, tuple(unique_sets), tuple(non_negative))
+
+
+def _unique_together(value: cst.BaseExpression) -> list[tuple[str, ...]]:
+    if not isinstance(value, (cst.List, cst.Tuple)):
+        return []
+    flat = _string_list(value)
+    if flat:
+        return [tuple(flat)]
+    sets = [_string_list(e.value) for e in value.elements]
+    return [tuple(s) for s in sets if s]
+
+
+def _non_negative_checks(check: cst.BaseExpression | None) -> list[str]:
+    """`Q(balance__gte=0)` (also `__gt=0`) as a non-negative column."""
+    if not isinstance(check, cst.Call):
+        return []
+    found = []
+    for arg in check.args:
+        if arg.keyword is None:
+            found += _non_negative_checks(arg.value)
+            continue
+        column, _, lookup = arg.keyword.value.partition("__")
+        if lookup in {"gte", "gt"} and isinstance(arg.value, cst.Integer) and int(arg.value.value) == 0:
+            found.append(column)
+    return found

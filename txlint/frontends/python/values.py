@@ -21,6 +21,7 @@ class Data:
     in_database: bool = False  # an expression the database evaluates (F("c") - x)
     delta: Delta | None = None
     column_ref: str | None = None  # F("c") itself: a reference to column c
+    result_of: int | None = None  # the op whose result (a row count) this is
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,8 @@ class Query:
     span: Span
     lock: LockMode | None = None
     guards: tuple[Guard, ...] = ()
-    using: str | None = None
+    using: str | None = None  # the database alias the query runs on
+    lock_requires_transaction: bool = False
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ use it (a read feeding a write) errs on the side of the code as written.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import libcst as cst
@@ -26,7 +26,23 @@ from txlint.frontends.python.imports import ImportTable, dotted_name
 from txlint.frontends.python.values import AbstractValue, Data, ModelClass, Pair, Parameter, Query, Row, Rows
 from txlint.ftypes import Span
 from txlint.index import ProjectIndex
-from txlint.ir import Assignment, Delta, Dependency, Op, Read, RowOrigin, RowRef, Transaction, Unit, Value, ValueKind, Write
+from txlint.ir import (
+    Assignment,
+    Begin,
+    Condition,
+    Delta,
+    Dependency,
+    Op,
+    Read,
+    ReadKind,
+    RowOrigin,
+    RowRef,
+    Transaction,
+    Unit,
+    Value,
+    ValueKind,
+    Write,
+)
 
 
 class NotMine:
@@ -45,7 +61,16 @@ class Recogniser(Protocol):
         self, walker: FunctionWalker, node: cst.Call, receiver: AbstractValue | None
     ) -> AbstractValue | None | NotMine: ...
 
-    def opens_transaction(self, walker: FunctionWalker, expr: cst.BaseExpression) -> bool: ...
+    def opens_transaction(self, walker: FunctionWalker, expr: cst.BaseExpression) -> TxScope | None:
+        """The transaction a `with` item or decorator opens, or None."""
+        ...
+
+
+@dataclass(frozen=True)
+class TxScope:
+    """A transaction opened by a `with` block or decorator, on one database (None: whatever the code uses)."""
+
+    database: str | None = None
 
 
 @dataclass
@@ -90,36 +115,62 @@ class FunctionWalker:
         self.unit = Unit(name=func.name.value, span=file.span(func))
         self.env: dict[str, AbstractValue | None] = {}
         self.pending: dict[RowRef, _Pending] = {}
-        self._tx_stack: list[int] = []
+        self._tx_stack: list[tuple[int, str | None]] = []  # (transaction id, database alias)
         self._discarded: set[int] = set()
+        self._conditions: list[Condition] = []
+        self._unchecked_results: dict[str, int] = {}  # variable holding a write's result -> op index
+        self._lazy: dict[str, tuple[Query, int | None]] = {}  # variable holding an unevaluated locking query
         self._bind_parameters(class_name)
+        if file.config.atomic_requests:
+            self._open_transaction(func, TxScope())  # the request's own transaction (ATOMIC_REQUESTS)
 
     # -- public helpers for recognisers -------------------------------------------------
     @property
     def tx(self) -> int | None:
-        return self._tx_stack[0] if self._tx_stack else None
+        return self._tx_stack[0][0] if self._tx_stack else None
+
+    def tx_for(self, database: str | None) -> int | None:
+        """The transaction covering a query on `database` (a transaction on another alias does not)."""
+        for tx_id, alias in self._tx_stack:
+            if alias is None or database is None or alias == database:
+                return tx_id
+        return None
 
     def span(self, node: cst.CSTNode) -> Span:
         return self.file.span(node)
 
     def emit(self, op: Op) -> int:
+        if self._conditions:
+            op = replace(op, conditions=tuple(self._conditions))
         self.unit.ops.append(op)
         return len(self.unit.ops) - 1
+
+    def begin_manual(self, node: cst.CSTNode, database: str | None = None) -> None:
+        """A transaction the code opens by hand and must end (`set_autocommit(False)`, `conn.begin()`)."""
+        if not self._tx_stack:
+            self._open_transaction(node, TxScope(database))
+        self.emit(Begin(self.span(node), self.tx))
+
+    def end_manual(self) -> None:
+        """Autocommit again: the hand-opened transaction is over."""
+        self._tx_stack.clear()
 
     def is_discarded(self, node: cst.CSTNode) -> bool:
         """True when `node` is a call whose result the code throws away (an expression statement)."""
         return id(node) in self._discarded
 
-    def evaluate_query(self, query: Query, node: cst.CSTNode, row_var: str | None = None) -> int:
+    def evaluate_query(self, query: Query, node: cst.CSTNode, row_var: str | None = None, kind: ReadKind = ReadKind.ROWS) -> int:
         """Run a lazy query here: emit its `Read`, return the op index."""
         return self.emit(
             Read(
                 span=self.span(node),
-                tx=self.tx,
+                tx=self.tx_for(query.using),
                 table=query.table,
                 lock=query.lock,
                 row_var=row_var,
                 key=tuple(g.column for g in query.guards),
+                kind=kind,
+                lock_requires_transaction=query.lock_requires_transaction,
             )
         )
 
@@ -155,22 +206,36 @@ class FunctionWalker:
 
     # -- statements ----------------------------------------------------------------------
     def run(self) -> Unit:
-        decorated = any(self._opens_transaction(d.decorator) for d in self.func.decorators)
-        if decorated:
-            self._open_transaction(self.func)
+        for decorator in self.func.decorators:
+            scope = self._opens_transaction(decorator.decorator)
+            if scope is not None:
+                self._open_transaction(self.func, scope)
         self._body(self.func.body)
+        self._finish()
         return self.unit
 
-    def _open_transaction(self, node: cst.CSTNode) -> None:
-        if not self._tx_stack:
-            tx_id = len(self.unit.transactions)
-            self.unit.transactions.append(Transaction(tx_id, self.span(node)))
-            self._tx_stack.append(tx_id)
-        else:
-            self._tx_stack.append(self._tx_stack[0])  # nested: a savepoint of the same transaction
+    def _finish(self) -> None:
+        """Facts only known at the end: write results never looked at, locking queries never run."""
+        for index in self._unchecked_results.values():
+            op = self.unit.ops[index]
+            if isinstance(op, Write):
+                self.unit.ops[index] = replace(op, result_checked=False)
+        for query, tx in self._lazy.values():
+            self.unit.ops.append(Read(query.span, tx, query.table, lock=query.lock, evaluated=False))
 
-    def _opens_transaction(self, expr: cst.BaseExpression) -> bool:
-        return any(r.opens_transaction(self, expr) for r in self.file.recognisers)
+    def _open_transaction(self, node: cst.CSTNode, scope: TxScope) -> None:
+        outer = next((tx_id for tx_id, alias in self._tx_stack if alias == scope.database), None)
+        if outer is None:
+            outer = len(self.unit.transactions)
+            self.unit.transactions.append(Transaction(outer, self.span(node)))
+        self._tx_stack.append((outer, scope.database))  # nested: a savepoint of the same transaction
+
+    def _opens_transaction(self, expr: cst.BaseExpression) -> TxScope | None:
+        for recogniser in self.file.recognisers:
+            scope = recogniser.opens_transaction(self, expr)
+            if scope is not None:
+                return scope
+        return None
 
     def _body(self, body: cst.BaseSuite | Sequence[cst.BaseStatement]) -> None:
         statements: Sequence[cst.BaseStatement | cst.BaseSmallStatement]
@@ -180,8 +245,10 @@ class FunctionWalker:
             statements = body.body
         else:
             statements = body  # type: ignore[assignment]
+        depth = len(self._conditions)
         for statement in statements:
             self._statement(statement)
+        del self._conditions[depth:]  # early-exit conditions end with their block
 
     def _statement(self, node: cst.CSTNode) -> None:
         if isinstance(node, cst.SimpleStatementLine):
@@ -190,15 +257,12 @@ class FunctionWalker:
         elif isinstance(node, cst.BaseSmallStatement):
             self._small(node)
         elif isinstance(node, cst.If):
-            self.eval(node.test)
-            self._body(node.body)
-            if node.orelse is not None:
-                self._statement(node.orelse) if isinstance(node.orelse, cst.If) else self._body(node.orelse.body)
+            self._if(node)
         elif isinstance(node, (cst.For,)):
             self._for(node)
         elif isinstance(node, cst.While):
-            self.eval(node.test)
-            self._body(node.body)
+            condition = self._condition(node.test)
+            self._guarded(condition, node.body)
             if node.orelse is not None:
                 self._body(node.orelse.body)
         elif isinstance(node, (cst.Try, cst.TryStar)):
@@ -216,6 +280,27 @@ class FunctionWalker:
             for case in node.cases:
                 self._body(case.body)
         # Nested functions and classes are units of their own; they are not walked here.
+
+    def _condition(self, test: cst.BaseExpression) -> Condition:
+        value = self.eval(test)
+        deps = value.deps if isinstance(value, Data) else frozenset({Dependency(value.ref, None)}) if isinstance(value, Row) else frozenset()
+        return Condition(self.span(test), deps)
+
+    def _guarded(self, condition: Condition, body: cst.BaseSuite) -> None:
+        self._conditions.append(condition)
+        self._body(body)
+        self._conditions.remove(condition)
+
+    def _if(self, node: cst.If) -> None:
+        condition = self._condition(node.test)
+        self._guarded(condition, node.body)
+        if node.orelse is not None:
+            self._conditions.append(condition)
+            self._statement(node.orelse) if isinstance(node.orelse, cst.If) else self._body(node.orelse.body)
+            self._conditions.remove(condition)
+        elif _always_exits(node.body):
+            # `if <check>: return` guards everything after it in this block.
+            self._conditions.append(condition)
 
     def _for(self, node: cst.For) -> None:
         source = self.eval(node.iter)
@@ -235,8 +320,9 @@ class FunctionWalker:
     def _with(self, node: cst.With) -> None:
         opened = 0
         for item in node.items:
-            if self._opens_transaction(item.item):
-                self._open_transaction(item.item)
+            scope = self._opens_transaction(item.item)
+            if scope is not None:
+                self._open_transaction(item.item, scope)
                 opened += 1
                 continue
             value = self.eval(item.item)
@@ -251,7 +337,9 @@ class FunctionWalker:
             if isinstance(node.value, (cst.Call, cst.Await)):
                 inner = node.value.expression if isinstance(node.value, cst.Await) else node.value
                 self._discarded.add(id(inner))
-            self.eval(node.value)
+            value = self.eval(node.value)
+            if isinstance(value, Query) and value.lock is not None:
+                self.emit(Read(value.span, self.tx, value.table, lock=value.lock, evaluated=False))
         elif isinstance(node, cst.Assign):
             value = self.eval(node.value)
             for target in node.targets:
@@ -291,6 +379,12 @@ class FunctionWalker:
             if isinstance(value, Row) and value.ref.origin is RowOrigin.READ and not value.ref.name:
                 value = Row(RowRef(value.ref.origin, value.ref.read, target.value), value.table)
             self.env[target.value] = value
+            self._unchecked_results.pop(target.value, None)
+            self._lazy.pop(target.value, None)
+            if isinstance(value, Data) and value.result_of is not None:
+                self._unchecked_results[target.value] = value.result_of
+            elif isinstance(value, Query) and value.lock is not None:
+                self._lazy[target.value] = (value, self.tx_for(value.using))
         elif isinstance(target, (cst.Tuple, cst.List)):
             elements = [e.value for e in target.elements]
             items = value.items if isinstance(value, Pair) and len(value.items) == len(elements) else None
@@ -303,6 +397,8 @@ class FunctionWalker:
         """The abstract value of an expression; emits the IR ops its evaluation performs."""
         if isinstance(node, cst.Name):
             if node.value in self.env:
+                self._unchecked_results.pop(node.value, None)  # the result is looked at
+                self._lazy.pop(node.value, None)  # the query is run or handed on
                 return self.env[node.value]
             model = self.file.class_name(node)
             return ModelClass(model) if model else None
@@ -404,6 +500,16 @@ def merge_data(left: AbstractValue | None, right: AbstractValue | None) -> Abstr
         elif isinstance(side, Row):
             deps.add(Dependency(side.ref, None))
     return Data(frozenset(deps), in_database=in_database)
+
+
+def _always_exits(body: cst.BaseSuite) -> bool:
+    """The block ends in `return`, `raise`, `continue` or `break`."""
+    statements = body.body if isinstance(body, (cst.IndentedBlock, cst.SimpleStatementSuite)) else ()
+    if not statements:
+        return False
+    last = statements[-1]
+    smalls = last.body if isinstance(last, cst.SimpleStatementLine) else [last] if isinstance(last, cst.BaseSmallStatement) else []
+    return any(isinstance(s, (cst.Return, cst.Raise, cst.Continue, cst.Break)) for s in smalls)
 
 
 def _literal_number(node: cst.BaseExpression) -> float | None:

@@ -1,0 +1,176 @@
+"""TX102 check-then-act: a decision on unlocked state guards the write that changes that state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from txlint.ftypes import Severity
+from txlint.index import ProjectIndex, normalise_column
+from txlint.ir import Condition, Insert, LockMode, Read, ReadKind, RowOrigin, Unit, Write
+from txlint.ir_queries import cas_guards, holds_lock, written_columns
+from txlint.rule import RelatedSpan, Report, Rule, RuleContext, RuleDoc
+
+
+class CheckThenAct(Rule):
+    code = "TX102"
+    name = "check-then-act"
+    severity = Severity.ERROR
+    summary = "A check of unlocked database state decides a write that changes that same state."
+    doc = RuleDoc(
+        what_it_does=(
+            "Finds a decision taken on database state that is not locked — a row's column "
+            "(`if order.status == \"pending\"`) or whether rows exist (`if not ...exists()`) — that "
+            "guards a write changing exactly that state: the column is then written, or a row is "
+            "inserted into the table that was checked. A get-or-create on columns without a unique "
+            "constraint is the same pattern inside a library call."
+        ),
+        why_is_this_bad=(
+            "Two concurrent requests both see the state before either changes it, and both act: two "
+            "refunds for one order, two redemptions of one coupon, two charges for one room entry."
+        ),
+        example=(
+            "def request_refund(order_id):\n"
+            "    order = Order.objects.get(pk=order_id)\n"
+            "    if order.refund_status == \"none\":\n"
+            "        Refund.objects.create(order=order, amount=order.total)\n"
+            "        order.refund_status = \"requested\"\n"
+            "        order.save()\n"
+        ),
+        use_instead=(
+            "def request_refund(order_id):\n"
+            "    with transaction.atomic():\n"
+            "        claimed = Order.objects.filter(pk=order_id, refund_status=\"none\").update(refund_status=\"requested\")\n"
+            "        if claimed:\n"
+            "            order = Order.objects.get(pk=order_id)\n"
+            "            Refund.objects.create(order=order, amount=order.total)\n"
+        ),
+        known_problems=(
+            "A check whose result reaches the write through a helper in another module is not seen. "
+            "A lock on some other row taken earlier in the same transaction is assumed to serialise an "
+            "existence check (when unsure, txlint stays silent)."
+        ),
+    )
+    INVALID = [
+        (
+            "def redeem(coupon_id, account):\n"
+            "    coupon = Coupon.objects.get(pk=coupon_id)\n"
+            "    if coupon.redeemed_by_id is None:\n"
+            "        coupon.redeemed_by = account\n"
+            "        coupon.save(update_fields=['redeemed_by'])  # error\n"
+        ),
+        (
+            "def subscribe(user_id, list_id):\n"
+            "    if not Subscription.objects.filter(user_id=user_id, list_id=list_id).exists():\n"
+            "        Subscription.objects.create(user_id=user_id, list_id=list_id)  # error\n"
+        ),
+        (
+            "def pay(order_id):\n"
+            "    order = Order.objects.get(pk=order_id)\n"
+            "    if order.status != 'pending':\n"
+            "        return\n"
+            "    order.status = 'paid'\n"
+            "    order.save()  # error\n"
+        ),
+    ]
+    VALID = [
+        # Near miss: the checked row is locked inside the transaction.
+        (
+            "from django.db import transaction\n"
+            "def pay(order_id):\n"
+            "    with transaction.atomic():\n"
+            "        order = Order.objects.select_for_update().get(pk=order_id)\n"
+            "        if order.status == 'pending':\n"
+            "            order.status = 'paid'\n"
+            "            order.save()\n"
+        ),
+        # Near miss: the act is a conditional update whose row count is checked.
+        (
+            "def redeem(coupon_id, account):\n"
+            "    claimed = Coupon.objects.filter(pk=coupon_id, redeemed_by__isnull=True).update(redeemed_by=account)\n"
+            "    if claimed != 1:\n"
+            "        raise ValueError('coupon already used')\n"
+        ),
+        # Near miss: the checked state (an expiry date) is not what the act changes.
+        (
+            "def renew(card_id, today):\n"
+            "    card = Card.objects.get(pk=card_id)\n"
+            "    if card.expires_on < today:\n"
+            "        card.renewals = 1\n"
+            "        card.save()\n"
+        ),
+        # Near miss: a unique constraint refuses the duplicate insert.
+        (
+            "from django.db import models\n"
+            "class Member(models.Model):\n"
+            "    email = models.EmailField(unique=True)\n"
+            "def join(email):\n"
+            "    if not Member.objects.filter(email=email).exists():\n"
+            "        Member.objects.create(email=email)\n"
+        ),
+    ]
+
+    def check(self, unit: Unit, context: RuleContext) -> Iterable[Report]:
+        index = context.index if isinstance(context.index, ProjectIndex) else ProjectIndex()
+        for position, op in enumerate(unit.ops):
+            report = None
+            if isinstance(op, Write):
+                report = _row_state_act(unit, op, context)
+            elif isinstance(op, Insert) and not op.on_conflict and not index.is_unique(op.table, op.columns):
+                report = _existence_act(unit, position, op)
+            if report is not None:
+                yield report
+
+
+def _reads_behind(unit: Unit, conditions: Iterable[Condition]) -> Iterator[tuple[Read, str | None, Condition]]:
+    for condition in conditions:
+        for dep in condition.depends_on:
+            if dep.row.origin is RowOrigin.READ:
+                read = unit.read_at(dep.row.read)
+                if read is not None:
+                    yield read, dep.column, condition
+
+
+def _row_state_act(unit: Unit, write: Write, context: RuleContext) -> Report | None:
+    """`if row.c == x: ... row.c = y; save()` (or an update of that column on the row's table)."""
+    if cas_guards(write, context.config):
+        return None  # a conditional write: TX108 judges whether its row count is checked
+    written = written_columns(write)
+    for read, column, condition in _reads_behind(unit, write.conditions):
+        if read.kind is not ReadKind.ROWS or column is None or normalise_column(column) not in written:
+            continue
+        same_row = write.row is not None and write.row.origin is RowOrigin.READ and write.row.read == unit.ops.index(read)
+        if not same_row and (write.row is not None or write.table != read.table):
+            continue
+        if holds_lock(read, write, shared_counts=True):
+            continue
+        return Report(
+            write.span,
+            f"`{read.row_var or read.table}.{column}` is checked without a row lock and then changed",
+            (RelatedSpan(condition.span, "checked here"), RelatedSpan(read.span, "read here without a row lock")),
+        )
+    return None
+
+
+def _existence_act(unit: Unit, position: int, insert: Insert) -> Report | None:
+    """`if not exists(T ...): ... insert into T` with no unique constraint; also get-or-create."""
+    if insert.checked_first:
+        return Report(insert.span, f"get-or-create on `{insert.table}` without a unique constraint on its lookup columns")
+    for op in unit.ops[: position + 1]:
+        for read, _, condition in _reads_behind(unit, op.conditions):
+            if read.kind is ReadKind.FACT and read.table == insert.table and unit.ops.index(read) < position:
+                if _serialised_before(unit, read):
+                    continue
+                return Report(
+                    insert.span,
+                    f"a row is inserted into `{insert.table}` after checking that none exists, with no unique constraint",
+                    (RelatedSpan(condition.span, "checked here"), RelatedSpan(read.span, "existence read here (a lock cannot cover absent rows)")),
+                )
+    return None
+
+
+def _serialised_before(unit: Unit, check: Read) -> bool:
+    """An exclusive lock on existing rows taken earlier in the same transaction serialises the check."""
+    for op in unit.ops[: unit.ops.index(check)]:
+        if isinstance(op, Read) and op.kind is ReadKind.ROWS and op.lock is LockMode.EXCLUSIVE and op.tx is not None and op.tx == check.tx:
+            return True
+    return False

@@ -1,0 +1,84 @@
+"""TX108 unchecked-cas: a conditional UPDATE whose affected-row count is never looked at."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from txlint.ftypes import Severity
+from txlint.ir import Unit, Write
+from txlint.ir_queries import cas_guards
+from txlint.rule import Report, Rule, RuleContext, RuleDoc
+
+
+class UncheckedCas(Rule):
+    code = "TX108"
+    name = "unchecked-cas"
+    severity = Severity.ERROR
+    summary = "A conditional (compare-and-swap) UPDATE whose affected-row count is never checked."
+    doc = RuleDoc(
+        what_it_does=(
+            "Finds an UPDATE guarded on a version, a state, the old value or a lower bound of the "
+            "column it writes — a compare-and-swap — whose result (the number of rows it changed) "
+            "is thrown away or never read."
+        ),
+        why_is_this_bad=(
+            "When it loses the race it silently changes nothing, and the code goes on as if it had "
+            "won: it ships the order, sends the money, sends the e-mail."
+        ),
+        example=(
+            "def mark_paid(order_id):\n"
+            "    Order.objects.filter(pk=order_id, status=\"pending\").update(status=\"paid\")\n"
+            "    ship(order_id)\n"
+        ),
+        use_instead=(
+            "def mark_paid(order_id):\n"
+            "    if not Order.objects.filter(pk=order_id, status=\"pending\").update(status=\"paid\"):\n"
+            "        return False\n"
+            "    ship(order_id)\n"
+            "    return True\n"
+        ),
+    )
+    INVALID = [
+        (
+            "def mark_paid(order_id):\n"
+            "    Order.objects.filter(pk=order_id, status='pending').update(status='paid')  # error\n"
+            "    ship(order_id)\n"
+        ),
+        (
+            "def bump(doc_id, version, body):\n"
+            "    changed = Doc.objects.filter(pk=doc_id, version=version).update(body=body, version=version + 1)  # error\n"
+            "    notify(doc_id)\n"
+        ),
+    ]
+    VALID = [
+        # Near miss: the same update with its result checked.
+        (
+            "def mark_paid(order_id):\n"
+            "    if not Order.objects.filter(pk=order_id, status='pending').update(status='paid'):\n"
+            "        return False\n"
+            "    return True\n"
+        ),
+        # Near miss: an unconditional update by key is not a CAS.
+        (
+            "def rename(order_id, name):\n"
+            "    Order.objects.filter(pk=order_id).update(name=name)\n"
+        ),
+        # Near miss: a condition on a column that is neither written nor a version/state column.
+        (
+            "def touch(user_id, now):\n"
+            "    User.objects.filter(pk=user_id, is_active=True).update(last_seen=now)\n"
+        ),
+        # The row count is returned to the caller, who decides.
+        (
+            "def claim(job_id):\n"
+            "    return Job.objects.filter(pk=job_id, state='queued').update(state='running')\n"
+        ),
+    ]
+
+    def check(self, unit: Unit, context: RuleContext) -> Iterable[Report]:
+        for op in unit.ops:
+            if isinstance(op, Write) and op.result_checked is False:
+                guards = cas_guards(op, context.config)
+                if guards:
+                    columns = ", ".join(f"`{op.table}.{g.column}`" for g in guards)
+                    yield Report(op.span, f"conditional update on {columns}: its affected-row count is never checked")

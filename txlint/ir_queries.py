@@ -1,0 +1,79 @@
+"""Questions about IR facts that several rules ask, answered once.
+
+Library-agnostic: these look only at `txlint.ir` values and the config's
+naming conventions (version fields, money columns), never at source code.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from txlint.config import Config
+from txlint.index import normalise_column
+from txlint.ir import Guard, LockMode, Op, Read, RowOrigin, RowRef, Write
+
+# Columns that hold a state of a state machine: a guard on them is a state CAS.
+STATE_WORDS = frozenset({"status", "state", "stage", "phase"})
+
+
+def words(name: str) -> list[str]:
+    """The words of a snake_case or camelCase name: `availableSeats` → ["available", "seats"]."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)
+    return [w for w in spaced.lower().split("_") if w]
+
+
+def is_state_column(column: str) -> bool:
+    return any(word in STATE_WORDS for word in words(column))
+
+
+def is_version_column(column: str, config: Config, declared: str | None = None) -> bool:
+    normal = column.lower()
+    return normal == (declared or "").lower() or normal in {v.lower() for v in config.version_fields}
+
+
+def is_money_column(column: str, config: Config) -> bool:
+    """A money-like column: one of the configured words appears as a whole word in its name."""
+    money = {m.lower() for m in config.money_columns}
+    return column.lower() in money or any(word in money for word in words(column))
+
+
+def same_row(a: RowRef, b: RowRef) -> bool:
+    """Two references to one in-memory row: the same read, or the same parameter."""
+    if a.origin is not b.origin:
+        return False
+    return a.read == b.read if a.origin is RowOrigin.READ else a.name == b.name
+
+
+def written_columns(write: Write) -> set[str]:
+    return {normalise_column(a.column) for a in write.assignments}
+
+
+def cas_guards(write: Write, config: Config, version_column: str | None = None) -> list[Guard]:
+    """The WHERE guards that make an UPDATE a compare-and-swap.
+
+    A guard on a column the UPDATE writes (old value, status, lower bound), on a
+    version column, or on a state column. Key columns and unrelated conditions
+    (`is_active = true`) are not.
+    """
+    written = written_columns(write)
+    return [
+        g
+        for g in write.guards
+        if normalise_column(g.column) in written or is_version_column(g.column, config, version_column) or is_state_column(g.column)
+    ]
+
+
+def holds_lock(read: Read, op: Op, *, shared_counts: bool) -> bool:
+    """The read's row lock is held by the transaction `op` runs in.
+
+    Both outside any visible transaction counts as held: the caller's transaction
+    is then the one that matters, and TX109 judges whether it exists.
+    """
+    if read.lock is None or (read.lock is LockMode.SHARE and not shared_counts):
+        return False
+    return read.tx == op.tx
+
+
+def first_transaction_line(ops: Iterable[Op]) -> int | None:
+    return next((op.span.line for op in ops if op.tx is not None), None)
