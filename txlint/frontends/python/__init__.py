@@ -15,7 +15,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from txlint.config import Config
-from txlint.frontends.python import django
+from txlint.frontends.python import django, sqlalchemy
 from txlint.frontends.python.imports import ImportTable
 from txlint.frontends.python.walker import FileContext, FunctionWalker, Recogniser
 from txlint.index import ProjectIndex, TableDecl
@@ -23,7 +23,7 @@ from txlint.ir import ModuleIR
 
 _LIBCST_POSITION = re.compile(r"error at (?P<line>\d+):(?P<column>\d+):\s*")
 
-RECOGNISERS: tuple[Recogniser, ...] = (django.DjangoRecogniser(),)
+RECOGNISERS: tuple[Recogniser, ...] = (django.DjangoRecogniser(), sqlalchemy.SqlAlchemyRecogniser())
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,9 @@ class ParsedPython:
 
     def table_decls(self) -> list[TableDecl]:
         lines = {node: span.start.line for node, span in self.positions.items() if isinstance(node, cst.ClassDef)}  # type: ignore[attr-defined]
-        return django.table_decls(self.module, self.imports, self.path, lines)
+        return django.table_decls(self.module, self.imports, self.path, lines) + sqlalchemy.table_decls(
+            self.module, self.imports, self.path, lines
+        )
 
 
 def parse(path: str, text: str) -> ParsedPython | PythonSyntaxError:

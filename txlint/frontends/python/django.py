@@ -22,6 +22,7 @@ from txlint.ir import Assignment, Commit, Dependency, Guard, Insert, LockMode, R
 ATOMIC = "django.db.transaction.atomic"
 TRANSACTION_CONTROL = {f"django.db.transaction.{name}" for name in ("set_autocommit", "commit", "rollback")}
 DEFAULT_DATABASE = "default"
+API = "django"
 MODEL_BASE = "django.db.models.Model"
 F_EXPRESSION = "django.db.models.F"
 SHORTCUTS_GET = {"django.shortcuts.get_object_or_404", "django.shortcuts.get_list_or_404"}
@@ -51,18 +52,21 @@ class DjangoRecogniser:
         using = _string_kwarg(expr, "using") if isinstance(expr, cst.Call) else None
         return TxScope(using or DEFAULT_DATABASE)
 
+    def parameter(self, walker: FunctionWalker, param: cst.Param) -> AbstractValue | None | NotMine:
+        return NOT_MINE
+
     def attribute(self, walker: FunctionWalker, node: cst.Attribute, base: AbstractValue | None) -> AbstractValue | None | NotMine:
         if node.attr.value not in MANAGER_ATTRIBUTES:
             return NOT_MINE
         model = _model_name(walker, node.value, base)
         if model is None:
             return NOT_MINE
-        return Query(table=walker.file.index.table_of(model), span=walker.span(node), using=DEFAULT_DATABASE)
+        return Query(table=walker.file.index.table_of(model), span=walker.span(node), using=DEFAULT_DATABASE, api=API)
 
     def call(self, walker: FunctionWalker, node: cst.Call, receiver: AbstractValue | None) -> AbstractValue | None | NotMine:
         if isinstance(node.func, cst.Attribute):
             method = node.func.attr.value
-            if isinstance(receiver, Query):
+            if isinstance(receiver, Query) and receiver.api == API:
                 return self._query_method(walker, node, receiver, method)
             if isinstance(receiver, (Row, Parameter)):
                 return self._instance_method(walker, node, receiver, method)
@@ -212,7 +216,7 @@ def _model_name(walker: FunctionWalker, node: cst.BaseExpression, base: Abstract
 
 def _query_of_model(walker: FunctionWalker, node: cst.BaseExpression, value: AbstractValue | None) -> Query | None:
     model = _model_name(walker, node, value)
-    return Query(table=walker.file.index.table_of(model), span=walker.span(node)) if model else None
+    return Query(table=walker.file.index.table_of(model), span=walker.span(node), using=DEFAULT_DATABASE, api=API) if model else None
 
 
 def _keyword(node: cst.Call, name: str) -> cst.BaseExpression | None:

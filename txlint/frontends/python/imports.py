@@ -71,6 +71,10 @@ class ImportTable:
             return None
         return f"{target}.{rest}" if rest else target
 
+    def mentions(self, package: str) -> bool:
+        """Whether the module imports anything from `package`."""
+        return any(target == package or target.startswith(package + ".") for target in self._names.values())
+
     def local_name(self, node: cst.BaseExpression) -> str | None:
         """The simple name of `node` as imported (`Account` for `from .models import Account`)."""
         qualified = self.resolve(node)

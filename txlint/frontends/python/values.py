@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from txlint.ftypes import Span
-from txlint.ir import Delta, Dependency, Guard, LockMode, RowRef
+from txlint.ir import Assignment, Delta, Dependency, Guard, LockMode, RowRef
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,24 @@ class Query:
     guards: tuple[Guard, ...] = ()
     using: str | None = None  # the database alias the query runs on
     lock_requires_transaction: bool = False
+    api: str = ""  # the library that built it: its recogniser is the one that knows its methods
+
+
+@dataclass(frozen=True)
+class UpdateStatement:
+    """An UPDATE built as a value (SQLAlchemy `update(M).where(...).values(...)`), run when executed."""
+
+    table: str
+    span: Span
+    guards: tuple[Guard, ...] = ()
+    assignments: tuple[Assignment, ...] = ()
+
+
+@dataclass(frozen=True)
+class Session:
+    """A unit-of-work session or connection: its reads and writes share one transaction until commit."""
+
+    name: str
 
 
 @dataclass(frozen=True)
@@ -74,4 +92,4 @@ class Pair:
     items: tuple[object, ...]
 
 
-AbstractValue = Data | Row | Rows | Query | ModelClass | Parameter | Pair
+AbstractValue = Data | Row | Rows | Query | ModelClass | Parameter | Pair | UpdateStatement | Session

@@ -14,7 +14,7 @@ use it (a read feeding a write) errs on the side of the code as written.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -32,6 +32,7 @@ from txlint.ir import (
     Condition,
     Delta,
     Dependency,
+    Guard,
     Op,
     Read,
     ReadKind,
@@ -54,6 +55,10 @@ NOT_MINE = NotMine()
 
 class Recogniser(Protocol):
     """Library knowledge plugged into the walker (one per library)."""
+
+    def parameter(self, walker: FunctionWalker, param: cst.Param) -> AbstractValue | None | NotMine:
+        """The value a parameter starts with, when this library can tell from its annotation or name."""
+        ...
 
     def attribute(self, walker: FunctionWalker, node: cst.Attribute, base: AbstractValue | None) -> AbstractValue | None | NotMine: ...
 
@@ -115,7 +120,7 @@ class FunctionWalker:
         self.unit = Unit(name=func.name.value, span=file.span(func))
         self.env: dict[str, AbstractValue | None] = {}
         self.pending: dict[RowRef, _Pending] = {}
-        self._tx_stack: list[tuple[int, str | None]] = []  # (transaction id, database alias)
+        self._tx_stack: list[tuple[int, str | None, str]] = []  # (transaction id, database alias, block/manual/auto)
         self._discarded: set[int] = set()
         self._conditions: list[Condition] = []
         self._unchecked_results: dict[str, int] = {}  # variable holding a write's result -> op index
@@ -127,11 +132,11 @@ class FunctionWalker:
     # -- public helpers for recognisers -------------------------------------------------
     @property
     def tx(self) -> int | None:
-        return self._tx_stack[0][0] if self._tx_stack else None
+        return self._tx_stack[0][0] if self._tx_stack else None  # nested blocks are savepoints of the outermost
 
     def tx_for(self, database: str | None) -> int | None:
         """The transaction covering a query on `database` (a transaction on another alias does not)."""
-        for tx_id, alias in self._tx_stack:
+        for tx_id, alias, _ in self._tx_stack:
             if alias is None or database is None or alias == database:
                 return tx_id
         return None
@@ -148,12 +153,32 @@ class FunctionWalker:
     def begin_manual(self, node: cst.CSTNode, database: str | None = None) -> None:
         """A transaction the code opens by hand and must end (`set_autocommit(False)`, `conn.begin()`)."""
         if not self._tx_stack:
-            self._open_transaction(node, TxScope(database))
+            self._open_transaction(node, TxScope(database), kind="manual")
         self.emit(Begin(self.span(node), self.tx))
 
     def end_manual(self) -> None:
         """Autocommit again: the hand-opened transaction is over."""
-        self._tx_stack.clear()
+        self._tx_stack = [entry for entry in self._tx_stack if entry[2] == "block"]
+
+    def autobegin(self, node: cst.CSTNode) -> None:
+        """A session's first statement opens a transaction that lasts until commit/rollback."""
+        if not self._tx_stack:
+            self._open_transaction(node, TxScope(), kind="auto")
+
+    def flush_rows(self, node: cst.CSTNode, version_column: Callable[[str], str | None]) -> None:
+        """A unit-of-work flush: every row changed in memory is written back (its changed columns only)."""
+        for ref in list(self.pending):
+            row = next((v for v in self.env.values() if isinstance(v, Row) and v.ref == ref), None)
+            if row is None:
+                continue
+            assignments = self.take_pending(ref, None)
+            if not assignments:
+                continue
+            version = version_column(row.table)
+            guards = (Guard(version, "=", Value(ValueKind.DERIVED, frozenset({Dependency(ref, version)}))),) if version else ()
+            self.emit(
+                Write(self.span(node), self.tx, row.table, assignments, row=ref, guards=guards, result_checked=True if version else None)
+            )
 
     def is_discarded(self, node: cst.CSTNode) -> bool:
         """True when `node` is a call whose result the code throws away (an expression statement)."""
@@ -201,6 +226,10 @@ class FunctionWalker:
                 is_model = self.file.index.is_model(class_name)
                 self.env[name] = Row(RowRef(RowOrigin.PARAMETER, None, name), class_name) if is_model and name == "self" else None
                 continue
+            known = next((v for r in self.file.recognisers if not isinstance(v := r.parameter(self, param), NotMine)), NOT_MINE)
+            if not isinstance(known, NotMine):
+                self.env[name] = known
+                continue
             model = self.file.class_name(param.annotation.annotation) if param.annotation else None
             self.env[name] = Row(RowRef(RowOrigin.PARAMETER, None, name), model) if model else Parameter(name)
 
@@ -223,12 +252,12 @@ class FunctionWalker:
         for query, tx in self._lazy.values():
             self.unit.ops.append(Read(query.span, tx, query.table, lock=query.lock, evaluated=False))
 
-    def _open_transaction(self, node: cst.CSTNode, scope: TxScope) -> None:
-        outer = next((tx_id for tx_id, alias in self._tx_stack if alias == scope.database), None)
+    def _open_transaction(self, node: cst.CSTNode, scope: TxScope, kind: str = "block") -> None:
+        outer = next((tx_id for tx_id, alias, _ in self._tx_stack if alias == scope.database), None)
         if outer is None:
             outer = len(self.unit.transactions)
             self.unit.transactions.append(Transaction(outer, self.span(node)))
-        self._tx_stack.append((outer, scope.database))  # nested: a savepoint of the same transaction
+        self._tx_stack.append((outer, scope.database, kind))  # nested: a savepoint of the same transaction
 
     def _opens_transaction(self, expr: cst.BaseExpression) -> TxScope | None:
         for recogniser in self.file.recognisers:
@@ -268,7 +297,7 @@ class FunctionWalker:
         elif isinstance(node, (cst.Try, cst.TryStar)):
             self._body(node.body)
             for handler in node.handlers:
-                self._body(handler.body)
+                self._walk_branch(handler.body)
             if node.orelse is not None:
                 self._body(node.orelse.body)
             if node.finalbody is not None:
@@ -288,15 +317,29 @@ class FunctionWalker:
 
     def _guarded(self, condition: Condition, body: cst.BaseSuite) -> None:
         self._conditions.append(condition)
-        self._body(body)
+        self._walk_branch(body)
         self._conditions.remove(condition)
+
+    def _walk_branch(self, body: cst.BaseSuite) -> None:
+        """Walk a block; when it always leaves the function or loop, what it did to the
+        transaction and the unsaved rows does not carry over to the code after it."""
+        if not _always_exits(body):
+            self._body(body)
+            return
+        tx_stack = list(self._tx_stack)
+        pending = {ref: _Pending(dict(p.assignments)) for ref, p in self.pending.items()}
+        self._body(body)
+        self._tx_stack, self.pending = tx_stack, pending
 
     def _if(self, node: cst.If) -> None:
         condition = self._condition(node.test)
         self._guarded(condition, node.body)
         if node.orelse is not None:
             self._conditions.append(condition)
-            self._statement(node.orelse) if isinstance(node.orelse, cst.If) else self._body(node.orelse.body)
+            if isinstance(node.orelse, cst.If):
+                self._statement(node.orelse)
+            else:
+                self._walk_branch(node.orelse.body)
             self._conditions.remove(condition)
         elif _always_exits(node.body):
             # `if <check>: return` guards everything after it in this block.
@@ -330,7 +373,9 @@ class FunctionWalker:
                 self._bind(item.asname.name, value)
         self._body(node.body)
         for _ in range(opened):
-            self._tx_stack.pop()
+            blocks = [i for i, entry in enumerate(self._tx_stack) if entry[2] == "block"]
+            if blocks:
+                del self._tx_stack[blocks[-1]]
 
     def _small(self, node: cst.BaseSmallStatement) -> None:
         if isinstance(node, cst.Expr):
