@@ -141,7 +141,7 @@ def _row_state_act(unit: Unit, write: Write, context: RuleContext) -> Report | N
         same_row = write.row is not None and write.row.origin is RowOrigin.READ and write.row.read == unit.ops.index(read)
         if not same_row and (write.row is not None or write.table != read.table):
             continue
-        if holds_lock(read, write, shared_counts=True):
+        if holds_lock(read, write, shared_counts=True) or _converges(condition, column, write):
             continue
         return Report(
             write.span,
@@ -151,13 +151,23 @@ def _row_state_act(unit: Unit, write: Write, context: RuleContext) -> Report | N
     return None
 
 
+def _converges(condition: Condition, column: str, write: Write) -> bool:
+    """`if row.c != v: row.c = v`: racers all write the same value, so the race is harmless."""
+    assigned = {normalise_column(a.column): a.value.expression for a in write.assignments}
+    return any(
+        normalise_column(c.column) == normalise_column(column) and c.expression == assigned.get(normalise_column(column))
+        for c in condition.comparisons
+    )
+
+
 def _existence_act(unit: Unit, position: int, insert: Insert) -> Report | None:
     """`if not exists(T ...): ... insert into T` with no unique constraint; also get-or-create."""
     if insert.checked_first:
         return Report(insert.span, f"get-or-create on `{insert.table}` without a unique constraint on its lookup columns")
     for op in unit.ops[: position + 1]:
-        for read, _, condition in _reads_behind(unit, op.conditions):
-            if read.kind is ReadKind.FACT and read.table == insert.table and unit.ops.index(read) < position:
+        for read, column, condition in _reads_behind(unit, op.conditions):
+            existence = read.kind is ReadKind.FACT or column is None  # `if not exists()`, `if row is None`
+            if existence and read.table == insert.table and unit.ops.index(read) < position:
                 if _serialised_before(unit, read):
                     continue
                 return Report(

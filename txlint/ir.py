@@ -83,6 +83,7 @@ class Value:
     kind: ValueKind
     depends_on: frozenset[Dependency] = frozenset()
     delta: Delta | None = None
+    expression: str | None = field(default=None, compare=False)  # normalised source text, for identity tests
 
 
 @dataclass(frozen=True)
@@ -104,11 +105,22 @@ class Guard:
 
 
 @dataclass(frozen=True)
+class Comparison:
+    """`row.column <op> <expression>` inside a condition; `expression` is its normalised source text."""
+
+    row: RowRef
+    column: str
+    op: str
+    expression: str
+
+
+@dataclass(frozen=True)
 class Condition:
     """A branch decision an operation depends on: the `if` test (or an earlier early exit) around it."""
 
     span: Span
     depends_on: frozenset[Dependency]
+    comparisons: tuple[Comparison, ...] = ()
 
 
 class ReadKind(str, enum.Enum):

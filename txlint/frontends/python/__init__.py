@@ -46,9 +46,10 @@ class ParsedPython:
 
     def table_decls(self) -> list[TableDecl]:
         lines = {node: span.start.line for node, span in self.positions.items() if isinstance(node, cst.ClassDef)}  # type: ignore[attr-defined]
-        return django.table_decls(self.module, self.imports, self.path, lines) + sqlalchemy.table_decls(
-            self.module, self.imports, self.path, lines
-        )
+        mapped = sqlalchemy.table_decls(self.module, self.imports, self.path, lines)
+        # A class SQLAlchemy maps (it names its table) is not also read as a Django model.
+        names = {decl.name for decl in mapped}
+        return mapped + [d for d in django.table_decls(self.module, self.imports, self.path, lines) if d.name not in names]
 
 
 def parse(path: str, text: str) -> ParsedPython | PythonSyntaxError:

@@ -90,7 +90,8 @@ class DjangoRecogniser:
         if model is not None and node.func.value not in walker.env:  # Account(...) builds a row that was never read
             for arg in node.args:
                 walker.eval(arg.value)
-            return Row(RowRef(RowOrigin.CREATED, None, ""), walker.file.index.table_of(model))
+            columns = tuple(arg.keyword.value for arg in node.args if arg.keyword is not None)
+            return Row(RowRef(RowOrigin.CREATED, None, ""), walker.file.index.table_of(model), columns)
         return NOT_MINE
 
     def _transaction_control(self, walker: FunctionWalker, node: cst.Call, qualified: str) -> Data:

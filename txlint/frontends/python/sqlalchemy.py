@@ -16,10 +16,10 @@ from dataclasses import replace
 import libcst as cst
 
 from txlint.frontends.python.imports import ImportTable, dotted_name
-from txlint.frontends.python.values import AbstractValue, Data, ModelClass, Query, Rows, Session, UpdateStatement
+from txlint.frontends.python.values import AbstractValue, Data, ModelClass, Pair, Query, Row, Rows, Session, UpdateStatement
 from txlint.frontends.python.walker import NOT_MINE, FunctionWalker, NotMine, TxScope
 from txlint.index import ColumnDecl, TableDecl
-from txlint.ir import Assignment, Commit, Dependency, Guard, LockMode, ReadKind, Rollback, RowOrigin, RowRef, Write
+from txlint.ir import Assignment, Commit, Dependency, Guard, Insert, LockMode, ReadKind, Rollback, RowOrigin, RowRef, Write
 
 API = "sqlalchemy"
 SESSION_TYPES = {
@@ -181,6 +181,13 @@ class SqlAlchemyRecogniser:
             lock = _get_lock(node)
             query = Query(walker.file.index.table_of(model), walker.span(node), lock=lock, api=API)
             return walker.row_from_read(walker.evaluate_query(query, node), query.table)
+        if method in {"add", "add_all"} and node.args:
+            added = walker.eval(node.args[0].value)
+            rows = [added] if isinstance(added, Row) else [v for v in added.items if isinstance(v, Row)] if isinstance(added, Pair) else []
+            for row in rows:
+                if row.ref.origin is RowOrigin.CREATED:
+                    walker.emit(Insert(walker.span(node), walker.tx, row.table, row.columns))
+            return Data()
         if method == "query" and node.args:
             model = _model_arg(walker, node)
             return Query(walker.file.index.table_of(model), walker.span(node), api=API) if model else Data()

@@ -30,6 +30,7 @@ class Row:
 
     ref: RowRef
     table: str
+    columns: tuple[str, ...] = ()  # for a row built in code: the columns it was given
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from txlint.index import ProjectIndex
 from txlint.ir import (
     Assignment,
     Begin,
+    Comparison,
     Condition,
     Delta,
     Dependency,
@@ -215,7 +216,7 @@ class FunctionWalker:
 
     def value_of(self, node: cst.BaseExpression) -> Value:
         """The IR value of an expression written to a column."""
-        return to_ir_value(self.eval(node))
+        return replace(to_ir_value(self.eval(node)), expression=source_text(node))
 
     # -- parameters ----------------------------------------------------------------------
     def _bind_parameters(self, class_name: str | None) -> None:
@@ -313,7 +314,22 @@ class FunctionWalker:
     def _condition(self, test: cst.BaseExpression) -> Condition:
         value = self.eval(test)
         deps = value.deps if isinstance(value, Data) else frozenset({Dependency(value.ref, None)}) if isinstance(value, Row) else frozenset()
-        return Condition(self.span(test), deps)
+        return Condition(self.span(test), deps, self._comparisons(test))
+
+    def _comparisons(self, test: cst.BaseExpression) -> tuple[Comparison, ...]:
+        """`row.c == expr` / `expr != row.c` at the top of a condition, with the other side's text."""
+        if not (isinstance(test, cst.Comparison) and len(test.comparisons) == 1):
+            return ()
+        target = test.comparisons[0]
+        op = {cst.Equal: "=", cst.NotEqual: "!=", cst.Is: "=", cst.IsNot: "!="}.get(type(target.operator))
+        if op is None:
+            return ()
+        for field_side, other in ((test.left, target.comparator), (target.comparator, test.left)):
+            if isinstance(field_side, cst.Attribute) and isinstance(field_side.value, cst.Name):
+                owner = self.env.get(field_side.value.value)
+                if isinstance(owner, Row):
+                    return (Comparison(owner.ref, field_side.attr.value, op, source_text(other)),)
+        return ()
 
     def _guarded(self, condition: Condition, body: cst.BaseSuite) -> None:
         self._conditions.append(condition)
@@ -398,7 +414,7 @@ class FunctionWalker:
 
     def _assign(self, target: cst.BaseExpression, value: AbstractValue | None, source: cst.BaseExpression, node: cst.CSTNode) -> None:
         if isinstance(target, cst.Attribute):
-            self._set_field(target, to_ir_value(value), node)
+            self._set_field(target, replace(to_ir_value(value), expression=source_text(source)), node)
         else:
             self._bind(target, value)
 
@@ -545,6 +561,14 @@ def merge_data(left: AbstractValue | None, right: AbstractValue | None) -> Abstr
         elif isinstance(side, Row):
             deps.add(Dependency(side.ref, None))
     return Data(frozenset(deps), in_database=in_database)
+
+
+_EMPTY_MODULE = cst.Module(body=[])
+
+
+def source_text(node: cst.CSTNode) -> str:
+    """An expression's source without whitespace: equal texts are the same expression."""
+    return "".join(_EMPTY_MODULE.code_for_node(node).split())
 
 
 def _always_exits(body: cst.BaseSuite) -> bool:

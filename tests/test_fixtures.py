@@ -1,0 +1,59 @@
+"""Fixture files in the corpus's format: every labelled function's codes, exactly.
+
+`# expect: TX101, TX108` on a `def` line: those codes, and no other, must be
+reported inside the function; `# expect: clean`: nothing may be.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from txlint.config import Config
+from txlint.engine import Engine
+from txlint.registry import all_rules
+
+FIXTURES = Path(__file__).parent / "fixtures"
+LABEL = re.compile(r"#\s*expect:\s*(?P<codes>[A-Za-z0-9_, ]+)")
+
+
+def labelled_functions(path: Path) -> list[tuple[str, int, int, set[str]]]:
+    source = path.read_text(encoding="utf-8")
+    lines = source.splitlines()
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            match = LABEL.search(lines[node.lineno - 1])
+            if match:
+                codes = {c.strip().upper() for c in match["codes"].split(",") if c.strip()} - {"CLEAN"}
+                start = min([node.lineno] + [d.lineno for d in node.decorator_list])
+                found.append((node.name, start, node.end_lineno or node.lineno, codes))
+    return found
+
+
+def cases() -> list[object]:
+    return [
+        pytest.param(path, name, start, end, codes, id=f"{path.stem}::{name}")
+        for path in sorted(FIXTURES.glob("*.py"))
+        for name, start, end, codes in labelled_functions(path)
+    ]
+
+
+@pytest.fixture(scope="module")
+def findings_by_file() -> dict[Path, list[tuple[str, int]]]:
+    files = sorted(FIXTURES.glob("*.py")) + sorted(FIXTURES.glob("*.sql"))
+    result = Engine(Config(), frozenset(all_rules())).check_files(files, [str(f) for f in files])
+    assert not result.notices, result.notices
+    by_file: dict[Path, list[tuple[str, int]]] = {}
+    for finding in result.findings:
+        by_file.setdefault(Path(finding.path), []).append((finding.code, finding.line))
+    return by_file
+
+
+@pytest.mark.parametrize(("path", "name", "start", "end", "codes"), cases())
+def test_fixture_function(findings_by_file: dict[Path, list[tuple[str, int]]], path: Path, name: str, start: int, end: int, codes: set[str]) -> None:
+    found = {code for code, line in findings_by_file.get(path, []) if start <= line <= end}
+    assert found == codes
