@@ -43,12 +43,16 @@ def _load_config(config_file: Path | None, paths: tuple[str, ...], stdin_filenam
 
 
 def _repository_root(config: Config) -> Path:
-    """The folder SARIF paths are relative to: the git work tree holding the cwd, else the config's folder."""
+    """The folder SARIF paths are relative to: the git work tree holding the cwd, else the config's folder, else the cwd.
+
+    Without a config file `config.root` is the first path's folder, which would
+    make the other paths' files absolute `file:` URIs.
+    """
     here = Path.cwd().resolve()
     for folder in (here, *here.parents):
         if (folder / ".git").exists():
             return folder
-    return config.root
+    return config.root if config.source is not None else here
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

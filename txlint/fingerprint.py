@@ -22,6 +22,7 @@ def with_fingerprints(findings: list[Finding], lines: list[str], unit_of: dict[F
         text = lines[finding.line - 1] if 0 < finding.line <= len(lines) else ""
         base = "\0".join((finding.code, finding.path.replace("\\", "/"), unit_of.get(finding, ""), "".join(text.split())))
         seen[base] += 1
-        digest = hashlib.sha256(f"{base}\0{seen[base]}".encode()).hexdigest()[:16]
+        # surrogatepass: a file name that is not valid UTF-8 (legal on POSIX) still hashes.
+        digest = hashlib.sha256(f"{base}\0{seen[base]}".encode("utf-8", "surrogatepass")).hexdigest()[:16]
         result.append(replace(finding, fingerprint=digest))
     return result

@@ -28,7 +28,8 @@ def _uri(path: str, root: Path) -> str:
         relative = PurePosixPath(absolute.relative_to(root.resolve()).as_posix())
     except ValueError:
         return absolute.as_uri()
-    return quote(str(relative))
+    # fsencode: a file name that is not valid UTF-8 is percent-encoded byte for byte, not a crash.
+    return quote(os.fsencode(str(relative)))
 
 
 def _rules(codes: Iterable[str]) -> list[dict[str, Any]]:
