@@ -148,6 +148,8 @@ class Read(Op):
     evaluated: bool = True  # False: a lazy query object that is built but never run
     row_var: str | None = None  # the variable the loaded row is bound to
     key: tuple[str, ...] = ()  # columns the query filters on
+    guards: tuple[Guard, ...] = ()  # its WHERE conditions, to tell which rows it read
+    columns: tuple[str, ...] = ()  # the columns it selects, in order ("*" for all), when known
     kind: ReadKind = ReadKind.ROWS
     autocommit: bool = False  # the connection is known to be in autocommit mode
     lock_requires_transaction: bool = False  # the library raises when this lock is taken outside a transaction

@@ -195,6 +195,7 @@ class FunctionWalker:
                 lock=query.lock,
                 row_var=row_var,
                 key=tuple(g.column for g in query.guards),
+                guards=query.guards,
                 kind=kind,
                 lock_requires_transaction=query.lock_requires_transaction,
             )
