@@ -59,6 +59,10 @@ class CheckThenAct(Rule):
             "        coupon.save(update_fields=['redeemed_by'])  # error\n"
         ),
         (
+            "from django.db import models\n"
+            "class Subscription(models.Model):\n"
+            "    user_id = models.IntegerField()\n"
+            "    list_id = models.IntegerField()\n"
             "def subscribe(user_id, list_id):\n"
             "    if not Subscription.objects.filter(user_id=user_id, list_id=list_id).exists():\n"
             "        Subscription.objects.create(user_id=user_id, list_id=list_id)  # error\n"
@@ -98,6 +102,20 @@ class CheckThenAct(Rule):
             "        card.renewals = 1\n"
             "        card.save()\n"
         ),
+        # Near miss: a model this project does not declare: its constraints are unknown.
+        (
+            "def subscribe(user_id, list_id):\n"
+            "    if not Subscription.objects.filter(user_id=user_id, list_id=list_id).exists():\n"
+            "        Subscription.objects.create(user_id=user_id, list_id=list_id)\n"
+        ),
+        # Near miss: get-or-create with a lookup built at run time.
+        (
+            "from django.db import models\n"
+            "class Member(models.Model):\n"
+            "    email = models.EmailField()\n"
+            "def join(field, value):\n"
+            "    return Member.objects.get_or_create(**{field: value})\n"
+        ),
         # Near miss: a unique constraint refuses the duplicate insert.
         (
             "from django.db import models\n"
@@ -115,7 +133,7 @@ class CheckThenAct(Rule):
             report = None
             if isinstance(op, Write):
                 report = _row_state_act(unit, op, context)
-            elif isinstance(op, Insert) and not op.on_conflict and not index.is_unique(op.table, op.columns):
+            elif isinstance(op, Insert) and _may_duplicate(op, index):
                 report = _existence_act(unit, position, op)
             if report is not None:
                 yield report
@@ -149,6 +167,13 @@ def _row_state_act(unit: Unit, write: Write, context: RuleContext) -> Report | N
             (RelatedSpan(condition.span, "checked here"), RelatedSpan(read.span, "read here without a row lock")),
         )
     return None
+
+
+def _may_duplicate(insert: Insert, index: ProjectIndex) -> bool:
+    """The schema is known and has no unique constraint the inserted columns would hit."""
+    if insert.on_conflict or not insert.columns or not index.knows_table(insert.table):
+        return False  # unknown table or columns: unsure, so silent
+    return not index.is_unique(insert.table, insert.columns)
 
 
 def _converges(condition: Condition, column: str, write: Write) -> bool:

@@ -279,26 +279,22 @@ def test_syntax_error_on_stdin(project, run_txlint):
 # Run through the console script: a crash in the parser must not take pytest down with it.
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="RecursionError from libcst's PositionProvider escapes txlint/frontends/python parse() and "
-    "Engine._parse: the whole run ends with 'internal error' (exit 2) instead of one notice",
-)
 def test_long_operator_chain_does_not_end_the_run(project, run_script):
     project.write("generated.py", "QUERY = " + " + ".join(['"a"'] * 1500) + "\n")
     result = check_with_app(project, run_script)
-    assert "generated.py" in result.output
+    assert "generated.py" in result.stderr and "nested" in result.stderr  # skipped, with why
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="libcst's native parser overflows the C stack on ~2000 nested brackets (SIGSEGV); "
-    "the fix belongs in txlint/frontends/python (e.g. parse in a thread with a larger stack)",
-)
+def test_a_200000_term_expression_ends_in_a_finding_or_notice(project, run_script):
+    project.write("huge.py", "QUERY = " + " + ".join(["a"] * 200_000) + "\n")
+    result = check_with_app(project, run_script)
+    assert "huge.py" in result.output
+
+
 def test_deeply_nested_brackets_do_not_crash(project, run_script):
     project.write("nested.py", "x = " + "(" * 3000 + "1" + ")" * 3000 + "\n")
     result = check_with_app(project, run_script)
-    assert "nested.py" in result.output
+    assert ("TX000", "nested.py", 1) in result.findings()
 
 
 def test_deeply_nested_sql_is_tx000(project, run_script):

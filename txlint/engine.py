@@ -18,6 +18,7 @@ import pathspec
 
 from txlint import sql_adapter
 from txlint.config import Config
+from txlint.deepstack import run_deep
 from txlint.fingerprint import with_fingerprints
 from txlint.frontends import python as python_frontend
 from txlint.ftypes import FileResult, Finding, Notice, Related, Span
@@ -45,6 +46,7 @@ class _Parsed:
     source: SourceText
     python: python_frontend.ParsedPython | None = None
     syntax_error: Finding | None = None
+    notice: Notice | None = None
 
 
 class Engine:
@@ -60,6 +62,9 @@ class Engine:
 
     # -- entry points ----------------------------------------------------------------------
     def check_files(self, files: Sequence[Path], display: Sequence[str]) -> RunResult:
+        return run_deep(lambda: self._check_files(files, display))
+
+    def _check_files(self, files: Sequence[Path], display: Sequence[str]) -> RunResult:
         result = RunResult()
         parsed: list[_Parsed] = []
         for path, shown in zip(files, display):
@@ -72,6 +77,9 @@ class Engine:
 
     def check_text(self, display: str, data: bytes) -> RunResult:
         """Check source handed over on stdin, reported under `display`."""
+        return run_deep(lambda: self._check_text(display, data))
+
+    def _check_text(self, display: str, data: bytes) -> RunResult:
         result = RunResult()
         source = decode_source(data, display, self.config.max_file_size, python=not display.endswith(".sql"))
         if isinstance(source, Notice):
@@ -88,7 +96,9 @@ class Engine:
                 item.syntax_error = self._parse_error(source.path, error.message, error.line, error.column)
             return item
         parsed = python_frontend.parse(source.path, source.text)
-        if isinstance(parsed, python_frontend.PythonSyntaxError):
+        if isinstance(parsed, python_frontend.TooDeep):
+            item.notice = Notice(source.path, parsed.reason)
+        elif isinstance(parsed, python_frontend.PythonSyntaxError):
             item.syntax_error = self._parse_error(source.path, parsed.message, parsed.line, parsed.column)
         else:
             item.python = parsed
@@ -97,6 +107,9 @@ class Engine:
     def _judge(self, parsed: list[_Parsed], result: RunResult) -> RunResult:
         index = ProjectIndex.build(self._table_decls(parsed, result))
         for item in parsed:
+            if item.notice is not None:
+                result.notices.append(item.notice)
+                continue
             result.files_checked += 1
             try:
                 findings = self._file_findings(item, index)

@@ -85,6 +85,10 @@ class ProjectIndex:
                         queue.append(decl)
         return found
 
+    def knows_table(self, table: str) -> bool:
+        """Whether the project declares this table (so the absence of a constraint means something)."""
+        return bool(self.declarations_of_table(table))
+
     def is_unique(self, table: str, columns: Iterable[str]) -> bool:
         """Whether inserting rows with these columns set hits a unique constraint (the primary key excluded)."""
         given = {normalise_column(c) for c in columns}

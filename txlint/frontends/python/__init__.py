@@ -21,6 +21,8 @@ from txlint.frontends.python.walker import FileContext, FunctionWalker, Recognis
 from txlint.index import ProjectIndex, TableDecl
 from txlint.ir import ModuleIR
 
+# Deeper syntax trees are not analysed: real code stays far below (Django's source peaks near 40).
+MAX_DEPTH = 400
 _LIBCST_POSITION = re.compile(r"error at (?P<line>\d+):(?P<column>\d+):\s*")
 
 RECOGNISERS: tuple[Recogniser, ...] = (django.DjangoRecogniser(), sqlalchemy.SqlAlchemyRecogniser())
@@ -33,6 +35,18 @@ class PythonSyntaxError:
     message: str
     line: int
     column: int
+
+
+@dataclass(frozen=True)
+class TooDeep:
+    """Valid Python nested deeper than txlint analyses: the file is skipped with a notice."""
+
+    depth: int
+    line: int
+
+    @property
+    def reason(self) -> str:
+        return f"skipped: code nested {self.depth} levels deep at line {self.line} (txlint analyses up to {MAX_DEPTH})"
 
 
 @dataclass
@@ -52,16 +66,46 @@ class ParsedPython:
         return mapped + [d for d in django.table_decls(self.module, self.imports, self.path, lines) if d.name not in names]
 
 
-def parse(path: str, text: str) -> ParsedPython | PythonSyntaxError:
+def parse(path: str, text: str) -> ParsedPython | PythonSyntaxError | TooDeep:
     """Parse source text; a syntax error is a value, not an exception."""
+    refused = _cpython_refuses(text)
+    if refused is not None:
+        return refused  # libcst's native parser can crash outright on what CPython refuses for depth
     try:
         module = cst.parse_module(text)
+        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     except cst.ParserSyntaxError as error:
         return _syntax_error(text, error)
-    except RecursionError:
-        return PythonSyntaxError("expression too deeply nested to parse", 1, 1)
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    except (RecursionError, MemoryError):
+        return PythonSyntaxError("code nested too deeply to analyse", 1, 1)
     return ParsedPython(path, module, ImportTable.of_module(module), dict(positions))
+
+
+def _cpython_refuses(text: str) -> PythonSyntaxError | TooDeep | None:
+    """CPython's verdict first: a syntax error with its exact position, nesting it cannot
+    compile, or nesting deeper than txlint analyses (libcst's cost grows with depth)."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError as error:
+        return PythonSyntaxError(error.msg, error.lineno or 1, error.offset or 1)
+    except (RecursionError, MemoryError):
+        return PythonSyntaxError("code nested too deeply for Python's own parser", 1, 1)
+    except ValueError as error:  # source with NUL bytes
+        return PythonSyntaxError(str(error), 1, 1)
+    depth, line = _deepest(tree)
+    return TooDeep(depth, line) if depth > MAX_DEPTH else None
+
+
+def _deepest(tree: ast.AST) -> tuple[int, int]:
+    """The deepest nesting of the syntax tree and a line where it occurs (iterative: no recursion)."""
+    deepest, line = 0, 1
+    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > deepest:
+            deepest, line = depth, getattr(node, "lineno", line)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest, line
 
 
 def _syntax_error(text: str, error: cst.ParserSyntaxError) -> PythonSyntaxError:

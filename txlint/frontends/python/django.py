@@ -153,7 +153,8 @@ class DjangoRecogniser:
         if method in {"get_or_create", "update_or_create", "aget_or_create", "aupdate_or_create"}:
             guards = _guards(walker, node.args)
             read = walker.evaluate_query(replace(query, guards=query.guards + guards), node)
-            columns = tuple(g.column for g in guards)
+            # `**lookup` hides the columns: without them the constraint question has no answer.
+            columns = () if any(arg.star for arg in node.args) else tuple(g.column for g in guards)
             walker.emit(Insert(span=walker.span(node), tx=walker.tx, table=query.table, columns=columns, checked_first=True))
             return Pair((walker.row_from_read(read, query.table), Data()))
         return NOT_MINE
