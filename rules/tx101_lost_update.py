@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from txlint.ftypes import Severity
 from txlint.ir import LockMode, Read, RowOrigin, Unit, ValueKind, Write
-from txlint.ir_queries import cas_guards, holds_lock, same_row
+from txlint.ir_queries import cas_guards, holds_lock, same_row, writes_row_of
 from txlint.rule import RelatedSpan, Report, Rule, RuleContext, RuleDoc
 
 
@@ -128,10 +128,30 @@ class LostUpdate(Rule):
 
     def check(self, unit: Unit, context: RuleContext) -> Iterable[Report]:
         for op in unit.ops:
-            if isinstance(op, Write) and op.row is not None and not _is_cas(op, context):
-                report = _lost_update(unit, op)
-                if report is not None:
-                    yield report
+            if not isinstance(op, Write) or _is_cas(op, context):
+                continue
+            report = _lost_update(unit, op) if op.row is not None else _lost_update_by_key(unit, op)
+            if report is not None:
+                yield report
+
+
+def _lost_update_by_key(unit: Unit, write: Write) -> Report | None:
+    """`SELECT c ... WHERE id = k` then `UPDATE ... SET c = f(c) WHERE id = k` (SQL, or an ORM update by key)."""
+    for assignment in write.assignments:
+        if assignment.value.kind is not ValueKind.DERIVED:
+            continue
+        for dep in assignment.value.depends_on:
+            read = unit.read_at(dep.row.read) if dep.row.origin is RowOrigin.READ else None
+            if read is None or dep.row.read is None or not writes_row_of(read, dep.row.read, write):
+                continue
+            if holds_lock(read, write, shared_counts=False) or (read.lock is not None and read.tx is None and read.lock_requires_transaction):
+                return None
+            return Report(
+                write.span,
+                f"`{write.table}.{assignment.column}` is computed from a value read without a row lock and written back",
+                (RelatedSpan(read.span, "read here without a row lock" if read.lock is None else _lock_problem(read)),),
+            )
+    return None
 
 
 def _lost_update(unit: Unit, write: Write) -> Report | None:

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pathspec
 
-from txlint import sql_adapter
 from txlint.config import Config
 from txlint.deepstack import run_deep
 from txlint.fingerprint import with_fingerprints
 from txlint.frontends import python as python_frontend
+from txlint.frontends import sql_script
 from txlint.ftypes import FileResult, Finding, Notice, Related, Span
 from txlint.index import ProjectIndex, TableDecl
 from txlint.ir import ModuleIR
@@ -45,7 +45,8 @@ class RunResult:
 class _Parsed:
     source: SourceText
     python: python_frontend.ParsedPython | None = None
-    syntax_error: Finding | None = None
+    sql: sql_script.ScriptResult | None = None
+    syntax_errors: list[Finding] = field(default_factory=list)
     notice: Notice | None = None
 
 
@@ -91,15 +92,14 @@ class Engine:
     def _parse(self, source: SourceText) -> _Parsed:
         item = _Parsed(source)
         if source.path.endswith(".sql"):
-            error = sql_adapter.check_script(source.text, _sql_dialect(source.text, self.config.dialect))
-            if error is not None:
-                item.syntax_error = self._parse_error(source.path, error.message, error.line, error.column)
+            item.sql = sql_script.analyse_script(source.path, source.text, self.config.dialect)
+            item.syntax_errors = [self._parse_error(source.path, e.message, e.line, e.column) for e in item.sql.errors]
             return item
         parsed = python_frontend.parse(source.path, source.text)
         if isinstance(parsed, python_frontend.TooDeep):
             item.notice = Notice(source.path, parsed.reason)
         elif isinstance(parsed, python_frontend.PythonSyntaxError):
-            item.syntax_error = self._parse_error(source.path, parsed.message, parsed.line, parsed.column)
+            item.syntax_errors = [self._parse_error(source.path, parsed.message, parsed.line, parsed.column)]
         else:
             item.python = parsed
         return item
@@ -123,10 +123,11 @@ class Engine:
     def _table_decls(self, parsed: Iterable[_Parsed], result: RunResult) -> list[TableDecl]:
         decls: list[TableDecl] = []
         for item in parsed:
-            if item.python is None:
-                continue
             try:
-                decls += item.python.table_decls()
+                if item.python is not None:
+                    decls += item.python.table_decls()
+                elif item.sql is not None:
+                    decls += sql_script.table_decls(item.source.path, item.source.text, self.config.dialect)
             except (Exception, RecursionError) as error:
                 result.notices.append(Notice(item.source.path, f"internal error while indexing: {type(error).__name__}: {error}"))
         return decls
@@ -135,11 +136,11 @@ class Engine:
         path, text = item.source.path, item.source.text
         unit_of: dict[Finding, str] = {}
         findings: list[Finding] = []
-        if item.syntax_error is not None:
-            findings.append(item.syntax_error)
+        findings += item.syntax_errors
         if item.python is not None:
-            module = python_frontend.analyse(item.python, index, self.config)
-            findings += self._run_rules(module, index, unit_of)
+            findings += self._run_rules(python_frontend.analyse(item.python, index, self.config), index, unit_of)
+        elif item.sql is not None:
+            findings += self._run_rules(item.sql.module, index, unit_of)
         suppressions = Suppressions.of_sql(text) if path.endswith(".sql") else Suppressions.of_python(text)
         kept = [
             f
@@ -188,12 +189,3 @@ def _finding(rule: type[Rule] | Rule, path: str, report: Report) -> Finding:
         related=tuple(Related(path, r.span.line, r.span.column, r.message) for r in report.related),
     )
 
-
-def _sql_dialect(text: str, default: str) -> str:
-    """A first-line `-- txlint: dialect=mysql` comment overrides the configured dialect."""
-    first = text.lstrip("\ufeff").split("\n", 1)[0].strip()
-    if first.startswith("--") and "txlint:" in first and "dialect=" in first:
-        name = first.split("dialect=", 1)[1].split()[0].strip().lower()
-        if name in sql_adapter.dialect_names():
-            return name
-    return default

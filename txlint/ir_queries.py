@@ -77,3 +77,34 @@ def holds_lock(read: Read, op: Op, *, shared_counts: bool) -> bool:
 
 def first_transaction_line(ops: Iterable[Op]) -> int | None:
     return next((op.span.line for op in ops if op.tx is not None), None)
+
+
+KEY_ALIASES = frozenset({"pk", "id"})
+
+
+def _key(column: str) -> str:
+    normal = normalise_column(column)
+    return "pk" if normal in KEY_ALIASES else normal
+
+
+def writes_row_of(read: Read, read_index: int, write: Write) -> bool:
+    """Whether `write` (an UPDATE by WHERE, not an instance save) targets the rows `read` loaded.
+
+    Same table, and every equality guard of the read is matched by the write:
+    the same column compared with the same expression (`id = account_id` in
+    both), or with a value taken from the row the read produced (`pk=acct.pk`).
+    """
+    if read.table != write.table:
+        return False
+    read_keys = {(_key(g.column), g.value.expression) for g in read.guards if g.op == "="}
+    if not read_keys:
+        return False
+    matched = set()
+    for guard in write.guards:
+        if guard.op != "=":
+            continue
+        from_row = any(d.row.origin is RowOrigin.READ and d.row.read == read_index for d in guard.value.depends_on)
+        for column, expression in read_keys:
+            if _key(guard.column) == column and (guard.value.expression == expression or from_row):
+                matched.add((column, expression))
+    return matched == read_keys

@@ -15,7 +15,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from txlint.config import Config
-from txlint.frontends.python import django, sqlalchemy
+from txlint.frontends.python import dbapi, django, sqlalchemy
 from txlint.frontends.python.imports import ImportTable
 from txlint.frontends.python.walker import FileContext, FunctionWalker, Recogniser
 from txlint.index import ProjectIndex, TableDecl
@@ -25,7 +25,7 @@ from txlint.ir import ModuleIR
 MAX_DEPTH = 400
 _LIBCST_POSITION = re.compile(r"error at (?P<line>\d+):(?P<column>\d+):\s*")
 
-RECOGNISERS: tuple[Recogniser, ...] = (django.DjangoRecogniser(), sqlalchemy.SqlAlchemyRecogniser())
+RECOGNISERS: tuple[Recogniser, ...] = (django.DjangoRecogniser(), sqlalchemy.SqlAlchemyRecogniser(), dbapi.DbApiRecogniser())
 
 
 @dataclass(frozen=True)

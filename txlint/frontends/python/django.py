@@ -55,6 +55,9 @@ class DjangoRecogniser:
     def parameter(self, walker: FunctionWalker, param: cst.Param) -> AbstractValue | None | NotMine:
         return NOT_MINE
 
+    def attribute_assigned(self, walker: FunctionWalker, target: cst.Attribute, value: cst.BaseExpression) -> bool:
+        return False
+
     def attribute(self, walker: FunctionWalker, node: cst.Attribute, base: AbstractValue | None) -> AbstractValue | None | NotMine:
         if node.attr.value not in MANAGER_ATTRIBUTES:
             return NOT_MINE

@@ -71,6 +71,9 @@ class SqlAlchemyRecogniser:
             return Session(name)
         return NOT_MINE
 
+    def attribute_assigned(self, walker: FunctionWalker, target: cst.Attribute, value: cst.BaseExpression) -> bool:
+        return False
+
     def attribute(self, walker: FunctionWalker, node: cst.Attribute, base: AbstractValue | None) -> AbstractValue | None | NotMine:
         if isinstance(base, ModelClass) and not node.attr.value.startswith("_"):
             return Data(column_ref=node.attr.value)  # Event.seats: a column in a statement

@@ -22,6 +22,7 @@ class Data:
     delta: Delta | None = None
     column_ref: str | None = None  # F("c") itself: a reference to column c
     result_of: int | None = None  # the op whose result (a row count) this is
+    text: str | None = None  # the value of a string constant (SQL held in a variable)
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,23 @@ class Row:
     ref: RowRef
     table: str
     columns: tuple[str, ...] = ()  # for a row built in code: the columns it was given
+
+
+@dataclass(frozen=True)
+class Record:
+    """A fetched tuple row (`cursor.fetchone()`): its items are the selected columns of one read."""
+
+    ref: RowRef
+    columns: tuple[str, ...]  # empty or containing "*": positions unknown
+
+    def item(self, key: int | str) -> Data:
+        if isinstance(key, str):
+            column: str | None = key
+        elif 0 <= key < len(self.columns) and "*" not in self.columns:
+            column = self.columns[key]
+        else:
+            column = None
+        return Data(frozenset({Dependency(self.ref, column)}))
 
 
 @dataclass(frozen=True)
@@ -93,4 +111,4 @@ class Pair:
     items: tuple[object, ...]
 
 
-AbstractValue = Data | Row | Rows | Query | ModelClass | Parameter | Pair | UpdateStatement | Session
+AbstractValue = Data | Row | Record | Rows | Query | ModelClass | Parameter | Pair | UpdateStatement | Session

@@ -23,7 +23,7 @@ from libcst.metadata import CodeRange
 
 from txlint.config import Config
 from txlint.frontends.python.imports import ImportTable, dotted_name
-from txlint.frontends.python.values import AbstractValue, Data, ModelClass, Pair, Parameter, Query, Row, Rows
+from txlint.frontends.python.values import AbstractValue, Data, ModelClass, Pair, Parameter, Query, Record, Row, Rows
 from txlint.ftypes import Span
 from txlint.index import ProjectIndex
 from txlint.ir import (
@@ -62,6 +62,10 @@ class Recogniser(Protocol):
         ...
 
     def attribute(self, walker: FunctionWalker, node: cst.Attribute, base: AbstractValue | None) -> AbstractValue | None | NotMine: ...
+
+    def attribute_assigned(self, walker: FunctionWalker, target: cst.Attribute, value: cst.BaseExpression) -> bool:
+        """`owner.attr = value` that changes a library object's state (`conn.autocommit = True`)."""
+        ...
 
     def call(
         self, walker: FunctionWalker, node: cst.Call, receiver: AbstractValue | None
@@ -126,6 +130,9 @@ class FunctionWalker:
         self._conditions: list[Condition] = []
         self._unchecked_results: dict[str, int] = {}  # variable holding a write's result -> op index
         self._lazy: dict[str, tuple[Query, int | None]] = {}  # variable holding an unevaluated locking query
+        self._tracked: dict[str, int] = {}  # a write whose row count a later `rowcount` may check, by key
+        self._unchecked: list[int] = []  # writes whose row count can no longer be checked
+        self.scratch: dict[str, object] = {}  # per-function state of recognisers (they are shared)
         self._bind_parameters(class_name)
         if file.config.atomic_requests:
             self._open_transaction(func, TxScope())  # the request's own transaction (ATOMIC_REQUESTS)
@@ -212,6 +219,17 @@ class FunctionWalker:
         names = list(pending.assignments) if columns is None else [c for c in columns if c in pending.assignments]
         return tuple(pending.assignments.pop(name) for name in names)
 
+    def track_result(self, key: str, index: int) -> None:
+        """A write's row count is available under `key` (a cursor) until the next statement there."""
+        previous = self._tracked.pop(key, None)
+        if previous is not None:
+            self._unchecked.append(previous)
+        self._tracked[key] = index
+
+    def mark_checked(self, key: str) -> None:
+        """The row count under `key` is read."""
+        self._tracked.pop(key, None)
+
     def forget_pending(self, ref: RowRef) -> None:
         self.pending.pop(ref, None)
 
@@ -247,7 +265,7 @@ class FunctionWalker:
 
     def _finish(self) -> None:
         """Facts only known at the end: write results never looked at, locking queries never run."""
-        for index in self._unchecked_results.values():
+        for index in [*self._unchecked_results.values(), *self._unchecked, *self._tracked.values()]:
             op = self.unit.ops[index]
             if isinstance(op, Write):
                 self.unit.ops[index] = replace(op, result_checked=False)
@@ -314,7 +332,7 @@ class FunctionWalker:
 
     def _condition(self, test: cst.BaseExpression) -> Condition:
         value = self.eval(test)
-        deps = value.deps if isinstance(value, Data) else frozenset({Dependency(value.ref, None)}) if isinstance(value, Row) else frozenset()
+        deps = value.deps if isinstance(value, Data) else frozenset({Dependency(value.ref, None)}) if isinstance(value, (Row, Record)) else frozenset()
         return Condition(self.span(test), deps, self._comparisons(test))
 
     def _comparisons(self, test: cst.BaseExpression) -> tuple[Comparison, ...]:
@@ -415,6 +433,8 @@ class FunctionWalker:
 
     def _assign(self, target: cst.BaseExpression, value: AbstractValue | None, source: cst.BaseExpression, node: cst.CSTNode) -> None:
         if isinstance(target, cst.Attribute):
+            if any(r.attribute_assigned(self, target, source) for r in self.file.recognisers):
+                return
             self._set_field(target, replace(to_ir_value(value), expression=source_text(source)), node)
         else:
             self._bind(target, value)
@@ -450,6 +470,8 @@ class FunctionWalker:
         elif isinstance(target, (cst.Tuple, cst.List)):
             elements = [e.value for e in target.elements]
             items = value.items if isinstance(value, Pair) and len(value.items) == len(elements) else None
+            if isinstance(value, Record):
+                items = tuple(value.item(position) for position in range(len(elements)))
             for position, element in enumerate(elements):
                 item = items[position] if items is not None else (value if isinstance(value, Data) else None)
                 self._bind(element, item)  # type: ignore[arg-type]
@@ -474,6 +496,9 @@ class FunctionWalker:
             return self._subscript(node)
         if isinstance(node, (cst.Tuple, cst.List, cst.Set)):
             return Pair(tuple(self.eval(e.value) for e in node.elements))
+        if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
+            text = node.evaluated_value
+            return Data(text=text if isinstance(text, str) else None)
         return self._combine(node)
 
     def _combine(self, node: cst.BaseExpression) -> Data:
@@ -535,6 +560,13 @@ class FunctionWalker:
             return self.row_from_read(read, base.table)
         if isinstance(base, Rows):
             return self.row_from_read(base.read, base.table)
+        if isinstance(base, Record) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+            key = node.slice[0].slice.value
+            if isinstance(key, cst.Integer):
+                return base.item(int(key.value))
+            if isinstance(key, cst.SimpleString) and isinstance(key.evaluated_value, str):
+                return base.item(key.evaluated_value)
+            return Data(frozenset({Dependency(base.ref, None)}))
         if isinstance(base, Pair):
             return None
         return base if isinstance(base, Data) else None
@@ -546,7 +578,7 @@ def to_ir_value(value: AbstractValue | None) -> Value:
         if value.in_database:
             return Value(ValueKind.IN_DATABASE, value.deps, value.delta)
         return Value(ValueKind.DERIVED if value.deps else ValueKind.INDEPENDENT, value.deps)
-    if isinstance(value, Row):
+    if isinstance(value, (Row, Record)):
         return Value(ValueKind.DERIVED, frozenset({Dependency(value.ref, None)}))
     return Value(ValueKind.UNKNOWN)
 
@@ -559,7 +591,7 @@ def merge_data(left: AbstractValue | None, right: AbstractValue | None) -> Abstr
         if isinstance(side, Data):
             deps |= side.deps
             in_database |= side.in_database
-        elif isinstance(side, Row):
+        elif isinstance(side, (Row, Record)):
             deps.add(Dependency(side.ref, None))
     return Data(frozenset(deps), in_database=in_database)
 

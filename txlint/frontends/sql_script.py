@@ -1,0 +1,128 @@
+"""The `.sql` front-end: scripts of statements with `BEGIN` ... `COMMIT` blocks.
+
+Each transaction block (from `BEGIN`/`START TRANSACTION` to `COMMIT` or
+`ROLLBACK`) is one unit; a statement outside any block runs in autocommit
+and is a unit of its own. Literals stand for themselves, so `WHERE id = 7`
+in a SELECT and in an UPDATE name the same row. DDL feeds the project index.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from txlint import sql_adapter, sqlfacts
+from txlint.frontends import sql_ir
+from txlint.ftypes import Span
+from txlint.index import ColumnDecl, TableDecl
+from txlint.ir import (
+    Assignment,
+    Begin,
+    Commit,
+    Dependency,
+    ModuleIR,
+    Op,
+    Read,
+    Rollback,
+    RowOrigin,
+    RowRef,
+    Transaction,
+    Unit,
+    ValueKind,
+    Write,
+)
+from txlint.ir_queries import writes_row_of
+
+
+@dataclass
+class ScriptResult:
+    """The IR of a script, and the statements that could not be parsed."""
+
+    module: ModuleIR
+    errors: list[sqlfacts.SqlError] = field(default_factory=list)
+
+
+def dialect_of(text: str, default: str) -> str:
+    """A first-line `-- txlint: dialect=mysql` comment overrides the configured dialect."""
+    first = text.lstrip("\ufeff").split("\n", 1)[0].strip()
+    if first.startswith("--") and "txlint:" in first and "dialect=" in first:
+        name = first.split("dialect=", 1)[1].split()[0].strip().lower()
+        if name in sql_adapter.dialect_names():
+            return name
+    return default
+
+
+def _span(statement: sqlfacts.Statement, lines: list[str]) -> Span:
+    last = lines[statement.end_line - 1] if 0 < statement.end_line <= len(lines) else ""
+    first = lines[statement.line - 1] if 0 < statement.line <= len(lines) else ""
+    return Span(statement.line, len(first) - len(first.lstrip()) + 1, statement.end_line, len(last.rstrip()) + 1)
+
+
+def analyse_script(path: str, text: str, dialect: str) -> ScriptResult:
+    """Units of a script: one per transaction block, one per autocommit statement."""
+    result = ScriptResult(ModuleIR(path))
+    lines = text.splitlines()
+    block: Unit | None = None
+    for item in sql_adapter.parse_script(text, dialect_of(text, dialect)):
+        if isinstance(item, sqlfacts.SqlError):
+            result.errors.append(item)
+            continue
+        span = _span(item, lines)
+        if item.kind == "begin":
+            block = Unit(f"transaction@{item.line}", span, transactions=[Transaction(0, span)])
+            block.ops.append(Begin(span, 0))
+            result.module.units.append(block)
+            continue
+        if item.kind in {"commit", "rollback"}:
+            if block is not None:
+                block.ops[:] = _link_read_values(block.ops)
+                block.ops.append((Commit if item.kind == "commit" else Rollback)(span, 0))
+                block.span = Span(block.span.line, block.span.column, span.end_line, span.end_column)
+            block = None
+            continue
+        in_block = block is not None
+        op = sql_ir.statement_op(item, span, 0 if in_block else None, sql_ir.no_parameters, autocommit=not in_block)
+        if op is None:
+            continue
+        if block is None:
+            result.module.units.append(Unit(f"statement@{item.line}", span, [op]))
+        else:
+            block.ops.append(op)
+    return result
+
+
+def _link_read_values(ops: list[Op]) -> list[Op]:
+    """In a script the application's arithmetic is invisible: a literal written to a column that the
+    same transaction read from the same row stands for a value computed from what was read."""
+    linked: list[Op] = []
+    for op in ops:
+        if isinstance(op, Write):
+            op = replace(op, assignments=tuple(_linked(a, ops[: len(linked)], op) for a in op.assignments))
+        linked.append(op)
+    return linked
+
+
+def _linked(assignment: Assignment, earlier: list[Op], write: Write) -> Assignment:
+    if assignment.value.kind is not ValueKind.INDEPENDENT:
+        return assignment
+    for index, op in enumerate(earlier):
+        if isinstance(op, Read) and (assignment.column in op.columns or "*" in op.columns) and writes_row_of(op, index, write):
+            dependency = Dependency(RowRef(RowOrigin.READ, index, ""), assignment.column)
+            return replace(assignment, value=replace(assignment.value, kind=ValueKind.DERIVED, depends_on=frozenset({dependency})))
+    return assignment
+
+
+def table_decls(path: str, text: str, dialect: str) -> list[TableDecl]:
+    """Pass 1: what the script's DDL declares (unique keys, CHECK (c >= 0))."""
+    return [
+        TableDecl(
+            name=schema.name,
+            table=schema.name,
+            path=path,
+            line=1,
+            is_root=True,
+            columns=tuple(ColumnDecl(c) for c in schema.columns),
+            unique_sets=schema.unique_columns,
+            non_negative=schema.non_negative,
+        )
+        for schema in sql_adapter.table_schemas(text, dialect_of(text, dialect))
+    ]
