@@ -129,11 +129,28 @@ def _syntax_error(text: str, error: cst.ParserSyntaxError) -> PythonSyntaxError:
 
 def analyse(parsed: ParsedPython, index: ProjectIndex, config: Config) -> ModuleIR:
     """Pass 2: the IR of every function and method in the module."""
-    context = FileContext(parsed.path, parsed.imports, index, config, parsed.positions, RECOGNISERS)  # type: ignore[arg-type]
+    context = FileContext(parsed.path, parsed.imports, index, config, parsed.positions, RECOGNISERS, _string_constants(parsed.module))  # type: ignore[arg-type]
     result = ModuleIR(parsed.path)
     for func, class_name in _functions(parsed.module.body, None):
         result.units.append(FunctionWalker(context, func, class_name).run())
     return result
+
+
+def _string_constants(module: cst.Module) -> dict[str, str]:
+    """Module-level `NAME = "..."` assignments: SQL is often kept in such constants."""
+    constants: dict[str, str] = {}
+    for statement in module.body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if (
+                    isinstance(small, cst.Assign)
+                    and len(small.targets) == 1
+                    and isinstance(small.targets[0].target, cst.Name)
+                    and isinstance(small.value, (cst.SimpleString, cst.ConcatenatedString))
+                    and isinstance(small.value.evaluated_value, str)
+                ):
+                    constants[small.targets[0].target.value] = small.value.evaluated_value
+    return constants
 
 
 def _functions(body: object, class_name: str | None) -> Iterator[tuple[cst.FunctionDef, str | None]]:

@@ -39,9 +39,13 @@ class Connection:
 
 @dataclass(frozen=True)
 class Cursor:
-    """A cursor of a connection (named by the variable holding the connection)."""
+    """A cursor of a connection (named by the variable holding the connection).
+
+    `key` names where its last result lives when it is not a variable
+    (the implicit cursor `conn.execute(...)` returns)."""
 
     connection: str
+    key: str = ""
 
 
 class DbApiRecogniser:
@@ -99,7 +103,7 @@ class DbApiRecogniser:
         return value if isinstance(value, Connection) else Connection(name)
 
     def _cursor_method(self, walker: FunctionWalker, node: cst.Call, cursor: Cursor, method: str) -> AbstractValue | None | NotMine:
-        key = _cursor_key(node.func.value)  # type: ignore[attr-defined]
+        key = cursor.key or _cursor_key(node.func.value)  # type: ignore[attr-defined]
         if method in {"execute", "executemany"}:
             return self._execute(walker, node, self._connection(walker, cursor.connection), key)
         last = walker.scratch.get(f"read:{key}")
@@ -114,7 +118,9 @@ class DbApiRecogniser:
 
     def _connection_method(self, walker: FunctionWalker, node: cst.Call, connection: Connection, method: str) -> AbstractValue | None | NotMine:
         if method == "execute":  # sqlite3 / psycopg 3 shortcut: a cursor of its own
-            return self._execute(walker, node, connection, f"{connection.name}.execute")
+            key = f"{connection.name}.execute"
+            self._execute(walker, node, connection, key)
+            return Cursor(connection.name, key)
         if method == "commit":
             walker.emit(Commit(walker.span(node), walker.tx))
             walker.end_manual()
@@ -130,7 +136,7 @@ class DbApiRecogniser:
         if not args:
             return Data()
         sql = sql_text(walker, args[0].value)
-        resolve = _resolver(walker, args[1].value if len(args) > 1 else None)
+        resolve = parameter_resolver(walker, args[1].value if len(args) > 1 else None)
         if sql is None:
             return Data()  # built at run time: no finding, never a guess
         statements = sql_adapter.parse_statements(sql, walker.file.config.dialect)
@@ -205,11 +211,13 @@ def sql_text(walker: FunctionWalker, node: cst.BaseExpression) -> str | None:
         return left + right if left is not None and right is not None else None
     if isinstance(node, cst.Name):
         value = walker.env.get(node.value)
+        if value is None and node.value not in walker.env:
+            return walker.file.constants.get(node.value)
         return value.text if isinstance(value, Data) else None
     return None
 
 
-def _resolver(walker: FunctionWalker, params: cst.BaseExpression | None) -> sql_ir.Resolver:
+def parameter_resolver(walker: FunctionWalker, params: cst.BaseExpression | None) -> sql_ir.Resolver:
     """Placeholder key → the IR value of the Python expression bound to it."""
     values: dict[sqlfacts.PlaceholderKey, Value] = {}
     if isinstance(params, (cst.Tuple, cst.List)):

@@ -15,8 +15,11 @@ from dataclasses import replace
 
 import libcst as cst
 
+from txlint import sql_adapter, sqlfacts
+from txlint.frontends import sql_ir
+from txlint.frontends.python import dbapi
 from txlint.frontends.python.imports import ImportTable, dotted_name
-from txlint.frontends.python.values import AbstractValue, Data, ModelClass, Pair, Query, Row, Rows, Session, UpdateStatement
+from txlint.frontends.python.values import AbstractValue, Data, ModelClass, Pair, Query, Record, Row, Rows, Session, UpdateStatement
 from txlint.frontends.python.walker import NOT_MINE, FunctionWalker, NotMine, TxScope
 from txlint.index import ColumnDecl, TableDecl
 from txlint.ir import Assignment, Commit, Dependency, Guard, Insert, LockMode, ReadKind, Rollback, RowOrigin, RowRef, Write
@@ -37,6 +40,7 @@ DECLARATIVE_BASES = {"sqlalchemy.orm.DeclarativeBase", "sqlalchemy.orm.Declarati
 DECLARATIVE_FACTORIES = {"sqlalchemy.orm.declarative_base", "sqlalchemy.ext.declarative.declarative_base"}
 SELECT = {"sqlalchemy.select", "sqlalchemy.sql.select", "sqlalchemy.future.select"}
 UPDATE = {"sqlalchemy.update", "sqlalchemy.sql.update"}
+TEXT = {"sqlalchemy.text", "sqlalchemy.sql.text", "sqlalchemy.sql.expression.text"}
 CHAIN = {
     "where", "filter", "filter_by", "order_by", "limit", "offset", "options", "join", "outerjoin",
     "execution_options", "group_by", "having", "distinct", "select_from", "params",
@@ -101,6 +105,11 @@ class SqlAlchemyRecogniser:
             return self._update_method(walker, node, receiver, method)
         if isinstance(receiver, Session):
             return self._session_method(walker, node, receiver, method)
+        if isinstance(receiver, Record):  # the result of text(): plain column values
+            if method in {"scalar_one", "scalar_one_or_none", "scalar"}:
+                return receiver.item(0)
+            if method in {"first", "one", "one_or_none", "fetchone", "mappings"}:
+                return receiver
         if isinstance(receiver, Rows):
             if method in ROW_RESULTS:
                 return walker.row_from_read(receiver.read, receiver.table)
@@ -169,6 +178,10 @@ class SqlAlchemyRecogniser:
         if method in {"execute", "scalars", "scalar", "get", "query", "add", "add_all", "delete", "merge", "flush"}:
             walker.autobegin(node)
         if method in {"execute", "scalars", "scalar"} and node.args:
+            text_sql = _text_sql(walker, node.args[0].value)
+            if text_sql is not None:
+                params = node.args[1].value if len(node.args) > 1 else None
+                return _execute_text(walker, node, text_sql, params)
             statement = walker.eval(node.args[0].value)
             if isinstance(statement, UpdateStatement):
                 return self._execute_update(walker, node, statement)
@@ -207,6 +220,29 @@ class SqlAlchemyRecogniser:
             walker.end_manual()
             return Data()
         return NOT_MINE
+
+
+def _text_sql(walker: FunctionWalker, node: cst.BaseExpression) -> str | None:
+    """The SQL of `text("...")` (literal, constant or plain-name f-string), else None."""
+    if isinstance(node, cst.Call) and walker.file.imports.resolve(node.func) in TEXT and node.args:
+        return dbapi.sql_text(walker, node.args[0].value)
+    return None
+
+
+def _execute_text(walker: FunctionWalker, node: cst.Call, sql: str, params: cst.BaseExpression | None) -> AbstractValue:
+    """`session.execute(text(sql), {...})`: the statements of the SQL, in the session's transaction."""
+    statements = sql_adapter.parse_statements(sql, walker.file.config.dialect)
+    if isinstance(statements, sqlfacts.SqlError):
+        return Data()
+    resolve = dbapi.parameter_resolver(walker, params)
+    result: AbstractValue = Data()
+    for statement in statements:
+        op = sql_ir.statement_op(statement, walker.span(node), walker.tx, resolve)
+        if op is None:
+            continue
+        index = walker.emit(replace(op, result_checked=not walker.is_discarded(node)) if isinstance(op, Write) else op)
+        result = Data(result_of=index) if isinstance(op, Write) else Record(RowRef(RowOrigin.READ, index, ""), statement.columns)
+    return result
 
 
 def _get_lock(node: cst.Call) -> LockMode | None:

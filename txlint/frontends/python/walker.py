@@ -93,6 +93,7 @@ class FileContext:
     config: Config
     positions: dict[cst.CSTNode, CodeRange]
     recognisers: Sequence[Recogniser] = ()
+    constants: dict[str, str] = field(default_factory=dict)  # module-level `NAME = "text"` (SQL kept in constants)
 
     def span(self, node: cst.CSTNode) -> Span:
         found = self.positions.get(node)
