@@ -146,3 +146,16 @@ def test_model_subclass_through_project_base() -> None:
         """
     (write,) = units(source)["allocate"].ops
     assert isinstance(write, Write) and write.row is not None and write.row.origin is RowOrigin.PARAMETER
+
+
+def test_an_import_inside_the_function_is_resolved() -> None:
+    unit = units(
+        """
+        def f(pk):
+            from django.db import transaction
+            with transaction.atomic():
+                Account.objects.select_for_update().get(pk=pk)
+        """
+    )["f"]
+    (read,) = unit.ops
+    assert isinstance(read, Read) and read.tx == 0

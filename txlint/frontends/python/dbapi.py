@@ -80,7 +80,7 @@ class DbApiRecogniser:
         return NOT_MINE
 
     def call(self, walker: FunctionWalker, node: cst.Call, receiver: AbstractValue | None) -> AbstractValue | None | NotMine:
-        if walker.file.imports.resolve(node.func) in CONNECT:
+        if walker.imports.resolve(node.func) in CONNECT:
             for arg in node.args:
                 walker.eval(arg.value)
             return Connection("connection")

@@ -47,7 +47,7 @@ class DjangoRecogniser:
 
     def opens_transaction(self, walker: FunctionWalker, expr: cst.BaseExpression) -> TxScope | None:
         target = expr.func if isinstance(expr, cst.Call) else expr
-        if walker.file.imports.resolve(target) != ATOMIC:
+        if walker.imports.resolve(target) != ATOMIC:
             return None
         using = _string_kwarg(expr, "using") if isinstance(expr, cst.Call) else None
         return TxScope(using or DEFAULT_DATABASE)
@@ -73,7 +73,7 @@ class DjangoRecogniser:
                 return self._query_method(walker, node, receiver, method)
             if isinstance(receiver, (Row, Parameter)):
                 return self._instance_method(walker, node, receiver, method)
-        qualified = walker.file.imports.resolve(node.func)
+        qualified = walker.imports.resolve(node.func)
         if qualified in TRANSACTION_CONTROL:
             return self._transaction_control(walker, node, qualified)
         if qualified == F_EXPRESSION:

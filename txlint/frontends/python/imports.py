@@ -33,6 +33,11 @@ class ImportTable:
             table.add(statement)
         return table
 
+    def copy(self) -> ImportTable:
+        table = ImportTable()
+        table._names = dict(self._names)
+        return table
+
     def add(self, node: cst.Import | cst.ImportFrom) -> None:
         if isinstance(node, cst.Import):
             for alias in node.names:

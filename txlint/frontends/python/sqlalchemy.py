@@ -68,10 +68,10 @@ class SqlAlchemyRecogniser:
         if param.annotation is not None:
             target = param.annotation.annotation
             target = target.value if isinstance(target, cst.Subscript) else target
-            if walker.file.imports.resolve(target) in SESSION_TYPES:
+            if walker.imports.resolve(target) in SESSION_TYPES:
                 return Session(name)
             return NOT_MINE
-        if name in {"session", "db_session"} and walker.file.imports.mentions("sqlalchemy"):
+        if name in {"session", "db_session"} and walker.imports.mentions("sqlalchemy"):
             return Session(name)
         return NOT_MINE
 
@@ -86,7 +86,7 @@ class SqlAlchemyRecogniser:
         return NOT_MINE
 
     def call(self, walker: FunctionWalker, node: cst.Call, receiver: AbstractValue | None) -> AbstractValue | None | NotMine:
-        qualified = walker.file.imports.resolve(node.func)
+        qualified = walker.imports.resolve(node.func)
         if qualified in SELECT:
             return self._select(walker, node)
         if qualified in UPDATE:
@@ -224,7 +224,7 @@ class SqlAlchemyRecogniser:
 
 def _text_sql(walker: FunctionWalker, node: cst.BaseExpression) -> str | None:
     """The SQL of `text("...")` (literal, constant or plain-name f-string), else None."""
-    if isinstance(node, cst.Call) and walker.file.imports.resolve(node.func) in TEXT and node.args:
+    if isinstance(node, cst.Call) and walker.imports.resolve(node.func) in TEXT and node.args:
         return dbapi.sql_text(walker, node.args[0].value)
     return None
 

@@ -134,6 +134,7 @@ class FunctionWalker:
         self._tracked: dict[str, int] = {}  # a write whose row count a later `rowcount` may check, by key
         self._unchecked: list[int] = []  # writes whose row count can no longer be checked
         self.scratch: dict[str, object] = {}  # per-function state of recognisers (they are shared)
+        self.imports = file.imports  # copied on the first import inside the function
         self._bind_parameters(class_name)
         if file.config.atomic_requests:
             self._open_transaction(func, TxScope())  # the request's own transaction (ATOMIC_REQUESTS)
@@ -414,7 +415,11 @@ class FunctionWalker:
                 del self._tx_stack[blocks[-1]]
 
     def _small(self, node: cst.BaseSmallStatement) -> None:
-        if isinstance(node, cst.Expr):
+        if isinstance(node, (cst.Import, cst.ImportFrom)):
+            if self.imports is self.file.imports:
+                self.imports = self.imports.copy()
+            self.imports.add(node)
+        elif isinstance(node, cst.Expr):
             if isinstance(node.value, (cst.Call, cst.Await)):
                 inner = node.value.expression if isinstance(node.value, cst.Await) else node.value
                 self._discarded.add(id(inner))
