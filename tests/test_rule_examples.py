@@ -33,7 +33,7 @@ def test_rule_example(code: str, kind: str, index: int, source: str) -> None:
     if kind == "valid":
         assert lines == [], f"{code} reported on a VALID example at lines {lines}"
         return
-    marked = [n for n, text in enumerate(source.splitlines(), start=1) if text.rstrip().endswith("# error")]
+    marked = [n for n, text in enumerate(source.splitlines(), start=1) if text.rstrip().endswith(("# error", "-- error"))]
     assert lines, f"{code} not reported on an INVALID example"
     if marked:
         assert sorted(set(lines)) == marked

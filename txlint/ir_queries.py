@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from txlint.config import Config
 from txlint.index import normalise_column
-from txlint.ir import Guard, LockMode, Op, Read, RowOrigin, RowRef, Write
+from txlint.ir import Assignment, Delta, Guard, LockMode, Op, Read, RowOrigin, RowRef, ValueKind, Write
 
 # Columns that hold a state of a state machine: a guard on them is a state CAS.
 STATE_WORDS = frozenset({"status", "state", "stage", "phase"})
@@ -108,3 +108,28 @@ def writes_row_of(read: Read, read_index: int, write: Write) -> bool:
             if _key(guard.column) == column and (guard.value.expression == expression or from_row):
                 matched.add((column, expression))
     return matched == read_keys
+
+
+def decrements(write: Write, config: Config) -> list[tuple[Assignment, Delta]]:
+    """The in-database decrements of money-like columns a write performs (`SET c = c - x`)."""
+    found = []
+    for assignment in write.assignments:
+        delta = assignment.value.delta
+        if (
+            assignment.value.kind is ValueKind.IN_DATABASE
+            and delta is not None
+            and delta.sign == "-"
+            and normalise_column(delta.column) == normalise_column(assignment.column)
+            and is_money_column(assignment.column, config)
+        ):
+            found.append((assignment, delta))
+    return found
+
+
+def state_guards(write: Write, config: Config, version_column: str | None = None) -> list[Guard]:
+    """Guards that make a repeated UPDATE a no-op: a state or version condition (not a lower bound)."""
+    return [g for g in write.guards if is_state_column(g.column) or is_version_column(g.column, config, version_column)]
+
+
+def in_same_transaction(a: Op, b: Op) -> bool:
+    return a.tx is not None and a.tx == b.tx

@@ -19,6 +19,8 @@ from txlint.ir import (
     Begin,
     Commit,
     Dependency,
+    Guard,
+    Insert,
     ModuleIR,
     Op,
     Read,
@@ -91,14 +93,29 @@ def analyse_script(path: str, text: str, dialect: str) -> ScriptResult:
 
 
 def _link_read_values(ops: list[Op]) -> list[Op]:
-    """In a script the application's arithmetic is invisible: a literal written to a column that the
-    same transaction read from the same row stands for a value computed from what was read."""
+    """In a script the application's arithmetic is invisible. A literal written to a column that the
+    same transaction read from the same row stands for a value computed from what was read; a literal
+    compared in the WHERE with a column the UPDATE writes stands for the old value read before. No row
+    count can be read in a script: a write followed by other writes goes on whatever it matched."""
     linked: list[Op] = []
-    for op in ops:
+    for position, op in enumerate(ops):
         if isinstance(op, Write):
-            op = replace(op, assignments=tuple(_linked(a, ops[: len(linked)], op) for a in op.assignments))
+            written = {a.column for a in op.assignments}
+            op = replace(
+                op,
+                assignments=tuple(_linked(a, ops[: len(linked)], op) for a in op.assignments),
+                guards=tuple(_old_value(g) if g.column in written else g for g in op.guards),
+                result_checked=False if any(isinstance(o, (Write, Insert)) for o in ops[position + 1 :]) else None,
+            )
         linked.append(op)
     return linked
+
+
+def _old_value(guard: Guard) -> Guard:
+    if guard.op != "=" or guard.value.kind is not ValueKind.INDEPENDENT:
+        return guard
+    read_before = Dependency(RowRef(RowOrigin.PARAMETER, None, "<read before the script>"), guard.column)
+    return replace(guard, value=replace(guard.value, kind=ValueKind.DERIVED, depends_on=frozenset({read_before})))
 
 
 def _linked(assignment: Assignment, earlier: list[Op], write: Write) -> Assignment:

@@ -1,0 +1,87 @@
+"""TX107 value-cas: an optimistic UPDATE that compares the old value instead of a version (ABA)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from txlint.ftypes import Severity
+from txlint.index import ProjectIndex, normalise_column
+from txlint.ir import Unit, ValueKind, Write
+from txlint.ir_queries import is_state_column, is_version_column, written_columns
+from txlint.rule import Report, Rule, RuleContext, RuleDoc
+
+
+class ValueCas(Rule):
+    code = "TX107"
+    name = "value-cas"
+    severity = Severity.WARNING
+    summary = "A compare-and-swap UPDATE guards on the old value of the column it writes instead of a version."
+    doc = RuleDoc(
+        what_it_does=(
+            "Finds an UPDATE whose WHERE compares a column it writes with the value read earlier "
+            "(`WHERE balance = <old balance>`), when that column is not monotonic and no version column "
+            "is compared too."
+        ),
+        why_is_this_bad=(
+            "Between the read and the write the value can go 100 → 40 → 100 (ABA): the comparison "
+            "still succeeds and the stale computation overwrites the two updates in between."
+        ),
+        example=(
+            "cur.execute(\"SELECT balance FROM accounts WHERE id = %s\", (pk,))\n"
+            "(old,) = cur.fetchone()\n"
+            "cur.execute(\"UPDATE accounts SET balance = %s WHERE id = %s AND balance = %s\", (old - x, pk, old))\n"
+        ),
+        use_instead=(
+            "cur.execute(\"SELECT balance, version FROM accounts WHERE id = %s\", (pk,))\n"
+            "old, version = cur.fetchone()\n"
+            "cur.execute(\n"
+            "    \"UPDATE accounts SET balance = %s, version = version + 1 WHERE id = %s AND version = %s\",\n"
+            "    (old - x, pk, version),\n"
+            ")\n"
+        ),
+    )
+    INVALID = [
+        (
+            "def debit(conn, pk, x):\n"
+            "    cur = conn.cursor()\n"
+            "    cur.execute('SELECT balance FROM accounts WHERE id = %s', (pk,))\n"
+            "    (old,) = cur.fetchone()\n"
+            "    cur.execute('UPDATE accounts SET balance = %s WHERE id = %s AND balance = %s', (old - x, pk, old))  # error\n"
+            "    if cur.rowcount != 1:\n"
+            "        raise RuntimeError\n"
+        ),
+        "BEGIN;\nUPDATE wallets SET balance = 40.00 WHERE id = 7 AND balance = 100.00;  -- error\nCOMMIT;\n",
+    ]
+    VALID = [
+        # Near miss: a version column is compared as well.
+        "BEGIN;\nUPDATE wallets SET balance = 40.00, version = version + 1 WHERE id = 7 AND balance = 100.00 AND version = 3;\nCOMMIT;\n",
+        # Near miss: a state machine compared with a literal state.
+        "BEGIN;\nUPDATE orders SET status = 'paid' WHERE id = 7 AND status = 'pending';\nCOMMIT;\n",
+        # Near miss: the guard is a parameter, not a value read here.
+        (
+            "def set_if(conn, pk, expected, new):\n"
+            "    cur = conn.cursor()\n"
+            "    cur.execute('UPDATE accounts SET nickname = %s WHERE id = %s AND nickname = %s', (new, pk, expected))\n"
+            "    return cur.rowcount\n"
+        ),
+    ]
+
+    def check(self, unit: Unit, context: RuleContext) -> Iterable[Report]:
+        index = context.index if isinstance(context.index, ProjectIndex) else ProjectIndex()
+        monotonic = {c.lower() for c in context.config.monotonic_columns}
+        for op in unit.ops:
+            if not isinstance(op, Write) or not op.guards:
+                continue
+            version = index.version_column(op.table)
+            if any(is_version_column(g.column, context.config, version) for g in op.guards):
+                continue
+            written = written_columns(op)
+            for guard in op.guards:
+                column = normalise_column(guard.column)
+                if guard.op != "=" or column not in written or is_state_column(guard.column):
+                    continue
+                if column in monotonic or f"{op.table}.{guard.column}".lower() in monotonic:
+                    continue
+                if guard.value.kind is ValueKind.DERIVED and guard.value.depends_on:
+                    yield Report(op.span, f"`{op.table}.{guard.column}` is compared with its old value (ABA): compare a version column instead")
+                    break
