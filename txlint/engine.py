@@ -22,7 +22,7 @@ from txlint.fingerprint import with_fingerprints
 from txlint.frontends import python as python_frontend
 from txlint.frontends import sql_script
 from txlint.ftypes import FileResult, Finding, Notice, Related, Span
-from txlint.index import ProjectIndex, TableDecl
+from txlint.index import ProjectIndex, TableDecl, atomic_writers
 from txlint.ir import ModuleIR
 from txlint.registry import all_rules, code_matches
 from txlint.rule import Report, Rule, RuleContext
@@ -106,19 +106,29 @@ class Engine:
 
     def _judge(self, parsed: list[_Parsed], result: RunResult) -> RunResult:
         index = ProjectIndex.build(self._table_decls(parsed, result))
-        for item in parsed:
+        modules: list[tuple[_Parsed, ModuleIR | None]] = []
+        for item in parsed:  # pass 2a: every file's IR, so project-wide facts are known before judging
             if item.notice is not None:
                 result.notices.append(item.notice)
                 continue
             result.files_checked += 1
             try:
-                findings = self._file_findings(item, index)
+                modules.append((item, self._module(item, index)))
             except (Exception, RecursionError) as error:  # a bug of ours must not end the run
                 result.notices.append(Notice(item.source.path, f"internal error, file not analysed: {type(error).__name__}: {error}"))
-                continue
-            result.findings.extend(findings)
+        index.add_atomic_writers(atomic_writers(module for _, module in modules if module is not None))
+        for item, module in modules:  # pass 2b: the rules
+            try:
+                result.findings.extend(self._file_findings(item, module, index))
+            except (Exception, RecursionError) as error:
+                result.notices.append(Notice(item.source.path, f"internal error, file not analysed: {type(error).__name__}: {error}"))
         result.findings.sort(key=Finding.sort_key)
         return result
+
+    def _module(self, item: _Parsed, index: ProjectIndex) -> ModuleIR | None:
+        if item.python is not None:
+            return python_frontend.analyse(item.python, index, self.config)
+        return item.sql.module if item.sql is not None else None
 
     def _table_decls(self, parsed: Iterable[_Parsed], result: RunResult) -> list[TableDecl]:
         decls: list[TableDecl] = []
@@ -132,15 +142,12 @@ class Engine:
                 result.notices.append(Notice(item.source.path, f"internal error while indexing: {type(error).__name__}: {error}"))
         return decls
 
-    def _file_findings(self, item: _Parsed, index: ProjectIndex) -> list[Finding]:
+    def _file_findings(self, item: _Parsed, module: ModuleIR | None, index: ProjectIndex) -> list[Finding]:
         path, text = item.source.path, item.source.text
         unit_of: dict[Finding, str] = {}
-        findings: list[Finding] = []
-        findings += item.syntax_errors
-        if item.python is not None:
-            findings += self._run_rules(python_frontend.analyse(item.python, index, self.config), index, unit_of)
-        elif item.sql is not None:
-            findings += self._run_rules(item.sql.module, index, unit_of)
+        findings: list[Finding] = list(item.syntax_errors)
+        if module is not None:
+            findings += self._run_rules(module, index, unit_of)
         suppressions = Suppressions.of_sql(text) if path.endswith(".sql") else Suppressions.of_python(text)
         kept = [
             f
@@ -186,6 +193,6 @@ def _finding(rule: type[Rule] | Rule, path: str, report: Report) -> Finding:
         column=span.column,
         end_line=span.end_line,
         end_column=span.end_column,
-        related=tuple(Related(path, r.span.line, r.span.column, r.message) for r in report.related),
+        related=tuple(Related(r.path or path, r.span.line, r.span.column, r.message) for r in report.related),
     )
 

@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from txlint.ftypes import Span
+from txlint.ir import ModuleIR, ValueKind, Write
+
 
 @dataclass(frozen=True)
 class ColumnDecl:
@@ -41,12 +44,31 @@ class TableDecl:
     non_negative: tuple[str, ...] = ()  # columns with a CHECK (col >= 0)
 
 
+@dataclass(frozen=True)
+class AtomicWriter:
+    """A write somewhere in the project that changes a column arithmetically in the database (`n = n + 1`)."""
+
+    table: str
+    column: str
+    path: str
+    span: Span
+    unit: str
+
+
 @dataclass
 class ProjectIndex:
-    """Every declared model/table of the project, by class name."""
+    """Every declared model/table of the project, by class name, and its atomic writers."""
 
     decls: dict[str, list[TableDecl]] = field(default_factory=dict)
     _models: set[str] = field(default_factory=set)
+    writers: dict[str, list[AtomicWriter]] = field(default_factory=dict)
+
+    def add_atomic_writers(self, writers: Iterable[AtomicWriter]) -> None:
+        for writer in writers:
+            self.writers.setdefault(writer.table, []).append(writer)
+
+    def atomic_writers_of(self, table: str) -> list[AtomicWriter]:
+        return self.writers.get(table, [])
 
     @classmethod
     def build(cls, decls: Iterable[TableDecl]) -> ProjectIndex:
@@ -118,3 +140,16 @@ def normalise_column(name: str) -> str:
     """`account_id` and `account` name the same foreign-key column; case does not matter."""
     lowered = name.lower()
     return lowered[:-3] if lowered.endswith("_id") and len(lowered) > 3 else lowered
+
+
+def atomic_writers(modules: Iterable[ModuleIR]) -> list[AtomicWriter]:
+    """Every arithmetic in-database write of these modules (`F("n") + 1`, `SET n = n - x`)."""
+    found = []
+    for module in modules:
+        for unit in module.units:
+            for op in unit.ops:
+                if isinstance(op, Write):
+                    for a in op.assignments:
+                        if a.value.kind is ValueKind.IN_DATABASE and a.value.delta is not None:
+                            found.append(AtomicWriter(op.table, a.column, module.path, op.span, unit.name))
+    return found

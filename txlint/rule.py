@@ -21,6 +21,7 @@ class RelatedSpan:
 
     span: Span
     message: str
+    path: str | None = None  # another file of the project (a concurrent writer elsewhere)
 
 
 @dataclass(frozen=True)

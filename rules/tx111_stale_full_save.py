@@ -1,0 +1,98 @@
+"""TX111 stale-full-save: a whole-row save that erases concurrent atomic increments."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from txlint.ftypes import Severity
+from txlint.index import ProjectIndex, normalise_column
+from txlint.ir import RowOrigin, Unit, Write
+from txlint.ir_queries import written_columns
+from txlint.rule import RelatedSpan, Report, Rule, RuleContext, RuleDoc
+
+
+class StaleFullSave(Rule):
+    code = "TX111"
+    name = "stale-full-save"
+    severity = Severity.WARNING
+    summary = "A row read earlier is saved whole, erasing columns that other code updates atomically."
+    doc = RuleDoc(
+        what_it_does=(
+            "Finds an instance that was read, changed and saved without naming the changed fields "
+            "(`save()` without `update_fields`), on a model whose other columns are updated atomically "
+            "somewhere else in the project (`.update(views=F(\"views\") + 1)`, `SET n = n + 1`)."
+        ),
+        why_is_this_bad=(
+            "The full-row save writes back every column as it was when read: the increments other "
+            "requests made in between are silently overwritten."
+        ),
+        example=(
+            "def retitle(pk, title):\n"
+            "    product = Product.objects.get(pk=pk)\n"
+            "    product.title = title\n"
+            "    product.save()  # also writes the stale `views`\n"
+        ),
+        use_instead=(
+            "def retitle(pk, title):\n"
+            "    product = Product.objects.get(pk=pk)\n"
+            "    product.title = title\n"
+            "    product.save(update_fields=[\"title\"])\n"
+        ),
+        known_problems="Only writers this run can see count: a counter updated by another service is unknown.",
+    )
+    INVALID = [
+        (
+            "from django.db.models import F\n"
+            "def seen(pk):\n"
+            "    Product.objects.filter(pk=pk).update(views=F('views') + 1)\n"
+            "def retitle(pk, title):\n"
+            "    product = Product.objects.get(pk=pk)\n"
+            "    product.title = title\n"
+            "    product.save()  # error\n"
+        ),
+    ]
+    VALID = [
+        # Near miss: update_fields names only the changed field.
+        (
+            "from django.db.models import F\n"
+            "def seen(pk):\n"
+            "    Product.objects.filter(pk=pk).update(views=F('views') + 1)\n"
+            "def retitle(pk, title):\n"
+            "    product = Product.objects.get(pk=pk)\n"
+            "    product.title = title\n"
+            "    product.save(update_fields=['title'])\n"
+        ),
+        # Near miss: no atomic writer of the model anywhere.
+        (
+            "def retitle(pk, title):\n"
+            "    product = Product.objects.get(pk=pk)\n"
+            "    product.title = title\n"
+            "    product.save()\n"
+        ),
+        # Near miss: a constant update is not an atomic writer (clarification 13).
+        (
+            "def hide(pk):\n"
+            "    Product.objects.filter(pk=pk).update(status='hidden')\n"
+            "def retitle(pk, title):\n"
+            "    product = Product.objects.get(pk=pk)\n"
+            "    product.title = title\n"
+            "    product.save()\n"
+        ),
+    ]
+
+    def check(self, unit: Unit, context: RuleContext) -> Iterable[Report]:
+        index = context.index if isinstance(context.index, ProjectIndex) else ProjectIndex()
+        for op in unit.ops:
+            if not (isinstance(op, Write) and op.whole_row and op.row is not None and op.row.origin is not RowOrigin.CREATED):
+                continue
+            changed = written_columns(op)
+            for writer in index.atomic_writers_of(op.table):
+                if normalise_column(writer.column) in changed:
+                    continue
+                yield Report(
+                    op.span,
+                    f"saving the whole `{op.table}` row writes back a stale `{writer.column}`, which "
+                    f"{writer.unit}() at {writer.path}:{writer.span.line} updates atomically",
+                    (RelatedSpan(writer.span, f"`{writer.column}` is updated atomically here", writer.path),),
+                )
+                break
