@@ -194,6 +194,22 @@ class Rollback(Op):
     pass
 
 
+@dataclass(frozen=True)
+class Exit(Op):
+    """A way out of the unit (`return`, the end, a `close()`) and the uncommitted work some path carries there.
+
+    `open_since` is where that work began (a write or lock in a transaction the
+    code must end itself), None when every path arrives clean; `site` is where
+    such a path left the code that would have ended it (an `if` without `else`,
+    an `except` that swallows).
+    """
+
+    kind: str = "return"  # "return", "end" or "close"
+    open_since: Span | None = None
+    site: Span | None = None
+    hands_over: bool = False  # the session/connection is returned: the caller owns the transaction
+
+
 @dataclass
 class Unit:
     """One analysed unit: a function or method (Python), or a block (SQL script)."""

@@ -18,7 +18,7 @@ import libcst as cst
 from txlint import sql_adapter, sqlfacts
 from txlint.frontends import sql_ir
 from txlint.frontends.python.imports import dotted_name
-from txlint.frontends.python.values import AbstractValue, Data, Parameter, Record, Rows
+from txlint.frontends.python.values import AbstractValue, Data, Handle, Parameter, Record, Rows
 from txlint.frontends.python.walker import NOT_MINE, FunctionWalker, NotMine, TxScope, source_text
 from txlint.ir import Commit, Read, Rollback, RowOrigin, RowRef, Value, ValueKind, Write
 
@@ -30,7 +30,7 @@ CONNECTION_NAMES = {"conn", "connection", "con", "cnx", "db_conn", "dbconn", "db
 
 
 @dataclass(frozen=True)
-class Connection:
+class Connection(Handle):
     """A DB-API connection, and whether it was switched to autocommit."""
 
     name: str
@@ -38,7 +38,7 @@ class Connection:
 
 
 @dataclass(frozen=True)
-class Cursor:
+class Cursor(Handle):
     """A cursor of a connection (named by the variable holding the connection).
 
     `key` names where its last result lives when it is not a variable

@@ -82,8 +82,13 @@ class UpdateStatement:
     assignments: tuple[Assignment, ...] = ()
 
 
+class Handle:
+    """Marker base of values that own a transaction (sessions, connections, cursors): returning
+    one hands the transaction to the caller."""
+
+
 @dataclass(frozen=True)
-class Session:
+class Session(Handle):
     """A unit-of-work session or connection: its reads and writes share one transaction until commit."""
 
     name: str

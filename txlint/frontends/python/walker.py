@@ -23,21 +23,26 @@ from libcst.metadata import CodeRange
 
 from txlint.config import Config
 from txlint.frontends.python.imports import ImportTable, dotted_name
-from txlint.frontends.python.values import AbstractValue, Data, ModelClass, Pair, Parameter, Query, Record, Row, Rows
+from txlint.frontends.python.paths import PathTracker, join, leaving_through
+from txlint.frontends.python.values import AbstractValue, Data, Handle, ModelClass, Pair, Parameter, Query, Record, Row, Rows
 from txlint.ftypes import Span
 from txlint.index import ProjectIndex
 from txlint.ir import (
     Assignment,
     Begin,
+    Commit,
     Comparison,
     Condition,
     Delta,
     Dependency,
+    Exit,
     Guard,
+    Insert,
     Op,
     Read,
     ReadKind,
     RowOrigin,
+    Rollback,
     RowRef,
     Transaction,
     Unit,
@@ -135,6 +140,7 @@ class FunctionWalker:
         self._unchecked: list[int] = []  # writes whose row count can no longer be checked
         self.scratch: dict[str, object] = {}  # per-function state of recognisers (they are shared)
         self.imports = file.imports  # copied on the first import inside the function
+        self.paths = PathTracker()
         self._bind_parameters(class_name)
         if file.config.atomic_requests:
             self._open_transaction(func, TxScope())  # the request's own transaction (ATOMIC_REQUESTS)
@@ -158,7 +164,26 @@ class FunctionWalker:
         if self._conditions:
             op = replace(op, conditions=tuple(self._conditions))
         self.unit.ops.append(op)
-        return len(self.unit.ops) - 1
+        index = len(self.unit.ops) - 1
+        if isinstance(op, (Commit, Rollback)):
+            self.paths.ended()
+        elif self._opens_work(op):
+            self.paths.opened(index)
+        return index
+
+    def _opens_work(self, op: Op) -> bool:
+        """A write or lock inside a transaction the code opened by hand (not a `with` block that ends itself)."""
+        if not self._tx_stack or self._tx_stack[0][2] == "block":
+            return False
+        return isinstance(op, (Write, Insert)) or (isinstance(op, Read) and op.lock is not None and op.evaluated)
+
+    def exit_here(self, node: cst.CSTNode, kind: str, hands_over: bool = False) -> None:
+        """Record a way out of the function and the uncommitted work that reaches it."""
+        state = self.paths.first_open(self.paths.states)
+        opened = self.unit.ops[state.open_since].span if state is not None and state.open_since is not None else None
+        self.unit.ops.append(
+            Exit(self.span(node), self.tx, kind=kind, open_since=opened, site=state.site if state else None, hands_over=hands_over)
+        )
 
     def begin_manual(self, node: cst.CSTNode, database: str | None = None) -> None:
         """A transaction the code opens by hand and must end (`set_autocommit(False)`, `conn.begin()`)."""
@@ -262,6 +287,8 @@ class FunctionWalker:
             if scope is not None:
                 self._open_transaction(self.func, scope)
         self._body(self.func.body)
+        if self.paths.states is not None:
+            self.exit_here(_last_statement(self.func), "end")
         self._finish()
         return self.unit
 
@@ -313,23 +340,24 @@ class FunctionWalker:
             self._for(node)
         elif isinstance(node, cst.While):
             condition = self._condition(node.test)
+            before = self.paths.states
+            self.paths.enter_loop()
             self._guarded(condition, node.body)
+            self.paths.exit_loop(before)
             if node.orelse is not None:
                 self._body(node.orelse.body)
         elif isinstance(node, (cst.Try, cst.TryStar)):
-            self._body(node.body)
-            for handler in node.handlers:
-                self._walk_branch(handler.body)
-            if node.orelse is not None:
-                self._body(node.orelse.body)
-            if node.finalbody is not None:
-                self._body(node.finalbody.body)
+            self._try(node)
         elif isinstance(node, cst.With):
             self._with(node)
         elif isinstance(node, cst.Match):
             self.eval(node.subject)
+            before, ends = self.paths.states, []
             for case in node.cases:
-                self._body(case.body)
+                self.paths.states = before
+                self._walk_branch(case.body)
+                ends.append(self.paths.states)
+            self.paths.states = join(before, *ends)
         # Nested functions and classes are units of their own; they are not walked here.
 
     def _condition(self, test: cst.BaseExpression) -> Condition:
@@ -370,7 +398,9 @@ class FunctionWalker:
 
     def _if(self, node: cst.If) -> None:
         condition = self._condition(node.test)
+        before = self.paths.states
         self._guarded(condition, node.body)
+        after_body, self.paths.states = self.paths.states, before
         if node.orelse is not None:
             self._conditions.append(condition)
             if isinstance(node.orelse, cst.If):
@@ -378,9 +408,29 @@ class FunctionWalker:
             else:
                 self._walk_branch(node.orelse.body)
             self._conditions.remove(condition)
-        elif _always_exits(node.body):
+            self.paths.states = join(after_body, self.paths.states)
+            return
+        self.paths.states = join(after_body, leaving_through(before, self.span(node)))
+        if _always_exits(node.body):
             # `if <check>: return` guards everything after it in this block.
             self._conditions.append(condition)
+
+    def _try(self, node: cst.Try | cst.TryStar) -> None:
+        before = self.paths.states
+        self._body(node.body)
+        body_end = self.paths.states
+        handler_entry = join(before, body_end)  # an exception can come from anywhere in the body
+        ends = []
+        for handler in node.handlers:
+            self.paths.states = handler_entry
+            self._walk_branch(handler.body)
+            ends.append(leaving_through(self.paths.states, self.span(handler)))  # a handler that swallows
+        self.paths.states = body_end
+        if node.orelse is not None:
+            self._body(node.orelse.body)
+        self.paths.states = join(self.paths.states, *ends)
+        if node.finalbody is not None:
+            self._body(node.finalbody.body)
 
     def _for(self, node: cst.For) -> None:
         source = self.eval(node.iter)
@@ -393,7 +443,10 @@ class FunctionWalker:
         elif isinstance(source, Data):
             element = source
         self._bind(node.target, element)
+        before = self.paths.states
+        self.paths.enter_loop()
         self._body(node.body)
+        self.paths.exit_loop(before)
         if node.orelse is not None:
             self._body(node.orelse.body)
 
@@ -434,8 +487,17 @@ class FunctionWalker:
             self._assign(node.target, self.eval(node.value), node.value, node)
         elif isinstance(node, cst.AugAssign):
             self._aug_assign(node)
-        elif isinstance(node, cst.Return) and node.value is not None:
-            self.eval(node.value)
+        elif isinstance(node, cst.Return):
+            value = self.eval(node.value) if node.value is not None else None
+            if self.paths.states is not None:
+                self.exit_here(node, "return", hands_over=_hands_over(value))
+            self.paths.stop()
+        elif isinstance(node, cst.Raise):
+            if node.exc is not None:
+                self.eval(node.exc)
+            self.paths.stop()
+        elif isinstance(node, (cst.Break, cst.Continue)):
+            self.paths.jump()
 
     def _assign(self, target: cst.BaseExpression, value: AbstractValue | None, source: cst.BaseExpression, node: cst.CSTNode) -> None:
         if isinstance(target, cst.Attribute):
@@ -600,6 +662,18 @@ def merge_data(left: AbstractValue | None, right: AbstractValue | None) -> Abstr
         elif isinstance(side, (Row, Record)):
             deps.add(Dependency(side.ref, None))
     return Data(frozenset(deps), in_database=in_database)
+
+
+def _hands_over(value: AbstractValue | None) -> bool:
+    """Returning a session/connection (also inside a tuple) passes its transaction to the caller."""
+    if isinstance(value, Pair):
+        return any(isinstance(item, Handle) for item in value.items)
+    return isinstance(value, Handle)
+
+
+def _last_statement(func: cst.FunctionDef) -> cst.CSTNode:
+    body = func.body.body if isinstance(func.body, (cst.IndentedBlock, cst.SimpleStatementSuite)) else ()
+    return body[-1] if body else func
 
 
 _EMPTY_MODULE = cst.Module(body=[])

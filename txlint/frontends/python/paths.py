@@ -1,0 +1,83 @@
+"""Path-sensitive bookkeeping of open transaction work, for the walker.
+
+The walker is flow-insensitive for data (both arms of an `if` are walked in
+turn); whether a transaction is left open, though, is a question about each
+path to each exit. This tracker keeps the set of states the paths reaching
+the current point can be in — "clean", or "open since op N" (a write or lock
+since the last commit/rollback) — forks it at branches, joins it after them,
+drops it at `raise` (an exception propagating to the caller is not a leak),
+and hands the walker the states that reach each `return` and the end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from txlint.ftypes import Span
+
+
+@dataclass(frozen=True)
+class PathState:
+    """One path's condition: the op that opened uncommitted work (None: clean), and where
+    the path left the code that ends the transaction (the `if` with no `else`, the `except`)."""
+
+    open_since: int | None = None
+    site: Span | None = None
+
+
+States = frozenset[PathState] | None  # None: no path reaches this point
+
+CLEAN: frozenset[PathState] = frozenset({PathState()})
+
+
+def join(*groups: States) -> States:
+    """The states of paths that meet (after an `if`, a `try`, a loop)."""
+    reached = [g for g in groups if g is not None]
+    return frozenset().union(*reached) if reached else None
+
+
+def leaving_through(states: States, site: Span) -> States:
+    """Paths that skip the code ending the transaction here remember this place."""
+    if states is None:
+        return None
+    return frozenset(s if s.open_since is None or s.site is not None else PathState(s.open_since, site) for s in states)
+
+
+class PathTracker:
+    """The current states, and the states collected by `break`/`continue` of enclosing loops."""
+
+    def __init__(self) -> None:
+        self.states: States = CLEAN
+        self._loops: list[list[States]] = []
+
+    def opened(self, index: int) -> None:
+        """A write or lock in a transaction the code must end itself."""
+        if self.states is not None:
+            self.states = frozenset(s if s.open_since is not None else PathState(index) for s in self.states)
+
+    def ended(self) -> None:
+        """A commit or rollback: every path is clean again."""
+        if self.states is not None:
+            self.states = CLEAN
+
+    def stop(self) -> None:
+        """`return`/`raise`: no path continues past this point."""
+        self.states = None
+
+    def enter_loop(self) -> None:
+        self._loops.append([])
+
+    def jump(self) -> None:
+        """`break`/`continue`: the path goes on after the loop (or round it again)."""
+        if self._loops:
+            self._loops[-1].append(self.states)
+        self.states = None
+
+    def exit_loop(self, before: States) -> None:
+        collected = self._loops.pop() if self._loops else []
+        self.states = join(before, self.states, *collected)
+
+    def first_open(self, states: States) -> PathState | None:
+        """An open state among `states`, preferring one that knows its leaving site."""
+        opened = [s for s in states or () if s.open_since is not None]
+        return next((s for s in opened if s.site is not None), opened[0] if opened else None)
