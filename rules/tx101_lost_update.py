@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from txlint.ftypes import Severity
-from txlint.ir import LockMode, Read, RowOrigin, Unit, ValueKind, Write
-from txlint.ir_queries import cas_guards, holds_lock, same_row, writes_row_of
+from txlint.index import normalise_column
+from txlint.ir import Assignment, LockMode, Read, RowOrigin, RowRef, Unit, ValueKind, Write
+from txlint.ir_queries import cas_guards, holds_lock, is_money_column, same_row, writes_row_of
 from txlint.rule import RelatedSpan, Report, Rule, RuleContext, RuleDoc
 
 
@@ -118,6 +119,36 @@ class LostUpdate(Rule):
             "            product.stock -= 1\n"
             "            product.save(update_fields=['stock'])\n"
         ),
+        # Near misses found in real shops: a class constant read through `self`, a value from
+        # another field, an aggregate of child rows, a field assigned earlier in the function.
+        (
+            "from django.db import models\n"
+            "class Basket(models.Model):\n"
+            "    FROZEN = 'Frozen'\n"
+            "    status = models.CharField(max_length=16)\n"
+            "    votes = models.IntegerField()\n"
+            "    def freeze(self):\n"
+            "        self.status = self.FROZEN\n"
+            "        self.save()\n"
+            "    def recount(self):\n"
+            "        self.votes = self.vote_set.count()\n"
+            "        self.save()\n"
+            "    def shout(self, text):\n"
+            "        self.status = text\n"
+            "        self.status += '!'\n"
+            "        self.save()\n"
+        ),
+        (
+            "import json\n"
+            "def record(payment, client):\n"
+            "    payment.info = json.dumps(client.refund(payment.amount))\n"
+            "    payment.save(update_fields=['info'])\n"
+            "def clone(event_id):\n"
+            "    event = Event.objects.get(pk=event_id)\n"
+            "    event.pk = None\n"
+            "    event.copies = event.copies + 1\n"
+            "    event.save(force_insert=True)\n"
+        ),
         # An untyped parameter whose save() proves nothing about being a model row.
         (
             "def bump(counter):\n"
@@ -130,7 +161,7 @@ class LostUpdate(Rule):
         for op in unit.ops:
             if not isinstance(op, Write) or _is_cas(op, context):
                 continue
-            report = _lost_update(unit, op) if op.row is not None else _lost_update_by_key(unit, op)
+            report = _lost_update(unit, op, context) if op.row is not None else _lost_update_by_key(unit, op)
             if report is not None:
                 yield report
 
@@ -141,6 +172,8 @@ def _lost_update_by_key(unit: Unit, write: Write) -> Report | None:
         if assignment.value.kind is not ValueKind.DERIVED:
             continue
         for dep in assignment.value.depends_on:
+            if dep.column is None or normalise_column(dep.column) != normalise_column(assignment.column):
+                continue
             read = unit.read_at(dep.row.read) if dep.row.origin is RowOrigin.READ else None
             if read is None or dep.row.read is None or not writes_row_of(read, dep.row.read, write):
                 continue
@@ -154,14 +187,23 @@ def _lost_update_by_key(unit: Unit, write: Write) -> Report | None:
     return None
 
 
-def _lost_update(unit: Unit, write: Write) -> Report | None:
+def _from_itself(assignment: Assignment, is_row: Callable[[RowRef], bool]) -> bool:
+    """`f = g(f)`: the new value of a column is computed from that same column of the row."""
+    if assignment.value.kind is not ValueKind.DERIVED:
+        return False
+    column = normalise_column(assignment.column)
+    return any(is_row(d.row) and d.column is not None and normalise_column(d.column) == column for d in assignment.value.depends_on)
+
+
+def _lost_update(unit: Unit, write: Write, context: RuleContext) -> Report | None:
     row = write.row
     assert row is not None
-    columns = [
-        a.column
-        for a in write.assignments
-        if a.value.kind is ValueKind.DERIVED and any(same_row(d.row, row) for d in a.value.depends_on)
-    ]
+    recomputed = [a for a in write.assignments if _from_itself(a, lambda ref: same_row(ref, row))]
+    if row.origin is RowOrigin.PARAMETER:
+        # Loaded elsewhere: only accumulating changes (`+=`, `f - x`) or money-like columns are worth
+        # asking every caller about; a rewrite of a text or JSON field by its owner is not.
+        recomputed = [a for a in recomputed if a.value.delta is not None or is_money_column(a.column, context.config)]
+    columns = [a.column for a in recomputed]
     if not columns:
         return None
     fields = ", ".join(f"`{row.name or write.table}.{c}`" for c in columns)

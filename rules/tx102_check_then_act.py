@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 
 from txlint.ftypes import Severity
 from txlint.index import ProjectIndex, normalise_column
-from txlint.ir import Condition, Insert, LockMode, Read, ReadKind, RowOrigin, Unit, Write
+from txlint.ir import Condition, Insert, LockMode, Read, ReadKind, RowOrigin, Unit, ValueKind, Write
 from txlint.ir_queries import cas_guards, holds_lock, written_columns
 from txlint.rule import RelatedSpan, Report, Rule, RuleContext, RuleDoc
 
@@ -74,6 +74,7 @@ class CheckThenAct(Rule):
             "        return\n"
             "    order.status = 'paid'\n"
             "    order.save()  # error\n"
+            "    Shipment.objects.create(order_id=order_id)\n"
         ),
     ]
     VALID = [
@@ -93,6 +94,15 @@ class CheckThenAct(Rule):
             "    claimed = Coupon.objects.filter(pk=coupon_id, redeemed_by__isnull=True).update(redeemed_by=account)\n"
             "    if claimed != 1:\n"
             "        raise ValueError('coupon already used')\n"
+        ),
+        # Near miss: the decision only guards setting the flag itself to a constant (racers converge).
+        (
+            "def disable(hook_id):\n"
+            "    hook = WebHook.objects.get(pk=hook_id)\n"
+            "    if not hook.enabled:\n"
+            "        return\n"
+            "    hook.enabled = False\n"
+            "    hook.save(update_fields=['enabled'])\n"
         ),
         # Near miss: the checked state (an expiry date) is not what the act changes.
         (
@@ -139,13 +149,14 @@ class CheckThenAct(Rule):
                 yield report
 
 
-def _reads_behind(unit: Unit, conditions: Iterable[Condition]) -> Iterator[tuple[Read, str | None, Condition]]:
+def _reads_behind(unit: Unit, conditions: Iterable[Condition]) -> Iterator[tuple[int, Read, str | None, Condition]]:
+    """The reads a decision depends on: (op index, read, column tested or None for the row itself, condition)."""
     for condition in conditions:
         for dep in condition.depends_on:
-            if dep.row.origin is RowOrigin.READ:
+            if dep.row.origin is RowOrigin.READ and dep.row.read is not None:
                 read = unit.read_at(dep.row.read)
                 if read is not None:
-                    yield read, dep.column, condition
+                    yield dep.row.read, read, dep.column, condition
 
 
 def _row_state_act(unit: Unit, write: Write, context: RuleContext) -> Report | None:
@@ -153,13 +164,15 @@ def _row_state_act(unit: Unit, write: Write, context: RuleContext) -> Report | N
     if cas_guards(write, context.config):
         return None  # a conditional write: TX108 judges whether its row count is checked
     written = written_columns(write)
-    for read, column, condition in _reads_behind(unit, write.conditions):
+    for read_index, read, column, condition in _reads_behind(unit, write.conditions):
         if read.kind is not ReadKind.ROWS or column is None or normalise_column(column) not in written:
             continue
-        same_row = write.row is not None and write.row.origin is RowOrigin.READ and write.row.read == unit.ops.index(read)
+        same_row = write.row is not None and write.row.origin is RowOrigin.READ and write.row.read == read_index
         if not same_row and (write.row is not None or write.table != read.table):
             continue
         if holds_lock(read, write, shared_counts=True) or _converges(condition, column, write):
+            continue
+        if not _acts_beyond_the_flag(unit, write, column, condition):
             continue
         return Report(
             write.span,
@@ -167,6 +180,17 @@ def _row_state_act(unit: Unit, write: Write, context: RuleContext) -> Report | N
             (RelatedSpan(condition.span, "checked here"), RelatedSpan(read.span, "read here without a row lock")),
         )
     return None
+
+
+def _acts_beyond_the_flag(unit: Unit, write: Write, column: str, condition: Condition) -> bool:
+    """Setting the checked column to a constant, and nothing else, converges: racers write the
+    same value. The race matters when the decision guards more: a computed value, other columns,
+    or other writes and inserts."""
+    checked = normalise_column(column)
+    for assignment in write.assignments:
+        if normalise_column(assignment.column) != checked or assignment.value.kind is not ValueKind.INDEPENDENT:
+            return True
+    return any(op is not write and isinstance(op, (Write, Insert)) and condition in op.conditions for op in unit.ops)
 
 
 def _may_duplicate(insert: Insert, index: ProjectIndex) -> bool:
@@ -190,10 +214,10 @@ def _existence_act(unit: Unit, position: int, insert: Insert) -> Report | None:
     if insert.checked_first:
         return Report(insert.span, f"get-or-create on `{insert.table}` without a unique constraint on its lookup columns")
     for op in unit.ops[: position + 1]:
-        for read, column, condition in _reads_behind(unit, op.conditions):
+        for read_index, read, column, condition in _reads_behind(unit, op.conditions):
             existence = read.kind is ReadKind.FACT or column is None  # `if not exists()`, `if row is None`
-            if existence and read.table == insert.table and unit.ops.index(read) < position:
-                if _serialised_before(unit, read):
+            if existence and read.table == insert.table and read_index < position:
+                if _serialised_before(unit, read_index):
                     continue
                 return Report(
                     insert.span,
@@ -203,9 +227,10 @@ def _existence_act(unit: Unit, position: int, insert: Insert) -> Report | None:
     return None
 
 
-def _serialised_before(unit: Unit, check: Read) -> bool:
+def _serialised_before(unit: Unit, check_index: int) -> bool:
     """An exclusive lock on existing rows taken earlier in the same transaction serialises the check."""
-    for op in unit.ops[: unit.ops.index(check)]:
+    check = unit.ops[check_index]
+    for op in unit.ops[:check_index]:
         if isinstance(op, Read) and op.kind is ReadKind.ROWS and op.lock is LockMode.EXCLUSIVE and op.tx is not None and op.tx == check.tx:
             return True
     return False

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from txlint.ftypes import Severity
+from txlint.index import ProjectIndex, normalise_column
 from txlint.ir import Unit, Write
 from txlint.ir_queries import cas_guards
 from txlint.rule import Report, Rule, RuleContext, RuleDoc
@@ -68,6 +69,12 @@ class UncheckedCas(Rule):
             "def touch(user_id, now):\n"
             "    User.objects.filter(pk=user_id, is_active=True).update(last_seen=now)\n"
         ),
+        # Near miss: a sweep over many rows (detach before delete) is not a one-row CAS.
+        (
+            "def detach(discount):\n"
+            "    CartPosition.objects.filter(discount=discount).update(discount=None)\n"
+            "    discount.delete()\n"
+        ),
         # The row count is returned to the caller, who decides.
         (
             "def claim(job_id):\n"
@@ -76,9 +83,19 @@ class UncheckedCas(Rule):
     ]
 
     def check(self, unit: Unit, context: RuleContext) -> Iterable[Report]:
+        index = context.index if isinstance(context.index, ProjectIndex) else ProjectIndex()
         for op in unit.ops:
-            if isinstance(op, Write) and op.result_checked is False:
+            if isinstance(op, Write) and op.result_checked is False and _one_row(op, index):
                 guards = cas_guards(op, context.config)
                 if guards:
                     columns = ", ".join(f"`{op.table}.{g.column}`" for g in guards)
                     yield Report(op.span, f"conditional update on {columns}: its affected-row count is never checked")
+
+
+def _one_row(write: Write, index: ProjectIndex) -> bool:
+    """A compare-and-swap targets one row (by primary key or a unique column); a sweep over many
+    rows (`filter(discount=d).update(discount=None)`) may rightly match none."""
+    return any(
+        g.op == "=" and (normalise_column(g.column) in {"pk", "id"} or index.is_unique(write.table, [g.column]))
+        for g in write.guards
+    )

@@ -115,12 +115,14 @@ class Engine:
             try:
                 modules.append((item, self._module(item, index)))
             except (Exception, RecursionError) as error:  # a bug of ours must not end the run
+                result.files_checked -= 1
                 result.notices.append(Notice(item.source.path, f"internal error, file not analysed: {type(error).__name__}: {error}"))
         index.add_atomic_writers(atomic_writers(module for _, module in modules if module is not None))
         for item, module in modules:  # pass 2b: the rules
             try:
                 result.findings.extend(self._file_findings(item, module, index))
             except (Exception, RecursionError) as error:
+                result.files_checked -= 1
                 result.notices.append(Notice(item.source.path, f"internal error, file not analysed: {type(error).__name__}: {error}"))
         result.findings.sort(key=Finding.sort_key)
         return result

@@ -107,6 +107,10 @@ class ProjectIndex:
                         queue.append(decl)
         return found
 
+    def columns_of(self, table: str) -> frozenset[str]:
+        """The declared columns of a model/table and its bases (empty: unknown)."""
+        return frozenset(c.name for d in self.declarations_of_table(table) for c in d.columns)
+
     def knows_table(self, table: str) -> bool:
         """Whether the project declares this table (so the absence of a constraint means something)."""
         return bool(self.declarations_of_table(table))

@@ -106,10 +106,11 @@ class DbApiRecogniser:
         key = cursor.key or _cursor_key(node.func.value)  # type: ignore[attr-defined]
         if method in {"execute", "executemany"}:
             return self._execute(walker, node, self._connection(walker, cursor.connection), key)
-        last = walker.scratch.get(f"read:{key}")
-        if not isinstance(last, Read):
+        read = walker.scratch.get(f"read:{key}")
+        if not isinstance(read, int):
             return NOT_MINE
-        read = walker.unit.ops.index(last)
+        last = walker.unit.ops[read]
+        assert isinstance(last, Read)
         if method == "fetchone":
             return Record(RowRef(RowOrigin.READ, read, ""), last.columns)
         if method in {"fetchall", "fetchmany"}:
@@ -165,7 +166,7 @@ class DbApiRecogniser:
             return Data()
         index = walker.emit(op)
         if isinstance(op, Read):
-            walker.scratch[f"read:{key}"] = op
+            walker.scratch[f"read:{key}"] = index
         elif isinstance(op, Write):
             walker.track_result(key, index)
         return Data()

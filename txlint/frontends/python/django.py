@@ -178,6 +178,13 @@ class DjangoRecogniser:
 
     def _save(self, walker: FunctionWalker, node: cst.Call, owner: Row | Parameter) -> AbstractValue | None | NotMine:
         update_fields = _keyword(node, "update_fields")
+        force_insert = _keyword(node, "force_insert")
+        if isinstance(force_insert, cst.Name) and force_insert.value == "True":
+            # A copy saved as a new row (`obj.pk = None; obj.save(force_insert=True)`): an INSERT.
+            ref = owner.ref if isinstance(owner, Row) else RowRef(RowOrigin.PARAMETER, None, owner.name)
+            columns = tuple(a.column for a in walker.take_pending(ref, None))
+            walker.emit(Insert(span=walker.span(node), tx=walker.tx, table=owner.table if isinstance(owner, Row) else "", columns=columns))
+            return Data()
         if isinstance(owner, Parameter):
             # An untyped parameter is a model instance only when the call says so.
             if update_fields is None:

@@ -511,6 +511,10 @@ class FunctionWalker:
         current = self.eval(node.target)
         change = self.eval(node.value)
         combined = merge_data(current, change)
+        sign = {cst.AddAssign: "+", cst.SubtractAssign: "-"}.get(type(node.operator))
+        column = _single_column(current)
+        if sign and column and isinstance(combined, Data) and not combined.in_database:
+            combined = Data(combined.deps, delta=Delta(column, sign, _literal_number(node.value)))
         if isinstance(node.target, cst.Attribute):
             self._set_field(node.target, to_ir_value(combined), node)
         elif isinstance(node.target, cst.Name):
@@ -548,6 +552,8 @@ class FunctionWalker:
     def eval(self, node: cst.BaseExpression) -> AbstractValue | None:
         """The abstract value of an expression; emits the IR ops its evaluation performs."""
         if isinstance(node, cst.Name):
+            if node.value in {"True", "False", "None"}:
+                return Data()
             if node.value in self.env:
                 self._unchecked_results.pop(node.value, None)  # the result is looked at
                 self._lazy.pop(node.value, None)  # the query is run or handed on
@@ -587,6 +593,12 @@ class FunctionWalker:
         if sign and isinstance(left, Data) and left.column_ref and not (isinstance(right, Data) and right.column_ref):
             amount = _literal_number(node.right)
             return Data(merged.deps, in_database=True, delta=Delta(left.column_ref, sign, amount))
+        if sign and not merged.in_database:
+            # `row.f - x` computed in Python: an accumulating change of f (what lost updates lose).
+            for side in (left, right) if sign == "+" else (left,):
+                column = _single_column(side)
+                if column is not None:
+                    return Data(merged.deps, delta=Delta(column, sign, _literal_number(node.right)))
         return merged
 
     def _attribute(self, node: cst.Attribute) -> AbstractValue | None:
@@ -595,11 +607,27 @@ class FunctionWalker:
             result = recogniser.attribute(self, node, base)
             if not isinstance(result, NotMine):
                 return result
+        ref = base.ref if isinstance(base, Row) else RowRef(RowOrigin.PARAMETER, None, base.name) if isinstance(base, Parameter) else None
+        if ref is None:
+            return base if isinstance(base, Data) else None
+        name = node.attr.value
+        assigned = self.pending.get(ref)
+        if assigned is not None and name in assigned.assignments:
+            # Assigned earlier in this function: its value is what was assigned, not what was read.
+            return Data(assigned.assignments[name].value.depends_on)
+        if not self._may_be_column(base, name):
+            return Data()
+        return Data(frozenset({Dependency(ref, name)}))
+
+    def _may_be_column(self, base: AbstractValue, name: str) -> bool:
+        """Class constants (`self.FROZEN`) are not read from the row; on a model whose fields the
+        index knows, only those fields are."""
+        if name.isupper() or name.startswith("__"):
+            return False
         if isinstance(base, Row):
-            return Data(frozenset({Dependency(base.ref, node.attr.value)}))
-        if isinstance(base, Parameter):
-            return Data(frozenset({Dependency(RowRef(RowOrigin.PARAMETER, None, base.name), node.attr.value)}))
-        return base if isinstance(base, Data) else None
+            known = self.file.index.columns_of(base.table)
+            return not known or name in known or name in {"pk", "id"} or name.removesuffix("_id") in known
+        return True
 
     def _call(self, node: cst.Call) -> AbstractValue | None:
         receiver = self.eval(node.func.value) if isinstance(node.func, cst.Attribute) else None
@@ -645,7 +673,7 @@ def to_ir_value(value: AbstractValue | None) -> Value:
     if isinstance(value, Data):
         if value.in_database:
             return Value(ValueKind.IN_DATABASE, value.deps, value.delta)
-        return Value(ValueKind.DERIVED if value.deps else ValueKind.INDEPENDENT, value.deps)
+        return Value(ValueKind.DERIVED if value.deps else ValueKind.INDEPENDENT, value.deps, value.delta if value.deps else None)
     if isinstance(value, (Row, Record)):
         return Value(ValueKind.DERIVED, frozenset({Dependency(value.ref, None)}))
     return Value(ValueKind.UNKNOWN)
@@ -692,6 +720,13 @@ def _always_exits(body: cst.BaseSuite) -> bool:
     last = statements[-1]
     smalls = last.body if isinstance(last, cst.SimpleStatementLine) else [last] if isinstance(last, cst.BaseSmallStatement) else []
     return any(isinstance(s, (cst.Return, cst.Raise, cst.Continue, cst.Break)) for s in smalls)
+
+
+def _single_column(value: AbstractValue | None) -> str | None:
+    """The column a value is, when it is exactly one column of one row (`row.f`)."""
+    if isinstance(value, Data) and len(value.deps) == 1:
+        return next(iter(value.deps)).column
+    return None
 
 
 def _literal_number(node: cst.BaseExpression) -> float | None:
