@@ -49,16 +49,31 @@ class PathTracker:
     def __init__(self) -> None:
         self.states: States = CLEAN
         self._loops: list[list[States]] = []
+        self._tries: list[list[States]] = []  # states seen inside each enclosing `try` body
 
     def opened(self, index: int) -> None:
         """A write or lock in a transaction the code must end itself."""
         if self.states is not None:
             self.states = frozenset(s if s.open_since is not None else PathState(index) for s in self.states)
+            self._seen()
 
     def ended(self) -> None:
         """A commit or rollback: every path is clean again."""
         if self.states is not None:
+            self._seen()  # an exception can still come from the commit itself
             self.states = CLEAN
+
+    def _seen(self) -> None:
+        for frame in self._tries:
+            frame.append(self.states)
+
+    def enter_try(self) -> None:
+        self._tries.append([self.states])
+
+    def exit_try(self) -> States:
+        """The states an exception raised anywhere in the `try` body can carry into a handler."""
+        frame = self._tries.pop() if self._tries else []
+        return join(*frame, self.states)
 
     def stop(self) -> None:
         """`return`/`raise`: no path continues past this point."""

@@ -266,7 +266,13 @@ def _model_arg(walker: FunctionWalker, node: cst.Call) -> str | None:
     if not positional:
         return None
     value = walker.eval(positional[0].value)
-    return value.name if isinstance(value, ModelClass) else None
+    if isinstance(value, ModelClass):
+        return value.name
+    # A class imported from elsewhere (`from .models import Event`): not bound in the function.
+    node = positional[0].value
+    if value is None and isinstance(node, cst.Name) and node.value[:1].isupper() and node.value not in walker.env:
+        return node.value
+    return None
 
 
 def _where_guards(walker: FunctionWalker, node: cst.Call) -> tuple[Guard, ...]:

@@ -416,10 +416,10 @@ class FunctionWalker:
             self._conditions.append(condition)
 
     def _try(self, node: cst.Try | cst.TryStar) -> None:
-        before = self.paths.states
+        self.paths.enter_try()
         self._body(node.body)
         body_end = self.paths.states
-        handler_entry = join(before, body_end)  # an exception can come from anywhere in the body
+        handler_entry = self.paths.exit_try()  # an exception can come from anywhere in the body
         ends = []
         for handler in node.handlers:
             self.paths.states = handler_entry

@@ -1,0 +1,148 @@
+"""TX104 unbalanced-transaction: a transaction committed on some paths and left open on others."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from txlint.ftypes import Severity
+from txlint.ir import Commit, Exit, Rollback, Unit
+from txlint.rule import RelatedSpan, Report, Rule, RuleContext, RuleDoc
+
+
+class UnbalancedTransaction(Rule):
+    code = "TX104"
+    name = "unbalanced-transaction"
+    severity = Severity.ERROR
+    summary = "A transaction the function ends by hand is committed on some paths and left open on others."
+    doc = RuleDoc(
+        what_it_does=(
+            "Follows every path out of a function that commits or rolls back a transaction it controls "
+            "by hand (`session.begin()`, `conn.begin()`, `set_autocommit(False)`, a DB-API connection "
+            "after its first write, `BEGIN`). A path that leaves after a write or a row lock with neither "
+            "`commit()` nor `rollback()` — the missing `else`, an early `return`, an `except` that "
+            "swallows the error — is reported where it leaves, with the first uncommitted write or lock."
+        ),
+        why_is_this_bad=(
+            "On that path the transaction stays open: row locks are held until the connection happens to "
+            "be reused or closed, the connection returns to the pool dirty, and the writes are committed "
+            "by whoever commits next — or silently dropped."
+        ),
+        example=(
+            "def settle(conn, payout_id):\n"
+            "    cur = conn.cursor()\n"
+            "    cur.execute(\"SELECT state FROM payouts WHERE id = %s FOR UPDATE\", (payout_id,))\n"
+            "    (state,) = cur.fetchone()\n"
+            "    if state == \"pending\":\n"
+            "        cur.execute(\"UPDATE payouts SET state = 'settled' WHERE id = %s\", (payout_id,))\n"
+            "        conn.commit()\n"
+        ),
+        use_instead=(
+            "def settle(conn, payout_id):\n"
+            "    with conn:  # commits, or rolls back on an exception\n"
+            "        with conn.cursor() as cur:\n"
+            "            cur.execute(\"SELECT state FROM payouts WHERE id = %s FOR UPDATE\", (payout_id,))\n"
+            "            (state,) = cur.fetchone()\n"
+            "            if state == \"pending\":\n"
+            "                cur.execute(\"UPDATE payouts SET state = 'settled' WHERE id = %s\", (payout_id,))\n"
+        ),
+        known_problems=(
+            "Exceptions raised by the database calls themselves are not paths here: an error that "
+            "propagates to the caller is the caller's to handle."
+        ),
+    )
+    INVALID = [
+        (
+            "def settle(conn, payout_id):\n"
+            "    cur = conn.cursor()\n"
+            "    cur.execute('SELECT state FROM payouts WHERE id = %s FOR UPDATE', (payout_id,))\n"
+            "    (state,) = cur.fetchone()\n"
+            "    if state == 'pending':  # error\n"
+            "        cur.execute(\"UPDATE payouts SET state = 'settled' WHERE id = %s\", (payout_id,))\n"
+            "        conn.commit()\n"
+        ),
+        (
+            "from sqlalchemy.orm import Session\n"
+            "def confirm(session: Session, booking_id):\n"
+            "    booking = session.get(Booking, booking_id, with_for_update=True)\n"
+            "    if booking.state != 'held':\n"
+            "        return  # error\n"
+            "    booking.state = 'confirmed'\n"
+            "    session.commit()\n"
+        ),
+        (
+            "import logging\n"
+            "def pay(conn, order_id):\n"
+            "    cur = conn.cursor()\n"
+            "    try:\n"
+            "        cur.execute(\"UPDATE orders SET status = 'paid' WHERE id = %s\", (order_id,))\n"
+            "        conn.commit()\n"
+            "    except Exception:  # error\n"
+            "        logging.exception('payment failed')\n"
+        ),
+    ]
+    VALID = [
+        # Near miss: the other branch rolls back.
+        (
+            "def settle(conn, payout_id):\n"
+            "    cur = conn.cursor()\n"
+            "    cur.execute('SELECT state FROM payouts WHERE id = %s FOR UPDATE', (payout_id,))\n"
+            "    (state,) = cur.fetchone()\n"
+            "    if state == 'pending':\n"
+            "        cur.execute(\"UPDATE payouts SET state = 'settled' WHERE id = %s\", (payout_id,))\n"
+            "        conn.commit()\n"
+            "    else:\n"
+            "        conn.rollback()\n"
+        ),
+        # Near miss: the early exit raises; the error propagates to the caller.
+        (
+            "def debit(conn, account_id, amount):\n"
+            "    cur = conn.cursor()\n"
+            "    cur.execute('SELECT balance FROM accounts WHERE id = %s FOR UPDATE', (account_id,))\n"
+            "    (balance,) = cur.fetchone()\n"
+            "    if balance < amount:\n"
+            "        raise ValueError('insufficient funds')\n"
+            "    cur.execute('UPDATE accounts SET balance = balance - %s WHERE id = %s', (amount, account_id))\n"
+            "    conn.commit()\n"
+        ),
+        # Near miss: no commit anywhere: the caller owns the transaction.
+        (
+            "def add_line(session, order, line):\n"
+            "    session.add(line)\n"
+            "    if order.total > 100:\n"
+            "        return\n"
+            "    session.flush()\n"
+        ),
+        # Near miss: the early return happens before any write or lock.
+        (
+            "from sqlalchemy.orm import Session\n"
+            "def rename(session: Session, event_id, name):\n"
+            "    event = session.get(Event, event_id)\n"
+            "    if event is None:\n"
+            "        return\n"
+            "    event.name = name\n"
+            "    session.commit()\n"
+        ),
+        # Near miss: the block ends the transaction itself.
+        (
+            "def settle(conn, payout_id):\n"
+            "    with conn.transaction():\n"
+            "        cur = conn.cursor()\n"
+            "        cur.execute('SELECT state FROM payouts WHERE id = %s FOR UPDATE', (payout_id,))\n"
+            "        if cur.fetchone()[0] != 'pending':\n"
+            "            return\n"
+            "        cur.execute(\"UPDATE payouts SET state = 'settled' WHERE id = %s\", (payout_id,))\n"
+        ),
+    ]
+
+    def check(self, unit: Unit, context: RuleContext) -> Iterable[Report]:
+        # Ownership (clarification 7): the function itself ends the transaction on some path.
+        if not any(isinstance(op, (Commit, Rollback)) for op in unit.ops):
+            return
+        for op in unit.ops:
+            if isinstance(op, Exit) and op.open_since is not None and not op.hands_over:
+                where = op.site or op.span
+                yield Report(
+                    where,
+                    "the transaction is committed on another path but left open here (neither commit nor rollback)",
+                    (RelatedSpan(op.open_since, "uncommitted work since here"),),
+                )
