@@ -34,11 +34,31 @@ def labelled_functions(path: Path) -> list[tuple[str, int, int, set[str]]]:
     return found
 
 
+SQL_LABEL = re.compile(r"--\s*expect:\s*(?P<codes>[A-Za-z0-9_, ]+)")
+
+
+def labelled_blocks(path: Path) -> list[tuple[str, int, int, set[str]]]:
+    """SQL: blocks separated by blank lines whose first line is `-- expect: ...`."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    found, start = [], None
+    for number, line in enumerate([*lines, ""], start=1):
+        if line.strip() and start is None:
+            start = number
+        elif not line.strip() and start is not None:
+            match = SQL_LABEL.search(lines[start - 1])
+            if match:
+                codes = {c.strip().upper() for c in match["codes"].split(",") if c.strip()} - {"CLEAN"}
+                found.append((f"block@{start}", start, number - 1, codes))
+            start = None
+    return found
+
+
 def cases() -> list[object]:
     return [
-        pytest.param(path, name, start, end, codes, id=f"{path.stem}::{name}")
-        for path in sorted(FIXTURES.glob("*.py"))
-        for name, start, end, codes in labelled_functions(path)
+        pytest.param(path, name, start, end, codes, id=f"{path.name}::{name}")
+        for path in sorted(FIXTURES.iterdir())
+        if path.suffix in {".py", ".sql"}
+        for name, start, end, codes in (labelled_functions(path) if path.suffix == ".py" else labelled_blocks(path))
     ]
 
 

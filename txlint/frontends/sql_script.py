@@ -64,7 +64,7 @@ def analyse_script(path: str, text: str, dialect: str) -> ScriptResult:
     result = ScriptResult(ModuleIR(path))
     lines = text.splitlines()
     block: Unit | None = None
-    for item in sql_adapter.parse_script(text, dialect_of(text, dialect)):
+    for item in _statements(text, dialect_of(text, dialect)):
         if isinstance(item, sqlfacts.SqlError):
             result.errors.append(item)
             continue
@@ -90,6 +90,16 @@ def analyse_script(path: str, text: str, dialect: str) -> ScriptResult:
         else:
             block.ops.append(op)
     return result
+
+
+def _statements(text: str, dialect: str) -> tuple[sqlfacts.Statement | sqlfacts.SqlError, ...]:
+    """The script's statements. An unterminated string or comment swallows the rest of the text;
+    the statements before the line it starts on are still read."""
+    items = sql_adapter.parse_script(text, dialect)
+    before = _readable_part(text, dialect)
+    if before is text:
+        return items
+    return (*(i for i in sql_adapter.parse_script(before, dialect) if isinstance(i, sqlfacts.Statement)), items[0])
 
 
 def _link_read_values(ops: list[Op]) -> list[Op]:
@@ -141,5 +151,13 @@ def table_decls(path: str, text: str, dialect: str) -> list[TableDecl]:
             unique_sets=schema.unique_columns,
             non_negative=schema.non_negative,
         )
-        for schema in sql_adapter.table_schemas(text, dialect_of(text, dialect))
+        for schema in sql_adapter.table_schemas(_readable_part(text, dialect_of(text, dialect)), dialect_of(text, dialect))
     ]
+
+
+def _readable_part(text: str, dialect: str) -> str:
+    """The text before an unterminated string or comment (which would swallow everything after it)."""
+    items = sql_adapter.parse_script(text, dialect)
+    if len(items) == 1 and isinstance(items[0], sqlfacts.SqlError) and items[0].line > 1:
+        return "\n".join(text.splitlines()[: items[0].line - 1])
+    return text
