@@ -138,7 +138,7 @@ class CheckThenAct(Rule):
     ]
 
     def check(self, unit: Unit, context: RuleContext) -> Iterable[Report]:
-        index = context.index if isinstance(context.index, ProjectIndex) else ProjectIndex()
+        index = context.index
         for position, op in enumerate(unit.ops):
             report = None
             if isinstance(op, Write):

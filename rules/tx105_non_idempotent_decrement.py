@@ -72,7 +72,7 @@ class NonIdempotentDecrement(Rule):
     ]
 
     def check(self, unit: Unit, context: RuleContext) -> Iterable[Report]:
-        index = context.index if isinstance(context.index, ProjectIndex) else ProjectIndex()
+        index = context.index
         for op in unit.ops:
             if not isinstance(op, Write):
                 continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from txlint.ftypes import Severity
-from txlint.index import ProjectIndex, normalise_column
+from txlint.index import normalise_column
 from txlint.ir import Delta, Guard, Unit, Write
 from txlint.ir_queries import decrements
 from txlint.rule import Report, Rule, RuleContext, RuleDoc
@@ -53,7 +53,7 @@ class UnguardedDecrement(Rule):
     ]
 
     def check(self, unit: Unit, context: RuleContext) -> Iterable[Report]:
-        index = context.index if isinstance(context.index, ProjectIndex) else ProjectIndex()
+        index = context.index
         configured = {c.lower() for c in context.config.non_negative_columns}
         for op in unit.ops:
             if not isinstance(op, Write):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from txlint.ftypes import Severity
-from txlint.index import ProjectIndex, normalise_column
+from txlint.index import normalise_column
 from txlint.ir import Unit, ValueKind, Write
 from txlint.ir_queries import is_state_column, is_version_column, written_columns
 from txlint.rule import Report, Rule, RuleContext, RuleDoc
@@ -67,7 +67,7 @@ class ValueCas(Rule):
     ]
 
     def check(self, unit: Unit, context: RuleContext) -> Iterable[Report]:
-        index = context.index if isinstance(context.index, ProjectIndex) else ProjectIndex()
+        index = context.index
         monotonic = {c.lower() for c in context.config.monotonic_columns}
         for op in unit.ops:
             if not isinstance(op, Write) or not op.guards:

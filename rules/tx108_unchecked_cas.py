@@ -83,7 +83,7 @@ class UncheckedCas(Rule):
     ]
 
     def check(self, unit: Unit, context: RuleContext) -> Iterable[Report]:
-        index = context.index if isinstance(context.index, ProjectIndex) else ProjectIndex()
+        index = context.index
         for op in unit.ops:
             if isinstance(op, Write) and op.result_checked is False and _one_row(op, index):
                 guards = cas_guards(op, context.config)

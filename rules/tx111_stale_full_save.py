@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from txlint.ftypes import Severity
-from txlint.index import ProjectIndex, normalise_column
+from txlint.index import normalise_column
 from txlint.ir import RowOrigin, Unit, Write
 from txlint.ir_queries import written_columns
 from txlint.rule import RelatedSpan, Report, Rule, RuleContext, RuleDoc
@@ -81,7 +81,7 @@ class StaleFullSave(Rule):
     ]
 
     def check(self, unit: Unit, context: RuleContext) -> Iterable[Report]:
-        index = context.index if isinstance(context.index, ProjectIndex) else ProjectIndex()
+        index = context.index
         for op in unit.ops:
             if not (isinstance(op, Write) and op.whole_row and op.row is not None and op.row.origin is not RowOrigin.CREATED):
                 continue

@@ -7,11 +7,12 @@ or sqlglot and know no library by name (see `../shared/STYLE.md`).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from txlint.config import Config
 from txlint.ftypes import Severity, Span
+from txlint.index import ProjectIndex
 from txlint.ir import ModuleIR, Unit
 
 
@@ -39,7 +40,7 @@ class RuleContext:
 
     config: Config
     module: ModuleIR
-    index: object | None = None  # the project index; typed by the rules that use it
+    index: ProjectIndex = field(default_factory=ProjectIndex)
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,11 @@ def analyse_script(path: str, text: str, dialect: str) -> ScriptResult:
     result = ScriptResult(ModuleIR(path))
     lines = text.splitlines()
     block: Unit | None = None
-    for item in _statements(text, dialect_of(text, dialect)):
+    items = _statements(text, dialect_of(text, dialect))
+    # A script with transaction blocks runs the statements between them in autocommit; a file of
+    # bare statements (queries an application loads and runs inside its own transactions) may not.
+    scripted = any(isinstance(i, sqlfacts.Statement) and i.kind == "begin" for i in items)
+    for item in items:
         if isinstance(item, sqlfacts.SqlError):
             result.errors.append(item)
             continue
@@ -82,7 +86,7 @@ def analyse_script(path: str, text: str, dialect: str) -> ScriptResult:
             block = None
             continue
         in_block = block is not None
-        op = sql_ir.statement_op(item, span, 0 if in_block else None, sql_ir.no_parameters, autocommit=not in_block)
+        op = sql_ir.statement_op(item, span, 0 if in_block else None, sql_ir.no_parameters, autocommit=scripted and not in_block)
         if op is None:
             continue
         if block is None:

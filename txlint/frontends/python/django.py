@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 import libcst as cst
 
-from txlint.frontends.python.imports import ImportTable, dotted_name
+from txlint.frontends.python.imports import ImportTable, dotted_name, keyword_arg
 from txlint.frontends.python.values import AbstractValue, Data, ModelClass, Pair, Parameter, Query, Row, Rows
 from txlint.frontends.python.walker import NOT_MINE, FunctionWalker, NotMine, TxScope
 from txlint.index import ColumnDecl, TableDecl
@@ -177,8 +177,8 @@ class DjangoRecogniser:
         return NOT_MINE
 
     def _save(self, walker: FunctionWalker, node: cst.Call, owner: Row | Parameter) -> AbstractValue | None | NotMine:
-        update_fields = _keyword(node, "update_fields")
-        force_insert = _keyword(node, "force_insert")
+        update_fields = keyword_arg(node, "update_fields")
+        force_insert = keyword_arg(node, "force_insert")
         if isinstance(force_insert, cst.Name) and force_insert.value == "True":
             # A copy saved as a new row (`obj.pk = None; obj.save(force_insert=True)`): an INSERT.
             ref = owner.ref if isinstance(owner, Row) else RowRef(RowOrigin.PARAMETER, None, owner.name)
@@ -231,13 +231,6 @@ def _query_of_model(walker: FunctionWalker, node: cst.BaseExpression, value: Abs
     return Query(table=walker.file.index.table_of(model), span=walker.span(node), using=DEFAULT_DATABASE, api=API) if model else None
 
 
-def _keyword(node: cst.Call, name: str) -> cst.BaseExpression | None:
-    for arg in node.args:
-        if arg.keyword is not None and arg.keyword.value == name:
-            return arg.value
-    return None
-
-
 def _string_arg(node: cst.Call, position: int) -> str | None:
     positional = [a for a in node.args if a.keyword is None]
     if len(positional) > position and isinstance(positional[position].value, cst.SimpleString):
@@ -247,7 +240,7 @@ def _string_arg(node: cst.Call, position: int) -> str | None:
 
 
 def _string_kwarg(node: cst.Call, name: str | None) -> str | None:
-    value = _keyword(node, name) if name else (node.args[0].value if node.args else None)
+    value = keyword_arg(node, name) if name else (node.args[0].value if node.args else None)
     if isinstance(value, cst.SimpleString) and isinstance(value.evaluated_value, str):
         return value.evaluated_value
     return None
@@ -325,8 +318,8 @@ def _fields(cls: cst.ClassDef) -> tuple[ColumnDecl, ...]:
         field_type = dotted_name(value.func) if isinstance(value, cst.Call) else None
         if field_type is None or not (field_type.endswith("Field") or field_type.endswith("Key")):
             continue
-        unique = _keyword(value, "unique") if isinstance(value, cst.Call) else None
-        primary = _keyword(value, "primary_key") if isinstance(value, cst.Call) else None
+        unique = keyword_arg(value, "unique") if isinstance(value, cst.Call) else None
+        primary = keyword_arg(value, "primary_key") if isinstance(value, cst.Call) else None
         is_true = lambda node: isinstance(node, cst.Name) and node.value == "True"  # noqa: E731
         columns.append(
             ColumnDecl(
@@ -365,11 +358,11 @@ def _meta(cls: cst.ClassDef) -> _Meta:
                     continue
                 kind = (dotted_name(constraint.func) or "").rsplit(".", 1)[-1]
                 if kind == "UniqueConstraint":
-                    fields = _string_list(_keyword(constraint, "fields") or cst.List([]))
-                    if fields and _keyword(constraint, "condition") is None:
+                    fields = _string_list(keyword_arg(constraint, "fields") or cst.List([]))
+                    if fields and keyword_arg(constraint, "condition") is None:
                         unique_sets.append(tuple(fields))
                 elif kind == "CheckConstraint":
-                    non_negative += _non_negative_checks(_keyword(constraint, "check") or _keyword(constraint, "condition"))
+                    non_negative += _non_negative_checks(keyword_arg(constraint, "check") or keyword_arg(constraint, "condition"))
     return _Meta(table, tuple(unique_sets), tuple(non_negative))
 
 

@@ -20,6 +20,11 @@ def dotted_name(node: cst.BaseExpression) -> str | None:
     return None
 
 
+def keyword_arg(call: cst.Call, name: str) -> cst.BaseExpression | None:
+    """The value passed as `name=...` to a call, if any."""
+    return next((a.value for a in call.args if a.keyword is not None and a.keyword.value == name), None)
+
+
 class ImportTable:
     """Local names bound by `import` statements, mapped to what they import."""
 

@@ -18,7 +18,7 @@ import libcst as cst
 from txlint import sql_adapter, sqlfacts
 from txlint.frontends import sql_ir
 from txlint.frontends.python import dbapi
-from txlint.frontends.python.imports import ImportTable, dotted_name
+from txlint.frontends.python.imports import ImportTable, dotted_name, keyword_arg
 from txlint.frontends.python.values import AbstractValue, Data, ModelClass, Pair, Query, Record, Row, Rows, Session, UpdateStatement
 from txlint.frontends.python.walker import NOT_MINE, FunctionWalker, NotMine, TxScope
 from txlint.index import ColumnDecl, TableDecl
@@ -131,7 +131,7 @@ class SqlAlchemyRecogniser:
             guards = _where_guards(walker, node) if method in {"where", "filter"} else _keyword_guards(walker, node) if method == "filter_by" else ()
             return replace(query, guards=query.guards + guards, span=walker.span(node))
         if method == "with_for_update":
-            read = _keyword(node, "read")
+            read = keyword_arg(node, "read")
             shared = isinstance(read, cst.Name) and read.value == "True"
             return replace(query, lock=LockMode.SHARE if shared else LockMode.EXCLUSIVE, span=walker.span(node))
         # Legacy `session.query(M)...` runs here.
@@ -246,7 +246,7 @@ def _execute_text(walker: FunctionWalker, node: cst.Call, sql: str, params: cst.
 
 
 def _get_lock(node: cst.Call) -> LockMode | None:
-    value = _keyword(node, "with_for_update")
+    value = keyword_arg(node, "with_for_update")
     if value is None or (isinstance(value, cst.Name) and value.value in {"False", "None"}):
         return None
     if isinstance(value, cst.Dict):
@@ -255,10 +255,6 @@ def _get_lock(node: cst.Call) -> LockMode | None:
                 if element.key.evaluated_value == "read" and isinstance(element.value, cst.Name) and element.value.value == "True":
                     return LockMode.SHARE
     return LockMode.EXCLUSIVE
-
-
-def _keyword(node: cst.Call, name: str) -> cst.BaseExpression | None:
-    return next((a.value for a in node.args if a.keyword is not None and a.keyword.value == name), None)
 
 
 def _model_arg(walker: FunctionWalker, node: cst.Call) -> str | None:
@@ -392,7 +388,7 @@ def _class_facts(cls: cst.ClassDef) -> _ClassFacts:
             elif name == "__table_args__":
                 facts.non_negative, facts.unique_sets = _table_args(value)
             elif isinstance(value, cst.Call) and (dotted_name(value.func) or "").rsplit(".", 1)[-1] in {"mapped_column", "Column"}:
-                unique = _keyword(value, "unique") or _keyword(value, "primary_key")
+                unique = keyword_arg(value, "unique") or keyword_arg(value, "primary_key")
                 columns.append(ColumnDecl(name, unique=isinstance(unique, cst.Name) and unique.value == "True"))
     facts.columns = tuple(columns)
     return facts
