@@ -62,6 +62,8 @@ class ProjectIndex:
     decls: dict[str, list[TableDecl]] = field(default_factory=dict)
     _models: set[str] = field(default_factory=set)
     writers: dict[str, list[AtomicWriter]] = field(default_factory=dict)
+    _by_table: dict[str, list[TableDecl]] = field(default_factory=dict, repr=False)
+    _table_names: dict[str, list[TableDecl]] = field(default_factory=dict, repr=False)
 
     def add_atomic_writers(self, writers: Iterable[AtomicWriter]) -> None:
         for writer in writers:
@@ -95,7 +97,19 @@ class ProjectIndex:
 
     def declarations_of_table(self, table: str) -> list[TableDecl]:
         """Every declaration of `table` (by table name or class name), its bases included."""
-        found = [d for decls in self.decls.values() for d in decls if d.table == table or d.name == table]
+        cached = self._by_table.get(table)
+        if cached is None:
+            cached = self._by_table[table] = self._declarations_of_table(table)
+        return cached
+
+    def _declarations_of_table(self, table: str) -> list[TableDecl]:
+        if not self._table_names:
+            for decls in self.decls.values():
+                for d in decls:
+                    self._table_names.setdefault(d.table, []).append(d)
+                    if d.name != d.table:
+                        self._table_names.setdefault(d.name, []).append(d)
+        found = list(self._table_names.get(table, []))
         seen = {d.name for d in found}
         queue = list(found)
         while queue:
