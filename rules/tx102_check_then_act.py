@@ -104,6 +104,18 @@ class CheckThenAct(Rule):
             "    hook.enabled = False\n"
             "    hook.save(update_fields=['enabled'])\n"
         ),
+        # Near miss: an attempt logged every time, and the flag cleared only on some outcome.
+        (
+            "def deliver(hook_id, send):\n"
+            "    hook = WebHook.objects.get(pk=hook_id)\n"
+            "    if not hook.enabled:\n"
+            "        return\n"
+            "    response = send(hook)\n"
+            "    WebHookCall.objects.create(hook_id=hook_id, status=response.status)\n"
+            "    if response.status == 410:\n"
+            "        hook.enabled = False\n"
+            "        hook.save(update_fields=['enabled'])\n"
+        ),
         # Near miss: the checked state (an expiry date) is not what the act changes.
         (
             "def renew(card_id, today):\n"
@@ -190,7 +202,12 @@ def _acts_beyond_the_flag(unit: Unit, write: Write, column: str, condition: Cond
     for assignment in write.assignments:
         if normalise_column(assignment.column) != checked or assignment.value.kind is not ValueKind.INDEPENDENT:
             return True
-    return any(op is not write and isinstance(op, (Write, Insert)) and condition in op.conditions for op in unit.ops)
+    # Other writes count when they happen only together with this one (under all of its conditions):
+    # an insert made on every attempt, whether or not the flag is then set, is not what the check guards.
+    return any(
+        op is not write and isinstance(op, (Write, Insert)) and condition in op.conditions and set(write.conditions) <= set(op.conditions)
+        for op in unit.ops
+    )
 
 
 def _may_duplicate(insert: Insert, index: ProjectIndex) -> bool:

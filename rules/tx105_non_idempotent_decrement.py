@@ -43,6 +43,12 @@ class NonIdempotentDecrement(Rule):
             "        raise ValueError\n"
         ),
         "BEGIN;\nUPDATE wallets SET balance = balance - 10 WHERE id = 7 AND balance >= 10;  -- error\nCOMMIT;\n",
+        (
+            "from django.db.models import F\n"
+            "from django.db.models.functions import Coalesce\n"
+            "def consume(pk, qty):\n"
+            "    Stock.objects.filter(pk=pk).update(quantity=Coalesce(F('quantity'), 0) - qty)  # error\n"
+        ),
     ]
     VALID = [
         # Near miss: an idempotency key under a unique constraint in the same transaction.

@@ -25,6 +25,7 @@ DEFAULT_DATABASE = "default"
 API = "django"
 MODEL_BASE = "django.db.models.Model"
 F_EXPRESSION = "django.db.models.F"
+COALESCE = {"django.db.models.functions.Coalesce", "django.db.models.functions.comparison.Coalesce"}
 SHORTCUTS_GET = {"django.shortcuts.get_object_or_404", "django.shortcuts.get_list_or_404"}
 MANAGER_ATTRIBUTES = {"objects", "_default_manager", "_base_manager"}
 
@@ -79,6 +80,12 @@ class DjangoRecogniser:
         if qualified == F_EXPRESSION:
             column = _string_arg(node, 0)
             return Data(in_database=True, column_ref=column) if column else Data(in_database=True)
+        if qualified in COALESCE and node.args:
+            # Coalesce(F("stock"), 0) is still the column, computed by the database.
+            first = walker.eval(node.args[0].value)
+            for arg in node.args[1:]:
+                walker.eval(arg.value)
+            return first if isinstance(first, Data) and first.column_ref else Data(in_database=True)
         if qualified in SHORTCUTS_GET and node.args:
             source = walker.eval(node.args[0].value)
             query = source if isinstance(source, Query) else _query_of_model(walker, node.args[0].value, source)
