@@ -24,7 +24,7 @@ pytestmark = pytest.mark.skipif(not (CORPUS / "score.py").exists(), reason=f"lab
 
 
 # Corpus folders whose front-end has landed: every implemented code must reach full recall there.
-RECALL_FOLDERS = ["core/shop", "core/seeds", "core/tickets", "core/ledger", "core/sql"]
+RECALL_FOLDERS = ["core/shop", "core/seeds", "core/tickets", "core/ledger", "core/sql", "core/locks"]
 
 
 def score(folder: Path) -> tuple[dict[str, tuple[int, int, int]], str]:

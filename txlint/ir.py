@@ -208,6 +208,9 @@ class Exit(Op):
     open_since: Span | None = None
     site: Span | None = None
     hands_over: bool = False  # the session/connection is returned: the caller owns the transaction
+    # Indices of ops (cache lock acquisitions) whose lock some path still holds when it leaves
+    # here; `kind` is then also "raise" for an exception raised with a lock held.
+    held: tuple[int, ...] = ()
 
 
 @dataclass
@@ -232,3 +235,60 @@ class ModuleIR:
 
     path: str
     units: list[Unit] = field(default_factory=list)
+
+
+# -- cache and distributed locks (TX2xx) --------------------------------------------------
+
+
+class CacheKind(str, enum.Enum):
+    """What a command to a cache or key-value store does to its key."""
+
+    ACQUIRE = "acquire"  # set only if absent (SETNX, SET NX, add) or a lock object's acquire: a lock is taken
+    SET = "set"  # unconditional write of a value
+    CAS = "cas"  # write only if the value is unchanged since it was read (memcached `cas`)
+    GET = "get"  # read of the value, or of whether the key exists
+    GET_OR_SET = "get-or-set"  # read, adding the default only when absent (one call, no race worth reporting)
+    INCR = "incr"  # atomic increment/decrement; its result is the new value
+    EXPIRE = "expire"  # gives the existing key an expiry (EXPIRE, PEXPIRE, EXPIREAT, touch with a timeout)
+    DELETE = "delete"  # plain delete, whoever holds the key (DEL, UNLINK, GETDEL, delete)
+    RELEASE = "release"  # delete only when the stored token is the caller's (Lua compare-and-delete, a lock object's release)
+
+
+@dataclass(frozen=True)
+class CacheOp(Op):
+    """One command to a cache or key-value store (Redis, memcached, a cache API), for the TX2xx rules.
+
+    Keys: `key` is the key expression's source text without whitespace, with a
+    local variable that is bound exactly once replaced by the expression bound
+    to it, so "the same key" is the same expression or the same variable
+    (None: no key could be read, which matches nothing). `key_constant` says the
+    key is built from constant strings alone (one key for every request).
+
+    Results: the value a command returns is tracked by the walker as
+    `Dependency(RowRef(RowOrigin.READ, <index of this op>, ""), None)`, so a
+    branch that tests it lists it in `Condition.depends_on` of the ops it
+    guards; `Unit.read_at` returns None for such indices (database rules ignore
+    them). `decides`, `result_used` and `compared_with` summarise how the result
+    is used anywhere in the function (flow-insensitive).
+
+    Atomicity: ops queued in one MULTI/EXEC transaction share `atomic_group`;
+    `watched` says the key is WATCHed by the optimistic transaction the op runs
+    in, so a change by someone else between the check and EXEC aborts it.
+    """
+
+    kind: CacheKind
+    key: str | None = None
+    command: str = ""  # the method as called (`setnx`, `add`, `delete`): for messages only
+    key_constant: bool = False
+    nx: bool = False  # written only when the key is absent
+    ttl: bool | None = False  # this command leaves the key with an expiry; None: cannot tell (`**options`)
+    atomic_group: int | None = None  # the MULTI/EXEC transaction it is queued in, None when it runs on its own
+    watched: bool = False  # its key is WATCHed by the optimistic transaction it belongs to
+    scoped: bool = False  # ACQUIRE by a context manager that releases the lock on every way out (`with r.lock(...)`)
+    lock_object: bool = False  # ACQUIRE through a lock object that stores and checks its own token
+    in_finally: bool = False  # runs in a `finally` block
+    in_handler: bool = False  # runs in an `except` handler
+    decides: bool = False  # its result is tested by a branch condition (if/while/assert/ternary)
+    result_used: bool = False  # its result is used as a value besides tests (returned, stored, passed on)
+    compared_with: tuple[str, ...] = ()  # literal values its result is compared with in conditions
+    flag_value: bool = False  # SET: the value written is a marker (a literal, a variable, a token), not computed data

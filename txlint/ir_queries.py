@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from txlint.config import Config
 from txlint.index import normalise_column
-from txlint.ir import Assignment, Delta, Guard, LockMode, Op, Read, RowOrigin, RowRef, ValueKind, Write
+from txlint.ir import Assignment, CacheKind, CacheOp, Delta, Guard, LockMode, Op, Read, RowOrigin, RowRef, Unit, ValueKind, Write
 
 # Columns that hold a state of a state machine: a guard on them is a state CAS.
 STATE_WORDS = frozenset({"status", "state", "stage", "phase"})
@@ -133,3 +133,65 @@ def state_guards(write: Write, config: Config, version_column: str | None = None
 
 def in_same_transaction(a: Op, b: Op) -> bool:
     return a.tx is not None and a.tx == b.tx
+
+
+# -- cache and distributed locks (TX2xx) ----------------------------------------------------------
+
+
+def cache_ops(unit: Unit) -> list[tuple[int, CacheOp]]:
+    """The unit's cache commands with their op indices, in order."""
+    return [(i, op) for i, op in enumerate(unit.ops) if isinstance(op, CacheOp)]
+
+
+def takes_lock(op: CacheOp) -> bool:
+    """A command that takes a lock or a dedup key: set-if-absent, a lock object's acquire, or an
+    increment whose result is compared with 1 (the caller that reached 1 first wins)."""
+    return op.kind is CacheKind.ACQUIRE or (op.kind is CacheKind.INCR and "1" in op.compared_with)
+
+
+def same_key(a: CacheOp, b: CacheOp) -> bool:
+    """Two commands on one key: the same key expression or the same variable (unknown keys match nothing)."""
+    return a.key is not None and a.key == b.key
+
+
+def atomic_together(a: CacheOp, b: CacheOp) -> bool:
+    """Both queued in one MULTI/EXEC transaction: they run together or not at all."""
+    return a.atomic_group is not None and a.atomic_group == b.atomic_group
+
+
+def expiries_after(unit: Unit, index: int, take: CacheOp) -> list[CacheOp]:
+    """The expiries given later, by separate commands, to the key `take` wrote."""
+    return [op for i, op in cache_ops(unit) if i > index and op.kind is CacheKind.EXPIRE and same_key(op, take)]
+
+
+def never_expires(unit: Unit, index: int, take: CacheOp) -> bool:
+    """The key was taken without an expiry and none is given to it later in the unit."""
+    return take.ttl is False and not expiries_after(unit, index, take)
+
+
+def result_tested_by(unit: Unit, op: Op) -> list[tuple[int, CacheOp]]:
+    """The cache commands whose results the branch conditions guarding `op` test."""
+    found: dict[int, CacheOp] = {}
+    for condition in op.conditions:
+        for dep in condition.depends_on:
+            index = dep.row.read
+            if dep.row.origin is RowOrigin.READ and index is not None and index < len(unit.ops):
+                tested = unit.ops[index]
+                if isinstance(tested, CacheOp):
+                    found[index] = tested
+    return sorted(found.items(), key=lambda item: item[0])
+
+
+def optimistic(op: CacheOp) -> bool:
+    """Queued in a MULTI/EXEC whose key is WATCHed: EXEC fails if someone changed it since the check."""
+    return op.atomic_group is not None and op.watched
+
+
+def lock_like(unit: Unit, index: int, take: CacheOp) -> bool:
+    """A take that is used as a lock or dedup guard: a lock object, its result decides, or the key is
+    deleted/released later (a bare `setnx` whose result is thrown away just initialises a value)."""
+    if take.lock_object or take.decides:
+        return True
+    return any(
+        i > index and op.kind in {CacheKind.DELETE, CacheKind.RELEASE} and same_key(op, take) for i, op in cache_ops(unit)
+    )

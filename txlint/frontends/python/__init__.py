@@ -15,7 +15,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from txlint.config import Config
-from txlint.frontends.python import dbapi, django, sqlalchemy
+from txlint.frontends.python import cache, dbapi, django, sqlalchemy
 from txlint.frontends.python.imports import ImportTable
 from txlint.frontends.python.walker import FileContext, FunctionWalker, Recogniser
 from txlint.index import ProjectIndex, TableDecl
@@ -25,7 +25,12 @@ from txlint.ir import ModuleIR
 MAX_DEPTH = 400
 _LIBCST_POSITION = re.compile(r"error at (?P<line>\d+):(?P<column>\d+):\s*")
 
-RECOGNISERS: tuple[Recogniser, ...] = (django.DjangoRecogniser(), sqlalchemy.SqlAlchemyRecogniser(), dbapi.DbApiRecogniser())
+RECOGNISERS: tuple[Recogniser, ...] = (
+    django.DjangoRecogniser(),
+    sqlalchemy.SqlAlchemyRecogniser(),
+    dbapi.DbApiRecogniser(),
+    cache.CacheRecogniser(),
+)
 
 
 @dataclass(frozen=True)
@@ -129,7 +134,10 @@ def _syntax_error(text: str, error: cst.ParserSyntaxError) -> PythonSyntaxError:
 
 def analyse(parsed: ParsedPython, index: ProjectIndex, config: Config) -> ModuleIR:
     """Pass 2: the IR of every function and method in the module."""
-    context = FileContext(parsed.path, parsed.imports, index, config, parsed.positions, RECOGNISERS, _string_constants(parsed.module))  # type: ignore[arg-type]
+    constants = _string_constants(parsed.module)
+    # Module-level facts a recogniser needs before any function is walked (cache clients in globals).
+    facts: dict[str, object] = {"cache": cache.module_facts(parsed.module, parsed.imports, constants)}
+    context = FileContext(parsed.path, parsed.imports, index, config, parsed.positions, RECOGNISERS, constants, facts)  # type: ignore[arg-type]
     result = ModuleIR(parsed.path)
     for func, class_name in _functions(parsed.module.body, None):
         result.units.append(FunctionWalker(context, func, class_name).run())

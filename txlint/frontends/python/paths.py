@@ -7,11 +7,15 @@ the current point can be in — "clean", or "open since op N" (a write or lock
 since the last commit/rollback) — forks it at branches, joins it after them,
 drops it at `raise` (an exception propagating to the caller is not a leak),
 and hands the walker the states that reach each `return` and the end.
+
+The same states also carry the cache locks a path holds (acquired and not yet
+released), which, unlike a transaction, an exception does not release.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 
 from txlint.ftypes import Span
 
@@ -23,6 +27,7 @@ class PathState:
 
     open_since: int | None = None
     site: Span | None = None
+    held: frozenset[int] = frozenset()  # ops that acquired a lock this path still holds
 
 
 States = frozenset[PathState] | None  # None: no path reaches this point
@@ -40,7 +45,19 @@ def leaving_through(states: States, site: Span) -> States:
     """Paths that skip the code ending the transaction here remember this place."""
     if states is None:
         return None
-    return frozenset(s if s.open_since is None or s.site is not None else PathState(s.open_since, site) for s in states)
+    return frozenset(s if s.open_since is None or s.site is not None else replace(s, site=site) for s in states)
+
+
+def holding(states: States, index: int, held: bool) -> States:
+    """The paths on which the lock acquired by op `index` is held (`held`) or not."""
+    if states is None:
+        return None
+    return frozenset(replace(s, held=s.held | {index} if held else s.held - {index}) for s in states)
+
+
+def held_on(states: States) -> frozenset[int]:
+    """Locks held on at least one of the paths."""
+    return frozenset().union(*(s.held for s in states or ()))
 
 
 class PathTracker:
@@ -54,14 +71,25 @@ class PathTracker:
     def opened(self, index: int) -> None:
         """A write or lock in a transaction the code must end itself."""
         if self.states is not None:
-            self.states = frozenset(s if s.open_since is not None else PathState(index) for s in self.states)
+            self.states = frozenset(s if s.open_since is not None else replace(s, open_since=index) for s in self.states)
             self._seen()
 
     def ended(self) -> None:
         """A commit or rollback: every path is clean again."""
         if self.states is not None:
             self._seen()  # an exception can still come from the commit itself
-            self.states = CLEAN
+            self.states = frozenset(PathState(held=s.held) for s in self.states)
+
+    def acquired(self, index: int) -> None:
+        """A lock is taken: every path holds it from here on."""
+        self.states = holding(self.states, index, True)
+        self._seen()
+
+    def released(self, indices: Iterable[int]) -> None:
+        """Locks are let go on every path."""
+        for index in indices:
+            self.states = holding(self.states, index, False)
+        self._seen()
 
     def _seen(self) -> None:
         for frame in self._tries:

@@ -14,7 +14,7 @@ use it (a read feeding a write) errs on the side of the code as written.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -23,7 +23,7 @@ from libcst.metadata import CodeRange
 
 from txlint.config import Config
 from txlint.frontends.python.imports import ImportTable, dotted_name
-from txlint.frontends.python.paths import PathTracker, join, leaving_through
+from txlint.frontends.python.paths import PathTracker, States, held_on, holding, join, leaving_through
 from txlint.frontends.python.values import AbstractValue, Data, Handle, ModelClass, Pair, Parameter, Query, Record, Row, Rows
 from txlint.ftypes import Span
 from txlint.index import ProjectIndex
@@ -99,6 +99,7 @@ class FileContext:
     positions: dict[cst.CSTNode, CodeRange]
     recognisers: Sequence[Recogniser] = ()
     constants: dict[str, str] = field(default_factory=dict)  # module-level `NAME = "text"` (SQL kept in constants)
+    facts: dict[str, object] = field(default_factory=dict)  # module-level facts a recogniser gathered first, by recogniser
 
     def span(self, node: cst.CSTNode) -> Span:
         found = self.positions.get(node)
@@ -141,6 +142,9 @@ class FunctionWalker:
         self.scratch: dict[str, object] = {}  # per-function state of recognisers (they are shared)
         self.imports = file.imports  # copied on the first import inside the function
         self.paths = PathTracker()
+        self.class_name = class_name  # the class the function is a method of, if any
+        self._holdable: set[int] = set()  # ops that took a lock (see `hold`)
+        self._released: list[int] = []  # every `let_go`, in walking order (what a `finally` released)
         self._bind_parameters(class_name)
         if file.config.atomic_requests:
             self._open_transaction(func, TxScope())  # the request's own transaction (ATOMIC_REQUESTS)
@@ -181,9 +185,57 @@ class FunctionWalker:
         """Record a way out of the function and the uncommitted work that reaches it."""
         state = self.paths.first_open(self.paths.states)
         opened = self.unit.ops[state.open_since].span if state is not None and state.open_since is not None else None
+        held = tuple(sorted(held_on(self.paths.states)))
         self.unit.ops.append(
-            Exit(self.span(node), self.tx, kind=kind, open_since=opened, site=state.site if state else None, hands_over=hands_over)
+            Exit(self.span(node), self.tx, kind=kind, open_since=opened, site=state.site if state else None, hands_over=hands_over, held=held)
         )
+
+    # -- held locks: cache/distributed locks, which an exception does not release ------------
+    def hold(self, index: int) -> None:
+        """Op `index` took a lock: every path holds it from here on. A branch that tests the op's
+        result (`if not r.set(k, v, nx=True): return`) holds it only where the result is truthy."""
+        self._holdable.add(index)
+        self.paths.acquired(index)
+
+    def let_go(self, indices: Iterable[int]) -> None:
+        """The locks taken by these ops are released here, on every path."""
+        chosen = [i for i in indices if i in self._holdable]
+        self._released.extend(chosen)
+        self.paths.released(chosen)
+
+    def _raise_exit(self, node: cst.CSTNode) -> None:
+        """An exception raised while a lock is held leaves with it (for a transaction it would not)."""
+        held = held_on(self.paths.states)
+        if held:
+            self.unit.ops.append(Exit(self.span(node), self.tx, kind="raise", held=tuple(sorted(held))))
+
+    def _decided(self, test: cst.BaseExpression, condition: Condition) -> list[tuple[int, bool | None]]:
+        """Locks whose acquisition result `test` tests: (op, whether a true test means held; None: unknown)."""
+        mentioned = {d.row.read for d in condition.depends_on if d.row.origin is RowOrigin.READ and d.row.read in self._holdable}
+        if not mentioned:
+            return []
+        core, positive = _truth_of(test)
+        if isinstance(core, cst.Name):
+            value = self.env.get(core.value)
+            direct = {d.row.read for d in value.deps} if isinstance(value, Data) else set()
+        else:
+            direct = {i for i in mentioned if self.unit.ops[i].span == self.span(core)}
+        return [(i, positive if i in direct and positive is not None else None) for i in sorted(mentioned)]
+
+    def _assume(self, states: States, decided: list[tuple[int, bool | None]], test_true: bool) -> States:
+        """The paths after the test came out `test_true`; a lock tested in a way not understood is
+        taken as not held on either arm (no report rather than a wrong one)."""
+        for index, positive in decided:
+            states = holding(states, index, positive is not None and positive == test_true)
+        return states
+
+    def _settle_exits(self, start: int, end: int, on_return: set[int], on_raise: set[int]) -> None:
+        """Exits in a `try` (ops start..end) whose locks its `finally` (or, for a raise, a handler) releases."""
+        for position in range(start, end):
+            op = self.unit.ops[position]
+            if isinstance(op, Exit) and op.held:
+                released = on_raise if op.kind == "raise" else on_return
+                self.unit.ops[position] = replace(op, held=tuple(i for i in op.held if i not in released))
 
     def begin_manual(self, node: cst.CSTNode, database: str | None = None) -> None:
         """A transaction the code opens by hand and must end (`set_autocommit(False)`, `conn.begin()`)."""
@@ -340,10 +392,12 @@ class FunctionWalker:
             self._for(node)
         elif isinstance(node, cst.While):
             condition = self._condition(node.test)
+            decided = self._decided(node.test, condition)
             before = self.paths.states
             self.paths.enter_loop()
+            self.paths.states = self._assume(before, decided, True)
             self._guarded(condition, node.body)
-            self.paths.exit_loop(before)
+            self.paths.exit_loop(self._assume(before, decided, False))
             if node.orelse is not None:
                 self._body(node.orelse.body)
         elif isinstance(node, (cst.Try, cst.TryStar)):
@@ -398,9 +452,11 @@ class FunctionWalker:
 
     def _if(self, node: cst.If) -> None:
         condition = self._condition(node.test)
+        decided = self._decided(node.test, condition)
         before = self.paths.states
+        self.paths.states = self._assume(before, decided, True)
         self._guarded(condition, node.body)
-        after_body, self.paths.states = self.paths.states, before
+        after_body, self.paths.states = self.paths.states, self._assume(before, decided, False)
         if node.orelse is not None:
             self._conditions.append(condition)
             if isinstance(node.orelse, cst.If):
@@ -410,27 +466,35 @@ class FunctionWalker:
             self._conditions.remove(condition)
             self.paths.states = join(after_body, self.paths.states)
             return
-        self.paths.states = join(after_body, leaving_through(before, self.span(node)))
+        self.paths.states = join(after_body, leaving_through(self.paths.states, self.span(node)))
         if _always_exits(node.body):
             # `if <check>: return` guards everything after it in this block.
             self._conditions.append(condition)
 
     def _try(self, node: cst.Try | cst.TryStar) -> None:
+        start = len(self.unit.ops)
         self.paths.enter_try()
         self._body(node.body)
         body_end = self.paths.states
         handler_entry = self.paths.exit_try()  # an exception can come from anywhere in the body
+        body_ops, released_body = len(self.unit.ops), len(self._released)
         ends = []
         for handler in node.handlers:
             self.paths.states = handler_entry
             self._walk_branch(handler.body)
             ends.append(leaving_through(self.paths.states, self.span(handler)))  # a handler that swallows
+        by_handlers = set(self._released[released_body:])
         self.paths.states = body_end
         if node.orelse is not None:
             self._body(node.orelse.body)
         self.paths.states = join(self.paths.states, *ends)
+        end, released_end = len(self.unit.ops), len(self._released)
         if node.finalbody is not None:
             self._body(node.finalbody.body)
+        by_finally = set(self._released[released_end:])
+        if by_finally or by_handlers:
+            self._settle_exits(start, body_ops, by_finally, by_finally | by_handlers)
+            self._settle_exits(body_ops, end, by_finally, by_finally)
 
     def _for(self, node: cst.For) -> None:
         source = self.eval(node.iter)
@@ -495,6 +559,8 @@ class FunctionWalker:
         elif isinstance(node, cst.Raise):
             if node.exc is not None:
                 self.eval(node.exc)
+            if self.paths.states is not None:
+                self._raise_exit(node)
             self.paths.stop()
         elif isinstance(node, (cst.Break, cst.Continue)):
             self.paths.jump()
@@ -710,6 +776,45 @@ _EMPTY_MODULE = cst.Module(body=[])
 def source_text(node: cst.CSTNode) -> str:
     """An expression's source without whitespace: equal texts are the same expression."""
     return "".join(_EMPTY_MODULE.code_for_node(node).split())
+
+
+_FALSY = {"None", "False", "0"}
+_TRUTHY = {"True", "1"}
+
+
+def _truth_of(test: cst.BaseExpression) -> tuple[cst.BaseExpression, bool | None]:
+    """The expression whose truth a test decides on, and whether a true test means it is truthy.
+
+    `not x` → (x, False); `x is None` → (x, False); `x == 1` → (x, True) (a counter that
+    reached 1 first); `x > 1` → (x, False); anything else → (test, True), or None when unknown.
+    """
+    positive: bool | None = True
+    while True:
+        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            positive, test = (None if positive is None else not positive), test.expression
+        elif isinstance(test, cst.Await):
+            test = test.expression
+        elif isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+            target = test.comparisons[0]
+            same = _comparison_keeps_truth(target.operator, target.comparator)
+            positive = None if same is None or positive is None else positive == same
+            test = test.left
+        else:
+            return test, positive
+
+
+def _comparison_keeps_truth(operator: cst.BaseCompOp, other: cst.BaseExpression) -> bool | None:
+    """Whether `x <op> literal` is true exactly when x is truthy (True), falsy (False), or neither (None)."""
+    literal = other.value if isinstance(other, (cst.Name, cst.Integer)) else None
+    if isinstance(operator, (cst.Is, cst.Equal)):
+        return False if literal in _FALSY else True if literal in _TRUTHY else None
+    if isinstance(operator, (cst.IsNot, cst.NotEqual)):
+        return True if literal in _FALSY else False if literal in _TRUTHY else None
+    if isinstance(operator, cst.GreaterThan):
+        return False if literal == "1" else None
+    if isinstance(operator, cst.LessThanEqual):
+        return True if literal == "1" else None
+    return None
 
 
 def _always_exits(body: cst.BaseSuite) -> bool:

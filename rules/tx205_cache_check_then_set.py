@@ -1,0 +1,145 @@
+"""TX205 cache-check-then-set: a cache read decides, then a separate write claims the same key."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from txlint.ftypes import Severity
+from txlint.ir import CacheKind, Unit
+from txlint.ir_queries import cache_ops, optimistic, result_tested_by, same_key
+from txlint.rule import RelatedSpan, Report, Rule, RuleContext, RuleDoc
+
+
+class CacheCheckThenSet(Rule):
+    code = "TX205"
+    name = "cache-check-then-set"
+    severity = Severity.ERROR
+    summary = "A cache `get` decides whether to go on, and a separate `set`/`incr` of the same key claims it: two requests both pass."
+    doc = RuleDoc(
+        what_it_does=(
+            "Finds a `get` (or `exists`/`has_key`) of a key whose result is only tested — `if cache.get(key): "
+            "return`, `if not r.exists(key):` — followed, under that test, by a `set` of a marker value (a "
+            "literal, a token, a timestamp) or an `incr` of the same key, as a mutex, a duplicate-request "
+            "guard or a counter limit."
+        ),
+        why_is_this_bad=(
+            "The read and the write are two commands. Two requests arriving together both read nothing, both "
+            "write their marker and both proceed: the refund is paid twice, the job runs twice, the limit lets "
+            "one more through."
+        ),
+        example=(
+            "if cache.get(f\"refund:{order_id}\"):\n"
+            "    return False\n"
+            "cache.set(f\"refund:{order_id}\", 1, timeout=60)\n"
+            "do_refund(order_id)\n"
+        ),
+        use_instead=(
+            "if not cache.add(f\"refund:{order_id}\", 1, timeout=60):  # one atomic set-if-absent\n"
+            "    return False\n"
+            "do_refund(order_id)\n"
+            "\n"
+            "# Redis: r.set(key, token, nx=True, ex=60); a counter: compare the result of `incr`\n"
+        ),
+        known_problems=(
+            "A cache fill (`if cache.get(k) is None: cache.set(k, compute())`) writes computed data, not a "
+            "marker, and its read value is usually used: it is not reported."
+        ),
+    )
+    INVALID = [
+        (
+            "from django.core.cache import cache\n"
+            "def refund_once(order_id):\n"
+            "    key = f'refund:{order_id}'\n"
+            "    if cache.get(key):\n"
+            "        return False\n"
+            "    cache.set(key, 1, timeout=60)  # error\n"
+            "    do_refund(order_id)\n"
+            "    return True\n"
+        ),
+        (
+            "import redis\n"
+            "r = redis.Redis()\n"
+            "def send_once(message_id):\n"
+            "    if not r.exists(f'sent:{message_id}'):\n"
+            "        r.set(f'sent:{message_id}', 1, ex=86400)  # error\n"
+            "        deliver(message_id)\n"
+        ),
+        (
+            "from redis.asyncio import Redis\n"
+            "async def attempt(r: Redis, user_id):\n"
+            "    tries = await r.get(f'tries:{user_id}')\n"
+            "    if tries is not None and int(tries) >= 5:\n"
+            "        return False\n"
+            "    await r.incr(f'tries:{user_id}')  # error\n"
+            "    return True\n"
+        ),
+        (
+            "from pymemcache.client.base import Client\n"
+            "mc = Client(('localhost', 11211))\n"
+            "def import_once(batch_id):\n"
+            "    if mc.get(f'import:{batch_id}') is None:\n"
+            "        mc.set(f'import:{batch_id}', b'running', expire=600)  # error\n"
+            "        run_import(batch_id)\n"
+        ),
+    ]
+    VALID = [
+        # The good form: one atomic set-if-absent.
+        (
+            "from django.core.cache import cache\n"
+            "def refund_once(order_id):\n"
+            "    if not cache.add(f'refund:{order_id}', 1, timeout=60):\n"
+            "        return False\n"
+            "    do_refund(order_id)\n"
+            "    return True\n"
+        ),
+        # Near miss: a cache fill; the value read is used and the value written is computed.
+        (
+            "from django.core.cache import cache\n"
+            "def stats(shop_id):\n"
+            "    value = cache.get(f'stats:{shop_id}')\n"
+            "    if value is None:\n"
+            "        value = compute_stats(shop_id)\n"
+            "        cache.set(f'stats:{shop_id}', value, 300)\n"
+            "    return value\n"
+        ),
+        # Near miss: the counter's own result is compared.
+        (
+            "from redis.asyncio import Redis\n"
+            "async def attempt(r: Redis, user_id):\n"
+            "    if await r.incr(f'tries:{user_id}') > 5:\n"
+            "        return False\n"
+            "    return True\n"
+        ),
+        # Near miss: the write goes to another key than the one checked.
+        (
+            "import redis\n"
+            "r = redis.Redis()\n"
+            "def remember(user_id, token):\n"
+            "    if r.get(f'banned:{user_id}'):\n"
+            "        return\n"
+            "    r.set(f'session:{token}', user_id, ex=3600)\n"
+        ),
+        # Near miss: memcached check-and-set with a cas token.
+        (
+            "import memcache\n"
+            "mc = memcache.Client(['127.0.0.1:11211'], cache_cas=True)\n"
+            "def claim(batch_id):\n"
+            "    if mc.gets(f'import:{batch_id}') == b'idle':\n"
+            "        mc.cas(f'import:{batch_id}', b'running', time=600)\n"
+        ),
+    ]
+
+    def check(self, unit: Unit, context: RuleContext) -> Iterable[Report]:
+        for index, write in cache_ops(unit):
+            if write.kind not in {CacheKind.SET, CacheKind.INCR} or optimistic(write):
+                continue
+            if write.kind is CacheKind.SET and not write.flag_value:
+                continue  # computed data: a cache fill, not a claim
+            for read_index, check in result_tested_by(unit, write):
+                if read_index < index and check.kind is CacheKind.GET and same_key(check, write) and check.decides and not check.result_used:
+                    yield Report(
+                        write.span,
+                        f"`{write.key}` is checked with `{check.command}` and then written with `{write.command}`: two requests can both pass the check",
+                        (RelatedSpan(check.span, "checked here"),),
+                    )
+                    break

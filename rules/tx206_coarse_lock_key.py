@@ -1,0 +1,91 @@
+"""TX206 coarse-lock-key: one constant lock key for every request (off by default)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from txlint.ftypes import Severity
+from txlint.ir import Unit
+from txlint.ir_queries import cache_ops, lock_like, takes_lock
+from txlint.rule import Report, Rule, RuleContext, RuleDoc
+
+
+class CoarseLockKey(Rule):
+    code = "TX206"
+    name = "coarse-lock-key"
+    severity = Severity.INFO
+    default_enabled = False
+    summary = "A lock key is a constant string with no resource id, so every request waits for the same lock."
+    doc = RuleDoc(
+        what_it_does=(
+            "Finds a lock taken (`set(..., nx=True)`, `setnx`, `add`, `lock()`, `Lock(...)`) on a key built "
+            "from constant strings only — a literal, a module-level string constant, an f-string without a "
+            "variable part. Off by default: a job that must run once at a time across the whole system wants "
+            "exactly that."
+        ),
+        why_is_this_bad=(
+            "Requests about different orders, users or accounts, which could run side by side, queue behind "
+            "one key: throughput drops to one at a time, and with non-blocking locks most requests are refused."
+        ),
+        example=(
+            "with r.lock(\"lock:checkout\", timeout=10):\n"
+            "    checkout(order_id)\n"
+        ),
+        use_instead=(
+            "with r.lock(f\"lock:checkout:{order_id}\", timeout=10):\n"
+            "    checkout(order_id)\n"
+        ),
+        known_problems="A key held in a variable of unknown origin is taken as per-resource (not reported).",
+    )
+    INVALID = [
+        (
+            "import redis\n"
+            "r = redis.Redis()\n"
+            "def checkout(order_id):\n"
+            "    with r.lock('lock:checkout', timeout=10):  # error\n"
+            "        place(order_id)\n"
+        ),
+        (
+            "from django.core.cache import cache\n"
+            "PAYOUT_LOCK = 'lock:payouts'\n"
+            "def payout(user_id):\n"
+            "    if not cache.add(PAYOUT_LOCK, 1, timeout=30):  # error\n"
+            "        return\n"
+            "    pay(user_id)\n"
+        ),
+        (
+            "from redis.asyncio import Redis\n"
+            "async def payout(r: Redis, token):\n"
+            "    if await r.set(f'lock:' 'payouts', token, nx=True, ex=30):  # error\n"
+            "        await pay()\n"
+        ),
+    ]
+    VALID = [
+        # The good form: the key names the resource.
+        (
+            "import redis\n"
+            "r = redis.Redis()\n"
+            "def checkout(order_id):\n"
+            "    with r.lock(f'lock:checkout:{order_id}', timeout=10):\n"
+            "        place(order_id)\n"
+        ),
+        # Near miss: a constant key that is a cache entry, not a lock.
+        (
+            "from django.core.cache import cache\n"
+            "def refresh_rates():\n"
+            "    cache.set('fx:rates', fetch_rates(), 3600)\n"
+        ),
+        # Near miss: the key comes from the caller.
+        (
+            "from pymemcache.client.base import Client\n"
+            "mc = Client(('localhost', 11211))\n"
+            "def once(key):\n"
+            "    if mc.add(key, b'1', expire=60, noreply=False):\n"
+            "        run(key)\n"
+        ),
+    ]
+
+    def check(self, unit: Unit, context: RuleContext) -> Iterable[Report]:
+        for index, take in cache_ops(unit):
+            if takes_lock(take) and take.key_constant and (take.scoped or lock_like(unit, index, take)):
+                yield Report(take.span, f"lock key `{take.key}` is one constant: every request waits for the same lock")
