@@ -162,3 +162,38 @@ def test_an_import_inside_the_function_is_resolved() -> None:
     )["f"]
     (read,) = unit.ops
     assert isinstance(read, Read) and read.tx == 0
+
+
+def test_a_field_assigned_then_saved_is_still_the_assigned_value() -> None:
+    unit = units(
+        """
+        def f(pk, text):
+            invoice = Invoice.objects.get(pk=pk)
+            invoice.note = text
+            invoice.save()
+            invoice.note += "!"
+            invoice.save()
+        """
+    )["f"]
+    last = unit.ops[-1]
+    assert isinstance(last, Write)
+    (assignment,) = last.assignments
+    assert not any(d.column == "note" and d.row.read == 0 for d in assignment.value.depends_on)
+
+
+def test_a_binding_in_one_branch_is_not_seen_by_the_other() -> None:
+    unit = units(
+        """
+        from django.db import transaction
+        def f(pk, flag):
+            order = Order.objects.get(pk=pk)
+            if flag:
+                with transaction.atomic():
+                    order = Order.objects.select_for_update().get(pk=pk)
+            else:
+                order.total = order.total + 1
+                order.save()
+        """
+    )["f"]
+    write = unit.ops[-1]
+    assert isinstance(write, Write) and write.row is not None and write.row.read == 0

@@ -132,6 +132,7 @@ class FunctionWalker:
         self.unit = Unit(name=func.name.value, span=file.span(func))
         self.env: dict[str, AbstractValue | None] = {}
         self.pending: dict[RowRef, _Pending] = {}
+        self._local: dict[RowRef, dict[str, Value]] = {}  # fields assigned in this function, saved or not
         self._tx_stack: list[tuple[int, str | None, str]] = []  # (transaction id, database alias, block/manual/auto)
         self._discarded: set[int] = set()
         self._conditions: list[Condition] = []
@@ -310,7 +311,9 @@ class FunctionWalker:
         self._tracked.pop(key, None)
 
     def forget_pending(self, ref: RowRef) -> None:
+        """The row is loaded again (`refresh_from_db()`, a rollback expiring it): unsaved changes are gone."""
         self.pending.pop(ref, None)
+        self._local.pop(ref, None)
 
     def value_of(self, node: cst.BaseExpression) -> Value:
         """The IR value of an expression written to a column."""
@@ -454,9 +457,11 @@ class FunctionWalker:
         condition = self._condition(node.test)
         decided = self._decided(node.test, condition)
         before = self.paths.states
+        env_before = dict(self.env)
         self.paths.states = self._assume(before, decided, True)
         self._guarded(condition, node.body)
         after_body, self.paths.states = self.paths.states, self._assume(before, decided, False)
+        env_body, self.env = self.env, dict(env_before)  # the other branch does not see this one's bindings
         if node.orelse is not None:
             self._conditions.append(condition)
             if isinstance(node.orelse, cst.If):
@@ -465,7 +470,10 @@ class FunctionWalker:
                 self._walk_branch(node.orelse.body)
             self._conditions.remove(condition)
             self.paths.states = join(after_body, self.paths.states)
+            else_exits = isinstance(node.orelse, cst.Else) and _always_exits(node.orelse.body)
+            self.env = _merge_env(env_before, env_body, self.env, _always_exits(node.body), else_exits)
             return
+        self.env = _merge_env(env_before, env_body, self.env, _always_exits(node.body), False)
         self.paths.states = join(after_body, leaving_through(self.paths.states, self.span(node)))
         if _always_exits(node.body):
             # `if <check>: return` guards everything after it in this block.
@@ -593,6 +601,7 @@ class FunctionWalker:
             return
         pending = self.pending.setdefault(ref, _Pending())
         pending.assignments[target.attr.value] = Assignment(target.attr.value, value, self.span(node))
+        self._local.setdefault(ref, {})[target.attr.value] = value
 
     def _bind(self, target: cst.BaseExpression, value: AbstractValue | None) -> None:
         if isinstance(target, cst.Name):
@@ -677,10 +686,10 @@ class FunctionWalker:
         if ref is None:
             return base if isinstance(base, Data) else None
         name = node.attr.value
-        assigned = self.pending.get(ref)
-        if assigned is not None and name in assigned.assignments:
-            # Assigned earlier in this function: its value is what was assigned, not what was read.
-            return Data(assigned.assignments[name].value.depends_on)
+        assigned = self._local.get(ref, {}).get(name)
+        if assigned is not None:
+            # Assigned earlier in this function (saved or not): its value is what was assigned, not what was read.
+            return Data(assigned.depends_on)
         if not self._may_be_column(base, name):
             return Data()
         return Data(frozenset({Dependency(ref, name)}))
@@ -756,6 +765,25 @@ def merge_data(left: AbstractValue | None, right: AbstractValue | None) -> Abstr
         elif isinstance(side, (Row, Record)):
             deps.add(Dependency(side.ref, None))
     return Data(frozenset(deps), in_database=in_database)
+
+
+_UNBOUND = object()
+
+
+def _merge_env(
+    before: dict[str, AbstractValue | None], body: dict[str, AbstractValue | None], other: dict[str, AbstractValue | None], body_exits: bool, other_exits: bool
+) -> dict[str, AbstractValue | None]:
+    """Bindings after an `if`: a branch that always leaves contributes nothing; otherwise a name
+    rebound in one branch only takes that branch's value, and the other branch's wins a tie."""
+    if body_exits and not other_exits:
+        return other
+    if other_exits and not body_exits:
+        return body
+    merged = dict(other)
+    for name, value in body.items():
+        if name not in other or other[name] is before.get(name, _UNBOUND):
+            merged[name] = value
+    return merged
 
 
 def _hands_over(value: AbstractValue | None) -> bool:
