@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pathspec
@@ -21,6 +21,7 @@ from txlint.deepstack import run_deep
 from txlint.fingerprint import with_fingerprints
 from txlint.frontends import python as python_frontend
 from txlint.frontends import sql_script
+from txlint.frontends.python.positions import LazyPositions
 from txlint.ftypes import FileResult, Finding, Notice, Related, Span
 from txlint.index import ProjectIndex, TableDecl, atomic_writers
 from txlint.ir import ModuleIR
@@ -118,9 +119,10 @@ class Engine:
                 result.files_checked -= 1
                 result.notices.append(Notice(item.source.path, f"internal error, file not analysed: {type(error).__name__}: {error}"))
         index.add_atomic_writers(atomic_writers(module for _, module in modules if module is not None))
+        positions = {item.source.path: item.python.positions for item, _ in modules if item.python is not None}
         for item, module in modules:  # pass 2b: the rules
             try:
-                result.findings.extend(self._file_findings(item, module, index))
+                result.findings.extend(self._file_findings(item, module, index, positions))
             except (Exception, RecursionError) as error:
                 result.files_checked -= 1
                 result.notices.append(Notice(item.source.path, f"internal error, file not analysed: {type(error).__name__}: {error}"))
@@ -144,12 +146,18 @@ class Engine:
                 result.notices.append(Notice(item.source.path, f"internal error while indexing: {type(error).__name__}: {error}"))
         return decls
 
-    def _file_findings(self, item: _Parsed, module: ModuleIR | None, index: ProjectIndex) -> list[Finding]:
+    def _file_findings(
+        self, item: _Parsed, module: ModuleIR | None, index: ProjectIndex, positions: dict[str, LazyPositions]
+    ) -> list[Finding]:
         path, text = item.source.path, item.source.text
         unit_of: dict[Finding, str] = {}
         findings: list[Finding] = list(item.syntax_errors)
         if module is not None:
-            findings += self._run_rules(module, index, unit_of)
+            units: dict[Finding, str] = {}
+            for finding in self._run_rules(module, index, units):
+                placed = _placed(finding, positions)
+                unit_of[placed] = units.get(finding, "")
+                findings.append(placed)
         suppressions = Suppressions.of_sql(text) if path.endswith(".sql") else Suppressions.of_python(text)
         kept = [
             f
@@ -198,3 +206,16 @@ def _finding(rule: type[Rule] | Rule, path: str, report: Report) -> Finding:
         related=tuple(Related(r.path or path, r.span.line, r.span.column, r.message) for r in report.related),
     )
 
+
+def _placed(finding: Finding, positions: dict[str, LazyPositions]) -> Finding:
+    """The finding with real positions for the placeholder spans the Python front-end handed out."""
+    own = positions.get(finding.path)
+    if own is None:
+        return finding
+    span = own.resolve(Span(finding.line, finding.column, finding.end_line, finding.end_column))
+    related = []
+    for r in finding.related:
+        resolver = positions.get(r.path)
+        at = resolver.resolve(Span.point(r.line, r.column)) if resolver is not None else Span.point(r.line, r.column)
+        related.append(replace(r, line=at.line, column=at.column))
+    return replace(finding, line=span.line, column=span.column, end_line=span.end_line, end_column=span.end_column, related=tuple(related))

@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from txlint.config import Config
 from txlint.frontends.python import cache, dbapi, django, sqlalchemy
 from txlint.frontends.python.imports import ImportTable
+from txlint.frontends.python.positions import LazyPositions
 from txlint.frontends.python.walker import FileContext, FunctionWalker, Recogniser
 from txlint.index import ProjectIndex, TableDecl
 from txlint.ir import ModuleIR
@@ -61,10 +61,10 @@ class ParsedPython:
     path: str
     module: cst.Module
     imports: ImportTable
-    positions: dict[cst.CSTNode, object]
+    positions: LazyPositions
 
     def table_decls(self) -> list[TableDecl]:
-        lines = {node: span.start.line for node, span in self.positions.items() if isinstance(node, cst.ClassDef)}  # type: ignore[attr-defined]
+        lines: dict[cst.CSTNode, int] = {}  # declaration lines are not needed by any rule; not worth a position pass
         mapped = sqlalchemy.table_decls(self.module, self.imports, self.path, lines)
         # A class SQLAlchemy maps (it names its table) is not also read as a Django model.
         names = {decl.name for decl in mapped}
@@ -78,12 +78,11 @@ def parse(path: str, text: str) -> ParsedPython | PythonSyntaxError | TooDeep:
         return refused  # libcst's native parser can crash outright on what CPython refuses for depth
     try:
         module = cst.parse_module(text)
-        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     except cst.ParserSyntaxError as error:
         return _syntax_error(text, error)
     except (RecursionError, MemoryError):
         return PythonSyntaxError("code nested too deeply to analyse", 1, 1)
-    return ParsedPython(path, module, ImportTable.of_module(module), dict(positions))
+    return ParsedPython(path, module, ImportTable.of_module(module), LazyPositions(module))
 
 
 def _cpython_refuses(text: str) -> PythonSyntaxError | TooDeep | None:

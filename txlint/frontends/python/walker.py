@@ -19,10 +19,10 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import libcst as cst
-from libcst.metadata import CodeRange
 
 from txlint.config import Config
 from txlint.frontends.python.imports import ImportTable, dotted_name
+from txlint.frontends.python.positions import LazyPositions
 from txlint.frontends.python.paths import PathTracker, States, held_on, holding, join, leaving_through
 from txlint.frontends.python.values import AbstractValue, Data, Handle, ModelClass, Pair, Parameter, Query, Record, Row, Rows
 from txlint.ftypes import Span
@@ -96,16 +96,13 @@ class FileContext:
     imports: ImportTable
     index: ProjectIndex
     config: Config
-    positions: dict[cst.CSTNode, CodeRange]
+    positions: LazyPositions
     recognisers: Sequence[Recogniser] = ()
     constants: dict[str, str] = field(default_factory=dict)  # module-level `NAME = "text"` (SQL kept in constants)
     facts: dict[str, object] = field(default_factory=dict)  # module-level facts a recogniser gathered first, by recogniser
 
     def span(self, node: cst.CSTNode) -> Span:
-        found = self.positions.get(node)
-        if found is None:
-            return Span(1, 1, 1, 1)
-        return Span(found.start.line, found.start.column + 1, found.end.line, found.end.column + 1)
+        return self.positions.span(node)
 
     def class_name(self, node: cst.BaseExpression) -> str | None:
         """The model class `node` names, when the project index knows it as a model."""
