@@ -97,6 +97,8 @@ class Engine:
             item.syntax_errors = [self._parse_error(source.path, e.message, e.line, e.column) for e in item.sql.errors]
             return item
         parsed = python_frontend.parse(source.path, source.text)
+        if isinstance(parsed, python_frontend.Irrelevant):
+            return item  # checked: CPython parsed it, and nothing in it is about a database
         if isinstance(parsed, python_frontend.TooDeep):
             item.notice = Notice(source.path, parsed.reason)
         elif isinstance(parsed, python_frontend.PythonSyntaxError):

@@ -17,6 +17,7 @@ from txlint.config import Config
 from txlint.frontends.python import cache, dbapi, django, sqlalchemy
 from txlint.frontends.python.imports import ImportTable
 from txlint.frontends.python.positions import LazyPositions
+from txlint.frontends.python.prefilter import may_matter
 from txlint.frontends.python.walker import FileContext, FunctionWalker, Recogniser
 from txlint.index import ProjectIndex, TableDecl
 from txlint.ir import ModuleIR
@@ -71,11 +72,18 @@ class ParsedPython:
         return mapped + [d for d in django.table_decls(self.module, self.imports, self.path, lines) if d.name not in names]
 
 
-def parse(path: str, text: str) -> ParsedPython | PythonSyntaxError | TooDeep:
+@dataclass(frozen=True)
+class Irrelevant:
+    """Valid Python that mentions no database, ORM, SQL or cache API: nothing to analyse."""
+
+
+def parse(path: str, text: str) -> ParsedPython | PythonSyntaxError | TooDeep | Irrelevant:
     """Parse source text; a syntax error is a value, not an exception."""
     refused = _cpython_refuses(text)
     if refused is not None:
         return refused  # libcst's native parser can crash outright on what CPython refuses for depth
+    if not may_matter(text):
+        return Irrelevant()
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as error:
