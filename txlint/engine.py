@@ -160,6 +160,8 @@ class Engine:
                 placed = _placed(finding, positions)
                 unit_of[placed] = units.get(finding, "")
                 findings.append(placed)
+        if not findings:
+            return []
         suppressions = Suppressions.of_sql(text) if path.endswith(".sql") else Suppressions.of_python(text)
         kept = [
             f

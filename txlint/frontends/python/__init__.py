@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -22,8 +23,9 @@ from txlint.frontends.python.walker import FileContext, FunctionWalker, Recognis
 from txlint.index import ProjectIndex, TableDecl
 from txlint.ir import ModuleIR
 
-# Deeper syntax trees are not analysed: real code stays far below (Django's source peaks near 40).
-MAX_DEPTH = 400
+# Recursion CPython's parser may use before txlint gives up on a file: about 1 500 chained
+# operators. Real code stays far below (Django's source nests some 40 levels at most).
+NESTING_BUDGET = 500
 _LIBCST_POSITION = re.compile(r"error at (?P<line>\d+):(?P<column>\d+):\s*")
 
 RECOGNISERS: tuple[Recogniser, ...] = (
@@ -47,12 +49,9 @@ class PythonSyntaxError:
 class TooDeep:
     """Valid Python nested deeper than txlint analyses: the file is skipped with a notice."""
 
-    depth: int
-    line: int
-
     @property
     def reason(self) -> str:
-        return f"skipped: code nested {self.depth} levels deep at line {self.line} (txlint analyses up to {MAX_DEPTH})"
+        return "skipped: code nested too deeply to analyse (an expression of about 1 500 operators or more)"
 
 
 @dataclass
@@ -94,30 +93,31 @@ def parse(path: str, text: str) -> ParsedPython | PythonSyntaxError | TooDeep | 
 
 
 def _cpython_refuses(text: str) -> PythonSyntaxError | TooDeep | None:
-    """CPython's verdict first: a syntax error with its exact position, nesting it cannot
-    compile, or nesting deeper than txlint analyses (libcst's cost grows with depth)."""
+    """CPython's verdict first: a syntax error with its exact position, or nesting deeper than
+    txlint analyses. CPython's parser counts its own recursion against the recursion limit, so a
+    lowered limit makes it refuse deep trees in C, without a walk over the tree in Python."""
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(_stack_depth() + NESTING_BUDGET)
     try:
-        tree = ast.parse(text)
+        ast.parse(text)
     except SyntaxError as error:
         return PythonSyntaxError(error.msg, error.lineno or 1, error.offset or 1)
-    except (RecursionError, MemoryError):
+    except RecursionError:
+        return TooDeep()
+    except MemoryError:
         return PythonSyntaxError("code nested too deeply for Python's own parser", 1, 1)
     except ValueError as error:  # source with NUL bytes
         return PythonSyntaxError(str(error), 1, 1)
-    depth, line = _deepest(tree)
-    return TooDeep(depth, line) if depth > MAX_DEPTH else None
+    finally:
+        sys.setrecursionlimit(previous)
+    return None
 
 
-def _deepest(tree: ast.AST) -> tuple[int, int]:
-    """The deepest nesting of the syntax tree and a line where it occurs (iterative: no recursion)."""
-    deepest, line = 0, 1
-    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > deepest:
-            deepest, line = depth, getattr(node, "lineno", line)
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
-    return deepest, line
+def _stack_depth() -> int:
+    frame, depth = sys._getframe(), 0
+    while frame is not None:
+        frame, depth = frame.f_back, depth + 1
+    return depth
 
 
 def _syntax_error(text: str, error: cst.ParserSyntaxError) -> PythonSyntaxError:
