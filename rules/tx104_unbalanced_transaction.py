@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from txlint.ftypes import Severity
-from txlint.ir import Commit, Exit, Rollback, Unit
+from txlint.ir import Commit, Exit, Unit
 from txlint.rule import RelatedSpan, Report, Rule, RuleContext, RuleDoc
 
 
@@ -122,6 +122,19 @@ class UnbalancedTransaction(Rule):
             "    event.name = name\n"
             "    session.commit()\n"
         ),
+        # Near miss: a rollback only to recover from a duplicate, on a session the caller commits.
+        (
+            "from sqlalchemy.exc import IntegrityError\n"
+            "from sqlalchemy.orm import Session\n"
+            "def add_member(session: Session, member):\n"
+            "    session.add(member)\n"
+            "    try:\n"
+            "        session.flush()\n"
+            "    except IntegrityError:\n"
+            "        session.rollback()\n"
+            "        return None\n"
+            "    return member\n"
+        ),
         # Near miss: the block ends the transaction itself.
         (
             "def settle(conn, payout_id):\n"
@@ -135,8 +148,9 @@ class UnbalancedTransaction(Rule):
     ]
 
     def check(self, unit: Unit, context: RuleContext) -> Iterable[Report]:
-        # Ownership (clarification 7): the function itself ends the transaction on some path.
-        if not any(isinstance(op, (Commit, Rollback)) for op in unit.ops):
+        # Ownership (clarification 7): the function itself commits on some path. A rollback alone
+        # is most often error recovery on a session the caller owns and commits.
+        if not any(isinstance(op, Commit) for op in unit.ops):
             return
         for op in unit.ops:
             if isinstance(op, Exit) and op.open_since is not None and not op.hands_over:

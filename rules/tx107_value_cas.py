@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from txlint.ftypes import Severity
 from txlint.index import normalise_column
-from txlint.ir import Unit, ValueKind, Write
+from txlint.ir import RowOrigin, Unit, ValueKind, Write
 from txlint.ir_queries import is_state_column, is_version_column, written_columns
 from txlint.rule import Report, Rule, RuleContext, RuleDoc
 
@@ -57,6 +57,11 @@ class ValueCas(Rule):
         "BEGIN;\nUPDATE wallets SET balance = 40.00, version = version + 1 WHERE id = 7 AND balance = 100.00 AND version = 3;\nCOMMIT;\n",
         # Near miss: a state machine compared with a literal state.
         "BEGIN;\nUPDATE orders SET status = 'paid' WHERE id = 7 AND status = 'pending';\nCOMMIT;\n",
+        # Near miss: an attribute of a parameter is not a value read from the row.
+        (
+            "def touch(session, family):\n"
+            "    return session.query(Rebuild).filter(Rebuild.id == 1, Rebuild.family == family.value).update({Rebuild.family: family.value})\n"
+        ),
         # Near miss: the guard is a parameter, not a value read here.
         (
             "def set_if(conn, pk, expected, new):\n"
@@ -82,6 +87,6 @@ class ValueCas(Rule):
                     continue
                 if column in monotonic or f"{op.table}.{guard.column}".lower() in monotonic:
                     continue
-                if guard.value.kind is ValueKind.DERIVED and guard.value.depends_on:
+                if guard.value.kind is ValueKind.DERIVED and any(d.row.origin is RowOrigin.READ for d in guard.value.depends_on):
                     yield Report(op.span, f"`{op.table}.{guard.column}` is compared with its old value (ABA): compare a version column instead")
                     break

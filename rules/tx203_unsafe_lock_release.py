@@ -19,8 +19,11 @@ class UnsafeLockRelease(Rule):
         what_it_does=(
             "Finds a `delete`/`unlink`/`getdel` of a key the function took as a lock with an expiry, and a "
             "`delete` that runs only after `get(key) == token` in a separate command (also inside a "
-            "`transaction()` callback that never calls `multi()`). A lock that never expires is TX202's "
-            "alone: nobody else can hold it, so the delete frees only the caller's own."
+            "`transaction()` callback that never calls `multi()`). The key must be shown to be a lock: "
+            "the function takes it, or the check compares the stored value with a token (a variable "
+            "named like one, an id or timestamp the function made, or the value it stored there); "
+            "`if r.exists(key): r.delete(key)` alone is a cache invalidation. A lock that never expires "
+            "is TX202's alone: nobody else can hold it, so the delete frees only the caller's own."
         ),
         why_is_this_bad=(
             "The TTL exists because holders can stall. When one stalls past it, the lock expires, another "
@@ -201,11 +204,16 @@ def _frees_expiring_lock(unit: Unit, index: int, delete: CacheOp) -> Report | No
 
 
 def _checked_apart(unit: Unit, index: int, delete: CacheOp) -> Report | None:
-    """`if get(key) == token: delete(key)`: the check and the delete are two commands."""
+    """`if get(key) == token: delete(key)`: the check and the delete are two commands.
+
+    Only for a key known to be a lock: the function takes it (set-if-absent, a lock object, an
+    `incr` compared with 1), or the check compares the stored value with a token. A delete after
+    `if r.exists(key):` or `if cache.get(key) is not None:` is a cache invalidation."""
     if any(never_expires(unit, i, take) for i, take in _takes_before(unit, index, delete)):
         return None
+    taken_here = any(takes_lock(op) and same_key(op, delete) for _, op in cache_ops(unit))
     for _, check in result_tested_by(unit, delete):
-        if check.kind is CacheKind.GET and same_key(check, delete):
+        if check.kind is CacheKind.GET and same_key(check, delete) and (taken_here or check.owner_check):
             return Report(
                 delete.span,
                 f"lock `{delete.key}` is checked and deleted in two commands: it can change hands in between",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from txlint.ftypes import Severity
-from txlint.ir import CacheKind, Unit
+from txlint.ir import CacheKind, CacheOp, Unit
 from txlint.ir_queries import cache_ops, optimistic, result_tested_by, same_key
 from txlint.rule import RelatedSpan, Report, Rule, RuleContext, RuleDoc
 
@@ -135,11 +135,26 @@ class CacheCheckThenSet(Rule):
                 continue
             if write.kind is CacheKind.SET and not write.flag_value:
                 continue  # computed data: a cache fill, not a claim
+            if write.under_claim:
+                continue  # an atomic claim (`add`, `set nx`, a lock) already lets one request at a time through
             for read_index, check in result_tested_by(unit, write):
-                if read_index < index and check.kind is CacheKind.GET and same_key(check, write) and check.decides and not check.result_used:
-                    yield Report(
-                        write.span,
-                        f"`{write.key}` is checked with `{check.command}` and then written with `{write.command}`: two requests can both pass the check",
-                        (RelatedSpan(check.span, "checked here"),),
-                    )
-                    break
+                if not (read_index < index and check.kind is CacheKind.GET and same_key(check, write) and check.decides and not check.result_used):
+                    continue
+                if _written_between(unit, read_index, index, write):
+                    continue  # the claim the check decides is the first write after it; reported there
+                if write.kind is CacheKind.SET and write.last_work is not None and write.last_work > read_index:
+                    continue  # written after the guarded work: it records an outcome, it claims nothing
+                yield Report(
+                    write.span,
+                    f"`{write.key}` is checked with `{check.command}` and then written with `{write.command}`: two requests can both pass the check",
+                    (RelatedSpan(check.span, "checked here"),),
+                )
+                break
+
+
+_WRITES = {CacheKind.SET, CacheKind.INCR, CacheKind.ACQUIRE, CacheKind.CAS, CacheKind.GET_OR_SET}
+
+
+def _written_between(unit: Unit, read_index: int, index: int, write: CacheOp) -> bool:
+    """The key was written after the check and before `write`: that earlier write is the claim."""
+    return any(read_index < i < index and op.kind in _WRITES and same_key(op, write) for i, op in cache_ops(unit))

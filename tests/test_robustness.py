@@ -314,3 +314,20 @@ def test_no_traceback_from_the_console_script_on_a_mixed_tree(project, run_scrip
     for name in ("blob.py", "latin.py", "loop"):
         assert name in result.stderr
 
+
+
+def test_syntax_newer_than_the_running_python_is_analysed_when_libcst_reads_it(project, run_txlint):
+    # PEP 695 generics (Python 3.12): CPython 3.11 refuses them, libcst's grammar reads them.
+    import sys
+
+    if sys.version_info >= (3, 12):
+        pytest.skip("the running Python reads PEP 695 itself")
+    project.write("generic.py", "def first[T](items: list[T]) -> T:\n    return items[0]\n")
+    result = check_with_app(project, run_txlint)
+    assert not [f for f in result.findings() if f[1] == "generic.py"]
+
+
+def test_ddl_sqlglot_cannot_read_is_not_a_parse_error(project, run_txlint):
+    project.write("fn.sql", "CREATE FUNCTION f() RETURNS int LANGUAGE sql SECURITY DEFINER AS $$ SELECT 1 $$;\n")
+    result = check_with_app(project, run_txlint)
+    assert not [f for f in result.findings() if f[1] == "fn.sql"]

@@ -42,6 +42,7 @@ class TableDecl:
     version_column: str | None = None
     unique_sets: tuple[tuple[str, ...], ...] = ()  # multi-column unique constraints
     non_negative: tuple[str, ...] = ()  # columns with a CHECK (col >= 0)
+    complete: bool = True  # False: only some facts are known (an ALTER TABLE without its CREATE TABLE)
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ class ProjectIndex:
 
     def knows_table(self, table: str) -> bool:
         """Whether the project declares this table (so the absence of a constraint means something)."""
-        return bool(self.declarations_of_table(table))
+        return any(d.complete for d in self.declarations_of_table(table))
 
     def is_unique(self, table: str, columns: Iterable[str]) -> bool:
         """Whether inserting rows with these columns set hits a unique constraint (the primary key excluded)."""

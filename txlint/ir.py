@@ -268,8 +268,9 @@ class CacheOp(Op):
     `Dependency(RowRef(RowOrigin.READ, <index of this op>, ""), None)`, so a
     branch that tests it lists it in `Condition.depends_on` of the ops it
     guards; `Unit.read_at` returns None for such indices (database rules ignore
-    them). `decides`, `result_used` and `compared_with` summarise how the result
-    is used anywhere in the function (flow-insensitive).
+    them). `decides`, `result_used`, `compared_with` and `owner_check` summarise
+    how the result is used: directly, or through the variable it is bound to, up
+    to where that variable is bound again.
 
     Atomicity: ops queued in one MULTI/EXEC transaction share `atomic_group`;
     `watched` says the key is WATCHed by the optimistic transaction the op runs
@@ -288,7 +289,17 @@ class CacheOp(Op):
     lock_object: bool = False  # ACQUIRE through a lock object that stores and checks its own token
     in_finally: bool = False  # runs in a `finally` block
     in_handler: bool = False  # runs in an `except` handler
-    decides: bool = False  # its result is tested by a branch condition (if/while/assert/ternary)
+    decides: bool = False  # its result is tested by a branch condition (if/while/ternary; an `assert` decides nothing)
     result_used: bool = False  # its result is used as a value besides tests (returned, stored, passed on)
-    compared_with: tuple[str, ...] = ()  # literal values its result is compared with in conditions
+    compared_with: tuple[str, ...] = ()  # literal values its result is compared with in branch conditions
     flag_value: bool = False  # SET: the value written is a marker (a literal, a variable, a token), not computed data
+    decrement: bool = False  # INCR: the command lowers the counter (decr, decrby): it takes nothing
+    # GET: a branch compares its result with a token-like value: a variable named like one
+    # (`token`, `owner`, `uuid`), a value the function generated (uuid4, time, pid) or the value
+    # it wrote to the same key before: an owner check, so the key is a lock.
+    owner_check: bool = False
+    # Where other code last ran on the path to this command: the number of ops the unit had when
+    # a call that is none of a cache command, a conversion, an id/time maker or logging ran (the
+    # work a check guards); None: no such call. Work ran between op i and this one when > i.
+    last_work: int | None = None
+    under_claim: bool = False  # runs while a lock the function took atomically is held on every path here

@@ -145,8 +145,11 @@ def cache_ops(unit: Unit) -> list[tuple[int, CacheOp]]:
 
 def takes_lock(op: CacheOp) -> bool:
     """A command that takes a lock or a dedup key: set-if-absent, a lock object's acquire, or an
-    increment whose result is compared with 1 (the caller that reached 1 first wins)."""
-    return op.kind is CacheKind.ACQUIRE or (op.kind is CacheKind.INCR and "1" in op.compared_with)
+    increment whose own result decides a branch by comparison with 1 (the caller that reached 1
+    first wins). A decrement takes nothing, and an `assert` on a result decides nothing."""
+    if op.kind is CacheKind.ACQUIRE:
+        return True
+    return op.kind is CacheKind.INCR and not op.decrement and op.decides and "1" in op.compared_with
 
 
 def same_key(a: CacheOp, b: CacheOp) -> bool:

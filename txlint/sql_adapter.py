@@ -320,10 +320,16 @@ class _Script:
         if statement is None:
             tree = self.parse(replaced or chunk)
             if isinstance(tree, SqlError):
-                return tree
-            statement = _TreeReader(tree, self.renamer.keys).statement()
-            if replaced is not None:
-                statement = dataclasses.replace(statement, upsert=True)
+                # DDL and utility statements are read only for the schema index; one that sqlglot
+                # cannot read (PL/pgSQL function options, COMMENT ON with joined strings, ...) is
+                # most often valid SQL of a dialect sqlglot covers partly, so it is not reported.
+                if chunk.tokens[0].text.upper() not in _UNANALYSED_COMMANDS:
+                    return tree
+                statement = Statement("other")
+            else:
+                statement = _TreeReader(tree, self.renamer.keys).statement()
+                if replaced is not None:
+                    statement = dataclasses.replace(statement, upsert=True)
         first, last = chunk.tokens[0], chunk.tokens[-1]
         return dataclasses.replace(
             statement,
@@ -349,6 +355,11 @@ class _Script:
     def _error_at(self, message: str, offset: int) -> SqlError:
         return SqlError(message, self.lines.line(offset), self.lines.column(offset))
 
+
+# Statements txlint does not analyse beyond the schema they declare.
+_UNANALYSED_COMMANDS = frozenset({
+    "CREATE", "ALTER", "DROP", "COMMENT", "GRANT", "REVOKE", "DO", "REINDEX", "CLUSTER", "SECURITY",
+})  # fmt: skip
 
 # sqlglot's message for an unterminated string: "Missing ' from <line>:<offset of the quote>".
 _MISSING_DELIMITER = re.compile(r"from (\d+):(\d+)\s*\Z")

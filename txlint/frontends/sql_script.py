@@ -128,7 +128,7 @@ def _link_read_values(ops: list[Op]) -> list[Op]:
 def _old_value(guard: Guard) -> Guard:
     if guard.op != "=" or guard.value.kind is not ValueKind.INDEPENDENT:
         return guard
-    read_before = Dependency(RowRef(RowOrigin.PARAMETER, None, "<read before the script>"), guard.column)
+    read_before = Dependency(RowRef(RowOrigin.READ, None, "<read before the script>"), guard.column)
     return replace(guard, value=replace(guard.value, kind=ValueKind.DERIVED, depends_on=frozenset({read_before})))
 
 
@@ -154,6 +154,7 @@ def table_decls(path: str, text: str, dialect: str) -> list[TableDecl]:
             columns=tuple(ColumnDecl(c) for c in schema.columns),
             unique_sets=schema.unique_columns,
             non_negative=schema.non_negative,
+            complete=bool(schema.columns),  # an ALTER TABLE alone does not tell the table's constraints
         )
         for schema in sql_adapter.table_schemas(_readable_part(text, dialect_of(text, dialect)), dialect_of(text, dialect))
     ]

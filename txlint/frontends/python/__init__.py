@@ -79,7 +79,9 @@ class Irrelevant:
 def parse(path: str, text: str) -> ParsedPython | PythonSyntaxError | TooDeep | Irrelevant:
     """Parse source text; a syntax error is a value, not an exception."""
     refused = _cpython_refuses(text)
-    if refused is not None:
+    if isinstance(refused, PythonSyntaxError) and not _libcst_reads(text, refused):
+        return refused
+    if isinstance(refused, TooDeep):
         return refused  # libcst's native parser can crash outright on what CPython refuses for depth
     if not may_matter(text):
         return Irrelevant()
@@ -111,6 +113,19 @@ def _cpython_refuses(text: str) -> PythonSyntaxError | TooDeep | None:
     finally:
         sys.setrecursionlimit(previous)
     return None
+
+
+def _libcst_reads(text: str, refused: PythonSyntaxError) -> bool:
+    """Syntax newer than the running Python (PEP 695 generics on 3.11) that libcst's grammar reads.
+
+    Never for nesting CPython refuses: that is where libcst's native parser can crash."""
+    if "nested" in refused.message:
+        return False
+    try:
+        cst.parse_module(text)
+    except (cst.ParserSyntaxError, RecursionError, MemoryError):
+        return False
+    return True
 
 
 def _stack_depth() -> int:

@@ -16,6 +16,11 @@ Everything it recognises becomes a `txlint.ir.CacheOp`; locks it sees taken
 are handed to the walker (`hold`/`let_go`) so path states know which locks a
 `return` or `raise` leaves with. When the client, the key or an option cannot
 be read, it emits nothing rather than a guess.
+
+It also notes, along each path, where other code last ran (a call it does not
+recognise and that is no conversion, id/time maker or logging: the work a
+cache check guards), so a write can be told apart as the claim made before
+the work or the outcome recorded after it.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from txlint.frontends.python.uses import FunctionUses
 from txlint.frontends.python.values import AbstractValue, Data
 from txlint.frontends.python.walker import NOT_MINE, FunctionWalker, NotMine, TxScope, source_text
 from txlint.ir import CacheKind, CacheOp, Dependency, RowOrigin, RowRef
+from txlint.ir_queries import takes_lock
 
 REDIS = "redis"
 DJANGO = "django"
@@ -71,8 +77,34 @@ _MARKER_CALLS = {
     "secrets.token_urlsafe", "secrets.token_bytes", "django.utils.timezone.now", "datetime.datetime.now",
     "datetime.datetime.utcnow", "os.getpid", "socket.gethostname",
 }  # fmt: skip
+# Calls that are not "work" a cache check guards: conversions, id/time makers, logging.
+_NOT_WORK_BUILTINS = {
+    "str", "int", "float", "bool", "bytes", "len", "repr", "isinstance", "issubclass", "hasattr", "getattr",
+    "dict", "list", "tuple", "set", "frozenset", "min", "max", "abs", "round", "sorted", "reversed", "range",
+    "enumerate", "zip", "any", "all", "type", "hash", "id", "format", "print", "sum", "divmod", "ord", "chr", "hex",
+}  # fmt: skip
+_NOT_WORK_MODULES = (
+    "uuid.", "time.", "datetime.", "secrets.", "hashlib.", "hmac.", "json.", "math.", "base64.", "binascii.", "re.",
+    "logging.", "warnings.", "django.utils.timezone.", "os.getpid", "socket.gethostname",
+)  # fmt: skip
+_NOT_WORK_METHODS = {
+    "format", "encode", "decode", "join", "lower", "upper", "strip", "lstrip", "rstrip", "split", "rsplit", "replace",
+    "startswith", "endswith", "hex", "hexdigest", "isoformat", "strftime", "timestamp", "total_seconds",
+}  # fmt: skip
+_LOGGERS = re.compile(r"^_*(log|logger|logging)$", re.I)
+_WORK = "<cache:work>"  # the walker-environment slot of the `WorkMark` (no variable can have this name)
+# Words that name an owner token in a variable: `token`, `lock_token`, `uniqid`, `owner_id`, `self.nonce`.
+_TOKEN_WORDS = {"token", "uuid", "guid", "uniqid", "uniq", "unique", "nonce", "owner", "holder", "ident", "identifier", "identity", "secret"}
 _CALL_GET = re.compile(r"redis\.p?call\(\s*['\"]get['\"]", re.I)
 _CALL_DEL = re.compile(r"redis\.p?call\(\s*['\"](del|unlink)['\"]", re.I)
+
+
+@dataclass(frozen=True)
+class WorkMark:
+    """Other code (work) last ran on this path when the unit had `ops` ops. Kept in the walker's
+    environment, so branches fork it and joins merge it like any variable."""
+
+    ops: int
 
 
 @dataclass(frozen=True)
@@ -290,6 +322,19 @@ class CacheRecogniser:
         return found if found is not None else NOT_MINE  # type: ignore[return-value]
 
     def call(self, walker: FunctionWalker, node: cst.Call, receiver: AbstractValue | None) -> AbstractValue | None | NotMine:
+        """A cache command (or client, lock, script); any other call may be work a cache check guards."""
+        marks = _work_before(walker)
+        marks.append(walker.env.get(_WORK))  # a command's own arguments run before it: not work after a check
+        try:
+            found = self._call(walker, node, receiver)
+        finally:
+            marks.pop()
+        if isinstance(found, NotMine) and walker.scratch.get("cache:emitted") and _uses(walker).runs_here(node) and _is_work(walker, node):
+            # Only work after some cache command can matter (it is compared with their indices).
+            walker.env[_WORK] = WorkMark(len(walker.unit.ops))  # type: ignore[assignment]
+        return found
+
+    def _call(self, walker: FunctionWalker, node: cst.Call, receiver: AbstractValue | None) -> AbstractValue | None | NotMine:
         qualified = walker.imports.resolve(node.func)
         if qualified in CLIENT_TYPES and not _is_local(walker, node.func):
             _eval_args(walker, node)
@@ -387,6 +432,7 @@ def _lock_call(walker: FunctionWalker, node: cst.Call, handle: LockHandle, metho
 # -- emitting ops ------------------------------------------------------------------------------
 _DJANGO_METHODS = {"add", "set", "get", "has_key", "delete", "incr", "decr", "get_or_set", "touch"}
 _INCR = {"incr", "incrby", "incrbyfloat", "decr", "decrby"}
+_DECR = {"decr", "decrby"}
 _EXPIRE = {"expire", "pexpire", "expireat", "pexpireat"}
 
 
@@ -404,9 +450,16 @@ class _Emitter:
         return self.pipe is not None and not self.pipe.immediate
 
     def emit(
-        self, kind: CacheKind, command: str, key_node: cst.BaseExpression | None, known: tuple[str | None, bool] | None = None, **fields: object
+        self,
+        kind: CacheKind,
+        command: str,
+        key_node: cst.BaseExpression | None,
+        known: tuple[str | None, bool] | None = None,
+        stored: cst.BaseExpression | None = None,
+        **fields: object,
     ) -> int:
-        """Emit the op; `known` is (key, constant) when the key was read elsewhere (a lock object)."""
+        """Emit the op; `known` is (key, constant) when the key was read elsewhere (a lock object);
+        `stored` is the value a write puts under the key."""
         if known is not None:
             key, constant = known
         else:
@@ -415,6 +468,10 @@ class _Emitter:
         place = self.uses.place_of(self.node)
         use = self.uses.use_of(self.node) if not self.queued else None  # type: ignore[arg-type]
         watched = self.pipe is not None and key is not None and (self.pipe.watching is None or key in self.pipe.watching)
+        marks = _work_before(self.walker)
+        mark = marks[-1] if marks else self.walker.env.get(_WORK)
+        if kind is CacheKind.GET and use is not None and key is not None:
+            fields["owner_check"] = any(self._token_like(other, key) for other in use.compared_to)
         op = CacheOp(
             self.walker.span(self.node),
             self.walker.tx,
@@ -429,16 +486,51 @@ class _Emitter:
             decides=use.decides if use else False,
             result_used=use.as_value if use else False,
             compared_with=tuple(sorted(use.compared_with)) if use else (),
+            last_work=mark.ops if isinstance(mark, WorkMark) else None,
+            under_claim=self._under_claim(),
             **fields,  # type: ignore[arg-type]
         )
         index = self.walker.emit(op)
-        if kind is CacheKind.ACQUIRE or (kind is CacheKind.INCR and "1" in op.compared_with):
-            if not op.scoped:
+        self.walker.scratch["cache:emitted"] = True
+        if stored is not None and key is not None:
+            _stored(self.walker).setdefault(key, set()).add(_key_text(self.walker, stored))
+        if takes_lock(op):
+            if op.scoped:
+                _scoped(self.walker).add(id(self.node))
+            else:
                 self.walker.hold(index)
             _taken(self.walker).append((index, key))
         elif kind in {CacheKind.DELETE, CacheKind.RELEASE} and key is not None:
             self.walker.let_go(i for i, taken in _taken(self.walker) if taken == key)
         return index
+
+    def _under_claim(self) -> bool:
+        """Every path here holds a lock taken atomically and used as one (its result decides, or a
+        lock object), or the command runs in the body of a `with` that holds one."""
+        states = self.walker.paths.states
+        ops = self.walker.unit.ops
+
+        def claims(index: int) -> bool:
+            op = ops[index]
+            return isinstance(op, CacheOp) and (op.decides or op.lock_object)
+
+        if states and all(any(claims(i) for i in state.held) for state in states):
+            return True
+        scoped = _scoped(self.walker)
+        child: cst.CSTNode = self.node
+        parent = self.uses.parent(child)
+        while parent is not None:
+            if isinstance(parent, cst.With) and child is parent.body and any(id(item.item) in scoped for item in parent.items):
+                return True
+            child, parent = parent, self.uses.parent(parent)
+        return False
+
+    def _token_like(self, other: cst.BaseExpression, key: str) -> bool:
+        """A value a stored owner token is compared with: named like a token, generated here
+        (uuid4, a timestamp, the pid), or the value this function wrote under the same key."""
+        if _key_text(self.walker, other) in _stored(self.walker).get(key, ()):
+            return True
+        return _token_named(other) or _generated(self.walker, other)
 
     def result(self, index: int) -> AbstractValue:
         return Data(frozenset({Dependency(RowRef(RowOrigin.READ, index, ""), None)}))
@@ -453,9 +545,10 @@ class _Emitter:
         if method == "set":
             return self._redis_set(node, key)
         if method in {"setex", "psetex"}:
-            return self.result(self.emit(CacheKind.SET, method, key, ttl=True, flag_value=_marker(self.walker, _arg(node, 2, "value"))))
+            value = _arg(node, 2, "value")
+            return self.result(self.emit(CacheKind.SET, method, key, stored=value, ttl=True, flag_value=_marker(self.walker, value)))
         if method == "setnx":
-            return self.result(self.emit(CacheKind.ACQUIRE, method, key, nx=True, ttl=False))
+            return self.result(self.emit(CacheKind.ACQUIRE, method, key, stored=_arg(node, 1, "value"), nx=True, ttl=False))
         if method in {"get", "exists"}:
             return self.result(self.emit(CacheKind.GET, method, key))
         if method in {"delete", "unlink", "getdel"}:
@@ -467,7 +560,7 @@ class _Emitter:
         if method in _EXPIRE:
             return self.result(self.emit(CacheKind.EXPIRE, method, key, ttl=True))
         if method in _INCR:
-            return self.result(self.emit(CacheKind.INCR, method, key))
+            return self.result(self.emit(CacheKind.INCR, method, key, decrement=method in _DECR))
         return NOT_MINE
 
     def _redis_set(self, node: cst.Call, key: cst.BaseExpression) -> AbstractValue | None | NotMine:
@@ -478,9 +571,10 @@ class _Emitter:
         ttl: bool | None = any(e is not None and not _is_none(e) for e in expiry)
         if not ttl and (_has_star_kwargs(node) or _is_true(_arg(node, 6, "keepttl"))):
             ttl = None
+        value = _arg(node, 1, "value")
         if _is_true(nx):
-            return self.result(self.emit(CacheKind.ACQUIRE, "set", key, nx=True, ttl=ttl))
-        return self.result(self.emit(CacheKind.SET, "set", key, ttl=ttl, flag_value=_marker(self.walker, _arg(node, 1, "value"))))
+            return self.result(self.emit(CacheKind.ACQUIRE, "set", key, stored=value, nx=True, ttl=ttl))
+        return self.result(self.emit(CacheKind.SET, "set", key, stored=value, ttl=ttl, flag_value=_marker(self.walker, value)))
 
     # -- Django cache, pymemcache, python-memcached -----------------------------------------------
     def memcache_like(self, api: str, method: str) -> AbstractValue | None | NotMine:
@@ -491,10 +585,10 @@ class _Emitter:
             return NOT_MINE
         if method in {"add", "set"}:
             ttl = _expiry(node, api, 2)
-            if method == "add":
-                return self.result(self.emit(CacheKind.ACQUIRE, method, key, nx=True, ttl=ttl))
             value = _arg(node, 1, "value" if api != MEMCACHE else "val")
-            return self.result(self.emit(CacheKind.SET, method, key, ttl=ttl, flag_value=_marker(self.walker, value)))
+            if method == "add":
+                return self.result(self.emit(CacheKind.ACQUIRE, method, key, stored=value, nx=True, ttl=ttl))
+            return self.result(self.emit(CacheKind.SET, method, key, stored=value, ttl=ttl, flag_value=_marker(self.walker, value)))
         if method in {"get", "gets", "has_key"}:
             return self.result(self.emit(CacheKind.GET, method, key))
         if method == "get_or_set" and api == DJANGO:
@@ -504,7 +598,7 @@ class _Emitter:
         if method == "delete":
             return self.result(self.emit(CacheKind.DELETE, method, key))
         if method in {"incr", "decr"}:
-            return self.result(self.emit(CacheKind.INCR, method, key))
+            return self.result(self.emit(CacheKind.INCR, method, key, decrement=method == "decr"))
         if method == "touch" and _expiry(node, api, 1):
             return self.result(self.emit(CacheKind.EXPIRE, method, key, ttl=True))
         return NOT_MINE
@@ -566,6 +660,89 @@ def _uses(walker: FunctionWalker) -> FunctionUses:
     if not isinstance(uses, FunctionUses):
         uses = walker.scratch["cache:uses"] = FunctionUses(walker.func)
     return uses
+
+
+def _work_before(walker: FunctionWalker) -> list[object]:
+    """The work marks as they were when each cache call being read began (before its arguments ran)."""
+    marks = walker.scratch.setdefault("cache:work-before", [])
+    assert isinstance(marks, list)
+    return marks
+
+
+def _stored(walker: FunctionWalker) -> dict[str, set[str]]:
+    """The values (normalised text) the function wrote under each key so far."""
+    stored = walker.scratch.setdefault("cache:stored", {})
+    assert isinstance(stored, dict)
+    return stored
+
+
+def _scoped(walker: FunctionWalker) -> set[int]:
+    """`with` items (node ids) that took a lock for their block."""
+    scoped = walker.scratch.setdefault("cache:scoped", set())
+    assert isinstance(scoped, set)
+    return scoped
+
+
+def _is_work(walker: FunctionWalker, node: cst.Call) -> bool:
+    """A call of other code, which a cache check may be guarding: not a conversion or other pure
+    builtin, an id/time maker, a string method or logging."""
+    func = node.func
+    if isinstance(func, cst.Name) and func.value in _NOT_WORK_BUILTINS and func.value not in walker.env:
+        return False
+    qualified = walker.imports.resolve(func) or ""
+    if qualified in _MARKER_CALLS or qualified.startswith(_NOT_WORK_MODULES):
+        return False
+    if isinstance(func, cst.Attribute):
+        if func.attr.value in _NOT_WORK_METHODS:
+            return False
+        owner = dotted_name(func.value)
+        if owner is not None and _LOGGERS.match(owner.rsplit(".", 1)[-1]):
+            return False
+    return True
+
+
+def _token_named(node: cst.BaseExpression, depth: int = 0) -> bool:
+    """`token`, `self.lock_token`, `token.encode()`, `str(owner_id)`: a variable named like an owner token."""
+    if depth > 5:
+        return False
+    if isinstance(node, (cst.Name, cst.Attribute)):
+        name = node.value if isinstance(node, cst.Name) else node.attr.value
+        words = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower().split("_")
+        return any(word in _TOKEN_WORDS for word in words)
+    if isinstance(node, cst.Call):
+        if isinstance(node.func, cst.Attribute):
+            return _token_named(node.func.value, depth + 1)  # `token.encode()`
+        if isinstance(node.func, cst.Name) and node.func.value in _CONVERSIONS and node.args:
+            return _token_named(node.args[0].value, depth + 1)
+    return False
+
+
+def _generated(walker: FunctionWalker, node: cst.BaseExpression, depth: int = 0) -> bool:
+    """The value comes from an id or time maker called here (`uuid.uuid4()`, `time.time()`,
+    `os.getpid()`), perhaps converted or formatted, possibly through a variable bound once."""
+    if depth > 5:
+        return False
+    if isinstance(node, cst.Name):
+        bound = _uses(walker).bound_once(node.value)
+        return bound is not None and _generated(walker, bound, depth + 1)
+    if isinstance(node, cst.Attribute):
+        return _generated(walker, node.value, depth + 1)  # `uuid4().hex`
+    if isinstance(node, cst.Call):
+        if walker.imports.resolve(node.func) in _MARKER_CALLS:
+            return True
+        if isinstance(node.func, cst.Attribute):
+            return _generated(walker, node.func.value, depth + 1)  # `token.encode()`
+        if isinstance(node.func, cst.Name) and node.func.value in _CONVERSIONS:
+            return any(_generated(walker, a.value, depth + 1) for a in node.args)
+        return False
+    if isinstance(node, cst.FormattedString):
+        return any(isinstance(p, cst.FormattedStringExpression) and _generated(walker, p.expression, depth + 1) for p in node.parts)
+    if isinstance(node, cst.BinaryOperation):
+        return _generated(walker, node.left, depth + 1) or _generated(walker, node.right, depth + 1)
+    return False
+
+
+_CONVERSIONS = {"str", "bytes", "int", "float", "repr"}
 
 
 def _taken(walker: FunctionWalker) -> list[tuple[int, str | None]]:

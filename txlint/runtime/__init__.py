@@ -1,0 +1,35 @@
+"""Runtime detection: the SQL a program really sends, judged by the same rules as the source.
+
+    from txlint.runtime import watch
+
+    with watch(engine, mode="raise"):      # a SQLAlchemy Engine
+        run_the_code_under_test()
+
+`watch(engine, mode="warn")` returns a monitor (also a context manager) whose
+`findings` are the same `Finding` values the static side reports, pointing at
+the application's own source line. Modes: `warn` (a
+`TransactionSafetyWarning`), `log` (the `txlint` logger), `raise`
+(`TransactionSafetyError`, for tests), `collect` (only `monitor.findings`);
+`select=`/`ignore=` take codes or prefixes. Other sources:
+`txlint.runtime.dbapi.wrap(connection)` for a psycopg/PyMySQL/sqlite3
+connection, `txlint.runtime.django.watch()` for Django, and the pytest plugin
+(`pytest --txlint-runtime`).
+
+Importing this package changes nothing: no listener is installed, no library
+is patched, SQLAlchemy is not even imported until `watch()` is called.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from txlint.runtime.findings import RUNTIME_CODES, TransactionSafetyError, TransactionSafetyWarning, format_finding
+
+__all__ = ["RUNTIME_CODES", "TransactionSafetyError", "TransactionSafetyWarning", "format_finding", "watch"]
+
+
+def watch(engine: Any, mode: str = "warn", **options: Any) -> Any:
+    """Watch a SQLAlchemy `Engine` (or `AsyncEngine`); see `txlint.runtime.sqlalchemy.watch`."""
+    from txlint.runtime.sqlalchemy import watch as watch_engine
+
+    return watch_engine(engine, mode, **options)

@@ -1,0 +1,152 @@
+"""pytest plugin: run the test suite under the runtime analyser.
+
+Registered through the `pytest11` entry point, so it is loaded whenever
+txlint is installed, and inactive unless asked for:
+
+- `pytest --txlint-runtime` (or `--txlint-runtime=raise`): every SQLAlchemy
+  engine the tests use is watched (listeners on the `Engine`/`Pool` classes,
+  so engines created by the tests are covered too); a test whose code
+  produced a finding fails, with the finding in the failure report. The
+  offending statement raises `TransactionSafetyError` where it runs; a
+  finding that could not be raised there (a connection checked in with
+  uncommitted writes), or that the code under test caught, fails the test
+  when it ends. Findings are judged per test (a bug hit by two tests fails
+  both); what fixtures do during setup is not judged, their teardown is.
+- `pytest --txlint-runtime=warn`: the same, but findings are
+  `TransactionSafetyWarning`s in pytest's warnings summary; no test fails.
+  Put the option after the paths, or write it with `=`: a bare
+  `--txlint-runtime` followed by a path would take the path for its value.
+- the `txlint_monitor` fixture, always available, for targeted use:
+  `txlint_monitor.watch(engine)` / `txlint_monitor.wrap(dbapi_connection)`
+  collect findings into `txlint_monitor.findings`; everything is removed
+  when the test ends.
+
+Loading this module imports nothing heavy and installs nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import pytest
+
+from txlint.ftypes import Finding
+from txlint.runtime.findings import format_finding
+
+_ACTIVE = "txlint-runtime-session"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("txlint", "txlint runtime analysis")
+    group.addoption(
+        "--txlint-runtime",
+        nargs="?",
+        const="raise",
+        default=None,
+        choices=("raise", "warn"),
+        dest="txlint_runtime",
+        metavar="raise|warn",
+        help="watch every SQLAlchemy engine the tests use and fail (raise, the default) or warn on "
+        "transaction-safety findings",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    mode = config.getoption("txlint_runtime", default=None)
+    if mode:
+        config.pluginmanager.register(RuntimeSession(mode), _ACTIVE)
+
+
+class RuntimeSession:
+    """The active plugin: one process-wide SQLAlchemy monitor, judged per test."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self.monitor: Any = None
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        try:
+            from txlint.runtime.sqlalchemy import watch_all
+        except ImportError:  # no SQLAlchemy: nothing this plugin can watch
+            return
+        self.monitor = watch_all(mode=self.mode)
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.monitor is not None:
+            self.monitor.clear()
+            self.monitor.close()
+            self.monitor = None
+
+    def pytest_report_header(self, config: pytest.Config) -> str:
+        return f"txlint runtime: watching SQLAlchemy engines (mode={self.mode})"
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
+        return (yield from self._judged(item, "test"))
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, object, object]:
+        return (yield from self._judged(item, "teardown"))
+
+    def _judged(self, item: pytest.Item, phase: str) -> Generator[None, object, object]:
+        monitor = self.monitor
+        if monitor is None:
+            return (yield)
+        monitor.clear()
+        result = yield
+        findings = list(monitor.findings)
+        monitor.clear()
+        if findings and self.mode == "raise":
+            pytest.fail(_failure(findings, phase), pytrace=False)
+        return result
+
+
+def _failure(findings: list[Finding], phase: str) -> str:
+    where = "the test" if phase == "test" else "the test's teardown"
+    body = "\n".join(format_finding(f) for f in findings)
+    return f"txlint runtime: {len(findings)} transaction-safety finding(s) in {where}:\n{body}"
+
+
+class FixtureMonitors:
+    """What the `txlint_monitor` fixture gives a test: watch engines, wrap connections, read findings."""
+
+    def __init__(self) -> None:
+        self._monitors: list[Any] = []
+
+    def watch(self, engine: Any, **options: Any) -> Any:
+        """Watch a SQLAlchemy engine for this test (mode "collect" unless given)."""
+        from txlint.runtime.sqlalchemy import watch
+
+        monitor = watch(engine, options.pop("mode", "collect"), **options)
+        self._monitors.append(monitor)
+        return monitor
+
+    def wrap(self, connection: Any, **options: Any) -> Any:
+        """Wrap a DB-API connection for this test (mode "collect" unless given)."""
+        from txlint.runtime.dbapi import wrap
+
+        wrapped = wrap(connection, options.pop("mode", "collect"), **options)
+        self._monitors.append(wrapped.txlint_monitor)
+        return wrapped
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for monitor in self._monitors for f in monitor.findings]
+
+    def codes(self) -> list[str]:
+        """The codes found so far, sorted (a convenient thing to assert on)."""
+        return sorted(f.code for f in self.findings)
+
+    def close(self) -> None:
+        for monitor in self._monitors:
+            monitor.clear()  # nothing pending is raised at teardown: the test asserts what it wants
+            monitor.close()
+
+
+@pytest.fixture
+def txlint_monitor() -> Generator[FixtureMonitors, None, None]:
+    """Collect runtime findings of the engines and connections this test hands over."""
+    monitors = FixtureMonitors()
+    yield monitors
+    monitors.close()

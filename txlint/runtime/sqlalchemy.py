@@ -1,0 +1,307 @@
+"""SQLAlchemy source: public engine, pool, session and mapper events feed the trace analyser.
+
+Events used (all public; installed by `watch()`, every one removed by
+`close()`, the shape of SQLAlchemy's own `testing/assertsql.py`):
+
+- engine `after_cursor_execute`: each statement as sent, with its bound
+  parameters and the cursor's `rowcount`;
+- engine `begin`, `commit`, `rollback`: the transaction (a connection with
+  `isolation_level="AUTOCOMMIT"` still fires `begin`, but has no database
+  transaction: every statement there commits on its own);
+- pool `reset`: the connection goes back to the pool. A Core connection
+  closed with its transaction open fires `rollback` from `close()` and then
+  `reset` with `transaction_was_reset=True`;
+- session `after_begin`, `after_commit`, `after_rollback`,
+  `after_transaction_end` (on the `Session` class, filtered to this engine's
+  connections): a session closed without commit shows
+  `after_transaction_end` with no `after_commit`/`after_rollback` before it;
+- mapper `before_update` (on `Mapper`, filtered likewise): the values an
+  instance had when it was loaded, so that `a.balance -= 10`, which flushes
+  as `SET balance=?` with the value Python computed, is known to change the
+  number it read.
+
+Two private attributes are read, both guarded (a missing attribute means "not
+known"): `Select._for_update_arg` of `context.compiled.statement`, because
+SQLite and SQL Server drop `FOR UPDATE` from the SQL and the lock request is
+then only there; `table` of a compiled DML statement is public.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import event, inspect
+from sqlalchemy.schema import CreateTable, Table
+
+from txlint.config import Config
+from txlint.frontends import sql_script
+from txlint.runtime import drivers
+from txlint.runtime.monitor import Monitor, enabled_runtime_codes, project_config
+from txlint.runtime.trace import TraceAnalyser
+
+# SQLAlchemy dialect name → sqlglot dialect name.
+DIALECTS = {"postgresql": "postgres", "mysql": "mysql", "mariadb": "mysql", "sqlite": "sqlite", "mssql": "tsql", "oracle": "oracle"}
+
+__all__ = ["SQLAlchemyMonitor", "watch", "watch_all"]
+
+
+def watch(
+    engine: Any,
+    mode: str = "warn",
+    *,
+    select: Iterable[str] | None = None,
+    ignore: Iterable[str] = (),
+    config: Config | None = None,
+) -> SQLAlchemyMonitor:
+    """Watch every connection of `engine` until the monitor is closed.
+
+    Args:
+        engine: a SQLAlchemy `Engine` (an `AsyncEngine` is watched through its `sync_engine`).
+        mode: "warn", "log", "raise" or "collect".
+        select: the codes (or prefixes) to report; None: every runtime code on by default.
+        ignore: codes (or prefixes) not to report.
+        config: naming conventions (money/version/non-negative columns); the project's
+            `[tool.txlint]` by default.
+
+    Returns:
+        The installed monitor; `monitor.findings` lists what it saw; `monitor.close()` (or the
+        end of a `with` block) removes every listener.
+    """
+    monitor = SQLAlchemyMonitor(engine, mode, select=select, ignore=ignore, config=config)
+    monitor.install()
+    return monitor
+
+
+def watch_all(
+    mode: str = "warn",
+    *,
+    select: Iterable[str] | None = None,
+    ignore: Iterable[str] = (),
+    config: Config | None = None,
+) -> SQLAlchemyMonitor:
+    """Watch every engine of the process, those created later included (the pytest plugin's way):
+    the listeners go on the `Engine` and `Pool` classes, one analyser per SQL dialect."""
+    monitor = SQLAlchemyMonitor(None, mode, select=select, ignore=ignore, config=config)
+    monitor.install()
+    return monitor
+
+
+@dataclass
+class _SessionTrace:
+    connections: set[int] = field(default_factory=set)
+    ended: bool = False  # committed or rolled back by the application
+
+
+class SQLAlchemyMonitor(Monitor):
+    """Listeners on one engine (or on every engine: `engine=None`) and on the session and mapper
+    classes, feeding one `TraceAnalyser` per SQL dialect."""
+
+    def __init__(
+        self,
+        engine: Any,
+        mode: str = "warn",
+        *,
+        select: Iterable[str] | None = None,
+        ignore: Iterable[str] = (),
+        config: Config | None = None,
+    ) -> None:
+        super().__init__(mode)
+        from sqlalchemy.engine import Engine
+        from sqlalchemy.pool import Pool
+
+        self.engine = getattr(engine, "sync_engine", engine)
+        self._codes = enabled_runtime_codes(select, ignore)
+        self._config = config or project_config()
+        self._analysers: dict[str, TraceAnalyser] = {}
+        self._analysers_lock = threading.Lock()
+        if self.engine is not None:
+            self._analyser_for(self.engine.dialect)
+        self._described: set[tuple[str, str]] = set()
+        self._sessions: weakref.WeakKeyDictionary[Any, _SessionTrace] = weakref.WeakKeyDictionary()
+        self._sessions_lock = threading.Lock()
+        self._installed = False
+        engines = self.engine if self.engine is not None else Engine
+        pools = self.engine if self.engine is not None else Pool
+        self._listeners: list[tuple[Any, str, Any]] = [
+            (engines, "begin", self._on_begin),
+            (engines, "after_cursor_execute", self._on_execute),
+            (engines, "commit", self._on_commit),
+            (engines, "rollback", self._on_rollback),
+            (pools, "reset", self._on_reset),
+        ]
+        try:
+            from sqlalchemy.orm import Mapper, Session
+        except ImportError:  # pragma: no cover - the ORM ships with SQLAlchemy
+            return
+        self._listeners += [
+            (Session, "after_begin", self._after_begin),
+            (Session, "after_commit", self._after_end),
+            (Session, "after_rollback", self._after_end),
+            (Session, "after_transaction_end", self._after_transaction_end),
+            (Mapper, "before_update", self._before_update),
+        ]
+
+    @property
+    def analyser(self) -> TraceAnalyser:
+        """The analyser of the watched engine (of the first dialect seen, when watching all)."""
+        with self._analysers_lock:
+            if not self._analysers:
+                self._analysers["postgres"] = TraceAnalyser("postgres", self._config, enabled=self._codes)
+            return next(iter(self._analysers.values()))
+
+    def _analyser_for(self, dialect: Any) -> TraceAnalyser:
+        name = DIALECTS.get(dialect.name, dialect.name)
+        analyser = self._analysers.get(name)
+        if analyser is None:
+            with self._analysers_lock:
+                analyser = self._analysers.get(name)
+                if analyser is None:
+                    analyser = self._analysers[name] = TraceAnalyser(name, self._config, enabled=self._codes)
+        return analyser
+
+    def _analyser_knowing(self, key: int) -> TraceAnalyser | None:
+        """The analyser that has seen this connection (None: not one of the watched engines')."""
+        for analyser in list(self._analysers.values()):
+            if analyser.knows(key):
+                return analyser
+        return None
+
+    # -- install / uninstall ------------------------------------------------------------------
+    def install(self) -> SQLAlchemyMonitor:
+        """Add the listeners; a second call does nothing."""
+        if self._installed:
+            return self
+        for target, name, fn in self._listeners:
+            event.listen(target, name, fn)
+        self._installed = True
+        self.closed = False
+        return self
+
+    def _uninstall(self) -> None:
+        for target, name, fn in self._listeners:
+            if event.contains(target, name, fn):
+                event.remove(target, name, fn)
+        self._installed = False
+
+    def installed(self) -> bool:
+        """Whether any of this monitor's listeners is still registered."""
+        return any(event.contains(target, name, fn) for target, name, fn in self._listeners)
+
+    # -- engine and pool events ---------------------------------------------------------------
+    def _on_begin(self, conn: Any) -> None:
+        self.call(self._begin, conn)
+
+    def _begin(self, conn: Any) -> None:
+        dbapi = conn.connection.dbapi_connection
+        level = conn.get_execution_options().get("isolation_level")
+        autocommit = level == "AUTOCOMMIT" or drivers.autocommit(dbapi) is True
+        isolation = level if level and level != "AUTOCOMMIT" else drivers.isolation(dbapi)
+        self._analyser_for(conn.dialect).begin(id(dbapi), autocommit=autocommit, isolation=isolation)
+
+    def _on_execute(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        self.call(self._execute, conn, cursor, statement, parameters, context, executemany)
+
+    def _execute(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> list:
+        analyser = self._analyser_for(conn.dialect)
+        lock = None
+        compiled = getattr(context, "compiled", None)
+        element = getattr(compiled, "statement", None)
+        if element is not None:
+            lock = _lock_request(element)
+            table = getattr(element, "table", None)
+            if isinstance(table, Table) and (analyser.dialect, table.name) not in self._described:
+                self._describe(table, conn.dialect, analyser)
+        dbapi = conn.connection.dbapi_connection
+        return analyser.execute(id(dbapi), statement, parameters, rowcount=cursor.rowcount, executemany=executemany, lock=lock)
+
+    def _on_commit(self, conn: Any) -> None:
+        self.call(lambda: self._analyser_for(conn.dialect).commit(id(conn.connection.dbapi_connection)))
+
+    def _on_rollback(self, conn: Any) -> None:
+        self.call(lambda: self._analyser_for(conn.dialect).rollback(id(conn.connection.dbapi_connection)))
+
+    def _on_reset(self, dbapi_connection: Any, connection_record: Any, reset_state: Any = None) -> None:
+        # Raising here would reach SQLAlchemy's pool, which logs it and throws the connection away.
+        analyser = self._analyser_knowing(id(dbapi_connection))
+        if analyser is not None:
+            was_reset = bool(getattr(reset_state, "transaction_was_reset", False))
+            self.call(analyser.released, id(dbapi_connection), discarded=was_reset, can_raise=False)
+
+    def _describe(self, table: Table, dialect: Any, analyser: TraceAnalyser) -> None:
+        """The table's constraints (unique keys, CHECK (c >= 0)), from its DDL as this dialect writes it."""
+        self._described.add((analyser.dialect, table.name))
+        try:
+            ddl = str(CreateTable(table).compile(dialect=dialect))
+            analyser.add_tables(sql_script.table_decls("<sqlalchemy>", ddl, analyser.dialect))
+        except Exception as error:  # unknown constraints only make the analyser more cautious
+            self.internal_error(error)
+
+    # -- session events -----------------------------------------------------------------------
+    def _after_begin(self, session: Any, transaction: Any, connection: Any) -> None:
+        self.call(self._session_begins, session, connection)
+
+    def _session_begins(self, session: Any, connection: Any) -> None:
+        key = id(connection.connection.dbapi_connection)
+        if self._analyser_knowing(key) is None:
+            return  # another engine's connection
+        with self._sessions_lock:
+            trace = self._sessions.get(session)
+            if trace is None:
+                trace = self._sessions[session] = _SessionTrace()
+            trace.connections.add(key)
+            trace.ended = False
+
+    def _after_end(self, session: Any) -> None:
+        trace = self._sessions.get(session)
+        if trace is not None:
+            trace.ended = True
+
+    def _after_transaction_end(self, session: Any, transaction: Any) -> None:
+        if getattr(transaction, "parent", None) is not None or getattr(transaction, "nested", False):
+            return
+        with self._sessions_lock:
+            trace = self._sessions.pop(session, None)
+        if trace is None or trace.ended:
+            return
+        for key in trace.connections:
+            for analyser in list(self._analysers.values()):
+                self.call(analyser.session_closed, key, can_raise=False)
+
+    # -- mapper events ------------------------------------------------------------------------
+    def _before_update(self, mapper: Any, connection: Any, target: Any) -> None:
+        self.call(self._loaded_values, mapper, connection, target)
+
+    def _loaded_values(self, mapper: Any, connection: Any, target: Any) -> None:
+        """Tell the analyser what each changed column held when the instance was loaded."""
+        key = id(connection.connection.dbapi_connection)
+        analyser = self._analyser_knowing(key)
+        if analyser is None:
+            return
+        state = inspect(target)
+        identity = state.identity
+        if not identity:
+            return
+        old: dict[str, dict[str, object]] = {}
+        for prop in mapper.column_attrs:
+            deleted = state.attrs[prop.key].history.deleted
+            if not deleted:
+                continue
+            column = prop.columns[0]
+            table = getattr(getattr(column, "table", None), "name", None)
+            if table and getattr(column, "name", None):
+                old.setdefault(table, {})[column.name] = deleted[0]
+        primary = {column.name: value for column, value in zip(mapper.primary_key, identity)}
+        for table, values in old.items():
+            analyser.observe(key, table, primary, values)
+
+
+def _lock_request(element: Any) -> str | None:
+    """The row lock a compiled SELECT asked for (`with_for_update()`), whether or not the dialect wrote it."""
+    arg = getattr(element, "_for_update_arg", None)  # private in SQLAlchemy: absent means unknown
+    if arg is None:
+        return None
+    return "share" if getattr(arg, "read", False) else "exclusive"

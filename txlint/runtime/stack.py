@@ -1,0 +1,119 @@
+"""Where in the application a database event comes from.
+
+A finding must point at the application's own line (`orders.py:42`), not at
+SQLAlchemy's `_exec_single_context`. The first frame, walking out from the
+event, whose file is not part of a database library, an ORM, txlint itself or
+the standard library's context-manager plumbing is that line.
+
+The walk runs for every traced statement, so it is cheap: one dictionary
+look-up per frame, the verdict for each file name cached for good (a process
+has a bounded number of source files).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+
+# Packages whose frames are never the application's: database drivers, ORMs and
+# their helpers, txlint, and the stdlib modules that sit between a `with` block
+# and the library (`contextlib`) or run user code (`threading`).
+LIBRARY_MODULES = (
+    "sqlalchemy",
+    "psycopg",
+    "psycopg2",
+    "psycopg_binary",
+    "psycopg_c",
+    "psycopg_pool",
+    "pymysql",
+    "MySQLdb",
+    "mysql",
+    "sqlite3",
+    "django",
+    "greenlet",
+    "txlint",
+    "contextlib",
+    "threading",
+    "concurrent",
+)
+
+
+@dataclass(frozen=True)
+class Site:
+    """A line of application code: the file as Python knows it, and a 1-based line."""
+
+    path: str
+    line: int
+
+    def display_path(self) -> str:
+        """The path relative to the working directory when it lies below it, else as it is."""
+        try:
+            relative = os.path.relpath(self.path)
+        except ValueError:  # another drive (Windows)
+            return self.path
+        return self.path if relative.startswith("..") else relative
+
+
+UNKNOWN_SITE = Site("<unknown>", 1)
+
+_verdicts: dict[str, bool] = {}
+_roots: tuple[str, ...] | None = None
+_roots_seen: frozenset[str] = frozenset()
+_modules_seen = -1
+
+
+def _library_roots() -> tuple[str, ...]:
+    """Folders (packages) and files (single-module libraries) of the library modules imported so far."""
+    global _roots, _roots_seen, _modules_seen
+    if _roots is not None and len(sys.modules) == _modules_seen:
+        return _roots
+    _modules_seen = len(sys.modules)
+    loaded = frozenset(name for name in LIBRARY_MODULES if name in sys.modules)
+    if _roots is not None and loaded == _roots_seen:
+        return _roots
+    roots: list[str] = []
+    for name in loaded:
+        module = sys.modules.get(name)
+        filename = getattr(module, "__file__", None)
+        if not filename:
+            continue
+        filename = os.path.normcase(os.path.abspath(filename))
+        if os.path.basename(filename) == "__init__.py":
+            roots.append(os.path.dirname(filename) + os.sep)
+        else:
+            roots.append(filename)
+    if "txlint" in loaded:
+        # `txlint.rules` lives in a folder of its own in a source checkout.
+        rules = sys.modules.get("txlint.rules")
+        for folder in getattr(rules, "__path__", ()):
+            roots.append(os.path.normcase(os.path.abspath(folder)) + os.sep)
+    _roots, _roots_seen = tuple(roots), loaded
+    _verdicts.clear()  # a library imported since may own files judged before
+    return _roots
+
+
+def _is_library(filename: str) -> bool:
+    if filename.startswith("<"):  # generated code (`<string>`, frozen importlib)
+        return True
+    normal = os.path.normcase(os.path.abspath(filename))
+    return any(normal == root or normal.startswith(root) for root in _library_roots())
+
+
+def app_site(skip: int = 1) -> Site:
+    """The innermost frame of the caller's stack that belongs to the application."""
+    _library_roots()  # refreshes the verdicts when a library was imported since
+    try:
+        frame = sys._getframe(skip)
+    except ValueError:
+        return UNKNOWN_SITE
+    verdicts = _verdicts
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        library = verdicts.get(filename)
+        if library is None:
+            library = verdicts[filename] = _is_library(filename)
+        if not library:
+            return Site(filename, frame.f_lineno)
+        frame = frame.f_back
+    return UNKNOWN_SITE

@@ -1,0 +1,725 @@
+"""The runtime trace analyser: the SQL a program really sends, judged by the static rules.
+
+One engine, whatever the events come from (SQLAlchemy, Django, a DB-API
+wrapper, a test): per connection it keeps the open transaction, its
+isolation level, the rows read (table, key columns with their bound values,
+columns, lock), the locks held and the writes so far. Each statement goes
+through the same SQL adapter as the static side (`txlint.sql_adapter`, cached
+by statement text) and the same `sql_ir.statement_op`, with the bound
+parameters as the placeholders' values, so a runtime trace is the static IR
+along one path. The same rule classes then judge small units built from it:
+
+- TX101 (lost update), TX103, TX106, TX107 when an UPDATE runs; TX109 when a
+  locking read runs in autocommit; TX105 when the transaction commits (an
+  idempotency key may be inserted after the decrement); all by the rules in
+  `rules/`.
+- TX104 and TX108 are judgements only a trace can make: a connection handed
+  back (or a session closed) with uncommitted writes that are then thrown
+  away; a compare-and-swap UPDATE that matched no row while the transaction
+  went on to write and commit anyway.
+
+How TX101 learns that a written value depends on a read one. The static side
+follows the data flow; a trace has only values. An UPDATE's `SET c = <bound
+value>` on row k is taken as computed from the read when, earlier in the same
+transaction (or in autocommit statements on the same connection since the
+last transaction ended), a SELECT read column c of row k (the same equality
+keys with the same bound values, `ir_queries.writes_row_of`) without a lock,
+the bound value is a number, and
+- the value that read returned for c is known (a source reports fetched rows,
+  or the ORM's loaded state) and is a different number; or
+- that value is unknown and c is a money-like column (config
+  `money-columns`).
+A write of text, of the value that was read, or of a non-money column whose
+old value is unknown is not linked: when unsure, silent. A number overwritten
+with a value that merely differs (`user.age = form_age` after loading the
+user) is linked too; that is the price of not seeing the arithmetic. The
+written row counts as protected, and nothing is linked, when the transaction
+holds an exclusive lock on it from another read, a `LOCK TABLE` on its table,
+any advisory lock (its key cannot be matched), SQLite's `BEGIN IMMEDIATE`, or
+runs at SERIALIZABLE or REPEATABLE READ on PostgreSQL with the read in the
+same transaction (PostgreSQL aborts the second writer of a row there).
+
+Bounded: at most `MAX_CONNECTIONS` connection states (oldest dropped), a
+window of `WINDOW` statements per connection, dropped when its transaction
+ends or the connection is released. Bound values are kept only as canonical
+strings inside IR values and never appear in messages: the SQL shown is the
+statement text with its placeholders.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import threading
+from collections import OrderedDict, deque
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Any
+
+from txlint import sql_adapter, sqlfacts
+from txlint.config import Config
+from txlint.frontends import sql_ir
+from txlint.ftypes import Finding, Related, Span
+from txlint.index import ProjectIndex, TableDecl, normalise_column
+from txlint.ir import Delta, Dependency, Insert, LockMode, ModuleIR, Read, RowOrigin, RowRef, Unit, Value, ValueKind, Write
+from txlint.ir_queries import KEY_ALIASES, cas_guards, decrements, is_money_column, is_state_column, writes_row_of
+from txlint.registry import all_rules
+from txlint.rule import Report, Rule, RuleContext
+from txlint.runtime.findings import RUNTIME_CODES
+from txlint.runtime.stack import Site, app_site
+
+MAX_CONNECTIONS = 4096
+WINDOW = 256  # statements remembered per connection (autocommit run + current transaction)
+MAX_BATCH = 64  # parameter sets of one executemany() that are analysed
+MAX_LOCKS = 16  # locking reads per transaction handed to TX103
+MAX_RELEASED = 256  # connections whose discarded writes a session-close event may still ask about
+SQL_SHOWN = 400  # characters of SQL in a finding's related context
+
+# Statements whose first word is none of these are never parsed (DDL, SHOW, PRAGMA, ...).
+_FIRST_WORDS = frozenset(
+    {"select", "with", "update", "insert", "replace", "delete", "begin", "start", "commit", "rollback", "end", "set", "lock", "savepoint", "release", "("}
+)
+_PROTECTIVE_ISOLATION = frozenset({"serializable", "repeatable read"})
+_LOCKS = {"exclusive": LockMode.EXCLUSIVE, "share": LockMode.SHARE}
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+
+
+def is_number(value: object) -> bool:
+    return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
+
+
+def canonical(value: object) -> str:
+    """A bound value as an IR expression: equal values of one row key give equal strings.
+
+    `1`, `1.0` and `Decimal("1")` are all "1", so an id bound as an int in the
+    SELECT and as a Decimal in the UPDATE still names one row; numbers are
+    written as the static side writes literals (TX106 compares with "0").
+    """
+    if value is None or isinstance(value, bool):
+        return repr(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, (float, Decimal)):
+        try:
+            if value == int(value):
+                return str(int(value))
+            return repr(float(value))
+        except (ValueError, OverflowError, ArithmeticError):  # nan, inf
+            return repr(value)
+    if isinstance(value, (str, bytes)):
+        if len(value) > 256:
+            digest = hashlib.sha1(value.encode("utf-8", "surrogatepass") if isinstance(value, str) else value).hexdigest()
+            return f"{type(value).__name__}#{len(value)}:{digest}"
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "(" + ", ".join(canonical(v) for v in value[:32]) + ")"
+    try:
+        text = str(value)
+    except Exception:  # a value whose __str__ fails matches nothing
+        return f"<{type(value).__name__} {id(value)}>"
+    return f"{type(value).__name__}:{text[:256]}"
+
+
+def _bound(params: object, key: sqlfacts.PlaceholderKey) -> object:
+    """The value bound to one placeholder, or MISSING."""
+    if params is None:
+        return MISSING
+    try:
+        if isinstance(params, Mapping):
+            return params[key]
+        if isinstance(key, int) and isinstance(params, Sequence) and not isinstance(params, (str, bytes)):
+            return params[key]
+    except (KeyError, IndexError, TypeError):
+        return MISSING
+    return MISSING
+
+
+def _key_column(column: str) -> str:
+    normal = normalise_column(column)
+    return "pk" if normal in KEY_ALIASES else normal
+
+
+@dataclass(eq=False)
+class _Traced:
+    """One statement (one parameter set) as the analyser remembers it."""
+
+    handle: int  # unique; it is the line of the op's span inside the small units handed to rules
+    op: Any  # Read | Write | Insert | None (a DELETE: a write that has no IR op)
+    statement: sqlfacts.Statement
+    site: Site
+    tx: int
+    rowcount: int | None = None
+    values: dict[str, object] | None = None  # a read: the first row it returned, by normalised column
+    followed_by: _Traced | None = None  # a CAS write that matched no row: the next write of its transaction
+
+
+@dataclass
+class _Snapshot:
+    """What a transaction that was rolled back had done: for TX104 when the rollback came from a close."""
+
+    first_write: _Traced
+    writes: int
+
+
+@dataclass(eq=False)
+class _Connection:
+    """Everything the analyser knows about one connection, between its check-out and check-in."""
+
+    tx_open: bool = False
+    tx_id: int = 0
+    autocommit: bool = False
+    isolation: str | None = None  # of the current transaction, or set for the next one
+    begin_lock: bool = False  # SQLite BEGIN IMMEDIATE/EXCLUSIVE: the database write lock is taken
+    advisory: bool = False
+    table_locks: set[str] = field(default_factory=set)
+    window: deque[_Traced] = field(default_factory=lambda: deque(maxlen=WINDOW))
+    locked_reads: deque[_Traced] = field(default_factory=lambda: deque(maxlen=MAX_LOCKS))
+    first_write: _Traced | None = None
+    writes: int = 0
+    cas_zero: list[_Traced] = field(default_factory=list)
+    decrements: list[_Traced] = field(default_factory=list)
+    inserts: list[_Traced] = field(default_factory=list)
+    observed: dict[str, list[tuple[frozenset[tuple[str, str]], dict[str, object]]]] = field(default_factory=dict)
+    last_read: _Traced | None = None
+    discarded: _Snapshot | None = None
+
+    def end_transaction(self) -> None:
+        """Drop what the transaction did (its window too); the connection's settings stay."""
+        self.tx_open = False
+        self.isolation = None
+        self.begin_lock = self.advisory = False
+        self.table_locks.clear()
+        self.window.clear()
+        self.locked_reads.clear()
+        self.first_write = None
+        self.writes = 0
+        self.cas_zero.clear()
+        self.decrements.clear()
+        self.inserts.clear()
+        self.observed.clear()
+        self.last_read = None
+
+
+class TraceAnalyser:
+    """Turns connection events into findings. Thread-safe across connections; each connection is
+    used by one thread at a time (as database connections are).
+
+    Args:
+        dialect: the sqlglot dialect of the SQL (`postgres`, `mysql`, `sqlite`, ...).
+        config: naming conventions (money, version, non-negative columns); defaults when None.
+        enabled: the codes to judge (default: the runtime codes that are on by default).
+        sites: returns the application's current source line; `stack.app_site` by default.
+
+    >>> analyser = TraceAnalyser("sqlite", sites=lambda: Site("shop.py", 7))
+    >>> analyser.execute("c1", "SELECT id, balance FROM accounts WHERE id = ?", (1,))
+    []
+    >>> [f.code for f in analyser.execute("c1", "UPDATE accounts SET balance = ? WHERE id = ?", (90, 1))]
+    ['TX101']
+    """
+
+    def __init__(
+        self,
+        dialect: str = "postgres",
+        config: Config | None = None,
+        *,
+        enabled: Iterable[str] | None = None,
+        sites: Callable[[], Site] = app_site,
+    ) -> None:
+        self.dialect = dialect if dialect in sql_adapter.dialect_names() else "postgres"
+        self.config = config or Config()
+        rules = all_rules()
+        if enabled is None:
+            enabled = [code for code in RUNTIME_CODES if code in rules and rules[code].default_enabled]
+        self.enabled = frozenset(code for code in enabled if code in RUNTIME_CODES and code in rules)
+        self._rules: dict[str, Rule] = {code: rules[code]() for code in self.enabled}
+        self._classes: dict[str, type[Rule]] = {code: rules[code] for code in RUNTIME_CODES if code in rules}
+        self._decls: dict[str, TableDecl] = {}
+        self._context = RuleContext(self.config, ModuleIR("<runtime>"), ProjectIndex())
+        self._states: OrderedDict[Hashable, _Connection] = OrderedDict()
+        self._released: OrderedDict[Hashable, _Snapshot] = OrderedDict()
+        self._lock = threading.Lock()
+        self._handles = itertools.count(1)
+        self._tx_ids = itertools.count(1)
+        self._sites = sites
+
+    # -- schema ---------------------------------------------------------------------------
+    def add_tables(self, decls: Iterable[TableDecl]) -> None:
+        """Teach the analyser constraints (unique keys, CHECK (c >= 0)) of tables it meets."""
+        new = {d.table: d for d in decls if d.table not in self._decls}
+        if not new:
+            return
+        with self._lock:
+            self._decls.update(new)
+            index = ProjectIndex.build(self._decls.values())
+            self._context = RuleContext(self.config, self._context.module, index)
+
+    def knows_table(self, table: str) -> bool:
+        return table in self._decls
+
+    # -- connection state -----------------------------------------------------------------
+    def _state(self, conn: Hashable) -> _Connection:
+        state = self._states.get(conn)
+        if state is None:
+            with self._lock:
+                state = self._states.get(conn)
+                if state is None:
+                    state = self._states[conn] = _Connection()
+                    while len(self._states) > MAX_CONNECTIONS:
+                        self._states.popitem(last=False)
+        return state
+
+    def knows(self, conn: Hashable) -> bool:
+        """Whether events of this connection have been seen since its last release."""
+        return conn in self._states
+
+    def forget(self, conn: Hashable) -> None:
+        with self._lock:
+            self._states.pop(conn, None)
+            self._released.pop(conn, None)
+
+    def connections(self) -> int:
+        return len(self._states)
+
+    # -- events ---------------------------------------------------------------------------
+    def begin(self, conn: Hashable, *, autocommit: bool = False, isolation: str | None = None) -> None:
+        """A transaction starts (or, on a connection in autocommit mode, a run of autocommit statements)."""
+        state = self._state(conn)
+        state.autocommit = autocommit
+        if autocommit:  # no database transaction: every statement commits on its own
+            state.tx_open = False
+            return
+        self._open(state, isolation)
+
+    def _open(self, state: _Connection, isolation: str | None = None, lock: str | None = None) -> None:
+        if not state.tx_open:
+            pending = state.isolation
+            state.tx_open = True
+            state.tx_id = next(self._tx_ids)
+            state.discarded = None
+            state.isolation = pending
+        if isolation:
+            state.isolation = isolation.lower().replace("_", " ")
+        if lock == "exclusive":
+            state.begin_lock = True
+
+    def execute(
+        self,
+        conn: Hashable,
+        sql: str,
+        params: object = None,
+        *,
+        rowcount: int | None = None,
+        executemany: bool = False,
+        lock: str | None = None,
+        in_transaction: bool | None = None,
+        site: Site | None = None,
+    ) -> list[Finding]:
+        """A statement ran. `lock` is a lock request the SQL does not show ("exclusive"/"share");
+        `in_transaction` says whether the driver ran it inside a transaction (None: as the
+        analyser's own state says)."""
+        if not _may_matter(sql):
+            return []
+        parsed = sql_adapter.parse_statements(sql, self.dialect)
+        if isinstance(parsed, sqlfacts.SqlError):
+            return []
+        state = self._state(conn)
+        if in_transaction and not state.tx_open and not state.autocommit:
+            self._open(state)
+        autocommit = in_transaction is False or not state.tx_open
+        sets = _param_sets(params, executemany)
+        findings: list[Finding] = []
+        for statement in parsed:
+            findings += self._statement(state, statement, sets, rowcount, lock, autocommit, site)
+        return findings
+
+    def last_read(self, conn: Hashable) -> object | None:
+        """A token for the connection's latest read, for `record_row`."""
+        state = self._states.get(conn)
+        return state.last_read if state is not None else None
+
+    def record_row(self, token: object, row: Mapping[str, object]) -> None:
+        """The first row a read returned (column name → value), when the source can see it."""
+        if isinstance(token, _Traced) and token.values is None:
+            token.values = {normalise_column(str(k)): v for k, v in row.items()}
+
+    def observe(self, conn: Hashable, table: str, key: Mapping[str, object], old: Mapping[str, object]) -> None:
+        """The values a row had when it was loaded (an ORM's committed state), before it is written."""
+        state = self._states.get(conn)
+        if state is None or not key:
+            return
+        rows = state.observed.setdefault(table, [])
+        if len(rows) < WINDOW:
+            identity = frozenset((_key_column(c), canonical(v)) for c, v in key.items())
+            rows.append((identity, {normalise_column(c): v for c, v in old.items()}))
+
+    def commit(self, conn: Hashable, *, site: Site | None = None) -> list[Finding]:
+        """The transaction commits: TX105 and TX108, which need the whole transaction, are judged."""
+        state = self._states.get(conn)
+        if state is None or not state.tx_open:
+            return []
+        findings = self._at_commit(state, site)
+        state.end_transaction()
+        state.discarded = None
+        return findings
+
+    def rollback(self, conn: Hashable) -> None:
+        """The transaction rolls back; what it wrote is kept aside in case a close caused it."""
+        state = self._states.get(conn)
+        if state is None:
+            return
+        if state.tx_open and state.first_write is not None:
+            state.discarded = _Snapshot(state.first_write, state.writes)
+        else:
+            state.discarded = None
+        state.end_transaction()
+
+    def ended(self, conn: Hashable) -> None:
+        """The driver reports no open transaction although one was seen to begin: it was ended where
+        the analyser could not see it (a driver's own `with` block). Outcome unknown: nothing judged."""
+        state = self._states.get(conn)
+        if state is not None and state.tx_open:
+            state.end_transaction()
+            state.discarded = None
+
+    def released(self, conn: Hashable, *, discarded: bool = False, site: Site | None = None) -> list[Finding]:
+        """The connection goes back to the pool or is closed. `discarded`: the pool (or close) rolled
+        back a transaction the application left open. TX104 when that threw writes away."""
+        with self._lock:
+            state = self._states.pop(conn, None)
+        if state is None:
+            return []
+        snapshot = _Snapshot(state.first_write, state.writes) if state.tx_open and state.first_write is not None else None
+        if snapshot is None and discarded:
+            snapshot = state.discarded
+        if snapshot is not None:
+            return self._unbalanced(snapshot, site, "the connection is handed back with its transaction open: its uncommitted writes are rolled back")
+        with self._lock:
+            if state.discarded is not None:
+                self._released[conn] = state.discarded
+                while len(self._released) > MAX_RELEASED:
+                    self._released.popitem(last=False)
+            else:
+                self._released.pop(conn, None)
+        return []
+
+    def session_closed(self, conn: Hashable, *, site: Site | None = None) -> list[Finding]:
+        """A session (unit of work) ended its transaction with neither commit nor rollback: TX104
+        when the rollback that came with it threw writes away."""
+        state = self._states.get(conn)
+        snapshot: _Snapshot | None = None
+        if state is not None:
+            if state.tx_open and state.first_write is not None:
+                snapshot = _Snapshot(state.first_write, state.writes)
+            else:
+                snapshot, state.discarded = state.discarded, None
+        if snapshot is None:
+            with self._lock:
+                snapshot = self._released.pop(conn, None)
+        if snapshot is None:
+            return []
+        return self._unbalanced(snapshot, site, "the session is closed without commit or rollback: its uncommitted writes are rolled back")
+
+    # -- one statement --------------------------------------------------------------------
+    def _statement(
+        self,
+        state: _Connection,
+        statement: sqlfacts.Statement,
+        sets: list[object],
+        rowcount: int | None,
+        lock: str | None,
+        autocommit: bool,
+        site: Site | None,
+    ) -> list[Finding]:
+        kind = statement.kind
+        if kind in {"begin", "commit", "rollback", "set", "lock_table"}:
+            return self._control(state, statement, site)
+        if kind == "select" and statement.advisory_lock and state.tx_open:
+            state.advisory = True
+        if kind not in {"select", "update", "insert", "delete"} or statement.table is None:
+            return []
+        here = site or self._sites()
+        if kind == "select":
+            return self._read(state, statement, sets[0], lock, autocommit, here)
+        findings: list[Finding] = []
+        single = len(sets) == 1
+        for params in sets[: MAX_BATCH if kind == "update" else 1]:
+            findings += self._write(state, statement, params, rowcount if single else None, autocommit, here)
+        return findings
+
+    def _control(self, state: _Connection, statement: sqlfacts.Statement, site: Site | None) -> list[Finding]:
+        kind = statement.kind
+        if kind == "begin":
+            self._open(state, statement.isolation, statement.lock)
+        elif kind == "commit":
+            findings = self._at_commit(state, site) if state.tx_open else []
+            state.end_transaction()
+            return findings
+        elif kind == "rollback":
+            state.end_transaction()
+        elif kind == "set":
+            if statement.isolation:
+                state.isolation = statement.isolation.lower()
+            if statement.autocommit is not None:
+                state.autocommit = statement.autocommit
+        elif kind == "lock_table" and statement.lock == "exclusive" and state.tx_open:
+            state.table_locks.update(t.lower() for t in statement.lock_tables)
+        return []
+
+    def _traced(self, state: _Connection, statement: sqlfacts.Statement, params: object, autocommit: bool, site: Site) -> _Traced:
+        handle = next(self._handles)
+        tx = next(self._tx_ids) if autocommit else state.tx_id
+
+        def resolve(key: sqlfacts.PlaceholderKey) -> Value:
+            value = _bound(params, key)
+            if value is MISSING:  # never equal to anything: an unknown key names no row
+                return Value(ValueKind.UNKNOWN, expression=f"<unbound {handle}:{key}>")
+            return Value(ValueKind.INDEPENDENT, expression=canonical(value))
+
+        op = sql_ir.statement_op(statement, Span.point(handle), tx, resolve, autocommit=autocommit)
+        return _Traced(handle, op, statement, site, tx)
+
+    def _read(self, state: _Connection, statement: sqlfacts.Statement, params: object, lock: str | None, autocommit: bool, site: Site) -> list[Finding]:
+        traced = self._traced(state, statement, params, autocommit, site)
+        if not isinstance(traced.op, Read):
+            return []
+        if lock in _LOCKS and traced.op.lock is None:
+            traced.op = replace(traced.op, lock=_LOCKS[lock])
+        state.window.append(traced)
+        state.last_read = traced
+        if traced.op.lock is None:
+            return []
+        if not autocommit:
+            state.locked_reads.append(traced)
+            return []
+        return self._judge(("TX109",), [traced], traced)
+
+    def _write(self, state: _Connection, statement: sqlfacts.Statement, params: object, rowcount: int | None, autocommit: bool, site: Site) -> list[Finding]:
+        traced = self._traced(state, statement, params, autocommit, site)
+        traced.rowcount = rowcount
+        findings: list[Finding] = []
+        op = traced.op
+        if isinstance(op, Write):
+            traced.op = op = _with_bound_amounts(op, statement, params)
+            findings = self._judge_write(state, traced, statement, params, autocommit)
+        if not autocommit:
+            self._note_write(state, traced)
+        state.window.append(traced)
+        return findings
+
+    def _note_write(self, state: _Connection, traced: _Traced) -> None:
+        state.writes += 1
+        if state.first_write is None:
+            state.first_write = traced
+        for earlier in state.cas_zero:
+            if earlier.followed_by is None:
+                earlier.followed_by = traced
+        op = traced.op
+        if isinstance(op, Write):
+            if traced.rowcount == 0 and cas_guards(op, self.config, self._context.index.version_column(op.table)):
+                if len(state.cas_zero) < MAX_BATCH:
+                    state.cas_zero.append(traced)
+            if decrements(op, self.config) and len(state.decrements) < MAX_BATCH:
+                state.decrements.append(traced)
+        elif isinstance(op, Insert) and len(state.inserts) < MAX_BATCH:
+            state.inserts.append(traced)
+
+    # -- TX101 and friends: an UPDATE ---------------------------------------------------------
+    def _judge_write(self, state: _Connection, traced: _Traced, statement: sqlfacts.Statement, params: object, autocommit: bool) -> list[Finding]:
+        write: Write = traced.op
+        reads = [t for t in state.window if isinstance(t.op, Read) and t.op.table == write.table][-16:]
+        locks = [t for t in state.locked_reads if t.tx == write.tx and t not in reads]
+        context = [*locks, *reads]
+        position = {t.handle: i for i, t in enumerate(context)}
+        linked = self._link(state, write, statement, params, reads, position)
+        judged = _Traced(traced.handle, linked, statement, traced.site, traced.tx, traced.rowcount)
+        codes = ("TX101", "TX103", "TX106", "TX107", "TX105") if autocommit else ("TX101", "TX103", "TX106", "TX107")
+        return self._judge(codes, [*context, judged], judged)
+
+    def _link(
+        self, state: _Connection, write: Write, statement: sqlfacts.Statement, params: object, reads: list[_Traced], position: dict[int, int]
+    ) -> Write:
+        """The write with the values it is inferred to have computed from earlier reads marked DERIVED."""
+        if not reads:
+            return write
+        assignments = list(write.assignments)
+        for i, (fact, assignment) in enumerate(zip(statement.assignments, write.assignments)):
+            if assignment.value.kind is not ValueKind.INDEPENDENT or fact.operand.kind != "placeholder" or fact.operand.placeholder is None:
+                continue
+            new = _bound(params, fact.operand.placeholder)
+            if not is_number(new):
+                continue
+            source = self._read_of(state, write, assignment.column, reads)
+            if source is None:
+                continue
+            old = self._value_read(state, source, write, assignment.column)
+            depends = is_money_column(assignment.column, self.config) if old is MISSING else is_number(old) and old != new
+            if depends:
+                dependency = Dependency(RowRef(RowOrigin.READ, position[source.handle], ""), assignment.column)
+                assignments[i] = replace(assignment, value=replace(assignment.value, kind=ValueKind.DERIVED, depends_on=frozenset({dependency})))
+        guards = list(write.guards)
+        written = {normalise_column(a.column) for a in write.assignments}
+        facts = [g for g in statement.guards if g.table is None or g.table == statement.table]
+        for i, (fact, guard) in enumerate(zip(facts, write.guards)):
+            if guard.op != "=" or normalise_column(guard.column) not in written or is_state_column(guard.column):
+                continue
+            if guard.value.kind is not ValueKind.INDEPENDENT or fact.operand.kind != "placeholder" or fact.operand.placeholder is None:
+                continue
+            source = self._read_of(state, write, guard.column, reads, protected_counts=False)
+            if source is None:
+                continue
+            old = self._value_read(state, source, write, guard.column)
+            if old is MISSING or canonical(old) == guard.value.expression:
+                dependency = Dependency(RowRef(RowOrigin.READ, position[source.handle], ""), guard.column)
+                guards[i] = replace(guard, value=replace(guard.value, kind=ValueKind.DERIVED, depends_on=frozenset({dependency})))
+        return replace(write, assignments=tuple(assignments), guards=tuple(guards))
+
+    def _read_of(self, state: _Connection, write: Write, column: str, reads: list[_Traced], *, protected_counts: bool = True) -> _Traced | None:
+        """The latest read of `column` of the row `write` changes; None when there is none or the
+        transaction protects that row otherwise."""
+        wanted = normalise_column(column)
+        for traced in reversed(reads):
+            read: Read = traced.op
+            if "*" not in read.columns and wanted not in {normalise_column(c) for c in read.columns}:
+                continue
+            if not writes_row_of(read, 0, write):
+                continue
+            if protected_counts and self._protected(state, traced, write):
+                return None
+            return traced
+        return None
+
+    def _protected(self, state: _Connection, read: _Traced, write: Write) -> bool:
+        """The transaction of `write` keeps others off the row by something else than `read`'s own lock."""
+        if not state.tx_open or write.tx != state.tx_id:
+            return False
+        if state.advisory or state.begin_lock or write.table.lower() in state.table_locks:
+            return True
+        if self.dialect == "postgres" and state.isolation in _PROTECTIVE_ISOLATION and read.tx == write.tx:
+            return True
+        return any(
+            t.op.lock is LockMode.EXCLUSIVE and t.tx == write.tx and writes_row_of(t.op, 0, write) for t in state.locked_reads
+        )
+
+    def _value_read(self, state: _Connection, read: _Traced, write: Write, column: str) -> object:
+        wanted = normalise_column(column)
+        if read.values is not None and wanted in read.values:
+            return read.values[wanted]
+        rows = state.observed.get(write.table)
+        if rows:
+            keys = {(_key_column(g.column), g.value.expression) for g in write.guards if g.op == "="}
+            for identity, values in reversed(rows):
+                if identity <= keys and wanted in values:
+                    return values[wanted]
+        return MISSING
+
+    # -- transaction end ---------------------------------------------------------------------
+    def _at_commit(self, state: _Connection, site: Site | None) -> list[Finding]:
+        findings: list[Finding] = []
+        if "TX105" in self.enabled and state.decrements:
+            inserts = state.inserts
+            # An insert into a table whose constraints are unknown may be the idempotency key.
+            if not any(not i.op.on_conflict and not self.knows_table(i.op.table) for i in inserts):
+                findings += self._judge(("TX105",), [*inserts, *state.decrements], None)
+        if "TX108" in self.enabled:
+            here: Site | None = site
+            for cas in state.cas_zero:
+                if cas.followed_by is None:
+                    continue
+                here = here or self._sites()
+                unchecked = _Traced(cas.handle, replace(cas.op, result_checked=False), cas.statement, cas.site, cas.tx)
+                extra = [
+                    Related(cas.followed_by.site.display_path(), cas.followed_by.site.line, 1, f"the transaction went on to write here: {_shown(cas.followed_by)}"),
+                    Related(here.display_path(), here.line, 1, "and committed here"),
+                ]
+                found = self._judge(("TX108",), [unchecked], unchecked, extra)
+                findings += [
+                    replace(f, message=f"{f.message.split(':')[0]} matched no row, and the transaction still went on to write and commit")
+                    for f in found
+                ]
+        return findings
+
+    def _unbalanced(self, snapshot: _Snapshot, site: Site | None, message: str) -> list[Finding]:
+        if "TX104" not in self.enabled:
+            return []
+        here = site or self._sites()
+        write = snapshot.first_write
+        related = (Related(write.site.display_path(), write.site.line, 1, f"first uncommitted write ({snapshot.writes} in all): {_shown(write)}"),)
+        return [self._make(self._classes["TX104"], message, here, related)]
+
+    # -- rules → findings --------------------------------------------------------------------
+    def _judge(self, codes: Iterable[str], traced: list[_Traced], focus: _Traced | None, extra: Iterable[Related] = ()) -> list[Finding]:
+        """Run the rules on a small unit made of `traced`; keep the reports that involve `focus`."""
+        rules = [self._rules[code] for code in codes if code in self._rules]
+        if not rules:
+            return []
+        by_handle = {t.handle: t for t in traced}
+        unit = Unit("<runtime>", Span.point(traced[-1].handle), ops=[t.op for t in traced])
+        findings: list[Finding] = []
+        for rule in rules:
+            for report in rule.check(unit, self._context):
+                if focus is not None and focus.handle not in {report.span.line, *(r.span.line for r in report.related)}:
+                    continue
+                findings.append(self._from_report(rule, report, by_handle, focus, extra))
+        return findings
+
+    def _from_report(self, rule: Rule, report: Report, by_handle: dict[int, _Traced], focus: _Traced | None, extra: Iterable[Related]) -> Finding:
+        primary = by_handle.get(report.span.line) or focus or next(iter(by_handle.values()))
+        related = [Related(primary.site.display_path(), primary.site.line, 1, f"SQL: {_shown(primary)}")]
+        for r in report.related:
+            other = by_handle.get(r.span.line)
+            if other is not None:
+                related.append(Related(other.site.display_path(), other.site.line, 1, f"{r.message}: {_shown(other)}"))
+        related += extra
+        return self._make(type(rule), report.message, primary.site, tuple(related))
+
+    @staticmethod
+    def _make(rule: type[Rule], message: str, site: Site, related: tuple[Related, ...]) -> Finding:
+        path = site.display_path()
+        fingerprint = hashlib.sha256(f"{rule.code}\0{site.path}\0{site.line}".encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        return Finding(rule.code, rule.name, rule.severity, message, path, site.line, 1, site.line, 1, related, fingerprint=fingerprint)
+
+
+def _may_matter(sql: str) -> bool:
+    """A cheap look at the first word: only DML and transaction control are parsed."""
+    head = sql.lstrip()[:16].lower()
+    if head.startswith("/*") or head.startswith("--"):
+        return True  # a leading comment: let the parser see past it
+    word = head.split(None, 1)[0] if head else ""
+    return word.rstrip(";") in _FIRST_WORDS or word.startswith("(")
+
+
+def _param_sets(params: object, executemany: bool) -> list[object]:
+    if not executemany:
+        return [params]
+    if isinstance(params, Sequence) and not isinstance(params, (str, bytes)) and params:
+        return list(params[:MAX_BATCH])
+    return [None]
+
+
+def _with_bound_amounts(write: Write, statement: sqlfacts.Statement, params: object) -> Write:
+    """`SET c = c - ?` with a bound 1 is a decrement by exactly 1 (TX106's `c > 0` guard covers it)."""
+    changed = False
+    assignments = list(write.assignments)
+    for i, (fact, assignment) in enumerate(zip(statement.assignments, write.assignments)):
+        delta = assignment.value.delta
+        if delta is None or fact.delta is None or fact.delta.amount.kind != "placeholder" or fact.delta.amount.placeholder is None:
+            continue
+        amount = _bound(params, fact.delta.amount.placeholder)
+        if is_number(amount):
+            bounded = Delta(delta.column, delta.sign, float(amount))  # type: ignore[arg-type]
+            assignments[i] = replace(assignment, value=replace(assignment.value, delta=bounded))
+            changed = True
+    return replace(write, assignments=tuple(assignments)) if changed else write
+
+
+def _shown(traced: _Traced) -> str:
+    text = traced.statement.text
+    return text if len(text) <= SQL_SHOWN else text[: SQL_SHOWN - 3] + "..."
