@@ -95,8 +95,8 @@ class LockOnWrongTable(Rule):
         parents = {child.lower(): parent.lower() for child, parent in context.config.lock_parents.items()}
         for tx in {op.tx for op in unit.ops if op.tx is not None}:
             locks = [op for op in unit.ops if isinstance(op, Read) and op.tx == tx and op.lock is not None and op.evaluated]
-            if not locks:
-                continue
+            if not locks or any(op.advisory for op in locks):
+                continue  # an advisory lock serialises by key: it is not a lock on some other table
             core = _core_tables(unit, tx, {t.lower() for t in context.config.core_tables})
             if not core:
                 continue

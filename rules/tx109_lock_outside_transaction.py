@@ -83,8 +83,8 @@ class LockOutsideTransaction(Rule):
 
     def check(self, unit: Unit, context: RuleContext) -> Iterable[Report]:
         for op in unit.ops:
-            if not (isinstance(op, Read) and op.lock is not None and op.evaluated):
-                continue
+            if not (isinstance(op, Read) and op.lock is not None and op.evaluated) or op.advisory:
+                continue  # session-level advisory locks are meant for autocommit; which kind it is is not known
             if op.autocommit:
                 yield Report(op.span, f"row lock on `{op.table}` taken in autocommit mode: it is released when the statement ends")
             elif op.tx is None and unit.transactions:

@@ -153,6 +153,7 @@ class Read(Op):
     kind: ReadKind = ReadKind.ROWS
     autocommit: bool = False  # the connection is known to be in autocommit mode
     lock_requires_transaction: bool = False  # the library raises when this lock is taken outside a transaction
+    advisory: bool = False  # an advisory lock (pg_advisory_xact_lock): a mutex on a key, not on rows of `table`
 
 
 @dataclass(frozen=True)

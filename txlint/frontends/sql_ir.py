@@ -61,6 +61,9 @@ def statement_op(
     statement: sqlfacts.Statement, span: Span, tx: int | None, resolve: Resolver, *, autocommit: bool = False
 ) -> Op | None:
     """The read, write or insert one DML statement performs; None for anything else."""
+    if statement.kind == "select" and statement.advisory_lock:
+        # pg_advisory_xact_lock(k): serialises whoever takes the same key, on no table's rows.
+        return Read(span, tx, "<advisory lock>", lock=LockMode.EXCLUSIVE, autocommit=autocommit, advisory=True)
     table = statement.table
     if table is None:
         return None
