@@ -60,7 +60,10 @@ class SqlAlchemyRecogniser:
         if expr.func.attr.value not in {"begin", "begin_nested"}:
             return None
         owner = walker.eval(expr.func.value)
-        return TxScope() if isinstance(owner, Session) or _looks_like_engine(expr.func.value) else None
+        if isinstance(owner, Session):
+            return TxScope()
+        # `with engine.begin() as conn:` yields a connection whose statements run in the block.
+        return TxScope(handle=Session("connection")) if _looks_like_engine(expr.func.value) else None
 
     def parameter(self, walker: FunctionWalker, param: cst.Param) -> AbstractValue | None | NotMine:
         """A parameter annotated with a session/connection type, or named `session` in a SQLAlchemy module."""

@@ -86,6 +86,7 @@ class TxScope:
     """A transaction opened by a `with` block or decorator, on one database (None: whatever the code uses)."""
 
     database: str | None = None
+    handle: AbstractValue | None = None  # what `as name` binds, when the block yields a connection
 
 
 @dataclass
@@ -526,6 +527,8 @@ class FunctionWalker:
             if scope is not None:
                 self._open_transaction(item.item, scope)
                 opened += 1
+                if item.asname is not None and scope.handle is not None:
+                    self._bind(item.asname.name, scope.handle)  # `with engine.begin() as conn:`
                 continue
             value = self.eval(item.item)
             if item.asname is not None:
