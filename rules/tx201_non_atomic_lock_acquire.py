@@ -18,8 +18,8 @@ class NonAtomicLockAcquire(Rule):
     doc = RuleDoc(
         what_it_does=(
             "Finds a lock or dedup key taken with `setnx`, `set(..., nx=True)` without `ex`/`px`, `add` "
-            "without a timeout (memcached, Django's cache with `timeout=None`), or an `incr` whose result is "
-            "compared with 1, when a later `expire`/`pexpire`/`expireat`/`touch` on the same key gives it "
+            "without a timeout (memcached, Django's cache with `timeout=None`), or an `incr` whose own result "
+            "decides a branch by comparison with 1, when a later `expire`/`pexpire`/`expireat`/`touch` on the same key gives it "
             "its expiry — in any branch — and the two are not queued in one MULTI/EXEC transaction. "
             "Reported at the command that takes the key, with the expiry as the related location."
         ),

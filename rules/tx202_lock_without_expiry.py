@@ -18,10 +18,12 @@ class LockWithoutExpiry(Rule):
     doc = RuleDoc(
         what_it_does=(
             "Finds a lock or dedup key taken with `setnx`, `set(..., nx=True)` without `ex`/`px`/`exat`/`pxat`, "
-            "`add` without a timeout (memcached's default `0`, Django's `timeout=None`), an `incr` whose result "
-            "is compared with 1, or a redis-py `lock()`/`Lock` without `timeout` (`blocking_timeout` is how "
-            "long to wait, not how long to hold), when no expiry is given to that key later in the function. "
-            "A take whose result is thrown away (initialising a value) is not a lock and is not reported."
+            "`add` without a timeout (memcached's default `0`, Django's `timeout=None`), an `incr` whose own "
+            "result decides an `if`/`while` by comparison with 1 (`if r.incr(k) == 1:`, or `n = r.incr(k)` "
+            "then `if n == 1:` before `n` is bound again), or a redis-py `lock()`/`Lock` without `timeout` "
+            "(`blocking_timeout` is how long to wait, not how long to hold), when no expiry is given to that "
+            "key later in the function. A take whose result is thrown away (initialising a value) is not a "
+            "lock and is not reported; neither is a `decr`, nor a result only checked by an `assert`."
         ),
         why_is_this_bad=(
             "A holder that crashes, is killed by a deploy or hangs never releases the lock. With no TTL the key "
@@ -82,6 +84,14 @@ class LockWithoutExpiry(Rule):
             "        return\n"
             "    handle(request_id)\n"
         ),
+        (
+            "import redis\n"
+            "r = redis.Redis()\n"
+            "def once(request_id):\n"
+            "    first = r.incr(f'seen:{request_id}') == 1  # error\n"
+            "    if first:\n"
+            "        handle(request_id)\n"
+        ),
     ]
     VALID = [
         # The good form: the take carries its expiry.
@@ -127,6 +137,34 @@ class LockWithoutExpiry(Rule):
             "r = redis.Redis()\n"
             "def init_counter(name):\n"
             "    r.setnx(f'counter:{name}', 0)\n"
+        ),
+        # Near miss: a hit counter; the later `n == 1` tests another value bound to the same name.
+        (
+            "import redis\n"
+            "r = redis.Redis()\n"
+            "def bump(page_id):\n"
+            "    n = r.incr(f'hits:{page_id}')\n"
+            "    log(n)\n"
+            "    n = len(page_id)\n"
+            "    if n == 1:\n"
+            "        return 'short'\n"
+            "    return ''\n"
+        ),
+        # Near miss: a test asserting the counter's value; an `assert` decides nothing.
+        (
+            "from pymemcache.client.base import Client\n"
+            "def test_incr(host, port):\n"
+            "    client = Client((host, port))\n"
+            "    result = client.incr(b'key', 1, noreply=False)\n"
+            "    assert result == 1\n"
+        ),
+        # Near miss: a decrement takes nothing, even compared with 1 (the last seat, not a lock).
+        (
+            "import redis\n"
+            "r = redis.Redis()\n"
+            "def sell(show_id):\n"
+            "    if r.decr(f'seats:{show_id}') == 1:\n"
+            "        announce_last_seat(show_id)\n"
         ),
         # Near miss: python-memcached `add` with `time` expires.
         (

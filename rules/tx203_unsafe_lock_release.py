@@ -105,6 +105,19 @@ class UnsafeLockRelease(Rule):
             "    if cache.get(f'lock:{order_id}') == token:\n"
             "        cache.delete(f'lock:{order_id}')  # error\n"
         ),
+        (
+            "import uuid\n"
+            "from django.core.cache import cache\n"
+            "def run_periodic(job_id):\n"
+            "    key = f'job:{job_id}:running'\n"
+            "    uniqid = str(uuid.uuid4())\n"
+            "    cache.set(key, uniqid, timeout=1800)\n"
+            "    try:\n"
+            "        run(job_id)\n"
+            "    finally:\n"
+            "        if cache.get(key) == uniqid:\n"
+            "            cache.delete(key)  # error\n"
+        ),
     ]
     VALID = [
         # The good form: a Lua compare-and-delete.
@@ -165,6 +178,39 @@ class UnsafeLockRelease(Rule):
             "UNLOCK = \"if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0\"\n"
             "def release(key, token):\n"
             "    r.eval(UNLOCK, 1, key, token)\n"
+        ),
+        # Near miss: invalidating a cache entry that exists; nothing says the key is a lock.
+        (
+            "import redis\n"
+            "r = redis.Redis()\n"
+            "def reset_profile(user_id):\n"
+            "    key = f'profile:{user_id}'\n"
+            "    if r.exists(key):\n"
+            "        r.delete(key)\n"
+        ),
+        # Near miss: the same with `get`; the stored value is not compared with a token.
+        (
+            "from django.core.cache import cache\n"
+            "def drop_cached(pk):\n"
+            "    if cache.get(f'obj:{pk}') is not None:\n"
+            "        cache.delete(f'obj:{pk}')\n"
+        ),
+        # Near miss: a worker hash rebuilt after a liveness check (rq's `register_birth`).
+        (
+            "import redis\n"
+            "class Worker:\n"
+            "    def __init__(self, name):\n"
+            "        self.connection = redis.Redis()\n"
+            "        self.key = 'rq:worker:' + name\n"
+            "    def register_birth(self):\n"
+            "        key = self.key\n"
+            "        if self.connection.exists(key) and not self.connection.hexists(key, 'death'):\n"
+            "            raise ValueError('worker already active')\n"
+            "        with self.connection.pipeline() as pipeline:\n"
+            "            pipeline.delete(key)\n"
+            "            pipeline.hset(key, mapping={'birth': 'now'})\n"
+            "            pipeline.expire(key, 480)\n"
+            "            pipeline.execute()\n"
         ),
         # Near miss: deleting a cache entry that is not a lock.
         (

@@ -20,7 +20,10 @@ class CacheCheckThenSet(Rule):
             "Finds a `get` (or `exists`/`has_key`) of a key whose result is only tested — `if cache.get(key): "
             "return`, `if not r.exists(key):` — followed, under that test, by a `set` of a marker value (a "
             "literal, a token, a timestamp) or an `incr` of the same key, as a mutex, a duplicate-request "
-            "guard or a counter limit."
+            "guard or a counter limit. The write reported is the claim the check decides: the first write "
+            "of the key after it, made before the guarded work (a `set` after other code ran records an "
+            "outcome, such as a \"last run\" mark, and is not reported), and not under an atomic claim the "
+            "function already holds (`add`, `set(nx=True)`, a lock)."
         ),
         why_is_this_bad=(
             "The read and the write are two commands. Two requests arriving together both read nothing, both "
@@ -42,7 +45,9 @@ class CacheCheckThenSet(Rule):
         ),
         known_problems=(
             "A cache fill (`if cache.get(k) is None: cache.set(k, compute())`) writes computed data, not a "
-            "marker, and its read value is usually used: it is not reported."
+            "marker, and its read value is usually used: it is not reported. A claim made only after some "
+            "call the analysis takes for work (anything but a cache command, a conversion, an id or time "
+            "maker, string formatting or logging) is taken for an outcome record and is missed."
         ),
     )
     INVALID = [
@@ -81,6 +86,16 @@ class CacheCheckThenSet(Rule):
             "        mc.set(f'import:{batch_id}', b'running', expire=600)  # error\n"
             "        run_import(batch_id)\n"
         ),
+        (
+            "from django.core.cache import cache\n"
+            "def export_once(export_id):\n"
+            "    key = f'export:{export_id}'\n"
+            "    if cache.get(key):\n"
+            "        return\n"
+            "    cache.set(key, 'running', 600)  # error\n"
+            "    run_export(export_id)\n"
+            "    cache.set(key, 'done', 600)\n"
+        ),
     ]
     VALID = [
         # The good form: one atomic set-if-absent.
@@ -118,6 +133,43 @@ class CacheCheckThenSet(Rule):
             "    if r.get(f'banned:{user_id}'):\n"
             "        return\n"
             "    r.set(f'session:{token}', user_id, ex=3600)\n"
+        ),
+        # Near miss: an atomic claim guards the work; the result key is read and written under it.
+        (
+            "from django.core.cache import cache\n"
+            "def run_periodic(job_id, fn):\n"
+            "    key_running = f'job:{job_id}:running'\n"
+            "    key_result = f'job:{job_id}:result'\n"
+            "    if not cache.add(key_running, '1', timeout=1800):\n"
+            "        return None\n"
+            "    if cache.get(key_result):\n"
+            "        return None\n"
+            "    value = fn()\n"
+            "    cache.set(key_result, 'success', timeout=3600)\n"
+            "    return value\n"
+        ),
+        # Near miss: the write records the outcome after the work ("has run recently"); it claims nothing.
+        (
+            "from django.core.cache import cache\n"
+            "def run_at_most_hourly(job_id, fn):\n"
+            "    key = f'job:{job_id}:result'\n"
+            "    if cache.get(key):\n"
+            "        return None\n"
+            "    value = fn()\n"
+            "    cache.set(key, 'success', timeout=3600)\n"
+            "    return value\n"
+        ),
+        # Near miss: the check and the write run under a lock held for the whole block.
+        (
+            "import redis\n"
+            "r = redis.Redis()\n"
+            "def refund_once(order_id):\n"
+            "    with r.lock(f'lock:order:{order_id}', timeout=10):\n"
+            "        if r.get(f'refunded:{order_id}'):\n"
+            "            return False\n"
+            "        r.set(f'refunded:{order_id}', 1, ex=86400)\n"
+            "        do_refund(order_id)\n"
+            "    return True\n"
         ),
         # Near miss: memcached check-and-set with a cas token.
         (

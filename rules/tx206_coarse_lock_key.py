@@ -75,6 +75,20 @@ class CoarseLockKey(Rule):
             "def refresh_rates():\n"
             "    cache.set('fx:rates', fetch_rates(), 3600)\n"
         ),
+        # Near miss: a constant-key counter whose result is asserted (a test), or compared with 1
+        # only after the name was bound to something else: no lock is taken.
+        (
+            "from pymemcache.client.base import Client\n"
+            "def test_decr(host, port):\n"
+            "    client = Client((host, port))\n"
+            "    result = client.decr(b'key', 1, noreply=False)\n"
+            "    assert result is None\n"
+            "    result = client.incr(b'key', 1, noreply=False)\n"
+            "    assert result == 1\n"
+            "    result = len(b'key')\n"
+            "    if result == 1:\n"
+            "        return\n"
+        ),
         # Near miss: the key comes from the caller.
         (
             "from pymemcache.client.base import Client\n"

@@ -212,6 +212,104 @@ def test_result_use_decides_or_is_data() -> None:
     assert cache_ops(found["converted"])[0].compared_with == ("5",) and not cache_ops(found["converted"])[0].result_used
 
 
+def test_result_use_follows_the_bound_value_not_the_name() -> None:
+    found = units(
+        """
+        import redis
+        r = redis.Redis()
+
+        def rebound(k):
+            n = r.incr(k)
+            log(n)
+            n = len(k)
+            if n == 1:
+                return
+
+        def in_a_loop(k):
+            for _ in range(3):
+                if n == 1:
+                    return
+                n = r.incr(k)
+
+        def in_handler(k):
+            try:
+                n = r.incr(k)
+                n = other()
+            except KeyError:
+                if n == 1:
+                    return
+
+        def flag(k):
+            first = r.incr(k) == 1
+            if not first:
+                return
+
+        def walrus(k):
+            if (n := r.incr(k)) == 1:
+                return
+
+        def asserted(k):
+            n = r.incr(k)
+            assert n == 1
+
+        def decr(k):
+            if r.decr(k) == 1:
+                return
+        """
+    )
+    assert not cache_ops(found["rebound"])[0].decides and cache_ops(found["rebound"])[0].result_used
+    for name in ("in_a_loop", "in_handler", "flag", "walrus"):  # a later round, a raise, a bool, `:=`
+        op = cache_ops(found[name])[0]
+        assert op.decides and op.compared_with == ("1",), name
+    assert not cache_ops(found["asserted"])[0].decides and cache_ops(found["asserted"])[0].compared_with == ()
+    assert cache_ops(found["decr"])[0].decrement and not cache_ops(found["flag"])[0].decrement
+
+
+def test_owner_checks_and_work_between_a_check_and_a_write() -> None:
+    found = units(
+        """
+        import os
+        import uuid
+        from django.core.cache import cache
+
+        def owner(k, token):
+            if cache.get(k) == token:
+                cache.delete(k)
+
+        def stored(k):
+            value = compute()
+            cache.set(k, value)
+            if cache.get(k) == value:
+                cache.delete(k)
+
+        def invalidation(k, version):
+            if cache.get(k) is not None and cache.get(k) == version:
+                cache.delete(k)
+
+        def record(k):
+            if cache.get(k):
+                return
+            logger.info("running %s", str(uuid.uuid4()))
+            cache.set(make_key(k), 1)
+            result = compute()
+            cache.set(k, "done")
+            return result
+
+        def claimed(k):
+            if not cache.add("lock:" + k, 1):
+                return
+            cache.set(k, 1)
+        """
+    )
+    assert cache_ops(found["owner"])[0].owner_check
+    assert [op.owner_check for op in cache_ops(found["stored"]) if op.kind is CacheKind.GET] == [True]
+    assert not any(op.owner_check for op in cache_ops(found["invalidation"]))
+    check, claim, done = cache_ops(found["record"])
+    assert claim.last_work is None or claim.last_work <= 0  # logging, id makers and the key's own helper are no work
+    assert done.last_work is not None and done.last_work > 0
+    assert not claim.under_claim and cache_ops(found["claimed"])[1].under_claim
+
+
 def test_a_failed_acquire_holds_nothing_and_finally_releases() -> None:
     found = units(
         """
