@@ -22,7 +22,7 @@ from txlint.fingerprint import with_fingerprints
 from txlint.frontends import python as python_frontend
 from txlint.frontends import sql_script
 from txlint.frontends.python.positions import LazyPositions
-from txlint.ftypes import FileResult, Finding, Notice, Related, Span
+from txlint.ftypes import Finding, Notice, Related, Span
 from txlint.index import ProjectIndex, TableDecl, atomic_writers
 from txlint.ir import ModuleIR
 from txlint.registry import all_rules, code_matches

@@ -9,7 +9,7 @@ front-ends convert once, when they build a `Span`).
 from __future__ import annotations
 
 import enum
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 
@@ -98,12 +98,3 @@ class Notice:
 
     path: str
     reason: str
-
-
-@dataclass
-class FileResult:
-    """What one file produced: its findings and the notices about it."""
-
-    path: str
-    findings: list[Finding] = field(default_factory=list)
-    notices: list[Notice] = field(default_factory=list)
