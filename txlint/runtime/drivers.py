@@ -25,8 +25,16 @@ DIALECTS = {
 _PSYCOPG2_ISOLATION = {2: "repeatable read", 3: "serializable", 1: "read committed", 4: "read uncommitted"}
 
 
+_MODULES: dict[type, str] = {}
+
+
 def driver_module(connection: Any) -> str:
-    return type(connection).__module__.split(".", 1)[0]
+    """The top-level module of the connection's class (`psycopg`, `sqlite3`, ...)."""
+    kind = type(connection)
+    module = _MODULES.get(kind)
+    if module is None:
+        module = _MODULES[kind] = kind.__module__.split(".", 1)[0]
+    return module
 
 
 def dialect_of(connection: Any) -> str | None:

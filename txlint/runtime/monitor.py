@@ -7,7 +7,8 @@ the error is counted (`Monitor.errors`) and logged once on the `txlint`
 logger. Findings are deduplicated by code and application line (the same bug
 hit by a thousand requests is one finding) and then, by mode:
 
-- `warn`: a `TransactionSafetyWarning` at the application's line;
+- `warn`: a `TransactionSafetyWarning` at the application's line (a filter
+  that turns warnings into errors does not make it raise into the host);
 - `log`: a warning record on the `txlint` logger;
 - `raise`: `TransactionSafetyError` from the event that completed the pattern
   (for tests; every occurrence raises, not only the first). An event where an
@@ -138,13 +139,14 @@ class Monitor:
     def _emit(self, finding: Finding) -> None:
         try:
             if self.mode == "warn":
-                with warnings.catch_warnings():
-                    # Shown every time it is new to this monitor, whatever the "once per location" registry says.
-                    warnings.simplefilter("always", TransactionSafetyWarning)
-                    warnings.warn_explicit(format_finding(finding), TransactionSafetyWarning, finding.path, finding.line)
+                # No registry: shown whenever it is new to this monitor, not once per location for
+                # the process (`catch_warnings` would do the same but is not thread-safe).
+                warnings.warn_explicit(format_finding(finding), TransactionSafetyWarning, finding.path, finding.line, registry=None)
             elif self.mode == "log":
                 LOGGER.warning("%s", format_finding(finding))
-        except Exception as error:  # e.g. warnings turned into errors: still never the host's problem
+        except TransactionSafetyWarning:
+            pass  # the warnings filters turn it into an error; only mode="raise" raises into the host
+        except Exception as error:
             self.internal_error(error)
 
     def clear(self) -> None:

@@ -20,16 +20,23 @@ Events used (all public; installed by `watch()`, every one removed by
   as `SET balance=?` with the value Python computed, is known to change the
   number it read.
 
-Two private attributes are read, both guarded (a missing attribute means "not
-known"): `Select._for_update_arg` of `context.compiled.statement`, because
-SQLite and SQL Server drop `FOR UPDATE` from the SQL and the lock request is
-then only there; `table` of a compiled DML statement is public.
+One private attribute is read, guarded (missing means "not known"):
+`_for_update_arg` of the compiled SELECT (`context.compiled.statement`),
+because SQLite and SQL Server drop `FOR UPDATE` from the SQL and the lock
+request is then only there; a test checks it on the SQLAlchemy installed
+(2.0 and 2.1 pass). The `table` of a compiled DML statement, public, gives the
+table's constraints (from its `CREATE TABLE`, read once per table).
+
+`watch(engine)` watches one engine; `watch_all()` (the pytest plugin's)
+listens on the `Engine` and `Pool` classes, so engines created later are
+covered, with one analyser per SQL dialect.
 """
 
 from __future__ import annotations
 
 import threading
 import weakref
+from decimal import Decimal
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -117,10 +124,12 @@ class SQLAlchemyMonitor(Monitor):
         self._codes = enabled_runtime_codes(select, ignore)
         self._config = config or project_config()
         self._analysers: dict[str, TraceAnalyser] = {}
+        self._by_dialect: dict[int, tuple[Any, TraceAnalyser]] = {}
         self._analysers_lock = threading.Lock()
         if self.engine is not None:
             self._analyser_for(self.engine.dialect)
         self._described: set[tuple[str, str]] = set()
+        self._numeric: weakref.WeakKeyDictionary[Any, list[tuple[str, str, str]]] = weakref.WeakKeyDictionary()
         self._sessions: weakref.WeakKeyDictionary[Any, _SessionTrace] = weakref.WeakKeyDictionary()
         self._sessions_lock = threading.Lock()
         self._installed = False
@@ -154,6 +163,9 @@ class SQLAlchemyMonitor(Monitor):
             return next(iter(self._analysers.values()))
 
     def _analyser_for(self, dialect: Any) -> TraceAnalyser:
+        known = self._by_dialect.get(id(dialect))
+        if known is not None and known[0] is dialect:
+            return known[1]
         name = DIALECTS.get(dialect.name, dialect.name)
         analyser = self._analysers.get(name)
         if analyser is None:
@@ -161,6 +173,7 @@ class SQLAlchemyMonitor(Monitor):
                 analyser = self._analysers.get(name)
                 if analyser is None:
                     analyser = self._analysers[name] = TraceAnalyser(name, self._config, enabled=self._codes)
+        self._by_dialect[id(dialect)] = (dialect, analyser)  # the dialect is kept: its id stays its own
         return analyser
 
     def _analyser_knowing(self, key: int) -> TraceAnalyser | None:
@@ -203,18 +216,27 @@ class SQLAlchemyMonitor(Monitor):
         self._analyser_for(conn.dialect).begin(id(dbapi), autocommit=autocommit, isolation=isolation)
 
     def _on_execute(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
-        self.call(self._execute, conn, cursor, statement, parameters, context, executemany)
+        # The hottest path of the hook: `call()` inlined.
+        try:
+            findings = self._execute(conn, cursor, statement, parameters, context, executemany)
+        except Exception as error:
+            self.internal_error(error)
+            return
+        if findings:
+            self.report(findings)
 
     def _execute(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> list:
         analyser = self._analyser_for(conn.dialect)
         lock = None
-        compiled = getattr(context, "compiled", None)
-        element = getattr(compiled, "statement", None)
-        if element is not None:
-            lock = _lock_request(element)
-            table = getattr(element, "table", None)
-            if isinstance(table, Table) and (analyser.dialect, table.name) not in self._described:
-                self._describe(table, conn.dialect, analyser)
+        compiled = context.compiled
+        if compiled is not None:
+            element = compiled.statement
+            if getattr(element, "is_select", False):
+                lock = _lock_request(element)
+            elif getattr(element, "is_dml", False):
+                table = getattr(element, "table", None)
+                if isinstance(table, Table) and (analyser.dialect, table.name) not in self._described:
+                    self._describe(table, conn.dialect, analyser)
         dbapi = conn.connection.dbapi_connection
         return analyser.execute(id(dbapi), statement, parameters, rowcount=cursor.rowcount, executemany=executemany, lock=lock)
 
@@ -256,47 +278,73 @@ class SQLAlchemyMonitor(Monitor):
             trace.ended = False
 
     def _after_end(self, session: Any) -> None:
+        self.call(self._session_ends, session)
+
+    def _session_ends(self, session: Any) -> None:
         trace = self._sessions.get(session)
         if trace is not None:
             trace.ended = True
 
     def _after_transaction_end(self, session: Any, transaction: Any) -> None:
+        self.call(self._session_transaction_ends, session, transaction, can_raise=False)
+
+    def _session_transaction_ends(self, session: Any, transaction: Any) -> list:
         if getattr(transaction, "parent", None) is not None or getattr(transaction, "nested", False):
-            return
+            return []
         with self._sessions_lock:
             trace = self._sessions.pop(session, None)
         if trace is None or trace.ended:
-            return
-        for key in trace.connections:
-            for analyser in list(self._analysers.values()):
-                self.call(analyser.session_closed, key, can_raise=False)
+            return []
+        # Raising from a session's close() would leave the session half closed: kept pending instead.
+        return [f for key in trace.connections for analyser in list(self._analysers.values()) for f in analyser.session_closed(key)]
 
     # -- mapper events ------------------------------------------------------------------------
     def _before_update(self, mapper: Any, connection: Any, target: Any) -> None:
         self.call(self._loaded_values, mapper, connection, target)
 
     def _loaded_values(self, mapper: Any, connection: Any, target: Any) -> None:
-        """Tell the analyser what each changed column held when the instance was loaded."""
+        """Tell the analyser what each changed number held when the instance was loaded."""
         key = id(connection.connection.dbapi_connection)
         analyser = self._analyser_knowing(key)
         if analyser is None:
             return
+        columns = self._numeric_columns(mapper)
+        wanted = {table for table in {table for _, table, _ in columns} if analyser.wants_old_values(key, table)}
+        if not wanted:
+            return  # the rows read are locked (or none were read): no old value can matter
         state = inspect(target)
         identity = state.identity
         if not identity:
             return
         old: dict[str, dict[str, object]] = {}
-        for prop in mapper.column_attrs:
-            deleted = state.attrs[prop.key].history.deleted
-            if not deleted:
+        attrs = state.attrs
+        for attribute, table, column in columns:
+            if table not in wanted:
                 continue
-            column = prop.columns[0]
-            table = getattr(getattr(column, "table", None), "name", None)
-            if table and getattr(column, "name", None):
-                old.setdefault(table, {})[column.name] = deleted[0]
+            deleted = attrs[attribute].history.deleted
+            if deleted:
+                old.setdefault(table, {})[column] = deleted[0]
         primary = {column.name: value for column, value in zip(mapper.primary_key, identity)}
         for table, values in old.items():
             analyser.observe(key, table, primary, values)
+
+    def _numeric_columns(self, mapper: Any) -> list[tuple[str, str, str]]:
+        """(attribute, table, column) of a mapper's plain numeric columns, worked out once per mapper:
+        only a number's old value can tell the analyser that a write changed what was read."""
+        cached = self._numeric.get(mapper)
+        if cached is None:
+            cached = []
+            for prop in mapper.column_attrs:
+                column = prop.columns[0]
+                table = getattr(getattr(column, "table", None), "name", None)
+                try:
+                    numeric = issubclass(column.type.python_type, (int, float, Decimal)) and column.type.python_type is not bool
+                except (NotImplementedError, AttributeError):
+                    numeric = False
+                if table and numeric and getattr(column, "name", None):
+                    cached.append((prop.key, table, column.name))
+            self._numeric[mapper] = cached
+        return cached
 
 
 def _lock_request(element: Any) -> str | None:

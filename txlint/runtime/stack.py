@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from types import FrameType
+from typing import NamedTuple
 
 # Packages whose frames are never the application's: database drivers, ORMs and
 # their helpers, txlint, and the stdlib modules that sit between a `with` block
@@ -39,9 +40,10 @@ LIBRARY_MODULES = (
 )
 
 
-@dataclass(frozen=True)
-class Site:
-    """A line of application code: the file as Python knows it, and a 1-based line."""
+class Site(NamedTuple):
+    """A line of application code: the file as Python knows it, and a 1-based line.
+
+    A named tuple rather than a frozen dataclass: one is made per traced statement."""
 
     path: str
     line: int
@@ -102,9 +104,10 @@ def _is_library(filename: str) -> bool:
 
 def app_site(skip: int = 1) -> Site:
     """The innermost frame of the caller's stack that belongs to the application."""
-    _library_roots()  # refreshes the verdicts when a library was imported since
+    if _roots is None or len(sys.modules) != _modules_seen:
+        _library_roots()  # refreshes the verdicts when a library was imported since
     try:
-        frame = sys._getframe(skip)
+        frame: FrameType | None = sys._getframe(skip)
     except ValueError:
         return UNKNOWN_SITE
     verdicts = _verdicts

@@ -62,7 +62,7 @@ from txlint.config import Config
 from txlint.frontends import sql_ir
 from txlint.ftypes import Finding, Related, Span
 from txlint.index import ProjectIndex, TableDecl, normalise_column
-from txlint.ir import Delta, Dependency, Insert, LockMode, ModuleIR, Read, RowOrigin, RowRef, Unit, Value, ValueKind, Write
+from txlint.ir import Delta, Dependency, LockMode, ModuleIR, Read, RowOrigin, RowRef, Unit, Value, ValueKind, Write
 from txlint.ir_queries import KEY_ALIASES, cas_guards, decrements, is_money_column, is_state_column, writes_row_of
 from txlint.registry import all_rules
 from txlint.rule import Report, Rule, RuleContext
@@ -73,6 +73,7 @@ MAX_CONNECTIONS = 4096
 WINDOW = 256  # statements remembered per connection (autocommit run + current transaction)
 MAX_BATCH = 64  # parameter sets of one executemany() that are analysed
 MAX_LOCKS = 16  # locking reads per transaction handed to TX103
+PLAN_CACHE = 4096  # statement texts whose facts are kept
 MAX_RELEASED = 256  # connections whose discarded writes a session-close event may still ask about
 SQL_SHOWN = 400  # characters of SQL in a finding's related context
 
@@ -132,6 +133,12 @@ def _bound(params: object, key: sqlfacts.PlaceholderKey) -> object:
     """The value bound to one placeholder, or MISSING."""
     if params is None:
         return MISSING
+    kind = type(params)
+    if kind is dict or kind is tuple or kind is list:  # the usual shapes, without ABC checks
+        try:
+            return params[key]  # type: ignore[index]
+        except (KeyError, IndexError, TypeError):
+            return MISSING
     try:
         if isinstance(params, Mapping):
             return params[key]
@@ -147,18 +154,64 @@ def _key_column(column: str) -> str:
     return "pk" if normal in KEY_ALIASES else normal
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Traced:
-    """One statement (one parameter set) as the analyser remembers it."""
+    """One statement (one parameter set) as the analyser remembers it.
+
+    Its IR op is built when a rule first needs it: most statements are reads
+    that no write ever looks back at, and building IR costs more than
+    remembering the few bound values it needs.
+    """
 
     handle: int  # unique; it is the line of the op's span inside the small units handed to rules
-    op: Any  # Read | Write | Insert | None (a DELETE: a write that has no IR op)
     statement: sqlfacts.Statement
     site: Site
     tx: int
+    autocommit: bool = False
+    bound: dict[sqlfacts.PlaceholderKey, object] | None = None  # the values the op needs, by placeholder
+    lock: str | None = None  # a lock request the SQL does not show
     rowcount: int | None = None
     values: dict[str, object] | None = None  # a read: the first row it returned, by normalised column
     followed_by: _Traced | None = None  # a CAS write that matched no row: the next write of its transaction
+    _op: Any = MISSING
+
+    @property
+    def op(self) -> Any:
+        """Read | Write | Insert | None (a DELETE: a write that has no IR op)."""
+        if self._op is MISSING:
+            self._op = self._build()
+        return self._op
+
+    @op.setter
+    def op(self, value: Any) -> None:
+        self._op = value
+
+    def _build(self) -> Any:
+        bound = self.bound or {}
+        handle = self.handle
+
+        def resolve(key: sqlfacts.PlaceholderKey) -> Value:
+            value = bound.get(key, MISSING)
+            if value is MISSING:  # never equal to anything: an unknown key names no row
+                return Value(ValueKind.UNKNOWN, expression=f"<unbound {handle}:{key}>")
+            return Value(ValueKind.INDEPENDENT, expression=canonical(value))
+
+        op = sql_ir.statement_op(self.statement, Span.point(handle), self.tx, resolve, autocommit=self.autocommit)
+        if isinstance(op, Read) and op.lock is None and self.lock in _LOCKS:
+            op = replace(op, lock=_LOCKS[self.lock])
+        return op
+
+    def locks(self) -> str | None:
+        """The row lock a read asks for, from its SQL or from the source."""
+        return self.statement.lock or (self.lock if self.lock in _LOCKS else None)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A statement text's facts, and the placeholders whose values a read must keep."""
+
+    statement: sqlfacts.Statement
+    read_keys: tuple[sqlfacts.PlaceholderKey, ...]
 
 
 @dataclass
@@ -196,16 +249,11 @@ class _Connection:
         self.tx_open = False
         self.isolation = None
         self.begin_lock = self.advisory = False
-        self.table_locks.clear()
-        self.window.clear()
-        self.locked_reads.clear()
-        self.first_write = None
+        self.first_write = self.last_read = None
         self.writes = 0
-        self.cas_zero.clear()
-        self.decrements.clear()
-        self.inserts.clear()
-        self.observed.clear()
-        self.last_read = None
+        for bag in (self.table_locks, self.window, self.locked_reads, self.cas_zero, self.decrements, self.inserts, self.observed):
+            if bag:
+                bag.clear()
 
 
 class TraceAnalyser:
@@ -249,6 +297,7 @@ class TraceAnalyser:
         self._handles = itertools.count(1)
         self._tx_ids = itertools.count(1)
         self._sites = sites
+        self._plans: dict[str, tuple[_Plan, ...]] = {}
 
     # -- schema ---------------------------------------------------------------------------
     def add_tables(self, decls: Iterable[TableDecl]) -> None:
@@ -288,6 +337,15 @@ class TraceAnalyser:
     def connections(self) -> int:
         return len(self._states)
 
+    def in_transaction(self, conn: Hashable) -> bool:
+        state = self._states.get(conn)
+        return state is not None and state.tx_open
+
+    def transaction_id(self, conn: Hashable) -> int | None:
+        """An id of the connection's open transaction (None: none open); a new one per transaction."""
+        state = self._states.get(conn)
+        return state.tx_id if state is not None and state.tx_open else None
+
     # -- events ---------------------------------------------------------------------------
     def begin(self, conn: Hashable, *, autocommit: bool = False, isolation: str | None = None) -> None:
         """A transaction starts (or, on a connection in autocommit mode, a run of autocommit statements)."""
@@ -325,10 +383,10 @@ class TraceAnalyser:
         """A statement ran. `lock` is a lock request the SQL does not show ("exclusive"/"share");
         `in_transaction` says whether the driver ran it inside a transaction (None: as the
         analyser's own state says)."""
-        if not _may_matter(sql):
-            return []
-        parsed = sql_adapter.parse_statements(sql, self.dialect)
-        if isinstance(parsed, sqlfacts.SqlError):
+        plans = self._plans.get(sql)
+        if plans is None:
+            plans = self._plan(sql)
+        if not plans:
             return []
         state = self._state(conn)
         if in_transaction and not state.tx_open and not state.autocommit:
@@ -336,9 +394,21 @@ class TraceAnalyser:
         autocommit = in_transaction is False or not state.tx_open
         sets = _param_sets(params, executemany)
         findings: list[Finding] = []
-        for statement in parsed:
-            findings += self._statement(state, statement, sets, rowcount, lock, autocommit, site)
+        for plan in plans:
+            findings += self._statement(state, plan, sets, rowcount, lock, autocommit, site)
         return findings
+
+    def _plan(self, sql: str) -> tuple[_Plan, ...]:
+        """What the analyser needs of a statement text, parsed once (DDL and the like: nothing)."""
+        plans: tuple[_Plan, ...] = ()
+        if _may_matter(sql):
+            parsed = sql_adapter.parse_statements(sql, self.dialect)
+            if not isinstance(parsed, sqlfacts.SqlError):
+                plans = tuple(_Plan(statement, _guard_keys(statement)) for statement in parsed)
+        if len(self._plans) >= PLAN_CACHE:
+            self._plans.clear()  # a program that sends that many distinct texts inlines its values
+        self._plans[sql] = plans
+        return plans
 
     def last_read(self, conn: Hashable) -> object | None:
         """A token for the connection's latest read, for `record_row`."""
@@ -431,13 +501,14 @@ class TraceAnalyser:
     def _statement(
         self,
         state: _Connection,
-        statement: sqlfacts.Statement,
+        plan: _Plan,
         sets: list[object],
         rowcount: int | None,
         lock: str | None,
         autocommit: bool,
         site: Site | None,
     ) -> list[Finding]:
+        statement = plan.statement
         kind = statement.kind
         if kind in {"begin", "commit", "rollback", "set", "lock_table"}:
             return self._control(state, statement, site)
@@ -447,7 +518,7 @@ class TraceAnalyser:
             return []
         here = site or self._sites()
         if kind == "select":
-            return self._read(state, statement, sets[0], lock, autocommit, here)
+            return self._read(state, plan, sets[0], lock, autocommit, here)
         findings: list[Finding] = []
         single = len(sets) == 1
         for params in sets[: MAX_BATCH if kind == "update" else 1]:
@@ -473,28 +544,13 @@ class TraceAnalyser:
             state.table_locks.update(t.lower() for t in statement.lock_tables)
         return []
 
-    def _traced(self, state: _Connection, statement: sqlfacts.Statement, params: object, autocommit: bool, site: Site) -> _Traced:
-        handle = next(self._handles)
+    def _read(self, state: _Connection, plan: _Plan, params: object, lock: str | None, autocommit: bool, site: Site) -> list[Finding]:
         tx = next(self._tx_ids) if autocommit else state.tx_id
-
-        def resolve(key: sqlfacts.PlaceholderKey) -> Value:
-            value = _bound(params, key)
-            if value is MISSING:  # never equal to anything: an unknown key names no row
-                return Value(ValueKind.UNKNOWN, expression=f"<unbound {handle}:{key}>")
-            return Value(ValueKind.INDEPENDENT, expression=canonical(value))
-
-        op = sql_ir.statement_op(statement, Span.point(handle), tx, resolve, autocommit=autocommit)
-        return _Traced(handle, op, statement, site, tx)
-
-    def _read(self, state: _Connection, statement: sqlfacts.Statement, params: object, lock: str | None, autocommit: bool, site: Site) -> list[Finding]:
-        traced = self._traced(state, statement, params, autocommit, site)
-        if not isinstance(traced.op, Read):
-            return []
-        if lock in _LOCKS and traced.op.lock is None:
-            traced.op = replace(traced.op, lock=_LOCKS[lock])
+        bound = {key: _bound(params, key) for key in plan.read_keys} if plan.read_keys else None
+        traced = _Traced(next(self._handles), plan.statement, site, tx, autocommit, bound, lock)
         state.window.append(traced)
         state.last_read = traced
-        if traced.op.lock is None:
+        if traced.locks() is None:
             return []
         if not autocommit:
             state.locked_reads.append(traced)
@@ -502,46 +558,86 @@ class TraceAnalyser:
         return self._judge(("TX109",), [traced], traced)
 
     def _write(self, state: _Connection, statement: sqlfacts.Statement, params: object, rowcount: int | None, autocommit: bool, site: Site) -> list[Finding]:
-        traced = self._traced(state, statement, params, autocommit, site)
-        traced.rowcount = rowcount
+        tx = next(self._tx_ids) if autocommit else state.tx_id
+        bound = {key: _bound(params, key) for key in statement.placeholders}
+        traced = _Traced(next(self._handles), statement, site, tx, autocommit, bound, rowcount=rowcount)
         findings: list[Finding] = []
-        op = traced.op
-        if isinstance(op, Write):
-            traced.op = op = _with_bound_amounts(op, statement, params)
-            findings = self._judge_write(state, traced, statement, params, autocommit)
+        if statement.kind == "update" and (_decrements(statement) or self._unlocked_reads(state, statement.table or "", tx)):
+            op = traced.op
+            if isinstance(op, Write):
+                traced.op = _with_bound_amounts(op, statement, params)
+                findings = self._judge_write(state, traced, statement, params, autocommit)
         if not autocommit:
             self._note_write(state, traced)
         state.window.append(traced)
         return findings
 
     def _note_write(self, state: _Connection, traced: _Traced) -> None:
+        """Remember what the commit (TX105, TX108) and a close (TX104) will ask about this write."""
         state.writes += 1
         if state.first_write is None:
             state.first_write = traced
         for earlier in state.cas_zero:
             if earlier.followed_by is None:
                 earlier.followed_by = traced
-        op = traced.op
-        if isinstance(op, Write):
-            if traced.rowcount == 0 and cas_guards(op, self.config, self._context.index.version_column(op.table)):
-                if len(state.cas_zero) < MAX_BATCH:
-                    state.cas_zero.append(traced)
-            if decrements(op, self.config) and len(state.decrements) < MAX_BATCH:
-                state.decrements.append(traced)
-        elif isinstance(op, Insert) and len(state.inserts) < MAX_BATCH:
+        statement = traced.statement
+        if statement.kind == "update":
+            if traced.rowcount == 0 and statement.guards:
+                op = traced.op
+                if isinstance(op, Write) and cas_guards(op, self.config, self._context.index.version_column(op.table)):
+                    if len(state.cas_zero) < MAX_BATCH:
+                        state.cas_zero.append(traced)
+            if _decrements(statement) and len(state.decrements) < MAX_BATCH:
+                op = traced.op
+                if isinstance(op, Write) and decrements(op, self.config):
+                    state.decrements.append(traced)
+        elif statement.kind == "insert" and len(state.inserts) < MAX_BATCH:
             state.inserts.append(traced)
 
     # -- TX101 and friends: an UPDATE ---------------------------------------------------------
     def _judge_write(self, state: _Connection, traced: _Traced, statement: sqlfacts.Statement, params: object, autocommit: bool) -> list[Finding]:
         write: Write = traced.op
-        reads = [t for t in state.window if isinstance(t.op, Read) and t.op.table == write.table][-16:]
+        reads = self._unlocked_reads(state, write.table, write.tx if write.tx is not None else -1)
+        reads = [t for t in reads if isinstance(t.op, Read)]
         locks = [t for t in state.locked_reads if t.tx == write.tx and t not in reads]
         context = [*locks, *reads]
         position = {t.handle: i for i, t in enumerate(context)}
         linked = self._link(state, write, statement, params, reads, position)
-        judged = _Traced(traced.handle, linked, statement, traced.site, traced.tx, traced.rowcount)
-        codes = ("TX101", "TX103", "TX106", "TX107", "TX105") if autocommit else ("TX101", "TX103", "TX106", "TX107")
+        codes = self._relevant(write, linked, bool(locks), autocommit)
+        if not codes:
+            return []
+        judged = _Traced(traced.handle, statement, traced.site, traced.tx, traced.autocommit, rowcount=traced.rowcount, _op=linked)
         return self._judge(codes, [*context, judged], judged)
+
+    @staticmethod
+    def _unlocked_reads(state: _Connection, table: str, tx: int) -> list[_Traced]:
+        """The latest reads of `table` that a write in transaction `tx` may have computed from: those
+        whose rows the transaction holds an exclusive lock on are out."""
+        reads = [t for t in state.window if t.statement.kind == "select" and t.statement.table == table]
+        return [t for t in reads if not (t.tx == tx and t.locks() == "exclusive")][-16:]
+
+    def wants_old_values(self, conn: Hashable, table: str) -> bool:
+        """Whether loaded values of `table`'s rows could matter to this connection's next write
+        (a source may skip the work of collecting them otherwise)."""
+        state = self._states.get(conn)
+        if state is None:
+            return False
+        tx = state.tx_id if state.tx_open else -1
+        return bool(self._unlocked_reads(state, table, tx))
+
+    def _relevant(self, write: Write, linked: Write, locks: bool, autocommit: bool) -> list[str]:
+        """The rules that can fire on this write: the others are not run (most writes need none)."""
+        codes = []
+        derived = any(a.value.kind is ValueKind.DERIVED for a in linked.assignments)
+        if derived:
+            codes.append("TX101")
+        if locks and (derived or write.table.lower() in {t.lower() for t in self.config.core_tables}):
+            codes.append("TX103")
+        if any(g.value.kind is ValueKind.DERIVED for g in linked.guards):
+            codes.append("TX107")
+        if any(a.value.delta is not None and a.value.delta.sign == "-" for a in write.assignments):
+            codes += ["TX106", "TX105"] if autocommit else ["TX106"]
+        return codes
 
     def _link(
         self, state: _Connection, write: Write, statement: sqlfacts.Statement, params: object, reads: list[_Traced], position: dict[int, int]
@@ -567,10 +663,10 @@ class TraceAnalyser:
         guards = list(write.guards)
         written = {normalise_column(a.column) for a in write.assignments}
         facts = [g for g in statement.guards if g.table is None or g.table == statement.table]
-        for i, (fact, guard) in enumerate(zip(facts, write.guards)):
+        for i, (condition, guard) in enumerate(zip(facts, write.guards)):
             if guard.op != "=" or normalise_column(guard.column) not in written or is_state_column(guard.column):
                 continue
-            if guard.value.kind is not ValueKind.INDEPENDENT or fact.operand.kind != "placeholder" or fact.operand.placeholder is None:
+            if guard.value.kind is not ValueKind.INDEPENDENT or condition.operand.kind != "placeholder" or condition.operand.placeholder is None:
                 continue
             source = self._read_of(state, write, guard.column, reads, protected_counts=False)
             if source is None:
@@ -591,8 +687,8 @@ class TraceAnalyser:
                 continue
             if not writes_row_of(read, 0, write):
                 continue
-            if protected_counts and self._protected(state, traced, write):
-                return None
+            if protected_counts and (self._protected(state, traced, write) or (read.lock is LockMode.EXCLUSIVE and read.tx == write.tx)):
+                return None  # the row is locked by this transaction: nothing to link
             return traced
         return None
 
@@ -634,7 +730,7 @@ class TraceAnalyser:
                 if cas.followed_by is None:
                     continue
                 here = here or self._sites()
-                unchecked = _Traced(cas.handle, replace(cas.op, result_checked=False), cas.statement, cas.site, cas.tx)
+                unchecked = _Traced(cas.handle, cas.statement, cas.site, cas.tx, _op=replace(cas.op, result_checked=False))
                 extra = [
                     Related(cas.followed_by.site.display_path(), cas.followed_by.site.line, 1, f"the transaction went on to write here: {_shown(cas.followed_by)}"),
                     Related(here.display_path(), here.line, 1, "and committed here"),
@@ -694,6 +790,20 @@ def _may_matter(sql: str) -> bool:
         return True  # a leading comment: let the parser see past it
     word = head.split(None, 1)[0] if head else ""
     return word.rstrip(";") in _FIRST_WORDS or word.startswith("(")
+
+
+def _decrements(statement: sqlfacts.Statement) -> bool:
+    """The statement subtracts from a column in the database (`SET c = c - x`)."""
+    return any(a.delta is not None and a.delta.sign == "-" for a in statement.assignments)
+
+
+def _guard_keys(statement: sqlfacts.Statement) -> tuple[sqlfacts.PlaceholderKey, ...]:
+    """The placeholders of a statement's WHERE: all a read's op needs (its key values)."""
+    keys: dict[sqlfacts.PlaceholderKey, None] = {}
+    for guard in statement.guards:
+        for key in guard.operand.placeholders or ((guard.operand.placeholder,) if guard.operand.placeholder is not None else ()):
+            keys[key] = None
+    return tuple(keys)
 
 
 def _param_sets(params: object, executemany: bool) -> list[object]:
