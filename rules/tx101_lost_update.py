@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from txlint.ftypes import Severity
 from txlint.index import normalise_column
 from txlint.ir import Assignment, LockMode, Read, RowOrigin, RowRef, Unit, ValueKind, Write
-from txlint.ir_queries import cas_guards, holds_lock, is_money_column, same_row, writes_row_of
+from txlint.ir_queries import cas_guards, holds_lock, same_row, writes_row_of
 from txlint.rule import RelatedSpan, Report, Rule, RuleContext, RuleDoc
 
 
@@ -149,6 +149,12 @@ class LostUpdate(Rule):
             "    event.copies = event.copies + 1\n"
             "    event.save(force_insert=True)\n"
         ),
+        # Near miss: an instance passed in, its field clamped (not accumulated) by its owner.
+        (
+            "def cap(payment: Payment, limit):\n"
+            "    payment.amount = min(payment.amount, limit)\n"
+            "    payment.save(update_fields=['amount'])\n"
+        ),
         # An untyped parameter whose save() proves nothing about being a model row.
         (
             "def bump(counter):\n"
@@ -200,9 +206,9 @@ def _lost_update(unit: Unit, write: Write, context: RuleContext) -> Report | Non
     assert row is not None
     recomputed = [a for a in write.assignments if _from_itself(a, lambda ref: same_row(ref, row))]
     if row.origin is RowOrigin.PARAMETER:
-        # Loaded elsewhere: only accumulating changes (`+=`, `f - x`) or money-like columns are worth
-        # asking every caller about; a rewrite of a text or JSON field by its owner is not.
-        recomputed = [a for a in recomputed if a.value.delta is not None or is_money_column(a.column, context.config)]
+        # Loaded elsewhere: only arithmetic on the field (`+=`, `f - x`) is worth asking every caller
+        # about; a rewrite (a JSON field, `min(f, cap)` on a request's own record) is not.
+        recomputed = [a for a in recomputed if a.value.delta is not None]
     columns = [a.column for a in recomputed]
     if not columns:
         return None
