@@ -100,7 +100,7 @@ def _statements(text: str, dialect: str) -> tuple[sqlfacts.Statement | sqlfacts.
     """The script's statements. An unterminated string or comment swallows the rest of the text;
     the statements before the line it starts on are still read."""
     items = sql_adapter.parse_script(text, dialect)
-    before = _readable_part(text, dialect)
+    before = _before_unterminated(text, items)
     if before is text:
         return items
     return (*(i for i in sql_adapter.parse_script(before, dialect) if isinstance(i, sqlfacts.Statement)), items[0])
@@ -162,7 +162,11 @@ def table_decls(path: str, text: str, dialect: str) -> list[TableDecl]:
 
 def _readable_part(text: str, dialect: str) -> str:
     """The text before an unterminated string or comment (which would swallow everything after it)."""
-    items = sql_adapter.parse_script(text, dialect)
+    return _before_unterminated(text, sql_adapter.parse_script(text, dialect))
+
+
+def _before_unterminated(text: str, items: tuple[sqlfacts.Statement | sqlfacts.SqlError, ...]) -> str:
+    """`text` cut before the line where a tokenizer error (the only result when there is one) starts."""
     if len(items) == 1 and isinstance(items[0], sqlfacts.SqlError) and items[0].line > 1:
         return "\n".join(text.splitlines()[: items[0].line - 1])
     return text
