@@ -1,0 +1,216 @@
+"""`--jobs`, the result cache and the project index: faster runs that find exactly the same."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from conftest import LOCKED_UPDATE, LOST_UPDATE, Project, Run
+from txlint.config import Config
+from txlint.discovery import discover, display_path
+from txlint.engine import Engine, RunResult
+from txlint.registry import all_rules, enabled_codes
+from txlint.shard import Shard
+
+HERE = Path(__file__).parent
+CORPUS = HERE.parent.parent / "shared" / "corpus"
+FIXTURES = HERE / "fixtures"
+
+MODELS = "from django.db import models\nclass Product(models.Model):\n    views = models.IntegerField()\n    title = models.CharField()\n"
+COUNTER = 'from django.db.models import F\nfrom shop.models import Product\ndef seen(pk):\n    Product.objects.filter(pk=pk).update(views=F("views") + 1)\n'
+RETITLE = "from shop.models import Product\ndef retitle(pk, title):\n    p = Product.objects.get(pk=pk)\n    p.title = title\n    p.save()\n"
+UNRELATED = "def pay(pk, amount):\n    w = Wallet.objects.get(pk=pk)\n    w.balance -= amount\n    w.save()\n"
+
+
+def _folders() -> list[Path]:
+    return [folder for folder in (FIXTURES, CORPUS) if folder.is_dir()]
+
+
+def _run(folder: Path, **options: object) -> RunResult:
+    found = discover([folder], folder, ())
+    engine = Engine(Config(root=folder), enabled_codes(None, (), ()), **options)  # type: ignore[arg-type]
+    return engine.check_files(found.files, [display_path(p) for p in found.files])
+
+
+@pytest.mark.parametrize("folder", _folders(), ids=lambda p: p.name)
+def test_two_processes_find_exactly_what_one_finds(folder: Path) -> None:
+    one, two = _run(folder, jobs=1), _run(folder, jobs=2)
+    assert two.processes == 2, "the run must really have been split"
+    assert one.findings, "a folder of labelled bugs has findings"
+    assert [f.to_dict() for f in two.findings] == [f.to_dict() for f in one.findings]
+    assert two.notices == one.notices
+    assert two.files_checked == one.files_checked
+
+
+def test_jobs_2_equals_jobs_1_on_the_command_line(run_txlint: Callable[..., Run]) -> None:
+    folder = CORPUS if CORPUS.is_dir() else FIXTURES
+    one = run_txlint("check", "--format", "json", "--no-cache", "--jobs", "1", str(folder))
+    two = run_txlint("check", "--format", "json", "--no-cache", "--jobs", "2", str(folder))
+    assert one.exit_code == two.exit_code == 1
+    assert two.json() == one.json()
+
+
+def _shop(project: Project) -> dict[str, Path]:
+    return {
+        "models": project.write("shop/models.py", MODELS),
+        "counters": project.write("shop/counters.py", COUNTER),
+        "views": project.write("shop/views.py", RETITLE),
+        "wallet": project.write("wallet/views.py", UNRELATED),
+    }
+
+
+def _cached_run(project: Project, cache: Path, jobs: int = 1) -> RunResult:
+    return _run(project.root, jobs=jobs, cache_folder=cache)
+
+
+def _codes(result: RunResult) -> list[tuple[str, str]]:
+    return [(f.code, Path(f.path).name) for f in result.findings]
+
+
+def test_a_warm_run_reanalyses_nothing_and_finds_the_same(project: Project, tmp_path: Path) -> None:
+    _shop(project)
+    cache = tmp_path / "cache"
+    cold = _cached_run(project, cache)
+    assert cold.files_analysed == 4
+    warm = _cached_run(project, cache)
+    assert warm.files_analysed == 0
+    assert [f.to_dict() for f in warm.findings] == [f.to_dict() for f in cold.findings]
+    assert sorted((f.code, f.path) for f in warm.findings) == [("TX101", "wallet/views.py"), ("TX111", "shop/views.py")]
+
+
+def test_a_warm_run_with_processes_reanalyses_nothing(project: Project, tmp_path: Path) -> None:
+    for n in range(8):
+        project.write(f"app{n}/views.py", LOST_UPDATE if n % 2 else LOCKED_UPDATE)
+    cache = tmp_path / "cache"
+    cold = _cached_run(project, cache, jobs=2)
+    warm = _cached_run(project, cache, jobs=2)
+    assert (cold.processes, cold.files_analysed, warm.files_analysed) == (2, 8, 0)
+    assert warm.findings == cold.findings and len(warm.findings) == 4
+
+
+def test_an_edit_reanalyses_that_file_only(project: Project, tmp_path: Path) -> None:
+    files = _shop(project)
+    cache = tmp_path / "cache"
+    _cached_run(project, cache)
+    files["wallet"].write_text(UNRELATED.replace("w.balance -= amount", "w.balance -= amount  # still racy"))
+    again = _cached_run(project, cache)
+    assert again.files_analysed == 1
+    assert ("TX101", "views.py") in _codes(again)
+
+
+def test_an_index_fact_changed_in_one_file_reanalyses_the_files_that_asked(project: Project, tmp_path: Path) -> None:
+    """Dropping the atomic counter makes the full save safe: the saving file must be judged again."""
+    files = _shop(project)
+    cache = tmp_path / "cache"
+    assert ("TX111", "views.py") in _codes(_cached_run(project, cache))
+    files["counters"].write_text(COUNTER.replace('F("views") + 1', "0"))
+    again = _cached_run(project, cache)
+    assert ("TX111", "views.py") not in _codes(again)
+    # counters.py changed; shop/views.py asked who updates `product` atomically; wallet/views.py asked nothing that changed.
+    assert again.files_analysed == 2
+
+
+def test_a_corrupt_cache_entry_is_a_miss(project: Project, tmp_path: Path) -> None:
+    _shop(project)
+    cache = tmp_path / "cache"
+    cold = _cached_run(project, cache)
+    for entry in (cache / "v1").rglob("*.json"):
+        entry.write_text('{"format": 1, "decls": "not a list"')
+    again = _cached_run(project, cache)
+    assert again.files_analysed == 4
+    assert again.findings == cold.findings
+
+
+def test_the_cache_folder_is_tagged_and_ignores_itself(project: Project, run_txlint: Callable[..., Run]) -> None:
+    project.config("")
+    project.write("app.py")
+    assert run_txlint("check", ".").exit_code == 1
+    folder = project.root / ".txlint_cache"
+    assert (folder / "CACHEDIR.TAG").read_text().startswith("Signature: 8a477f597d28d172789f06886806bc55")
+    assert (folder / ".gitignore").read_text().splitlines()[-1] == "*"
+    assert list((folder / "v1").rglob("*.json"))
+
+
+def test_no_cache_writes_no_folder_and_cache_dir_moves_it(project: Project, run_txlint: Callable[..., Run], tmp_path: Path) -> None:
+    project.config("")
+    project.write("app.py")
+    assert run_txlint("check", "--no-cache", ".").exit_code == 1
+    assert not (project.root / ".txlint_cache").exists()
+    elsewhere = tmp_path / "elsewhere"
+    assert run_txlint("check", "--cache-dir", str(elsewhere), ".").exit_code == 1
+    assert (elsewhere / "CACHEDIR.TAG").is_file()
+    assert not (project.root / ".txlint_cache").exists()
+
+
+def test_an_unwritable_cache_folder_does_not_stop_the_run(project: Project, run_txlint: Callable[..., Run]) -> None:
+    project.write("app.py")
+    blocker = project.write("not-a-folder", "a file where the cache folder would go")
+    run = run_txlint("check", "--format", "json", "--cache-dir", str(blocker / "cache"), ".")
+    assert run.exit_code == 1
+    assert [f[0] for f in run.findings()] == ["TX101"]
+
+
+def test_a_cache_entry_is_data_never_code(project: Project, tmp_path: Path) -> None:
+    """A cache folder committed by someone else can at worst be a miss: entries are JSON, read strictly."""
+    project.write("app.py")
+    cache = tmp_path / "cache"
+    _cached_run(project, cache)
+    (entry,) = list((cache / "v1").rglob("*.json"))
+    document = json.loads(entry.read_text())
+    document["findings"][0]["severity"] = {"__reduce__": "os.system"}
+    entry.write_text(json.dumps(document))
+    again = _cached_run(project, cache)
+    assert again.files_analysed == 1
+    assert [f.code for f in again.findings] == ["TX101"]
+
+
+def test_named_files_are_judged_against_the_whole_project(project: Project, run_txlint: Callable[..., Run]) -> None:
+    """What the pre-commit hook does: pass one file; the index still comes from the project root."""
+    project.config("")
+    _shop(project)
+    run = run_txlint("check", "--format", "json", "shop/views.py")
+    # wallet/views.py has a TX101 of its own: not named, so not reported.
+    assert run.findings() == [("TX111", "shop/views.py", 5)]
+    alone = run_txlint("check", "--format", "json", "--no-project-index", "shop/views.py")
+    assert "TX111" not in alone.codes()
+
+
+def test_stdin_is_judged_against_the_project_too(project: Project, run_txlint: Callable[..., Run]) -> None:
+    project.config("")
+    _shop(project)
+    run = run_txlint("check", "--format", "json", "--stdin-filename", "shop/views.py", "-", input=RETITLE)
+    assert "TX111" in run.codes()
+    assert {path for _, path, _ in run.findings()} == {"shop/views.py"}
+
+
+def test_a_worker_that_dies_costs_only_its_own_files(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    for n in range(8):
+        project.write(f"app{n}.py", LOST_UPDATE)
+    real = Shard._parse
+
+    def crash_on_app3(self: Shard, item: object) -> object:
+        if getattr(item, "job").display.endswith("app3.py"):
+            os._exit(3)  # a crash in native code, as the parent sees it
+        return real(self, item)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Shard, "_parse", crash_on_app3)
+    result = _run(project.root, jobs=2)
+    assert result.processes == 2
+    lost = {Path(n.path).name for n in result.notices if "ended unexpectedly" in n.reason}
+    assert "app3.py" in lost and len(lost) < 8
+    assert {Path(f.path).name for f in result.findings} == {f"app{n}.py" for n in range(8)} - lost
+
+
+def test_rule_selection_is_part_of_the_cache_key(project: Project, tmp_path: Path) -> None:
+    project.write("app.py")
+    cache = tmp_path / "cache"
+    found = discover([project.root], project.root, ())
+    shown = [display_path(p) for p in found.files]
+    everything = Engine(Config(root=project.root), frozenset(all_rules()), cache_folder=cache).check_files(found.files, shown)
+    only_tx2 = Engine(Config(root=project.root), enabled_codes(("TX2",), (), ()), cache_folder=cache).check_files(found.files, shown)
+    assert [f.code for f in everything.findings] == ["TX101"]
+    assert only_tx2.findings == []
