@@ -18,7 +18,7 @@ from txlint.config import Config
 from txlint.frontends.python import cache, dbapi, django, sqlalchemy
 from txlint.frontends.python.imports import ImportTable
 from txlint.frontends.python.positions import LazyPositions
-from txlint.frontends.python.prefilter import may_matter
+from txlint.frontends.python.prefilter import may_matter, may_operate
 from txlint.frontends.python.walker import FileContext, FunctionWalker, Recogniser
 from txlint.index import ProjectIndex, TableDecl
 from txlint.ir import ModuleIR
@@ -62,6 +62,7 @@ class ParsedPython:
     module: cst.Module
     imports: ImportTable
     positions: LazyPositions
+    operates: bool = True  # False: it may declare tables but mentions no operation, so no function is walked
 
     def table_decls(self) -> list[TableDecl]:
         lines: dict[cst.CSTNode, int] = {}  # declaration lines are not needed by any rule; not worth a position pass
@@ -91,7 +92,7 @@ def parse(path: str, text: str) -> ParsedPython | PythonSyntaxError | TooDeep | 
         return _syntax_error(text, error)
     except (RecursionError, MemoryError):
         return PythonSyntaxError("code nested too deeply to analyse", 1, 1)
-    return ParsedPython(path, module, ImportTable.of_module(module), LazyPositions(module))
+    return ParsedPython(path, module, ImportTable.of_module(module), LazyPositions(module), may_operate(text))
 
 
 def _cpython_refuses(text: str) -> PythonSyntaxError | TooDeep | None:
@@ -156,6 +157,8 @@ def _syntax_error(text: str, error: cst.ParserSyntaxError) -> PythonSyntaxError:
 
 def analyse(parsed: ParsedPython, index: ProjectIndex, config: Config) -> ModuleIR:
     """Pass 2: the IR of every function and method in the module."""
+    if not parsed.operates:
+        return ModuleIR(parsed.path)
     constants = _string_constants(parsed.module)
     # Module-level facts a recogniser needs before any function is walked (cache clients in globals).
     facts: dict[str, object] = {"cache": cache.module_facts(parsed.module, parsed.imports, constants)}

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from txlint.frontends.python.literals import text_value
+
 
 @dataclass(frozen=True)
 class Use:
@@ -210,8 +212,8 @@ def _literal(node: cst.BaseExpression) -> str | None:
         return node.value
     if isinstance(node, cst.Name) and node.value in {"None", "True", "False"}:
         return node.value
-    if isinstance(node, cst.SimpleString) and isinstance(node.evaluated_value, str):
-        return repr(node.evaluated_value)
+    if isinstance(node, cst.SimpleString) and (text := text_value(node)) is not None:
+        return repr(text)
     return None
 
 

@@ -14,6 +14,8 @@ use it (a read feeding a write) errs on the side of the code as written.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
@@ -22,9 +24,28 @@ import libcst as cst
 
 from txlint.config import Config
 from txlint.frontends.python.imports import ImportTable, dotted_name
+from txlint.frontends.python.literals import text_value
+from txlint.frontends.python.paths import (
+    PathTracker,
+    States,
+    held_on,
+    holding,
+    join,
+    leaving_through,
+)
 from txlint.frontends.python.positions import LazyPositions
-from txlint.frontends.python.paths import PathTracker, States, held_on, holding, join, leaving_through
-from txlint.frontends.python.values import AbstractValue, Data, Handle, ModelClass, Pair, Parameter, Query, Record, Row, Rows
+from txlint.frontends.python.values import (
+    AbstractValue,
+    Data,
+    Handle,
+    ModelClass,
+    Pair,
+    Parameter,
+    Query,
+    Record,
+    Row,
+    Rows,
+)
 from txlint.ftypes import Span
 from txlint.index import ProjectIndex
 from txlint.ir import (
@@ -41,8 +62,8 @@ from txlint.ir import (
     Op,
     Read,
     ReadKind,
-    RowOrigin,
     Rollback,
+    RowOrigin,
     RowRef,
     Transaction,
     Unit,
@@ -370,9 +391,7 @@ class FunctionWalker:
 
     def _body(self, body: cst.BaseSuite | Sequence[cst.BaseStatement]) -> None:
         statements: Sequence[cst.BaseStatement | cst.BaseSmallStatement]
-        if isinstance(body, cst.SimpleStatementSuite):
-            statements = body.body
-        elif isinstance(body, cst.IndentedBlock):
+        if isinstance(body, (cst.SimpleStatementSuite, cst.IndentedBlock)):
             statements = body.body
         else:
             statements = body  # type: ignore[assignment]
@@ -646,8 +665,7 @@ class FunctionWalker:
         if isinstance(node, (cst.Tuple, cst.List, cst.Set)):
             return Pair(tuple(self.eval(e.value) for e in node.elements))
         if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
-            text = node.evaluated_value
-            return Data(text=text if isinstance(text, str) else None)
+            return Data(text=text_value(node))
         return self._combine(node)
 
     def _combine(self, node: cst.BaseExpression) -> Data:
@@ -735,8 +753,8 @@ class FunctionWalker:
             key = node.slice[0].slice.value
             if isinstance(key, cst.Integer):
                 return base.item(int(key.value))
-            if isinstance(key, cst.SimpleString) and isinstance(key.evaluated_value, str):
-                return base.item(key.evaluated_value)
+            if isinstance(key, cst.SimpleString) and (name := text_value(key)) is not None:
+                return base.item(name)
             return Data(frozenset({Dependency(base.ref, None)}))
         if isinstance(base, Pair):
             return None
@@ -877,9 +895,33 @@ def _is_builtin_collection(node: cst.Call) -> bool:
 
 
 def _child_expressions(node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
-    """Direct sub-expressions of `node` (through non-expression wrappers such as `Arg`)."""
-    for child in node.children:
+    """Direct sub-expressions of `node` (through non-expression wrappers such as `Arg`), in source order."""
+    for child in _children(node):
         if isinstance(child, cst.BaseExpression):
             yield child
         elif not isinstance(child, (cst.BaseStatement, cst.BaseSuite)):
             yield from _child_expressions(child)
+
+
+# Nodes whose fields are declared in another order than their parts appear in the source.
+_SOURCE_ORDER = {cst.IfExp: ("body", "test", "orelse"), cst.Arg: ("keyword", "value")}
+_SKIPPED = (cst.BaseParenthesizableWhitespace, cst.LeftParen, cst.RightParen, cst.Comma, cst.Dot, cst.Colon)
+
+
+def _children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """`node.children` without it: libcst computes that property by running a visitor over the
+    node, which made it the walker's most expensive call. Whitespace and punctuation are skipped."""
+    for name in _SOURCE_ORDER.get(type(node)) or _field_names(type(node)):
+        value = getattr(node, name)
+        if isinstance(value, cst.CSTNode):
+            if not isinstance(value, _SKIPPED):
+                yield value
+        elif isinstance(value, (tuple, list)):
+            for item in value:
+                if isinstance(item, cst.CSTNode) and not isinstance(item, _SKIPPED):
+                    yield item
+
+
+@functools.cache
+def _field_names(kind: type[cst.CSTNode]) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(kind) if f.name not in {"lpar", "rpar"})
