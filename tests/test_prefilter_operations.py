@@ -29,7 +29,9 @@ def test_a_models_module_is_parsed_but_not_walked() -> None:
 
 def test_cached_property_is_not_a_cache() -> None:
     assert not may_operate("from functools import cached_property, lru_cache\n@lru_cache\ndef f(x):\n    return x\n")
+    assert not may_operate("def f(cache, key):\n    return cache.get(key)\n")
     assert may_operate("from django.core.cache import cache\ncache.set('k', 1)\n")
+    assert may_operate("from django.core.cache import caches\ncaches['default'].add('k', 1)\n")
 
 
 def test_a_model_declared_in_a_file_with_no_operation_still_reaches_the_index(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -19,6 +19,7 @@ from txlint.frontends.python import cache, dbapi, django, sqlalchemy
 from txlint.frontends.python.imports import ImportTable
 from txlint.frontends.python.positions import LazyPositions
 from txlint.frontends.python.prefilter import may_matter, may_operate
+from txlint.frontends.python.skeleton import declaration_skeleton
 from txlint.frontends.python.walker import FileContext, FunctionWalker, Recogniser
 from txlint.index import ProjectIndex, TableDecl
 from txlint.ir import ModuleIR
@@ -79,30 +80,48 @@ class Irrelevant:
 
 def parse(path: str, text: str) -> ParsedPython | PythonSyntaxError | TooDeep | Irrelevant:
     """Parse source text; a syntax error is a value, not an exception."""
-    refused = _cpython_refuses(text)
-    if isinstance(refused, PythonSyntaxError) and not _libcst_reads(text, refused):
-        return refused
-    if isinstance(refused, TooDeep):
-        return refused  # libcst's native parser can crash outright on what CPython refuses for depth
+    tree = _cpython_reads(text)
+    if isinstance(tree, PythonSyntaxError) and not _libcst_reads(text, tree):
+        return tree
+    if isinstance(tree, TooDeep):
+        return tree  # libcst's native parser can crash outright on what CPython refuses for depth
     if not may_matter(text):
         return Irrelevant()
+    operates = may_operate(text)
+    if not operates and isinstance(tree, ast.Module):
+        declared = _declarations_only(path, text, tree)
+        if declared is not None:
+            return declared
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as error:
         return _syntax_error(text, error)
     except (RecursionError, MemoryError):
         return PythonSyntaxError("code nested too deeply to analyse", 1, 1)
-    return ParsedPython(path, module, ImportTable.of_module(module), LazyPositions(module), may_operate(text))
+    return ParsedPython(path, module, ImportTable.of_module(module), LazyPositions(module), operates)
 
 
-def _cpython_refuses(text: str) -> PythonSyntaxError | TooDeep | None:
-    """CPython's verdict first: a syntax error with its exact position, or nesting deeper than
-    txlint analyses. CPython's parser counts its own recursion against the recursion limit, so a
-    lowered limit makes it refuse deep trees in C, without a walk over the tree in Python."""
+def _declarations_only(path: str, text: str, tree: ast.Module) -> ParsedPython | Irrelevant | None:
+    """A file that may declare tables but operates on nothing: parse its declarations only.
+
+    None when the skeleton does not parse (the whole file is parsed instead)."""
+    if not any(isinstance(node, ast.ClassDef) for node in tree.body):
+        return Irrelevant()  # no class at module level: nothing for the index either
+    try:
+        module = cst.parse_module(declaration_skeleton(text, tree) or text)
+    except (cst.ParserSyntaxError, RecursionError, MemoryError):
+        return None
+    return ParsedPython(path, module, ImportTable.of_module(module), LazyPositions(module), operates=False)
+
+
+def _cpython_reads(text: str) -> ast.Module | PythonSyntaxError | TooDeep:
+    """CPython's verdict first: its tree, or a syntax error with its exact position, or nesting
+    deeper than txlint analyses. CPython's parser counts its own recursion against the recursion
+    limit, so a lowered limit makes it refuse deep trees in C, without a walk over the tree in Python."""
     previous = sys.getrecursionlimit()
     sys.setrecursionlimit(_stack_depth() + NESTING_BUDGET)
     try:
-        ast.parse(text)
+        return ast.parse(text)
     except SyntaxError as error:
         return PythonSyntaxError(error.msg, error.lineno or 1, error.offset or 1)
     except RecursionError:
@@ -113,7 +132,6 @@ def _cpython_refuses(text: str) -> PythonSyntaxError | TooDeep | None:
         return PythonSyntaxError(str(error), 1, 1)
     finally:
         sys.setrecursionlimit(previous)
-    return None
 
 
 def _libcst_reads(text: str, refused: PythonSyntaxError) -> bool:

@@ -20,18 +20,21 @@ import re
 OPERATION_TRIGGERS = (
     # Django ORM: managers and querysets, instance writes, transactions
     ".objects", "_default_manager", "_base_manager", "QuerySet", "Manager", ".save(", ".delete(",
-    ".update(", ".create(", "bulk_", "F(", "get_object_or_404", "select_for_update", "atomic",
+    "bulk_", "get_object_or_404", "select_for_update", "atomic",
     "set_autocommit", "get_or_create", "update_or_create", "refresh_from_db",
     # SQLAlchemy
     "sqlalchemy", "session", "Session", "with_for_update",
     # DB-API drivers and SQL
     "cursor", ".execute(", "connect(", ".commit(", ".rollback(", "autocommit",
-    # caches and distributed locks (`cached_property` and `lru_cache` are not caches it knows)
-    "redis", "Redis", "memcache", "setnx", ".lock(",
+    # caches and distributed locks: clients it knows come from these imports and types
+    # (`cached_property`, `lru_cache` and a variable called `cache` are not among them)
+    "redis", "Redis", "memcache", "setnx", ".lock(", "core.cache", "BaseCache",
 )  # fmt: skip
-DECLARATION_TRIGGERS = ("models", "Model", "sqlalchemy", "__tablename__", "Table(", "Base")
+DECLARATION_TRIGGERS = (
+    "models", "Model", "sqlalchemy", "__tablename__", "Table(", "Column(", "mapped_column", "Mapped[", "DeclarativeBase",
+)  # fmt: skip
 
-_OPERATES = re.compile("|".join(re.escape(t) for t in OPERATION_TRIGGERS) + r"|\bcaches?\b")
+_OPERATES = re.compile("|".join(re.escape(t) for t in OPERATION_TRIGGERS))
 _DECLARES = re.compile("|".join(re.escape(t) for t in DECLARATION_TRIGGERS))
 
 
