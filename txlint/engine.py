@@ -16,6 +16,7 @@ from pathlib import Path
 
 from txlint.config import Config
 from txlint.ftypes import Finding, Notice
+from txlint.gcpolicy import few_collections
 from txlint.index import AtomicWriter, TableDecl
 from txlint.shard import FileJob, FileOutcome
 from txlint.workers import LocalWorker, ProcessWorker, partition
@@ -71,7 +72,8 @@ class Engine:
         else:
             workers = [LocalWorker(self.config, self.enabled, self.cache_folder, jobs)]
         try:
-            return self._drive(workers)
+            with few_collections():
+                return self._drive(workers)
         finally:
             for worker in workers:
                 worker.close()

@@ -13,6 +13,7 @@ files it held, each reported with a notice; the other shards go on.
 from __future__ import annotations
 
 import functools
+import gc
 import multiprocessing
 import sys
 import traceback
@@ -23,6 +24,7 @@ from typing import Any
 
 from txlint.config import Config
 from txlint.deepstack import run_deep
+from txlint.gcpolicy import RUN_THRESHOLDS
 from txlint.shard import FileJob, Shard
 
 PHASES = ("summarise", "writers", "judge")
@@ -99,6 +101,7 @@ class ProcessWorker:
 
 def _serve(pipe: Connection, config: Config, enabled: frozenset[str], cache_folder: Path | None, jobs: list[FileJob]) -> None:
     """The child's loop: one request per phase until told to stop."""
+    gc.set_threshold(*RUN_THRESHOLDS)  # a spawned child does not inherit the parent's settings
     shard = Shard(config, enabled, cache_folder)
     while True:
         try:
