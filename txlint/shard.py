@@ -139,7 +139,7 @@ class Shard:
             item.key = self.cache.key(job.display, source.text)
             item.cached = self.cache.load(item.key)
         if item.cached is not None:
-            item.entry = Entry(decls=item.cached.decls, notices=item.cached.notices, checked=item.cached.checked)
+            item.entry = Entry(decls=item.cached.decls, notices=list(item.cached.notices), checked=item.cached.checked)
             return
         self._guard(item, "indexing", self._parse_and_index)
 
