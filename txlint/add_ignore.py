@@ -31,9 +31,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from txlint import sql_adapter
 from txlint.atomicfile import write_atomic
-from txlint.frontends.sql_script import dialect_of
 from txlint.ftypes import Finding
 from txlint.suppression import Suppressions
 
@@ -175,6 +173,9 @@ class _FileEdit:
 
     def _verify(self, old: str, new: str, edits: dict[int, tuple[str, ...]]) -> None:
         if self.sql:
+            from txlint import sql_adapter  # sqlglot is a large import; most runs never edit a .sql file
+            from txlint.frontends.sql_script import dialect_of
+
             same = sql_adapter.parse_script(old, dialect_of(old, self.dialect)) == sql_adapter.parse_script(new, dialect_of(new, self.dialect))
             suppressions = Suppressions.of_sql(new)
         else:
