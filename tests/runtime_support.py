@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import tempfile
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -69,3 +70,65 @@ def account_model(table: str) -> Any:
         hits = Column(Integer, default=0)
 
     return Account
+
+
+_django_models: tuple[Any, Any, Any] | None = None
+
+
+def django_models() -> tuple[Any, Any, Any]:
+    """Django configured once per process on a SQLite file, with `Account(balance, name)`,
+    `Order(status)` and `Shipment(order_id)` tables; skips when Django is not installed or its
+    settings were configured by something else."""
+    global _django_models
+    if _django_models is not None:
+        return _django_models
+    django = pytest.importorskip("django")
+    from django.conf import settings
+
+    if settings.configured:
+        pytest.skip("Django settings are already configured by something else in this process")
+    folder = tempfile.mkdtemp(prefix="txlint-django-")
+    settings.configure(
+        DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.path.join(folder, "shop.db")}},
+        INSTALLED_APPS=[],
+        USE_TZ=True,
+    )
+    django.setup()
+    from django.db import connection
+    from django.db import models as m
+
+    class Account(m.Model):
+        balance = m.IntegerField()
+        name = m.CharField(max_length=40, default="")
+
+        class Meta:
+            app_label = "txlshop"
+
+    class Order(m.Model):
+        status = m.CharField(max_length=20)
+
+        class Meta:
+            app_label = "txlshop"
+
+    class Shipment(m.Model):
+        order_id = m.IntegerField()
+
+        class Meta:
+            app_label = "txlshop"
+
+    with connection.schema_editor() as editor:
+        for model in (Account, Order, Shipment):
+            editor.create_model(model)
+    _django_models = (Account, Order, Shipment)
+    return _django_models
+
+
+def django_shop() -> tuple[Any, Any, Any]:
+    """The Django models with fresh rows: account 1 (balance 100), order 1 ("paid")."""
+    Account, Order, Shipment = django_models()  # noqa: N806
+    Account.objects.all().delete()
+    Order.objects.all().delete()
+    Shipment.objects.all().delete()
+    Account.objects.create(id=1, balance=100)
+    Order.objects.create(id=1, status="paid")
+    return Account, Order, Shipment

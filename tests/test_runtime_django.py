@@ -10,58 +10,12 @@ import pytest
 
 django = pytest.importorskip("django")
 
-from runtime_support import line_of  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def models(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    from django.conf import settings
-
-    if settings.configured:
-        pytest.skip("Django settings are already configured by something else in this process")
-    settings.configure(
-        DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(tmp_path_factory.mktemp("django") / "shop.db")}},
-        INSTALLED_APPS=[],
-        USE_TZ=True,
-    )
-    django.setup()
-    from django.db import connection
-    from django.db import models as m
-
-    class Account(m.Model):
-        balance = m.IntegerField()
-        name = m.CharField(max_length=20, default="")
-
-        class Meta:
-            app_label = "txlshop"
-
-    class Order(m.Model):
-        status = m.CharField(max_length=20)
-
-        class Meta:
-            app_label = "txlshop"
-
-    class Shipment(m.Model):
-        order_id = m.IntegerField()
-
-        class Meta:
-            app_label = "txlshop"
-
-    with connection.schema_editor() as editor:
-        for model in (Account, Order, Shipment):
-            editor.create_model(model)
-    return Account, Order, Shipment
+from runtime_support import django_shop, line_of  # noqa: E402
 
 
 @pytest.fixture
-def shop(models: Any) -> Any:
-    Account, Order, Shipment = models  # noqa: N806
-    Account.objects.all().delete()
-    Order.objects.all().delete()
-    Shipment.objects.all().delete()
-    Account.objects.create(id=1, balance=100)
-    Order.objects.create(id=1, status="paid")
-    return models
+def shop() -> Any:
+    return django_shop()
 
 
 def codes(monitor: Any) -> list[str]:
@@ -69,7 +23,7 @@ def codes(monitor: Any) -> list[str]:
 
 
 def test_watch_attaches_once_and_close_detaches(shop: Any) -> None:
-    from django.db import connection
+    from django.db import connection, connections
     from django.db.backends.signals import connection_created
 
     from txlint.runtime.django import watch
@@ -79,8 +33,10 @@ def test_watch_attaches_once_and_close_detaches(shop: Any) -> None:
     monitor = watch(mode="collect")
     monitor.install()
     assert len(connection.execute_wrappers) == before + 1 and len(connection_created.receivers) == receivers + 1
+    assert {"commit", "rollback", "close"} <= set(vars(connections["default"]))  # the transaction boundaries, on this object only
     monitor.close()
     assert len(connection.execute_wrappers) == before and len(connection_created.receivers) == receivers
+    assert not {"commit", "rollback", "close"} & set(vars(connections["default"]))
     assert not monitor.installed()
 
 
@@ -101,6 +57,25 @@ def test_lost_update_in_atomic_is_tx101_at_the_save(shop: Any) -> None:
         withdraw()
     assert [(f.code, f.line) for f in monitor.findings] == [("TX101", line_of(withdraw, "<- TX101"))]
     assert all("%s" in r.message for r in monitor.findings[0].related)
+
+
+def test_select_for_update_is_a_lock_even_where_the_backend_drops_it(shop: Any) -> None:
+    from django.db import connection, transaction
+
+    from txlint.runtime.django import watch
+
+    Account = shop[0]  # noqa: N806
+    assert not connection.features.has_select_for_update  # SQLite: no FOR UPDATE in the SQL
+
+    def withdraw() -> None:
+        with transaction.atomic():
+            account = Account.objects.select_for_update().get(pk=1)
+            account.balance -= 10
+            account.save()
+
+    with watch(mode="collect") as monitor:
+        withdraw()
+    assert monitor.findings == []
 
 
 def test_database_decrement_with_a_bound_is_only_tx105(shop: Any) -> None:
@@ -190,3 +165,94 @@ def test_module_path_is_shown_relative(shop: Any) -> None:
         account.balance += 5
         account.save()
     assert Path(monitor.findings[0].path).name == Path(__file__).name
+
+
+# -- TX104: writes left uncommitted when the connection closes --------------------------------------
+
+
+def test_manual_transaction_closed_without_commit_is_tx104_and_the_write_is_lost(shop: Any) -> None:
+    from django.db import connection, transaction
+    from django.db.models import F
+
+    from txlint.runtime.django import watch
+
+    Account = shop[0]  # noqa: N806
+
+    def pay(commit: bool) -> None:
+        transaction.set_autocommit(False)
+        Account.objects.filter(pk=1).update(balance=F("balance") + 5)  # <- write
+        if commit:
+            transaction.commit()
+            transaction.set_autocommit(True)
+
+    def end_of_request() -> None:
+        connection.close()  # <- TX104 (what Django does when a request ends)
+
+    with watch(mode="collect") as monitor:
+        pay(commit=True)
+        end_of_request()
+        assert monitor.findings == []
+        pay(commit=False)
+        end_of_request()
+    [finding] = monitor.findings
+    assert (finding.code, finding.line) == ("TX104", line_of(end_of_request, "<- TX104"))
+    assert finding.related[0].line == line_of(pay, "<- write")
+    assert Account.objects.get(pk=1).balance == 105  # the second payment really was thrown away
+
+
+def test_close_inside_atomic_is_tx104(shop: Any) -> None:
+    from django.db import connection, transaction
+
+    from txlint.runtime.django import watch
+
+    Account = shop[0]  # noqa: N806
+
+    def pay() -> None:
+        with transaction.atomic():
+            Account.objects.filter(pk=1).update(name="paid")
+            connection.close()  # <- TX104
+
+    with watch(mode="collect") as monitor:
+        pay()
+    assert [(f.code, f.line) for f in monitor.findings] == [("TX104", line_of(pay, "<- TX104"))]
+    assert Account.objects.get(pk=1).name == ""
+
+
+def test_atomic_blocks_and_autocommit_writes_are_not_tx104(shop: Any) -> None:
+    from django.db import connection, transaction
+
+    from txlint.runtime.django import watch
+
+    Account = shop[0]  # noqa: N806
+    with watch(mode="collect") as monitor:
+        Account.objects.filter(pk=1).update(name="autocommit")
+        connection.close()
+        with transaction.atomic():
+            Account.objects.filter(pk=1).update(name="committed")
+        connection.close()
+        with pytest.raises(RuntimeError), transaction.atomic():
+            Account.objects.filter(pk=1).update(name="rolled back")
+            raise RuntimeError("payment failed")
+        connection.close()
+        transaction.set_autocommit(False)
+        Account.objects.filter(pk=1).update(name="manual, rolled back")
+        transaction.rollback()
+        transaction.set_autocommit(True)
+        connection.close()
+    assert monitor.findings == [] and monitor.errors == 0
+    assert Account.objects.get(pk=1).name == "committed"
+
+
+def test_raise_mode_reports_tx104_after_the_connection_is_closed(shop: Any) -> None:
+    from django.db import connection, transaction
+
+    from txlint.runtime import TransactionSafetyError
+    from txlint.runtime.django import watch
+
+    Account = shop[0]  # noqa: N806
+    with watch(mode="raise"):
+        transaction.set_autocommit(False)
+        Account.objects.filter(pk=1).update(name="lost")
+        with pytest.raises(TransactionSafetyError, match="TX104"):
+            connection.close()
+        assert connection.connection is None  # closed all the same

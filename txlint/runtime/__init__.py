@@ -10,7 +10,8 @@
 the application's own source line. Modes: `warn` (a
 `TransactionSafetyWarning`), `log` (the `txlint` logger), `raise`
 (`TransactionSafetyError`, for tests), `collect` (only `monitor.findings`);
-`select=`/`ignore=` take codes or prefixes. Other sources:
+`select=`/`ignore=` take codes or prefixes; bound values are never shown
+unless `show_values=True`. Other sources:
 `txlint.runtime.dbapi.wrap(connection)` for a psycopg/PyMySQL/sqlite3
 connection, `txlint.runtime.django.watch()` for Django, and the pytest plugin
 (`pytest --txlint-runtime`).

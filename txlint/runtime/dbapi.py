@@ -24,6 +24,10 @@ driver). What it adds:
   commit (or roll back) at the end of the block, psycopg 3 and PyMySQL close
   the connection (PyMySQL without committing).
 
+Everything the wrapper adds is contained: an error of txlint is counted and
+logged once (`monitor.errors`), and the driver's call runs and returns as if
+unwrapped; only mode "raise" raises, and only `TransactionSafetyError`.
+
 Known limits: PyMySQL's `rowcount` counts changed rows, not matched ones, so
 an UPDATE that writes the value a row already has looks like one that matched
 nothing (TX108 needs `CLIENT.FOUND_ROWS`, which SQLAlchemy sets). A monitor
@@ -32,13 +36,15 @@ has one SQL dialect: wrap connections of one kind of database per monitor.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from types import FrameType
 from typing import Any
 
 from txlint.config import Config
 from txlint.runtime import drivers
 from txlint.runtime.monitor import Monitor, enabled_runtime_codes, project_config
-from txlint.runtime.trace import TraceAnalyser
+from txlint.runtime.trace import TraceAnalyser, forgetting
 
 __all__ = ["DBAPIMonitor", "MonitoredConnection", "MonitoredCursor", "wrap"]
 
@@ -54,6 +60,7 @@ def wrap(
     select: Iterable[str] | None = None,
     ignore: Iterable[str] = (),
     config: Config | None = None,
+    show_values: bool = False,
 ) -> MonitoredConnection:
     """Wrap one DB-API connection; a new monitor is made unless one is given (`conn.txlint_monitor`).
 
@@ -62,11 +69,21 @@ def wrap(
         mode: "warn", "log", "raise" or "collect" (for a new monitor).
         monitor: an existing monitor to report to (several connections, one list of findings).
         dialect: the SQL dialect; guessed from the driver by default.
-        select, ignore, config: as for `txlint.runtime.watch`.
+        select, ignore, config, show_values: as for `txlint.runtime.watch`.
     """
     if monitor is None:
-        monitor = DBAPIMonitor(mode, dialect=dialect or drivers.dialect_of(connection) or "postgres", select=select, ignore=ignore, config=config)
+        if isinstance(connection, MonitoredConnection):
+            return connection  # wrapping twice adds nothing (give a monitor to watch it a second time)
+        dialect = dialect or drivers.dialect_of(connection) or "postgres"
+        monitor = DBAPIMonitor(mode, dialect=dialect, select=select, ignore=ignore, config=config, show_values=show_values)
     return monitor.wrap(connection)
+
+
+def unwrapped(connection: Any) -> Any:
+    """The driver's own connection under any number of txlint wrappers."""
+    while isinstance(connection, MonitoredConnection):
+        connection = connection.wrapped
+    return connection
 
 
 class DBAPIMonitor(Monitor):
@@ -80,13 +97,17 @@ class DBAPIMonitor(Monitor):
         select: Iterable[str] | None = None,
         ignore: Iterable[str] = (),
         config: Config | None = None,
+        show_values: bool = False,
     ) -> None:
-        super().__init__(mode)
-        self.analyser = TraceAnalyser(dialect, config or project_config(), enabled=enabled_runtime_codes(select, ignore))
+        super().__init__(mode, show_values=show_values)
+        codes = enabled_runtime_codes(select, ignore)
+        self.analyser = TraceAnalyser(dialect, config or project_config(), enabled=codes, show_values=show_values, notify=self.unreadable, known=self.already_reported)
 
     def wrap(self, connection: Any) -> MonitoredConnection:
-        """The connection, wrapped once (wrapping a wrapped connection returns it)."""
-        if isinstance(connection, MonitoredConnection):
+        """The connection, wrapped once by this monitor (wrapping it again returns it). A connection
+        another monitor wraps is wrapped once more: both see its statements (the pytest plugin's
+        monitor and a test's own `txlint_monitor`)."""
+        if isinstance(connection, MonitoredConnection) and connection.txlint_monitor is self:
             return connection
         return MonitoredConnection(connection, self)
 
@@ -97,9 +118,11 @@ class MonitoredConnection:
     """A DB-API connection whose statements and transaction boundaries are traced."""
 
     def __init__(self, connection: Any, monitor: DBAPIMonitor) -> None:
+        raw = unwrapped(connection)
         object.__setattr__(self, "_txlint_conn", connection)
+        object.__setattr__(self, "_txlint_raw", raw)  # the driver's connection: what `drivers` asks
         object.__setattr__(self, "_txlint_monitor", monitor)
-        object.__setattr__(self, "_txlint_key", id(connection))
+        object.__setattr__(self, "_txlint_key", id(raw))
 
     # -- pass-through -------------------------------------------------------------------------
     @property
@@ -130,28 +153,33 @@ class MonitoredConnection:
         self._txlint_before()
         cursor = execute(sql, *args, **kwargs)
         wrapped = MonitoredCursor(cursor, self)
-        wrapped._txlint_read = self._txlint_after(sql, args[0] if args else kwargs.get("parameters", kwargs.get("params")), False, cursor)
+        params = args[0] if args else kwargs.get("parameters", kwargs.get("params"))
+        wrapped._txlint_read = self._txlint_after(sql, params, False, cursor, sys._getframe(1))
         return wrapped
 
     def _txlint_before(self) -> None:
         """A transaction the driver ended where the wrapper could not see it is over."""
         monitor = self._txlint_monitor
-        if not monitor.closed and drivers.in_transaction(self._txlint_conn) is False:
-            monitor.collect(monitor.analyser.ended, self._txlint_key)
+        if not monitor.closed:
+            monitor.collect(self._txlint_check_ended)
 
-    def _txlint_after(self, sql: Any, params: Any, many: bool, cursor: Any) -> object | None:
-        """Trace one executed statement; return a token for recording the row it read, if it read."""
+    def _txlint_check_ended(self) -> None:
+        if drivers.in_transaction(self._txlint_raw) is False:
+            self._txlint_monitor.analyser.ended(self._txlint_key)
+
+    def _txlint_after(self, sql: Any, params: Any, many: bool, cursor: Any, origin: FrameType | None) -> object | None:
+        """Trace one executed statement (`origin`: the frame that called the driver through the
+        wrapper); return a token for recording the row it read, if it read."""
         monitor = self._txlint_monitor
         if monitor.closed or not isinstance(sql, str):
             return None
-        analyser = monitor.analyser
-        before = analyser.last_read(self._txlint_key)
-        monitor.call(self._txlint_analyse, sql, params, many, cursor)
-        after = analyser.last_read(self._txlint_key)
-        return after if after is not before else None
+        token: list[object] = []
+        monitor.call(self._txlint_analyse, sql, params, many, cursor, origin, token)
+        return token[0] if token else None
 
-    def _txlint_analyse(self, sql: str, params: Any, many: bool, cursor: Any) -> list:
-        raw = self._txlint_conn
+    def _txlint_analyse(self, sql: str, params: Any, many: bool, cursor: Any, origin: FrameType | None, token: list[object]) -> list:
+        raw = self._txlint_raw
+        analyser = self._txlint_monitor.analyser
         inside = drivers.in_transaction(raw)
         if inside is None:
             auto = drivers.autocommit(raw)
@@ -159,7 +187,12 @@ class MonitoredConnection:
         rowcount = getattr(cursor, "rowcount", None)
         if not isinstance(rowcount, int) or rowcount < 0:
             rowcount = None
-        return self._txlint_monitor.analyser.execute(self._txlint_key, sql, params, rowcount=rowcount, executemany=many, in_transaction=inside)
+        before = analyser.last_read(self._txlint_key)
+        findings = analyser.execute(self._txlint_key, sql, params, rowcount=rowcount, executemany=many, in_transaction=inside, origin=origin)
+        after = analyser.last_read(self._txlint_key)
+        if after is not before:
+            token.append(after)
+        return findings
 
     def _txlint_record(self, token: object, row: Any, description: Any) -> None:
         def record() -> None:
@@ -178,7 +211,8 @@ class MonitoredConnection:
     def commit(self) -> Any:
         monitor = self._txlint_monitor
         if not monitor.closed:
-            monitor.call(monitor.analyser.commit, self._txlint_key)  # raise mode: before the commit
+            analyser, key = monitor.analyser, self._txlint_key
+            monitor.call(forgetting, analyser, key, analyser.commit, key)  # raise mode: before the commit
         return self._txlint_conn.commit()
 
     def rollback(self) -> Any:
@@ -187,7 +221,8 @@ class MonitoredConnection:
         finally:
             monitor = self._txlint_monitor
             if not monitor.closed:
-                monitor.collect(monitor.analyser.rollback, self._txlint_key)
+                analyser, key = monitor.analyser, self._txlint_key
+                monitor.collect(forgetting, analyser, key, analyser.rollback, key)
 
     def close(self) -> Any:
         monitor = self._txlint_monitor
@@ -205,20 +240,25 @@ class MonitoredConnection:
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> Any:
         monitor = self._txlint_monitor
-        raw = self._txlint_conn
-        module = drivers.driver_module(raw)
         findings: list = []
-        if not monitor.closed and module in _COMMIT_ON_EXIT:
-            if exc_type is None:
-                findings += monitor.collect(monitor.analyser.commit, self._txlint_key) or []
-            else:
-                monitor.collect(monitor.analyser.rollback, self._txlint_key)
-        result = raw.__exit__(exc_type, exc, tb)
-        if not monitor.closed and _closed(raw):
-            findings += monitor.collect(monitor.analyser.released, self._txlint_key) or []
+        if not monitor.closed:
+            findings += monitor.collect(self._txlint_block_ends, exc_type is None) or []
+        result = self._txlint_conn.__exit__(exc_type, exc, tb)
+        if not monitor.closed:
+            findings += monitor.collect(self._txlint_released_if_closed) or []
         if exc_type is None:
             monitor.report(findings)
         return result
+
+    def _txlint_block_ends(self, ok: bool) -> list:
+        """What the driver's `with` block does to the transaction, before it does it."""
+        if drivers.driver_module(self._txlint_raw) not in _COMMIT_ON_EXIT:
+            return []
+        analyser, key = self._txlint_monitor.analyser, self._txlint_key
+        return forgetting(analyser, key, analyser.commit if ok else analyser.rollback, key) or []  # type: ignore[no-any-return]
+
+    def _txlint_released_if_closed(self) -> list:
+        return self._txlint_monitor.analyser.released(self._txlint_key) if _closed(self._txlint_raw) else []
 
 
 class MonitoredCursor:
@@ -247,7 +287,7 @@ class MonitoredCursor:
         self._txlint_owner._txlint_before()
         result = cursor.execute(sql, *args, **kwargs)
         params = args[0] if args else kwargs.get("args", kwargs.get("params", kwargs.get("parameters")))
-        self._txlint_read = self._txlint_owner._txlint_after(sql, params, False, cursor)
+        self._txlint_read = self._txlint_owner._txlint_after(sql, params, False, cursor, sys._getframe(1))
         return self if result is cursor else result
 
     def executemany(self, sql: Any, seq: Any, *args: Any, **kwargs: Any) -> Any:
@@ -256,7 +296,7 @@ class MonitoredCursor:
             seq = list(seq)  # an iterator would be consumed by the driver before the analyser saw it
         self._txlint_owner._txlint_before()
         result = cursor.executemany(sql, seq, *args, **kwargs)
-        self._txlint_read = self._txlint_owner._txlint_after(sql, seq, True, cursor)
+        self._txlint_read = self._txlint_owner._txlint_after(sql, seq, True, cursor, sys._getframe(1))
         return self if result is cursor else result
 
     def _txlint_first(self, row: Any) -> None:

@@ -22,7 +22,11 @@ class TransactionSafetyError(Exception):
 
     def __init__(self, finding: Finding) -> None:
         self.finding = finding
-        super().__init__(format_finding(finding))
+        try:
+            text = format_finding(finding)
+        except Exception:  # only this type may reach the host in raise mode, whatever the finding holds
+            text = f"{getattr(finding, 'code', 'TX')}: transaction-safety finding"
+        super().__init__(text)
 
 
 def format_finding(finding: Finding) -> str:

@@ -16,12 +16,20 @@ hit by a thousand requests is one finding) and then, by mode:
   SQLAlchemy's pool swallows it and throws the connection away) keeps the
   finding pending; `close()` (the end of the `with` block) raises it;
 - `collect`: only `monitor.findings`.
+
+Nothing a monitor reports or logs holds a bound value unless the user asked
+for it (`show_values=True`): findings show SQL with placeholders (and literals
+masked), and an error of txlint is logged with its type and traceback, not
+its message (an exception's message can quote the value it choked on).
+A statement whose SQL cannot be parsed is not judged; the first one is
+logged (its position, not its text) and all are counted (`Monitor.unparsed`).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import traceback
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -36,6 +44,7 @@ from txlint.runtime.findings import RUNTIME_CODES, TransactionSafetyError, Trans
 LOGGER = logging.getLogger("txlint")
 MODES = ("warn", "log", "raise", "collect")
 MAX_SEEN = 10_000  # distinct (code, line) pairs remembered for deduplication
+MAX_FINDINGS = 10_000  # findings kept in `Monitor.findings`; later ones are counted (`dropped`)
 
 __all__ = ["Monitor", "TransactionSafetyError", "TransactionSafetyWarning", "enabled_runtime_codes", "format_finding", "project_config"]
 
@@ -71,12 +80,16 @@ def project_config() -> Config:
 class Monitor:
     """Reporting shared by the runtime sources; subclasses install and remove their hooks."""
 
-    def __init__(self, mode: str = "warn") -> None:
+    def __init__(self, mode: str = "warn", *, show_values: bool = False) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         self.mode = mode
+        self.show_values = show_values
         self.findings: list[Finding] = []
         self.errors = 0  # errors of txlint itself, contained
+        self.unparsed = 0  # statement texts whose SQL could not be parsed (not judged)
+        self.dropped = 0  # findings not kept once `findings` holds MAX_FINDINGS
+        self._logged_unparsed = False
         self._seen: OrderedDict[tuple[str, str, int], None] = OrderedDict()
         self._pending: list[Finding] = []
         self._report_lock = threading.Lock()
@@ -86,8 +99,12 @@ class Monitor:
     # -- containment --------------------------------------------------------------------------
     def call(self, fn: Callable[..., Any], *args: Any, can_raise: bool = True, **kwargs: Any) -> Any:
         """Run an analyser step for a hook: its errors are contained, its findings reported."""
-        result = self.collect(fn, *args, **kwargs)
-        if isinstance(result, list) and result:
+        try:  # `collect()` inlined: this runs for every event of every watched connection
+            result = fn(*args, **kwargs)
+        except Exception as error:  # txlint's own failure must never reach the host program
+            self.internal_error(error)
+            return None
+        if result and type(result) is list:
             self.report(result, can_raise=can_raise)
         return result
 
@@ -106,16 +123,61 @@ class Monitor:
             self._logged_error = True
         if first:
             try:
-                LOGGER.error("txlint runtime hook failed; the program goes on (further errors are only counted)", exc_info=error)
+                LOGGER.error(
+                    "txlint runtime hook failed; the program goes on (further errors are only counted): %s",
+                    self._error_text(error),
+                )
+            except Exception:
+                pass
+
+    def _error_text(self, error: BaseException) -> str:
+        """The error as logged: its type and where it happened; its message only with show_values
+        (`int('4111...')` fails with the card number in the message)."""
+        if self.show_values:
+            return "".join(traceback.format_exception(error)).rstrip()
+        frames = "".join(traceback.format_tb(error.__traceback__)).rstrip()
+        return f"{type(error).__module__}.{type(error).__qualname__} (message not shown: it may quote a bound value; show_values=True shows it)\n{frames}"
+
+    def already_reported(self, code: str, path: str, line: int) -> bool:
+        """Whether a finding of `code` at `path:line` was reported and would be dropped as a
+        repeat (never in mode "raise", where every occurrence raises)."""
+        return self.mode != "raise" and (code, path, line) in self._seen
+
+    def unreadable(self, error: Any) -> None:
+        """A statement's SQL could not be parsed (`error`: a `SqlError`): counted; the first logged."""
+        with self._report_lock:
+            self.unparsed += 1
+            first = not self._logged_unparsed
+            self._logged_unparsed = True
+        if first:
+            try:
+                detail = f": {error.message}" if self.show_values else f" (line {error.line}, column {error.column})"
+                LOGGER.warning("txlint runtime: a statement could not be parsed%s; statements like it are not judged (further ones are only counted)", detail)
             except Exception:
                 pass
 
     # -- reporting ----------------------------------------------------------------------------
     def report(self, findings: list[Finding] | None, *, can_raise: bool = True) -> None:
         """Record and emit findings; in raise mode raise the first (or keep it pending when the
-        event cannot raise)."""
+        event cannot raise). Nothing but a `TransactionSafetyError` leaves this method."""
         if not findings:
             return
+        try:
+            fresh = self._record(findings)
+        except Exception as error:
+            self.internal_error(error)
+            return
+        if self.mode == "raise":
+            if can_raise:
+                raise TransactionSafetyError(findings[0])
+            with self._report_lock:
+                self._pending.extend(findings)
+            return
+        for finding in fresh:
+            self._emit(finding)
+
+    def _record(self, findings: list[Finding]) -> list[Finding]:
+        """Add the findings not seen before to `findings`; return them."""
         fresh: list[Finding] = []
         with self._report_lock:
             for finding in findings:
@@ -125,16 +187,12 @@ class Monitor:
                 self._seen[key] = None
                 if len(self._seen) > MAX_SEEN:
                     self._seen.popitem(last=False)
-                self.findings.append(finding)
+                if len(self.findings) < MAX_FINDINGS:
+                    self.findings.append(finding)
+                else:
+                    self.dropped += 1
                 fresh.append(finding)
-        if self.mode == "raise":
-            if can_raise:
-                raise TransactionSafetyError(findings[0])
-            with self._report_lock:
-                self._pending.extend(findings)
-            return
-        for finding in fresh:
-            self._emit(finding)
+        return fresh
 
     def _emit(self, finding: Finding) -> None:
         try:

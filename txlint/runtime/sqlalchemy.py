@@ -34,10 +34,12 @@ covered, with one analyser per SQL dialect.
 
 from __future__ import annotations
 
+import sys
 import threading
 import weakref
-from decimal import Decimal
+from collections import OrderedDict
 from collections.abc import Iterable
+from decimal import Decimal
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,7 +50,9 @@ from txlint.config import Config
 from txlint.frontends import sql_script
 from txlint.runtime import drivers
 from txlint.runtime.monitor import Monitor, enabled_runtime_codes, project_config
-from txlint.runtime.trace import TraceAnalyser
+from txlint.runtime.trace import TraceAnalyser, forgetting
+
+MAX_SESSIONS = 4096  # sessions (and mappers) whose state a monitor keeps at once
 
 # SQLAlchemy dialect name → sqlglot dialect name.
 DIALECTS = {"postgresql": "postgres", "mysql": "mysql", "mariadb": "mysql", "sqlite": "sqlite", "mssql": "tsql", "oracle": "oracle"}
@@ -63,6 +67,7 @@ def watch(
     select: Iterable[str] | None = None,
     ignore: Iterable[str] = (),
     config: Config | None = None,
+    show_values: bool = False,
 ) -> SQLAlchemyMonitor:
     """Watch every connection of `engine` until the monitor is closed.
 
@@ -73,12 +78,15 @@ def watch(
         ignore: codes (or prefixes) not to report.
         config: naming conventions (money/version/non-negative columns); the project's
             `[tool.txlint]` by default.
+        show_values: let findings and logs show bound values (and literals in SQL). Off by
+            default: SQL is shown with placeholders, since values are card numbers and
+            passwords as often as ids.
 
     Returns:
         The installed monitor; `monitor.findings` lists what it saw; `monitor.close()` (or the
         end of a `with` block) removes every listener.
     """
-    monitor = SQLAlchemyMonitor(engine, mode, select=select, ignore=ignore, config=config)
+    monitor = SQLAlchemyMonitor(engine, mode, select=select, ignore=ignore, config=config, show_values=show_values)
     monitor.install()
     return monitor
 
@@ -89,10 +97,11 @@ def watch_all(
     select: Iterable[str] | None = None,
     ignore: Iterable[str] = (),
     config: Config | None = None,
+    show_values: bool = False,
 ) -> SQLAlchemyMonitor:
     """Watch every engine of the process, those created later included (the pytest plugin's way):
     the listeners go on the `Engine` and `Pool` classes, one analyser per SQL dialect."""
-    monitor = SQLAlchemyMonitor(None, mode, select=select, ignore=ignore, config=config)
+    monitor = SQLAlchemyMonitor(None, mode, select=select, ignore=ignore, config=config, show_values=show_values)
     monitor.install()
     return monitor
 
@@ -115,8 +124,9 @@ class SQLAlchemyMonitor(Monitor):
         select: Iterable[str] | None = None,
         ignore: Iterable[str] = (),
         config: Config | None = None,
+        show_values: bool = False,
     ) -> None:
-        super().__init__(mode)
+        super().__init__(mode, show_values=show_values)
         from sqlalchemy.engine import Engine
         from sqlalchemy.pool import Pool
 
@@ -126,11 +136,14 @@ class SQLAlchemyMonitor(Monitor):
         self._analysers: dict[str, TraceAnalyser] = {}
         self._by_dialect: dict[int, tuple[Any, TraceAnalyser]] = {}
         self._analysers_lock = threading.Lock()
+        self._single: TraceAnalyser | None = None  # the one analyser of a monitor of one engine
         if self.engine is not None:
-            self._analyser_for(self.engine.dialect)
+            self._single = self._analyser_for(self.engine.dialect)
         self._described: set[tuple[str, str]] = set()
-        self._numeric: weakref.WeakKeyDictionary[Any, list[tuple[str, str, str]]] = weakref.WeakKeyDictionary()
-        self._sessions: weakref.WeakKeyDictionary[Any, _SessionTrace] = weakref.WeakKeyDictionary()
+        # Keyed by id with a weak reference to check identity: cheaper than a WeakKeyDictionary on
+        # the path of every transaction (no weak reference is made to look one up).
+        self._numeric: dict[int, tuple[weakref.ref[Any], list[tuple[str, str, str]]]] = {}
+        self._sessions: OrderedDict[int, tuple[weakref.ref[Any], _SessionTrace]] = OrderedDict()
         self._sessions_lock = threading.Lock()
         self._installed = False
         engines = self.engine if self.engine is not None else Engine
@@ -159,10 +172,12 @@ class SQLAlchemyMonitor(Monitor):
         """The analyser of the watched engine (of the first dialect seen, when watching all)."""
         with self._analysers_lock:
             if not self._analysers:
-                self._analysers["postgres"] = TraceAnalyser("postgres", self._config, enabled=self._codes)
+                self._analysers["postgres"] = self._new_analyser("postgres")
             return next(iter(self._analysers.values()))
 
     def _analyser_for(self, dialect: Any) -> TraceAnalyser:
+        if self._single is not None:
+            return self._single
         known = self._by_dialect.get(id(dialect))
         if known is not None and known[0] is dialect:
             return known[1]
@@ -172,12 +187,17 @@ class SQLAlchemyMonitor(Monitor):
             with self._analysers_lock:
                 analyser = self._analysers.get(name)
                 if analyser is None:
-                    analyser = self._analysers[name] = TraceAnalyser(name, self._config, enabled=self._codes)
+                    analyser = self._analysers[name] = self._new_analyser(name)
         self._by_dialect[id(dialect)] = (dialect, analyser)  # the dialect is kept: its id stays its own
         return analyser
 
+    def _new_analyser(self, dialect: str) -> TraceAnalyser:
+        return TraceAnalyser(dialect, self._config, enabled=self._codes, show_values=self.show_values, notify=self.unreadable, known=self.already_reported)
+
     def _analyser_knowing(self, key: int) -> TraceAnalyser | None:
         """The analyser that has seen this connection (None: not one of the watched engines')."""
+        if self._single is not None:
+            return self._single if self._single.knows(key) else None
         for analyser in list(self._analysers.values()):
             if analyser.knows(key):
                 return analyser
@@ -216,16 +236,17 @@ class SQLAlchemyMonitor(Monitor):
         self._analyser_for(conn.dialect).begin(id(dbapi), autocommit=autocommit, isolation=isolation)
 
     def _on_execute(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
-        # The hottest path of the hook: `call()` inlined.
+        # The hottest path of the hook: `call()` inlined. The application's line is looked for from
+        # SQLAlchemy's frame that called this listener outwards (txlint's own frames are not walked).
         try:
-            findings = self._execute(conn, cursor, statement, parameters, context, executemany)
+            findings = self._execute(conn, cursor, statement, parameters, context, executemany, sys._getframe(1))
         except Exception as error:
             self.internal_error(error)
             return
         if findings:
             self.report(findings)
 
-    def _execute(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> list:
+    def _execute(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool, origin: Any = None) -> list:
         analyser = self._analyser_for(conn.dialect)
         lock = None
         compiled = context.compiled
@@ -238,20 +259,32 @@ class SQLAlchemyMonitor(Monitor):
                 if isinstance(table, Table) and (analyser.dialect, table.name) not in self._described:
                     self._describe(table, conn.dialect, analyser)
         dbapi = conn.connection.dbapi_connection
-        return analyser.execute(id(dbapi), statement, parameters, rowcount=cursor.rowcount, executemany=executemany, lock=lock)
+        return analyser.execute(id(dbapi), statement, parameters, rowcount=cursor.rowcount, executemany=executemany, lock=lock, origin=origin)
 
     def _on_commit(self, conn: Any) -> None:
-        self.call(lambda: self._analyser_for(conn.dialect).commit(id(conn.connection.dbapi_connection)))
+        self.call(self._commit, conn)
+
+    def _commit(self, conn: Any) -> list:
+        analyser, key = self._analyser_for(conn.dialect), id(conn.connection.dbapi_connection)
+        return forgetting(analyser, key, analyser.commit, key)  # type: ignore[no-any-return]
 
     def _on_rollback(self, conn: Any) -> None:
-        self.call(lambda: self._analyser_for(conn.dialect).rollback(id(conn.connection.dbapi_connection)))
+        self.call(self._rollback, conn)
+
+    def _rollback(self, conn: Any) -> None:
+        analyser, key = self._analyser_for(conn.dialect), id(conn.connection.dbapi_connection)
+        forgetting(analyser, key, analyser.rollback, key)
 
     def _on_reset(self, dbapi_connection: Any, connection_record: Any, reset_state: Any = None) -> None:
         # Raising here would reach SQLAlchemy's pool, which logs it and throws the connection away.
+        self.call(self._reset, dbapi_connection, reset_state, can_raise=False)
+
+    def _reset(self, dbapi_connection: Any, reset_state: Any) -> list:
         analyser = self._analyser_knowing(id(dbapi_connection))
-        if analyser is not None:
-            was_reset = bool(getattr(reset_state, "transaction_was_reset", False))
-            self.call(analyser.released, id(dbapi_connection), discarded=was_reset, can_raise=False)
+        if analyser is None:
+            return []
+        was_reset = bool(getattr(reset_state, "transaction_was_reset", False))
+        return analyser.released(id(dbapi_connection), discarded=was_reset)
 
     def _describe(self, table: Table, dialect: Any, analyser: TraceAnalyser) -> None:
         """The table's constraints (unique keys, CHECK (c >= 0)), from its DDL as this dialect writes it."""
@@ -271,17 +304,29 @@ class SQLAlchemyMonitor(Monitor):
         if self._analyser_knowing(key) is None:
             return  # another engine's connection
         with self._sessions_lock:
-            trace = self._sessions.get(session)
+            trace = self._session_trace(session)
             if trace is None:
-                trace = self._sessions[session] = _SessionTrace()
-            trace.connections.add(key)
-            trace.ended = False
+                self._sessions[id(session)] = (weakref.ref(session), _SessionTrace({key}))
+                while len(self._sessions) > MAX_SESSIONS:  # sessions dropped in a transaction never end it
+                    self._sessions.popitem(last=False)
+            else:
+                trace.connections.add(key)
+                trace.ended = False
+
+    def _session_trace(self, session: Any) -> _SessionTrace | None:
+        entry = self._sessions.get(id(session))
+        if entry is None:
+            return None
+        if entry[0]() is not session:  # a session that went away without ending its transaction
+            self._sessions.pop(id(session), None)
+            return None
+        return entry[1]
 
     def _after_end(self, session: Any) -> None:
         self.call(self._session_ends, session)
 
     def _session_ends(self, session: Any) -> None:
-        trace = self._sessions.get(session)
+        trace = self._session_trace(session)
         if trace is not None:
             trace.ended = True
 
@@ -292,7 +337,9 @@ class SQLAlchemyMonitor(Monitor):
         if getattr(transaction, "parent", None) is not None or getattr(transaction, "nested", False):
             return []
         with self._sessions_lock:
-            trace = self._sessions.pop(session, None)
+            trace = self._session_trace(session)
+            if trace is not None:
+                self._sessions.pop(id(session), None)
         if trace is None or trace.ended:
             return []
         # Raising from a session's close() would leave the session half closed: kept pending instead.
@@ -331,19 +378,22 @@ class SQLAlchemyMonitor(Monitor):
     def _numeric_columns(self, mapper: Any) -> list[tuple[str, str, str]]:
         """(attribute, table, column) of a mapper's plain numeric columns, worked out once per mapper:
         only a number's old value can tell the analyser that a write changed what was read."""
-        cached = self._numeric.get(mapper)
-        if cached is None:
-            cached = []
-            for prop in mapper.column_attrs:
-                column = prop.columns[0]
-                table = getattr(getattr(column, "table", None), "name", None)
-                try:
-                    numeric = issubclass(column.type.python_type, (int, float, Decimal)) and column.type.python_type is not bool
-                except (NotImplementedError, AttributeError):
-                    numeric = False
-                if table and numeric and getattr(column, "name", None):
-                    cached.append((prop.key, table, column.name))
-            self._numeric[mapper] = cached
+        entry = self._numeric.get(id(mapper))
+        if entry is not None and entry[0]() is mapper:
+            return entry[1]
+        cached: list[tuple[str, str, str]] = []
+        for prop in mapper.column_attrs:
+            column = prop.columns[0]
+            table = getattr(getattr(column, "table", None), "name", None)
+            try:
+                numeric = issubclass(column.type.python_type, (int, float, Decimal)) and column.type.python_type is not bool
+            except (NotImplementedError, AttributeError):
+                numeric = False
+            if table and numeric and getattr(column, "name", None):
+                cached.append((prop.key, table, column.name))
+        if len(self._numeric) > MAX_SESSIONS:  # mappers made on the fly (tests): forget the old ones
+            self._numeric.clear()
+        self._numeric[id(mapper)] = (weakref.ref(mapper), cached)
         return cached
 
 

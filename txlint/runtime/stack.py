@@ -5,13 +5,18 @@ SQLAlchemy's `_exec_single_context`. The first frame, walking out from the
 event, whose file is not part of a database library, an ORM, txlint itself or
 the standard library's context-manager plumbing is that line.
 
-The walk runs for every traced statement, so it is cheap: one dictionary
-look-up per frame, the verdict for each file name cached for good (a process
-has a bounded number of source files).
+The walk runs for every traced read (and for the writes a finding may point
+at), so it is kept cheap: one dictionary look-up per frame, the verdict for
+each file name cached for good (a process has a bounded number of source
+files), and it starts from the frame the source's event came from, not from
+txlint's own frames. Under SQLAlchemy's asyncio layer the statement runs in a
+greenlet whose stack ends inside SQLAlchemy; the walk goes on in the parent
+greenlet, where the application's coroutine waits.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from types import FrameType
@@ -50,14 +55,20 @@ class Site(NamedTuple):
 
     def display_path(self) -> str:
         """The path relative to the working directory when it lies below it, else as it is."""
-        try:
-            relative = os.path.relpath(self.path)
-        except ValueError:  # another drive (Windows)
-            return self.path
-        return self.path if relative.startswith("..") else relative
+        return _display_path(self.path, os.getcwd())
 
 
 UNKNOWN_SITE = Site("<unknown>", 1)
+
+
+@functools.lru_cache(maxsize=1024)
+def _display_path(path: str, cwd: str) -> str:
+    """Cached: a finding that recurs in a hot loop asks again and again (`relpath` is dear)."""
+    try:
+        relative = os.path.relpath(path, cwd)
+    except ValueError:  # another drive (Windows)
+        return path
+    return path if relative.startswith("..") else relative
 
 _verdicts: dict[str, bool] = {}
 _roots: tuple[str, ...] | None = None
@@ -104,13 +115,22 @@ def _is_library(filename: str) -> bool:
 
 def app_site(skip: int = 1) -> Site:
     """The innermost frame of the caller's stack that belongs to the application."""
-    if _roots is None or len(sys.modules) != _modules_seen:
-        _library_roots()  # refreshes the verdicts when a library was imported since
     try:
-        frame: FrameType | None = sys._getframe(skip)
+        frame = sys._getframe(skip)
     except ValueError:
         return UNKNOWN_SITE
+    return app_site_from(frame)
+
+
+def app_site_from(frame: FrameType | None) -> Site:
+    """The innermost frame, from `frame` outwards, that belongs to the application.
+
+    A source that knows the frame its event came from (the caller of its listener or wrapper)
+    starts there: the frames of txlint in between are not walked (each costs a frame object)."""
+    if _roots is None or len(sys.modules) != _modules_seen:
+        _library_roots()  # refreshes the verdicts when a library was imported since
     verdicts = _verdicts
+    parents = 0
     while frame is not None:
         filename = frame.f_code.co_filename
         library = verdicts.get(filename)
@@ -119,4 +139,32 @@ def app_site(skip: int = 1) -> Site:
         if not library:
             return Site(filename, frame.f_lineno)
         frame = frame.f_back
+        if frame is None and parents < _MAX_GREENLET_PARENTS:
+            frame = _parent_greenlet_frame(parents)
+            parents += 1
     return UNKNOWN_SITE
+
+
+_MAX_GREENLET_PARENTS = 4
+
+
+def _parent_greenlet_frame(level: int) -> FrameType | None:
+    """The frame a parent greenlet is suspended in, when the stack walked so far was all library code.
+
+    SQLAlchemy's asyncio layer runs the synchronous engine (and so every event listener) in a
+    child greenlet whose stack ends in SQLAlchemy; the application's coroutine waits in the
+    parent greenlet, suspended inside SQLAlchemy's `greenlet_spawn`. Its frames are the rest
+    of the stack. Only looked at when greenlet is already imported (nothing is imported here).
+    """
+    greenlet = sys.modules.get("greenlet")
+    if greenlet is None:
+        return None
+    try:
+        current = greenlet.getcurrent()
+        for _ in range(level + 1):
+            current = current.parent
+            if current is None:
+                return None
+        return current.gr_frame  # type: ignore[no-any-return]
+    except Exception:  # an unusual greenlet implementation: no line rather than a crash
+        return None

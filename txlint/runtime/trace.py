@@ -40,10 +40,18 @@ runs at SERIALIZABLE or REPEATABLE READ on PostgreSQL with the read in the
 same transaction (PostgreSQL aborts the second writer of a row there).
 
 Bounded: at most `MAX_CONNECTIONS` connection states (oldest dropped), a
-window of `WINDOW` statements per connection, dropped when its transaction
-ends or the connection is released. Bound values are kept only as canonical
-strings inside IR values and never appear in messages: the SQL shown is the
-statement text with its placeholders.
+window of `WINDOW` reads per connection, dropped when its transaction ends or
+the connection is released, `PLAN_CACHE` parsed statement texts. Bound values
+are kept only for the statements a later one may look back at, and never
+appear in findings: the SQL shown is the statement text with its placeholders
+and its literals masked (`redact`), unless the user asked for the values
+(`show_values=True`).
+
+Cheap where it runs most: a statement's application line is a stack walk, done
+for reads (a later finding may point back at them) and for the writes a
+finding points at now or may later; the walk starts at the frame the source's
+event came from (`origin`). A finding already reported is not built again
+(`known`).
 """
 
 from __future__ import annotations
@@ -55,6 +63,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from types import FrameType
 from typing import Any
 
 from txlint import sql_adapter, sqlfacts
@@ -67,14 +76,17 @@ from txlint.ir_queries import KEY_ALIASES, cas_guards, decrements, is_money_colu
 from txlint.registry import all_rules
 from txlint.rule import Report, Rule, RuleContext
 from txlint.runtime.findings import RUNTIME_CODES
-from txlint.runtime.stack import Site, app_site
+from txlint.runtime.redact import mask_literals, params_text
+from txlint.runtime.stack import UNKNOWN_SITE, Site, app_site, app_site_from
 
 MAX_CONNECTIONS = 4096
-WINDOW = 256  # statements remembered per connection (autocommit run + current transaction)
+WINDOW = 256  # reads remembered per connection (autocommit run + current transaction)
 MAX_BATCH = 64  # parameter sets of one executemany() that are analysed
 MAX_LOCKS = 16  # locking reads per transaction handed to TX103
 PLAN_CACHE = 4096  # statement texts whose facts are kept
+PLAN_TEXT = 8_000_000  # characters of statement text the plan cache may hold (bulk INSERTs are long)
 MAX_RELEASED = 256  # connections whose discarded writes a session-close event may still ask about
+MAX_SPARE = 64  # emptied connection states kept for reuse
 SQL_SHOWN = 400  # characters of SQL in a finding's related context
 
 # Statements whose first word is none of these are never parsed (DDL, SHOW, PRAGMA, ...).
@@ -83,6 +95,11 @@ _FIRST_WORDS = frozenset(
 )
 _PROTECTIVE_ISOLATION = frozenset({"serializable", "repeatable read"})
 _LOCKS = {"exclusive": LockMode.EXCLUSIVE, "share": LockMode.SHARE}
+
+# Where a statement comes from, as a source knows it: the application's line itself, the frame its
+# event was raised from (the application's line is the first one outside the libraries from there
+# out), or None (look from the analyser's caller).
+Where = Site | FrameType | None
 
 
 class _Missing:
@@ -165,7 +182,7 @@ class _Traced:
 
     handle: int  # unique; it is the line of the op's span inside the small units handed to rules
     statement: sqlfacts.Statement
-    site: Site
+    site: Site | None  # None: not looked up (a write no finding can ever point at; see `_placed`)
     tx: int
     autocommit: bool = False
     bound: dict[sqlfacts.PlaceholderKey, object] | None = None  # the values the op needs, by placeholder
@@ -173,6 +190,7 @@ class _Traced:
     rowcount: int | None = None
     values: dict[str, object] | None = None  # a read: the first row it returned, by normalised column
     followed_by: _Traced | None = None  # a CAS write that matched no row: the next write of its transaction
+    params: str | None = None  # the bound values as shown, kept only when the user asked to see them
     _op: Any = MISSING
 
     @property
@@ -212,6 +230,7 @@ class _Plan:
 
     statement: sqlfacts.Statement
     read_keys: tuple[sqlfacts.PlaceholderKey, ...]
+    plain_read: bool = False  # a SELECT of a table that takes no advisory lock: the common case, fast path
 
 
 @dataclass
@@ -255,6 +274,15 @@ class _Connection:
             if bag:
                 bag.clear()
 
+    def reset(self) -> _Connection:
+        """As new, for the next connection (a pool checks out and in on every request: making
+        the containers anew each time is a cost the hook need not pay)."""
+        self.end_transaction()
+        self.tx_id = 0
+        self.autocommit = False
+        self.discarded = None
+        return self
+
 
 class TraceAnalyser:
     """Turns connection events into findings. Thread-safe across connections; each connection is
@@ -265,6 +293,11 @@ class TraceAnalyser:
         config: naming conventions (money, version, non-negative columns); defaults when None.
         enabled: the codes to judge (default: the runtime codes that are on by default).
         sites: returns the application's current source line; `stack.app_site` by default.
+        show_values: show the bound values of the statements a finding names (and literals in
+            their SQL). Off by default: values are card numbers and passwords as often as ids.
+        notify: called with the error of each statement text that cannot be parsed.
+        known: `known(code, path, line)` says a finding there was already reported and need not
+            be built again (a bug in a hot loop would cost its full report on every pass).
 
     >>> analyser = TraceAnalyser("sqlite", sites=lambda: Site("shop.py", 7))
     >>> analyser.execute("c1", "SELECT id, balance FROM accounts WHERE id = ?", (1,))
@@ -280,6 +313,9 @@ class TraceAnalyser:
         *,
         enabled: Iterable[str] | None = None,
         sites: Callable[[], Site] = app_site,
+        show_values: bool = False,
+        notify: Callable[[sqlfacts.SqlError], None] | None = None,
+        known: Callable[[str, str, int], bool] | None = None,
     ) -> None:
         self.dialect = dialect if dialect in sql_adapter.dialect_names() else "postgres"
         self.config = config or Config()
@@ -292,12 +328,19 @@ class TraceAnalyser:
         self._decls: dict[str, TableDecl] = {}
         self._context = RuleContext(self.config, ModuleIR("<runtime>"), ProjectIndex())
         self._states: OrderedDict[Hashable, _Connection] = OrderedDict()
+        self._spare: list[_Connection] = []  # states of released connections, emptied, for reuse
         self._released: OrderedDict[Hashable, _Snapshot] = OrderedDict()
         self._lock = threading.Lock()
         self._handles = itertools.count(1)
         self._tx_ids = itertools.count(1)
         self._sites = sites
+        self._sites_from = app_site_from if sites is app_site else None  # a custom `sites` has no frame to start from
         self._plans: dict[str, tuple[_Plan, ...]] = {}
+        self._plan_text = 0
+        self.show_values = show_values
+        self._notify = notify
+        self._known = known
+        self.unparsed = 0  # statement texts that could not be parsed (their statements are not judged)
 
     # -- schema ---------------------------------------------------------------------------
     def add_tables(self, decls: Iterable[TableDecl]) -> None:
@@ -320,7 +363,7 @@ class TraceAnalyser:
             with self._lock:
                 state = self._states.get(conn)
                 if state is None:
-                    state = self._states[conn] = _Connection()
+                    state = self._states[conn] = self._spare.pop() if self._spare else _Connection()
                     while len(self._states) > MAX_CONNECTIONS:
                         self._states.popitem(last=False)
         return state
@@ -379,10 +422,13 @@ class TraceAnalyser:
         lock: str | None = None,
         in_transaction: bool | None = None,
         site: Site | None = None,
+        origin: FrameType | None = None,
     ) -> list[Finding]:
         """A statement ran. `lock` is a lock request the SQL does not show ("exclusive"/"share");
         `in_transaction` says whether the driver ran it inside a transaction (None: as the
-        analyser's own state says)."""
+        analyser's own state says); `site` is the application's line when the source knows it,
+        `origin` the frame the source's event was raised from (the line is looked up from there,
+        only when a finding may need it)."""
         plans = self._plans.get(sql)
         if plans is None:
             plans = self._plan(sql)
@@ -392,23 +438,52 @@ class TraceAnalyser:
         if in_transaction and not state.tx_open and not state.autocommit:
             self._open(state)
         autocommit = in_transaction is False or not state.tx_open
+        where: Where = site if site is not None else origin
+        if len(plans) == 1:
+            plan = plans[0]
+            if plan.plain_read and not executemany:
+                return self._read(state, plan, params, lock, autocommit, self._locate(where))
+            return self._statement(state, plan, _param_sets(params, executemany), rowcount, lock, autocommit, where)
         sets = _param_sets(params, executemany)
         findings: list[Finding] = []
         for plan in plans:
-            findings += self._statement(state, plan, sets, rowcount, lock, autocommit, site)
+            findings += self._statement(state, plan, sets, rowcount, lock, autocommit, where)
         return findings
 
+    def _locate(self, where: Where) -> Site:
+        """The application's line of the event being handled (a stack walk unless a source said)."""
+        if where is None:
+            return self._sites()
+        if type(where) is Site:
+            return where
+        if self._sites_from is None:
+            return self._sites()
+        return self._sites_from(where)  # type: ignore[arg-type]
+
     def _plan(self, sql: str) -> tuple[_Plan, ...]:
-        """What the analyser needs of a statement text, parsed once (DDL and the like: nothing)."""
+        """What the analyser needs of a statement text, parsed once (DDL and the like: nothing).
+
+        The cache is bounded in entries and in text: a program that sends that many distinct
+        texts inlines its values, and starting again costs one parse per text."""
         plans: tuple[_Plan, ...] = ()
         if _may_matter(sql):
             parsed = sql_adapter.parse_statements(sql, self.dialect)
-            if not isinstance(parsed, sqlfacts.SqlError):
-                plans = tuple(_Plan(statement, _guard_keys(statement)) for statement in parsed)
-        if len(self._plans) >= PLAN_CACHE:
-            self._plans.clear()  # a program that sends that many distinct texts inlines its values
+            if isinstance(parsed, sqlfacts.SqlError):
+                self.unparsed += 1
+                if self._notify is not None:
+                    self._notify(parsed)
+            else:
+                plans = tuple(_plan_of(statement) for statement in parsed)
+        if len(self._plans) >= PLAN_CACHE or self._plan_text + len(sql) > PLAN_TEXT:
+            self._plans.clear()
+            self._plan_text = 0
         self._plans[sql] = plans
+        self._plan_text += len(sql)
         return plans
+
+    def cached_plans(self) -> int:
+        """How many statement texts the analyser keeps the facts of (bounded by `PLAN_CACHE`)."""
+        return len(self._plans)
 
     def last_read(self, conn: Hashable) -> object | None:
         """A token for the connection's latest read, for `record_row`."""
@@ -418,7 +493,9 @@ class TraceAnalyser:
     def record_row(self, token: object, row: Mapping[str, object]) -> None:
         """The first row a read returned (column name → value), when the source can see it."""
         if isinstance(token, _Traced) and token.values is None:
-            token.values = {normalise_column(str(k)): v for k, v in row.items()}
+            # Only numbers are ever compared (TX101: did the written number change?); text and
+            # blobs are not kept, so a long-lived connection holds no large or secret values.
+            token.values = {normalise_column(str(k)): v for k, v in row.items() if is_number(v)}
 
     def observe(self, conn: Hashable, table: str, key: Mapping[str, object], old: Mapping[str, object]) -> None:
         """The values a row had when it was loaded (an ORM's committed state), before it is written."""
@@ -478,6 +555,8 @@ class TraceAnalyser:
                     self._released.popitem(last=False)
             else:
                 self._released.pop(conn, None)
+            if len(self._spare) < MAX_SPARE:
+                self._spare.append(state.reset())
         return []
 
     def session_closed(self, conn: Hashable, *, site: Site | None = None) -> list[Finding]:
@@ -506,31 +585,32 @@ class TraceAnalyser:
         rowcount: int | None,
         lock: str | None,
         autocommit: bool,
-        site: Site | None,
+        where: Where,
     ) -> list[Finding]:
         statement = plan.statement
         kind = statement.kind
         if kind in {"begin", "commit", "rollback", "set", "lock_table"}:
-            return self._control(state, statement, site)
+            return self._control(state, statement, where)
         if kind == "select" and statement.advisory_lock and state.tx_open:
             state.advisory = True
         if kind not in {"select", "update", "insert", "delete"} or statement.table is None:
             return []
-        here = site or self._sites()
         if kind == "select":
-            return self._read(state, plan, sets[0], lock, autocommit, here)
+            # A read's line is always looked up: a later write may make it the "read here" of a finding.
+            return self._read(state, plan, sets[0], lock, autocommit, self._locate(where))
+        if len(sets) == 1:
+            return self._write(state, statement, sets[0], rowcount, autocommit, where)
         findings: list[Finding] = []
-        single = len(sets) == 1
         for params in sets[: MAX_BATCH if kind == "update" else 1]:
-            findings += self._write(state, statement, params, rowcount if single else None, autocommit, here)
+            findings += self._write(state, statement, params, None, autocommit, where)
         return findings
 
-    def _control(self, state: _Connection, statement: sqlfacts.Statement, site: Site | None) -> list[Finding]:
+    def _control(self, state: _Connection, statement: sqlfacts.Statement, where: Where) -> list[Finding]:
         kind = statement.kind
         if kind == "begin":
             self._open(state, statement.isolation, statement.lock)
         elif kind == "commit":
-            findings = self._at_commit(state, site) if state.tx_open else []
+            findings = self._at_commit(state, where) if state.tx_open else []
             state.end_transaction()
             return findings
         elif kind == "rollback":
@@ -546,56 +626,73 @@ class TraceAnalyser:
 
     def _read(self, state: _Connection, plan: _Plan, params: object, lock: str | None, autocommit: bool, site: Site) -> list[Finding]:
         tx = next(self._tx_ids) if autocommit else state.tx_id
-        bound = {key: _bound(params, key) for key in plan.read_keys} if plan.read_keys else None
+        bound: dict[sqlfacts.PlaceholderKey, object] | None = None
+        if plan.read_keys:
+            bound = {}
+            for key in plan.read_keys:
+                bound[key] = _bound(params, key)
         traced = _Traced(next(self._handles), plan.statement, site, tx, autocommit, bound, lock)
+        if self.show_values:
+            traced.params = params_text(params)
         state.window.append(traced)
         state.last_read = traced
-        if traced.locks() is None:
+        if plan.statement.lock is None and lock not in _LOCKS:
             return []
         if not autocommit:
             state.locked_reads.append(traced)
             return []
         return self._judge(("TX109",), [traced], traced)
 
-    def _write(self, state: _Connection, statement: sqlfacts.Statement, params: object, rowcount: int | None, autocommit: bool, site: Site) -> list[Finding]:
+    def _placed(self, traced: _Traced, where: Where) -> _Traced:
+        """The statement with its application line looked up. The stack walk is the dearest step of
+        a statement (one frame object per library frame), so a write pays for it only when a
+        finding points at it now or may later: not an INSERT in the middle of a transaction."""
+        if traced.site is None:
+            traced.site = self._locate(where)
+        return traced
+
+    def _write(self, state: _Connection, statement: sqlfacts.Statement, params: object, rowcount: int | None, autocommit: bool, where: Where) -> list[Finding]:
         tx = next(self._tx_ids) if autocommit else state.tx_id
         bound = {key: _bound(params, key) for key in statement.placeholders}
+        site = where if type(where) is Site else None
         traced = _Traced(next(self._handles), statement, site, tx, autocommit, bound, rowcount=rowcount)
+        if self.show_values:
+            traced.params = params_text(params)
         findings: list[Finding] = []
-        if statement.kind == "update" and (_decrements(statement) or self._unlocked_reads(state, statement.table or "", tx)):
+        if statement.kind == "update" and (_decrements(statement) or (not self._locked_for(state, tx, statement.table or "") and self._unlocked_reads(state, statement.table or "", tx))):
             op = traced.op
             if isinstance(op, Write):
                 traced.op = _with_bound_amounts(op, statement, params)
-                findings = self._judge_write(state, traced, statement, params, autocommit)
+                findings = self._judge_write(state, traced, statement, params, autocommit, where)
         if not autocommit:
-            self._note_write(state, traced)
-        state.window.append(traced)
+            self._note_write(state, traced, where)
+        # Not added to the window: later statements look back at reads only.
         return findings
 
-    def _note_write(self, state: _Connection, traced: _Traced) -> None:
+    def _note_write(self, state: _Connection, traced: _Traced, where: Where) -> None:
         """Remember what the commit (TX105, TX108) and a close (TX104) will ask about this write."""
         state.writes += 1
         if state.first_write is None:
-            state.first_write = traced
+            state.first_write = self._placed(traced, where)
         for earlier in state.cas_zero:
             if earlier.followed_by is None:
-                earlier.followed_by = traced
+                earlier.followed_by = self._placed(traced, where)
         statement = traced.statement
         if statement.kind == "update":
             if traced.rowcount == 0 and statement.guards:
                 op = traced.op
-                if isinstance(op, Write) and cas_guards(op, self.config, self._context.index.version_column(op.table)):
-                    if len(state.cas_zero) < MAX_BATCH:
-                        state.cas_zero.append(traced)
+                cas = isinstance(op, Write) and cas_guards(op, self.config, self._context.index.version_column(op.table))
+                if cas and len(state.cas_zero) < MAX_BATCH:
+                    state.cas_zero.append(self._placed(traced, where))
             if _decrements(statement) and len(state.decrements) < MAX_BATCH:
                 op = traced.op
                 if isinstance(op, Write) and decrements(op, self.config):
-                    state.decrements.append(traced)
+                    state.decrements.append(self._placed(traced, where))
         elif statement.kind == "insert" and len(state.inserts) < MAX_BATCH:
             state.inserts.append(traced)
 
     # -- TX101 and friends: an UPDATE ---------------------------------------------------------
-    def _judge_write(self, state: _Connection, traced: _Traced, statement: sqlfacts.Statement, params: object, autocommit: bool) -> list[Finding]:
+    def _judge_write(self, state: _Connection, traced: _Traced, statement: sqlfacts.Statement, params: object, autocommit: bool, where: Where) -> list[Finding]:
         write: Write = traced.op
         reads = self._unlocked_reads(state, write.table, write.tx if write.tx is not None else -1)
         reads = [t for t in reads if isinstance(t.op, Read)]
@@ -606,7 +703,7 @@ class TraceAnalyser:
         codes = self._relevant(write, linked, bool(locks), autocommit)
         if not codes:
             return []
-        judged = _Traced(traced.handle, statement, traced.site, traced.tx, traced.autocommit, rowcount=traced.rowcount, _op=linked)
+        judged = _Traced(traced.handle, statement, self._placed(traced, where).site, traced.tx, traced.autocommit, rowcount=traced.rowcount, params=traced.params, _op=linked)
         return self._judge(codes, [*context, judged], judged)
 
     @staticmethod
@@ -692,6 +789,12 @@ class TraceAnalyser:
             return traced
         return None
 
+    @staticmethod
+    def _locked_for(state: _Connection, tx: int, table: str) -> bool:
+        """The transaction holds a lock that keeps every other writer off `table` (SQLite's
+        `BEGIN IMMEDIATE`, `LOCK TABLE`, an advisory lock): no write of it is linked to a read."""
+        return state.tx_open and tx == state.tx_id and (state.begin_lock or state.advisory or table.lower() in state.table_locks)
+
     def _protected(self, state: _Connection, read: _Traced, write: Write) -> bool:
         """The transaction of `write` keeps others off the row by something else than `read`'s own lock."""
         if not state.tx_open or write.tx != state.tx_id:
@@ -717,7 +820,7 @@ class TraceAnalyser:
         return MISSING
 
     # -- transaction end ---------------------------------------------------------------------
-    def _at_commit(self, state: _Connection, site: Site | None) -> list[Finding]:
+    def _at_commit(self, state: _Connection, where: Where) -> list[Finding]:
         findings: list[Finding] = []
         if "TX105" in self.enabled and state.decrements:
             inserts = state.inserts
@@ -725,14 +828,14 @@ class TraceAnalyser:
             if not any(not i.op.on_conflict and not self.knows_table(i.op.table) for i in inserts):
                 findings += self._judge(("TX105",), [*inserts, *state.decrements], None)
         if "TX108" in self.enabled:
-            here: Site | None = site
+            here: Site | None = None
             for cas in state.cas_zero:
                 if cas.followed_by is None:
                     continue
-                here = here or self._sites()
-                unchecked = _Traced(cas.handle, cas.statement, cas.site, cas.tx, _op=replace(cas.op, result_checked=False))
+                here = here or self._locate(where)
+                unchecked = _Traced(cas.handle, cas.statement, cas.site, cas.tx, params=cas.params, _op=replace(cas.op, result_checked=False))
                 extra = [
-                    Related(cas.followed_by.site.display_path(), cas.followed_by.site.line, 1, f"the transaction went on to write here: {_shown(cas.followed_by)}"),
+                    Related(_site(cas.followed_by).display_path(), _site(cas.followed_by).line, 1, f"the transaction went on to write here: {self._shown(cas.followed_by)}"),
                     Related(here.display_path(), here.line, 1, "and committed here"),
                 ]
                 found = self._judge(("TX108",), [unchecked], unchecked, extra)
@@ -747,10 +850,18 @@ class TraceAnalyser:
             return []
         here = site or self._sites()
         write = snapshot.first_write
-        related = (Related(write.site.display_path(), write.site.line, 1, f"first uncommitted write ({snapshot.writes} in all): {_shown(write)}"),)
+        related = (Related(_site(write).display_path(), _site(write).line, 1, f"first uncommitted write ({snapshot.writes} in all): {self._shown(write)}"),)
         return [self._make(self._classes["TX104"], message, here, related)]
 
     # -- rules → findings --------------------------------------------------------------------
+    def _shown(self, traced: _Traced) -> str:
+        """A statement as a finding shows it: placeholders, literals masked; with its bound
+        values only when the user asked for them (`show_values`)."""
+        if not self.show_values:
+            return _shorter(mask_literals(traced.statement.text, self.dialect))
+        shown = _shorter(traced.statement.text)
+        return f"{shown} -- values: {traced.params}" if traced.params is not None else shown
+
     def _judge(self, codes: Iterable[str], traced: list[_Traced], focus: _Traced | None, extra: Iterable[Related] = ()) -> list[Finding]:
         """Run the rules on a small unit made of `traced`; keep the reports that involve `focus`."""
         rules = [self._rules[code] for code in codes if code in self._rules]
@@ -763,18 +874,24 @@ class TraceAnalyser:
             for report in rule.check(unit, self._context):
                 if focus is not None and focus.handle not in {report.span.line, *(r.span.line for r in report.related)}:
                     continue
-                findings.append(self._from_report(rule, report, by_handle, focus, extra))
+                finding = self._from_report(rule, report, by_handle, focus, extra)
+                if finding is not None:
+                    findings.append(finding)
         return findings
 
-    def _from_report(self, rule: Rule, report: Report, by_handle: dict[int, _Traced], focus: _Traced | None, extra: Iterable[Related]) -> Finding:
+    def _from_report(self, rule: Rule, report: Report, by_handle: dict[int, _Traced], focus: _Traced | None, extra: Iterable[Related]) -> Finding | None:
         primary = by_handle.get(report.span.line) or focus or next(iter(by_handle.values()))
-        related = [Related(primary.site.display_path(), primary.site.line, 1, f"SQL: {_shown(primary)}")]
+        where = _site(primary)
+        if self._known is not None and self._known(rule.code, where.display_path(), where.line):
+            return None
+        related = [Related(where.display_path(), where.line, 1, f"SQL: {self._shown(primary)}")]
         for r in report.related:
             other = by_handle.get(r.span.line)
             if other is not None:
-                related.append(Related(other.site.display_path(), other.site.line, 1, f"{r.message}: {_shown(other)}"))
+                there = _site(other)
+                related.append(Related(there.display_path(), there.line, 1, f"{r.message}: {self._shown(other)}"))
         related += extra
-        return self._make(type(rule), report.message, primary.site, tuple(related))
+        return self._make(type(rule), report.message, where, tuple(related))
 
     @staticmethod
     def _make(rule: type[Rule], message: str, site: Site, related: tuple[Related, ...]) -> Finding:
@@ -783,10 +900,23 @@ class TraceAnalyser:
         return Finding(rule.code, rule.name, rule.severity, message, path, site.line, 1, site.line, 1, related, fingerprint=fingerprint)
 
 
+def forgetting(analyser: TraceAnalyser, conn: Hashable, step: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run a transaction-boundary event of `conn`; if it fails, forget the connection and re-raise.
+
+    A state that missed a commit or a rollback would judge the next transaction together with
+    the last one (a write-back across them, writes "left open" that were committed): after an
+    error of txlint, nothing is known of the connection rather than something wrong."""
+    try:
+        return step(*args, **kwargs)
+    except Exception:
+        analyser.forget(conn)
+        raise
+
+
 def _may_matter(sql: str) -> bool:
     """A cheap look at the first word: only DML and transaction control are parsed."""
     head = sql.lstrip()[:16].lower()
-    if head.startswith("/*") or head.startswith("--"):
+    if head.startswith(("/*", "--")):
         return True  # a leading comment: let the parser see past it
     word = head.split(None, 1)[0] if head else ""
     return word.rstrip(";") in _FIRST_WORDS or word.startswith("(")
@@ -795,6 +925,11 @@ def _may_matter(sql: str) -> bool:
 def _decrements(statement: sqlfacts.Statement) -> bool:
     """The statement subtracts from a column in the database (`SET c = c - x`)."""
     return any(a.delta is not None and a.delta.sign == "-" for a in statement.assignments)
+
+
+def _plan_of(statement: sqlfacts.Statement) -> _Plan:
+    plain_read = statement.kind == "select" and statement.table is not None and not statement.advisory_lock
+    return _Plan(statement, _guard_keys(statement), plain_read)
 
 
 def _guard_keys(statement: sqlfacts.Statement) -> tuple[sqlfacts.PlaceholderKey, ...]:
@@ -830,6 +965,9 @@ def _with_bound_amounts(write: Write, statement: sqlfacts.Statement, params: obj
     return replace(write, assignments=tuple(assignments)) if changed else write
 
 
-def _shown(traced: _Traced) -> str:
-    text = traced.statement.text
+def _site(traced: _Traced) -> Site:
+    return traced.site or UNKNOWN_SITE
+
+
+def _shorter(text: str) -> str:
     return text if len(text) <= SQL_SHOWN else text[: SQL_SHOWN - 3] + "..."
