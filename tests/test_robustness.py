@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 import pytest
+
 from conftest import LOST_UPDATE, LOST_UPDATE_COLUMN, LOST_UPDATE_LINE
 
 APP = ("TX101", "app.py", LOST_UPDATE_LINE)
@@ -176,17 +177,15 @@ def test_unreadable_folder(project, run_txlint):
 
 def test_read_error_is_reported_once_even_as_root(project, run_txlint, monkeypatch):
     """The same path as an unreadable file, simulated so that it also runs as root."""
-    import pathlib
+    real_open = os.open
 
-    real_read_bytes = pathlib.Path.read_bytes
-
-    def read_bytes(self: pathlib.Path) -> bytes:
-        if self.name == "secret.py":
-            raise PermissionError(13, "Permission denied", str(self))
-        return real_read_bytes(self)
+    def open_(path, flags, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if os.path.basename(os.fspath(path)) == "secret.py":
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_open(path, flags, *args, **kwargs)
 
     project.write("secret.py")
-    monkeypatch.setattr(pathlib.Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(os, "open", open_)
     result = check_with_app(project, run_txlint)
     assert result.findings() == [APP]
     assert_skipped_once(result, "secret.py")

@@ -589,6 +589,8 @@ def _words(chunk: _Chunk) -> list[str]:
 def _control_statement(chunk: _Chunk) -> Statement | None:
     """Transaction control, LOCK TABLE and SET, read from the tokens; None for anything else."""
     words = _words(chunk)
+    if not words:
+        return None  # a statement of empty literals (`''`, `$$$$`) has tokens but no words
     first, second = words[0], words[1] if len(words) > 1 else ""
     if first == "BEGIN" or (first == "START" and second == "TRANSACTION"):
         immediate = second in ("IMMEDIATE", "EXCLUSIVE")  # SQLite takes the write lock at BEGIN

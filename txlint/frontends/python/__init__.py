@@ -7,8 +7,10 @@ from every file's summary (pass 1) before any function is judged (pass 2).
 from __future__ import annotations
 
 import ast
+import itertools
 import re
 import sys
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -48,11 +50,14 @@ class PythonSyntaxError:
 
 @dataclass(frozen=True)
 class TooDeep:
-    """Valid Python nested deeper than txlint analyses: the file is skipped with a notice."""
+    """Valid Python txlint cannot analyse (nested deeper than it follows, or beyond libcst's parser):
+    the file is skipped with a notice. It is not a TX000: the code is not wrong."""
+
+    why: str = "code nested too deeply to analyse (an expression of about 1 500 operators or more)"
 
     @property
     def reason(self) -> str:
-        return "skipped: code nested too deeply to analyse (an expression of about 1 500 operators or more)"
+        return f"skipped: {self.why}"
 
 
 @dataclass
@@ -87,6 +92,8 @@ def parse(path: str, text: str) -> ParsedPython | PythonSyntaxError | TooDeep | 
         return tree  # libcst's native parser can crash outright on what CPython refuses for depth
     if not may_matter(text):
         return Irrelevant()
+    if isinstance(tree, ast.Module) and _long_boolean_chain(text, tree):
+        return TooDeep()
     operates = may_operate(text)
     if not operates and isinstance(tree, ast.Module):
         declared = _declarations_only(path, text, tree)
@@ -95,10 +102,30 @@ def parse(path: str, text: str) -> ParsedPython | PythonSyntaxError | TooDeep | 
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as error:
+        if isinstance(tree, ast.Module):  # CPython reads it: a limit of libcst's parser, not an error in the code
+            return TooDeep(f"libcst cannot parse this file, which Python itself reads ({_libcst_message(error)})")
         return _syntax_error(text, error)
     except (RecursionError, MemoryError):
+        if isinstance(tree, ast.Module):
+            return TooDeep()
         return PythonSyntaxError("code nested too deeply to analyse", 1, 1)
     return ParsedPython(path, module, ImportTable.of_module(module), LazyPositions(module), operates)
+
+
+# `a and b and ...` is one node for CPython, whose nesting check therefore passes it, but a chain
+# of nested nodes for libcst, and txlint's walk follows it one level at a time: the same limit as
+# for a chain of binary operators.
+BOOLEAN_CHAIN_LIMIT = 1500
+_BOOLEAN_WORD = re.compile(r"\b(?:and|or)\b")
+
+
+def _long_boolean_chain(text: str, tree: ast.Module) -> bool:
+    """Whether a boolean operation chains more operands than txlint follows (the text is counted
+    first, so only a file with that many `and`/`or` words at all has its tree walked)."""
+    words = _BOOLEAN_WORD.finditer(text)
+    if next(itertools.islice(words, BOOLEAN_CHAIN_LIMIT, None), None) is None:
+        return False
+    return any(isinstance(node, ast.BoolOp) and len(node.values) > BOOLEAN_CHAIN_LIMIT for node in ast.walk(tree))
 
 
 def _declarations_only(path: str, text: str, tree: ast.Module) -> ParsedPython | Irrelevant | None:
@@ -121,7 +148,7 @@ def _cpython_reads(text: str) -> ast.Module | PythonSyntaxError | TooDeep:
     previous = sys.getrecursionlimit()
     sys.setrecursionlimit(_stack_depth() + NESTING_BUDGET)
     try:
-        return ast.parse(text)
+        return _ast_parse(text)
     except SyntaxError as error:
         return PythonSyntaxError(error.msg, error.lineno or 1, error.offset or 1)
     except RecursionError:
@@ -132,6 +159,15 @@ def _cpython_reads(text: str) -> ast.Module | PythonSyntaxError | TooDeep:
         return PythonSyntaxError(str(error), 1, 1)
     finally:
         sys.setrecursionlimit(previous)
+
+
+def _ast_parse(text: str) -> ast.Module:
+    """`ast.parse` without its warnings: CPython warns about the code it reads (an invalid escape
+    like `"\\d"`, `assert (x, msg)`), and Python 3.12 prints those on stderr, named `<unknown>`;
+    txlint prints only through its CLI, and only about what it checks."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ast.parse(text)
 
 
 def _libcst_reads(text: str, refused: PythonSyntaxError) -> bool:
@@ -154,6 +190,11 @@ def _stack_depth() -> int:
     return depth
 
 
+def _libcst_message(error: cst.ParserSyntaxError) -> str:
+    """libcst's message without the position and prefix its native parser puts into it."""
+    return _LIBCST_POSITION.sub("", error.message).removeprefix("parser error: ").strip() or error.message
+
+
 def _syntax_error(text: str, error: cst.ParserSyntaxError) -> PythonSyntaxError:
     """The parse error with CPython's wording and position when CPython agrees, else libcst's.
 
@@ -161,13 +202,13 @@ def _syntax_error(text: str, error: cst.ParserSyntaxError) -> PythonSyntaxError:
     in its attributes, so CPython's `SyntaxError` (exact, 1-based) is preferred.
     """
     try:
-        ast.parse(text)
+        _ast_parse(text)
     except SyntaxError as cpython:
         return PythonSyntaxError(cpython.msg, cpython.lineno or 1, cpython.offset or 1)
     except (RecursionError, MemoryError, ValueError):
         pass
     found = _LIBCST_POSITION.search(error.message)
-    message = _LIBCST_POSITION.sub("", error.message).removeprefix("parser error: ").strip() or error.message
+    message = _libcst_message(error)
     if found:
         return PythonSyntaxError(message, int(found["line"]), int(found["column"]))
     return PythonSyntaxError(message, error.raw_line, error.raw_column + 1)
