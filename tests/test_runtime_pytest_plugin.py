@@ -215,7 +215,8 @@ def test_engine_connections_are_not_wrapped_by_the_dbapi_hook(engine):
 def test_lost_update(engine):
     withdraw(engine)
 ''')
-    result = pytester.runpytest_subprocess("--txlint-runtime", "-p", "no:cacheprovider")
+    # -rN: no short summary, which repeats the message (in full when CI is set, cut to the terminal's width otherwise).
+    result = pytester.runpytest_subprocess("--txlint-runtime", "-p", "no:cacheprovider", "-rN")
     result.assert_outcomes(passed=1, failed=1)
     assert result.stdout.str().count("TX101 [lost-update]") == 1  # one report, not one per source
 
