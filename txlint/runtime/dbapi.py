@@ -43,8 +43,8 @@ from typing import Any
 
 from txlint.config import Config
 from txlint.runtime import drivers
-from txlint.runtime.monitor import Monitor, enabled_runtime_codes, project_config
-from txlint.runtime.trace import TraceAnalyser, forgetting
+from txlint.runtime.monitor import Monitor
+from txlint.runtime.trace import forgetting
 
 __all__ = ["DBAPIMonitor", "MonitoredConnection", "MonitoredCursor", "wrap"]
 
@@ -99,9 +99,8 @@ class DBAPIMonitor(Monitor):
         config: Config | None = None,
         show_values: bool = False,
     ) -> None:
-        super().__init__(mode, show_values=show_values)
-        codes = enabled_runtime_codes(select, ignore)
-        self.analyser = TraceAnalyser(dialect, config or project_config(), enabled=codes, show_values=show_values, notify=self.unreadable, known=self.already_reported)
+        super().__init__(mode, select=select, ignore=ignore, config=config, show_values=show_values)
+        self.analyser = self.new_analyser(dialect)
 
     def wrap(self, connection: Any) -> MonitoredConnection:
         """The connection, wrapped once by this monitor (wrapping it again returns it). A connection

@@ -45,8 +45,8 @@ from django.db.backends.signals import connection_created
 
 from txlint.config import Config
 from txlint.runtime import drivers
-from txlint.runtime.monitor import Monitor, enabled_runtime_codes, project_config
-from txlint.runtime.trace import TraceAnalyser, forgetting
+from txlint.runtime.monitor import Monitor
+from txlint.runtime.trace import forgetting
 
 __all__ = ["DjangoMonitor", "watch"]
 
@@ -83,11 +83,10 @@ class DjangoMonitor(Monitor):
         config: Config | None = None,
         show_values: bool = False,
     ) -> None:
-        super().__init__(mode, show_values=show_values)
+        super().__init__(mode, select=select, ignore=ignore, config=config, show_values=show_values)
         self.using = using
         dialect = DIALECTS.get(connections[using].vendor, "postgres")
-        codes = enabled_runtime_codes(select, ignore)
-        self.analyser = TraceAnalyser(dialect, config or project_config(), enabled=codes, show_values=show_values, notify=self.unreadable, known=self.already_reported)
+        self.analyser = self.new_analyser(dialect)
         self._attached: weakref.WeakSet[Any] = weakref.WeakSet()
         self._lock = threading.Lock()
         self._installed = False

@@ -40,6 +40,7 @@ from txlint.config import Config, discover
 from txlint.ftypes import Finding
 from txlint.registry import code_matches
 from txlint.runtime.findings import RUNTIME_CODES, TransactionSafetyError, TransactionSafetyWarning, format_finding
+from txlint.runtime.trace import TraceAnalyser
 
 LOGGER = logging.getLogger("txlint")
 MODES = ("warn", "log", "raise", "collect")
@@ -80,11 +81,21 @@ def project_config() -> Config:
 class Monitor:
     """Reporting shared by the runtime sources; subclasses install and remove their hooks."""
 
-    def __init__(self, mode: str = "warn", *, show_values: bool = False) -> None:
+    def __init__(
+        self,
+        mode: str = "warn",
+        *,
+        select: Iterable[str] | None = None,
+        ignore: Iterable[str] = (),
+        config: Config | None = None,
+        show_values: bool = False,
+    ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         self.mode = mode
         self.show_values = show_values
+        self._codes = enabled_runtime_codes(select, ignore)
+        self._config = config or project_config()
         self.findings: list[Finding] = []
         self.errors = 0  # errors of txlint itself, contained
         self.unparsed = 0  # statement texts whose SQL could not be parsed (not judged)
@@ -97,6 +108,11 @@ class Monitor:
         self.closed = False
 
     # -- containment --------------------------------------------------------------------------
+
+    def new_analyser(self, dialect: str) -> TraceAnalyser:
+        """An analyser of `dialect`'s SQL with this monitor's codes, settings and reporting."""
+        return TraceAnalyser(dialect, self._config, enabled=self._codes, show_values=self.show_values, notify=self.unreadable, known=self.already_reported)
+
     def call(self, fn: Callable[..., Any], *args: Any, can_raise: bool = True, **kwargs: Any) -> Any:
         """Run an analyser step for a hook: its errors are contained, its findings reported."""
         try:  # `collect()` inlined: this runs for every event of every watched connection

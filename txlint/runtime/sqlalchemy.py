@@ -49,7 +49,7 @@ from sqlalchemy.schema import CreateTable, Table
 from txlint.config import Config
 from txlint.frontends import sql_script
 from txlint.runtime import drivers
-from txlint.runtime.monitor import Monitor, enabled_runtime_codes, project_config
+from txlint.runtime.monitor import Monitor
 from txlint.runtime.trace import TraceAnalyser, forgetting
 
 MAX_SESSIONS = 4096  # sessions (and mappers) whose state a monitor keeps at once
@@ -126,13 +126,11 @@ class SQLAlchemyMonitor(Monitor):
         config: Config | None = None,
         show_values: bool = False,
     ) -> None:
-        super().__init__(mode, show_values=show_values)
+        super().__init__(mode, select=select, ignore=ignore, config=config, show_values=show_values)
         from sqlalchemy.engine import Engine
         from sqlalchemy.pool import Pool
 
         self.engine = getattr(engine, "sync_engine", engine)
-        self._codes = enabled_runtime_codes(select, ignore)
-        self._config = config or project_config()
         self._analysers: dict[str, TraceAnalyser] = {}
         self._by_dialect: dict[int, tuple[Any, TraceAnalyser]] = {}
         self._analysers_lock = threading.Lock()
@@ -172,7 +170,7 @@ class SQLAlchemyMonitor(Monitor):
         """The analyser of the watched engine (of the first dialect seen, when watching all)."""
         with self._analysers_lock:
             if not self._analysers:
-                self._analysers["postgres"] = self._new_analyser("postgres")
+                self._analysers["postgres"] = self.new_analyser("postgres")
             return next(iter(self._analysers.values()))
 
     def _analyser_for(self, dialect: Any) -> TraceAnalyser:
@@ -187,12 +185,9 @@ class SQLAlchemyMonitor(Monitor):
             with self._analysers_lock:
                 analyser = self._analysers.get(name)
                 if analyser is None:
-                    analyser = self._analysers[name] = self._new_analyser(name)
+                    analyser = self._analysers[name] = self.new_analyser(name)
         self._by_dialect[id(dialect)] = (dialect, analyser)  # the dialect is kept: its id stays its own
         return analyser
-
-    def _new_analyser(self, dialect: str) -> TraceAnalyser:
-        return TraceAnalyser(dialect, self._config, enabled=self._codes, show_values=self.show_values, notify=self.unreadable, known=self.already_reported)
 
     def _analyser_knowing(self, key: int) -> TraceAnalyser | None:
         """The analyser that has seen this connection (None: not one of the watched engines')."""
