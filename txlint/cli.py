@@ -26,7 +26,7 @@ from txlint.discovery import Discovery, PathError, display_path
 from txlint.discovery import discover as discover_files
 from txlint.engine import Engine, RunResult
 from txlint.ftypes import Notice
-from txlint.project import CACHE_FOLDER_NAME, IndexOnly, cache_folder, default_jobs, index_companions
+from txlint.project import CACHE_FOLDER_NAME, IndexOnly, cache_folder, default_jobs, git_work_tree, index_companions
 from txlint.registry import SelectionError, all_rules, enabled_codes
 from txlint.reporters import FORMATS, ReportContext
 from txlint.reporters.text import clean, render_statistics, statistics
@@ -57,10 +57,7 @@ def _repository_root(config: Config) -> Path:
     make the other paths' files absolute `file:` URIs.
     """
     here = Path.cwd().resolve()
-    for folder in (here, *here.parents):
-        if (folder / ".git").exists():
-            return folder
-    return config.root if config.source is not None else here
+    return git_work_tree(here) or (config.root if config.source is not None else here)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -23,11 +23,13 @@ def project_root(config: Config) -> Path | None:
     """The folder of the configuration file, else the git work tree holding the cwd, else None."""
     if config.source is not None:
         return config.root
-    here = Path.cwd().resolve()
-    for folder in (here, *here.parents):
-        if (folder / ".git").exists():
-            return folder
-    return None
+    return git_work_tree(Path.cwd())
+
+
+def git_work_tree(start: Path) -> Path | None:
+    """The nearest folder at or above `start` that holds `.git`."""
+    here = start.resolve()
+    return next((folder for folder in (here, *here.parents) if (folder / ".git").exists()), None)
 
 
 def default_jobs() -> int:
