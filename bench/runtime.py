@@ -45,7 +45,7 @@ from sqlalchemy import Column, ForeignKey, Integer, String, create_engine, selec
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.pool import StaticPool
 
-from txlint.runtime.sqlalchemy import SQLAlchemyMonitor
+from txlint.runtime.sources.sqlalchemy_events import SQLAlchemyMonitor
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 STATEMENT_TARGET_US = 25.0

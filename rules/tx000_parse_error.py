@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from txlint.ftypes import Severity
-from txlint.rule import Rule, RuleDoc
+from txlint.core.ftypes import Severity
+from txlint.core.rule import Rule, RuleDoc
 
 
 class ParseError(Rule):

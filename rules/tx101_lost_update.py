@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from txlint.ftypes import Severity
-from txlint.index import normalise_column
-from txlint.ir import Assignment, LockMode, Read, RowOrigin, RowRef, Unit, ValueKind, Write
-from txlint.ir_queries import cas_guards, holds_lock, same_row, writes_row_of
-from txlint.rule import RelatedSpan, Report, Rule, RuleContext, RuleDoc
+from txlint.core.ftypes import Severity
+from txlint.core.index import normalise_column
+from txlint.core.ir import Assignment, LockMode, Read, RowOrigin, RowRef, Unit, ValueKind, Write
+from txlint.core.queries import cas_guards, holds_lock, same_row, writes_row_of
+from txlint.core.rule import RelatedSpan, Report, Rule, RuleContext, RuleDoc
 
 
 class LostUpdate(Rule):

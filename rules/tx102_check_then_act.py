@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from txlint.ftypes import Severity
-from txlint.index import ProjectIndex, normalise_column
-from txlint.ir import Condition, Insert, LockMode, Read, ReadKind, RowOrigin, Unit, ValueKind, Write
-from txlint.ir_queries import cas_guards, holds_lock, written_columns
-from txlint.rule import RelatedSpan, Report, Rule, RuleContext, RuleDoc
+from txlint.core.ftypes import Severity
+from txlint.core.index import ProjectIndex, normalise_column
+from txlint.core.ir import Condition, Insert, LockMode, Read, ReadKind, RowOrigin, Unit, ValueKind, Write
+from txlint.core.queries import cas_guards, holds_lock, written_columns
+from txlint.core.rule import RelatedSpan, Report, Rule, RuleContext, RuleDoc
 
 
 class CheckThenAct(Rule):

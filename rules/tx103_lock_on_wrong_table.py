@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from txlint.ftypes import Severity
-from txlint.index import normalise_column
-from txlint.ir import Read, RowOrigin, Unit, ValueKind, Write
-from txlint.rule import RelatedSpan, Report, Rule, RuleContext, RuleDoc
+from txlint.core.ftypes import Severity
+from txlint.core.index import normalise_column
+from txlint.core.ir import Read, RowOrigin, Unit, ValueKind, Write
+from txlint.core.rule import RelatedSpan, Report, Rule, RuleContext, RuleDoc
 
 
 class LockOnWrongTable(Rule):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from txlint.ftypes import Severity
-from txlint.ir import Commit, Exit, Unit
-from txlint.rule import RelatedSpan, Report, Rule, RuleContext, RuleDoc
+from txlint.core.ftypes import Severity
+from txlint.core.ir import Commit, Exit, Unit
+from txlint.core.rule import RelatedSpan, Report, Rule, RuleContext, RuleDoc
 
 
 class UnbalancedTransaction(Rule):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from txlint.ftypes import Severity
-from txlint.index import ProjectIndex
-from txlint.ir import Insert, Unit, Write
-from txlint.ir_queries import decrements, in_same_transaction, state_guards
-from txlint.rule import Report, Rule, RuleContext, RuleDoc
+from txlint.core.ftypes import Severity
+from txlint.core.index import ProjectIndex
+from txlint.core.ir import Insert, Unit, Write
+from txlint.core.queries import decrements, in_same_transaction, state_guards
+from txlint.core.rule import Report, Rule, RuleContext, RuleDoc
 
 
 class NonIdempotentDecrement(Rule):

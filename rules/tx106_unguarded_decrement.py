@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from txlint.ftypes import Severity
-from txlint.index import normalise_column
-from txlint.ir import Delta, Guard, Unit, Write
-from txlint.ir_queries import decrements
-from txlint.rule import Report, Rule, RuleContext, RuleDoc
+from txlint.core.ftypes import Severity
+from txlint.core.index import normalise_column
+from txlint.core.ir import Delta, Guard, Unit, Write
+from txlint.core.queries import decrements
+from txlint.core.rule import Report, Rule, RuleContext, RuleDoc
 
 
 class UnguardedDecrement(Rule):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from txlint.ftypes import Severity
-from txlint.index import normalise_column
-from txlint.ir import RowOrigin, Unit, ValueKind, Write
-from txlint.ir_queries import is_state_column, is_version_column, written_columns
-from txlint.rule import Report, Rule, RuleContext, RuleDoc
+from txlint.core.ftypes import Severity
+from txlint.core.index import normalise_column
+from txlint.core.ir import RowOrigin, Unit, ValueKind, Write
+from txlint.core.queries import is_state_column, is_version_column, written_columns
+from txlint.core.rule import Report, Rule, RuleContext, RuleDoc
 
 
 class ValueCas(Rule):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from txlint.ftypes import Severity
-from txlint.ir import Read, Unit
-from txlint.rule import Report, Rule, RuleContext, RuleDoc
+from txlint.core.ftypes import Severity
+from txlint.core.ir import Read, Unit
+from txlint.core.rule import Report, Rule, RuleContext, RuleDoc
 
 
 class UnevaluatedLock(Rule):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from txlint.ftypes import Severity
-from txlint.ir import CacheKind, CacheOp, Exit, Unit
-from txlint.ir_queries import cache_ops, same_key, takes_lock
-from txlint.rule import RelatedSpan, Report, Rule, RuleContext, RuleDoc
+from txlint.core.ftypes import Severity
+from txlint.core.ir import CacheKind, CacheOp, Exit, Unit
+from txlint.core.queries import cache_ops, same_key, takes_lock
+from txlint.core.rule import RelatedSpan, Report, Rule, RuleContext, RuleDoc
 
 _WAYS_OUT = {"return": "this `return`", "raise": "this `raise`", "end": "the end of the function"}
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from txlint.ftypes import Severity
-from txlint.ir import CacheKind, CacheOp, Unit
-from txlint.ir_queries import cache_ops, optimistic, result_tested_by, same_key
-from txlint.rule import RelatedSpan, Report, Rule, RuleContext, RuleDoc
+from txlint.core.ftypes import Severity
+from txlint.core.ir import CacheKind, CacheOp, Unit
+from txlint.core.queries import cache_ops, optimistic, result_tested_by, same_key
+from txlint.core.rule import RelatedSpan, Report, Rule, RuleContext, RuleDoc
 
 
 class CacheCheckThenSet(Rule):

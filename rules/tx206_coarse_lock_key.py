@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from txlint.ftypes import Severity
-from txlint.ir import Unit
-from txlint.ir_queries import cache_ops, lock_like, takes_lock
-from txlint.rule import Report, Rule, RuleContext, RuleDoc
+from txlint.core.ftypes import Severity
+from txlint.core.ir import Unit
+from txlint.core.queries import cache_ops, lock_like, takes_lock
+from txlint.core.rule import Report, Rule, RuleContext, RuleDoc
 
 
 class CoarseLockKey(Rule):

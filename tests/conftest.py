@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from txlint.cli import cli
+from txlint.cli.main import cli
 
 # The lost update every test uses: TX101 on the `acct.save()` line (7, column 9),
 # related to the unlocked `get` on line 5.

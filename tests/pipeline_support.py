@@ -15,11 +15,11 @@ import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
-from txlint.config import Config
-from txlint.engine import Engine, RunResult
-from txlint.ftypes import Finding
-from txlint.registry import all_rules, enabled_codes
-from txlint.reporters import FORMATS, ReportContext
+from txlint.cli.reporters import FORMATS, ReportContext
+from txlint.core.config import Config
+from txlint.core.ftypes import Finding
+from txlint.core.registry import all_rules, enabled_codes
+from txlint.engine.runner import Engine, RunResult
 
 # Every rule, the ones off by default too: the more rules run, the more code the inputs reach.
 ALL_CODES = enabled_codes(("ALL",), (), ())

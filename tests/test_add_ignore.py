@@ -15,11 +15,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import BROKEN_PYTHON, LOST_UPDATE, LOST_UPDATE_LINE
 
-from txlint import add_ignore
-from txlint.add_ignore import Stamp, add_ignores
-from txlint.ftypes import Finding, Severity
+from conftest import BROKEN_PYTHON, LOST_UPDATE, LOST_UPDATE_LINE
+from txlint.cli import add_ignore
+from txlint.cli.add_ignore import Stamp, add_ignores
+from txlint.core.ftypes import Finding, Severity
 
 SAVE = "        acct.save()"
 SAVE_IGNORED = "        acct.save()  # txlint: ignore[TX101]"

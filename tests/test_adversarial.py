@@ -33,9 +33,9 @@ from pipeline_support import (
     render_all,
     unescape_github,
 )
-from txlint import sql_adapter
-from txlint.discovery import discover
-from txlint.sources import Unreadable, read_regular_file
+from txlint.project.discovery import discover
+from txlint.project.sources import Unreadable, read_regular_file
+from txlint.sql import adapter as sql_adapter
 
 APP = ("TX101", "app.py", LOST_UPDATE_LINE)
 POSIX = os.name == "posix"
@@ -471,7 +471,7 @@ def test_a_megabyte_sql_string_in_cursor_execute(project, run_txlint):
 )
 def test_gitignore_pattern_that_would_backtrack_for_hours(project, pattern, slow, matching):
     """Regression: pathspec's regex for these patterns backtracked exponentially (hours for one path)."""
-    code = f"from txlint.discovery import ignore_spec; s = ignore_spec([{pattern!r}]); print(s.match_file({slow!r}), s.match_file({matching!r}))"
+    code = f"from txlint.project.discovery import ignore_spec; s = ignore_spec([{pattern!r}]); print(s.match_file({slow!r}), s.match_file({matching!r}))"
     done = run_guarded([sys.executable, "-c", code], project.root)
     assert done.stdout.split() == [b"False", b"True"], done.stderr
 

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from conftest import LOCKED_UPDATE, LOST_UPDATE, LOST_UPDATE_LINE
 
 BASELINE = "txlint-baseline.json"

@@ -13,9 +13,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import LOCKED_UPDATE, LOST_UPDATE, LOST_UPDATE_LINE, LOST_UPDATE_READ_LINE
 
-from txlint.changed_lines import ChangedLinesError, changed_since, parse_diff
+from conftest import LOCKED_UPDATE, LOST_UPDATE, LOST_UPDATE_LINE, LOST_UPDATE_READ_LINE
+from txlint.cli.changed_lines import ChangedLinesError, changed_since, parse_diff
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 

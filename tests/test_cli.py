@@ -12,6 +12,7 @@ import sys
 from importlib.metadata import version
 
 import pytest
+
 from conftest import (
     BROKEN_PYTHON,
     LOCKED_UPDATE,

@@ -8,6 +8,7 @@ the file.
 from __future__ import annotations
 
 import pytest
+
 from conftest import LOST_UPDATE_LINE
 
 # -- finding the configuration ----------------------------------------------------------------

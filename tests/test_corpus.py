@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from txlint.registry import all_rules
+from txlint.core.registry import all_rules
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = Path(os.environ.get("TXLINT_CORPUS", ROOT.parent / "shared" / "corpus"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 import pytest
+
 from conftest import BROKEN_PYTHON
 
 BROKEN_SQL = "SELECT 'unterminated;\n"

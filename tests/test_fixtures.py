@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from txlint.config import Config
-from txlint.engine import Engine
-from txlint.registry import all_rules
+from txlint.core.config import Config
+from txlint.core.registry import all_rules
+from txlint.engine.runner import Engine
 
 FIXTURES = Path(__file__).parent / "fixtures"
 LABEL = re.compile(r"#\s*expect:\s*(?P<codes>[A-Za-z0-9_, ]+)")

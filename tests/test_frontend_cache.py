@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from textwrap import dedent
 
-from txlint.config import Config
+from txlint.core.config import Config
+from txlint.core.index import ProjectIndex
+from txlint.core.ir import CacheKind, CacheOp, Exit, Unit
 from txlint.frontends import python as python_frontend
-from txlint.index import ProjectIndex
-from txlint.ir import CacheKind, CacheOp, Exit, Unit
 
 
 def units(source: str) -> dict[str, Unit]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from textwrap import dedent
 
-from txlint.config import Config
+from txlint.core.config import Config
+from txlint.core.index import ProjectIndex
+from txlint.core.ir import Exit, Insert, LockMode, Read, RowOrigin, Unit, ValueKind, Write
 from txlint.frontends import python as python_frontend
-from txlint.index import ProjectIndex
-from txlint.ir import Exit, Insert, LockMode, Read, RowOrigin, Unit, ValueKind, Write
 
 
 def units(source: str, index: ProjectIndex | None = None) -> dict[str, Unit]:

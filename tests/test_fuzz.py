@@ -47,7 +47,7 @@ from hypothesis import HealthCheck, Phase, example, find, given, settings
 from hypothesis import strategies as st
 
 from pipeline_support import assert_sound, check_paths, check_text, render_all
-from txlint.discovery import ignore_spec
+from txlint.project.discovery import ignore_spec
 
 # hypothesmith compiles what it generates, and CPython warns about some of it (`"str"()`).
 pytestmark = pytest.mark.filterwarnings("ignore::SyntaxWarning")

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from conftest import LOCKED_UPDATE, LOST_UPDATE, Project, Run
-from txlint.config import Config
-from txlint.discovery import discover, display_path
-from txlint.engine import Engine, RunResult
-from txlint.registry import all_rules, enabled_codes
-from txlint.shard import Shard
+from txlint.core.config import Config
+from txlint.core.registry import all_rules, enabled_codes
+from txlint.engine.runner import Engine, RunResult
+from txlint.engine.shard import Shard
+from txlint.project.discovery import discover, display_path
 
 HERE = Path(__file__).parent
 CORPUS = HERE.parent.parent / "shared" / "corpus"

@@ -12,6 +12,7 @@ import os
 import sys
 
 import pytest
+
 from conftest import LOCKED_UPDATE, LOST_UPDATE_LINE
 
 

@@ -149,7 +149,7 @@ def _installed(tmp_path: Path) -> dict[str, object]:
     probe = (
         "import json, txlint, txlint.rules\n"
         "from importlib.metadata import distribution\n"
-        "from txlint.registry import all_rules\n"
+        "from txlint.core.registry import all_rules\n"
         "dist = distribution('txlint')\n"
         "print(json.dumps({'version': dist.version, 'direct_url': dist.read_text('direct_url.json'),"
         " 'package': txlint.__file__, 'rules': txlint.rules.__file__,"
@@ -189,7 +189,7 @@ def test_console_script_version(console_script: Path, tmp_path: Path) -> None:
 
 
 def test_console_script_lists_rules(console_script: Path, tmp_path: Path) -> None:
-    from txlint.registry import all_rules
+    from txlint.core.registry import all_rules
 
     result = _run([str(console_script), "rules"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr

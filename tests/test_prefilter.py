@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from txlint.config import Config
-from txlint.engine import Engine
+from txlint.core.config import Config
+from txlint.core.registry import all_rules
+from txlint.engine.runner import Engine
 from txlint.frontends.python.prefilter import may_matter
-from txlint.registry import all_rules
 
 PYTHON_EXAMPLES = [
     pytest.param(source, id=f"{code}-{index}")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from txlint.config import Config
-from txlint.engine import Engine
+from txlint.core.config import Config
+from txlint.core.registry import all_rules
+from txlint.core.rule import Rule
+from txlint.engine.runner import Engine
 from txlint.frontends.python.prefilter import may_matter, may_operate
-from txlint.registry import all_rules
-from txlint.rule import Rule
 
 
 def _examples() -> list[str]:

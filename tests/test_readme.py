@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from txlint.cli import cli, rule_table_markdown
+from txlint.cli.main import cli, rule_table_markdown
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from txlint.config import Config
-from txlint.engine import Engine
-from txlint.registry import all_rules
+from txlint.core.config import Config
+from txlint.core.registry import all_rules
+from txlint.engine.runner import Engine
 
 HOST, PORT = "127.0.0.1", 6379
 TTL_MS = 150  # short TTLs keep the suite fast; waits below are generous multiples

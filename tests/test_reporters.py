@@ -7,6 +7,7 @@ import re
 from importlib.metadata import version
 
 import pytest
+
 from conftest import (
     BROKEN_PYTHON,
     LOCKED_UPDATE,
@@ -15,9 +16,8 @@ from conftest import (
     LOST_UPDATE_LINE,
     LOST_UPDATE_READ_LINE,
 )
-
-from txlint.ftypes import Finding, Related, Severity
-from txlint.reporters import github
+from txlint.cli.reporters import github
+from txlint.core.ftypes import Finding, Related, Severity
 
 FINDING_FIELDS = {
     "code", "name", "severity", "message", "path", "line", "column",

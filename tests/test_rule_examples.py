@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from txlint.config import Config
-from txlint.engine import Engine
-from txlint.registry import all_rules
+from txlint.core.config import Config
+from txlint.core.registry import all_rules
+from txlint.engine.runner import Engine
 
 CASES = [
     pytest.param(code, kind, index, source, id=f"{code}-{kind}-{index}")

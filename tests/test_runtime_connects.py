@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from runtime_support import MARIADB_URL, POSTGRES_URL, unavailable
-from txlint.runtime.connects import ConnectHooks
-from txlint.runtime.dbapi import DBAPIMonitor, MonitoredConnection
+from txlint.runtime.sources.dbapi_wrapper import DBAPIMonitor, MonitoredConnection
+from txlint.runtime.sources.driver_connects import ConnectHooks
 
 
 @pytest.fixture
@@ -19,7 +19,7 @@ def hooks() -> Any:
     monitors: dict[str, DBAPIMonitor] = {}
 
     def wrap(connection: Any) -> Any:
-        from txlint.runtime import drivers
+        from txlint.runtime.sources import drivers
 
         dialect = drivers.dialect_of(connection) or "postgres"
         return monitors.setdefault(dialect, DBAPIMonitor("collect", dialect=dialect)).wrap(connection)

@@ -19,8 +19,9 @@ from typing import Any
 import pytest
 
 from runtime_support import django_shop
-from txlint.runtime import drivers, trace
-from txlint.runtime.dbapi import wrap
+from txlint.runtime import trace
+from txlint.runtime.sources import drivers
+from txlint.runtime.sources.dbapi_wrapper import wrap
 
 UNPARSABLE = "UPDATE OR ROLLBACK accounts SET hits = ? WHERE id = ?"  # SQLite runs it; sqlglot cannot read it
 
@@ -63,9 +64,9 @@ def sqlalchemy_program(engine: Any) -> list[object]:
 
 @pytest.mark.parametrize(
     "target",
-    ["txlint.runtime.trace.TraceAnalyser._read", "txlint.runtime.trace.TraceAnalyser._write", "txlint.runtime.drivers.autocommit",
-     "txlint.runtime.trace.TraceAnalyser.released", "txlint.runtime.sqlalchemy.SQLAlchemyMonitor._analyser_knowing",
-     "txlint.sql_adapter.parse_statements", "txlint.runtime.trace.TraceAnalyser.commit", "txlint.runtime.trace.TraceAnalyser.rollback"],
+    ["txlint.runtime.trace.TraceAnalyser._read", "txlint.runtime.trace.TraceAnalyser._write", "txlint.runtime.sources.drivers.autocommit",
+     "txlint.runtime.trace.TraceAnalyser.released", "txlint.runtime.sources.sqlalchemy_events.SQLAlchemyMonitor._analyser_knowing",
+     "txlint.sql.adapter.parse_statements", "txlint.runtime.trace.TraceAnalyser.commit", "txlint.runtime.trace.TraceAnalyser.rollback"],
 )
 def test_sqlalchemy_bug_in_txlint_is_contained(target: str, db: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     sqlalchemy = pytest.importorskip("sqlalchemy")
@@ -117,8 +118,8 @@ def dbapi_program(conn: Any) -> list[object]:
 
 @pytest.mark.parametrize(
     "target",
-    ["txlint.runtime.trace.TraceAnalyser._read", "txlint.runtime.trace.TraceAnalyser.commit", "txlint.runtime.drivers.in_transaction",
-     "txlint.runtime.trace.TraceAnalyser.record_row", "txlint.runtime.trace.TraceAnalyser.released", "txlint.runtime.drivers.driver_module"],
+    ["txlint.runtime.trace.TraceAnalyser._read", "txlint.runtime.trace.TraceAnalyser.commit", "txlint.runtime.sources.drivers.in_transaction",
+     "txlint.runtime.trace.TraceAnalyser.record_row", "txlint.runtime.trace.TraceAnalyser.released", "txlint.runtime.sources.drivers.driver_module"],
 )
 def test_dbapi_bug_in_txlint_is_contained(target: str, db: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     conn = wrap(sqlite3.connect(db), mode="raise")
@@ -183,12 +184,12 @@ def django_program(Account: Any) -> list[object]:  # noqa: N803
 @pytest.mark.parametrize(
     "target",
     ["txlint.runtime.trace.TraceAnalyser._read", "txlint.runtime.trace.TraceAnalyser.commit", "txlint.runtime.trace.TraceAnalyser.rollback",
-     "txlint.runtime.trace.TraceAnalyser.released", "txlint.runtime.django._lock_request"],
+     "txlint.runtime.trace.TraceAnalyser.released", "txlint.runtime.sources.django_connections._lock_request"],
 )
 def test_django_bug_in_txlint_is_contained(target: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     pytest.importorskip("django")
     Account = django_shop()[0]  # noqa: N806
-    from txlint.runtime.django import watch
+    from txlint.runtime.sources.django_connections import watch
 
     with caplog.at_level(logging.DEBUG, logger="txlint"), watch(mode="raise") as monitor:
         monkeypatch.setattr(target, broken)
@@ -204,7 +205,7 @@ def test_django_unparsable_sql_runs_and_is_counted_once(caplog: pytest.LogCaptur
     django_shop()
     from django.db import connection
 
-    from txlint.runtime.django import watch
+    from txlint.runtime.sources.django_connections import watch
 
     with caplog.at_level(logging.DEBUG, logger="txlint"), watch(mode="raise") as monitor:
         for hits in (1, 2):

@@ -7,12 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from sqlalchemy.engine import make_url
 
 from runtime_support import MARIADB_URL, POSTGRES_URL, line_of, unavailable, unique_name
 from txlint.runtime import TransactionSafetyError
-from txlint.runtime.dbapi import DBAPIMonitor, MonitoredConnection, wrap
+from txlint.runtime.sources.dbapi_wrapper import DBAPIMonitor, MonitoredConnection, wrap
 
 
 def codes(conn: MonitoredConnection) -> list[str]:

@@ -26,7 +26,7 @@ def test_watch_attaches_once_and_close_detaches(shop: Any) -> None:
     from django.db import connection, connections
     from django.db.backends.signals import connection_created
 
-    from txlint.runtime.django import watch
+    from txlint.runtime.sources.django_connections import watch
 
     before = len(connection.execute_wrappers)
     receivers = len(connection_created.receivers)
@@ -43,7 +43,7 @@ def test_watch_attaches_once_and_close_detaches(shop: Any) -> None:
 def test_lost_update_in_atomic_is_tx101_at_the_save(shop: Any) -> None:
     from django.db import transaction
 
-    from txlint.runtime.django import watch
+    from txlint.runtime.sources.django_connections import watch
 
     Account = shop[0]  # noqa: N806
 
@@ -62,7 +62,7 @@ def test_lost_update_in_atomic_is_tx101_at_the_save(shop: Any) -> None:
 def test_select_for_update_is_a_lock_even_where_the_backend_drops_it(shop: Any) -> None:
     from django.db import connection, transaction
 
-    from txlint.runtime.django import watch
+    from txlint.runtime.sources.django_connections import watch
 
     Account = shop[0]  # noqa: N806
     assert not connection.features.has_select_for_update  # SQLite: no FOR UPDATE in the SQL
@@ -82,7 +82,7 @@ def test_database_decrement_with_a_bound_is_only_tx105(shop: Any) -> None:
     from django.db import transaction
     from django.db.models import F
 
-    from txlint.runtime.django import watch
+    from txlint.runtime.sources.django_connections import watch
 
     Account = shop[0]  # noqa: N806
     with watch(mode="collect") as monitor:
@@ -94,7 +94,7 @@ def test_database_decrement_with_a_bound_is_only_tx105(shop: Any) -> None:
 def test_cas_that_lost_then_writes_and_commits_is_tx108(shop: Any) -> None:
     from django.db import transaction
 
-    from txlint.runtime.django import watch
+    from txlint.runtime.sources.django_connections import watch
 
     _, Order, Shipment = shop  # noqa: N806
 
@@ -120,7 +120,7 @@ def test_cas_that_lost_then_writes_and_commits_is_tx108(shop: Any) -> None:
 def test_connections_of_other_threads_are_watched(shop: Any) -> None:
     from django.db import connection, transaction
 
-    from txlint.runtime.django import watch
+    from txlint.runtime.sources.django_connections import watch
 
     Account = shop[0]  # noqa: N806
 
@@ -141,7 +141,7 @@ def test_connections_of_other_threads_are_watched(shop: Any) -> None:
 
 
 def test_errors_are_contained(shop: Any) -> None:
-    from txlint.runtime.django import watch
+    from txlint.runtime.sources.django_connections import watch
 
     Account = shop[0]  # noqa: N806
 
@@ -157,7 +157,7 @@ def test_errors_are_contained(shop: Any) -> None:
 def test_module_path_is_shown_relative(shop: Any) -> None:
     from django.db import transaction
 
-    from txlint.runtime.django import watch
+    from txlint.runtime.sources.django_connections import watch
 
     Account = shop[0]  # noqa: N806
     with watch(mode="collect") as monitor, transaction.atomic():
@@ -174,7 +174,7 @@ def test_manual_transaction_closed_without_commit_is_tx104_and_the_write_is_lost
     from django.db import connection, transaction
     from django.db.models import F
 
-    from txlint.runtime.django import watch
+    from txlint.runtime.sources.django_connections import watch
 
     Account = shop[0]  # noqa: N806
 
@@ -203,7 +203,7 @@ def test_manual_transaction_closed_without_commit_is_tx104_and_the_write_is_lost
 def test_close_inside_atomic_is_tx104(shop: Any) -> None:
     from django.db import connection, transaction
 
-    from txlint.runtime.django import watch
+    from txlint.runtime.sources.django_connections import watch
 
     Account = shop[0]  # noqa: N806
 
@@ -221,7 +221,7 @@ def test_close_inside_atomic_is_tx104(shop: Any) -> None:
 def test_atomic_blocks_and_autocommit_writes_are_not_tx104(shop: Any) -> None:
     from django.db import connection, transaction
 
-    from txlint.runtime.django import watch
+    from txlint.runtime.sources.django_connections import watch
 
     Account = shop[0]  # noqa: N806
     with watch(mode="collect") as monitor:
@@ -247,7 +247,7 @@ def test_raise_mode_reports_tx104_after_the_connection_is_closed(shop: Any) -> N
     from django.db import connection, transaction
 
     from txlint.runtime import TransactionSafetyError
-    from txlint.runtime.django import watch
+    from txlint.runtime.sources.django_connections import watch
 
     Account = shop[0]  # noqa: N806
     with watch(mode="raise"):

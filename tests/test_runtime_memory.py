@@ -19,7 +19,7 @@ import tracemalloc
 import pytest
 
 from txlint.runtime import trace
-from txlint.runtime.dbapi import wrap
+from txlint.runtime.sources.dbapi_wrapper import wrap
 
 STATEMENTS = 100_000
 WARM_UP = 6_000  # sends each of the TEXTS once: sqlglot's parse cache (4096 texts) is full before measuring

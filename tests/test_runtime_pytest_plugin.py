@@ -71,7 +71,7 @@ import sys
 
 def test_lost_update(engine):
     withdraw(engine)
-    assert "txlint.runtime.sqlalchemy" not in sys.modules
+    assert "txlint.runtime.sources.sqlalchemy_events" not in sys.modules
     assert len(engine.dispatch.after_cursor_execute) == 0
     assert type(sqlite3.connect(":memory:")) is sqlite3.Connection
 '''

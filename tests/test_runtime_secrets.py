@@ -131,7 +131,7 @@ def dbapi_charge(conn: Any) -> None:
 
 @pytest.mark.parametrize("mode", ["collect", "warn", "log", "raise"])
 def test_dbapi_findings_and_logs_hold_no_bound_value(mode: str, db: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    from txlint.runtime.dbapi import wrap
+    from txlint.runtime.sources.dbapi_wrapper import wrap
 
     caught: list[str] = []
     with caplog.at_level(logging.DEBUG, logger="txlint"), warnings.catch_warnings(record=True) as shown:
@@ -155,7 +155,7 @@ def test_dbapi_findings_and_logs_hold_no_bound_value(mode: str, db: Path, monkey
 
 
 def test_dbapi_show_values_shows_them(db: Path) -> None:
-    from txlint.runtime.dbapi import wrap
+    from txlint.runtime.sources.dbapi_wrapper import wrap
 
     conn = wrap(sqlite3.connect(db), mode="collect", show_values=True)
     dbapi_charge(conn)
@@ -165,7 +165,7 @@ def test_dbapi_show_values_shows_them(db: Path) -> None:
 
 def test_rows_read_keep_only_numbers(db: Path) -> None:
     # What a read returned is kept to see whether a written number changed: text is not kept at all.
-    from txlint.runtime.dbapi import wrap
+    from txlint.runtime.sources.dbapi_wrapper import wrap
 
     conn = wrap(sqlite3.connect(db), mode="collect")
     conn.execute("SELECT * FROM cards WHERE id = ?", (1,)).fetchone()
@@ -198,7 +198,7 @@ def test_django_findings_and_logs_hold_no_bound_value(mode: str, monkeypatch: py
     Account.objects.filter(pk=1).update(name=PASSWORD)
     from django.db import connection
 
-    from txlint.runtime.django import watch
+    from txlint.runtime.sources.django_connections import watch
 
     caught: list[str] = []
     with caplog.at_level(logging.DEBUG, logger="txlint"), warnings.catch_warnings(record=True) as shown:
@@ -226,7 +226,7 @@ def test_django_show_values_shows_them() -> None:
     pytest.importorskip("django")
     Account = django_shop()[0]  # noqa: N806
     Account.objects.filter(pk=1).update(name=PASSWORD)
-    from txlint.runtime.django import watch
+    from txlint.runtime.sources.django_connections import watch
 
     with watch(mode="collect", show_values=True) as monitor:
         django_charge()

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Mapper, Session  # noqa: E402
 
 from runtime_support import POSTGRES_URL, account_model, line_of, server_engine, unique_name  # noqa: E402
 from txlint.runtime import TransactionSafetyError, TransactionSafetyWarning, watch  # noqa: E402
-from txlint.runtime.sqlalchemy import SQLAlchemyMonitor  # noqa: E402
+from txlint.runtime.sources.sqlalchemy_events import SQLAlchemyMonitor  # noqa: E402
 
 THIS_FILE = Path(__file__).name
 ENGINE_EVENTS = ("begin", "after_cursor_execute", "commit", "rollback")
@@ -70,7 +70,7 @@ def test_importing_txlint_runtime_changes_nothing() -> None:
     probe = (
         "import sys, txlint.runtime\n"
         "assert 'sqlalchemy' not in sys.modules, 'txlint.runtime imported SQLAlchemy'\n"
-        "assert 'txlint.runtime.sqlalchemy' not in sys.modules\n"
+        "assert 'txlint.runtime.sources.sqlalchemy_events' not in sys.modules\n"
         "from sqlalchemy import create_engine\n"
         "engine = create_engine('sqlite://')\n"
         "assert not engine.dispatch.after_cursor_execute and not engine.dispatch.begin\n"
@@ -119,7 +119,7 @@ def test_watch_all_covers_engines_created_later_and_removes_its_class_listeners(
     from sqlalchemy.engine import Engine
     from sqlalchemy.pool import Pool
 
-    from txlint.runtime.sqlalchemy import watch_all
+    from txlint.runtime.sources.sqlalchemy_events import watch_all
 
     with watch_all(mode="collect") as monitor:
         engine = create_engine(f"sqlite:///{tmp_path / 'later.db'}")
@@ -161,7 +161,7 @@ def test_locked_read_is_clean_even_where_the_dialect_drops_for_update(engine: An
 
 def test_lock_request_is_read_from_the_statement_on_this_sqlalchemy_version() -> None:
     # `_for_update_arg` is private in SQLAlchemy: this test guards every supported minor version.
-    from txlint.runtime.sqlalchemy import _lock_request
+    from txlint.runtime.sources.sqlalchemy_events import _lock_request
 
     table = Table("t", MetaData(), Column("id", Integer, primary_key=True))
     assert _lock_request(select(table)) is None

@@ -35,7 +35,7 @@ from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.pool import StaticPool
 
 from txlint.runtime import watch
-from txlint.runtime.sqlalchemy import _lock_request
+from txlint.runtime.sources.sqlalchemy_events import _lock_request
 
 
 class Base(DeclarativeBase):

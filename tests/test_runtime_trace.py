@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from txlint.config import Config
+from txlint.core.config import Config
 from txlint.frontends import sql_script
 from txlint.runtime import trace
 from txlint.runtime.stack import Site

@@ -12,9 +12,9 @@ import re
 
 import pytest
 
-from txlint import sql_adapter
-from txlint.sql_adapter import check_script, parse_script, parse_statements, table_schemas
-from txlint.sqlfacts import Delta, Guard, Operand, SqlError, Statement, TableSchema
+from txlint.sql import adapter as sql_adapter
+from txlint.sql.adapter import check_script, parse_script, parse_statements, table_schemas
+from txlint.sql.facts import Delta, Guard, Operand, SqlError, Statement, TableSchema
 
 DIALECTS = ("postgres", "mysql", "sqlite")
 # The positional placeholder style of each dialect's usual driver (psycopg, pymysql/mysqlclient, sqlite3).
@@ -757,4 +757,4 @@ def test_only_the_adapter_imports_sqlglot() -> None:
         for path in (root / folder).rglob("*.py")
         if re.search(r"^\s*(import|from)\s+sqlglot\b", path.read_text(encoding="utf-8"), re.MULTILINE)
     ]
-    assert importing == ["txlint/sql_adapter.py"]
+    assert importing == ["txlint/sql/adapter.py"]

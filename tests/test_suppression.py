@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import LOST_UPDATE, LOST_UPDATE_LINE
 
-from txlint.suppression import Suppressions
+from conftest import LOST_UPDATE, LOST_UPDATE_LINE
+from txlint.engine.suppression import Suppressions
 
 SAVE = "        acct.save()"
 assert LOST_UPDATE.splitlines()[LOST_UPDATE_LINE - 1] == SAVE

@@ -14,6 +14,6 @@ import sys
 if sys.path and os.path.abspath(sys.path[0] or os.curdir) == os.getcwd():
     del sys.path[0]
 
-from txlint.cli import main  # only once the working folder is off sys.path
+from txlint.cli.main import main  # only once the working folder is off sys.path
 
 main()

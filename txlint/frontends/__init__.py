@@ -1,1 +1,1 @@
-"""Front-ends: they recognise what code does to the database and emit `txlint.ir`."""
+"""Front-ends: they recognise what code does to the database and emit `txlint.core.ir`."""

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from txlint import sql_adapter, sqlfacts
-from txlint.frontends import sql_ir
-from txlint.ftypes import Span
-from txlint.index import ColumnDecl, TableDecl
-from txlint.ir import (
+from txlint.core.ftypes import Span
+from txlint.core.index import ColumnDecl, TableDecl
+from txlint.core.ir import (
     Assignment,
     Begin,
     Commit,
@@ -32,7 +30,10 @@ from txlint.ir import (
     ValueKind,
     Write,
 )
-from txlint.ir_queries import writes_row_of
+from txlint.core.queries import writes_row_of
+from txlint.sql import adapter as sql_adapter
+from txlint.sql import facts as sqlfacts
+from txlint.sql import to_ir as sql_ir
 
 
 @dataclass

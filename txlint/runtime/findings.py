@@ -7,7 +7,7 @@ costs nothing and changes nothing.
 
 from __future__ import annotations
 
-from txlint.ftypes import Finding
+from txlint.core.ftypes import Finding
 
 # The codes a trace can show. TX102 needs the branch a decision took, which SQL does not show.
 RUNTIME_CODES = ("TX101", "TX103", "TX104", "TX105", "TX106", "TX107", "TX108", "TX109")

@@ -36,9 +36,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from txlint.config import Config, discover
-from txlint.ftypes import Finding
-from txlint.registry import code_matches
+from txlint.core.config import Config
+from txlint.project.settings import discover
+from txlint.core.ftypes import Finding
+from txlint.core.registry import code_matches
 from txlint.runtime.findings import RUNTIME_CODES, TransactionSafetyError, TransactionSafetyWarning, format_finding
 from txlint.runtime.trace import TraceAnalyser
 
@@ -52,7 +53,7 @@ __all__ = ["Monitor", "TransactionSafetyError", "TransactionSafetyWarning", "ena
 
 def enabled_runtime_codes(select: Iterable[str] | None, ignore: Iterable[str]) -> list[str]:
     """The runtime codes a monitor judges: `select` (codes or prefixes; None: the defaults) minus `ignore`."""
-    from txlint.registry import all_rules
+    from txlint.core.registry import all_rules
 
     rules = all_rules()
     available = [code for code in RUNTIME_CODES if code in rules]

@@ -8,7 +8,7 @@ txlint is installed, and inactive unless asked for:
   the `Engine`/`Pool` classes, so engines created by the tests are covered
   too), DB-API connections opened with `sqlite3.connect`, `psycopg.connect`,
   `psycopg2.connect` or `pymysql.connect` (wrapped as they are opened; see
-  `txlint.runtime.connects`), and every database alias of Django once its
+  `txlint.runtime.sources.driver_connects`), and every database alias of Django once its
   settings are configured (by pytest-django, a conftest or a fixture); a
   test whose code produced a finding fails, with the finding in the failure
   report. The
@@ -37,7 +37,7 @@ from typing import Any
 
 import pytest
 
-from txlint.ftypes import Finding
+from txlint.core.ftypes import Finding
 from txlint.runtime.findings import format_finding
 
 _ACTIVE = "txlint-runtime-session"
@@ -77,12 +77,12 @@ class RuntimeSession:
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         try:
-            from txlint.runtime.sqlalchemy import watch_all
+            from txlint.runtime.sources.sqlalchemy_events import watch_all
         except ImportError:  # no SQLAlchemy: its engines cannot be there to watch
             pass
         else:
             self.monitor = watch_all(mode=self.mode)
-        from txlint.runtime.connects import ConnectHooks
+        from txlint.runtime.sources.driver_connects import ConnectHooks
 
         self.hooks = ConnectHooks(self._wrap).install()
         self._watch_django()
@@ -108,8 +108,8 @@ class RuntimeSession:
 
     def _wrap(self, connection: Any) -> Any:
         """A DB-API connection opened by the tests, wrapped by the monitor of its dialect."""
-        from txlint.runtime import drivers
-        from txlint.runtime.dbapi import DBAPIMonitor
+        from txlint.runtime.sources import drivers
+        from txlint.runtime.sources.dbapi_wrapper import DBAPIMonitor
 
         dialect = drivers.dialect_of(connection) or "postgres"
         monitor = self.dbapi.get(dialect)
@@ -125,7 +125,7 @@ class RuntimeSession:
         try:
             aliases = [alias for alias in conf.settings.DATABASES if alias not in self.django and alias not in self._unwatchable]
             if aliases:
-                from txlint.runtime.django import watch
+                from txlint.runtime.sources.django_connections import watch
         except Exception:  # noqa: BLE001 - settings that fail to load are the tests' own business
             return
         for alias in aliases:
@@ -172,7 +172,7 @@ class FixtureMonitors:
 
     def watch(self, engine: Any, **options: Any) -> Any:
         """Watch a SQLAlchemy engine for this test (mode "collect" unless given)."""
-        from txlint.runtime.sqlalchemy import watch
+        from txlint.runtime.sources.sqlalchemy_events import watch
 
         monitor = watch(engine, options.pop("mode", "collect"), **options)
         self._monitors.append(monitor)
@@ -180,8 +180,8 @@ class FixtureMonitors:
 
     def wrap(self, connection: Any, **options: Any) -> Any:
         """Wrap a DB-API connection for this test (mode "collect" unless given)."""
-        from txlint.runtime import drivers
-        from txlint.runtime.dbapi import DBAPIMonitor, unwrapped
+        from txlint.runtime.sources import drivers
+        from txlint.runtime.sources.dbapi_wrapper import DBAPIMonitor, unwrapped
 
         dialect = options.pop("dialect", None) or drivers.dialect_of(unwrapped(connection)) or "postgres"
         monitor = DBAPIMonitor(options.pop("mode", "collect"), dialect=dialect, **options)
@@ -190,7 +190,7 @@ class FixtureMonitors:
 
     def watch_django(self, using: str = "default", **options: Any) -> Any:
         """Watch a Django database alias for this test (mode "collect" unless given)."""
-        from txlint.runtime.django import watch
+        from txlint.runtime.sources.django_connections import watch
 
         monitor = watch(using, options.pop("mode", "collect"), **options)
         self._monitors.append(monitor)

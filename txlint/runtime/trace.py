@@ -4,7 +4,7 @@ One engine, whatever the events come from (SQLAlchemy, Django, a DB-API
 wrapper, a test): per connection it keeps the open transaction, its
 isolation level, the rows read (table, key columns with their bound values,
 columns, lock), the locks held and the writes so far. Each statement goes
-through the same SQL adapter as the static side (`txlint.sql_adapter`, cached
+through the same SQL adapter as the static side (`txlint.sql.adapter`, cached
 by statement text) and the same `sql_ir.statement_op`, with the bound
 parameters as the placeholders' values, so a runtime trace is the static IR
 along one path. The same rule classes then judge small units built from it:
@@ -66,18 +66,19 @@ from decimal import Decimal
 from types import FrameType
 from typing import Any
 
-from txlint import sql_adapter, sqlfacts
-from txlint.config import Config
-from txlint.frontends import sql_ir
-from txlint.ftypes import Finding, Related, Span
-from txlint.index import ProjectIndex, TableDecl, normalise_column
-from txlint.ir import Delta, Dependency, LockMode, ModuleIR, Read, RowOrigin, RowRef, Unit, Value, ValueKind, Write
-from txlint.ir_queries import KEY_ALIASES, cas_guards, decrements, is_money_column, is_state_column, writes_row_of
-from txlint.registry import all_rules
-from txlint.rule import Report, Rule, RuleContext
+from txlint.core.config import Config
+from txlint.core.ftypes import Finding, Related, Span
+from txlint.core.index import ProjectIndex, TableDecl, normalise_column
+from txlint.core.ir import Delta, Dependency, LockMode, ModuleIR, Read, RowOrigin, RowRef, Unit, Value, ValueKind, Write
+from txlint.core.queries import KEY_ALIASES, cas_guards, decrements, is_money_column, is_state_column, writes_row_of
+from txlint.core.registry import all_rules
+from txlint.core.rule import Report, Rule, RuleContext
 from txlint.runtime.findings import RUNTIME_CODES
 from txlint.runtime.redact import mask_literals, params_text
 from txlint.runtime.stack import UNKNOWN_SITE, Site, app_site, app_site_from
+from txlint.sql import adapter as sql_adapter
+from txlint.sql import facts as sqlfacts
+from txlint.sql import to_ir as sql_ir
 
 MAX_CONNECTIONS = 4096
 WINDOW = 256  # reads remembered per connection (autocommit run + current transaction)

@@ -16,15 +16,15 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from txlint.config import Config
+from txlint.core.config import Config
+from txlint.core.index import ProjectIndex, TableDecl
+from txlint.core.ir import ModuleIR
 from txlint.frontends.python import cache, dbapi, django, sqlalchemy
+from txlint.frontends.python.declaration_skeleton import declaration_skeleton
 from txlint.frontends.python.imports import ImportTable
 from txlint.frontends.python.positions import LazyPositions
 from txlint.frontends.python.prefilter import may_matter, may_operate
-from txlint.frontends.python.skeleton import declaration_skeleton
 from txlint.frontends.python.walker import FileContext, FunctionWalker, Recogniser
-from txlint.index import ProjectIndex, TableDecl
-from txlint.ir import ModuleIR
 
 # Recursion CPython's parser may use before txlint gives up on a file: about 1 500 chained
 # operators. Real code stays far below (Django's source nests some 40 levels at most).

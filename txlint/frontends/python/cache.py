@@ -12,7 +12,7 @@ makes it one), that `watch()` runs commands at once until `multi()`, and that
 Lua script comparing the stored token before `del` is a safe release, and
 that redis-py's `Lock` (`lock()`) stores and checks its own token.
 
-Everything it recognises becomes a `txlint.ir.CacheOp`; locks it sees taken
+Everything it recognises becomes a `txlint.core.ir.CacheOp`; locks it sees taken
 are handed to the walker (`hold`/`let_go`) so path states know which locks a
 `return` or `raise` leaves with. When the client, the key or an option cannot
 be read, it emits nothing rather than a guess.
@@ -31,12 +31,12 @@ from dataclasses import dataclass, field, replace
 
 import libcst as cst
 
+from txlint.core.ir import CacheKind, CacheOp, Dependency, RowOrigin, RowRef
+from txlint.core.queries import takes_lock
 from txlint.frontends.python.imports import ImportTable, dotted_name
 from txlint.frontends.python.uses import FunctionUses
 from txlint.frontends.python.values import AbstractValue, Data
 from txlint.frontends.python.walker import NOT_MINE, FunctionWalker, NotMine, TxScope, source_text
-from txlint.ir import CacheKind, CacheOp, Dependency, RowOrigin, RowRef
-from txlint.ir_queries import takes_lock
 
 REDIS = "redis"
 DJANGO = "django"

@@ -15,12 +15,13 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from txlint import sql_adapter, sqlfacts
-from txlint.frontends import sql_ir
+from txlint.core.ir import Commit, Read, Rollback, RowOrigin, RowRef, Value, ValueKind, Write
 from txlint.frontends.python.imports import dotted_name
 from txlint.frontends.python.values import AbstractValue, Data, Handle, Parameter, Record, Rows
 from txlint.frontends.python.walker import NOT_MINE, FunctionWalker, NotMine, TxScope, source_text
-from txlint.ir import Commit, Read, Rollback, RowOrigin, RowRef, Value, ValueKind, Write
+from txlint.sql import adapter as sql_adapter
+from txlint.sql import facts as sqlfacts
+from txlint.sql import to_ir as sql_ir
 
 CONNECT = {
     "psycopg2.connect", "psycopg.connect", "pymysql.connect", "MySQLdb.connect",

@@ -13,11 +13,11 @@ from dataclasses import dataclass, replace
 
 import libcst as cst
 
+from txlint.core.index import ColumnDecl, TableDecl
+from txlint.core.ir import Assignment, Commit, Dependency, Guard, Insert, LockMode, Read, ReadKind, Rollback, RowOrigin, RowRef, Write
 from txlint.frontends.python.imports import ImportTable, dotted_name, keyword_arg
 from txlint.frontends.python.values import AbstractValue, Data, ModelClass, Pair, Parameter, Query, Row, Rows
 from txlint.frontends.python.walker import NOT_MINE, FunctionWalker, NotMine, TxScope
-from txlint.index import ColumnDecl, TableDecl
-from txlint.ir import Assignment, Commit, Dependency, Guard, Insert, LockMode, Read, ReadKind, Rollback, RowOrigin, RowRef, Write
 
 ATOMIC = "django.db.transaction.atomic"
 TRANSACTION_CONTROL = {f"django.db.transaction.{name}" for name in ("set_autocommit", "commit", "rollback")}

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from txlint.ftypes import Span
+from txlint.core.ftypes import Span
 
 
 @dataclass(frozen=True)

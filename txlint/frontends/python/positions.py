@@ -13,7 +13,7 @@ from __future__ import annotations
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
-from txlint.ftypes import Span
+from txlint.core.ftypes import Span
 
 
 class LazyPositions:

@@ -15,14 +15,15 @@ from dataclasses import replace
 
 import libcst as cst
 
-from txlint import sql_adapter, sqlfacts
-from txlint.frontends import sql_ir
+from txlint.core.index import ColumnDecl, TableDecl
+from txlint.core.ir import Assignment, Commit, Dependency, Guard, Insert, LockMode, ReadKind, Rollback, RowOrigin, RowRef, Write
 from txlint.frontends.python import dbapi
 from txlint.frontends.python.imports import ImportTable, dotted_name, keyword_arg
 from txlint.frontends.python.values import AbstractValue, Data, ModelClass, Pair, Query, Record, Row, Rows, Session, UpdateStatement
 from txlint.frontends.python.walker import NOT_MINE, FunctionWalker, NotMine, TxScope
-from txlint.index import ColumnDecl, TableDecl
-from txlint.ir import Assignment, Commit, Dependency, Guard, Insert, LockMode, ReadKind, Rollback, RowOrigin, RowRef, Write
+from txlint.sql import adapter as sql_adapter
+from txlint.sql import facts as sqlfacts
+from txlint.sql import to_ir as sql_ir
 
 API = "sqlalchemy"
 SESSION_TYPES = {

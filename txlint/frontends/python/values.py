@@ -2,15 +2,15 @@
 
 They live only inside the front-end: the walker uses them to connect a
 `save()` back to the read that produced the row, and a written value to the
-database values it was computed from. Rules never see them; they see `txlint.ir`.
+database values it was computed from. Rules never see them; they see `txlint.core.ir`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from txlint.ftypes import Span
-from txlint.ir import Assignment, Delta, Dependency, Guard, LockMode, RowRef
+from txlint.core.ftypes import Span
+from txlint.core.ir import Assignment, Delta, Dependency, Guard, LockMode, RowRef
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Walks one Python function in source order and turns it into a `txlint.ir.Unit`.
+"""Walks one Python function in source order and turns it into a `txlint.core.ir.Unit`.
 
 The walker knows Python (assignments, attribute mutation, loops, `with`,
 data flow from one variable to the next); recognisers know libraries (what
@@ -22,7 +22,32 @@ from typing import Protocol
 
 import libcst as cst
 
-from txlint.config import Config
+from txlint.core.config import Config
+from txlint.core.ftypes import Span
+from txlint.core.index import ProjectIndex
+from txlint.core.ir import (
+    Assignment,
+    Begin,
+    Commit,
+    Comparison,
+    Condition,
+    Delta,
+    Dependency,
+    Exit,
+    Guard,
+    Insert,
+    Op,
+    Read,
+    ReadKind,
+    Rollback,
+    RowOrigin,
+    RowRef,
+    Transaction,
+    Unit,
+    Value,
+    ValueKind,
+    Write,
+)
 from txlint.frontends.python.imports import ImportTable, dotted_name
 from txlint.frontends.python.literals import text_value
 from txlint.frontends.python.paths import (
@@ -45,31 +70,6 @@ from txlint.frontends.python.values import (
     Record,
     Row,
     Rows,
-)
-from txlint.ftypes import Span
-from txlint.index import ProjectIndex
-from txlint.ir import (
-    Assignment,
-    Begin,
-    Commit,
-    Comparison,
-    Condition,
-    Delta,
-    Dependency,
-    Exit,
-    Guard,
-    Insert,
-    Op,
-    Read,
-    ReadKind,
-    Rollback,
-    RowOrigin,
-    RowRef,
-    Transaction,
-    Unit,
-    Value,
-    ValueKind,
-    Write,
 )
 
 

@@ -1,0 +1,174 @@
+"""The project index (pass 1): facts about tables that rules and front-ends ask for.
+
+Front-ends summarise each file into `TableDecl`s (Django models, SQLAlchemy
+declarative classes, SQL DDL); the index merges the summaries of the whole
+project, so a function in one file can ask about a model declared in another.
+Model inheritance is resolved across files here, after every summary is in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from txlint.core.ftypes import Span
+from txlint.core.ir import ModuleIR, ValueKind, Write
+
+
+@dataclass(frozen=True)
+class ColumnDecl:
+    """What the schema says about one column."""
+
+    name: str
+    unique: bool = False
+    non_negative: bool = False
+
+
+@dataclass(frozen=True)
+class TableDecl:
+    """A model class or table declared somewhere in the project.
+
+    `bases` are the simple names of the classes it derives from; `is_root`
+    says one of them is a framework model base (so this is a model for sure).
+    """
+
+    name: str
+    table: str
+    path: str
+    line: int
+    bases: tuple[str, ...] = ()
+    is_root: bool = False
+    columns: tuple[ColumnDecl, ...] = ()
+    version_column: str | None = None
+    unique_sets: tuple[tuple[str, ...], ...] = ()  # multi-column unique constraints
+    non_negative: tuple[str, ...] = ()  # columns with a CHECK (col >= 0)
+    complete: bool = True  # False: only some facts are known (an ALTER TABLE without its CREATE TABLE)
+
+
+@dataclass(frozen=True)
+class AtomicWriter:
+    """A write somewhere in the project that changes a column arithmetically in the database (`n = n + 1`)."""
+
+    table: str
+    column: str
+    path: str
+    span: Span
+    unit: str
+
+
+@dataclass
+class ProjectIndex:
+    """Every declared model/table of the project, by class name, and its atomic writers."""
+
+    decls: dict[str, list[TableDecl]] = field(default_factory=dict)
+    _models: set[str] = field(default_factory=set)
+    writers: dict[str, list[AtomicWriter]] = field(default_factory=dict)
+    _by_table: dict[str, list[TableDecl]] = field(default_factory=dict, repr=False)
+    _table_names: dict[str, list[TableDecl]] = field(default_factory=dict, repr=False)
+
+    def add_atomic_writers(self, writers: Iterable[AtomicWriter]) -> None:
+        for writer in writers:
+            self.writers.setdefault(writer.table, []).append(writer)
+
+    def atomic_writers_of(self, table: str) -> list[AtomicWriter]:
+        return self.writers.get(table, [])
+
+    @classmethod
+    def build(cls, decls: Iterable[TableDecl]) -> ProjectIndex:
+        index = cls()
+        for decl in decls:
+            index.decls.setdefault(decl.name, []).append(decl)
+        index._resolve_models()
+        return index
+
+    def _resolve_models(self) -> None:
+        """A class is a model when it derives, directly or through project classes, from a model base."""
+        models = {name for name, decls in self.decls.items() if any(d.is_root for d in decls)}
+        changed = True
+        while changed:
+            changed = False
+            for name, decls in self.decls.items():
+                if name not in models and any(base in models for d in decls for base in d.bases):
+                    models.add(name)
+                    changed = True
+        self._models = models
+
+    def is_model(self, name: str) -> bool:
+        return name in self._models
+
+    def declarations_of_table(self, table: str) -> list[TableDecl]:
+        """Every declaration of `table` (by table name or class name), its bases included."""
+        cached = self._by_table.get(table)
+        if cached is None:
+            cached = self._by_table[table] = self._declarations_of_table(table)
+        return cached
+
+    def _declarations_of_table(self, table: str) -> list[TableDecl]:
+        if not self._table_names:
+            for decls in self.decls.values():
+                for d in decls:
+                    self._table_names.setdefault(d.table, []).append(d)
+                    if d.name != d.table:
+                        self._table_names.setdefault(d.name, []).append(d)
+        found = list(self._table_names.get(table, []))
+        seen = {d.name for d in found}
+        queue = list(found)
+        while queue:
+            for base in queue.pop().bases:
+                for decl in self.decls.get(base, []):
+                    if decl.name not in seen:
+                        seen.add(decl.name)
+                        found.append(decl)
+                        queue.append(decl)
+        return found
+
+    def columns_of(self, table: str) -> frozenset[str]:
+        """The declared columns of a model/table and its bases (empty: unknown)."""
+        return frozenset(c.name for d in self.declarations_of_table(table) for c in d.columns)
+
+    def knows_table(self, table: str) -> bool:
+        """Whether the project declares this table (so the absence of a constraint means something)."""
+        return any(d.complete for d in self.declarations_of_table(table))
+
+    def is_unique(self, table: str, columns: Iterable[str]) -> bool:
+        """Whether inserting rows with these columns set hits a unique constraint (the primary key excluded)."""
+        given = {normalise_column(c) for c in columns}
+        for decl in self.declarations_of_table(table):
+            if any(c.unique and normalise_column(c.name) in given for c in decl.columns):
+                return True
+            if any(s and {normalise_column(c) for c in s} <= given for s in decl.unique_sets):
+                return True
+        return False
+
+    def version_column(self, table: str) -> str | None:
+        return next((d.version_column for d in self.declarations_of_table(table) if d.version_column), None)
+
+    def is_non_negative(self, table: str, column: str) -> bool:
+        wanted = normalise_column(column)
+        return any(
+            wanted in {normalise_column(c) for c in d.non_negative} or any(c.non_negative and normalise_column(c.name) == wanted for c in d.columns)
+            for d in self.declarations_of_table(table)
+        )
+
+    def table_of(self, name: str) -> str:
+        decls = self.decls.get(name)
+        return decls[0].table if decls else name
+
+
+def normalise_column(name: str) -> str:
+    """`account_id` and `account` name the same foreign-key column; case does not matter."""
+    lowered = name.lower()
+    return lowered[:-3] if lowered.endswith("_id") and len(lowered) > 3 else lowered
+
+
+def atomic_writers(modules: Iterable[ModuleIR]) -> list[AtomicWriter]:
+    """Every arithmetic in-database write of these modules (`F("n") + 1`, `SET n = n - x`)."""
+    found = []
+    for module in modules:
+        for unit in module.units:
+            for op in unit.ops:
+                if isinstance(op, Write):
+                    for a in op.assignments:
+                        if a.value.kind is ValueKind.IN_DATABASE and a.value.delta is not None:
+                            found.append(AtomicWriter(op.table, a.column, module.path, op.span, unit.name))
+    return found

@@ -1,0 +1,306 @@
+"""The intermediate representation: what a unit of code does to the database.
+
+Front-ends (Django, SQLAlchemy, DB-API, SQL scripts, runtime traces) turn
+their input into these values; rules read only these values. Nothing here
+knows a library: a `Read` is a read whether it came from
+`Account.objects.get()` or from `SELECT ... FROM accounts`.
+
+Operations are kept in source order inside a `Unit` (a function, a method,
+a SQL block). Each carries the transaction it runs in (`tx`) so rules can
+tell "read and write in one transaction" from "read before `atomic()`".
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from txlint.core.ftypes import Span
+
+
+class LockMode(str, enum.Enum):
+    """The row lock a read asks for."""
+
+    EXCLUSIVE = "exclusive"  # FOR UPDATE, FOR NO KEY UPDATE, select_for_update()
+    SHARE = "share"  # FOR SHARE, LOCK IN SHARE MODE, with_for_update(read=True)
+
+
+class RowOrigin(str, enum.Enum):
+    """Where the in-memory row a unit writes back came from."""
+
+    READ = "read"  # loaded by a `Read` in this unit
+    PARAMETER = "parameter"  # handed in by the caller (a parameter or `self`)
+    CREATED = "created"  # constructed in this unit, never read
+
+
+class ValueKind(str, enum.Enum):
+    """How a value being written was computed."""
+
+    INDEPENDENT = "independent"  # literals and inputs: no database value feeds it
+    DERIVED = "derived"  # computed in Python from values read from the database
+    IN_DATABASE = "in-database"  # an expression the database evaluates (F("c") - x, SET c = c - x)
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Transaction:
+    """A transaction region seen in the unit (an `atomic()` block, a `BEGIN` ... `COMMIT`)."""
+
+    id: int
+    span: Span
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """A value read from the database: column `column` of the row produced by `row`."""
+
+    row: RowRef
+    column: str | None  # None: the row as a whole (it was passed to a call)
+
+
+@dataclass(frozen=True)
+class RowRef:
+    """An in-memory row: which read produced it (or that it came from outside)."""
+
+    origin: RowOrigin
+    read: int | None  # index of the `Read` in the unit's ops, when origin is READ
+    name: str  # the variable or parameter the code calls it by
+
+
+@dataclass(frozen=True)
+class Delta:
+    """An in-database change of a column by an amount: `c = c - x` is Delta("c", "-")."""
+
+    column: str
+    sign: str  # "+" or "-"
+    literal_amount: float | None = None  # the amount when it is a literal number
+
+
+@dataclass(frozen=True)
+class Value:
+    """A value written to a column and what it depends on."""
+
+    kind: ValueKind
+    depends_on: frozenset[Dependency] = frozenset()
+    delta: Delta | None = None
+    expression: str | None = field(default=None, compare=False)  # normalised source text, for identity tests
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One `column = value` of a write."""
+
+    column: str
+    value: Value
+    span: Span
+
+
+@dataclass(frozen=True)
+class Guard:
+    """One condition of a write's WHERE clause: `column op <value>`."""
+
+    column: str
+    op: str  # "=", ">=", ">", "<", "<=", "!=", "is null", "in"
+    value: Value
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """`row.column <op> <expression>` inside a condition; `expression` is its normalised source text."""
+
+    row: RowRef
+    column: str
+    op: str
+    expression: str
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A branch decision an operation depends on: the `if` test (or an earlier early exit) around it."""
+
+    span: Span
+    depends_on: frozenset[Dependency]
+    comparisons: tuple[Comparison, ...] = ()
+
+
+class ReadKind(str, enum.Enum):
+    """What a read returns: rows, or only a fact about rows (exists/count), which locks nothing that is absent."""
+
+    ROWS = "rows"
+    FACT = "fact"
+
+
+@dataclass(frozen=True)
+class Op:
+    """Base of all operations: where it is, which transaction it runs in, which decisions guard it."""
+
+    span: Span
+    tx: int | None  # `Transaction.id` of the outermost open transaction, None when none is seen
+    conditions: tuple[Condition, ...] = field(default=(), kw_only=True)
+
+
+@dataclass(frozen=True)
+class Read(Op):
+    """A query that loads rows (or facts about rows: exists/count)."""
+
+    table: str
+    lock: LockMode | None = None
+    evaluated: bool = True  # False: a lazy query object that is built but never run
+    row_var: str | None = None  # the variable the loaded row is bound to
+    key: tuple[str, ...] = ()  # columns the query filters on
+    guards: tuple[Guard, ...] = ()  # its WHERE conditions, to tell which rows it read
+    columns: tuple[str, ...] = ()  # the columns it selects, in order ("*" for all), when known
+    kind: ReadKind = ReadKind.ROWS
+    autocommit: bool = False  # the connection is known to be in autocommit mode
+    lock_requires_transaction: bool = False  # the library raises when this lock is taken outside a transaction
+    advisory: bool = False  # an advisory lock (pg_advisory_xact_lock): a mutex on a key, not on rows of `table`
+
+
+@dataclass(frozen=True)
+class Write(Op):
+    """An UPDATE, or an in-memory row saved back (`save()`, flush of a dirty instance)."""
+
+    table: str
+    assignments: tuple[Assignment, ...] = ()
+    row: RowRef | None = None  # the in-memory row written back, for instance saves
+    guards: tuple[Guard, ...] = ()
+    whole_row: bool = False  # every column is written back (`save()` without `update_fields`)
+    result_checked: bool | None = None  # None: the front-end cannot tell
+
+
+@dataclass(frozen=True)
+class Insert(Op):
+    """An INSERT / create()."""
+
+    table: str
+    columns: tuple[str, ...] = ()
+    on_conflict: bool = False  # ON CONFLICT DO NOTHING, INSERT IGNORE: a duplicate is skipped by the database
+    checked_first: bool = False  # a library's get-or-create: looks for the row, inserts when absent
+
+
+@dataclass(frozen=True)
+class Begin(Op):
+    """A transaction is opened explicitly by code that must then end it."""
+
+    manual: bool = True
+
+
+@dataclass(frozen=True)
+class Commit(Op):
+    pass
+
+
+@dataclass(frozen=True)
+class Rollback(Op):
+    pass
+
+
+@dataclass(frozen=True)
+class Exit(Op):
+    """A way out of the unit (`return`, the end, a `close()`) and the uncommitted work some path carries there.
+
+    `open_since` is where that work began (a write or lock in a transaction the
+    code must end itself), None when every path arrives clean; `site` is where
+    such a path left the code that would have ended it (an `if` without `else`,
+    an `except` that swallows).
+    """
+
+    kind: str = "return"  # "return", "end" or "close"
+    open_since: Span | None = None
+    site: Span | None = None
+    hands_over: bool = False  # the session/connection is returned: the caller owns the transaction
+    # Indices of ops (cache lock acquisitions) whose lock some path still holds when it leaves
+    # here; `kind` is then also "raise" for an exception raised with a lock held.
+    held: tuple[int, ...] = ()
+
+
+@dataclass
+class Unit:
+    """One analysed unit: a function or method (Python), or a block (SQL script)."""
+
+    name: str
+    span: Span
+    ops: list[Op] = field(default_factory=list)
+    transactions: list[Transaction] = field(default_factory=list)
+
+    def read_at(self, index: int | None) -> Read | None:
+        if index is None:
+            return None
+        op = self.ops[index]
+        return op if isinstance(op, Read) else None
+
+
+@dataclass
+class ModuleIR:
+    """Everything a front-end recognised in one file."""
+
+    path: str
+    units: list[Unit] = field(default_factory=list)
+
+
+# -- cache and distributed locks (TX2xx) --------------------------------------------------
+
+
+class CacheKind(str, enum.Enum):
+    """What a command to a cache or key-value store does to its key."""
+
+    ACQUIRE = "acquire"  # set only if absent (SETNX, SET NX, add) or a lock object's acquire: a lock is taken
+    SET = "set"  # unconditional write of a value
+    CAS = "cas"  # write only if the value is unchanged since it was read (memcached `cas`)
+    GET = "get"  # read of the value, or of whether the key exists
+    GET_OR_SET = "get-or-set"  # read, adding the default only when absent (one call, no race worth reporting)
+    INCR = "incr"  # atomic increment/decrement; its result is the new value
+    EXPIRE = "expire"  # gives the existing key an expiry (EXPIRE, PEXPIRE, EXPIREAT, touch with a timeout)
+    DELETE = "delete"  # plain delete, whoever holds the key (DEL, UNLINK, GETDEL, delete)
+    RELEASE = "release"  # delete only when the stored token is the caller's (Lua compare-and-delete, a lock object's release)
+
+
+@dataclass(frozen=True)
+class CacheOp(Op):
+    """One command to a cache or key-value store (Redis, memcached, a cache API), for the TX2xx rules.
+
+    Keys: `key` is the key expression's source text without whitespace, with a
+    local variable that is bound exactly once replaced by the expression bound
+    to it, so "the same key" is the same expression or the same variable
+    (None: no key could be read, which matches nothing). `key_constant` says the
+    key is built from constant strings alone (one key for every request).
+
+    Results: the value a command returns is tracked by the walker as
+    `Dependency(RowRef(RowOrigin.READ, <index of this op>, ""), None)`, so a
+    branch that tests it lists it in `Condition.depends_on` of the ops it
+    guards; `Unit.read_at` returns None for such indices (database rules ignore
+    them). `decides`, `result_used`, `compared_with` and `owner_check` summarise
+    how the result is used: directly, or through the variable it is bound to, up
+    to where that variable is bound again.
+
+    Atomicity: ops queued in one MULTI/EXEC transaction share `atomic_group`;
+    `watched` says the key is WATCHed by the optimistic transaction the op runs
+    in, so a change by someone else between the check and EXEC aborts it.
+    """
+
+    kind: CacheKind
+    key: str | None = None
+    command: str = ""  # the method as called (`setnx`, `add`, `delete`): for messages only
+    key_constant: bool = False
+    nx: bool = False  # written only when the key is absent
+    ttl: bool | None = False  # this command leaves the key with an expiry; None: cannot tell (`**options`)
+    atomic_group: int | None = None  # the MULTI/EXEC transaction it is queued in, None when it runs on its own
+    watched: bool = False  # its key is WATCHed by the optimistic transaction it belongs to
+    scoped: bool = False  # ACQUIRE by a context manager that releases the lock on every way out (`with r.lock(...)`)
+    lock_object: bool = False  # ACQUIRE through a lock object that stores and checks its own token
+    in_finally: bool = False  # runs in a `finally` block
+    in_handler: bool = False  # runs in an `except` handler
+    decides: bool = False  # its result is tested by a branch condition (if/while/ternary; an `assert` decides nothing)
+    result_used: bool = False  # its result is used as a value besides tests (returned, stored, passed on)
+    compared_with: tuple[str, ...] = ()  # literal values its result is compared with in branch conditions
+    flag_value: bool = False  # SET: the value written is a marker (a literal, a variable, a token), not computed data
+    decrement: bool = False  # INCR: the command lowers the counter (decr, decrby): it takes nothing
+    # GET: a branch compares its result with a token-like value: a variable named like one
+    # (`token`, `owner`, `uuid`), a value the function generated (uuid4, time, pid) or the value
+    # it wrote to the same key before: an owner check, so the key is a lock.
+    owner_check: bool = False
+    # Where other code last ran on the path to this command: the number of ops the unit had when
+    # a call that is none of a cache command, a conversion, an id/time maker or logging ran (the
+    # work a check guards); None: no such call. Work ran between op i and this one when > i.
+    last_work: int | None = None
+    under_claim: bool = False  # runs while a lock the function took atomically is held on every path here

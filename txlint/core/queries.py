@@ -1,0 +1,200 @@
+"""Questions about IR facts that several rules ask, answered once.
+
+Library-agnostic: these look only at `txlint.core.ir` values and the config's
+naming conventions (version fields, money columns), never at source code.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from txlint.core.config import Config
+from txlint.core.index import normalise_column
+from txlint.core.ir import Assignment, CacheKind, CacheOp, Delta, Guard, LockMode, Op, Read, RowOrigin, RowRef, Unit, ValueKind, Write
+
+# Columns that hold a state of a state machine: a guard on them is a state CAS.
+STATE_WORDS = frozenset({"status", "state", "stage", "phase"})
+
+
+def words(name: str) -> list[str]:
+    """The words of a snake_case or camelCase name: `availableSeats` → ["available", "seats"]."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)
+    return [w for w in spaced.lower().split("_") if w]
+
+
+def is_state_column(column: str) -> bool:
+    return any(word in STATE_WORDS for word in words(column))
+
+
+def is_version_column(column: str, config: Config, declared: str | None = None) -> bool:
+    normal = column.lower()
+    return normal == (declared or "").lower() or normal in {v.lower() for v in config.version_fields}
+
+
+def is_money_column(column: str, config: Config) -> bool:
+    """A money-like column: one of the configured words appears as a whole word in its name."""
+    money = {m.lower() for m in config.money_columns}
+    return column.lower() in money or any(word in money for word in words(column))
+
+
+def same_row(a: RowRef, b: RowRef) -> bool:
+    """Two references to one in-memory row: the same read, or the same parameter."""
+    if a.origin is not b.origin:
+        return False
+    return a.read == b.read if a.origin is RowOrigin.READ else a.name == b.name
+
+
+def written_columns(write: Write) -> set[str]:
+    return {normalise_column(a.column) for a in write.assignments}
+
+
+def cas_guards(write: Write, config: Config, version_column: str | None = None) -> list[Guard]:
+    """The WHERE guards that make an UPDATE a compare-and-swap.
+
+    A guard on a column the UPDATE writes (old value, status, lower bound), on a
+    version column, or on a state column. Key columns and unrelated conditions
+    (`is_active = true`) are not.
+    """
+    written = written_columns(write)
+    return [
+        g
+        for g in write.guards
+        if normalise_column(g.column) in written or is_version_column(g.column, config, version_column) or is_state_column(g.column)
+    ]
+
+
+def holds_lock(read: Read, op: Op, *, shared_counts: bool) -> bool:
+    """The read's row lock is held by the transaction `op` runs in.
+
+    Both outside any visible transaction counts as held: the caller's transaction
+    is then the one that matters, and TX109 judges whether it exists.
+    """
+    if read.lock is None or (read.lock is LockMode.SHARE and not shared_counts):
+        return False
+    return read.tx == op.tx
+
+
+def first_transaction_line(ops: Iterable[Op]) -> int | None:
+    return next((op.span.line for op in ops if op.tx is not None), None)
+
+
+KEY_ALIASES = frozenset({"pk", "id"})
+
+
+def _key(column: str) -> str:
+    normal = normalise_column(column)
+    return "pk" if normal in KEY_ALIASES else normal
+
+
+def writes_row_of(read: Read, read_index: int, write: Write) -> bool:
+    """Whether `write` (an UPDATE by WHERE, not an instance save) targets the rows `read` loaded.
+
+    Same table, and every equality guard of the read is matched by the write:
+    the same column compared with the same expression (`id = account_id` in
+    both), or with a value taken from the row the read produced (`pk=acct.pk`).
+    """
+    if read.table != write.table:
+        return False
+    read_keys = {(_key(g.column), g.value.expression) for g in read.guards if g.op == "="}
+    if not read_keys:
+        return False
+    matched = set()
+    for guard in write.guards:
+        if guard.op != "=":
+            continue
+        from_row = any(d.row.origin is RowOrigin.READ and d.row.read == read_index for d in guard.value.depends_on)
+        for column, expression in read_keys:
+            if _key(guard.column) == column and (guard.value.expression == expression or from_row):
+                matched.add((column, expression))
+    return matched == read_keys
+
+
+def decrements(write: Write, config: Config) -> list[tuple[Assignment, Delta]]:
+    """The in-database decrements of money-like columns a write performs (`SET c = c - x`)."""
+    found = []
+    for assignment in write.assignments:
+        delta = assignment.value.delta
+        if (
+            assignment.value.kind is ValueKind.IN_DATABASE
+            and delta is not None
+            and delta.sign == "-"
+            and normalise_column(delta.column) == normalise_column(assignment.column)
+            and is_money_column(assignment.column, config)
+        ):
+            found.append((assignment, delta))
+    return found
+
+
+def state_guards(write: Write, config: Config, version_column: str | None = None) -> list[Guard]:
+    """Guards that make a repeated UPDATE a no-op: a state or version condition (not a lower bound)."""
+    return [g for g in write.guards if is_state_column(g.column) or is_version_column(g.column, config, version_column)]
+
+
+def in_same_transaction(a: Op, b: Op) -> bool:
+    return a.tx is not None and a.tx == b.tx
+
+
+# -- cache and distributed locks (TX2xx) ----------------------------------------------------------
+
+
+def cache_ops(unit: Unit) -> list[tuple[int, CacheOp]]:
+    """The unit's cache commands with their op indices, in order."""
+    return [(i, op) for i, op in enumerate(unit.ops) if isinstance(op, CacheOp)]
+
+
+def takes_lock(op: CacheOp) -> bool:
+    """A command that takes a lock or a dedup key: set-if-absent, a lock object's acquire, or an
+    increment whose own result decides a branch by comparison with 1 (the caller that reached 1
+    first wins). A decrement takes nothing, and an `assert` on a result decides nothing."""
+    if op.kind is CacheKind.ACQUIRE:
+        return True
+    return op.kind is CacheKind.INCR and not op.decrement and op.decides and "1" in op.compared_with
+
+
+def same_key(a: CacheOp, b: CacheOp) -> bool:
+    """Two commands on one key: the same key expression or the same variable (unknown keys match nothing)."""
+    return a.key is not None and a.key == b.key
+
+
+def atomic_together(a: CacheOp, b: CacheOp) -> bool:
+    """Both queued in one MULTI/EXEC transaction: they run together or not at all."""
+    return a.atomic_group is not None and a.atomic_group == b.atomic_group
+
+
+def expiries_after(unit: Unit, index: int, take: CacheOp) -> list[CacheOp]:
+    """The expiries given later, by separate commands, to the key `take` wrote."""
+    return [op for i, op in cache_ops(unit) if i > index and op.kind is CacheKind.EXPIRE and same_key(op, take)]
+
+
+def never_expires(unit: Unit, index: int, take: CacheOp) -> bool:
+    """The key was taken without an expiry and none is given to it later in the unit."""
+    return take.ttl is False and not expiries_after(unit, index, take)
+
+
+def result_tested_by(unit: Unit, op: Op) -> list[tuple[int, CacheOp]]:
+    """The cache commands whose results the branch conditions guarding `op` test."""
+    found: dict[int, CacheOp] = {}
+    for condition in op.conditions:
+        for dep in condition.depends_on:
+            index = dep.row.read
+            if dep.row.origin is RowOrigin.READ and index is not None and index < len(unit.ops):
+                tested = unit.ops[index]
+                if isinstance(tested, CacheOp):
+                    found[index] = tested
+    return sorted(found.items(), key=lambda item: item[0])
+
+
+def optimistic(op: CacheOp) -> bool:
+    """Queued in a MULTI/EXEC whose key is WATCHed: EXEC fails if someone changed it since the check."""
+    return op.atomic_group is not None and op.watched
+
+
+def lock_like(unit: Unit, index: int, take: CacheOp) -> bool:
+    """A take that is used as a lock or dedup guard: a lock object, its result decides, or the key is
+    deleted/released later (a bare `setnx` whose result is thrown away just initialises a value)."""
+    if take.lock_object or take.decides:
+        return True
+    return any(
+        i > index and op.kind in {CacheKind.DELETE, CacheKind.RELEASE} and same_key(op, take) for i, op in cache_ops(unit)
+    )

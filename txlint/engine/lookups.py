@@ -1,0 +1,123 @@
+"""The project-index facts one file's analysis asked for, so a cached result knows when it is stale.
+
+A file's findings depend on its own text and on the answers the project index
+gave while it was analysed (is `Account` a model, is `(user, day)` unique, who
+updates `stock` atomically). `RecordingIndex` answers exactly like the index
+it wraps and writes down each question with a digest of the answer. On a
+later run the cached result is reused only when every recorded question gets
+the same answer from the new index: an edit to one model file re-analyses the
+files that asked about that model, and no others.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from txlint.core.index import AtomicWriter, ProjectIndex, TableDecl
+
+Lookup = tuple[str, list[Any], str]  # method name, JSON-ready arguments, digest of the answer
+
+QUESTIONS = (
+    "is_model",
+    "declarations_of_table",
+    "columns_of",
+    "knows_table",
+    "is_unique",
+    "version_column",
+    "is_non_negative",
+    "table_of",
+    "atomic_writers_of",
+)
+
+
+class RecordingIndex(ProjectIndex):
+    """A view of `index` that records every question asked from outside the index itself."""
+
+    def __init__(self, index: ProjectIndex) -> None:
+        # Share the wrapped index's tables and caches: answers are its answers, computed once.
+        for f in dataclasses.fields(ProjectIndex):
+            setattr(self, f.name, getattr(index, f.name))
+        self.lookups: list[Lookup] = []
+        self._seen: set[tuple[str, str]] = set()
+        self._depth = 0
+
+    def _ask(self, method: str, args: tuple[Any, ...], answer: Callable[[], Any]) -> Any:
+        self._depth += 1
+        try:
+            result = answer()
+        finally:
+            self._depth -= 1
+        if self._depth == 0:  # a question the index asks itself is covered by the outer one
+            plain_args = [_argument(a) for a in args]
+            key = (method, repr(plain_args))
+            if key not in self._seen:
+                self._seen.add(key)
+                self.lookups.append((method, plain_args, digest(result)))
+        return result
+
+    def is_model(self, name: str) -> bool:
+        return bool(self._ask("is_model", (name,), lambda: super(RecordingIndex, self).is_model(name)))
+
+    def declarations_of_table(self, table: str) -> list[TableDecl]:
+        return self._ask("declarations_of_table", (table,), lambda: super(RecordingIndex, self).declarations_of_table(table))  # type: ignore[no-any-return]
+
+    def columns_of(self, table: str) -> frozenset[str]:
+        return self._ask("columns_of", (table,), lambda: super(RecordingIndex, self).columns_of(table))  # type: ignore[no-any-return]
+
+    def knows_table(self, table: str) -> bool:
+        return bool(self._ask("knows_table", (table,), lambda: super(RecordingIndex, self).knows_table(table)))
+
+    def is_unique(self, table: str, columns: Iterable[str]) -> bool:
+        given = tuple(columns)
+        return bool(self._ask("is_unique", (table, given), lambda: super(RecordingIndex, self).is_unique(table, given)))
+
+    def version_column(self, table: str) -> str | None:
+        return self._ask("version_column", (table,), lambda: super(RecordingIndex, self).version_column(table))  # type: ignore[no-any-return]
+
+    def is_non_negative(self, table: str, column: str) -> bool:
+        return bool(self._ask("is_non_negative", (table, column), lambda: super(RecordingIndex, self).is_non_negative(table, column)))
+
+    def table_of(self, name: str) -> str:
+        return self._ask("table_of", (name,), lambda: super(RecordingIndex, self).table_of(name))  # type: ignore[no-any-return]
+
+    def atomic_writers_of(self, table: str) -> list[AtomicWriter]:
+        return self._ask("atomic_writers_of", (table,), lambda: super(RecordingIndex, self).atomic_writers_of(table))  # type: ignore[no-any-return]
+
+
+def still_true(index: ProjectIndex, lookups: Iterable[Lookup]) -> bool:
+    """Whether `index` answers every recorded question as it was answered then."""
+    for method, args, answer in lookups:
+        if method not in QUESTIONS:
+            return False
+        ask = getattr(index, method)
+        try:
+            result = ask(*[tuple(a) if isinstance(a, list) else a for a in args])
+        except Exception:  # noqa: BLE001 - a question the new index cannot answer means stale
+            return False
+        if digest(result) != answer:
+            return False
+    return True
+
+
+def digest(value: object) -> str:
+    """A digest of an answer that does not depend on set order or on the process."""
+    return hashlib.sha256(repr(_canonical(value)).encode("utf-8", "surrogatepass")).hexdigest()[:20]
+
+
+def _canonical(value: object) -> object:
+    if isinstance(value, (set, frozenset)):
+        return sorted((_canonical(v) for v in value), key=repr)
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [type(value).__name__, *(_canonical(getattr(value, f.name)) for f in dataclasses.fields(value))]
+    return value
+
+
+def _argument(value: Any) -> Any:
+    if isinstance(value, (tuple, list, set, frozenset)):
+        return sorted(str(v) for v in value) if isinstance(value, (set, frozenset)) else [str(v) for v in value]
+    return value

@@ -1,0 +1,155 @@
+"""The on-disk result cache: one JSON entry per file, keyed by everything its result depends on.
+
+An entry is found under a key made of txlint's own code, the settings that
+change the analysis, the file's name and its exact bytes; what the file
+learned from the rest of the project is checked separately (`lookups`). The
+folder is marked as a cache (`CACHEDIR.TAG`, so backup tools skip it) and
+ignores itself (`.gitignore` with `*`). Writes are atomic (temporary file,
+then rename), so a run that is killed, or two runs at once, never leave a
+half-written entry; an entry that cannot be read is a miss, never an error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from txlint.core.ftypes import Finding, Notice
+from txlint.core.index import AtomicWriter, TableDecl
+from txlint.engine.lookups import Lookup
+from txlint.engine.plain import from_plain, to_plain
+
+FORMAT = 1
+CACHEDIR_TAG = (
+    "Signature: 8a477f597d28d172789f06886806bc55\n"
+    "# This file is a cache directory tag created by txlint.\n"
+    "# For information about cache directory tags, see https://bford.info/cachedir/\n"
+)
+
+
+@dataclass
+class Entry:
+    """What one file contributed to a run: its pass-1 facts, pass-2 facts and findings."""
+
+    decls: list[TableDecl] = field(default_factory=list)
+    writers: list[AtomicWriter] | None = None  # None: not analysed yet (only its declarations are known)
+    writer_lookups: list[Lookup] = field(default_factory=list)
+    findings: list[Finding] | None = None  # None: the file was only read for the index
+    finding_lookups: list[Lookup] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+    checked: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "decls": to_plain(self.decls),
+            "writers": None if self.writers is None else to_plain(self.writers),
+            "writer_lookups": [list(x) for x in self.writer_lookups],
+            "findings": None if self.findings is None else to_plain(self.findings),
+            "finding_lookups": [list(x) for x in self.finding_lookups],
+            "notices": to_plain(self.notices),
+            "checked": self.checked,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> Entry:
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise ValueError("not a txlint cache entry of this format")
+        return cls(
+            decls=[from_plain(TableDecl, d) for d in data["decls"]],
+            writers=None if data["writers"] is None else [from_plain(AtomicWriter, w) for w in data["writers"]],
+            writer_lookups=[_lookup(x) for x in data["writer_lookups"]],
+            findings=None if data["findings"] is None else [from_plain(Finding, f) for f in data["findings"]],
+            finding_lookups=[_lookup(x) for x in data["finding_lookups"]],
+            notices=[from_plain(Notice, n) for n in data["notices"]],
+            checked=bool(data["checked"]),
+        )
+
+
+def _lookup(data: Any) -> Lookup:
+    if not (isinstance(data, list) and len(data) == 3 and isinstance(data[0], str) and isinstance(data[1], list) and isinstance(data[2], str)):
+        raise ValueError("malformed lookup")
+    return (data[0], data[1], data[2])
+
+
+class ResultCache:
+    """Entries under `folder`, for one txlint build and one analysis configuration."""
+
+    def __init__(self, folder: Path, settings: object) -> None:
+        self.folder = folder
+        self._salt = f"{code_version()}\0{settings!r}"
+        self.usable = _prepare(folder)
+
+    def key(self, path: str, content: str) -> str:
+        data = f"{self._salt}\0{path}\0".encode("utf-8", "surrogatepass") + content.encode("utf-8", "surrogatepass")
+        return hashlib.sha256(data).hexdigest()
+
+    def _file(self, key: str) -> Path:
+        return self.folder / f"v{FORMAT}" / key[:2] / f"{key}.json"
+
+    def load(self, key: str) -> Entry | None:
+        if not self.usable:
+            return None
+        try:
+            return Entry.from_json(json.loads(self._file(key).read_bytes()))
+        except (OSError, ValueError, KeyError, TypeError, RecursionError):
+            return None
+
+    def store(self, key: str, entry: Entry) -> None:
+        """Write `entry` atomically; a cache that cannot be written is silently not used."""
+        if not self.usable:
+            return
+        target = self._file(key)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".json")
+            try:
+                with os.fdopen(handle, "w", encoding="utf-8") as out:
+                    json.dump(entry.to_json(), out, separators=(",", ":"))
+                os.replace(temporary, target)
+            except BaseException:
+                Path(temporary).unlink(missing_ok=True)
+                raise
+        except (OSError, TypeError, ValueError):
+            self.usable = False
+
+
+def _prepare(folder: Path) -> bool:
+    """Create the folder with its tag and `.gitignore`; False when it cannot be written."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, text in (("CACHEDIR.TAG", CACHEDIR_TAG), (".gitignore", "# Created by txlint.\n*\n")):
+            marker = folder / name
+            if not marker.exists():
+                marker.write_text(text, encoding="utf-8")
+    except OSError:
+        return False
+    return os.access(folder, os.W_OK)
+
+
+@cache
+def code_version() -> str:
+    """txlint's version plus a digest of its own modules' names, sizes and times.
+
+    A released build changes only with its version; a development checkout
+    changes with every edit, so a cache never outlives the code that wrote it.
+    """
+    import txlint.rules  # shipped from the top-level `rules/` folder: not under txlint's own
+
+    digest = hashlib.sha256(txlint.__version__.encode())
+    for package in (Path(txlint.__file__).parent, Path(txlint.rules.__file__).parent):
+        for module in sorted(package.rglob("*.py")):
+            if "runtime" in module.relative_to(package).parts:
+                continue  # the runtime hook does not take part in a static run
+            try:
+                stat = module.stat()
+            except OSError:
+                continue
+            digest.update(f"{module}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()[:16]

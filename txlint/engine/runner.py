@@ -1,0 +1,129 @@
+"""Runs the analysis: split the files into shards, drive them through the three phases, merge.
+
+The phases (see `shard.py`) are: every file's table declarations, then every
+file's atomic writers against the whole schema, then the rules. The engine
+builds nothing itself; it hands each phase's merged facts to every shard, in
+the run's file order, so `--jobs 1` and `--jobs N` build the same index and
+report the same findings.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from txlint.core.config import Config
+from txlint.core.ftypes import Finding, Notice
+from txlint.core.index import AtomicWriter, TableDecl
+from txlint.engine.gcpolicy import few_collections
+from txlint.engine.shard import FileJob, FileOutcome
+from txlint.engine.workers import LocalWorker, ProcessWorker, partition
+
+# Below this many files a second process costs more than it saves.
+MIN_FILES_PER_PROCESS = 4
+
+
+@dataclass
+class RunResult:
+    """Everything a run produced, in a stable order."""
+
+    findings: list[Finding] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+    files_checked: int = 0
+    files_analysed: int = 0  # analysed in this run rather than served from the cache
+    processes: int = 1  # how many processes analysed (1: this one)
+
+
+class Engine:
+    """One configured run over a set of files.
+
+    `jobs` is the number of processes (1: this process only); `cache_folder`
+    enables the on-disk result cache there (None: no cache).
+    """
+
+    def __init__(self, config: Config, enabled: frozenset[str], *, jobs: int = 1, cache_folder: Path | None = None) -> None:
+        self.config = config
+        self.enabled = enabled
+        self.jobs = max(1, jobs)
+        self.cache_folder = cache_folder
+
+    def check_files(self, files: Sequence[Path], display: Sequence[str], report: Sequence[bool] | None = None) -> RunResult:
+        """Check `files`, reported under the names in `display`.
+
+        `report[i]` False reads file i for the project index only: its
+        declarations and atomic writers count, its findings are not wanted.
+        """
+        wanted = report if report is not None else [True] * len(files)
+        jobs = [FileJob(n, shown, file=path, report=flag) for n, (path, shown, flag) in enumerate(zip(files, display, wanted))]
+        return self._run(jobs)
+
+    def check_text(self, display: str, data: bytes, index_files: Sequence[Path] = (), index_display: Sequence[str] = ()) -> RunResult:
+        """Check source handed over on stdin, reported under `display`; `index_files` feed the index only."""
+        others = [FileJob(n, shown, file=path, report=False) for n, (path, shown) in enumerate(zip(index_files, index_display), 1)]
+        return self._run([FileJob(0, display, data=data), *others])
+
+    def _run(self, jobs: list[FileJob]) -> RunResult:
+        processes = min(self.jobs, len(jobs) // MIN_FILES_PER_PROCESS)
+        if processes > 1:
+            groups = partition(jobs, processes, _size)
+            workers: list[LocalWorker | ProcessWorker] = [ProcessWorker(self.config, self.enabled, self.cache_folder, g) for g in groups]
+        else:
+            workers = [LocalWorker(self.config, self.enabled, self.cache_folder, jobs)]
+        try:
+            with few_collections():
+                return self._drive(workers)
+        finally:
+            for worker in workers:
+                worker.close()
+
+    def _drive(self, workers: list[LocalWorker | ProcessWorker]) -> RunResult:
+        lost: dict[int, str] = {}  # file number -> why its worker could not finish it
+        summaries: list[tuple[int, list[TableDecl]]] = []
+        for value in _phase(workers, "summarise", None, lost):
+            summaries += value
+        decls = [d for _, found in sorted(summaries, key=lambda s: s[0]) for d in found]
+        writers: list[AtomicWriter] = []
+        for value in _phase(workers, "writers", decls, lost):
+            writers += value
+        writers.sort(key=lambda w: (w.path, w.span.line, w.span.column, w.table, w.column, w.unit))
+        outcomes: list[FileOutcome] = []
+        for value in _phase(workers, "judge", writers, lost):
+            outcomes += value
+        outcomes += [FileOutcome(number, notices=[Notice(_display(workers, number), reason)]) for number, reason in lost.items()]
+        result = RunResult(files_analysed=sum(w.analysed for w in workers), processes=len(workers) if isinstance(workers[0], ProcessWorker) else 1)
+        for outcome in sorted(outcomes, key=lambda o: o.number):
+            result.findings += outcome.findings
+            result.notices += outcome.notices
+            result.files_checked += outcome.checked
+        result.findings.sort(key=Finding.sort_key)
+        return result
+
+
+def _phase(workers: list[LocalWorker | ProcessWorker], phase: str, argument: object, lost: dict[int, str]) -> list[list]:  # type: ignore[type-arg]
+    """Start `phase` on every worker, then collect: child processes work at the same time."""
+    for worker in workers:
+        worker.start(phase, argument)
+    values = []
+    for worker in workers:
+        value, failure = worker.finish()
+        if failure is None:
+            values.append(value)
+        else:
+            for job in worker.jobs:
+                lost.setdefault(job.number, f"not analysed: {failure}")
+    return values
+
+
+def _display(workers: list[LocalWorker | ProcessWorker], number: int) -> str:
+    return next(job.display for worker in workers for job in worker.jobs if job.number == number)
+
+
+def _size(job: FileJob) -> int:
+    if job.data is not None:
+        return len(job.data)
+    try:
+        return os.stat(job.file).st_size if job.file is not None else 0
+    except OSError:
+        return 0

@@ -1,0 +1,327 @@
+"""One worker's share of a run: its files, read, parsed, analysed and judged phase by phase.
+
+Two facts are project-wide: the schema (a model declared in one file, used in
+another) and the atomic writers (an `F("n") + 1` in one file makes a full
+`save()` in another stale). So a run has three phases, and every shard does
+each phase for its own files before any shard starts the next:
+
+1. `summarise`: read each file, parse it unless the cache has it, and hand
+   back its table declarations;
+2. `writers`: with the index of every shard's declarations, analyse each file
+   (or reuse its cached analysis when the index still answers its questions
+   the same way) and hand back its atomic writers;
+3. `judge`: with every writer known, run the rules (or reuse cached findings)
+   and hand back findings and notices.
+
+A shard keeps its parsed files between phases, so nothing is parsed twice;
+with `--jobs N` each process holds one shard. Whatever goes wrong in one file
+(unreadable, undecodable, a syntax error, a bug of ours) becomes that file's
+finding or notice, never the end of the run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pathspec
+
+from txlint.core.config import Config
+from txlint.core.ftypes import Finding, Notice, Related, Span
+from txlint.core.index import AtomicWriter, ProjectIndex, TableDecl, atomic_writers
+from txlint.core.registry import all_rules, code_matches
+from txlint.core.rule import Report, Rule, RuleContext
+from txlint.engine.fingerprint import with_fingerprints
+from txlint.engine.lookups import RecordingIndex, still_true
+from txlint.engine.result_cache import Entry, ResultCache
+from txlint.engine.suppression import Suppressions
+from txlint.project.sources import SourceText, decode_source, read_source
+
+if TYPE_CHECKING:
+    from txlint.core.ir import ModuleIR
+    from txlint.frontends.python import ParsedPython
+    from txlint.frontends.sql_script import ScriptResult
+
+PARSE_ERROR = "TX000"
+
+
+@dataclass(frozen=True)
+class FileJob:
+    """One file of the run: where to read it, the name to report, whether its findings are wanted.
+
+    `number` is its place in the run, so results from any shard are put back in
+    one order. A file with `report=False` is read for the project index only
+    (the pre-commit hook passes a few files; the index needs them all).
+    """
+
+    number: int
+    display: str
+    file: Path | None = None
+    data: bytes | None = None  # the text handed over on stdin
+    report: bool = True
+
+
+@dataclass
+class FileOutcome:
+    """What the run says about one file."""
+
+    number: int
+    findings: list[Finding] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+    checked: bool = False
+
+
+@dataclass
+class _Parsed:
+    python: ParsedPython | None = None
+    sql: ScriptResult | None = None
+    syntax_errors: list[Finding] = field(default_factory=list)
+
+
+@dataclass
+class _File:
+    job: FileJob
+    source: SourceText | None = None
+    key: str = ""
+    cached: Entry | None = None
+    entry: Entry = field(default_factory=Entry)
+    parsed: _Parsed | None = None
+    module: ModuleIR | None = None
+    analysed: bool = False  # the front-end ran over it in this run (a file may still have no module)
+    failed: bool = False  # an internal error: reported, never cached
+
+    @property
+    def usable(self) -> bool:
+        return self.source is not None and not self.failed and self.entry.checked
+
+
+class Shard:
+    """The files one process works on, across the three phases of a run."""
+
+    def __init__(self, config: Config, enabled: frozenset[str], cache_folder: Path | None) -> None:
+        self.config = config
+        self.enabled = enabled
+        self.rules: list[Rule] = [rule() for code, rule in all_rules().items() if code in enabled and not rule.engine_emitted]
+        self.cache = ResultCache(cache_folder, (config.analysis_key(), sorted(enabled), str(config.root.resolve()))) if cache_folder is not None else None
+        self.files: list[_File] = []
+        self.index = ProjectIndex()
+        self.analysed = 0  # files whose analysis ran in this process (not served from the cache)
+        self._per_file = [(pathspec.GitIgnoreSpec.from_lines([glob]), codes) for glob, codes in config.per_file_ignores.items()]
+
+    # -- phase 1 ---------------------------------------------------------------------------
+    def summarise(self, jobs: list[FileJob]) -> list[tuple[int, list[TableDecl]]]:
+        """Read and parse (or find in the cache) every file; their table declarations."""
+        found = []
+        for job in jobs:
+            item = _File(job)
+            self.files.append(item)
+            self._read(item)
+            if item.source is not None:
+                found.append((job.number, item.entry.decls))
+        return found
+
+    def _read(self, item: _File) -> None:
+        job = item.job
+        if job.data is not None:
+            source = decode_source(job.data, job.display, self.config.max_file_size, python=not job.display.endswith(".sql"))
+        else:
+            assert job.file is not None
+            source = read_source(job.file, job.display, self.config.max_file_size)
+        if isinstance(source, Notice):
+            item.entry.notices.append(source)
+            item.entry.checked = False
+            return
+        item.source = source
+        if self.cache is not None:
+            item.key = self.cache.key(job.display, source.text)
+            item.cached = self.cache.load(item.key)
+        if item.cached is not None:
+            item.entry = Entry(decls=item.cached.decls, notices=list(item.cached.notices), checked=item.cached.checked)
+            return
+        self._guard(item, "indexing", self._parse_and_index)
+
+    def _parse_and_index(self, item: _File) -> None:
+        parsed = self._parsed(item)
+        if parsed.python is not None:
+            item.entry.decls = parsed.python.table_decls()
+        elif parsed.sql is not None:
+            from txlint.frontends import sql_script
+
+            assert item.source is not None
+            item.entry.decls = sql_script.table_decls(item.source.path, item.source.text, self.config.dialect)
+
+    def _parsed(self, item: _File) -> _Parsed:
+        if item.parsed is None:
+            item.parsed = self._parse(item)
+        return item.parsed
+
+    def _parse(self, item: _File) -> _Parsed:
+        from txlint.frontends import python as python_frontend
+        from txlint.frontends import sql_script
+
+        source = item.source
+        assert source is not None
+        result = _Parsed()
+        if source.path.endswith(".sql"):
+            result.sql = sql_script.analyse_script(source.path, source.text, self.config.dialect)
+            result.syntax_errors = [self._parse_error(source.path, e.message, e.line, e.column) for e in result.sql.errors]
+            return result
+        parsed = python_frontend.parse(source.path, source.text)
+        if isinstance(parsed, python_frontend.TooDeep):
+            item.entry.notices.append(Notice(source.path, parsed.reason))
+            item.entry.checked = False
+        elif isinstance(parsed, python_frontend.PythonSyntaxError):
+            result.syntax_errors = [self._parse_error(source.path, parsed.message, parsed.line, parsed.column)]
+        elif isinstance(parsed, python_frontend.ParsedPython):
+            result.python = parsed
+        return result  # Irrelevant: checked by CPython's parser, nothing in it about a database
+
+    # -- phase 2 ---------------------------------------------------------------------------
+    def writers(self, decls: list[TableDecl]) -> list[AtomicWriter]:
+        """Analyse every file against the project's schema; the atomic writers found."""
+        self.index = ProjectIndex.build(decls)
+        found: list[AtomicWriter] = []
+        for item in self.files:
+            if not item.usable:
+                continue
+            cached = item.cached
+            if cached is not None and cached.writers is not None and still_true(self.index, cached.writer_lookups):
+                item.entry.writers, item.entry.writer_lookups = cached.writers, cached.writer_lookups
+            else:
+                self._guard(item, "analysing", self._analyse)
+            found += item.entry.writers or []
+        return found
+
+    def _analyse(self, item: _File) -> None:
+        parsed = self._parsed(item)
+        recording = RecordingIndex(self.index)
+        if parsed.python is not None:
+            from txlint.frontends import python as python_frontend
+
+            item.module = python_frontend.analyse(parsed.python, recording, self.config)
+        elif parsed.sql is not None:
+            item.module = parsed.sql.module
+        self.analysed += 1
+        item.analysed = True
+        item.entry.writer_lookups = recording.lookups
+        writers = atomic_writers([item.module]) if item.module is not None else []
+        positions = parsed.python.positions if parsed.python is not None else None
+        # Resolved here: another file's finding may name this writer, and that file cannot see these placeholders.
+        item.entry.writers = [replace(w, span=positions.resolve(w.span)) if positions is not None else w for w in writers]
+
+    # -- phase 3 ---------------------------------------------------------------------------
+    def judge(self, writers: list[AtomicWriter]) -> list[FileOutcome]:
+        """Run the rules over every file to report (or reuse cached findings); store what changed."""
+        self.index.add_atomic_writers(writers)
+        outcomes = []
+        for item in self.files:
+            if item.usable and item.job.report:
+                self._guard(item, "analysing", self._findings)
+            self._store(item)
+            entry = item.entry
+            outcomes.append(FileOutcome(item.job.number, entry.findings or [], list(entry.notices), item.job.report and entry.checked and not item.failed))
+        return outcomes
+
+    def _findings(self, item: _File) -> None:
+        cached = item.cached
+        if (
+            not item.analysed
+            and cached is not None
+            and cached.findings is not None
+            and still_true(self.index, cached.finding_lookups)
+        ):
+            item.entry.findings, item.entry.finding_lookups = cached.findings, cached.finding_lookups
+            return
+        if not item.analysed:
+            self._analyse(item)
+        recording = RecordingIndex(self.index)
+        parsed = self._parsed(item)
+        findings: list[Finding] = list(parsed.syntax_errors)
+        unit_of: dict[Finding, str] = {}
+        if item.module is not None:
+            positions = parsed.python.positions if parsed.python is not None else None
+            context = RuleContext(self.config, item.module, recording)
+            for unit in item.module.units:
+                for rule in self.rules:
+                    for report in rule.check(unit, context):
+                        finding = _placed(_finding(rule, item.module.path, report), positions)
+                        unit_of[finding] = unit.name
+                        findings.append(finding)
+        item.entry.finding_lookups = recording.lookups
+        item.entry.findings = self._kept(item, findings, unit_of)
+
+    def _kept(self, item: _File, findings: list[Finding], unit_of: dict[Finding, str]) -> list[Finding]:
+        """Drop what the user switched off or suppressed; fingerprint the rest."""
+        if not findings:
+            return []
+        assert item.source is not None
+        path, text = item.source.path, item.source.text
+        suppressions = Suppressions.of_sql(text) if path.endswith(".sql") else Suppressions.of_python(text)
+        kept = [
+            f for f in findings if f.code in self.enabled and not suppressions.suppressed(f.code, f.line) and not self._ignored_here(f)
+        ]
+        return with_fingerprints(kept, text.splitlines(), unit_of, self.config.root)
+
+    def _store(self, item: _File) -> None:
+        if self.cache is None or item.source is None or item.failed:
+            return
+        entry, cached = item.entry, item.cached
+        if entry.writers is None and cached is None and entry.checked:
+            return  # only indexed, never analysed: nothing worth keeping yet
+        if cached is not None and entry.writers is cached.writers and entry.findings is cached.findings:
+            return  # served wholly from the cache: already on disk
+        self.cache.store(item.key, entry)
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _guard(self, item: _File, doing: str, work: Callable[[_File], None]) -> None:
+        """Run one file's work; a bug of ours becomes a notice for that file, never the end of the run."""
+        try:
+            work(item)
+        except (Exception, RecursionError) as error:  # noqa: BLE001 - any failure is that file's notice
+            item.failed = True
+            item.entry.notices.append(Notice(item.job.display, f"internal error while {doing}, file not analysed: {type(error).__name__}: {error}"))
+
+    def _parse_error(self, path: str, message: str, line: int, column: int) -> Finding:
+        rule = all_rules()[PARSE_ERROR]
+        return _finding(rule, path, Report(Span.point(line, column), f"cannot parse: {message}"))  # type: ignore[arg-type]
+
+    def _ignored_here(self, finding: Finding) -> bool:
+        if not self._per_file:
+            return False
+        try:
+            relative = Path(os.path.abspath(finding.path)).relative_to(self.config.root.resolve()).as_posix()
+        except ValueError:
+            relative = finding.path
+        return any(spec.match_file(relative) and code_matches(finding.code, codes) for spec, codes in self._per_file)
+
+
+def _finding(rule: type[Rule] | Rule, path: str, report: Report) -> Finding:
+    span = report.span
+    return Finding(
+        code=rule.code,
+        name=rule.name,
+        severity=rule.severity,
+        message=report.message,
+        path=path,
+        line=span.line,
+        column=span.column,
+        end_line=span.end_line,
+        end_column=span.end_column,
+        related=tuple(Related(r.path or path, r.span.line, r.span.column, r.message) for r in report.related),
+    )
+
+
+def _placed(finding: Finding, positions: object) -> Finding:
+    """The finding with real positions for the placeholder spans the Python front-end handed out."""
+    if positions is None:
+        return finding
+    resolve = positions.resolve  # type: ignore[attr-defined]
+    span = resolve(Span(finding.line, finding.column, finding.end_line, finding.end_column))
+    related = []
+    for r in finding.related:
+        at = resolve(Span.point(r.line, r.column)) if r.path == finding.path else Span.point(r.line, r.column)
+        related.append(replace(r, line=at.line, column=at.column))
+    return replace(finding, line=span.line, column=span.column, end_line=span.end_line, end_column=span.end_column, related=tuple(related))

@@ -1,0 +1,134 @@
+"""Shards in this process or in child processes, driven phase by phase.
+
+A child process holds one `Shard` for the whole run and answers one request
+per phase over a pipe, so its parsed files stay where they were parsed
+(shipping syntax trees between processes would cost more than parsing). The
+run waits for every shard to finish a phase before it starts the next,
+because each phase needs what all shards found in the one before.
+
+A child that dies (killed, out of memory, a crash in native code) costs the
+files it held, each reported with a notice; the other shards go on.
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+import multiprocessing
+import sys
+import traceback
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from txlint.core.config import Config
+from txlint.engine.deepstack import run_deep
+from txlint.engine.gcpolicy import RUN_THRESHOLDS
+from txlint.engine.shard import FileJob, Shard
+
+PHASES = ("summarise", "writers", "judge")
+
+
+class LocalWorker:
+    """A shard run in this process (`--jobs 1`, stdin, or a single file)."""
+
+    def __init__(self, config: Config, enabled: frozenset[str], cache_folder: Path | None, jobs: list[FileJob]) -> None:
+        self.shard = Shard(config, enabled, cache_folder)
+        self.jobs = jobs
+        self._result: Any = None
+
+    def start(self, phase: str, argument: Any) -> None:
+        self._result = run_deep(functools.partial(getattr(self.shard, phase), self.jobs if phase == "summarise" else argument))
+
+    def finish(self) -> tuple[Any, str | None]:
+        return self._result, None
+
+    @property
+    def analysed(self) -> int:
+        return self.shard.analysed
+
+    def close(self) -> None:
+        pass
+
+
+class ProcessWorker:
+    """A shard in a child process."""
+
+    def __init__(self, config: Config, enabled: frozenset[str], cache_folder: Path | None, jobs: list[FileJob]) -> None:
+        self.jobs = jobs
+        self.analysed = 0
+        self.dead: str | None = None
+        context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+        self._pipe, child = context.Pipe()
+        self._process = context.Process(target=_serve, args=(child, config, enabled, cache_folder, jobs), daemon=True, name="txlint-shard")
+        self._process.start()
+        child.close()
+
+    def start(self, phase: str, argument: Any) -> None:
+        if self.dead is None:
+            try:
+                self._pipe.send((phase, None if phase == "summarise" else argument))
+            except (OSError, EOFError, ValueError) as error:
+                self.dead = f"worker process could not be reached: {error}"
+
+    def finish(self) -> tuple[Any, str | None]:
+        if self.dead is not None:
+            return None, self.dead
+        try:
+            status, value, analysed = self._pipe.recv()
+        except (OSError, EOFError) as error:
+            self._process.join(5)
+            self.dead = f"worker process ended unexpectedly (exit code {self._process.exitcode}): {error or 'no reply'}"
+            return None, self.dead
+        self.analysed = analysed
+        if status == "error":
+            self.dead = f"internal error in a worker process: {value}"
+            return None, self.dead
+        return value, None
+
+    def close(self) -> None:
+        try:
+            self._pipe.send(("stop", None))
+        except (OSError, EOFError, ValueError):
+            pass
+        self._process.join(5)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join()
+        self._pipe.close()
+
+
+def _serve(pipe: Connection, config: Config, enabled: frozenset[str], cache_folder: Path | None, jobs: list[FileJob]) -> None:
+    """The child's loop: one request per phase until told to stop."""
+    gc.set_threshold(*RUN_THRESHOLDS)  # a spawned child does not inherit the parent's settings
+    shard = Shard(config, enabled, cache_folder)
+    while True:
+        try:
+            phase, argument = pipe.recv()
+        except (EOFError, OSError, KeyboardInterrupt):
+            return
+        if phase not in PHASES:
+            return
+        try:
+            value = run_deep(functools.partial(getattr(shard, phase), jobs if phase == "summarise" else argument))
+            pipe.send(("ok", value, shard.analysed))
+        except BaseException as error:  # noqa: BLE001 - reported by the parent, which still finishes the run
+            detail = "".join(traceback.format_exception_only(type(error), error)).strip()
+            try:
+                pipe.send(("error", detail, shard.analysed))
+            except (OSError, ValueError):
+                return
+
+
+def partition(jobs: list[FileJob], shards: int, size_of: Callable[[FileJob], int]) -> list[list[FileJob]]:
+    """Split files into `shards` groups of about equal total size (largest files first)."""
+    groups: list[list[FileJob]] = [[] for _ in range(max(1, shards))]
+    loads = [0] * len(groups)
+    for job in sorted(jobs, key=lambda j: (-size_of(j), j.number)):
+        smallest = loads.index(min(loads))
+        groups[smallest].append(job)
+        loads[smallest] += size_of(job) + 1
+    for group in groups:
+        group.sort(key=lambda j: j.number)
+    return [g for g in groups if g]

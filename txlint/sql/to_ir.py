@@ -1,0 +1,93 @@
+"""SQL statement facts (`txlint.sql.facts`) → IR operations.
+
+Shared by every front-end that meets SQL text: DB-API `cursor.execute()`,
+SQLAlchemy `text()`, `.sql` scripts and runtime traces. The caller says what
+a placeholder stands for (a Python expression's value, a bound parameter,
+nothing) through `resolve`; transaction control statements are the caller's
+to act on, since only it knows the connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from txlint.core.ftypes import Span
+from txlint.core.ir import Assignment, Delta, Guard, Insert, LockMode, Op, Read, ReadKind, Value, ValueKind, Write
+from txlint.sql import facts as sqlfacts
+
+Resolver = Callable[[sqlfacts.PlaceholderKey], Value]
+
+LOCKS = {"exclusive": LockMode.EXCLUSIVE, "share": LockMode.SHARE}
+
+
+def no_parameters(key: sqlfacts.PlaceholderKey) -> Value:
+    """For SQL whose placeholders are bound where this code cannot see."""
+    return Value(ValueKind.UNKNOWN, expression=f"${key}")
+
+
+def operand_value(operand: sqlfacts.Operand, resolve: Resolver) -> Value:
+    """The IR value of one side of a comparison or assignment."""
+    if operand.kind == "placeholder" and operand.placeholder is not None:
+        return resolve(operand.placeholder)
+    if operand.kind in {"literal", "null"}:
+        return Value(ValueKind.INDEPENDENT, expression=repr(operand.literal))
+    deps: frozenset = frozenset()
+    for key in operand.placeholders:
+        deps |= resolve(key).depends_on
+    if operand.kind == "expression" and not operand.columns:
+        return Value(ValueKind.DERIVED if deps else ValueKind.INDEPENDENT, deps)
+    return Value(ValueKind.UNKNOWN, deps)
+
+
+def _assignment(assignment: sqlfacts.Assignment, resolve: Resolver, span: Span) -> Assignment:
+    if assignment.delta is not None:
+        amount = assignment.delta.amount
+        literal = float(amount.literal) if amount.kind == "literal" and isinstance(amount.literal, (int, float)) else None
+        value = operand_value(amount, resolve)
+        delta = Delta(assignment.delta.column, assignment.delta.sign, literal)
+        return Assignment(assignment.column, Value(ValueKind.IN_DATABASE, value.depends_on, delta), span)
+    return Assignment(assignment.column, operand_value(assignment.operand, resolve), span)
+
+
+def _guards(statement: sqlfacts.Statement, resolve: Resolver) -> tuple[Guard, ...]:
+    return tuple(
+        Guard(g.column, g.op, operand_value(g.operand, resolve))
+        for g in statement.guards
+        if g.table is None or g.table == statement.table
+    )
+
+
+def statement_op(
+    statement: sqlfacts.Statement, span: Span, tx: int | None, resolve: Resolver, *, autocommit: bool = False
+) -> Op | None:
+    """The read, write or insert one DML statement performs; None for anything else."""
+    if statement.kind == "select" and statement.advisory_lock:
+        # pg_advisory_xact_lock(k): serialises whoever takes the same key, on no table's rows.
+        return Read(span, tx, "<advisory lock>", lock=LockMode.EXCLUSIVE, autocommit=autocommit, advisory=True)
+    table = statement.table
+    if table is None:
+        return None
+    if statement.kind == "select":
+        guards = _guards(statement, resolve)
+        return Read(
+            span,
+            tx,
+            table,
+            lock=LOCKS.get(statement.lock or ""),
+            key=tuple(g.column for g in guards),
+            guards=guards,
+            columns=statement.columns,
+            kind=ReadKind.FACT if statement.aggregate else ReadKind.ROWS,
+            autocommit=autocommit,
+        )
+    if statement.kind == "update":
+        return Write(
+            span,
+            tx,
+            table,
+            tuple(_assignment(a, resolve, span) for a in statement.assignments),
+            guards=_guards(statement, resolve),
+        )
+    if statement.kind == "insert":
+        return Insert(span, tx, table, statement.columns, on_conflict=statement.on_conflict_nothing or statement.upsert)
+    return None
