@@ -33,9 +33,9 @@ from pipeline_support import (
     render_all,
     unescape_github,
 )
+from txlint import sql as sql_adapter
 from txlint.project.discovery import discover
 from txlint.project.sources import Unreadable, read_regular_file
-from txlint.sql import adapter as sql_adapter
 
 APP = ("TX101", "app.py", LOST_UPDATE_LINE)
 POSIX = os.name == "posix"

@@ -174,9 +174,9 @@ class _FileEdit:
     def _verify(self, old: str, new: str, edits: dict[int, tuple[str, ...]]) -> None:
         if self.sql:
             from txlint.frontends.sql_script import dialect_of
-            from txlint.sql import adapter as sql_adapter  # sqlglot is a large import; most runs never edit a .sql file
+            from txlint.sql import parse_script  # sqlglot is a large import; most runs never edit a .sql file
 
-            same = sql_adapter.parse_script(old, dialect_of(old, self.dialect)) == sql_adapter.parse_script(new, dialect_of(new, self.dialect))
+            same = parse_script(old, dialect_of(old, self.dialect)) == parse_script(new, dialect_of(new, self.dialect))
             suppressions = Suppressions.of_sql(new)
         else:
             same = _same_python(old, new)

@@ -24,13 +24,13 @@ from txlint.cli.changed_lines import ChangedLines, ChangedLinesError, changed_si
 from txlint.cli.reporters import FORMATS, ReportContext
 from txlint.cli.reporters.text import clean, render_statistics, statistics
 from txlint.core.config import Config
-from txlint.project.settings import ConfigError, discover, load_file
 from txlint.core.ftypes import Notice
 from txlint.core.registry import SelectionError, all_rules, enabled_codes
 from txlint.engine.runner import Engine, RunResult
 from txlint.project.discovery import Discovery, PathError, display_path
 from txlint.project.discovery import discover as discover_files
 from txlint.project.layout import CACHE_FOLDER_NAME, IndexOnly, cache_folder, default_jobs, git_work_tree, index_companions
+from txlint.project.settings import ConfigError, discover, load_file
 
 
 def _codes(values: tuple[str, ...]) -> tuple[str, ...]:

@@ -7,7 +7,7 @@ their defaults, so the rule API does not depend on how they were found.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 DEFAULT_MONEY_COLUMNS: tuple[str, ...] = (

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from txlint.core.ftypes import Span
-from txlint.core.index import ColumnDecl, TableDecl
+from txlint.core.index import TableDecl
 from txlint.core.ir import (
     Assignment,
     Begin,
@@ -31,9 +31,8 @@ from txlint.core.ir import (
     Write,
 )
 from txlint.core.queries import writes_row_of
-from txlint.sql import adapter as sql_adapter
+from txlint.sql import dialect_names, parse_script, to_ir
 from txlint.sql import facts as sqlfacts
-from txlint.sql import to_ir as sql_ir
 
 
 @dataclass
@@ -49,7 +48,7 @@ def dialect_of(text: str, default: str) -> str:
     first = text.lstrip("\ufeff").split("\n", 1)[0].strip()
     if first.startswith("--") and "txlint:" in first and "dialect=" in first:
         name = first.split("dialect=", 1)[1].split()[0].strip().lower()
-        if name in sql_adapter.dialect_names():
+        if name in dialect_names():
             return name
     return default
 
@@ -87,7 +86,7 @@ def analyse_script(path: str, text: str, dialect: str) -> ScriptResult:
             block = None
             continue
         in_block = block is not None
-        op = sql_ir.statement_op(item, span, 0 if in_block else None, sql_ir.no_parameters, autocommit=scripted and not in_block)
+        op = to_ir.statement_op(item, span, 0 if in_block else None, to_ir.no_parameters, autocommit=scripted and not in_block)
         if op is None:
             continue
         if block is None:
@@ -100,11 +99,11 @@ def analyse_script(path: str, text: str, dialect: str) -> ScriptResult:
 def _statements(text: str, dialect: str) -> tuple[sqlfacts.Statement | sqlfacts.SqlError, ...]:
     """The script's statements. An unterminated string or comment swallows the rest of the text;
     the statements before the line it starts on are still read."""
-    items = sql_adapter.parse_script(text, dialect)
+    items = parse_script(text, dialect)
     before = _before_unterminated(text, items)
     if before is text:
         return items
-    return (*(i for i in sql_adapter.parse_script(before, dialect) if isinstance(i, sqlfacts.Statement)), items[0])
+    return (*(i for i in parse_script(before, dialect) if isinstance(i, sqlfacts.Statement)), items[0])
 
 
 def _link_read_values(ops: list[Op]) -> list[Op]:
@@ -145,25 +144,13 @@ def _linked(assignment: Assignment, earlier: list[Op], write: Write) -> Assignme
 
 def table_decls(path: str, text: str, dialect: str) -> list[TableDecl]:
     """Pass 1: what the script's DDL declares (unique keys, CHECK (c >= 0))."""
-    return [
-        TableDecl(
-            name=schema.name,
-            table=schema.name,
-            path=path,
-            line=1,
-            is_root=True,
-            columns=tuple(ColumnDecl(c) for c in schema.columns),
-            unique_sets=schema.unique_columns,
-            non_negative=schema.non_negative,
-            complete=bool(schema.columns),  # an ALTER TABLE alone does not tell the table's constraints
-        )
-        for schema in sql_adapter.table_schemas(_readable_part(text, dialect_of(text, dialect)), dialect_of(text, dialect))
-    ]
+    chosen = dialect_of(text, dialect)
+    return to_ir.table_decls(path, _readable_part(text, chosen), chosen)
 
 
 def _readable_part(text: str, dialect: str) -> str:
     """The text before an unterminated string or comment (which would swallow everything after it)."""
-    return _before_unterminated(text, sql_adapter.parse_script(text, dialect))
+    return _before_unterminated(text, parse_script(text, dialect))
 
 
 def _before_unterminated(text: str, items: tuple[sqlfacts.Statement | sqlfacts.SqlError, ...]) -> str:

@@ -43,7 +43,7 @@ def _convert(key: str, value: Any, where: str) -> Any:
             raise ConfigError(f"{where}: `{key}` must be a table of child = parent table names")
         return dict(value)
     if key == "dialect":
-        from txlint.sql.adapter import dialect_names
+        from txlint.sql import dialect_names
 
         if not isinstance(value, str) or value.lower() not in dialect_names():
             raise ConfigError(f"{where}: `{key}` must be one of {', '.join(sorted(dialect_names()))}")

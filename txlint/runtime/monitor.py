@@ -37,9 +37,9 @@ from pathlib import Path
 from typing import Any
 
 from txlint.core.config import Config
-from txlint.project.settings import discover
 from txlint.core.ftypes import Finding
 from txlint.core.registry import code_matches
+from txlint.project.settings import discover
 from txlint.runtime.findings import RUNTIME_CODES, TransactionSafetyError, TransactionSafetyWarning, format_finding
 from txlint.runtime.trace import TraceAnalyser
 

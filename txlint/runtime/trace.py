@@ -4,8 +4,8 @@ One engine, whatever the events come from (SQLAlchemy, Django, a DB-API
 wrapper, a test): per connection it keeps the open transaction, its
 isolation level, the rows read (table, key columns with their bound values,
 columns, lock), the locks held and the writes so far. Each statement goes
-through the same SQL adapter as the static side (`txlint.sql.adapter`, cached
-by statement text) and the same `sql_ir.statement_op`, with the bound
+through the same SQL package as the static side (`txlint.sql`, cached
+by statement text) and the same `to_ir.statement_op`, with the bound
 parameters as the placeholders' values, so a runtime trace is the static IR
 along one path. The same rule classes then judge small units built from it:
 
@@ -76,9 +76,8 @@ from txlint.core.rule import Report, Rule, RuleContext
 from txlint.runtime.findings import RUNTIME_CODES
 from txlint.runtime.redact import mask_literals, params_text
 from txlint.runtime.stack import UNKNOWN_SITE, Site, app_site, app_site_from
-from txlint.sql import adapter as sql_adapter
+from txlint.sql import dialect_names, parse_statements, to_ir
 from txlint.sql import facts as sqlfacts
-from txlint.sql import to_ir as sql_ir
 
 MAX_CONNECTIONS = 4096
 WINDOW = 256  # reads remembered per connection (autocommit run + current transaction)
@@ -215,7 +214,7 @@ class _Traced:
                 return Value(ValueKind.UNKNOWN, expression=f"<unbound {handle}:{key}>")
             return Value(ValueKind.INDEPENDENT, expression=canonical(value))
 
-        op = sql_ir.statement_op(self.statement, Span.point(handle), self.tx, resolve, autocommit=self.autocommit)
+        op = to_ir.statement_op(self.statement, Span.point(handle), self.tx, resolve, autocommit=self.autocommit)
         if isinstance(op, Read) and op.lock is None and self.lock in _LOCKS:
             op = replace(op, lock=_LOCKS[self.lock])
         return op
@@ -318,7 +317,7 @@ class TraceAnalyser:
         notify: Callable[[sqlfacts.SqlError], None] | None = None,
         known: Callable[[str, str, int], bool] | None = None,
     ) -> None:
-        self.dialect = dialect if dialect in sql_adapter.dialect_names() else "postgres"
+        self.dialect = dialect if dialect in dialect_names() else "postgres"
         self.config = config or Config()
         rules = all_rules()
         if enabled is None:
@@ -468,7 +467,7 @@ class TraceAnalyser:
         texts inlines its values, and starting again costs one parse per text."""
         plans: tuple[_Plan, ...] = ()
         if _may_matter(sql):
-            parsed = sql_adapter.parse_statements(sql, self.dialect)
+            parsed = parse_statements(sql, self.dialect)
             if isinstance(parsed, sqlfacts.SqlError):
                 self.unparsed += 1
                 if self._notify is not None:
@@ -680,7 +679,7 @@ class TraceAnalyser:
                 earlier.followed_by = self._placed(traced, where)
         statement = traced.statement
         if statement.kind == "update":
-            if traced.rowcount == 0 and statement.guards:
+            if traced.rowcount == 0 and statement.predicates:
                 op = traced.op
                 cas = isinstance(op, Write) and cas_guards(op, self.config, self._context.index.version_column(op.table))
                 if cas and len(state.cas_zero) < MAX_BATCH:
@@ -744,7 +743,7 @@ class TraceAnalyser:
         if not reads:
             return write
         assignments = list(write.assignments)
-        for i, (fact, assignment) in enumerate(zip(statement.assignments, write.assignments)):
+        for i, (fact, assignment) in enumerate(zip(statement.sets, write.assignments)):
             if assignment.value.kind is not ValueKind.INDEPENDENT or fact.operand.kind != "placeholder" or fact.operand.placeholder is None:
                 continue
             new = _bound(params, fact.operand.placeholder)
@@ -760,7 +759,7 @@ class TraceAnalyser:
                 assignments[i] = replace(assignment, value=replace(assignment.value, kind=ValueKind.DERIVED, depends_on=frozenset({dependency})))
         guards = list(write.guards)
         written = {normalise_column(a.column) for a in write.assignments}
-        facts = [g for g in statement.guards if g.table is None or g.table == statement.table]
+        facts = [g for g in statement.predicates if g.table is None or g.table == statement.table]
         for i, (condition, guard) in enumerate(zip(facts, write.guards)):
             if guard.op != "=" or normalise_column(guard.column) not in written or is_state_column(guard.column):
                 continue
@@ -925,7 +924,7 @@ def _may_matter(sql: str) -> bool:
 
 def _decrements(statement: sqlfacts.Statement) -> bool:
     """The statement subtracts from a column in the database (`SET c = c - x`)."""
-    return any(a.delta is not None and a.delta.sign == "-" for a in statement.assignments)
+    return any(a.change is not None and a.change.sign == "-" for a in statement.sets)
 
 
 def _plan_of(statement: sqlfacts.Statement) -> _Plan:
@@ -936,7 +935,7 @@ def _plan_of(statement: sqlfacts.Statement) -> _Plan:
 def _guard_keys(statement: sqlfacts.Statement) -> tuple[sqlfacts.PlaceholderKey, ...]:
     """The placeholders of a statement's WHERE: all a read's op needs (its key values)."""
     keys: dict[sqlfacts.PlaceholderKey, None] = {}
-    for guard in statement.guards:
+    for guard in statement.predicates:
         for key in guard.operand.placeholders or ((guard.operand.placeholder,) if guard.operand.placeholder is not None else ()):
             keys[key] = None
     return tuple(keys)
@@ -954,11 +953,11 @@ def _with_bound_amounts(write: Write, statement: sqlfacts.Statement, params: obj
     """`SET c = c - ?` with a bound 1 is a decrement by exactly 1 (TX106's `c > 0` guard covers it)."""
     changed = False
     assignments = list(write.assignments)
-    for i, (fact, assignment) in enumerate(zip(statement.assignments, write.assignments)):
+    for i, (fact, assignment) in enumerate(zip(statement.sets, write.assignments)):
         delta = assignment.value.delta
-        if delta is None or fact.delta is None or fact.delta.amount.kind != "placeholder" or fact.delta.amount.placeholder is None:
+        if delta is None or fact.change is None or fact.change.amount.kind != "placeholder" or fact.change.amount.placeholder is None:
             continue
-        amount = _bound(params, fact.delta.amount.placeholder)
+        amount = _bound(params, fact.change.amount.placeholder)
         if is_number(amount):
             bounded = Delta(delta.column, delta.sign, float(amount))  # type: ignore[arg-type]
             assignments[i] = replace(assignment, value=replace(assignment.value, delta=bounded))

@@ -1,10 +1,15 @@
 """What one SQL statement does, as plain data that knows no SQL parser.
 
-`txlint.sql.adapter` is the only module that imports sqlglot; it turns SQL
-text into these values. The DB-API recogniser, the `.sql` script front-end
-and the runtime trace analyser read only these values, so a change of
-sqlglot's tree shapes (they move between major versions) stops at the
-adapter, and tests of the front-ends can build statements by hand.
+The other modules of `txlint.sql` turn SQL text into these values with
+sqlglot; `txlint.sql.to_ir` turns them into IR operations. Front-ends and
+the runtime trace analyser read only these values, so a change of sqlglot's
+tree shapes (they move between major versions) stops inside this package,
+and tests can build statements by hand.
+
+They are syntax, not semantics: a `Predicate` compares a column with an
+`Operand` (a placeholder, a literal, another column); what a placeholder's
+value depends on is only known to the caller, which binds it when the
+statement becomes IR (`txlint.core.ir.Guard`, `Assignment`, `Delta`).
 
 Names are kept as written (unquoted, no case folding, no schema prefix):
 `public."Accounts"` is the table `Accounts`. Placeholder keys are an `int`
@@ -24,7 +29,7 @@ PlaceholderKey = int | str
 LiteralValue = float | str | bool
 
 OperandKind = Literal["placeholder", "literal", "column", "null", "expression"]
-GuardOp = Literal["=", "!=", ">", ">=", "<", "<=", "is null", "is not null", "in"]
+PredicateOp = Literal["=", "!=", ">", ">=", "<", "<=", "is null", "is not null", "in"]
 StatementKind = Literal[
     "select",
     "update",
@@ -71,25 +76,25 @@ class Operand:
 
 
 @dataclass(frozen=True)
-class Guard:
+class Predicate:
     """One top-level AND conjunct of a WHERE clause, normalised to `column op operand`.
 
-    `x <= balance` is stored as `Guard("balance", ">=", x)`; `a BETWEEN x AND y`
-    as two guards; a bare boolean column `is_active` as `is_active = true`.
+    `x <= balance` is stored as `Predicate("balance", ">=", x)`; `a BETWEEN x AND y`
+    as two predicates; a bare boolean column `is_active` as `is_active = true`.
     `table` is the table the column was qualified with (aliases resolved), or
-    None when it was not qualified, so a guard on a joined table is not taken
-    for a guard on the written one.
+    None when it was not qualified, so a predicate on a joined table is not taken
+    for one on the written table.
     """
 
     column: str
-    op: GuardOp
+    op: PredicateOp
     operand: Operand
     table: str | None = None
 
 
 @dataclass(frozen=True)
-class Delta:
-    """An in-database change of a column by an amount: `c = c - x` is Delta("c", "-", x)."""
+class Change:
+    """An in-database change of a column by an amount: `c = c - x` is Change("c", "-", x)."""
 
     column: str
     sign: Literal["+", "-"]
@@ -97,10 +102,10 @@ class Delta:
 
 
 @dataclass(frozen=True)
-class Assignment:
+class SetItem:
     """One `SET column = operand` (or one column of a single-row INSERT).
 
-    `delta` is set when the new value is the column's own value plus or minus
+    `change` is set when the new value is the column's own value plus or minus
     an amount (`c - x`, `c + x`, `x + c`, also through `COALESCE(c, 0)`): the
     write is then atomic in the database, which TX101 must not flag and
     TX105/TX106/TX111 look for.
@@ -108,7 +113,7 @@ class Assignment:
 
     column: str
     operand: Operand
-    delta: Delta | None = None
+    change: Change | None = None
 
 
 @dataclass(frozen=True)
@@ -116,24 +121,25 @@ class Statement:
     """The facts rules need about one SQL statement, in source order within its text.
 
     Only the outer query counts for `lock`: a `FOR UPDATE` inside a subquery
-    or CTE locks rows the statement does not return. `guards` hold the
-    recognised WHERE conjuncts; `where_opaque` says some conjunct (an OR, a
-    function call, `NOT IN`, ...) was not recognised, so "no guard on `c`"
-    is not a proof. A statement without WHERE has no guards and is not
+    or CTE locks rows the statement does not return, and table aliases are
+    resolved in the scope of the outer query (a subquery or CTE has its own).
+    `predicates` hold the recognised WHERE conjuncts; `where_opaque` says some conjunct (an OR, a
+    function call, `NOT IN`, ...) was not recognised, so "no predicate on `c`"
+    is not a proof. A statement without WHERE has no predicates and is not
     opaque.
 
     Kind-specific fields:
     - select: `columns` (select-list column names, `*` as "*"), `aggregate`
       (count/sum/exists ...; a bare `SELECT EXISTS (subquery)` reports the
-      subquery's table and guards), `advisory_lock`/`advisory_keys`
+      subquery's table and predicates), `advisory_lock`/`advisory_keys`
       (`pg_advisory_xact_lock(k)`, `pg_advisory_lock`, their `try` forms,
       MySQL `GET_LOCK`).
-    - insert: `columns` (the column list), `assignments` (column = value of a
+    - insert: `columns` (the column list), `sets` (column = value of a
       single-row VALUES), `on_conflict_nothing` (ON CONFLICT DO NOTHING,
       INSERT IGNORE, INSERT OR IGNORE), `upsert` (ON CONFLICT DO UPDATE,
       ON DUPLICATE KEY UPDATE, REPLACE, INSERT OR REPLACE) with
-      `conflict_columns` and `conflict_assignments`.
-    - update: `assignments`, `guards`; delete: `guards`.
+      `conflict_columns` and `conflict_sets`.
+    - update: `sets`, `predicates`; delete: `predicates`.
     - begin/set: `isolation` ("serializable", "repeatable read", ...) when the
       statement sets it, `autocommit` for `SET autocommit = 0/1`. SQLite's
       `BEGIN IMMEDIATE`/`BEGIN EXCLUSIVE` take the database write lock at
@@ -160,13 +166,13 @@ class Statement:
     lock: LockStrength | None = None
     lock_tables: tuple[str, ...] = ()
     lock_wait: LockWait | None = None
-    guards: tuple[Guard, ...] = ()
+    predicates: tuple[Predicate, ...] = ()
     where_opaque: bool = False
-    assignments: tuple[Assignment, ...] = ()
+    sets: tuple[SetItem, ...] = ()
     on_conflict_nothing: bool = False
     upsert: bool = False
     conflict_columns: tuple[str, ...] = ()
-    conflict_assignments: tuple[Assignment, ...] = ()
+    conflict_sets: tuple[SetItem, ...] = ()
     returning: bool = False
     aggregate: bool = False
     advisory_lock: bool = False
@@ -177,9 +183,9 @@ class Statement:
     savepoint: str | None = None
     savepoint_action: SavepointAction | None = None
 
-    def guards_on(self, column: str) -> tuple[Guard, ...]:
-        """The guards that test `column` (by name, any table)."""
-        return tuple(guard for guard in self.guards if guard.column == column)
+    def predicates_on(self, column: str) -> tuple[Predicate, ...]:
+        """The predicates that test `column` (by name, any table)."""
+        return tuple(predicate for predicate in self.predicates if predicate.column == column)
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from txlint.core.ftypes import Span
+from txlint.core.index import ColumnDecl, TableDecl
 from txlint.core.ir import Assignment, Delta, Guard, Insert, LockMode, Op, Read, ReadKind, Value, ValueKind, Write
 from txlint.sql import facts as sqlfacts
+from txlint.sql.parse import table_schemas
 
 Resolver = Callable[[sqlfacts.PlaceholderKey], Value]
 
@@ -39,21 +41,22 @@ def operand_value(operand: sqlfacts.Operand, resolve: Resolver) -> Value:
     return Value(ValueKind.UNKNOWN, deps)
 
 
-def _assignment(assignment: sqlfacts.Assignment, resolve: Resolver, span: Span) -> Assignment:
-    if assignment.delta is not None:
-        amount = assignment.delta.amount
+def _assignment(item: sqlfacts.SetItem, resolve: Resolver, span: Span) -> Assignment:
+    if item.change is not None:
+        amount = item.change.amount
         literal = float(amount.literal) if amount.kind == "literal" and isinstance(amount.literal, (int, float)) else None
         value = operand_value(amount, resolve)
-        delta = Delta(assignment.delta.column, assignment.delta.sign, literal)
-        return Assignment(assignment.column, Value(ValueKind.IN_DATABASE, value.depends_on, delta), span)
-    return Assignment(assignment.column, operand_value(assignment.operand, resolve), span)
+        delta = Delta(item.change.column, item.change.sign, literal)
+        return Assignment(item.column, Value(ValueKind.IN_DATABASE, value.depends_on, delta), span)
+    return Assignment(item.column, operand_value(item.operand, resolve), span)
 
 
 def _guards(statement: sqlfacts.Statement, resolve: Resolver) -> tuple[Guard, ...]:
+    """The predicates on the statement's own table (or unqualified) as IR guards."""
     return tuple(
-        Guard(g.column, g.op, operand_value(g.operand, resolve))
-        for g in statement.guards
-        if g.table is None or g.table == statement.table
+        Guard(p.column, p.op, operand_value(p.operand, resolve))
+        for p in statement.predicates
+        if p.table is None or p.table == statement.table
     )
 
 
@@ -85,9 +88,27 @@ def statement_op(
             span,
             tx,
             table,
-            tuple(_assignment(a, resolve, span) for a in statement.assignments),
+            tuple(_assignment(item, resolve, span) for item in statement.sets),
             guards=_guards(statement, resolve),
         )
     if statement.kind == "insert":
         return Insert(span, tx, table, statement.columns, on_conflict=statement.on_conflict_nothing or statement.upsert)
     return None
+
+
+def table_decls(path: str, text: str, dialect: str) -> list[TableDecl]:
+    """What a text's DDL declares, as the project index's declarations (unique keys, CHECK (c >= 0))."""
+    return [
+        TableDecl(
+            name=schema.name,
+            table=schema.name,
+            path=path,
+            line=1,
+            is_root=True,
+            columns=tuple(ColumnDecl(c) for c in schema.columns),
+            unique_sets=schema.unique_columns,
+            non_negative=schema.non_negative,
+            complete=bool(schema.columns),  # an ALTER TABLE alone does not tell the table's constraints
+        )
+        for schema in table_schemas(text, dialect)
+    ]

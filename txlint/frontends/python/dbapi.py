@@ -19,9 +19,8 @@ from txlint.core.ir import Commit, Read, Rollback, RowOrigin, RowRef, Value, Val
 from txlint.frontends.python.imports import dotted_name
 from txlint.frontends.python.values import AbstractValue, Data, Handle, Parameter, Record, Rows
 from txlint.frontends.python.walker import NOT_MINE, FunctionWalker, NotMine, TxScope, source_text
-from txlint.sql import adapter as sql_adapter
 from txlint.sql import facts as sqlfacts
-from txlint.sql import to_ir as sql_ir
+from txlint.sql import parse_statements, to_ir
 
 CONNECT = {
     "psycopg2.connect", "psycopg.connect", "pymysql.connect", "MySQLdb.connect",
@@ -141,7 +140,7 @@ class DbApiRecogniser:
         resolve = parameter_resolver(walker, args[1].value if len(args) > 1 else None)
         if sql is None:
             return Data()  # built at run time: no finding, never a guess
-        statements = sql_adapter.parse_statements(sql, walker.file.config.dialect)
+        statements = parse_statements(sql, walker.file.config.dialect)
         if isinstance(statements, sqlfacts.SqlError):
             return Data()
         result: AbstractValue | None = Data()
@@ -150,7 +149,7 @@ class DbApiRecogniser:
         return result
 
     def _statement(
-        self, walker: FunctionWalker, node: cst.Call, connection: Connection, key: str, statement: sqlfacts.Statement, resolve: sql_ir.Resolver
+        self, walker: FunctionWalker, node: cst.Call, connection: Connection, key: str, statement: sqlfacts.Statement, resolve: to_ir.Resolver
     ) -> AbstractValue | None:
         span = walker.span(node)
         if statement.kind == "begin":
@@ -162,7 +161,7 @@ class DbApiRecogniser:
             return Data()
         if not connection.autocommit:
             walker.autobegin(node)
-        op = sql_ir.statement_op(statement, span, walker.tx if not connection.autocommit else None, resolve, autocommit=connection.autocommit)
+        op = to_ir.statement_op(statement, span, walker.tx if not connection.autocommit else None, resolve, autocommit=connection.autocommit)
         if op is None:
             return Data()
         index = walker.emit(op)
@@ -219,7 +218,7 @@ def sql_text(walker: FunctionWalker, node: cst.BaseExpression) -> str | None:
     return None
 
 
-def parameter_resolver(walker: FunctionWalker, params: cst.BaseExpression | None) -> sql_ir.Resolver:
+def parameter_resolver(walker: FunctionWalker, params: cst.BaseExpression | None) -> to_ir.Resolver:
     """Placeholder key → the IR value of the Python expression bound to it."""
     values: dict[sqlfacts.PlaceholderKey, Value] = {}
     if isinstance(params, (cst.Tuple, cst.List)):

@@ -21,9 +21,8 @@ from txlint.frontends.python import dbapi
 from txlint.frontends.python.imports import ImportTable, dotted_name, keyword_arg
 from txlint.frontends.python.values import AbstractValue, Data, ModelClass, Pair, Query, Record, Row, Rows, Session, UpdateStatement
 from txlint.frontends.python.walker import NOT_MINE, FunctionWalker, NotMine, TxScope
-from txlint.sql import adapter as sql_adapter
 from txlint.sql import facts as sqlfacts
-from txlint.sql import to_ir as sql_ir
+from txlint.sql import parse_statements, to_ir
 
 API = "sqlalchemy"
 SESSION_TYPES = {
@@ -235,13 +234,13 @@ def _text_sql(walker: FunctionWalker, node: cst.BaseExpression) -> str | None:
 
 def _execute_text(walker: FunctionWalker, node: cst.Call, sql: str, params: cst.BaseExpression | None) -> AbstractValue:
     """`session.execute(text(sql), {...})`: the statements of the SQL, in the session's transaction."""
-    statements = sql_adapter.parse_statements(sql, walker.file.config.dialect)
+    statements = parse_statements(sql, walker.file.config.dialect)
     if isinstance(statements, sqlfacts.SqlError):
         return Data()
     resolve = dbapi.parameter_resolver(walker, params)
     result: AbstractValue = Data()
     for statement in statements:
-        op = sql_ir.statement_op(statement, walker.span(node), walker.tx, resolve)
+        op = to_ir.statement_op(statement, walker.span(node), walker.tx, resolve)
         if op is None:
             continue
         index = walker.emit(replace(op, result_checked=not walker.is_discarded(node)) if isinstance(op, Write) else op)

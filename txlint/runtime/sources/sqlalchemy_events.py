@@ -47,10 +47,10 @@ from sqlalchemy import event, inspect
 from sqlalchemy.schema import CreateTable, Table
 
 from txlint.core.config import Config
-from txlint.frontends import sql_script
 from txlint.runtime.monitor import Monitor
 from txlint.runtime.sources import drivers
 from txlint.runtime.trace import TraceAnalyser, forgetting
+from txlint.sql import to_ir
 
 MAX_SESSIONS = 4096  # sessions (and mappers) whose state a monitor keeps at once
 
@@ -286,7 +286,7 @@ class SQLAlchemyMonitor(Monitor):
         self._described.add((analyser.dialect, table.name))
         try:
             ddl = str(CreateTable(table).compile(dialect=dialect))
-            analyser.add_tables(sql_script.table_decls("<sqlalchemy>", ddl, analyser.dialect))
+            analyser.add_tables(to_ir.table_decls("<sqlalchemy>", ddl, analyser.dialect))
         except Exception as error:  # unknown constraints only make the analyser more cautious
             self.internal_error(error)
 

@@ -1,6 +1,6 @@
 """The SQL adapter's facts: what front-ends learn from a statement, per dialect.
 
-Tests assert facts (`Statement`, `Guard`, `TableSchema` fields), never
+Tests assert facts (`Statement`, `Predicate`, `TableSchema` fields), never
 sqlglot's tree shapes, so they survive sqlglot upgrades.
 """
 
@@ -12,9 +12,10 @@ import re
 
 import pytest
 
-from txlint.sql import adapter as sql_adapter
-from txlint.sql.adapter import check_script, parse_script, parse_statements, table_schemas
-from txlint.sql.facts import Delta, Guard, Operand, SqlError, Statement, TableSchema
+from txlint import sql as sql_adapter
+from txlint.sql import check_script, parse_script, parse_statements, table_schemas
+from txlint.sql.facts import Change, Operand, Predicate, SqlError, Statement, TableSchema
+from txlint.sql.tokens import INTERNAL_ERROR
 
 DIALECTS = ("postgres", "mysql", "sqlite")
 # The positional placeholder style of each dialect's usual driver (psycopg, pymysql/mysqlclient, sqlite3).
@@ -123,11 +124,11 @@ def test_guarded_decrement(dialect: str) -> None:
     sql = ph("UPDATE accounts SET balance = balance - {p} WHERE id = {p} AND balance >= {p}", dialect)
     statement = one(sql, dialect)
     assert statement.kind == "update" and statement.table == "accounts"
-    (assignment,) = statement.assignments
+    (assignment,) = statement.sets
     assert assignment.column == "balance"
-    assert assignment.delta == Delta("balance", "-", placeholder(0))
+    assert assignment.change == Change("balance", "-", placeholder(0))
     assert assignment.operand.placeholders == (0,) and assignment.operand.columns == ("balance",)
-    assert statement.guards == (Guard("id", "=", placeholder(1)), Guard("balance", ">=", placeholder(2)))
+    assert statement.predicates == (Predicate("id", "=", placeholder(1)), Predicate("balance", ">=", placeholder(2)))
     assert not statement.where_opaque
     assert statement.placeholders == (0, 1, 2)
 
@@ -135,84 +136,84 @@ def test_guarded_decrement(dialect: str) -> None:
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_value_cas_write(dialect: str) -> None:
     statement = one(ph("UPDATE accounts SET balance = {p} WHERE id = {p} AND balance = {p}", dialect), dialect)
-    (assignment,) = statement.assignments
-    assert assignment.operand == placeholder(0) and assignment.delta is None
-    assert statement.guards == (Guard("id", "=", placeholder(1)), Guard("balance", "=", placeholder(2)))
+    (assignment,) = statement.sets
+    assert assignment.operand == placeholder(0) and assignment.change is None
+    assert statement.predicates == (Predicate("id", "=", placeholder(1)), Predicate("balance", "=", placeholder(2)))
 
 
 @pytest.mark.parametrize(("dialect", "named"), [("postgres", "%(v)s"), ("mysql", "%(v)s"), ("sqlite", ":v")])
 def test_version_increment_with_named_placeholder(dialect: str, named: str) -> None:
     statement = one(f"UPDATE orders SET version = version + 1, status = 'paid' WHERE version = {named}", dialect)
-    version, status = statement.assignments
-    assert version.delta == Delta("version", "+", literal(1.0))
-    assert status == statement.assignments[1] and status.operand == literal("paid") and status.delta is None
-    assert statement.guards == (Guard("version", "=", placeholder("v")),)
+    version, status = statement.sets
+    assert version.change == Change("version", "+", literal(1.0))
+    assert status == statement.sets[1] and status.operand == literal("paid") and status.change is None
+    assert statement.predicates == (Predicate("version", "=", placeholder("v")),)
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_increment_written_amount_first(dialect: str) -> None:
-    (assignment,) = one(ph("UPDATE stock SET qty = {p} + qty WHERE sku = {p}", dialect), dialect).assignments
-    assert assignment.delta == Delta("qty", "+", placeholder(0))
+    (assignment,) = one(ph("UPDATE stock SET qty = {p} + qty WHERE sku = {p}", dialect), dialect).sets
+    assert assignment.change == Change("qty", "+", placeholder(0))
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_subtracting_the_column_from_something_is_not_a_delta(dialect: str) -> None:
-    (assignment,) = one(ph("UPDATE t SET n = {p} - n WHERE id = 1", dialect), dialect).assignments
-    assert assignment.delta is None
+    (assignment,) = one(ph("UPDATE t SET n = {p} - n WHERE id = 1", dialect), dialect).sets
+    assert assignment.change is None
 
 
 def test_coalesce_of_the_column_is_still_a_delta() -> None:
-    (assignment,) = one("UPDATE t SET n = COALESCE(n, 0) - %s WHERE id = 1", "postgres").assignments
-    assert assignment.delta == Delta("n", "-", placeholder(0))
+    (assignment,) = one("UPDATE t SET n = COALESCE(n, 0) - %s WHERE id = 1", "postgres").sets
+    assert assignment.change == Change("n", "-", placeholder(0))
 
 
 def test_a_delta_on_another_column_is_not_a_delta() -> None:
-    (assignment,) = one("UPDATE t SET a = b - 1 WHERE id = 1", "postgres").assignments
-    assert assignment.delta is None and assignment.operand.columns == ("b",)
+    (assignment,) = one("UPDATE t SET a = b - 1 WHERE id = 1", "postgres").sets
+    assert assignment.change is None and assignment.operand.columns == ("b",)
 
 
 @pytest.mark.parametrize(
     ("condition", "guards", "opaque"),
     [
-        ("%s <= balance", (Guard("balance", ">=", placeholder(0)),), False),
-        ("5 > qty", (Guard("qty", "<", literal(5.0)),), False),
-        ("status <> 'done'", (Guard("status", "!=", literal("done")),), False),
-        ("deleted_at IS NULL", (Guard("deleted_at", "is null", Operand("null")),), False),
-        ("deleted_at IS NOT NULL", (Guard("deleted_at", "is not null", Operand("null")),), False),
-        ("id IN (%s)", (Guard("id", "in", placeholder(0)),), False),
-        ("id IN %s", (Guard("id", "in", placeholder(0)),), False),
-        ("id IN (%s, %s)", (Guard("id", "in", Operand("expression", placeholders=(0, 1))),), False),
-        ("n BETWEEN 1 AND %s", (Guard("n", ">=", literal(1.0)), Guard("n", "<=", placeholder(0))), False),
-        ("is_active", (Guard("is_active", "=", literal(True)),), False),
-        ("NOT is_locked", (Guard("is_locked", "=", literal(False)),), False),
-        ("paid = true", (Guard("paid", "=", literal(True)),), False),
-        ("delta >= -3", (Guard("delta", ">=", literal(-3.0)),), False),
-        ("(id = %s) AND (qty > 0)", (Guard("id", "=", placeholder(0)), Guard("qty", ">", literal(0.0))), False),
-        ("id = %s AND (a = 1 OR b = 2)", (Guard("id", "=", placeholder(0)),), True),
+        ("%s <= balance", (Predicate("balance", ">=", placeholder(0)),), False),
+        ("5 > qty", (Predicate("qty", "<", literal(5.0)),), False),
+        ("status <> 'done'", (Predicate("status", "!=", literal("done")),), False),
+        ("deleted_at IS NULL", (Predicate("deleted_at", "is null", Operand("null")),), False),
+        ("deleted_at IS NOT NULL", (Predicate("deleted_at", "is not null", Operand("null")),), False),
+        ("id IN (%s)", (Predicate("id", "in", placeholder(0)),), False),
+        ("id IN %s", (Predicate("id", "in", placeholder(0)),), False),
+        ("id IN (%s, %s)", (Predicate("id", "in", Operand("expression", placeholders=(0, 1))),), False),
+        ("n BETWEEN 1 AND %s", (Predicate("n", ">=", literal(1.0)), Predicate("n", "<=", placeholder(0))), False),
+        ("is_active", (Predicate("is_active", "=", literal(True)),), False),
+        ("NOT is_locked", (Predicate("is_locked", "=", literal(False)),), False),
+        ("paid = true", (Predicate("paid", "=", literal(True)),), False),
+        ("delta >= -3", (Predicate("delta", ">=", literal(-3.0)),), False),
+        ("(id = %s) AND (qty > 0)", (Predicate("id", "=", placeholder(0)), Predicate("qty", ">", literal(0.0))), False),
+        ("id = %s AND (a = 1 OR b = 2)", (Predicate("id", "=", placeholder(0)),), True),
         ("lower(email) = %s", (), True),
         ("id NOT IN (1, 2)", (), True),
         ("name LIKE 'a%%'", (), True),
     ],
 )
-def test_where_conjuncts(condition: str, guards: tuple[Guard, ...], opaque: bool) -> None:
+def test_where_conjuncts(condition: str, guards: tuple[Predicate, ...], opaque: bool) -> None:
     statement = one(f"SELECT * FROM t WHERE {condition}", "postgres")
-    assert statement.guards == guards
+    assert statement.predicates == guards
     assert statement.where_opaque is opaque
 
 
 def test_no_where_means_no_guards_and_nothing_opaque() -> None:
     statement = one("UPDATE t SET n = n - 1", "postgres")
-    assert statement.guards == () and not statement.where_opaque
+    assert statement.predicates == () and not statement.where_opaque
 
 
 def test_guard_remembers_the_qualifying_table_through_aliases() -> None:
     sql = "UPDATE accounts a SET balance = a.balance - 1 FROM users u WHERE a.user_id = u.id AND u.status = 'ok'"
     statement = one(sql, "postgres")
     assert statement.table == "accounts" and statement.tables == ("accounts", "users")
-    user_id, status = statement.guards
+    user_id, status = statement.predicates
     assert (user_id.column, user_id.table, user_id.operand.kind, user_id.operand.column) == ("user_id", "accounts", "column", "id")
     assert (status.column, status.table) == ("status", "users")
-    assert statement.assignments[0].delta == Delta("balance", "-", literal(1.0))
+    assert statement.sets[0].change == Change("balance", "-", literal(1.0))
 
 
 @pytest.mark.parametrize(
@@ -232,8 +233,8 @@ def test_guard_remembers_the_qualifying_table_through_aliases() -> None:
 def test_placeholder_styles(dialect: str, sql: str, keys: tuple[int | str, ...]) -> None:
     statement = one(sql, dialect)
     assert statement.placeholders == keys
-    assert statement.assignments[0].operand == placeholder(keys[0])
-    assert statement.guards == (Guard("id", "=", placeholder(keys[1])),)
+    assert statement.sets[0].operand == placeholder(keys[0])
+    assert statement.predicates == (Predicate("id", "=", placeholder(keys[1])),)
 
 
 def test_positional_numbering_runs_across_the_statements_of_one_string() -> None:
@@ -247,14 +248,14 @@ def test_placeholder_lookalikes_in_strings_and_comments_are_not_placeholders(dia
     sql = ph("SELECT '%s', 'it''s ?', a FROM t -- %s ?\n WHERE b = {p} /* ? %(x)s */ AND c = {p}", dialect)
     statement = one(sql, dialect)
     assert statement.placeholders == (0, 1)
-    assert statement.guards == (Guard("b", "=", placeholder(0)), Guard("c", "=", placeholder(1)))
+    assert statement.predicates == (Predicate("b", "=", placeholder(0)), Predicate("c", "=", placeholder(1)))
     assert statement.columns == ("a",)
 
 
 def test_postgres_jsonb_question_mark_is_an_operator_not_a_placeholder() -> None:
     statement = one("SELECT data FROM t WHERE data ? 'key' AND id = %s", "postgres")
     assert statement.placeholders == (0,)
-    assert statement.guards == (Guard("id", "=", placeholder(0)),) and statement.where_opaque
+    assert statement.predicates == (Predicate("id", "=", placeholder(0)),) and statement.where_opaque
 
 
 @pytest.mark.parametrize("dialect", ("mysql", "sqlite"))
@@ -271,7 +272,7 @@ def test_select_columns_table_and_tables(dialect: str) -> None:
     statement = one(ph("SELECT a.balance, a.currency AS cur, u.* FROM accounts a JOIN users u ON u.id = a.user_id WHERE a.id = {p}", dialect), dialect)
     assert statement.table == "accounts" and statement.tables == ("accounts", "users")
     assert statement.columns == ("balance", "currency", "*")
-    assert statement.guards == (Guard("id", "=", placeholder(0), table="accounts"),)
+    assert statement.predicates == (Predicate("id", "=", placeholder(0), table="accounts"),)
     assert not statement.aggregate
 
 
@@ -279,7 +280,7 @@ def test_select_columns_table_and_tables(dialect: str) -> None:
 def test_count_is_an_aggregate(dialect: str) -> None:
     statement = one(ph("SELECT count(*) FROM orders WHERE user_id = {p} AND status = 'open'", dialect), dialect)
     assert statement.aggregate and statement.table == "orders" and statement.columns == ()
-    assert [g.column for g in statement.guards] == ["user_id", "status"]
+    assert [g.column for g in statement.predicates] == ["user_id", "status"]
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
@@ -292,7 +293,7 @@ def test_sum_is_an_aggregate_that_reads_its_column(dialect: str) -> None:
 def test_select_exists_reports_the_checked_table_and_key(dialect: str) -> None:
     statement = one(ph("SELECT EXISTS (SELECT 1 FROM refunds WHERE order_id = {p})", dialect), dialect)
     assert statement.aggregate and statement.table == "refunds"
-    assert statement.guards == (Guard("order_id", "=", placeholder(0)),)
+    assert statement.predicates == (Predicate("order_id", "=", placeholder(0)),)
 
 
 @pytest.mark.parametrize(
@@ -325,7 +326,7 @@ def test_insert_on_conflict_do_nothing(dialect: str) -> None:
     assert statement.columns == ("request_id", "amount")
     assert statement.on_conflict_nothing and not statement.upsert
     assert statement.conflict_columns == ("request_id",)
-    assert [(a.column, a.operand) for a in statement.assignments] == [("request_id", placeholder(0)), ("amount", placeholder(1))]
+    assert [(a.column, a.operand) for a in statement.sets] == [("request_id", placeholder(0)), ("amount", placeholder(1))]
 
 
 @pytest.mark.parametrize("dialect", ("postgres", "sqlite"))
@@ -333,13 +334,13 @@ def test_insert_on_conflict_do_update_is_an_upsert(dialect: str) -> None:
     sql = "INSERT INTO counters (k, n) VALUES (?, 1) ON CONFLICT (k) DO UPDATE SET n = counters.n + excluded.n RETURNING n"
     statement = one(sql, dialect)
     assert statement.upsert and not statement.on_conflict_nothing and statement.returning
-    (update,) = statement.conflict_assignments
-    assert update.delta is not None and update.delta.sign == "+" and update.delta.amount.column == "n"
+    (update,) = statement.conflict_sets
+    assert update.change is not None and update.change.sign == "+" and update.change.amount.column == "n"
 
 
 def test_excluded_column_is_not_the_stored_value() -> None:
-    (update,) = one("INSERT INTO t (k, n) VALUES (%s, 1) ON CONFLICT (k) DO UPDATE SET n = excluded.n - 1", "postgres").conflict_assignments
-    assert update.delta is None
+    (update,) = one("INSERT INTO t (k, n) VALUES (%s, 1) ON CONFLICT (k) DO UPDATE SET n = excluded.n - 1", "postgres").conflict_sets
+    assert update.change is None
 
 
 def test_insert_ignore() -> None:
@@ -355,7 +356,7 @@ def test_insert_or_ignore() -> None:
 def test_on_duplicate_key_update() -> None:
     statement = one("INSERT INTO stock (sku, qty) VALUES (%s, %s) ON DUPLICATE KEY UPDATE qty = qty - %s", "mysql")
     assert statement.upsert and not statement.on_conflict_nothing
-    assert statement.conflict_assignments[0].delta == Delta("qty", "-", placeholder(2))
+    assert statement.conflict_sets[0].change == Change("qty", "-", placeholder(2))
 
 
 @pytest.mark.parametrize("dialect", ("mysql", "sqlite"))
@@ -368,7 +369,7 @@ def test_replace_into_is_an_upsert(dialect: str) -> None:
 def test_plain_insert_and_multi_row_insert() -> None:
     statement = one("INSERT INTO log (a, b) VALUES (%s, 1), (%s, 2)", "postgres")
     assert not statement.on_conflict_nothing and not statement.upsert
-    assert statement.assignments == ()  # several rows: no single value per column
+    assert statement.sets == ()  # several rows: no single value per column
     assert statement.placeholders == (0, 1)
 
 
@@ -381,7 +382,7 @@ def test_insert_select() -> None:
 def test_delete(dialect: str) -> None:
     statement = one(ph("DELETE FROM holds WHERE id = {p}", dialect), dialect)
     assert statement.kind == "delete" and statement.table == "holds"
-    assert statement.guards == (Guard("id", "=", placeholder(0)),)
+    assert statement.predicates == (Predicate("id", "=", placeholder(0)),)
 
 
 def test_delete_returning() -> None:
@@ -650,7 +651,7 @@ def test_mutated_sql_never_raises_nor_hits_an_internal_error(seed: int) -> None:
                 text = text[:at] + text[at + rnd.randint(1, 6) :]
         for dialect in DIALECTS:
             for result in parse_script(text, dialect):
-                assert not (isinstance(result, SqlError) and result.message.startswith(sql_adapter._INTERNAL_ERROR)), (text, result)
+                assert not (isinstance(result, SqlError) and result.message.startswith(INTERNAL_ERROR)), (text, result)
             table_schemas(text, dialect)
 
 
@@ -749,7 +750,7 @@ def test_check_script_still_works() -> None:
     assert "postgres" in sql_adapter.dialect_names()
 
 
-def test_only_the_adapter_imports_sqlglot() -> None:
+def test_only_the_sql_package_imports_sqlglot() -> None:
     root = pathlib.Path(__file__).resolve().parent.parent
     importing = [
         path.relative_to(root).as_posix()
@@ -757,4 +758,45 @@ def test_only_the_adapter_imports_sqlglot() -> None:
         for path in (root / folder).rglob("*.py")
         if re.search(r"^\s*(import|from)\s+sqlglot\b", path.read_text(encoding="utf-8"), re.MULTILINE)
     ]
-    assert importing == ["txlint/sql/adapter.py"]
+    assert importing and all(path.startswith("txlint/sql/") for path in importing), importing
+
+
+# -- scopes: a subquery or CTE has its own aliases ----------------------------------------------
+
+
+def test_an_alias_reused_in_a_subquery_does_not_move_the_outer_lock_or_predicates() -> None:
+    statement = one(
+        "SELECT a.balance FROM accounts a WHERE a.id = %s AND a.owner IN (SELECT a.owner FROM audit a) FOR UPDATE OF a",
+        "postgres",
+    )
+    assert statement.table == "accounts" and statement.lock == "exclusive"
+    assert statement.lock_tables == ("accounts",)
+    assert [(p.column, p.table) for p in statement.predicates] == [("id", "accounts"), ("owner", "accounts")]
+    assert statement.tables == ("accounts", "audit")
+
+
+def test_an_alias_defined_only_in_a_cte_is_not_the_outer_table() -> None:
+    statement = one(
+        "WITH recent AS (SELECT b.id FROM bookings b WHERE b.day > now()) "
+        "UPDATE seats b SET held = true WHERE b.id IN (SELECT id FROM recent) AND b.held = false",
+        "postgres",
+    )
+    assert statement.kind == "update" and statement.table == "seats"
+    assert [(p.column, p.table) for p in statement.predicates][1] == ("held", "seats")
+
+
+def test_predicates_of_a_joined_table_keep_their_own_table() -> None:
+    statement = one("UPDATE accounts a SET balance = a.balance - 1 FROM audit b WHERE a.id = b.account AND b.kind = 'x'", "postgres")
+    assert statement.table == "accounts"
+    assert [(p.column, p.table) for p in statement.predicates] == [("id", "accounts"), ("kind", "audit")]
+
+
+def test_lock_of_names_the_joined_table_by_its_alias() -> None:
+    statement = one("SELECT * FROM orders o JOIN order_items i ON i.order_id = o.id WHERE o.id = 1 FOR UPDATE OF i", "postgres")
+    assert statement.lock_tables == ("order_items",)
+
+
+def test_exists_reads_the_inner_block_with_its_own_aliases() -> None:
+    statement = one("SELECT EXISTS (SELECT 1 FROM coupons c WHERE c.code = %s AND c.used = false)", "postgres")
+    assert statement.table == "coupons" and statement.aggregate
+    assert [(p.column, p.table) for p in statement.predicates] == [("code", "coupons"), ("used", "coupons")]
