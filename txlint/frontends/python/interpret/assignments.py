@@ -1,0 +1,89 @@
+"""Binding names and assigning fields: where values flow into variables and in-memory rows.
+
+`name = value` binds the variable (a row read from the database takes the
+variable's name, for messages); `obj.f = value` records a change of row
+`obj` that a later save writes, unless a recogniser says the assignment
+changes a library object's state instead (`conn.autocommit = True`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import libcst as cst
+
+from txlint.core.ir import Assignment, Delta, RowOrigin, RowRef, Value as IRValue
+from txlint.frontends.python.interpret.expressions import (
+    Expressions,
+    literal_number,
+    merge_data,
+    single_column,
+    source_text,
+    to_ir_value,
+)
+from txlint.frontends.python.interpret.state import Binding, FieldState, RowChanges
+from txlint.frontends.python.interpret.values import UNKNOWN, Data, Pair, Parameter, Query, Record, Row, Value
+from txlint.frontends.python.recognisers.base import TxScope
+
+
+class Assignments(Expressions):
+    """Assignment statements on the current state."""
+
+    def assign(self, target: cst.BaseExpression, value: Value, source: cst.BaseExpression, node: cst.CSTNode) -> None:
+        if isinstance(target, cst.Attribute):
+            if any(r.assigned(self, target, source) for r in self.file.recognisers):
+                return
+            self._set_field(target, replace(to_ir_value(value), expression=source_text(source)), node)
+        else:
+            self._bind(target, value)
+
+    def aug_assign(self, node: cst.AugAssign) -> None:
+        current = self.eval(node.target)
+        change = self.eval(node.value)
+        combined = merge_data(current, change)
+        sign = {cst.AddAssign: "+", cst.SubtractAssign: "-"}.get(type(node.operator))
+        column = single_column(current)
+        if sign and column and not combined.in_database:
+            combined = Data(combined.deps, delta=Delta(column, sign, literal_number(node.value)))
+        if isinstance(node.target, cst.Attribute):
+            self._set_field(node.target, to_ir_value(combined), node)
+        elif isinstance(node.target, cst.Name):
+            self.state.env[node.target.value] = Binding(combined, self.site)
+
+    def _set_field(self, target: cst.Attribute, value: IRValue, node: cst.CSTNode) -> None:
+        owner = self.eval(target.value)
+        ref = owner.ref if isinstance(owner, Row) else RowRef(RowOrigin.PARAMETER, None, owner.name) if isinstance(owner, Parameter) else None
+        if ref is None:
+            return
+        name = target.attr.value
+        changes = self.state.rows.get(ref)
+        fields = dict(changes.fields) if changes is not None else {}
+        fields[name] = FieldState(Data(value.depends_on), Assignment(name, value, self.span(node)), self.may_be_column(owner, name))
+        table = owner.table if isinstance(owner, Row) else changes.table if changes is not None else None
+        self.state.rows[ref] = RowChanges(table, fields)
+
+    def _bind(self, target: cst.BaseExpression, value: Value) -> None:
+        if isinstance(target, cst.Name):
+            if isinstance(value, Row) and value.ref.origin is RowOrigin.READ and not value.ref.name:
+                value = Row(RowRef(value.ref.origin, value.ref.read, target.value), value.table)
+            self.state.env[target.value] = Binding(value, self.site)
+            if isinstance(value, Data) and value.results:
+                self.bound_results |= value.results
+            elif isinstance(value, Query) and value.lock is not None:
+                self.lazy.setdefault(value.span, (value, self.tx_for(value.using)))
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            elements = [e.value for e in target.elements]
+            items: tuple[Value, ...] | None = value.items if isinstance(value, Pair) and len(value.items) == len(elements) else None
+            if isinstance(value, Record):
+                items = tuple(value.item(position) for position in range(len(elements)))
+            for position, element in enumerate(elements):
+                item = items[position] if items is not None else (value if isinstance(value, Data) else UNKNOWN)
+                self._bind(element, item)
+
+    def _opens_transaction(self, expr: cst.BaseExpression) -> TxScope | None:
+        """The transaction a `with` item or decorator opens, as the recognisers know it."""
+        for recogniser in self.file.recognisers:
+            scope = recogniser.opens_transaction(self, expr)
+            if scope is not None:
+                return scope
+        return None

@@ -1,0 +1,118 @@
+"""The parts of the interpreter every other part uses: the state being changed, ops, names, spans.
+
+`InterpreterCore` is the base of `FunctionInterpreter`; `expressions.Expressions`
+and `effects.Effects` add to it. One instance interprets one function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import libcst as cst
+
+from txlint.core.ftypes import Span
+from txlint.core.ir import Condition, Op, Unit
+from txlint.frontends.python.flow.cfg import Graph
+from txlint.frontends.python.flow.reaching import reaching_loads
+from txlint.frontends.python.imports import ImportTable
+from txlint.frontends.python.interpret.context import FileContext
+from txlint.frontends.python.interpret.ops import OpTable
+from txlint.frontends.python.interpret.paths import START, Paths
+from txlint.frontends.python.interpret.state import Binding, F, State, TxFrame
+from txlint.frontends.python.interpret.uses import FunctionUses
+from txlint.frontends.python.interpret.values import Query, Value
+
+T = TypeVar("T")
+
+
+class InterpreterCore:
+    """The state of one function's interpretation, and the operations on it that need nothing else."""
+
+    def __init__(self, file: FileContext, func: cst.FunctionDef, class_name: str | None, graph: Graph) -> None:
+        self.file = file
+        self.func = func
+        self.class_name = class_name  # the class the function is a method of, if any
+        self.graph = graph
+        self.imports: ImportTable = file.imports  # copied on the first import inside the function
+        self.unit = Unit(name=func.name.value, span=file.span(func))
+        self.table = OpTable()
+        self.state = State({}, {}, (), START, {}, {}, {})
+        self.site = 0  # order of the step being interpreted (bindings made now carry it)
+        self.conditions: dict[int, Condition] = {}  # by block: the condition it branches on
+        self.discarded: set[int] = set()  # ids of calls whose result the code throws away
+        self.transactions: dict[int, int] = {}  # id of the node that opened a transaction -> its id
+        self.holdable: set[int] = set()  # ops that took a lock
+        self.checked: set[int] = set()  # writes whose row count some path reads
+        self.bound_results: set[int] = set()  # writes whose row count was kept in a variable
+        self.lost_results: set[int] = set()  # writes whose row count a later statement on the same cursor replaced
+        self.lazy: dict[Span, tuple[Query, int | None]] = {}  # locking queries kept in a variable
+        self.lazy_used: set[Span] = set()
+        self._memos: dict[type[Any], Any] = {}
+        self._uses: FunctionUses | None = None
+
+    # -- spans, names, values ------------------------------------------------------------------
+    def span(self, node: cst.CSTNode) -> Span:
+        return self.file.span(node)
+
+    def lookup(self, name: str) -> Value | None:
+        binding = self.state.env.get(name)
+        return binding.value if binding is not None else None
+
+    def rebind(self, name: str, value: Value) -> None:
+        self.state.env[name] = Binding(value, self.site)
+
+    def is_discarded(self, node: cst.CSTNode) -> bool:
+        return id(node) in self.discarded
+
+    @property
+    def uses(self) -> FunctionUses:
+        if self._uses is None:
+            self._uses = FunctionUses(self.func, reaching_loads(self.graph))
+        return self._uses
+
+    # -- ops -----------------------------------------------------------------------------------
+    def op(self, index: int) -> Op:
+        return self.table.ops[index]
+
+    def emit(self, op: Op) -> int:
+        index = self.table.emit(op)
+        self._emitted(index, self.table.ops[index])
+        return index
+
+    def _emitted(self, index: int, op: Op) -> None:
+        """What an op does to the paths (`effects.Effects` says)."""
+
+    # -- transactions --------------------------------------------------------------------------
+    @property
+    def tx(self) -> int | None:
+        frames = self.state.transactions
+        return frames[0].id if frames else None  # nested blocks are savepoints of the outermost
+
+    def tx_for(self, database: str | None) -> int | None:
+        """The transaction covering a query on `database` (a transaction on another alias does not)."""
+        for frame in self.state.transactions:
+            if frame.database is None or database is None or frame.database == database:
+                return frame.id
+        return None
+
+    def frame_of(self, opener: cst.CSTNode) -> TxFrame | None:
+        return next((f for f in self.state.transactions if f.opener == id(opener)), None)
+
+    # -- recognisers' own state ----------------------------------------------------------------
+    def facet(self, kind: type[F], default: F) -> F:
+        found = self.state.facets.get(kind)
+        return found if isinstance(found, kind) else default
+
+    def set_facet(self, facet: F) -> None:
+        self.state.facets[type(facet)] = facet
+
+    def memo(self, kind: type[T], build: Callable[[], T]) -> T:
+        found = self._memos.get(kind)
+        if found is None:
+            found = self._memos[kind] = build()
+        return found  # type: ignore[no-any-return]
+
+    @property
+    def paths(self) -> Paths:
+        return self.state.paths

@@ -1,0 +1,245 @@
+"""Evaluating one expression: its abstract value, and the ops its evaluation performs.
+
+Names, attributes, calls and subscripts are first offered to the
+recognisers (library knowledge); what none claims is plain Python: a value
+computed from its parts depends on everything they read, `row.f - x`
+computed in Python is an accumulating change of `f`, `F("f") - x` is one the
+database computes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Iterator
+
+import libcst as cst
+
+from txlint.core.ir import Delta, Dependency, RowOrigin, RowRef, Value as IRValue, ValueKind
+from txlint.frontends.python.interpret.effects import Effects
+from txlint.frontends.python.interpret.values import (
+    UNKNOWN,
+    Data,
+    ModelClass,
+    Pair,
+    Parameter,
+    Query,
+    Record,
+    Row,
+    Rows,
+    Value,
+)
+from txlint.frontends.python.literals import text_value
+
+_EMPTY_MODULE = cst.Module(body=[])
+
+
+def source_text(node: cst.CSTNode) -> str:
+    """An expression's source without whitespace: equal texts are the same expression."""
+    return "".join(_EMPTY_MODULE.code_for_node(node).split())
+
+
+class Expressions(Effects):
+    """Expression evaluation on the current state."""
+
+    def eval(self, node: cst.BaseExpression) -> Value:
+        """The abstract value of an expression; emits the IR ops its evaluation performs."""
+        if isinstance(node, cst.Name):
+            return self._name(node)
+        if isinstance(node, cst.Attribute):
+            return self._attribute(node)
+        if isinstance(node, cst.Call):
+            return self._call(node)
+        if isinstance(node, cst.Await):
+            return self.eval(node.expression)
+        if isinstance(node, cst.Subscript):
+            return self._subscript(node)
+        if isinstance(node, (cst.Tuple, cst.List, cst.Set)):
+            return Pair(tuple(self.eval(e.value) for e in node.elements))
+        if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
+            return Data(text=text_value(node))
+        return self._combine(node)
+
+    def value_of(self, node: cst.BaseExpression) -> IRValue:
+        """The IR value of an expression written to a column."""
+        return dataclasses.replace(to_ir_value(self.eval(node)), expression=source_text(node))
+
+    def _name(self, node: cst.Name) -> Value:
+        if node.value in {"True", "False", "None"}:
+            return Data()
+        binding = self.state.env.get(node.value)
+        if binding is not None:
+            value = binding.value
+            if isinstance(value, Data) and value.results:
+                self.checked |= value.results  # the row count is looked at
+            elif isinstance(value, Query) and value.lock is not None:
+                self.lazy_used.add(value.span)  # the query is run or handed on
+            return value
+        model = self.file.class_name(node)
+        return ModelClass(model) if model else UNKNOWN
+
+    def _combine(self, node: cst.BaseExpression) -> Value:
+        """Any other expression: its value depends on everything it reads."""
+        if isinstance(node, cst.BinaryOperation):
+            return self._arithmetic(node)
+        value: Value = Data()
+        for child in _child_expressions(node):
+            value = merge_data(value, self.eval(child))
+        return value
+
+    def _arithmetic(self, node: cst.BinaryOperation) -> Data:
+        """`x - y`; an in-database column minus/plus an amount becomes a `Delta`."""
+        left, right = self.eval(node.left), self.eval(node.right)
+        merged = merge_data(left, right)
+        sign = {cst.Subtract: "-", cst.Add: "+"}.get(type(node.operator))
+        if sign and isinstance(left, Data) and left.column_ref and not (isinstance(right, Data) and right.column_ref):
+            amount = literal_number(node.right)
+            return Data(merged.deps, in_database=True, delta=Delta(left.column_ref, sign, amount))
+        if sign and not merged.in_database:
+            # `row.f - x` computed in Python: an accumulating change of f (what lost updates lose).
+            for side in (left, right) if sign == "+" else (left,):
+                column = single_column(side)
+                if column is not None:
+                    return Data(merged.deps, delta=Delta(column, sign, literal_number(node.right)))
+        return merged
+
+    def _attribute(self, node: cst.Attribute) -> Value:
+        base = self.eval(node.value)
+        for recogniser in self.file.recognisers:
+            found = recogniser.attribute(self, node, base)
+            if found is not None:
+                return found
+        ref = base.ref if isinstance(base, Row) else RowRef(RowOrigin.PARAMETER, None, base.name) if isinstance(base, Parameter) else None
+        if ref is None:
+            return base if isinstance(base, Data) else UNKNOWN
+        name = node.attr.value
+        changes = self.state.rows.get(ref)
+        assigned = changes.fields.get(name) if changes is not None else None
+        if assigned is not None:
+            # Assigned earlier in this function (saved or not): its value is what was assigned, not what was read.
+            return assigned.seen
+        if not self.may_be_column(base, name):
+            return Data()
+        return Data(frozenset({Dependency(ref, name)}))
+
+    def may_be_column(self, base: Value, name: str) -> bool:
+        """Class constants (`self.FROZEN`) are not read from the row; on a model whose fields the
+        index knows, only those fields are."""
+        if name.isupper() or name.startswith("__"):
+            return False
+        if isinstance(base, Row):
+            known = self.file.index.columns_of(base.table)
+            return not known or name in known or name in {"pk", "id"} or name.removesuffix("_id") in known
+        return True
+
+    def _call(self, node: cst.Call) -> Value:
+        receiver = self.eval(node.func.value) if isinstance(node.func, cst.Attribute) else None
+        for recogniser in self.file.recognisers:
+            found = recogniser.call(self, node, receiver)
+            if found is not None:
+                return found
+        value: Value = receiver if isinstance(receiver, Data) else Data()
+        for arg in node.args:
+            argument = self.eval(arg.value)
+            if isinstance(argument, Query):  # list(qs), len(qs), bool(qs): the query runs here
+                read = self.evaluate_query(argument, node)
+                argument = Rows(read, argument.table)
+                if _is_builtin_collection(node):
+                    return argument
+            value = merge_data(value, argument)
+        return value
+
+    def _subscript(self, node: cst.Subscript) -> Value:
+        base = self.eval(node.value)
+        for element in node.slice:
+            if isinstance(element.slice, cst.Index):
+                self.eval(element.slice.value)
+        if isinstance(base, Query):
+            read = self.evaluate_query(base, node)
+            return self.row_from_read(read, base.table)
+        if isinstance(base, Rows):
+            return self.row_from_read(base.read, base.table)
+        if isinstance(base, Record) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+            key = node.slice[0].slice.value
+            if isinstance(key, cst.Integer):
+                return base.item(int(key.value))
+            if isinstance(key, cst.SimpleString) and (name := text_value(key)) is not None:
+                return base.item(name)
+            return Data(frozenset({Dependency(base.ref, None)}))
+        if isinstance(base, Pair):
+            return UNKNOWN
+        return base if isinstance(base, Data) else UNKNOWN
+
+
+def to_ir_value(value: Value) -> IRValue:
+    """How a value written to a column was computed, in IR terms."""
+    if isinstance(value, Data):
+        if value.in_database:
+            return IRValue(ValueKind.IN_DATABASE, value.deps, value.delta)
+        return IRValue(ValueKind.DERIVED if value.deps else ValueKind.INDEPENDENT, value.deps, value.delta if value.deps else None)
+    if isinstance(value, (Row, Record)):
+        return IRValue(ValueKind.DERIVED, frozenset({Dependency(value.ref, None)}))
+    return IRValue(ValueKind.UNKNOWN)
+
+
+def merge_data(left: Value | None, right: Value | None) -> Data:
+    """The value of an expression combining `left` and `right` (arithmetic, calls)."""
+    deps: set[Dependency] = set()
+    in_database = False
+    for side in (left, right):
+        if isinstance(side, Data):
+            deps |= side.deps
+            in_database |= side.in_database
+        elif isinstance(side, (Row, Record)):
+            deps.add(Dependency(side.ref, None))
+    return Data(frozenset(deps), in_database=in_database)
+
+
+def single_column(value: Value | None) -> str | None:
+    """The column a value is, when it is exactly one column of one row (`row.f`)."""
+    if isinstance(value, Data) and len(value.deps) == 1:
+        return next(iter(value.deps)).column
+    return None
+
+
+def literal_number(node: cst.BaseExpression) -> float | None:
+    if isinstance(node, (cst.Integer, cst.Float)):
+        return float(node.evaluated_value)
+    return None
+
+
+def _is_builtin_collection(node: cst.Call) -> bool:
+    return isinstance(node.func, cst.Name) and node.func.value in {"list", "tuple", "set", "sorted", "reversed"}
+
+
+def _child_expressions(node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
+    """Direct sub-expressions of `node` (through non-expression wrappers such as `Arg`), in source order."""
+    for child in _children(node):
+        if isinstance(child, cst.BaseExpression):
+            yield child
+        elif not isinstance(child, (cst.BaseStatement, cst.BaseSuite)):
+            yield from _child_expressions(child)
+
+
+# Nodes whose fields are declared in another order than their parts appear in the source.
+_SOURCE_ORDER: dict[type[cst.CSTNode], tuple[str, ...]] = {cst.IfExp: ("body", "test", "orelse"), cst.Arg: ("keyword", "value")}
+_SKIPPED = (cst.BaseParenthesizableWhitespace, cst.LeftParen, cst.RightParen, cst.Comma, cst.Dot, cst.Colon)
+
+
+def _children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """`node.children` without it: libcst computes that property by running a visitor over the
+    node, which made it the interpreter's most expensive call. Whitespace and punctuation are skipped."""
+    for name in _SOURCE_ORDER.get(type(node)) or _field_names(type(node)):
+        value = getattr(node, name)
+        if isinstance(value, cst.CSTNode):
+            if not isinstance(value, _SKIPPED):
+                yield value
+        elif isinstance(value, (tuple, list)):
+            for item in value:
+                if isinstance(item, cst.CSTNode) and not isinstance(item, _SKIPPED):
+                    yield item
+
+
+@functools.cache
+def _field_names(kind: type[cst.CSTNode]) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(kind) if f.name not in {"lpar", "rpar"})

@@ -1,0 +1,415 @@
+"""Interprets one function over its control-flow graph and returns its `txlint.core.ir.Unit`.
+
+The interpreter is one analysis for the solver (`flow.solver`): its state
+(`state.State`) goes into a block, each step changes it (binding names,
+evaluating expressions, which emits ops through the recognisers, opening
+and leaving transactions), and leaves along each edge: a branch's two edges
+know which way its test went (a lock whose take it tests is held on one of
+them only), an exception edge carries the states of every point of its
+block, edges out of `finally` and `with` exits let through only the paths on
+the route they continue. Loops are interpreted until their states settle.
+
+When every path is known, the exits are recorded (one `Exit` per `return`,
+`raise` with a lock held, and the end, with the work still open and the
+locks still held on the paths that reach it), and the facts that need all
+paths are settled (`ops.OpTable`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+import libcst as cst
+
+from txlint.core.ir import (
+    Comparison,
+    Condition,
+    Dependency,
+    Exit,
+    Read,
+    RowOrigin,
+    RowRef,
+    Unit,
+)
+from txlint.frontends.python.flow.cfg import (
+    RAISE,
+    RETURN,
+    Block,
+    Case,
+    Catch,
+    EdgeKind,
+    End,
+    Enter,
+    ForBind,
+    ForIter,
+    Jump,
+    Leave,
+    Raise,
+    Return,
+    Route,
+    RouteKind,
+    Simple,
+    Step,
+    Subject,
+    Test,
+)
+from txlint.frontends.python.flow.dominance import control_dependences
+from txlint.frontends.python.flow.solver import Solution, solve
+from txlint.frontends.python.interpret.assignments import Assignments
+from txlint.frontends.python.interpret.context import FileContext
+from txlint.frontends.python.interpret.graphs import function_graph
+from txlint.frontends.python.interpret.paths import (
+    Leaving,
+    PathState,
+    Paths,
+    first_open,
+    held_on,
+    holding,
+    leave,
+    raising,
+    skipping,
+    through,
+)
+from txlint.frontends.python.interpret.state import Binding, State, TxKind
+from txlint.frontends.python.interpret.values import UNKNOWN, Data, Handle, Pair, Parameter, Query, Record, Row, Rows, Value
+from txlint.frontends.python.interpret.expressions import source_text
+
+
+class FunctionInterpreter(Assignments):
+    """Abstract interpretation of one function, emitting IR ops."""
+
+    def __init__(self, file: FileContext, func: cst.FunctionDef, class_name: str | None) -> None:
+        super().__init__(file, func, class_name, function_graph(file, func))
+        self.decided: list[tuple[int, bool | None]] = []  # locks the current block's test decides
+
+    def run(self) -> Unit:
+        solution = solve(self.graph, self, self._initial())
+        self._exits(solution)
+        self._settle(solution)
+        self.unit.ops = self.table.ops
+        return self.unit
+
+    # -- the solver's protocol ------------------------------------------------------------------
+    def transfer(self, block: Block, state: State) -> Sequence[State | None]:
+        self.state = state.copy()
+        self.decided = []
+        boundaries = [self.state.paths]
+        for step in block.steps:
+            self.site = step.order
+            self.table.start_step(id(step), block.id)
+            self._step(step, block)
+            boundaries.append(self.state.paths)
+        end = self.state
+        raised: State | None = None
+        outs: list[State | None] = []
+        for edge in block.edges:
+            source = end
+            if edge.kind is EdgeKind.EXCEPTION:
+                if raised is None:
+                    raised = state.join(end)
+                    raised.paths = raising(frozenset().union(*boundaries))
+                source = raised
+            paths = source.paths
+            if edge.kind in (EdgeKind.TRUE, EdgeKind.FALSE) and self.decided:
+                paths = self._assume(paths, edge.kind is EdgeKind.TRUE)
+            paths = through(paths, edge)
+            if edge.skips is not None:
+                paths = skipping(paths, self.span(edge.skips))
+            outs.append(replace(source, paths=paths) if paths else None)
+        return outs
+
+    def join(self, left: State, right: State) -> State:
+        return left.join(right)
+
+    def same(self, left: State, right: State) -> bool:
+        return left.same(right)
+
+    # -- the start ------------------------------------------------------------------------------
+    def _initial(self) -> State:
+        self._bind_parameters()
+        for decorator in self.func.decorators:
+            scope = self._opens_transaction(decorator.decorator)
+            if scope is not None:
+                self.open_transaction(self.func, scope.database, TxKind.BLOCK, scope.flushes)
+        if self.file.config.atomic_requests:
+            self.open_transaction(self.func, None, TxKind.BLOCK)  # the request's own transaction (ATOMIC_REQUESTS)
+        return self.state
+
+    def _bind_parameters(self) -> None:
+        params = list(self.func.params.posonly_params) + list(self.func.params.params) + list(self.func.params.kwonly_params)
+        for index, param in enumerate(params):
+            name = param.name.value
+            if index == 0 and self.class_name is not None and name in {"self", "cls"}:
+                is_model = self.file.index.is_model(self.class_name)
+                value: Value = Row(RowRef(RowOrigin.PARAMETER, None, name), self.class_name) if is_model and name == "self" else UNKNOWN
+            else:
+                value = next((v for r in self.file.recognisers if (v := r.parameter(self, param)) is not None), UNKNOWN)
+                if value is UNKNOWN:
+                    model = self.file.class_name(param.annotation.annotation) if param.annotation else None
+                    value = Row(RowRef(RowOrigin.PARAMETER, None, name), model) if model else Parameter(name)
+            self.state.env[name] = Binding(value, 0)
+
+    # -- steps ----------------------------------------------------------------------------------
+    def _step(self, step: Step, block: Block) -> None:
+        if isinstance(step, Simple):
+            self._simple(step.node)
+        elif isinstance(step, Test):
+            condition = self._condition(step.node)
+            if not isinstance(step.owner, cst.Assert):  # an assert states an expectation; it guards nothing
+                self.conditions[block.id] = condition
+            self.decided = self._decided(step.node, condition)
+        elif isinstance(step, Case):
+            self._case(step, block)
+        elif isinstance(step, Subject):
+            self.state.elements[id(step.node)] = self.eval(step.node.subject)
+        elif isinstance(step, ForIter):
+            self._for_iter(step.node)
+        elif isinstance(step, ForBind):
+            element = self.state.elements.get(id(step.node), UNKNOWN)
+            if isinstance(element, Row) and element.ref.origin is RowOrigin.READ and element.ref.read is not None:
+                self._fresh_rows(element.ref.read)  # each round binds another instance
+            self._bind(step.node.target, element)
+        elif isinstance(step, Enter):
+            self._enter(step.node, step.item)
+        elif isinstance(step, Leave):
+            self.leave_transaction(step.node.items[step.item].item, step.exception)
+        elif isinstance(step, Catch):
+            if step.node.name is not None:
+                self._bind(step.node.name.name, UNKNOWN)
+        elif isinstance(step, (Return, End)):
+            self._return(step)
+        elif isinstance(step, Raise):
+            self._raise(step)
+        elif isinstance(step, Jump) and step.target >= 0:
+            self.state.paths = leave(self.state.paths, Leaving(Route(RouteKind.JUMP, step.target)))
+
+    def _simple(self, node: cst.BaseSmallStatement) -> None:
+        if isinstance(node, (cst.Import, cst.ImportFrom)):
+            if self.imports is self.file.imports:
+                self.imports = self.imports.copy()
+            self.imports.add(node)
+        elif isinstance(node, cst.Expr):
+            inner = node.value.expression if isinstance(node.value, cst.Await) else node.value
+            if isinstance(inner, cst.Call):
+                self.discarded.add(id(inner))
+            value = self.eval(node.value)
+            if isinstance(value, Query) and value.lock is not None:
+                self.emit(Read(value.span, self.tx, value.table, lock=value.lock, evaluated=False))
+        elif isinstance(node, cst.Assign):
+            value = self.eval(node.value)
+            for target in node.targets:
+                self.assign(target.target, value, node.value, node)
+        elif isinstance(node, cst.AnnAssign) and node.value is not None:
+            self.assign(node.target, self.eval(node.value), node.value, node)
+        elif isinstance(node, cst.AugAssign):
+            self.aug_assign(node)
+
+    def _for_iter(self, node: cst.For) -> None:
+        source = self.eval(node.iter)
+        name = node.target.value if isinstance(node.target, cst.Name) else None
+        element: Value = UNKNOWN
+        if isinstance(source, Query):
+            read = self.evaluate_query(source, node.iter, name)
+            element = self.row_from_read(read, source.table, name or "")
+        elif isinstance(source, Rows):
+            element = self.row_from_read(source.read, source.table, name or "")
+        elif isinstance(source, Data):
+            element = source
+        self.state.elements[id(node)] = element
+
+    def _enter(self, node: cst.With, index: int) -> None:
+        item = node.items[index]
+        scope = self._opens_transaction(item.item)
+        if scope is not None:
+            self.open_transaction(item.item, scope.database, TxKind.BLOCK, scope.flushes)
+            if item.asname is not None and scope.handle is not None:
+                self._bind(item.asname.name, scope.handle)  # `with engine.begin() as conn:`
+            return
+        value = self.eval(item.item)
+        if item.asname is not None:
+            self._bind(item.asname.name, value)
+
+    def _case(self, step: Case, block: Block) -> None:
+        subject = self.state.elements.get(id(step.subject), UNKNOWN)
+        self.conditions[block.id] = Condition(self.span(step.node.pattern), _deps(subject))
+        for name in _captures(step.node.pattern):
+            self.state.env[name] = Binding(UNKNOWN, self.site)
+
+    def _return(self, step: Return | End) -> None:
+        hands_over = False
+        if isinstance(step, Return) and step.node.value is not None:
+            hands_over = _hands_over(self.eval(step.node.value))
+        leaving = Leaving(RETURN, self.span(step.node), end=isinstance(step, End), hands_over=hands_over, tx=self.tx, order=step.order)
+        self.state.paths = leave(self.state.paths, leaving)
+
+    def _raise(self, step: Raise) -> None:
+        node = step.node
+        if isinstance(node, cst.Raise) and node.exc is not None:
+            self.eval(node.exc)
+        elif isinstance(node, cst.Expr):
+            self.eval(node.value)
+        span = self.span(node) if step.explicit else None
+        self.state.paths = leave(self.state.paths, Leaving(RAISE, span, tx=self.tx, order=step.order))
+
+    # -- branches -------------------------------------------------------------------------------
+    def _condition(self, test: cst.BaseExpression) -> Condition:
+        return Condition(self.span(test), _deps(self.eval(test)), self._comparisons(test))
+
+    def _comparisons(self, test: cst.BaseExpression) -> tuple[Comparison, ...]:
+        """`row.c == expr` / `expr != row.c` in a condition or in one of its `and`-ed parts, with the
+        other side's text."""
+        found: list[Comparison] = []
+        stack = [test]
+        while stack:
+            part = stack.pop()
+            if isinstance(part, cst.BooleanOperation) and isinstance(part.operator, cst.And):
+                stack += [part.right, part.left]
+            else:
+                found += self._comparison(part)
+        return tuple(found)
+
+    def _comparison(self, test: cst.BaseExpression) -> tuple[Comparison, ...]:
+        if not (isinstance(test, cst.Comparison) and len(test.comparisons) == 1):
+            return ()
+        target = test.comparisons[0]
+        op = {cst.Equal: "=", cst.NotEqual: "!=", cst.Is: "=", cst.IsNot: "!="}.get(type(target.operator))
+        if op is None:
+            return ()
+        for field_side, other in ((test.left, target.comparator), (target.comparator, test.left)):
+            if isinstance(field_side, cst.Attribute) and isinstance(field_side.value, cst.Name):
+                owner = self.lookup(field_side.value.value)
+                if isinstance(owner, Row):
+                    return (Comparison(owner.ref, field_side.attr.value, op, source_text(other)),)
+        return ()
+
+    def _decided(self, test: cst.BaseExpression, condition: Condition) -> list[tuple[int, bool | None]]:
+        """Locks whose acquisition result `test` tests: (op, whether a true test means held; None: unknown)."""
+        mentioned = {d.row.read for d in condition.depends_on if d.row.origin is RowOrigin.READ and d.row.read in self.holdable}
+        if not mentioned:
+            return []
+        core, positive = truth_of(test)
+        if isinstance(core, cst.Name):
+            value = self.lookup(core.value)
+            direct = {d.row.read for d in value.deps} if isinstance(value, Data) else set()
+        else:
+            direct = {i for i in mentioned if i is not None and self.table.ops[i].span == self.span(core)}
+        return [(i, positive if i in direct and positive is not None else None) for i in sorted(i for i in mentioned if i is not None)]
+
+    def _assume(self, paths: Paths, test_true: bool) -> Paths:
+        """The paths after the test came out `test_true`; a lock tested in a way not understood is
+        taken as not held on either arm (no report rather than a wrong one)."""
+        for index, positive in self.decided:
+            paths = holding(paths, index, positive is not None and positive == test_true)
+        return paths
+
+    # -- the end --------------------------------------------------------------------------------
+    def _exits(self, solution: Solution[State]) -> None:
+        """One `Exit` per way out of the function, with what the paths leaving there carry."""
+        groups: dict[Leaving, list[PathState]] = {}
+        for exit_block, kind in ((self.graph.return_exit, RouteKind.RETURN), (self.graph.raise_exit, RouteKind.RAISE)):
+            state = solution.entries.get(exit_block)
+            for path in state.paths if state is not None else ():
+                if path.leaving is not None and path.leaving.route.kind is kind and path.leaving.span is not None:
+                    groups.setdefault(path.leaving, []).append(path)
+        for leaving, paths in sorted(groups.items(), key=lambda item: item[0].order):
+            self._exit(leaving, paths)
+
+    def _exit(self, leaving: Leaving, paths: list[PathState]) -> None:
+        assert leaving.span is not None
+        held = tuple(sorted(held_on(paths)))
+        if leaving.route.kind is RouteKind.RAISE:
+            if held:  # an exception raised while a lock is held leaves with it (for a transaction it would not)
+                self.table.append(Exit(leaving.span, leaving.tx, kind="raise", held=held))
+            return
+        first = first_open(paths)
+        opened = self.table.ops[first.open_since].span if first is not None and first.open_since is not None else None
+        self.table.append(
+            Exit(
+                leaving.span,
+                leaving.tx,
+                kind="end" if leaving.end else "return",
+                open_since=opened,
+                site=first.site if first is not None else None,
+                hands_over=leaving.hands_over,
+                held=held,
+            )
+        )
+
+    def _settle(self, solution: Solution[State]) -> None:
+        self.table.settle_conditions(control_dependences(self.graph), self.conditions)
+        remaining: set[int] = set()
+        for exit_block in (self.graph.return_exit, self.graph.raise_exit):
+            state = solution.entries.get(exit_block)
+            for indices in state.results.values() if state is not None else ():
+                remaining |= indices
+        self.table.settle_results((self.bound_results | self.lost_results | remaining) - self.checked)
+        self.table.never_run(query for span, query in self.lazy.items() if span not in self.lazy_used)
+
+
+def _deps(value: Value) -> frozenset[Dependency]:
+    if isinstance(value, Data):
+        return value.deps
+    if isinstance(value, (Row, Record)):
+        return frozenset({Dependency(value.ref, None)})
+    return frozenset()
+
+
+def _hands_over(value: Value) -> bool:
+    """Returning a session/connection (also inside a tuple) passes its transaction to the caller."""
+    if isinstance(value, Pair):
+        return any(isinstance(item, Handle) for item in value.items)
+    return isinstance(value, Handle)
+
+
+def _captures(pattern: cst.CSTNode) -> list[str]:
+    """The names a `case` pattern binds."""
+    found = []
+    stack = [pattern]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (cst.MatchAs, cst.MatchStar)) and node.name is not None:
+            found.append(node.name.value)
+        elif isinstance(node, cst.MatchMapping) and node.rest is not None:
+            found.append(node.rest.value)
+        stack.extend(node.children)
+    return found
+
+
+_FALSY = {"None", "False", "0"}
+_TRUTHY = {"True", "1"}
+
+
+def truth_of(test: cst.BaseExpression) -> tuple[cst.BaseExpression, bool | None]:
+    """The expression whose truth a test decides on, and whether a true test means it is truthy.
+
+    `not x` → (x, False); `x is None` → (x, False); `x == 1` → (x, True) (a counter that
+    reached 1 first); `x > 1` → (x, False); anything else → (test, True), or None when unknown.
+    """
+    positive: bool | None = True
+    while True:
+        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            positive, test = (None if positive is None else not positive), test.expression
+        elif isinstance(test, cst.Await):
+            test = test.expression
+        elif isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+            target = test.comparisons[0]
+            same = _comparison_keeps_truth(target.operator, target.comparator)
+            positive = None if same is None or positive is None else positive == same
+            test = test.left
+        else:
+            return test, positive
+
+
+def _comparison_keeps_truth(operator: cst.BaseCompOp, other: cst.BaseExpression) -> bool | None:
+    """Whether `x <op> literal` is true exactly when x is truthy (True), falsy (False), or neither (None)."""
+    literal = other.value if isinstance(other, (cst.Name, cst.Integer)) else None
+    if isinstance(operator, (cst.Is, cst.Equal)):
+        return False if literal in _FALSY else True if literal in _TRUTHY else None
+    if isinstance(operator, (cst.IsNot, cst.NotEqual)):
+        return True if literal in _FALSY else False if literal in _TRUTHY else None
+    if isinstance(operator, cst.GreaterThan):
+        return False if literal == "1" else None
+    if isinstance(operator, cst.LessThanEqual):
+        return True if literal == "1" else None
+    return None

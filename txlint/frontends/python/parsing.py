@@ -1,0 +1,201 @@
+"""Parsing a Python file: CPython's verdict first, then libcst, unless the file cannot matter.
+
+A syntax error is a value (`PythonSyntaxError`, TX000), never an exception;
+valid code txlint cannot follow (nested too deeply for libcst) is `TooDeep`
+(a notice, not a finding); a file that mentions no database, ORM, SQL or
+cache API is `Irrelevant`, and one that only declares tables is parsed as a
+skeleton without function bodies.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import re
+import sys
+import warnings
+from dataclasses import dataclass
+
+import libcst as cst
+
+from txlint.core.index import TableDecl
+from txlint.frontends.python.declaration_skeleton import declaration_skeleton
+from txlint.frontends.python.declarations import table_decls
+from txlint.frontends.python.imports import ImportTable
+from txlint.frontends.python.positions import LazyPositions
+from txlint.frontends.python.prefilter import may_matter, may_operate
+
+# Recursion CPython's parser may use before txlint gives up on a file: about 1 500 chained
+# operators. Real code stays far below (Django's source nests some 40 levels at most).
+NESTING_BUDGET = 500
+_LIBCST_POSITION = re.compile(r"error at (?P<line>\d+):(?P<column>\d+):\s*")
+
+@dataclass(frozen=True)
+class PythonSyntaxError:
+    """Why libcst refused a file, with a 1-based position."""
+
+    message: str
+    line: int
+    column: int
+
+
+@dataclass(frozen=True)
+class TooDeep:
+    """Valid Python txlint cannot analyse (nested deeper than it follows, or beyond libcst's parser):
+    the file is skipped with a notice. It is not a TX000: the code is not wrong."""
+
+    why: str = "code nested too deeply to analyse (an expression of about 1 500 operators or more)"
+
+    @property
+    def reason(self) -> str:
+        return f"skipped: {self.why}"
+
+
+@dataclass
+class ParsedPython:
+    """A parsed module with the per-file facts both passes need."""
+
+    path: str
+    module: cst.Module
+    imports: ImportTable
+    positions: LazyPositions
+    operates: bool = True  # False: it may declare tables but mentions no operation, so no function is walked
+
+    def table_decls(self) -> list[TableDecl]:
+        return table_decls(self.module, self.imports, self.path)
+
+
+@dataclass(frozen=True)
+class Irrelevant:
+    """Valid Python that mentions no database, ORM, SQL or cache API: nothing to analyse."""
+
+
+def parse(path: str, text: str) -> ParsedPython | PythonSyntaxError | TooDeep | Irrelevant:
+    """Parse source text; a syntax error is a value, not an exception."""
+    tree = _cpython_reads(text)
+    if isinstance(tree, PythonSyntaxError) and not _libcst_reads(text, tree):
+        return tree
+    if isinstance(tree, TooDeep):
+        return tree  # libcst's native parser can crash outright on what CPython refuses for depth
+    if not may_matter(text):
+        return Irrelevant()
+    if isinstance(tree, ast.Module) and _long_boolean_chain(text, tree):
+        return TooDeep()
+    operates = may_operate(text)
+    if not operates and isinstance(tree, ast.Module):
+        declared = _declarations_only(path, text, tree)
+        if declared is not None:
+            return declared
+    try:
+        module = cst.parse_module(text)
+    except cst.ParserSyntaxError as error:
+        if isinstance(tree, ast.Module):  # CPython reads it: a limit of libcst's parser, not an error in the code
+            return TooDeep(f"libcst cannot parse this file, which Python itself reads ({_libcst_message(error)})")
+        return _syntax_error(text, error)
+    except (RecursionError, MemoryError):
+        if isinstance(tree, ast.Module):
+            return TooDeep()
+        return PythonSyntaxError("code nested too deeply to analyse", 1, 1)
+    return ParsedPython(path, module, ImportTable.of_module(module), LazyPositions(module), operates)
+
+
+# `a and b and ...` is one node for CPython, whose nesting check therefore passes it, but a chain
+# of nested nodes for libcst, and txlint's walk follows it one level at a time: the same limit as
+# for a chain of binary operators.
+BOOLEAN_CHAIN_LIMIT = 1500
+_BOOLEAN_WORD = re.compile(r"\b(?:and|or)\b")
+
+
+def _long_boolean_chain(text: str, tree: ast.Module) -> bool:
+    """Whether a boolean operation chains more operands than txlint follows (the text is counted
+    first, so only a file with that many `and`/`or` words at all has its tree walked)."""
+    words = _BOOLEAN_WORD.finditer(text)
+    if next(itertools.islice(words, BOOLEAN_CHAIN_LIMIT, None), None) is None:
+        return False
+    return any(isinstance(node, ast.BoolOp) and len(node.values) > BOOLEAN_CHAIN_LIMIT for node in ast.walk(tree))
+
+
+def _declarations_only(path: str, text: str, tree: ast.Module) -> ParsedPython | Irrelevant | None:
+    """A file that may declare tables but operates on nothing: parse its declarations only.
+
+    None when the skeleton does not parse (the whole file is parsed instead)."""
+    if not any(isinstance(node, ast.ClassDef) for node in tree.body):
+        return Irrelevant()  # no class at module level: nothing for the index either
+    try:
+        module = cst.parse_module(declaration_skeleton(text, tree) or text)
+    except (cst.ParserSyntaxError, RecursionError, MemoryError):
+        return None
+    return ParsedPython(path, module, ImportTable.of_module(module), LazyPositions(module), operates=False)
+
+
+def _cpython_reads(text: str) -> ast.Module | PythonSyntaxError | TooDeep:
+    """CPython's verdict first: its tree, or a syntax error with its exact position, or nesting
+    deeper than txlint analyses. CPython's parser counts its own recursion against the recursion
+    limit, so a lowered limit makes it refuse deep trees in C, without a walk over the tree in Python."""
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(_stack_depth() + NESTING_BUDGET)
+    try:
+        return _ast_parse(text)
+    except SyntaxError as error:
+        return PythonSyntaxError(error.msg, error.lineno or 1, error.offset or 1)
+    except RecursionError:
+        return TooDeep()
+    except MemoryError:
+        return PythonSyntaxError("code nested too deeply for Python's own parser", 1, 1)
+    except ValueError as error:  # source with NUL bytes
+        return PythonSyntaxError(str(error), 1, 1)
+    finally:
+        sys.setrecursionlimit(previous)
+
+
+def _ast_parse(text: str) -> ast.Module:
+    """`ast.parse` without its warnings: CPython warns about the code it reads (an invalid escape
+    like `"\\d"`, `assert (x, msg)`), and Python 3.12 prints those on stderr, named `<unknown>`;
+    txlint prints only through its CLI, and only about what it checks."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ast.parse(text)
+
+
+def _libcst_reads(text: str, refused: PythonSyntaxError) -> bool:
+    """Syntax newer than the running Python (PEP 695 generics on 3.11) that libcst's grammar reads.
+
+    Never for nesting CPython refuses: that is where libcst's native parser can crash."""
+    if "nested" in refused.message:
+        return False
+    try:
+        cst.parse_module(text)
+    except (cst.ParserSyntaxError, RecursionError, MemoryError):
+        return False
+    return True
+
+
+def _stack_depth() -> int:
+    frame, depth = sys._getframe(), 0
+    while frame is not None:
+        frame, depth = frame.f_back, depth + 1
+    return depth
+
+
+def _libcst_message(error: cst.ParserSyntaxError) -> str:
+    """libcst's message without the position and prefix its native parser puts into it."""
+    return _LIBCST_POSITION.sub("", error.message).removeprefix("parser error: ").strip() or error.message
+
+
+def _syntax_error(text: str, error: cst.ParserSyntaxError) -> PythonSyntaxError:
+    """The parse error with CPython's wording and position when CPython agrees, else libcst's.
+
+    libcst's native parser puts the position in its message and reports column 0
+    in its attributes, so CPython's `SyntaxError` (exact, 1-based) is preferred.
+    """
+    try:
+        _ast_parse(text)
+    except SyntaxError as cpython:
+        return PythonSyntaxError(cpython.msg, cpython.lineno or 1, cpython.offset or 1)
+    except (RecursionError, MemoryError, ValueError):
+        pass
+    found = _LIBCST_POSITION.search(error.message)
+    message = _libcst_message(error)
+    if found:
+        return PythonSyntaxError(message, int(found["line"]), int(found["column"]))
+    return PythonSyntaxError(message, error.raw_line, error.raw_column + 1)

@@ -1,0 +1,16 @@
+"""Recognisers: the library knowledge of the Python front-end, one module (or package) per library.
+
+Each turns its library's calls into IR through `interpret.context.Context`;
+`base.Recogniser` is the interface, `sql_strings` what every recogniser that
+meets SQL shares. They are asked in the order of `RECOGNISERS`.
+"""
+
+from __future__ import annotations
+
+from txlint.frontends.python.recognisers.base import Recogniser
+from txlint.frontends.python.recognisers.cache import CacheRecogniser
+from txlint.frontends.python.recognisers.dbapi_drivers import DbApiRecogniser
+from txlint.frontends.python.recognisers.django_orm import DjangoRecogniser
+from txlint.frontends.python.recognisers.sqlalchemy_orm import SqlAlchemyRecogniser
+
+RECOGNISERS: tuple[Recogniser, ...] = (DjangoRecogniser(), SqlAlchemyRecogniser(), DbApiRecogniser(), CacheRecogniser())

@@ -1,0 +1,277 @@
+"""Django ORM recogniser: managers, querysets, model instances, `transaction.atomic`.
+
+All Django knowledge of the Python front-end lives here: which queryset
+methods are lazy and which run SQL (`QUERYSET_METHODS`, one row per method),
+that `select_for_update()` asks for a row lock, that `save(update_fields=...)`
+writes only some columns, that `refresh_from_db()` is a plain read, that
+`F("c") - x` is computed by the database.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import replace
+
+import libcst as cst
+
+from txlint.core.ir import Assignment, Commit, Dependency, Guard, Insert, LockMode, Read, ReadKind, Rollback, RowOrigin, RowRef, Write
+from txlint.frontends.python.imports import dotted_name, keyword_arg
+from txlint.frontends.python.interpret.context import Context
+from txlint.frontends.python.interpret.values import Data, ModelClass, Pair, Parameter, Query, Row, Rows, Unknown, Value
+from txlint.frontends.python.literals import text_value
+from txlint.frontends.python.recognisers.base import Recogniser, TxScope
+
+ATOMIC = "django.db.transaction.atomic"
+TRANSACTION_CONTROL = {f"django.db.transaction.{name}" for name in ("set_autocommit", "commit", "rollback")}
+DEFAULT_DATABASE = "default"
+API = "django"
+F_EXPRESSION = "django.db.models.F"
+COALESCE = {"django.db.models.functions.Coalesce", "django.db.models.functions.comparison.Coalesce"}
+SHORTCUTS_GET = {"django.shortcuts.get_object_or_404", "django.shortcuts.get_list_or_404"}
+MANAGER_ATTRIBUTES = {"objects", "_default_manager", "_base_manager"}
+LOOKUPS = {"exact": "=", "iexact": "=", "gte": ">=", "gt": ">", "lte": "<=", "lt": "<", "isnull": "is null", "in": "in"}
+
+
+class Q(enum.Enum):
+    """What a queryset method does."""
+
+    CHAIN = "chain"  # another lazy queryset
+    FILTER = "filter"  # another lazy queryset, narrowed by keyword filters
+    USING = "using"  # another lazy queryset, on another database alias
+    LOCK = "lock"  # another lazy queryset that locks the rows it reads
+    ROW = "row"  # runs the query: one row
+    FACT = "fact"  # runs the query: a fact about the rows (exists, count)
+    ROWS = "rows"  # runs the query: an iterator of rows
+    UPDATE = "update"  # an UPDATE of the rows, returning the row count
+    CREATE = "create"  # an INSERT
+    GET_OR_CREATE = "get-or-create"  # looks for the row, inserts it when absent
+
+
+QUERYSET_METHODS: dict[str, Q] = {
+    **dict.fromkeys((
+        "all", "exclude", "order_by", "select_related", "prefetch_related", "only", "defer", "distinct", "annotate",
+        "alias", "values", "values_list", "reverse", "none", "extra", "complex_filter", "union", "intersection",
+        "difference",
+    ), Q.CHAIN),
+    "filter": Q.FILTER,
+    "using": Q.USING,
+    "select_for_update": Q.LOCK,
+    **dict.fromkeys(("get", "first", "last", "earliest", "latest", "aget", "afirst", "alast"), Q.ROW),
+    **dict.fromkeys(("exists", "count", "aggregate", "contains", "in_bulk", "aexists", "acount", "aaggregate"), Q.FACT),
+    **dict.fromkeys(("iterator", "aiterator"), Q.ROWS),
+    **dict.fromkeys(("update", "aupdate"), Q.UPDATE),
+    **dict.fromkeys(("create", "acreate"), Q.CREATE),
+    **dict.fromkeys(("get_or_create", "update_or_create", "aget_or_create", "aupdate_or_create"), Q.GET_OR_CREATE),
+}  # fmt: skip
+SAVE_METHODS = {"save", "asave"}
+REFRESH_METHODS = {"refresh_from_db", "arefresh_from_db"}
+
+
+class DjangoRecogniser(Recogniser):
+    """Turns Django ORM calls into IR ops."""
+
+    def opens_transaction(self, ctx: Context, expr: cst.BaseExpression) -> TxScope | None:
+        target = expr.func if isinstance(expr, cst.Call) else expr
+        if ctx.imports.resolve(target) != ATOMIC:
+            return None
+        using = _string_kwarg(expr, "using") if isinstance(expr, cst.Call) else None
+        return TxScope(using or DEFAULT_DATABASE)
+
+    def attribute(self, ctx: Context, node: cst.Attribute, base: Value) -> Value | None:
+        if node.attr.value not in MANAGER_ATTRIBUTES:
+            return None
+        model = _model_name(ctx, node.value, base)
+        if model is None:
+            return None
+        return Query(table=ctx.file.index.table_of(model), span=ctx.span(node), using=DEFAULT_DATABASE, api=API)
+
+    def call(self, ctx: Context, node: cst.Call, receiver: Value | None) -> Value | None:
+        if isinstance(node.func, cst.Attribute):
+            method = node.func.attr.value
+            if isinstance(receiver, Query) and receiver.api == API and method in QUERYSET_METHODS:
+                return self._query_method(ctx, node, receiver, QUERYSET_METHODS[method])
+            if isinstance(receiver, (Row, Parameter)):
+                found = self._instance_method(ctx, node, receiver, method)
+                if found is not None:
+                    return found
+        qualified = ctx.imports.resolve(node.func)
+        if qualified in TRANSACTION_CONTROL:
+            return self._transaction_control(ctx, node, qualified)
+        if qualified == F_EXPRESSION:
+            column = _string_arg(node, 0)
+            return Data(in_database=True, column_ref=column) if column else Data(in_database=True)
+        if qualified in COALESCE and node.args:
+            # Coalesce(F("stock"), 0) is still the column, computed by the database.
+            first = ctx.eval(node.args[0].value)
+            for arg in node.args[1:]:
+                ctx.eval(arg.value)
+            return first if isinstance(first, Data) and first.column_ref else Data(in_database=True)
+        if qualified in SHORTCUTS_GET and node.args:
+            return self._shortcut(ctx, node, qualified)
+        if isinstance(node.func, cst.Name) and ctx.lookup(node.func.value) is None:
+            model = ctx.file.class_name(node.func)
+            if model is not None:  # Account(...) builds a row that was never read
+                for arg in node.args:
+                    ctx.eval(arg.value)
+                columns = tuple(arg.keyword.value for arg in node.args if arg.keyword is not None)
+                return Row(RowRef(RowOrigin.CREATED, None, ""), ctx.file.index.table_of(model), columns)
+        return None
+
+    def _shortcut(self, ctx: Context, node: cst.Call, qualified: str) -> Value | None:
+        """`get_object_or_404(M or queryset, **filters)` reads one row, `get_list_or_404` rows."""
+        source = ctx.eval(node.args[0].value)
+        query = source if isinstance(source, Query) else _query_of_model(ctx, node.args[0].value, source)
+        if query is None:
+            return None
+        query = replace(query, guards=query.guards + _guards(ctx, node.args[1:]))
+        read = ctx.evaluate_query(query, node)
+        if qualified.endswith("get_list_or_404"):
+            return Rows(read, query.table)
+        return ctx.row_from_read(read, query.table)
+
+    def _transaction_control(self, ctx: Context, node: cst.Call, qualified: str) -> Data:
+        """`set_autocommit(False)` opens a transaction by hand; `commit()`/`rollback()` end it."""
+        name = qualified.rsplit(".", 1)[-1]
+        if name == "set_autocommit":
+            flag = node.args[0].value if node.args else None
+            if isinstance(flag, cst.Name) and flag.value == "False":
+                ctx.begin_manual(node, _string_kwarg(node, "using") or DEFAULT_DATABASE)
+            elif isinstance(flag, cst.Name) and flag.value == "True":
+                ctx.end_manual()
+        elif name == "commit":
+            ctx.emit(Commit(ctx.span(node), ctx.tx))
+        elif name == "rollback":
+            ctx.emit(Rollback(ctx.span(node), ctx.tx))
+        return Data()
+
+    # -- querysets ------------------------------------------------------------------------
+    def _query_method(self, ctx: Context, node: cst.Call, query: Query, kind: Q) -> Value:
+        span = ctx.span(node)
+        if kind in (Q.CHAIN, Q.FILTER, Q.USING):
+            for arg in node.args:
+                ctx.eval(arg.value)
+            guards = _guards(ctx, node.args) if kind is Q.FILTER else ()
+            using = _string_kwarg(node, None) if kind is Q.USING else query.using
+            return replace(query, guards=query.guards + guards, using=using, span=span)
+        if kind is Q.LOCK:
+            # Django raises TransactionManagementError when this runs outside atomic().
+            return replace(query, lock=LockMode.EXCLUSIVE, lock_requires_transaction=True, span=span)
+        if kind is Q.ROW:
+            query = replace(query, guards=query.guards + _guards(ctx, node.args))
+            return ctx.row_from_read(ctx.evaluate_query(query, node), query.table)
+        if kind is Q.FACT:
+            read = ctx.evaluate_query(query, node, kind=ReadKind.FACT)
+            return Data(frozenset({Dependency(RowRef(RowOrigin.READ, read, ""), None)}))
+        if kind is Q.ROWS:
+            return Rows(ctx.evaluate_query(query, node), query.table)
+        if kind is Q.UPDATE:
+            assignments = tuple(Assignment(a.keyword.value, ctx.value_of(a.value), ctx.span(a)) for a in node.args if a.keyword is not None)
+            write = Write(span, ctx.tx, query.table, assignments, guards=query.guards, result_checked=not ctx.is_discarded(node))
+            return Data(results=frozenset({ctx.emit(write)}))
+        if kind is Q.CREATE:
+            columns = tuple(arg.keyword.value for arg in node.args if arg.keyword is not None)
+            for arg in node.args:
+                ctx.eval(arg.value)
+            ctx.emit(Insert(span, ctx.tx, query.table, columns))
+            return Row(RowRef(RowOrigin.CREATED, None, ""), query.table)
+        guards = _guards(ctx, node.args)  # get-or-create
+        read = ctx.evaluate_query(replace(query, guards=query.guards + guards), node)
+        # `**lookup` hides the columns: without them the constraint question has no answer.
+        columns = () if any(arg.star for arg in node.args) else tuple(g.column for g in guards)
+        ctx.emit(Insert(span, ctx.tx, query.table, columns, checked_first=True))
+        return Pair((ctx.row_from_read(read, query.table), Data()))
+
+    # -- model instances ------------------------------------------------------------------
+    def _instance_method(self, ctx: Context, node: cst.Call, owner: Row | Parameter, method: str) -> Value | None:
+        if method in SAVE_METHODS:
+            return self._save(ctx, node, owner)
+        if method in REFRESH_METHODS and isinstance(owner, Row):
+            read = ctx.emit(Read(span=ctx.span(node), tx=ctx.tx, table=owner.table, row_var=owner.ref.name))
+            ctx.forget_pending(owner.ref)
+            if isinstance(node.func, cst.Attribute) and isinstance(node.func.value, cst.Name):
+                ctx.rebind(node.func.value.value, Row(RowRef(RowOrigin.READ, read, owner.ref.name), owner.table))
+            return Data()
+        return None
+
+    def _save(self, ctx: Context, node: cst.Call, owner: Row | Parameter) -> Value | None:
+        update_fields = keyword_arg(node, "update_fields")
+        force_insert = keyword_arg(node, "force_insert")
+        if isinstance(force_insert, cst.Name) and force_insert.value == "True":
+            # A copy saved as a new row (`obj.pk = None; obj.save(force_insert=True)`): an INSERT.
+            ref = owner.ref if isinstance(owner, Row) else RowRef(RowOrigin.PARAMETER, None, owner.name)
+            columns = tuple(a.column for a in ctx.take_pending(ref, None))
+            ctx.emit(Insert(ctx.span(node), ctx.tx, owner.table if isinstance(owner, Row) else "", columns))
+            return Data()
+        if isinstance(owner, Parameter):
+            # An untyped parameter is a model instance only when the call says so.
+            if update_fields is None:
+                return None
+            ref, table = RowRef(RowOrigin.PARAMETER, None, owner.name), ""
+        else:
+            ref, table = owner.ref, owner.table
+        columns = _string_list(update_fields) if update_fields is not None else None
+        assignments = ctx.take_pending(ref, columns)
+        ctx.emit(Write(ctx.span(node), ctx.tx, table, assignments, row=ref, whole_row=update_fields is None))
+        return Data()
+
+
+def _model_name(ctx: Context, node: cst.BaseExpression, base: Value) -> str | None:
+    """The model class a manager is read from: known to the index, or an unbound capitalised name."""
+    if isinstance(base, ModelClass):
+        return base.name
+    if not isinstance(base, Unknown):
+        return None
+    name = dotted_name(node)
+    if name is None:
+        return None
+    simple = name.rsplit(".", 1)[-1]
+    if ctx.lookup(name.split(".")[0]) is not None or not simple[:1].isupper():
+        return None
+    return simple
+
+
+def _query_of_model(ctx: Context, node: cst.BaseExpression, value: Value) -> Query | None:
+    model = _model_name(ctx, node, value)
+    return Query(table=ctx.file.index.table_of(model), span=ctx.span(node), using=DEFAULT_DATABASE, api=API) if model else None
+
+
+def _string_arg(node: cst.Call, position: int) -> str | None:
+    positional = [a for a in node.args if a.keyword is None]
+    return text_value(positional[position].value) if len(positional) > position else None
+
+
+def _string_kwarg(node: cst.BaseExpression, name: str | None) -> str | None:
+    if not isinstance(node, cst.Call):
+        return None
+    value = keyword_arg(node, name) if name else (node.args[0].value if node.args else None)
+    return text_value(value) if value is not None else None
+
+
+def _string_list(node: cst.BaseExpression) -> list[str] | None:
+    """The field names of a literal `update_fields=[...]`; None when not literal."""
+    if not isinstance(node, (cst.List, cst.Tuple, cst.Set)):
+        return None
+    names: list[str] = []
+    for element in node.elements:
+        name = text_value(element.value) if isinstance(element.value, cst.SimpleString) else None
+        if name is None:
+            return None
+        names.append(name)
+    return names
+
+
+def _guards(ctx: Context, args: Sequence[cst.Arg]) -> tuple[Guard, ...]:
+    """`field__lookup=value` keyword filters as WHERE guards."""
+    guards: list[Guard] = []
+    for arg in args:
+        if arg.keyword is None:
+            ctx.eval(arg.value)
+            continue
+        column, _, lookup = arg.keyword.value.partition("__")
+        op = LOOKUPS.get(lookup or "exact")
+        value = ctx.value_of(arg.value)
+        if op is None:
+            continue
+        guards.append(Guard(column, op, value))
+    return tuple(guards)

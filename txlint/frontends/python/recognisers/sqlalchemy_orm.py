@@ -1,0 +1,368 @@
+"""SQLAlchemy 2.x recogniser: ORM sessions (sync and asyncio), Core statements, legacy Query.
+
+What it knows: a `Session` autobegins on first use and its reads and writes
+share one transaction until `commit()`/`rollback()`; changed instances are
+written at flush/commit (only their changed columns), and when a
+`with session.begin():` block is left; `with_for_update` asks for a row lock
+(`read=True`: a shared one); `update(M).where(...).values(...)` is an UPDATE
+whose `rowcount` tells whether it matched; a model declaring
+`version_id_col` gets a version guard on every flush, and SQLAlchemy raises
+when it matches no row. The methods it knows are the tables below.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import replace
+
+import libcst as cst
+
+from txlint.core.ir import Assignment, Commit, Dependency, Guard, Insert, LockMode, ReadKind, Rollback, RowOrigin, RowRef, Write
+from txlint.frontends.python.imports import dotted_name, keyword_arg
+from txlint.frontends.python.interpret.context import Context
+from txlint.frontends.python.interpret.values import (
+    Data,
+    ModelClass,
+    Pair,
+    Query,
+    Record,
+    Row,
+    Rows,
+    Session,
+    Unknown,
+    UpdateStatement,
+    Value,
+)
+from txlint.frontends.python.literals import string_value
+from txlint.frontends.python.recognisers.base import Recogniser, TxScope
+from txlint.frontends.python.recognisers.sql_strings import parameters, sql_text, statements
+from txlint.sql import to_ir
+
+API = "sqlalchemy"
+ORM_SESSION_TYPES = {
+    "sqlalchemy.orm.Session", "sqlalchemy.orm.session.Session", "sqlalchemy.orm.scoped_session",
+    "sqlalchemy.orm.scoping.scoped_session", "sqlalchemy.ext.asyncio.AsyncSession",
+    "sqlalchemy.ext.asyncio.session.AsyncSession", "sqlalchemy.ext.asyncio.async_scoped_session",
+}  # fmt: skip
+CONNECTION_TYPES = {"sqlalchemy.engine.Connection", "sqlalchemy.ext.asyncio.AsyncConnection"}
+SESSION_TYPES = ORM_SESSION_TYPES | CONNECTION_TYPES
+SELECT = {"sqlalchemy.select", "sqlalchemy.sql.select", "sqlalchemy.future.select"}
+UPDATE = {"sqlalchemy.update", "sqlalchemy.sql.update"}
+TEXT = {"sqlalchemy.text", "sqlalchemy.sql.text", "sqlalchemy.sql.expression.text"}
+COMPARISONS = {cst.Equal: "=", cst.GreaterThanEqual: ">=", cst.GreaterThan: ">", cst.LessThan: "<", cst.LessThanEqual: "<=", cst.NotEqual: "!="}
+
+
+class S(enum.Enum):
+    """What a method of a statement, session or result does."""
+
+    CHAIN = "chain"  # the same statement, refined (guards from `where`/`filter`/`filter_by`)
+    LOCK = "lock"  # the statement locks the rows it reads
+    ROW = "row"  # runs (legacy Query) or takes one row
+    ROWS = "rows"  # runs (legacy Query) or takes the rows
+    FACT = "fact"  # runs a legacy Query for a fact about the rows
+    UPDATE = "update"  # a legacy `query.update({...})`
+    EXECUTE = "execute"  # a session runs a statement
+    GET = "get"  # a session loads one row by primary key
+    ADD = "add"  # a session adds instances (INSERTs for new ones)
+    QUERY = "query"  # a session starts a legacy Query
+    FLUSH = "flush"  # a session writes its unsaved changes
+    COMMIT = "commit"
+    ROLLBACK = "rollback"
+    OTHER = "other"  # begins the session's transaction, nothing else known
+
+
+QUERY_METHODS: dict[str, S] = {
+    **dict.fromkeys((
+        "where", "filter", "filter_by", "order_by", "limit", "offset", "options", "join", "outerjoin",
+        "execution_options", "group_by", "having", "distinct", "select_from", "params",
+    ), S.CHAIN),
+    "with_for_update": S.LOCK,
+    **dict.fromkeys(("one", "first", "one_or_none", "scalar"), S.ROW),  # legacy `session.query(M)...` runs here
+    "all": S.ROWS,
+    **dict.fromkeys(("count", "exists"), S.FACT),
+    "update": S.UPDATE,
+}  # fmt: skip
+SESSION_METHODS: dict[str, S] = {
+    **dict.fromkeys(("execute", "scalars", "scalar"), S.EXECUTE),
+    "get": S.GET,
+    **dict.fromkeys(("add", "add_all"), S.ADD),
+    "query": S.QUERY,
+    "flush": S.FLUSH,
+    "commit": S.COMMIT,
+    "rollback": S.ROLLBACK,
+    **dict.fromkeys(("delete", "merge"), S.OTHER),
+}
+AUTOBEGIN = {S.EXECUTE, S.GET, S.ADD, S.QUERY, S.FLUSH, S.OTHER}
+ROW_RESULTS = {"scalar_one", "scalar_one_or_none", "scalar", "first", "one", "one_or_none"}
+ROWS_RESULTS = {"scalars", "all", "fetchall", "unique", "partitions", "yield_per"}
+TEXT_ITEM_RESULTS = {"scalar_one", "scalar_one_or_none", "scalar"}
+TEXT_ROW_RESULTS = {"first", "one", "one_or_none", "fetchone", "mappings"}
+ENGINE_NAMES = {"engine", "conn", "connection", "async_engine"}
+
+
+class SqlAlchemyRecogniser(Recogniser):
+    """Turns SQLAlchemy session and statement calls into IR ops."""
+
+    def opens_transaction(self, ctx: Context, expr: cst.BaseExpression) -> TxScope | None:
+        """`with session.begin():`, `engine.begin()`, `conn.begin()`, `begin_nested()`."""
+        if not (isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute)):
+            return None
+        if expr.func.attr.value not in {"begin", "begin_nested"}:
+            return None
+        owner = ctx.eval(expr.func.value)
+        if isinstance(owner, Session):
+            return TxScope(flushes=owner.orm)  # leaving the block flushes an ORM session
+        # `with engine.begin() as conn:` yields a connection whose statements run in the block.
+        return TxScope(handle=Session("connection", orm=False)) if _looks_like_engine(expr.func.value) else None
+
+    def parameter(self, ctx: Context, param: cst.Param) -> Value | None:
+        """A parameter annotated with a session/connection type, or named `session` in a SQLAlchemy module."""
+        name = param.name.value
+        if param.annotation is not None:
+            target = param.annotation.annotation
+            target = target.value if isinstance(target, cst.Subscript) else target
+            qualified = ctx.imports.resolve(target)
+            return Session(name, orm=qualified not in CONNECTION_TYPES) if qualified in SESSION_TYPES else None
+        if name in {"session", "db_session"} and ctx.imports.mentions("sqlalchemy"):
+            return Session(name)
+        return None
+
+    def attribute(self, ctx: Context, node: cst.Attribute, base: Value) -> Value | None:
+        if isinstance(base, ModelClass) and not node.attr.value.startswith("_"):
+            return Data(column_ref=node.attr.value)  # Event.seats: a column in a statement
+        if node.attr.value == "session" and _is_flask_db(ctx, node.value, base):
+            return Session(dotted_name(node) or "session")
+        return None
+
+    def call(self, ctx: Context, node: cst.Call, receiver: Value | None) -> Value | None:
+        qualified = ctx.imports.resolve(node.func)
+        if qualified in SELECT:
+            return self._select(ctx, node)
+        if qualified in UPDATE:
+            model = _model_arg(ctx, node)
+            return UpdateStatement(ctx.file.index.table_of(model), ctx.span(node)) if model else None
+        if qualified in SESSION_TYPES:
+            for arg in node.args:
+                ctx.eval(arg.value)
+            return Session("session", orm=qualified not in CONNECTION_TYPES)
+        if not isinstance(node.func, cst.Attribute):
+            return None
+        method = node.func.attr.value
+        if isinstance(receiver, Query) and receiver.api == API and method in QUERY_METHODS:
+            return self._query_method(ctx, node, receiver, QUERY_METHODS[method])
+        if isinstance(receiver, UpdateStatement):
+            return self._update_method(ctx, node, receiver, method)
+        if isinstance(receiver, Session) and method in SESSION_METHODS:
+            return self._session_method(ctx, node, receiver, SESSION_METHODS[method])
+        return _result_method(ctx, receiver, method)
+
+    # -- statements ------------------------------------------------------------------------
+    def _select(self, ctx: Context, node: cst.Call) -> Value:
+        model = _model_arg(ctx, node)
+        if model is None:
+            for arg in node.args:
+                ctx.eval(arg.value)
+            return Data()
+        return Query(ctx.file.index.table_of(model), ctx.span(node), api=API)
+
+    def _query_method(self, ctx: Context, node: cst.Call, query: Query, kind: S) -> Value | None:
+        if kind is S.CHAIN:
+            method = node.func.attr.value if isinstance(node.func, cst.Attribute) else ""
+            guards = _where_guards(ctx, node) if method in {"where", "filter"} else _keyword_guards(ctx, node) if method == "filter_by" else ()
+            return replace(query, guards=query.guards + guards, span=ctx.span(node))
+        if kind is S.LOCK:
+            read = keyword_arg(node, "read")
+            shared = isinstance(read, cst.Name) and read.value == "True"
+            return replace(query, lock=LockMode.SHARE if shared else LockMode.EXCLUSIVE, span=ctx.span(node))
+        if kind is S.ROW:
+            return ctx.row_from_read(ctx.evaluate_query(query, node), query.table)
+        if kind is S.ROWS:
+            return Rows(ctx.evaluate_query(query, node), query.table)
+        if kind is S.FACT:
+            read = ctx.evaluate_query(query, node, kind=ReadKind.FACT)
+            return Data(frozenset({Dependency(RowRef(RowOrigin.READ, read, ""), None)}))
+        if node.args and isinstance(node.args[0].value, cst.Dict):  # legacy `query.update({...})`
+            statement = UpdateStatement(query.table, ctx.span(node), query.guards, _dict_assignments(ctx, node.args[0].value))
+            return _execute_update(ctx, node, statement)
+        return None
+
+    def _update_method(self, ctx: Context, node: cst.Call, statement: UpdateStatement, method: str) -> Value | None:
+        if method in {"where", "filter"}:
+            return replace(statement, guards=statement.guards + _where_guards(ctx, node))
+        if method == "values":
+            assignments = tuple(Assignment(a.keyword.value, ctx.value_of(a.value), ctx.span(a)) for a in node.args if a.keyword is not None)
+            if node.args and node.args[0].keyword is None and isinstance(node.args[0].value, cst.Dict):
+                assignments += _dict_assignments(ctx, node.args[0].value)
+            return replace(statement, assignments=statement.assignments + assignments)
+        if method in {"returning", "execution_options"}:
+            return statement
+        return None
+
+    # -- sessions --------------------------------------------------------------------------
+    def _session_method(self, ctx: Context, node: cst.Call, session: Session, kind: S) -> Value | None:
+        if kind in AUTOBEGIN:
+            ctx.autobegin(node)
+        if kind is S.EXECUTE and node.args:
+            return self._execute(ctx, node)
+        if kind is S.GET and node.args:
+            model = _model_arg(ctx, node)
+            if model is None:
+                return None
+            query = Query(ctx.file.index.table_of(model), ctx.span(node), lock=_get_lock(node), api=API)
+            return ctx.row_from_read(ctx.evaluate_query(query, node), query.table)
+        if kind is S.ADD and node.args:
+            added = ctx.eval(node.args[0].value)
+            rows = [added] if isinstance(added, Row) else [v for v in added.items if isinstance(v, Row)] if isinstance(added, Pair) else []
+            for row in rows:
+                if row.ref.origin is RowOrigin.CREATED:
+                    ctx.emit(Insert(ctx.span(node), ctx.tx, row.table, row.columns))
+            return Data()
+        if kind is S.QUERY and node.args:
+            model = _model_arg(ctx, node)
+            return Query(ctx.file.index.table_of(model), ctx.span(node), api=API) if model else Data()
+        if kind in (S.FLUSH, S.COMMIT):
+            ctx.flush_rows(node)
+            if kind is S.COMMIT:
+                ctx.emit(Commit(ctx.span(node), ctx.tx))
+                ctx.end_manual()
+            return Data()
+        if kind is S.ROLLBACK:
+            ctx.forget_all_pending()
+            ctx.emit(Rollback(ctx.span(node), ctx.tx))
+            ctx.end_manual()
+            return Data()
+        return None
+
+    def _execute(self, ctx: Context, node: cst.Call) -> Value:
+        """`session.execute(statement)`: a `text()`, an UPDATE statement or a select."""
+        text_sql = _text_sql(ctx, node.args[0].value)
+        if text_sql is not None:
+            return _execute_text(ctx, node, text_sql, node.args[1].value if len(node.args) > 1 else None)
+        statement = ctx.eval(node.args[0].value)
+        if isinstance(statement, UpdateStatement):
+            return _execute_update(ctx, node, statement)
+        if isinstance(statement, Query):
+            read = ctx.evaluate_query(statement, node)
+            method = node.func.attr.value if isinstance(node.func, cst.Attribute) else ""
+            return ctx.row_from_read(read, statement.table) if method == "scalar" else Rows(read, statement.table)
+        return Data()  # other statements: not resolved statically here
+
+
+def _result_method(ctx: Context, receiver: Value | None, method: str) -> Value | None:
+    """What a result object's method gives: the rows of a select, the columns of a `text()` read."""
+    if isinstance(receiver, Record):  # the result of text(): plain column values
+        if method in TEXT_ITEM_RESULTS:
+            return receiver.item(0)
+        if method in TEXT_ROW_RESULTS:
+            return receiver
+    if isinstance(receiver, Rows):
+        if method in ROW_RESULTS:
+            return ctx.row_from_read(receiver.read, receiver.table)
+        if method in ROWS_RESULTS:
+            return receiver
+    return None
+
+
+def _execute_update(ctx: Context, node: cst.Call, statement: UpdateStatement) -> Data:
+    write = Write(ctx.span(node), ctx.tx, statement.table, statement.assignments, guards=statement.guards, result_checked=not ctx.is_discarded(node))
+    return Data(results=frozenset({ctx.emit(write)}))
+
+
+def _text_sql(ctx: Context, node: cst.BaseExpression) -> str | None:
+    """The SQL of `text("...")` (literal, constant or plain-name f-string), else None."""
+    if isinstance(node, cst.Call) and ctx.imports.resolve(node.func) in TEXT and node.args:
+        return sql_text(ctx, node.args[0].value)
+    return None
+
+
+def _execute_text(ctx: Context, node: cst.Call, sql: str, params: cst.BaseExpression | None) -> Value:
+    """`session.execute(text(sql), {...})`: the statements of the SQL, in the session's transaction."""
+    parsed = statements(ctx, sql)
+    if not parsed:
+        return Data()
+    resolve = parameters(ctx, params)
+    result: Value = Data()
+    for statement in parsed:
+        op = to_ir.statement_op(statement, ctx.span(node), ctx.tx, resolve)
+        if op is None:
+            continue
+        if isinstance(op, Write):
+            result = Data(results=frozenset({ctx.emit(replace(op, result_checked=not ctx.is_discarded(node)))}))
+        else:
+            result = Record(RowRef(RowOrigin.READ, ctx.emit(op), ""), statement.columns)
+    return result
+
+
+def _get_lock(node: cst.Call) -> LockMode | None:
+    value = keyword_arg(node, "with_for_update")
+    if value is None or (isinstance(value, cst.Name) and value.value in {"False", "None"}):
+        return None
+    if isinstance(value, cst.Dict):
+        for element in value.elements:
+            if isinstance(element, cst.DictElement) and string_value(element.key) == "read":
+                if isinstance(element.value, cst.Name) and element.value.value == "True":
+                    return LockMode.SHARE
+    return LockMode.EXCLUSIVE
+
+
+def _model_arg(ctx: Context, node: cst.Call) -> str | None:
+    positional = [a for a in node.args if a.keyword is None]
+    if not positional:
+        return None
+    value = ctx.eval(positional[0].value)
+    if isinstance(value, ModelClass):
+        return value.name
+    # A class imported from elsewhere (`from .models import Event`): not bound in the function.
+    first = positional[0].value
+    if isinstance(value, Unknown) and isinstance(first, cst.Name) and first.value[:1].isupper() and ctx.lookup(first.value) is None:
+        return first.value
+    return None
+
+
+def _where_guards(ctx: Context, node: cst.Call) -> tuple[Guard, ...]:
+    guards: list[Guard] = []
+    for arg in node.args:
+        guards += _comparison_guards(ctx, arg.value)
+    return tuple(guards)
+
+
+def _comparison_guards(ctx: Context, expr: cst.BaseExpression) -> list[Guard]:
+    """`M.c == v`, `M.c >= v`, `and_(...)` as guards; anything else adds none."""
+    if isinstance(expr, cst.Call) and (dotted_name(expr.func) or "").rsplit(".", 1)[-1] == "and_":
+        return [g for arg in expr.args for g in _comparison_guards(ctx, arg.value)]
+    if isinstance(expr, cst.Comparison) and len(expr.comparisons) == 1:
+        left = ctx.eval(expr.left)
+        target = expr.comparisons[0]
+        op = COMPARISONS.get(type(target.operator))
+        if isinstance(left, Data) and left.column_ref and op:
+            return [Guard(left.column_ref, op, ctx.value_of(target.comparator))]
+        return []
+    ctx.eval(expr)
+    return []
+
+
+def _keyword_guards(ctx: Context, node: cst.Call) -> tuple[Guard, ...]:
+    return tuple(Guard(a.keyword.value, "=", ctx.value_of(a.value)) for a in node.args if a.keyword is not None)
+
+
+def _dict_assignments(ctx: Context, mapping: cst.Dict) -> tuple[Assignment, ...]:
+    found = []
+    for element in mapping.elements:
+        if not isinstance(element, cst.DictElement):
+            continue
+        key = ctx.eval(element.key)
+        name = key.column_ref if isinstance(key, Data) else string_value(element.key)
+        if isinstance(name, str):
+            found.append(Assignment(name, ctx.value_of(element.value), ctx.span(element)))
+    return tuple(found)
+
+
+def _looks_like_engine(node: cst.BaseExpression) -> bool:
+    name = (dotted_name(node) or "").rsplit(".", 1)[-1].lower()
+    return name in ENGINE_NAMES
+
+
+def _is_flask_db(ctx: Context, node: cst.BaseExpression, base: Value) -> bool:
+    """Flask-SQLAlchemy's `db.session`: `db` is the extension object, by convention named `db`."""
+    name = dotted_name(node)
+    return isinstance(base, Unknown) and name is not None and name.rsplit(".", 1)[-1] == "db" and ctx.lookup(name.split(".")[0]) is None
