@@ -9,7 +9,7 @@ from txlint.core.ir import CacheKind, CacheOp, Exit, Unit
 from txlint.core.queries import cache_ops, same_key, takes_lock
 from txlint.core.rule import RelatedSpan, Report, Rule, RuleContext, RuleDoc
 
-_WAYS_OUT = {"return": "this `return`", "raise": "this `raise`", "end": "the end of the function"}
+_WAYS_OUT = {"return": "this `return`", "raise": "raising here", "end": "the end of the function"}
 
 
 class LockReleaseNotInFinally(Rule):

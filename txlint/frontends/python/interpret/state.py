@@ -145,7 +145,8 @@ def _join_rows(left: dict[RowRef, RowChanges], right: dict[RowRef, RowChanges]) 
     merged = dict(left)
     for ref, changes in right.items():
         mine = merged.get(ref)
-        merged[ref] = _join_changes(ref, mine, changes) if mine is not None and mine != changes else changes
+        if mine != changes:  # a row changed on one path only was not changed on the other
+            merged[ref] = _join_changes(ref, mine or RowChanges(changes.table, {}), changes)
     for ref, changes in left.items():
         if ref not in right:
             merged[ref] = _join_changes(ref, changes, RowChanges(changes.table, {}))
