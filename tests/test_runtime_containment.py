@@ -66,7 +66,7 @@ def sqlalchemy_program(engine: Any) -> list[object]:
     "target",
     ["txlint.runtime.trace.TraceAnalyser._read", "txlint.runtime.trace.TraceAnalyser._write", "txlint.runtime.sources.drivers.autocommit",
      "txlint.runtime.trace.TraceAnalyser.released", "txlint.runtime.sources.sqlalchemy_events.SQLAlchemyMonitor._analyser_knowing",
-     "txlint.runtime.trace.parse_statements", "txlint.runtime.trace.TraceAnalyser.commit", "txlint.runtime.trace.TraceAnalyser.rollback"],
+     "txlint.runtime.trace.analyser.parse_statements", "txlint.runtime.trace.TraceAnalyser.commit", "txlint.runtime.trace.TraceAnalyser.rollback"],
 )
 def test_sqlalchemy_bug_in_txlint_is_contained(target: str, db: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     sqlalchemy = pytest.importorskip("sqlalchemy")

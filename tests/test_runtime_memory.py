@@ -29,7 +29,7 @@ BOUND = 1024 * 1024  # bytes (about 200 KiB measured); keeping each statement's 
 
 
 def test_a_connection_living_for_100000_statements_keeps_bounded_state(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(trace, "PLAN_CACHE", PLAN_CACHE)
+    monkeypatch.setattr(trace.analyser, "PLAN_CACHE", PLAN_CACHE)
     conn = wrap(sqlite3.connect(":memory:"), mode="collect")
     conn.executescript(
         "CREATE TABLE accounts (id INTEGER PRIMARY KEY, balance INTEGER);"

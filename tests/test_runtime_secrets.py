@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from runtime_support import django_shop
-from txlint.runtime import TransactionSafetyError, format_finding, trace
+from txlint.runtime import TransactionSafetyError, format_finding
 
 CARD = "4929123456781234"
 PASSWORD = "Zq9-hunter2-pass"
@@ -29,8 +29,16 @@ SECRETS = (CARD, PASSWORD, "4929", "hunter2")
 
 
 def leaking_bound(params: object, key: object) -> object:
-    """`trace._bound` with a bug whose message quotes the values (as `int('4929...')` would)."""
+    """The trace analyser's `bound_value` with a bug whose message quotes the values (as `int('4929...')` would)."""
     raise ValueError(f"cannot read {params!r}")
+
+
+def break_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every module of the trace analyser that reads bound values gets the leaking `bound_value`."""
+    from txlint.runtime.trace import analyser, judgement, records
+
+    for module in (analyser, judgement, records):
+        monkeypatch.setattr(module, "bound_value", leaking_bound)
 
 
 def seen_by_the_user(monitor: Any, records: list[logging.LogRecord], caught: list[str]) -> str:
@@ -91,7 +99,7 @@ def test_sqlalchemy_findings_and_logs_hold_no_bound_value(mode: str, db: Path, m
         except TransactionSafetyError as error:
             caught.append(str(error))
         with watch(engine, mode=mode) as broken:
-            monkeypatch.setattr(trace, "_bound", leaking_bound)
+            break_bound(monkeypatch)
             with engine.begin() as conn:
                 conn.execute(sqlalchemy.text("SELECT balance FROM cards WHERE number = :number"), {"number": CARD})
     caught += [str(w.message) for w in shown]
@@ -142,7 +150,7 @@ def test_dbapi_findings_and_logs_hold_no_bound_value(mode: str, db: Path, monkey
         except TransactionSafetyError as error:
             caught.append(str(error))
         broken = wrap(sqlite3.connect(db), mode=mode)
-        monkeypatch.setattr(trace, "_bound", leaking_bound)
+        break_bound(monkeypatch)
         broken.execute("SELECT balance FROM cards WHERE number = ?", (CARD,)).fetchone()
         broken.close()
     caught += [str(w.message) for w in shown]
@@ -211,7 +219,7 @@ def test_django_findings_and_logs_hold_no_bound_value(mode: str, monkeypatch: py
             connection.close()
         monitor.close()
         with watch(mode=mode) as broken:
-            monkeypatch.setattr(trace, "_bound", leaking_bound)
+            break_bound(monkeypatch)
             with connection.cursor() as cur:
                 cur.execute("SELECT balance FROM txlshop_account WHERE name = %s", [PASSWORD])
     caught += [str(w.message) for w in shown]

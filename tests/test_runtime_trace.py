@@ -381,7 +381,7 @@ def test_statements_that_do_not_parse_or_do_not_matter_are_skipped(pg: TraceAnal
 
 
 def test_state_is_bounded(pg: TraceAnalyser, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(trace, "MAX_CONNECTIONS", 5)
+    monkeypatch.setattr(trace.analyser, "MAX_CONNECTIONS", 5)
     for n in range(20):
         pg.execute(f"conn{n}", SELECT, (n,), site=at(10))
     assert pg.connections() == 5
