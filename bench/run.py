@@ -68,9 +68,9 @@ from pathlib import Path
 
 import libcst
 
+from txlint.project.discovery import discover
 from txlint.project.settings import ConfigError
 from txlint.project.settings import discover as discover_config
-from txlint.project.discovery import discover
 
 PYTHON_SUFFIXES = (".py", ".pyi")
 SUFFIXES = (".py", ".pyi", ".sql")

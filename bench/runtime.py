@@ -173,7 +173,7 @@ def bench(engine: Any, args: argparse.Namespace) -> dict[str, float]:
         return {
             "statement_us": median(p.wall for p in plain) * 1e6,
             "inside_us": median(h.inside for h in hooked) * 1e6,
-            "difference_us": median(h.wall - p.wall for p, h in zip(plain, hooked)) * 1e6,
+            "difference_us": median(h.wall - p.wall for p, h in zip(plain, hooked, strict=True)) * 1e6,
             "workload_s": base_wall,
             "workload_hooked_s": median(h.wall for h in hooked_w),
             "slowdown": median(h.wall for h in hooked_w) / base_wall - 1,
@@ -200,14 +200,14 @@ def main(argv: list[str] | None = None) -> int:
         postgres = create_engine(args.postgres, connect_args={"connect_timeout": 3})
         with postgres.connect():
             pass
-    except Exception as error:  # no server: say so, measure the rest
+    except Exception as error:  # noqa: BLE001 - no server: say so, measure the rest
         results["PostgreSQL"] = f"not measured: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
     else:
         results["PostgreSQL"] = bench(postgres, args)
 
     print(f"txlint runtime hook overhead ({args.rounds} rounds; {args.statements} statements, {args.transactions} ORM transactions per round)")
     print()
-    print("| database        | statement (µs) | inside the hook (µs/stmt) | with − without (µs/stmt) | ORM workload without (s) | with hook (s) | slowdown (wall) | inside the hook (share; µs/tx) |")
+    print("| database        | statement (µs) | inside the hook (µs/stmt) | with - without (µs/stmt) | ORM workload without (s) | with hook (s) | slowdown (wall) | inside the hook (share; µs/tx) |")
     print("|-----------------|---------------:|--------------------------:|-------------------------:|-------------------------:|--------------:|----------------:|-------------------------------:|")
     for name, row in results.items():
         if isinstance(row, str):

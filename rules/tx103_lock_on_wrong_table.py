@@ -103,7 +103,7 @@ class LockOnWrongTable(Rule):
             locked = {op.table.lower() for op in locks}
             if any(table in locked or parents.get(table) in locked for table in core):
                 continue
-            table, write = next(iter(core.items()))
+            _table, write = next(iter(core.items()))
             yield Report(
                 locks[0].span,
                 f"the transaction locks `{locks[0].table}` but decides on and writes `{write.table}`, which no lock covers",

@@ -130,7 +130,7 @@ def assert_github(output: str, findings: Sequence[Finding]) -> None:
     lines = output.split("\n")
     assert lines[-1] == ""
     assert len(lines) - 1 == len(findings), output
-    for line, finding in zip(lines, findings):
+    for line, finding in zip(lines, findings, strict=False):
         match = GITHUB_LINE.fullmatch(line)
         assert match, line
         properties = dict(part.split("=", 1) for part in match["props"].split(","))

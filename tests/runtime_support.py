@@ -39,7 +39,7 @@ def server_engine(url: str) -> Any:
         engine = sqlalchemy.create_engine(url, pool_size=10, max_overflow=10, connect_args={"connect_timeout": 3})
         with engine.connect():
             pass
-    except Exception as error:  # no driver, no server, no database
+    except Exception as error:  # noqa: BLE001 - no driver, no server, no database
         _unreachable[url] = f"database server not available at {url.split('@')[-1]}: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
         unavailable(_unreachable[url])
     return engine

@@ -304,7 +304,7 @@ def test_owner_checks_and_work_between_a_check_and_a_write() -> None:
     assert cache_ops(found["owner"])[0].owner_check
     assert [op.owner_check for op in cache_ops(found["stored"]) if op.kind is CacheKind.GET] == [True]
     assert not any(op.owner_check for op in cache_ops(found["invalidation"]))
-    check, claim, done = cache_ops(found["record"])
+    _check, claim, done = cache_ops(found["record"])
     assert claim.last_work is None or claim.last_work <= 0  # logging, id makers and the key's own helper are no work
     assert done.last_work is not None and done.last_work > 0
     assert not claim.under_claim and cache_ops(found["claimed"])[1].under_claim

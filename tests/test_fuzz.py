@@ -63,8 +63,7 @@ FUZZ = settings(
 
 TESTS = Path(__file__).parent
 LABELLED = sorted(
-    [*TESTS.glob("fixtures/*.py"), *TESTS.glob("fixtures/*.sql"), *TESTS.parent.glob("examples/**/*.py"), *TESTS.parent.glob("examples/**/*.sql")]
-    + [*(TESTS.parent.parent / "shared" / "corpus").glob("**/*.py"), *(TESTS.parent.parent / "shared" / "corpus").glob("**/*.sql")]
+    [*TESTS.glob("fixtures/*.py"), *TESTS.glob("fixtures/*.sql"), *TESTS.parent.glob("examples/**/*.py"), *TESTS.parent.glob("examples/**/*.sql"), *(TESTS.parent.parent / "shared" / "corpus").glob("**/*.py"), *(TESTS.parent.parent / "shared" / "corpus").glob("**/*.sql")]
 )
 LABELLED = [path for path in LABELLED if path.name != "score.py"]
 

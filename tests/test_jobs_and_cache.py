@@ -195,7 +195,7 @@ def test_a_worker_that_dies_costs_only_its_own_files(project: Project, monkeypat
     real = Shard._parse
 
     def crash_on_app3(self: Shard, item: object) -> object:
-        if getattr(item, "job").display.endswith("app3.py"):
+        if item.job.display.endswith("app3.py"):
             os._exit(3)  # a crash in native code, as the parent sees it
         return real(self, item)  # type: ignore[arg-type]
 

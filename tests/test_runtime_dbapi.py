@@ -138,7 +138,7 @@ def pg() -> Any:
     url = make_url(POSTGRES_URL)
     try:
         raw = psycopg.connect(host=url.host, port=url.port or 5432, user=url.username, password=url.password, dbname=url.database, connect_timeout=3)
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001
         unavailable(f"PostgreSQL not available: {error}")
     table = unique_name("txl_dbapi")
     raw.execute(f"CREATE TABLE {table} (id int PRIMARY KEY, balance int, status text)")
@@ -186,7 +186,7 @@ def test_pymysql_with_block_closes_without_commit_tx104() -> None:
     settings = {"host": url.host, "port": url.port or 3306, "user": url.username, "password": url.password or "", "database": url.database}
     try:
         setup = pymysql.connect(**settings, connect_timeout=3)
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001
         unavailable(f"MariaDB not available: {error}")
     table = unique_name("txl_dbapi")
     with setup.cursor() as cur:

@@ -635,7 +635,7 @@ FUZZ_SEEDS = [
     "CREATE TABLE t (id int PRIMARY KEY, b int CHECK (b >= 0), UNIQUE (b, id)); CREATE UNIQUE INDEX i ON t (lower(b))",
     "SELECT 'it''s %s', $$ ; $$, a[1:n], data ? 'k' FROM t -- %s\n WHERE a = ?",
 ]
-FUZZ_PIECES = list("()';\"`%s?:$1 ,.-*/=<>!#\n") + ["SELECT", "FOR UPDATE", "%(", ")s", "$$", "/*", "--", "LOCK", "BEGIN", "SET"]
+FUZZ_PIECES = [*list("()';\"`%s?:$1 ,.-*/=<>!#\n"), "SELECT", "FOR UPDATE", "%(", ")s", "$$", "/*", "--", "LOCK", "BEGIN", "SET"]
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -645,10 +645,7 @@ def test_mutated_sql_never_raises_nor_hits_an_internal_error(seed: int) -> None:
         text = rnd.choice(FUZZ_SEEDS)
         for _ in range(rnd.randint(1, 4)):
             at = rnd.randint(0, len(text))
-            if rnd.random() < 0.5:
-                text = text[:at] + rnd.choice(FUZZ_PIECES) + text[at:]
-            else:
-                text = text[:at] + text[at + rnd.randint(1, 6) :]
+            text = text[:at] + rnd.choice(FUZZ_PIECES) + text[at:] if rnd.random() < 0.5 else text[:at] + text[at + rnd.randint(1, 6):]
         for dialect in DIALECTS:
             for result in parse_script(text, dialect):
                 assert not (isinstance(result, SqlError) and result.message.startswith(INTERNAL_ERROR)), (text, result)

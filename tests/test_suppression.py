@@ -71,10 +71,7 @@ def test_not_suppressed_by_other_codes_or_other_comments(project, run_txlint, co
 
 @pytest.mark.parametrize("line", [LOST_UPDATE_LINE - 2, LOST_UPDATE_LINE - 1, LOST_UPDATE_LINE + 1])
 def test_comment_on_another_line_does_not_suppress(project, run_txlint, line):
-    if line > len(LOST_UPDATE.splitlines()):
-        source = LOST_UPDATE + "# txlint: ignore\n"
-    else:
-        source = with_comment("# txlint: ignore", line)
+    source = LOST_UPDATE + "# txlint: ignore\n" if line > len(LOST_UPDATE.splitlines()) else with_comment("# txlint: ignore", line)
     assert tx101_lines(project, run_txlint, source) == [LOST_UPDATE_LINE]
 
 

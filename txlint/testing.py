@@ -50,7 +50,7 @@ class _Racer(Generic[T]):
         try:
             self.barrier.wait(self.timeout)
             self.result = self.fn()
-        except BaseException as error:  # reported to the caller of race(), never lost in a thread
+        except BaseException as error:  # noqa: BLE001 - reported to the caller of race(), never lost in a thread
             self.error = error
 
 

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 
-class Severity(str, enum.Enum):
+class Severity(enum.StrEnum):
     """How bad a finding is; maps onto SARIF levels and GitHub annotation kinds."""
 
     ERROR = "error"

@@ -18,14 +18,14 @@ from dataclasses import dataclass, field
 from txlint.core.ftypes import Span
 
 
-class LockMode(str, enum.Enum):
+class LockMode(enum.StrEnum):
     """The row lock a read asks for."""
 
     EXCLUSIVE = "exclusive"  # FOR UPDATE, FOR NO KEY UPDATE, select_for_update()
     SHARE = "share"  # FOR SHARE, LOCK IN SHARE MODE, with_for_update(read=True)
 
 
-class RowOrigin(str, enum.Enum):
+class RowOrigin(enum.StrEnum):
     """Where the in-memory row a unit writes back came from."""
 
     READ = "read"  # loaded by a `Read` in this unit
@@ -33,7 +33,7 @@ class RowOrigin(str, enum.Enum):
     CREATED = "created"  # constructed in this unit, never read
 
 
-class ValueKind(str, enum.Enum):
+class ValueKind(enum.StrEnum):
     """How a value being written was computed."""
 
     INDEPENDENT = "independent"  # literals and inputs: no database value feeds it
@@ -123,7 +123,7 @@ class Condition:
     comparisons: tuple[Comparison, ...] = ()
 
 
-class ReadKind(str, enum.Enum):
+class ReadKind(enum.StrEnum):
     """What a read returns: rows, or only a fact about rows (exists/count), which locks nothing that is absent."""
 
     ROWS = "rows"
@@ -241,7 +241,7 @@ class ModuleIR:
 # -- cache and distributed locks (TX2xx) --------------------------------------------------
 
 
-class CacheKind(str, enum.Enum):
+class CacheKind(enum.StrEnum):
     """What a command to a cache or key-value store does to its key."""
 
     ACQUIRE = "acquire"  # set only if absent (SETNX, SET NX, add) or a lock object's acquire: a lock is taken

@@ -50,10 +50,7 @@ def _matching(selectors: Iterable[str], codes: Iterable[str], option: str) -> se
 def enabled_codes(select: Iterable[str] | None, extend_select: Iterable[str], ignore: Iterable[str]) -> frozenset[str]:
     """The codes a run reports, from the three selection lists."""
     rules = all_rules()
-    if select is None:
-        base = {code for code, rule in rules.items() if rule.default_enabled}
-    else:
-        base = _matching(select, rules, "select")
+    base = {code for code, rule in rules.items() if rule.default_enabled} if select is None else _matching(select, rules, "select")
     base |= _matching(extend_select, rules, "extend-select")
     base -= _matching(ignore, rules, "ignore")
     return frozenset(base)

@@ -22,13 +22,14 @@ RECURSION_LIMIT = 60_000
 
 def run_deep(function: Callable[[], T]) -> T:
     """Call `function()` on a fresh thread with a deep stack; return its result or re-raise its error."""
-    outcome: dict[str, object] = {}
+    values: list[T] = []
+    errors: list[BaseException] = []
 
     def target() -> None:
         try:
-            outcome["value"] = function()
-        except BaseException as error:  # handed back to the caller's thread
-            outcome["error"] = error
+            values.append(function())
+        except BaseException as error:  # noqa: BLE001 - handed back to the caller's thread
+            errors.append(error)
 
     previous_stack = threading.stack_size()
     previous_limit = sys.getrecursionlimit()
@@ -41,6 +42,6 @@ def run_deep(function: Callable[[], T]) -> T:
         threading.stack_size(previous_stack)
     worker.join()
     sys.setrecursionlimit(previous_limit)
-    if "error" in outcome:
-        raise outcome["error"]  # type: ignore[misc]
-    return outcome["value"]  # type: ignore[return-value]
+    if errors:
+        raise errors[0]
+    return values[0]

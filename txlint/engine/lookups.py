@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from txlint.core.index import AtomicWriter, ProjectIndex, TableDecl
 
@@ -33,6 +33,9 @@ QUESTIONS = (
 )
 
 
+A = TypeVar("A")
+
+
 class RecordingIndex(ProjectIndex):
     """A view of `index` that records every question asked from outside the index itself."""
 
@@ -44,7 +47,7 @@ class RecordingIndex(ProjectIndex):
         self._seen: set[tuple[str, str]] = set()
         self._depth = 0
 
-    def _ask(self, method: str, args: tuple[Any, ...], answer: Callable[[], Any]) -> Any:
+    def _ask(self, method: str, args: tuple[Any, ...], answer: Callable[[], A]) -> A:
         self._depth += 1
         try:
             result = answer()
@@ -62,10 +65,10 @@ class RecordingIndex(ProjectIndex):
         return bool(self._ask("is_model", (name,), lambda: super(RecordingIndex, self).is_model(name)))
 
     def declarations_of_table(self, table: str) -> list[TableDecl]:
-        return self._ask("declarations_of_table", (table,), lambda: super(RecordingIndex, self).declarations_of_table(table))  # type: ignore[no-any-return]
+        return self._ask("declarations_of_table", (table,), lambda: super(RecordingIndex, self).declarations_of_table(table))
 
     def columns_of(self, table: str) -> frozenset[str]:
-        return self._ask("columns_of", (table,), lambda: super(RecordingIndex, self).columns_of(table))  # type: ignore[no-any-return]
+        return self._ask("columns_of", (table,), lambda: super(RecordingIndex, self).columns_of(table))
 
     def knows_table(self, table: str) -> bool:
         return bool(self._ask("knows_table", (table,), lambda: super(RecordingIndex, self).knows_table(table)))
@@ -75,16 +78,16 @@ class RecordingIndex(ProjectIndex):
         return bool(self._ask("is_unique", (table, given), lambda: super(RecordingIndex, self).is_unique(table, given)))
 
     def version_column(self, table: str) -> str | None:
-        return self._ask("version_column", (table,), lambda: super(RecordingIndex, self).version_column(table))  # type: ignore[no-any-return]
+        return self._ask("version_column", (table,), lambda: super(RecordingIndex, self).version_column(table))
 
     def is_non_negative(self, table: str, column: str) -> bool:
         return bool(self._ask("is_non_negative", (table, column), lambda: super(RecordingIndex, self).is_non_negative(table, column)))
 
     def table_of(self, name: str) -> str:
-        return self._ask("table_of", (name,), lambda: super(RecordingIndex, self).table_of(name))  # type: ignore[no-any-return]
+        return self._ask("table_of", (name,), lambda: super(RecordingIndex, self).table_of(name))
 
     def atomic_writers_of(self, table: str) -> list[AtomicWriter]:
-        return self._ask("atomic_writers_of", (table,), lambda: super(RecordingIndex, self).atomic_writers_of(table))  # type: ignore[no-any-return]
+        return self._ask("atomic_writers_of", (table,), lambda: super(RecordingIndex, self).atomic_writers_of(table))
 
 
 def still_true(index: ProjectIndex, lookups: Iterable[Lookup]) -> bool:

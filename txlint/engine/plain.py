@@ -34,7 +34,8 @@ def to_plain(value: object) -> Any:
 
 def from_plain(kind: type[T], data: Any) -> T:
     """The inverse of `to_plain` for the dataclass `kind`."""
-    return _build(kind, data)  # type: ignore[no-any-return]
+    built: T = _build(kind, data)
+    return built
 
 
 @cache
@@ -63,7 +64,7 @@ def _build(hint: Any, data: Any) -> Any:
             return tuple(_build(args[0], item) for item in data)
         if len(args) != len(data):
             raise ValueError("tuple of the wrong length")
-        return tuple(_build(a, item) for a, item in zip(args, data))
+        return tuple(_build(a, item) for a, item in zip(args, data, strict=True))
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         if not isinstance(data, dict):
             raise ValueError(f"expected an object for {hint.__name__}")

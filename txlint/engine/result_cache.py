@@ -140,10 +140,11 @@ def code_version() -> str:
     A released build changes only with its version; a development checkout
     changes with every edit, so a cache never outlives the code that wrote it.
     """
-    import txlint.rules  # shipped from the top-level `rules/` folder: not under txlint's own
+    import txlint
+    import txlint.rules as rules  # shipped from the top-level `rules/` folder: not under txlint's own
 
     digest = hashlib.sha256(txlint.__version__.encode())
-    for package in (Path(txlint.__file__).parent, Path(txlint.rules.__file__).parent):
+    for package in (Path(txlint.__file__).parent, Path(str(rules.__file__)).parent):
         for module in sorted(package.rglob("*.py")):
             if "runtime" in module.relative_to(package).parts:
                 continue  # the runtime hook does not take part in a static run

@@ -13,6 +13,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from txlint.core.config import Config
 from txlint.core.ftypes import Finding, Notice
@@ -56,12 +57,12 @@ class Engine:
         declarations and atomic writers count, its findings are not wanted.
         """
         wanted = report if report is not None else [True] * len(files)
-        jobs = [FileJob(n, shown, file=path, report=flag) for n, (path, shown, flag) in enumerate(zip(files, display, wanted))]
+        jobs = [FileJob(n, shown, file=path, report=flag) for n, (path, shown, flag) in enumerate(zip(files, display, wanted, strict=True))]
         return self._run(jobs)
 
     def check_text(self, display: str, data: bytes, index_files: Sequence[Path] = (), index_display: Sequence[str] = ()) -> RunResult:
         """Check source handed over on stdin, reported under `display`; `index_files` feed the index only."""
-        others = [FileJob(n, shown, file=path, report=False) for n, (path, shown) in enumerate(zip(index_files, index_display), 1)]
+        others = [FileJob(n, shown, file=path, report=False) for n, (path, shown) in enumerate(zip(index_files, index_display, strict=True), 1)]
         return self._run([FileJob(0, display, data=data), *others])
 
     def _run(self, jobs: list[FileJob]) -> RunResult:
@@ -101,7 +102,7 @@ class Engine:
         return result
 
 
-def _phase(workers: list[LocalWorker | ProcessWorker], phase: str, argument: object, lost: dict[int, str]) -> list[list]:  # type: ignore[type-arg]
+def _phase(workers: list[LocalWorker | ProcessWorker], phase: str, argument: object, lost: dict[int, str]) -> list[Any]:
     """Start `phase` on every worker, then collect: child processes work at the same time."""
     for worker in workers:
         worker.start(phase, argument)

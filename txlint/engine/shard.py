@@ -43,6 +43,7 @@ from txlint.project.sources import SourceText, decode_source, read_source
 if TYPE_CHECKING:
     from txlint.core.ir import ModuleIR
     from txlint.frontends.python import ParsedPython
+    from txlint.frontends.python.positions import LazyPositions
     from txlint.frontends.sql_script import ScriptResult
 
 PARSE_ERROR = "TX000"
@@ -286,7 +287,7 @@ class Shard:
 
     def _parse_error(self, path: str, message: str, line: int, column: int) -> Finding:
         rule = all_rules()[PARSE_ERROR]
-        return _finding(rule, path, Report(Span.point(line, column), f"cannot parse: {message}"))  # type: ignore[arg-type]
+        return _finding(rule, path, Report(Span.point(line, column), f"cannot parse: {message}"))
 
     def _ignored_here(self, finding: Finding) -> bool:
         if not self._per_file:
@@ -314,11 +315,11 @@ def _finding(rule: type[Rule] | Rule, path: str, report: Report) -> Finding:
     )
 
 
-def _placed(finding: Finding, positions: object) -> Finding:
+def _placed(finding: Finding, positions: LazyPositions | None) -> Finding:
     """The finding with real positions for the placeholder spans the Python front-end handed out."""
     if positions is None:
         return finding
-    resolve = positions.resolve  # type: ignore[attr-defined]
+    resolve = positions.resolve
     span = resolve(Span(finding.line, finding.column, finding.end_line, finding.end_column))
     related = []
     for r in finding.related:

@@ -12,6 +12,7 @@ files it held, each reported with a notice; the other shards go on.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import multiprocessing
@@ -59,7 +60,7 @@ class ProcessWorker:
         self.jobs = jobs
         self.analysed = 0
         self.dead: str | None = None
-        context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+        context = multiprocessing.get_context("fork") if sys.platform == "linux" else multiprocessing.get_context("spawn")
         self._pipe, child = context.Pipe()
         self._process = context.Process(target=_serve, args=(child, config, enabled, cache_folder, jobs), daemon=True, name="txlint-shard")
         self._process.start()
@@ -88,10 +89,8 @@ class ProcessWorker:
         return value, None
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError, EOFError, ValueError):
             self._pipe.send(("stop", None))
-        except (OSError, EOFError, ValueError):
-            pass
         self._process.join(5)
         if self._process.is_alive():
             self._process.kill()

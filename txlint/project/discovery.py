@@ -17,9 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pathspec
+from pathspec.pattern import Pattern
 
 from txlint.core.ftypes import Notice
 from txlint.project.sources import Unreadable, read_regular_file
+
+# A compiled set of gitignore patterns.
+Spec = pathspec.PathSpec[Pattern]
 
 EXTENSIONS = frozenset({".py", ".pyi", ".sql"})
 SKIPPED_DIRS = frozenset({
@@ -58,7 +62,7 @@ def _under(path: Path, folder: Path) -> bool:
     return True
 
 
-def ignore_spec(lines: Iterable[str]) -> pathspec.PathSpec | None:
+def ignore_spec(lines: Iterable[str]) -> Spec | None:
     """gitignore lines as a spec whose regexes cannot backtrack for hours (see `without_backtracking`).
 
     A line with a `[...]` class keeps pathspec's own regex: the class is copied
@@ -68,7 +72,7 @@ def ignore_spec(lines: Iterable[str]) -> pathspec.PathSpec | None:
     if not patterns:
         return None
     spec = pathspec.GitIgnoreSpec.from_lines(patterns)
-    for pattern, line in zip(spec.patterns, patterns):
+    for pattern, line in zip(spec.patterns, patterns, strict=True):
         regex = getattr(pattern, "regex", None)
         if isinstance(regex, re.Pattern) and "[" not in line:
             pattern.regex = re.compile(without_backtracking(regex.pattern), regex.flags)
@@ -133,7 +137,7 @@ class _Walker:
         self.root = root.resolve()
         self.exclude = ignore_spec(exclude)
         self.result = Discovery()
-        self._seen_dirs: set[tuple[int, int]] = set()
+        self._seen_dirs: set[tuple[int, int | str]] = set()
         self._seen_files: set[str] = set()
 
     def excluded(self, path: Path, is_dir: bool) -> bool:
@@ -151,13 +155,13 @@ class _Walker:
             self._seen_files.add(key)
             self.result.files.append(path)
 
-    def walk(self, folder: Path, ignores: list[tuple[Path, pathspec.PathSpec]]) -> None:
+    def walk(self, folder: Path, ignores: list[tuple[Path, Spec]]) -> None:
         try:
             # The folder's identity, not its resolved path: one stat instead of one per path component.
             info = os.stat(folder)
-            identity = (info.st_dev, info.st_ino)
+            identity: tuple[int, int | str] = (info.st_dev, info.st_ino)
         except OSError:
-            identity = (-1, os.path.realpath(folder))  # type: ignore[assignment]
+            identity = (-1, os.path.realpath(folder))
         if identity in self._seen_dirs:
             if folder.is_symlink():
                 self.result.notices.append(Notice(display_path(folder), "skipped: symlink loop (folder already visited)"))
@@ -174,7 +178,7 @@ class _Walker:
         for entry in entries:
             self._entry(Path(entry.path), entry, ignores)
 
-    def _entry(self, path: Path, entry: os.DirEntry[str], ignores: list[tuple[Path, pathspec.PathSpec]]) -> None:
+    def _entry(self, path: Path, entry: os.DirEntry[str], ignores: list[tuple[Path, Spec]]) -> None:
         try:
             is_dir = entry.is_dir()
             is_file = entry.is_file()
@@ -193,7 +197,7 @@ class _Walker:
             self.result.notices.append(Notice(display_path(path), "skipped: broken symlink"))
 
 
-def _read_gitignore(folder: Path) -> pathspec.PathSpec | None:
+def _read_gitignore(folder: Path) -> Spec | None:
     """The folder's `.gitignore`; none when it is absent, unreadable, not a regular file or absurdly big.
 
     Git reads only regular files and skips pattern files over 100 MB; so does
@@ -206,7 +210,7 @@ def _read_gitignore(folder: Path) -> pathspec.PathSpec | None:
     return ignore_spec(data.decode("utf-8", errors="replace").splitlines())
 
 
-def _ignored(path: Path, is_dir: bool, ignores: list[tuple[Path, pathspec.PathSpec]]) -> bool:
+def _ignored(path: Path, is_dir: bool, ignores: list[tuple[Path, Spec]]) -> bool:
     """The nearest `.gitignore` that has a say decides (negations included)."""
     ignored = False
     for base, spec in ignores:
@@ -236,9 +240,9 @@ def discover(paths: Iterable[Path], root: Path, exclude: Iterable[str]) -> Disco
     return walker.result
 
 
-def _parent_ignores(folder: Path) -> list[tuple[Path, pathspec.PathSpec]]:
+def _parent_ignores(folder: Path) -> list[tuple[Path, Spec]]:
     """`.gitignore` files above `folder`, up to the repository's top (the folder holding `.git`)."""
-    found: list[tuple[Path, pathspec.PathSpec]] = []
+    found: list[tuple[Path, Spec]] = []
     here = folder.absolute()
     for parent in here.parents:
         spec = _read_gitignore(parent)

@@ -24,7 +24,7 @@ class TransactionSafetyError(Exception):
         self.finding = finding
         try:
             text = format_finding(finding)
-        except Exception:  # only this type may reach the host in raise mode, whatever the finding holds
+        except Exception:  # noqa: BLE001 - only this type may reach the host in raise mode, whatever the finding holds
             text = f"{getattr(finding, 'code', 'TX')}: transaction-safety finding"
         super().__init__(text)
 

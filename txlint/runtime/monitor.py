@@ -27,6 +27,7 @@ logged (its position, not its text) and all are counted (`Monitor.unparsed`).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import traceback
@@ -74,7 +75,7 @@ def project_config() -> Config:
     non-negative columns); the defaults when there are none or they do not load."""
     try:
         return discover(Path.cwd())
-    except Exception as error:  # a broken config must not break the host program
+    except Exception as error:  # noqa: BLE001 - a broken config must not break the host program
         LOGGER.warning("txlint runtime: configuration not loaded, using the defaults: %s", error)
         return Config()
 
@@ -118,7 +119,7 @@ class Monitor:
         """Run an analyser step for a hook: its errors are contained, its findings reported."""
         try:  # `collect()` inlined: this runs for every event of every watched connection
             result = fn(*args, **kwargs)
-        except Exception as error:  # txlint's own failure must never reach the host program
+        except Exception as error:  # noqa: BLE001 - txlint's own failure must never reach the host program
             self.internal_error(error)
             return None
         if result and type(result) is list:
@@ -129,7 +130,7 @@ class Monitor:
         """Run an analyser step with its errors contained; the caller reports what it returns."""
         try:
             return fn(*args, **kwargs)
-        except Exception as error:  # txlint's own failure must never reach the host program
+        except Exception as error:  # noqa: BLE001 - txlint's own failure must never reach the host program
             self.internal_error(error)
             return None
 
@@ -139,13 +140,11 @@ class Monitor:
             first = not self._logged_error
             self._logged_error = True
         if first:
-            try:
+            with contextlib.suppress(Exception):
                 LOGGER.error(
                     "txlint runtime hook failed; the program goes on (further errors are only counted): %s",
                     self._error_text(error),
                 )
-            except Exception:
-                pass
 
     def _error_text(self, error: BaseException) -> str:
         """The error as logged: its type and where it happened; its message only with show_values
@@ -170,7 +169,7 @@ class Monitor:
             try:
                 detail = f": {error.message}" if self.show_values else f" (line {error.line}, column {error.column})"
                 LOGGER.warning("txlint runtime: a statement could not be parsed%s; statements like it are not judged (further ones are only counted)", detail)
-            except Exception:
+            except Exception:  # noqa: BLE001
                 pass
 
     # -- reporting ----------------------------------------------------------------------------
@@ -181,7 +180,7 @@ class Monitor:
             return
         try:
             fresh = self._record(findings)
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001
             self.internal_error(error)
             return
         if self.mode == "raise":
@@ -221,7 +220,7 @@ class Monitor:
                 LOGGER.warning("%s", format_finding(finding))
         except TransactionSafetyWarning:
             pass  # the warnings filters turn it into an error; only mode="raise" raises into the host
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001
             self.internal_error(error)
 
     def clear(self) -> None:
@@ -241,7 +240,7 @@ class Monitor:
             self.closed = True
             try:
                 self._uninstall()
-            except Exception as error:
+            except Exception as error:  # noqa: BLE001
                 self.internal_error(error)
         self.raise_pending()
 

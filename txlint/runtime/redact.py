@@ -60,6 +60,6 @@ def params_text(params: object) -> str:
     """Bound values as shown to a user who asked for them (`show_values=True`), shortened."""
     try:
         text = repr(params)
-    except Exception:  # a value whose repr fails is shown by its type
+    except Exception:  # noqa: BLE001 - a value whose repr fails is shown by its type
         text = f"<{type(params).__name__}>"
     return text if len(text) <= SHOWN_PARAMS else text[: SHOWN_PARAMS - 3] + "..."

@@ -165,6 +165,7 @@ def _parent_greenlet_frame(level: int) -> FrameType | None:
             current = current.parent
             if current is None:
                 return None
-        return current.gr_frame  # type: ignore[no-any-return]
-    except Exception:  # an unusual greenlet implementation: no line rather than a crash
+        frame: FrameType | None = current.gr_frame
+        return frame
+    except Exception:  # noqa: BLE001 - an unusual greenlet implementation: no line rather than a crash
         return None

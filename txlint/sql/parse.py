@@ -148,7 +148,7 @@ def _parse_script(text: str, dialect: str) -> tuple[Statement | SqlError, ...]:
         script = _Script.read(text, dialect)
     except RecursionError:
         return (SqlError("text too deeply nested to parse"),)
-    except Exception as error:  # never raise on input: a bug here must cost one file, not the run
+    except Exception as error:  # noqa: BLE001 - never raise on input: a bug here must cost one file, not the run
         return (SqlError(f"{INTERNAL_ERROR}: {type(error).__name__}: {error}"),)
     if isinstance(script, SqlError):
         return (script,)
@@ -166,7 +166,7 @@ def _table_schemas(text: str, dialect: str) -> tuple[TableSchema, ...]:
             if not isinstance(tree, SqlError):
                 builder.add(tree)
         return builder.schemas()
-    except Exception:  # RecursionError included; never raise on input: no schema facts is a safe answer
+    except Exception:  # noqa: BLE001 - RecursionError included; never raise on input: no schema facts is a safe answer
         return ()
 
 
@@ -184,7 +184,7 @@ class _Script:
     def read(cls, text: str, dialect_name: str) -> _Script | SqlError:
         try:
             dialect = Dialect.get_or_raise(dialect_name)
-        except Exception:  # sqlglot raises ValueError for an unknown name, other errors for odd input
+        except Exception:  # noqa: BLE001 - sqlglot raises ValueError for an unknown name, other errors for odd input
             return SqlError(f"unknown SQL dialect {dialect_name!r}")
         tokens = tokenize(text, dialect)
         if isinstance(tokens, SqlError):
@@ -200,7 +200,7 @@ class _Script:
             return self._parse_error(error, chunk)
         except RecursionError:
             return self._error_at("statement too deeply nested to parse", chunk.tokens[0].start)
-        except Exception as error:  # a bug in sqlglot on odd input must not stop the run
+        except Exception as error:  # noqa: BLE001 - a bug in sqlglot on odd input must not stop the run
             return self._error_at(f"{INTERNAL_ERROR}: {type(error).__name__}: {error}", chunk.tokens[0].start)
         tree = trees[0] if trees else None
         if tree is None:
@@ -213,7 +213,7 @@ class _Script:
             return self._statement(chunk)
         except RecursionError:
             return self._error_at("statement too deeply nested to analyse", chunk.tokens[0].start)
-        except Exception as error:  # a bug in reading one statement must cost that statement only
+        except Exception as error:  # noqa: BLE001 - a bug in reading one statement must cost that statement only
             return self._error_at(f"{INTERNAL_ERROR}: {type(error).__name__}: {error}", chunk.tokens[0].start)
 
     def _statement(self, chunk: Chunk) -> Statement | SqlError:

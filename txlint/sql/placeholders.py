@@ -35,7 +35,7 @@ def _renaming_works(dialect: Dialect) -> bool:
     """Whether this dialect tokenizes `:name` as COLON + VAR, the shape the renamer builds."""
     try:
         tokens = dialect.tokenize(f":{SYNTHETIC}0")
-    except Exception:
+    except Exception:  # noqa: BLE001
         return False
     return [token.token_type for token in tokens] == [TokenType.COLON, TokenType.VAR]
 

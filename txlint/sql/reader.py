@@ -179,7 +179,7 @@ class StatementReader:
         cells = row.expressions if isinstance(row, exp.Tuple) else [row]
         if len(cells) != len(columns):
             return ()
-        return tuple(SetItem(column, self.clauses.operand(cell)) for column, cell in zip(columns, cells))
+        return tuple(SetItem(column, self.clauses.operand(cell)) for column, cell in zip(columns, cells, strict=True))
 
     def _set_item(self, node: exp.Expr) -> SetItem | None:
         if not isinstance(node, exp.EQ) or not isinstance(node.this, exp.Column):

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from txlint.core.ftypes import Span
 from txlint.core.index import ColumnDecl, TableDecl
-from txlint.core.ir import Assignment, Delta, Guard, Insert, LockMode, Op, Read, ReadKind, Value, ValueKind, Write
+from txlint.core.ir import Assignment, Delta, Dependency, Guard, Insert, LockMode, Op, Read, ReadKind, Value, ValueKind, Write
 from txlint.sql import facts as sqlfacts
 from txlint.sql.parse import table_schemas
 
@@ -33,7 +33,7 @@ def operand_value(operand: sqlfacts.Operand, resolve: Resolver) -> Value:
         return resolve(operand.placeholder)
     if operand.kind in {"literal", "null"}:
         return Value(ValueKind.INDEPENDENT, expression=repr(operand.literal))
-    deps: frozenset = frozenset()
+    deps: frozenset[Dependency] = frozenset()
     for key in operand.placeholders:
         deps |= resolve(key).depends_on
     if operand.kind == "expression" and not operand.columns:

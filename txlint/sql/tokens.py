@@ -84,7 +84,7 @@ def tokenize(text: str, dialect: Dialect) -> list[Token] | SqlError:
         return SqlError(first_line, lines.line(offset), lines.column(offset))
     except RecursionError:
         return SqlError("text too deeply nested to tokenize")
-    except Exception as error:  # a bug in sqlglot on odd input must not stop the run
+    except Exception as error:  # noqa: BLE001 - a bug in sqlglot on odd input must not stop the run
         return SqlError(f"{INTERNAL_ERROR}: {type(error).__name__}: {error}")
 
 

@@ -55,11 +55,8 @@ class ImportTable:
                     head = full.split(".")[0]
                     self._names[head] = head
             return
-        if isinstance(node.names, cst.ImportStar) or node.relative:
-            # Relative imports stay project-local: record them under a leading dot.
-            prefix = "." * len(node.relative)
-        else:
-            prefix = ""
+        # Relative imports stay project-local: record them under a leading dot.
+        prefix = "." * len(node.relative)
         if isinstance(node.names, cst.ImportStar):
             return
         module = dotted_name(node.module) if node.module is not None else ""

@@ -15,6 +15,7 @@ import re
 import sys
 import warnings
 from dataclasses import dataclass
+from types import FrameType
 
 import libcst as cst
 
@@ -171,7 +172,8 @@ def _libcst_reads(text: str, refused: PythonSyntaxError) -> bool:
 
 
 def _stack_depth() -> int:
-    frame, depth = sys._getframe(), 0
+    frame: FrameType | None = sys._getframe()
+    depth = 0
     while frame is not None:
         frame, depth = frame.f_back, depth + 1
     return depth

@@ -42,6 +42,7 @@ from types import FrameType
 from typing import Any
 
 from txlint.core.config import Config
+from txlint.core.ftypes import Finding
 from txlint.runtime.monitor import Monitor
 from txlint.runtime.sources import drivers
 from txlint.runtime.trace import forgetting
@@ -116,6 +117,12 @@ class DBAPIMonitor(Monitor):
 class MonitoredConnection:
     """A DB-API connection whose statements and transaction boundaries are traced."""
 
+    # Set with `object.__setattr__` (assignments to the wrapper reach the driver's connection).
+    _txlint_conn: Any
+    _txlint_raw: Any
+    _txlint_monitor: DBAPIMonitor
+    _txlint_key: int
+
     def __init__(self, connection: Any, monitor: DBAPIMonitor) -> None:
         raw = unwrapped(connection)
         object.__setattr__(self, "_txlint_conn", connection)
@@ -176,7 +183,7 @@ class MonitoredConnection:
         monitor.call(self._txlint_analyse, sql, params, many, cursor, origin, token)
         return token[0] if token else None
 
-    def _txlint_analyse(self, sql: str, params: Any, many: bool, cursor: Any, origin: FrameType | None, token: list[object]) -> list:
+    def _txlint_analyse(self, sql: str, params: Any, many: bool, cursor: Any, origin: FrameType | None, token: list[object]) -> list[Finding]:
         raw = self._txlint_raw
         analyser = self._txlint_monitor.analyser
         inside = drivers.in_transaction(raw)
@@ -198,10 +205,10 @@ class MonitoredConnection:
             if isinstance(row, Mapping):
                 values = dict(row)
             elif hasattr(row, "keys"):  # sqlite3.Row
-                values = {key: row[key] for key in row.keys()}
+                values = {key: row[key] for key in row}
             else:
                 names = [d[0] for d in description or ()]
-                values = dict(zip(names, row))
+                values = dict(zip(names, row, strict=False))
             self._txlint_monitor.analyser.record_row(token, values)
 
         self._txlint_monitor.collect(record)
@@ -239,7 +246,7 @@ class MonitoredConnection:
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> Any:
         monitor = self._txlint_monitor
-        findings: list = []
+        findings: list[Finding] = []
         if not monitor.closed:
             findings += monitor.collect(self._txlint_block_ends, exc_type is None) or []
         result = self._txlint_conn.__exit__(exc_type, exc, tb)
@@ -249,14 +256,17 @@ class MonitoredConnection:
             monitor.report(findings)
         return result
 
-    def _txlint_block_ends(self, ok: bool) -> list:
+    def _txlint_block_ends(self, ok: bool) -> list[Finding]:
         """What the driver's `with` block does to the transaction, before it does it."""
         if drivers.driver_module(self._txlint_raw) not in _COMMIT_ON_EXIT:
             return []
         analyser, key = self._txlint_monitor.analyser, self._txlint_key
-        return forgetting(analyser, key, analyser.commit if ok else analyser.rollback, key) or []  # type: ignore[no-any-return]
+        if ok:
+            return forgetting(analyser, key, analyser.commit, key)
+        forgetting(analyser, key, analyser.rollback, key)
+        return []
 
-    def _txlint_released_if_closed(self) -> list:
+    def _txlint_released_if_closed(self) -> list[Finding]:
         return self._txlint_monitor.analyser.released(self._txlint_key) if _closed(self._txlint_raw) else []
 
 

@@ -44,6 +44,7 @@ from django.db import connections
 from django.db.backends.signals import connection_created
 
 from txlint.core.config import Config
+from txlint.core.ftypes import Finding
 from txlint.runtime.monitor import Monitor
 from txlint.runtime.sources import drivers
 from txlint.runtime.trace import forgetting
@@ -146,7 +147,7 @@ class DjangoMonitor(Monitor):
             self.call(self._trace, sql, params, many, context, sys._getframe(1))
         return result
 
-    def _trace(self, sql: str, params: Any, many: bool, context: dict[str, Any], origin: Any) -> list:
+    def _trace(self, sql: str, params: Any, many: bool, context: dict[str, Any], origin: Any) -> list[Finding]:
         connection = context["connection"]
         key = id(connection)
         analyser = self.analyser
@@ -163,15 +164,15 @@ class DjangoMonitor(Monitor):
         return analyser.execute(key, sql, params, rowcount=rowcount, executemany=many, in_transaction=inside, lock=lock, origin=origin)
 
     # -- transaction boundaries ----------------------------------------------------------------
-    def _committed(self, connection: Any) -> list:
+    def _committed(self, connection: Any) -> list[Finding]:
         key = id(connection)
-        return forgetting(self.analyser, key, self.analyser.commit, key)  # type: ignore[no-any-return]
+        return forgetting(self.analyser, key, self.analyser.commit, key)
 
     def _rolled_back(self, connection: Any) -> None:
         key = id(connection)
         forgetting(self.analyser, key, self.analyser.rollback, key)
 
-    def _closing(self, connection: Any) -> list:
+    def _closing(self, connection: Any) -> list[Finding]:
         """TX104 when the connection is closed with writes neither committed nor rolled back (and
         the driver, where it says, agrees that a transaction is open)."""
         key = id(connection)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Callable
-from types import ModuleType
+from types import FrameType, ModuleType
 from typing import Any
 
 # Driver module → the attribute holding its connect function.
@@ -83,17 +83,16 @@ class ConnectHooks:
                 return connection
             try:
                 return wrap(connection)
-            except Exception:  # never break the connect: an unwatched connection is still a connection
+            except Exception:  # noqa: BLE001 - never break the connect: an unwatched connection is still a connection
                 return connection
 
-        connect._txlint_hook = self  # type: ignore[attr-defined]
-        connect.__wrapped__ = original  # type: ignore[attr-defined]
+        connect.__dict__.update(_txlint_hook=self, __wrapped__=original)
         connect.__doc__ = getattr(original, "__doc__", None)
         return connect
 
 
 def _called_by_own_source() -> bool:
-    frame = sys._getframe(2)
+    frame: FrameType | None = sys._getframe(2)
     for _ in range(_STACK_LOOKED_AT):
         if frame is None:
             return False

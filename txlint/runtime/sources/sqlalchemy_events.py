@@ -47,6 +47,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.schema import CreateTable, Table
 
 from txlint.core.config import Config
+from txlint.core.ftypes import Finding
 from txlint.runtime.monitor import Monitor
 from txlint.runtime.sources import drivers
 from txlint.runtime.trace import TraceAnalyser, forgetting
@@ -235,13 +236,13 @@ class SQLAlchemyMonitor(Monitor):
         # SQLAlchemy's frame that called this listener outwards (txlint's own frames are not walked).
         try:
             findings = self._execute(conn, cursor, statement, parameters, context, executemany, sys._getframe(1))
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001
             self.internal_error(error)
             return
         if findings:
             self.report(findings)
 
-    def _execute(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool, origin: Any = None) -> list:
+    def _execute(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool, origin: Any = None) -> list[Finding]:
         analyser = self._analyser_for(conn.dialect)
         lock = None
         compiled = context.compiled
@@ -259,9 +260,9 @@ class SQLAlchemyMonitor(Monitor):
     def _on_commit(self, conn: Any) -> None:
         self.call(self._commit, conn)
 
-    def _commit(self, conn: Any) -> list:
+    def _commit(self, conn: Any) -> list[Finding]:
         analyser, key = self._analyser_for(conn.dialect), id(conn.connection.dbapi_connection)
-        return forgetting(analyser, key, analyser.commit, key)  # type: ignore[no-any-return]
+        return forgetting(analyser, key, analyser.commit, key)
 
     def _on_rollback(self, conn: Any) -> None:
         self.call(self._rollback, conn)
@@ -274,7 +275,7 @@ class SQLAlchemyMonitor(Monitor):
         # Raising here would reach SQLAlchemy's pool, which logs it and throws the connection away.
         self.call(self._reset, dbapi_connection, reset_state, can_raise=False)
 
-    def _reset(self, dbapi_connection: Any, reset_state: Any) -> list:
+    def _reset(self, dbapi_connection: Any, reset_state: Any) -> list[Finding]:
         analyser = self._analyser_knowing(id(dbapi_connection))
         if analyser is None:
             return []
@@ -287,7 +288,7 @@ class SQLAlchemyMonitor(Monitor):
         try:
             ddl = str(CreateTable(table).compile(dialect=dialect))
             analyser.add_tables(to_ir.table_decls("<sqlalchemy>", ddl, analyser.dialect))
-        except Exception as error:  # unknown constraints only make the analyser more cautious
+        except Exception as error:  # noqa: BLE001 - unknown constraints only make the analyser more cautious
             self.internal_error(error)
 
     # -- session events -----------------------------------------------------------------------
@@ -328,7 +329,7 @@ class SQLAlchemyMonitor(Monitor):
     def _after_transaction_end(self, session: Any, transaction: Any) -> None:
         self.call(self._session_transaction_ends, session, transaction, can_raise=False)
 
-    def _session_transaction_ends(self, session: Any, transaction: Any) -> list:
+    def _session_transaction_ends(self, session: Any, transaction: Any) -> list[Finding]:
         if getattr(transaction, "parent", None) is not None or getattr(transaction, "nested", False):
             return []
         with self._sessions_lock:
@@ -366,7 +367,7 @@ class SQLAlchemyMonitor(Monitor):
             deleted = attrs[attribute].history.deleted
             if deleted:
                 old.setdefault(table, {})[column] = deleted[0]
-        primary = {column.name: value for column, value in zip(mapper.primary_key, identity)}
+        primary = {column.name: value for column, value in zip(mapper.primary_key, identity, strict=False)}
         for table, values in old.items():
             analyser.observe(key, table, primary, values)
 

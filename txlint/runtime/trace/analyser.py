@@ -61,7 +61,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from types import FrameType
-from typing import Any
+from typing import ParamSpec, TypeVar
 
 from txlint.core.config import Config
 from txlint.core.ftypes import Finding
@@ -97,6 +97,9 @@ from txlint.runtime.trace.records import (
 from txlint.runtime.trace.values import bound_value, canonical, is_number, key_column
 from txlint.sql import dialect_names, parse_statements
 from txlint.sql import facts as sqlfacts
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class TraceAnalyser(Judgement):
@@ -269,11 +272,11 @@ class TraceAnalyser(Judgement):
         """The application's line of the event being handled (a stack walk unless a source said)."""
         if where is None:
             return self._sites()
-        if type(where) is Site:
+        if isinstance(where, Site):
             return where
         if self._sites_from is None:
             return self._sites()
-        return self._sites_from(where)  # type: ignore[arg-type]
+        return self._sites_from(where)
 
     def _plan(self, sql: str) -> tuple[Plan, ...]:
         """What the analyser needs of a statement text, parsed once (DDL and the like: nothing).
@@ -507,7 +510,7 @@ class TraceAnalyser(Judgement):
             state.inserts.append(traced)
 
 
-def forgetting(analyser: TraceAnalyser, conn: Hashable, step: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+def forgetting(analyser: TraceAnalyser, conn: Hashable, step: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     """Run a transaction-boundary event of `conn`; if it fails, forget the connection and re-raise.
 
     A state that missed a commit or a rollback would judge the next transaction together with

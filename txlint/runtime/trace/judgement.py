@@ -103,7 +103,7 @@ class Judgement:
         if not reads:
             return write
         assignments = list(write.assignments)
-        for i, (fact, assignment) in enumerate(zip(statement.sets, write.assignments)):
+        for i, (fact, assignment) in enumerate(zip(statement.sets, write.assignments, strict=False)):
             if assignment.value.kind is not ValueKind.INDEPENDENT or fact.operand.kind != "placeholder" or fact.operand.placeholder is None:
                 continue
             new = bound_value(params, fact.operand.placeholder)
@@ -120,7 +120,7 @@ class Judgement:
         guards = list(write.guards)
         written = {normalise_column(a.column) for a in write.assignments}
         facts = [g for g in statement.predicates if g.table is None or g.table == statement.table]
-        for i, (condition, guard) in enumerate(zip(facts, write.guards)):
+        for i, (condition, guard) in enumerate(zip(facts, write.guards, strict=False)):
             if guard.op != "=" or normalise_column(guard.column) not in written or is_state_column(guard.column):
                 continue
             if guard.value.kind is not ValueKind.INDEPENDENT or condition.operand.kind != "placeholder" or condition.operand.placeholder is None:

@@ -191,13 +191,13 @@ def with_bound_amounts(write: Write, statement: sqlfacts.Statement, params: obje
     """`SET c = c - ?` with a bound 1 is a decrement by exactly 1 (TX106's `c > 0` guard covers it)."""
     changed = False
     assignments = list(write.assignments)
-    for i, (fact, assignment) in enumerate(zip(statement.sets, write.assignments)):
+    for i, (fact, assignment) in enumerate(zip(statement.sets, write.assignments, strict=False)):
         delta = assignment.value.delta
         if delta is None or fact.change is None or fact.change.amount.kind != "placeholder" or fact.change.amount.placeholder is None:
             continue
         amount = bound_value(params, fact.change.amount.placeholder)
         if is_number(amount):
-            bounded = Delta(delta.column, delta.sign, float(amount))  # type: ignore[arg-type]
+            bounded = Delta(delta.column, delta.sign, float(amount))
             assignments[i] = replace(assignment, value=replace(assignment.value, delta=bounded))
             changed = True
     return replace(write, assignments=tuple(assignments)) if changed else write

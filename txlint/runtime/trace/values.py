@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeGuard
 
 from txlint.core.index import normalise_column
 from txlint.core.queries import KEY_ALIASES
@@ -20,7 +20,7 @@ class _Missing:
 MISSING: Any = _Missing()
 
 
-def is_number(value: object) -> bool:
+def is_number(value: object) -> TypeGuard[int | float | Decimal]:
     return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
 
 
@@ -51,7 +51,7 @@ def canonical(value: object) -> str:
         return "(" + ", ".join(canonical(v) for v in value[:32]) + ")"
     try:
         text = str(value)
-    except Exception:  # a value whose __str__ fails matches nothing
+    except Exception:  # noqa: BLE001 - a value whose __str__ fails matches nothing
         return f"<{type(value).__name__} {id(value)}>"
     return f"{type(value).__name__}:{text[:256]}"
 
@@ -62,8 +62,9 @@ def bound_value(params: object, key: sqlfacts.PlaceholderKey) -> object:
         return MISSING
     kind = type(params)
     if kind is dict or kind is tuple or kind is list:  # the usual shapes, without ABC checks
+        indexable: Any = params
         try:
-            return params[key]  # type: ignore[index]
+            return indexable[key]
         except (KeyError, IndexError, TypeError):
             return MISSING
     try:

@@ -61,15 +61,14 @@ def _fields(cls: cst.ClassDef) -> tuple[ColumnDecl, ...]:
     columns: list[ColumnDecl] = []
     for name, value in _assignments(cls.body):
         field_type = dotted_name(value.func) if isinstance(value, cst.Call) else None
-        if field_type is None or not (field_type.endswith("Field") or field_type.endswith("Key")):
+        if field_type is None or not (field_type.endswith(("Field", "Key"))):
             continue
         unique = keyword_arg(value, "unique") if isinstance(value, cst.Call) else None
         primary = keyword_arg(value, "primary_key") if isinstance(value, cst.Call) else None
-        is_true = lambda node: isinstance(node, cst.Name) and node.value == "True"  # noqa: E731
         columns.append(
             ColumnDecl(
                 name=name,
-                unique=is_true(unique) or is_true(primary) or field_type.endswith("OneToOneField"),
+                unique=_is_true(unique) or _is_true(primary) or field_type.endswith("OneToOneField"),
                 non_negative=field_type.rsplit(".", 1)[-1] in POSITIVE_FIELDS,
             )
         )
@@ -146,3 +145,7 @@ def _string_list(node: cst.BaseExpression) -> list[str] | None:
             return None
         names.append(element.value.evaluated_value)
     return names
+
+
+def _is_true(node: cst.BaseExpression | None) -> bool:
+    return isinstance(node, cst.Name) and node.value == "True"

@@ -135,7 +135,7 @@ class GraphBuilder:
         if self.current is None:
             return None
         self.steps += 1
-        step = kind(node=node, order=self.steps, **fields)  # type: ignore[call-arg]
+        step = kind(node=node, order=self.steps, **fields)
         self.current.steps.append(step)
         return step
 

@@ -11,6 +11,7 @@ for every binding, the `Name` loads it reaches.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import libcst as cst
 
@@ -145,10 +146,10 @@ class ReachingBindings:
         return state
 
     def _imports(self, node: cst.Import | cst.ImportFrom, state: Bindings) -> Bindings:
-        if isinstance(node, cst.ImportFrom) and isinstance(node.names, cst.ImportStar):
+        if isinstance(node.names, cst.ImportStar):
             return state
-        for alias in node.names:  # type: ignore[union-attr]
-            name = alias.asname.name if alias.asname is not None else alias.name
+        for alias in node.names:
+            name: cst.BaseExpression = alias.asname.name if alias.asname is not None else alias.name
             while isinstance(name, cst.Attribute):
                 name = name.value
             if isinstance(name, cst.Name):
@@ -164,24 +165,24 @@ class ReachingBindings:
         if isinstance(pattern, cst.MatchValue):
             return self._expr(pattern.value, state)
         if isinstance(pattern, cst.MatchMapping):
-            for element in pattern.elements:
-                state = self._pattern(element.pattern, self._expr(element.key, state))
+            for entry in pattern.elements:
+                state = self._pattern(entry.pattern, self._expr(entry.key, state))
             return self._bind_target(pattern.rest, state, pattern) if pattern.rest is not None else state
         if isinstance(pattern, cst.MatchClass):
             state = self._expr(pattern.cls, state)
-            for element in pattern.patterns:
-                state = self._pattern(element.value, state)
+            for positional in pattern.patterns:
+                state = self._pattern(positional.value, state)
             for keyword in pattern.kwds:
                 state = self._pattern(keyword.pattern, state)
             return state
         if isinstance(pattern, (cst.MatchSequence, cst.MatchOr)):
-            for element in pattern.patterns:
-                if isinstance(element, cst.MatchSequenceElement):
-                    state = self._pattern(element.value, state)
-                elif isinstance(element, cst.MatchOrElement):
-                    state = self._pattern(element.pattern, state)
+            for part in pattern.patterns:
+                if isinstance(part, cst.MatchSequenceElement):
+                    state = self._pattern(part.value, state)
+                elif isinstance(part, cst.MatchOrElement):
+                    state = self._pattern(part.pattern, state)
                 else:  # `*rest`
-                    state = self._pattern(element, state)
+                    state = self._pattern(part, state)
             return state
         return state
 
@@ -207,22 +208,20 @@ class ReachingBindings:
     def _expr(self, node: cst.CSTNode | None, state: Bindings) -> Bindings:
         if node is None:
             return state
-        stack: list[tuple[str, object]] = [("visit", node)]
+        stack: list[_Action] = [_Visit(node)]
         while stack:
-            action, item = stack.pop()
-            if action == "bind":
-                target, site = item  # type: ignore[misc]
-                state = self._bind_target(target, state, site)
-            elif action == "enter":
+            action = stack.pop()
+            if isinstance(action, _Bind):
+                state = self._bind_target(action.target, state, action.site)
+            elif isinstance(action, _Enter):
                 self._scopes.append(state)
-            elif action == "leave":
+            elif isinstance(action, _Leave):
                 state = self._scopes.pop()  # comprehension variables do not leak
             else:
-                assert isinstance(item, cst.CSTNode)
-                self._visit(item, state, stack)
+                self._visit(action.node, state, stack)
         return state
 
-    def _visit(self, node: cst.CSTNode, state: Bindings, stack: list[tuple[str, object]]) -> None:
+    def _visit(self, node: cst.CSTNode, state: Bindings, stack: list[_Action]) -> None:
         if isinstance(node, cst.Name):
             for site in state.get(node.value, ()):
                 if (site, id(node)) not in self._recorded:
@@ -230,38 +229,60 @@ class ReachingBindings:
                     self.reached.setdefault(site, []).append(node)
             return
         if isinstance(node, (cst.Attribute, cst.Arg)):
-            stack.append(("visit", node.value))
+            stack.append(_Visit(node.value))
             return
         if isinstance(node, cst.Lambda):
             for param in _params_of(node.params):
                 if param.default is not None:
-                    stack.append(("visit", param.default))
+                    stack.append(_Visit(param.default))
             return  # the body runs when called
         if isinstance(node, cst.NamedExpr):
-            stack.append(("bind", (node.target, node)))
-            stack.append(("visit", node.value))
+            stack.append(_Bind(node.target, node))
+            stack.append(_Visit(node.value))
             return
         if isinstance(node, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
             stack.extend(reversed(_comprehension_steps(node)))
             return
-        stack.extend(("visit", child) for child in reversed(node.children))
+        stack.extend(_Visit(child) for child in reversed(node.children))
 
 
-def _comprehension_steps(node: cst.ListComp | cst.SetComp | cst.GeneratorExp | cst.DictComp) -> list[tuple[str, object]]:
+@dataclass(frozen=True)
+class _Visit:
+    node: cst.CSTNode
+
+
+@dataclass(frozen=True)
+class _Bind:
+    target: cst.BaseExpression
+    site: cst.CSTNode
+
+
+class _Enter:
+    """A comprehension's own scope begins (its variables do not leak)."""
+
+
+class _Leave:
+    """A comprehension's own scope ends."""
+
+
+_Action = _Visit | _Bind | _Enter | _Leave
+
+
+def _comprehension_steps(node: cst.ListComp | cst.SetComp | cst.GeneratorExp | cst.DictComp) -> list[_Action]:
     results = [node.key, node.value] if isinstance(node, cst.DictComp) else [node.elt]
-    steps: list[tuple[str, object]] = []
+    steps: list[_Action] = []
     clause: cst.CompFor | None = node.for_in
     first = True
     while clause is not None:
-        steps.append(("visit", clause.iter))
+        steps.append(_Visit(clause.iter))
         if first:
-            steps.append(("enter", None))  # the first iterable is read outside the comprehension
+            steps.append(_Enter())  # the first iterable is read outside the comprehension
             first = False
-        steps.append(("bind", (clause.target, clause)))
-        steps += [("visit", condition.test) for condition in clause.ifs]
+        steps.append(_Bind(clause.target, clause))
+        steps += [_Visit(condition.test) for condition in clause.ifs]
         clause = clause.inner_for_in
-    steps += [("visit", result) for result in results]
-    steps.append(("leave", None))
+    steps += [_Visit(result) for result in results]
+    steps.append(_Leave())
     return steps
 
 

@@ -65,7 +65,7 @@ def solve(graph: Graph, analysis: Analysis[S], initial: S) -> Solution[S]:
         visits[block_id] = visits.get(block_id, 0) + 1
         block = graph.blocks[block_id]
         outs = analysis.transfer(block, entries[block_id])
-        for edge, out in zip(block.edges, outs):
+        for edge, out in zip(block.edges, outs, strict=True):
             if out is None:
                 continue
             target = edge.target

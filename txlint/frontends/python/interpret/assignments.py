@@ -12,7 +12,8 @@ from dataclasses import replace
 
 import libcst as cst
 
-from txlint.core.ir import Assignment, Delta, RowOrigin, RowRef, Value as IRValue
+from txlint.core.ir import Assignment, Delta, RowOrigin, RowRef
+from txlint.core.ir import Value as IRValue
 from txlint.frontends.python.interpret.expressions import (
     Expressions,
     literal_number,

@@ -15,7 +15,8 @@ import libcst as cst
 from txlint.core.config import Config
 from txlint.core.ftypes import Span
 from txlint.core.index import ProjectIndex
-from txlint.core.ir import Assignment, Op, ReadKind, RowRef, Value as IRValue
+from txlint.core.ir import Assignment, Op, ReadKind, RowRef
+from txlint.core.ir import Value as IRValue
 from txlint.frontends.python.imports import ImportTable, dotted_name
 from txlint.frontends.python.interpret.paths import Paths
 from txlint.frontends.python.interpret.state import F
@@ -60,7 +61,7 @@ class FileContext:
         found = self._facts.get(kind)
         if found is None:
             found = self._facts[kind] = build(self)
-        return found  # type: ignore[no-any-return]
+        return found
 
 
 class Context(Protocol):

@@ -111,7 +111,7 @@ class InterpreterCore:
         found = self._memos.get(kind)
         if found is None:
             found = self._memos[kind] = build()
-        return found  # type: ignore[no-any-return]
+        return found
 
     @property
     def paths(self) -> Paths:

@@ -27,9 +27,11 @@ from txlint.core.ir import (
     RowOrigin,
     RowRef,
     Transaction,
-    Value as IRValue,
     ValueKind,
     Write,
+)
+from txlint.core.ir import (
+    Value as IRValue,
 )
 from txlint.frontends.python.interpret.core import InterpreterCore
 from txlint.frontends.python.interpret.paths import ended, holding, opened, released

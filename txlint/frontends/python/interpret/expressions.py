@@ -15,7 +15,8 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from txlint.core.ir import Delta, Dependency, RowOrigin, RowRef, Value as IRValue, ValueKind
+from txlint.core.ir import Delta, Dependency, RowOrigin, RowRef, ValueKind
+from txlint.core.ir import Value as IRValue
 from txlint.frontends.python.interpret.effects import Effects
 from txlint.frontends.python.interpret.values import (
     UNKNOWN,

@@ -13,6 +13,7 @@ from txlint.frontends.python.flow.builder import GraphBuilder
 from txlint.frontends.python.flow.cfg import Graph
 from txlint.frontends.python.imports import ImportTable, dotted_name
 from txlint.frontends.python.interpret.context import FileContext
+from txlint.frontends.python.literals import text_value
 
 # Calls that end the path: they raise, or end the process.
 NEVER_RETURNS = frozenset({
@@ -56,7 +57,7 @@ def never_returning_functions(module: cst.Module, imports: ImportTable) -> froze
             annotation = statement.returns.annotation
             if isinstance(annotation, cst.SimpleString):
                 try:
-                    annotation = cst.parse_expression(annotation.evaluated_value or "")  # type: ignore[arg-type]
+                    annotation = cst.parse_expression(text_value(annotation) or "")
                 except cst.ParserSyntaxError:
                     continue
             if imports.resolve(annotation) in NO_RETURN_TYPES:

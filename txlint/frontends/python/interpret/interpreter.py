@@ -58,11 +58,12 @@ from txlint.frontends.python.flow.dominance import control_dependences
 from txlint.frontends.python.flow.solver import Solution, solve
 from txlint.frontends.python.interpret.assignments import Assignments
 from txlint.frontends.python.interpret.context import FileContext
+from txlint.frontends.python.interpret.expressions import source_text
 from txlint.frontends.python.interpret.graphs import function_graph
 from txlint.frontends.python.interpret.paths import (
     Leaving,
-    PathState,
     Paths,
+    PathState,
     first_open,
     held_on,
     holding,
@@ -73,7 +74,6 @@ from txlint.frontends.python.interpret.paths import (
 )
 from txlint.frontends.python.interpret.state import Binding, State, TxKind
 from txlint.frontends.python.interpret.values import UNKNOWN, Data, Handle, Pair, Parameter, Query, Record, Row, Rows, Value
-from txlint.frontends.python.interpret.expressions import source_text
 
 
 class FunctionInterpreter(Assignments):

@@ -24,7 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
-from txlint.core.ir import Assignment, Dependency, RowRef, Value as IRValue, ValueKind
+from txlint.core.ir import Assignment, Dependency, RowRef, ValueKind
+from txlint.core.ir import Value as IRValue
 from txlint.frontends.python.interpret.paths import Paths
 from txlint.frontends.python.interpret.values import Data, Value, join_values
 

@@ -210,8 +210,8 @@ class DjangoRecogniser(Recogniser):
             ref, table = RowRef(RowOrigin.PARAMETER, None, owner.name), ""
         else:
             ref, table = owner.ref, owner.table
-        columns = _string_list(update_fields) if update_fields is not None else None
-        assignments = ctx.take_pending(ref, columns)
+        named = _string_list(update_fields) if update_fields is not None else None
+        assignments = ctx.take_pending(ref, named)
         ctx.emit(Write(ctx.span(node), ctx.tx, table, assignments, row=ref, whole_row=update_fields is None))
         return Data()
 

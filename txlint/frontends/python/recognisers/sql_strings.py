@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from txlint.core.ir import Value as IRValue, ValueKind
+from txlint.core.ir import Value as IRValue
+from txlint.core.ir import ValueKind
 from txlint.frontends.python.imports import dotted_name
 from txlint.frontends.python.interpret.context import Context
 from txlint.frontends.python.interpret.values import Data
@@ -30,14 +31,19 @@ def sql_text(ctx: Context, node: cst.BaseExpression) -> str | None:
             left = sql_text(ctx, node.left) if isinstance(node.left, cst.BaseExpression) else None
             right = sql_text(ctx, node.right)
             return left + right if left is not None and right is not None else None
-        value = string_value(node)
-        return value if isinstance(value, str) else None
+        literal = string_value(node)
+        return literal if isinstance(literal, str) else None
     if isinstance(node, cst.FormattedString):
         parts = []
         for part in node.parts:
             if isinstance(part, cst.FormattedStringText):
                 parts.append(part.value)
-            elif isinstance(part.expression, (cst.Name, cst.Attribute)) and part.format_spec is None and part.conversion is None:
+            elif (
+                isinstance(part, cst.FormattedStringExpression)
+                and isinstance(part.expression, (cst.Name, cst.Attribute))
+                and part.format_spec is None
+                and part.conversion is None
+            ):
                 parts.append("txlint_hole_" + "_".join((dotted_name(part.expression) or "x").split(".")))
             else:
                 return None
@@ -60,11 +66,11 @@ def parameters(ctx: Context, params: cst.BaseExpression | None) -> Resolver:
         for position, element in enumerate(params.elements):
             values[position] = ctx.value_of(element.value)
     elif isinstance(params, cst.Dict):
-        for element in params.elements:
-            if isinstance(element, cst.DictElement) and isinstance(element.key, cst.SimpleString):
-                name = string_value(element.key)
+        for entry in params.elements:
+            if isinstance(entry, cst.DictElement) and isinstance(entry.key, cst.SimpleString):
+                name = string_value(entry.key)
                 if isinstance(name, str):
-                    values[name] = ctx.value_of(element.value)
+                    values[name] = ctx.value_of(entry.value)
     elif params is not None:
         ctx.eval(params)
     return lambda key: values.get(key, IRValue(ValueKind.UNKNOWN))

@@ -171,8 +171,8 @@ class SqlAlchemyRecogniser(Recogniser):
             guards = _where_guards(ctx, node) if method in {"where", "filter"} else _keyword_guards(ctx, node) if method == "filter_by" else ()
             return replace(query, guards=query.guards + guards, span=ctx.span(node))
         if kind is S.LOCK:
-            read = keyword_arg(node, "read")
-            shared = isinstance(read, cst.Name) and read.value == "True"
+            read_only = keyword_arg(node, "read")
+            shared = isinstance(read_only, cst.Name) and read_only.value == "True"
             return replace(query, lock=LockMode.SHARE if shared else LockMode.EXCLUSIVE, span=ctx.span(node))
         if kind is S.ROW:
             return ctx.row_from_read(ctx.evaluate_query(query, node), query.table)
@@ -299,9 +299,8 @@ def _get_lock(node: cst.Call) -> LockMode | None:
         return None
     if isinstance(value, cst.Dict):
         for element in value.elements:
-            if isinstance(element, cst.DictElement) and string_value(element.key) == "read":
-                if isinstance(element.value, cst.Name) and element.value.value == "True":
-                    return LockMode.SHARE
+            if isinstance(element, cst.DictElement) and string_value(element.key) == "read" and _is_true(element.value):
+                return LockMode.SHARE
     return LockMode.EXCLUSIVE
 
 
@@ -366,3 +365,7 @@ def _is_flask_db(ctx: Context, node: cst.BaseExpression, base: Value) -> bool:
     """Flask-SQLAlchemy's `db.session`: `db` is the extension object, by convention named `db`."""
     name = dotted_name(node)
     return isinstance(base, Unknown) and name is not None and name.rsplit(".", 1)[-1] == "db" and ctx.lookup(name.split(".")[0]) is None
+
+
+def _is_true(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Name) and node.value == "True"

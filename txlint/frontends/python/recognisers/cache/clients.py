@@ -177,9 +177,9 @@ def _class_attributes(cls: cst.ClassDef, imports: ImportTable, constants: dict[s
             for small in statement.body:
                 if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
                     api = annotation_api(small.annotation.annotation, imports)
-                    value = Client(api) if api else _static_value(small.value, imports, facts.objects, constants, {}) if small.value else None
-                    if value is not None:
-                        facts.attributes[(name, small.target.value)] = value
+                    known = Client(api) if api else _static_value(small.value, imports, facts.objects, constants, {}) if small.value else None
+                    if known is not None:
+                        facts.attributes[(name, small.target.value)] = known
         if isinstance(statement, cst.FunctionDef):
             params = {p.name.value: p for p in _params(statement)}
             for target, value in _self_assignments(statement.body):

@@ -100,10 +100,15 @@ class Emitter:
         key_node: cst.BaseExpression | None,
         known: tuple[str | None, bool] | None = None,
         stored: cst.BaseExpression | None = None,
-        **fields: object,
+        *,
+        ttl: bool | None = False,
+        flag_value: bool = False,
+        decrement: bool = False,
+        scoped: bool = False,
+        lock_object: bool = False,
     ) -> int:
         """Emit the op; `known` is (key, constant) when the key was read elsewhere (a lock object);
-        `stored` is the value a write puts under the key."""
+        `stored` is the value a write puts under the key; the other fields are `CacheOp`'s."""
         ctx = self.ctx
         if known is not None:
             key, constant = known
@@ -114,8 +119,7 @@ class Emitter:
         use = ctx.uses.use_of(self.node) if not self.queued and isinstance(self.node, cst.BaseExpression) else None
         watched = self.pipe is not None and key is not None and (self.pipe.watching is None or key in self.pipe.watching)
         before = self.memo.trails[-1] if self.memo.trails else trail(ctx)
-        if kind is CacheKind.GET and use is not None and key is not None:
-            fields["owner_check"] = any(self._token_like(other, key) for other in use.compared_to)
+        owner_check = kind is CacheKind.GET and use is not None and key is not None and any(self._token_like(other, key) for other in use.compared_to)
         op = CacheOp(
             ctx.span(self.node),
             ctx.tx,
@@ -132,7 +136,12 @@ class Emitter:
             compared_with=tuple(sorted(use.compared_with)) if use else (),
             last_work=before.work,
             under_claim=self._under_claim(),
-            **fields,  # type: ignore[arg-type]
+            ttl=ttl,
+            flag_value=flag_value,
+            decrement=decrement,
+            scoped=scoped,
+            lock_object=lock_object,
+            owner_check=owner_check,
         )
         index = ctx.emit(op)
         self._after(index, op, key, stored)
@@ -205,14 +214,9 @@ class Emitter:
                 last = self.emit(command.kind, method, each)
             return self.result(last) if last is not None else Data()
         value = arg(node, *command.value) if command.value is not None else None
-        extra: dict[str, object] = {}
-        if command.kind is CacheKind.SET:
-            extra["flag_value"] = marker(self.ctx, value)
-        if command.kind is CacheKind.INCR:
-            extra["decrement"] = command.decrement
-        if command.kind in (CacheKind.ACQUIRE, CacheKind.SET, CacheKind.EXPIRE):
-            extra["ttl"] = command.ttl
-        return self.result(self.emit(command.kind, method, key, stored=value, **extra))
+        flag_value = command.kind is CacheKind.SET and marker(self.ctx, value)
+        ttl = command.ttl if command.kind in (CacheKind.ACQUIRE, CacheKind.SET, CacheKind.EXPIRE) else False
+        return self.result(self.emit(command.kind, method, key, stored=value, ttl=ttl, flag_value=flag_value, decrement=command.decrement))
 
     def _redis_set(self, node: cst.Call, key: cst.BaseExpression) -> Value:
         nx = arg(node, 4, "nx")

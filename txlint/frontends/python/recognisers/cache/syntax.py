@@ -260,7 +260,7 @@ def is_none(node: cst.BaseExpression) -> bool:
 
 
 def is_true(node: cst.BaseExpression | None) -> bool:
-    return isinstance(node, cst.Name) and node.value == "True" or isinstance(node, cst.Integer) and int(node.value, 0) != 0
+    return (isinstance(node, cst.Name) and node.value == "True") or (isinstance(node, cst.Integer) and int(node.value, 0) != 0)
 
 
 def is_false(node: cst.BaseExpression | None) -> bool:
@@ -268,5 +268,5 @@ def is_false(node: cst.BaseExpression | None) -> bool:
 
 
 def is_literal_bool(node: cst.BaseExpression) -> bool:
-    return isinstance(node, cst.Name) and node.value in {"True", "False", "None"} or isinstance(node, cst.Integer)
+    return (isinstance(node, cst.Name) and node.value in {"True", "False", "None"}) or isinstance(node, cst.Integer)
 
