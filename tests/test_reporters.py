@@ -21,7 +21,7 @@ from txlint.core.ftypes import Finding, Related, Severity
 
 FINDING_FIELDS = {
     "code", "name", "severity", "message", "path", "line", "column",
-    "end_line", "end_column", "related", "fix", "fingerprint",
+    "end_line", "end_column", "related", "fingerprint",
 }  # fmt: skip
 
 # The same function, shifted by unrelated lines above it and another function after it.
@@ -83,7 +83,6 @@ def test_json_fields_and_values(project, run_txlint):
     assert (finding["line"], finding["column"]) == (LOST_UPDATE_LINE, LOST_UPDATE_COLUMN)
     assert finding["end_line"] == LOST_UPDATE_LINE
     assert finding["end_column"] > finding["column"]
-    assert finding["fix"] is None
     assert isinstance(finding["fingerprint"], str) and finding["fingerprint"]
 
 

@@ -54,18 +54,6 @@ class Related:
 
 
 @dataclass(frozen=True)
-class Fix:
-    """A suggested replacement of one span; never applied without the user asking."""
-
-    message: str
-    replacement: str
-    line: int
-    column: int
-    end_line: int
-    end_column: int
-
-
-@dataclass(frozen=True)
 class Finding:
     """One reported problem. The JSON reporter emits exactly these field names."""
 
@@ -79,7 +67,6 @@ class Finding:
     end_line: int
     end_column: int
     related: tuple[Related, ...] = ()
-    fix: Fix | None = None
     fingerprint: str = ""
 
     def sort_key(self) -> tuple[str, int, int, str]:

@@ -14,8 +14,14 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import Literal
 
 from txlint.core.ftypes import Span
+
+Sign = Literal["+", "-"]
+GuardOp = Literal["=", "!=", ">", ">=", "<", "<=", "is null", "is not null", "in"]
+ComparisonOp = Literal["=", "!="]
+ExitKind = Literal["return", "end", "raise"]  # a `return`, falling off the end, a `raise` with a lock held
 
 
 class LockMode(enum.StrEnum):
@@ -72,7 +78,7 @@ class Delta:
     """An in-database change of a column by an amount: `c = c - x` is Delta("c", "-")."""
 
     column: str
-    sign: str  # "+" or "-"
+    sign: Sign
     literal_amount: float | None = None  # the amount when it is a literal number
 
 
@@ -100,7 +106,7 @@ class Guard:
     """One condition of a write's WHERE clause: `column op <value>`."""
 
     column: str
-    op: str  # "=", ">=", ">", "<", "<=", "!=", "is null", "in"
+    op: GuardOp
     value: Value
 
 
@@ -110,7 +116,7 @@ class Comparison:
 
     row: RowRef
     column: str
-    op: str
+    op: ComparisonOp
     expression: str
 
 
@@ -182,8 +188,6 @@ class Insert(Op):
 class Begin(Op):
     """A transaction is opened explicitly by code that must then end it."""
 
-    manual: bool = True
-
 
 @dataclass(frozen=True)
 class Commit(Op):
@@ -205,7 +209,7 @@ class Exit(Op):
     an `except` that swallows).
     """
 
-    kind: str = "return"  # "return", "end" or "close"
+    kind: ExitKind = "return"
     open_since: Span | None = None
     site: Span | None = None
     hands_over: bool = False  # the session/connection is returned: the caller owns the transaction
@@ -282,7 +286,6 @@ class CacheOp(Op):
     key: str | None = None
     command: str = ""  # the method as called (`setnx`, `add`, `delete`): for messages only
     key_constant: bool = False
-    nx: bool = False  # written only when the key is absent
     ttl: bool | None = False  # this command leaves the key with an expiry; None: cannot tell (`**options`)
     atomic_group: int | None = None  # the MULTI/EXEC transaction it is queued in, None when it runs on its own
     watched: bool = False  # its key is WATCHed by the optimistic transaction it belongs to

@@ -7,7 +7,6 @@ naming conventions (version fields, money columns), never at source code.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
 from txlint.core.config import Config
 from txlint.core.index import normalise_column
@@ -73,10 +72,6 @@ def holds_lock(read: Read, op: Op, *, shared_counts: bool) -> bool:
     if read.lock is None or (read.lock is LockMode.SHARE and not shared_counts):
         return False
     return read.tx == op.tx
-
-
-def first_transaction_line(ops: Iterable[Op]) -> int | None:
-    return next((op.span.line for op in ops if op.tx is not None), None)
 
 
 KEY_ALIASES = frozenset({"pk", "id"})

@@ -20,7 +20,7 @@ from txlint.core.ftypes import Finding, Notice
 from txlint.core.index import AtomicWriter, TableDecl
 from txlint.engine.gcpolicy import few_collections
 from txlint.engine.shard import FileJob, FileOutcome
-from txlint.engine.workers import LocalWorker, ProcessWorker, partition
+from txlint.engine.workers import LocalWorker, Phase, ProcessWorker, partition
 
 # Below this many files a second process costs more than it saves.
 MIN_FILES_PER_PROCESS = 4
@@ -82,15 +82,15 @@ class Engine:
     def _drive(self, workers: list[LocalWorker | ProcessWorker]) -> RunResult:
         lost: dict[int, str] = {}  # file number -> why its worker could not finish it
         summaries: list[tuple[int, list[TableDecl]]] = []
-        for value in _phase(workers, "summarise", None, lost):
+        for value in _phase(workers, Phase.SUMMARISE, None, lost):
             summaries += value
         decls = [d for _, found in sorted(summaries, key=lambda s: s[0]) for d in found]
         writers: list[AtomicWriter] = []
-        for value in _phase(workers, "writers", decls, lost):
+        for value in _phase(workers, Phase.WRITERS, decls, lost):
             writers += value
         writers.sort(key=lambda w: (w.path, w.span.line, w.span.column, w.table, w.column, w.unit))
         outcomes: list[FileOutcome] = []
-        for value in _phase(workers, "judge", writers, lost):
+        for value in _phase(workers, Phase.JUDGE, writers, lost):
             outcomes += value
         outcomes += [FileOutcome(number, notices=[Notice(_display(workers, number), reason)]) for number, reason in lost.items()]
         result = RunResult(files_analysed=sum(w.analysed for w in workers), processes=len(workers) if isinstance(workers[0], ProcessWorker) else 1)
@@ -102,7 +102,7 @@ class Engine:
         return result
 
 
-def _phase(workers: list[LocalWorker | ProcessWorker], phase: str, argument: object, lost: dict[int, str]) -> list[Any]:
+def _phase(workers: list[LocalWorker | ProcessWorker], phase: Phase, argument: object, lost: dict[int, str]) -> list[Any]:
     """Start `phase` on every worker, then collect: child processes work at the same time."""
     for worker in workers:
         worker.start(phase, argument)

@@ -13,6 +13,7 @@ files it held, each reported with a notice; the other shards go on.
 from __future__ import annotations
 
 import contextlib
+import enum
 import functools
 import gc
 import multiprocessing
@@ -28,7 +29,22 @@ from txlint.engine.deepstack import run_deep
 from txlint.engine.gcpolicy import RUN_THRESHOLDS
 from txlint.engine.shard import FileJob, Shard
 
-PHASES = ("summarise", "writers", "judge")
+
+class Phase(enum.Enum):
+    """The phases of a run, in order (see `shard.Shard`)."""
+
+    SUMMARISE = "summarise"  # read and parse every file; its table declarations
+    WRITERS = "writers"  # with the project's schema: analyse every file; its atomic writers
+    JUDGE = "judge"  # with every writer known: the rules; findings and notices
+
+
+def run_phase(shard: Shard, phase: Phase, jobs: list[FileJob], argument: Any) -> Any:
+    """One phase of one shard (the phase's input: the jobs, then what the phase before found)."""
+    if phase is Phase.SUMMARISE:
+        return shard.summarise(jobs)
+    if phase is Phase.WRITERS:
+        return shard.writers(argument)
+    return shard.judge(argument)
 
 
 class LocalWorker:
@@ -39,8 +55,8 @@ class LocalWorker:
         self.jobs = jobs
         self._result: Any = None
 
-    def start(self, phase: str, argument: Any) -> None:
-        self._result = run_deep(functools.partial(getattr(self.shard, phase), self.jobs if phase == "summarise" else argument))
+    def start(self, phase: Phase, argument: Any) -> None:
+        self._result = run_deep(functools.partial(run_phase, self.shard, phase, self.jobs, argument))
 
     def finish(self) -> tuple[Any, str | None]:
         return self._result, None
@@ -66,10 +82,10 @@ class ProcessWorker:
         self._process.start()
         child.close()
 
-    def start(self, phase: str, argument: Any) -> None:
+    def start(self, phase: Phase, argument: Any) -> None:
         if self.dead is None:
             try:
-                self._pipe.send((phase, None if phase == "summarise" else argument))
+                self._pipe.send((phase, None if phase is Phase.SUMMARISE else argument))
             except (OSError, EOFError, ValueError) as error:
                 self.dead = f"worker process could not be reached: {error}"
 
@@ -107,10 +123,10 @@ def _serve(pipe: Connection, config: Config, enabled: frozenset[str], cache_fold
             phase, argument = pipe.recv()
         except (EOFError, OSError, KeyboardInterrupt):
             return
-        if phase not in PHASES:
+        if not isinstance(phase, Phase):
             return
         try:
-            value = run_deep(functools.partial(getattr(shard, phase), jobs if phase == "summarise" else argument))
+            value = run_deep(functools.partial(run_phase, shard, phase, jobs, argument))
             pipe.send(("ok", value, shard.analysed))
         except BaseException as error:  # noqa: BLE001 - reported by the parent, which still finishes the run
             detail = "".join(traceback.format_exception_only(type(error), error)).strip()

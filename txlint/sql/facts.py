@@ -21,7 +21,6 @@ Everything is a frozen dataclass so facts can be cached, hashed and compared.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -183,9 +182,6 @@ class Statement:
     savepoint: str | None = None
     savepoint_action: SavepointAction | None = None
 
-    def predicates_on(self, column: str) -> tuple[Predicate, ...]:
-        """The predicates that test `column` (by name, any table)."""
-        return tuple(predicate for predicate in self.predicates if predicate.column == column)
 
 
 @dataclass(frozen=True)
@@ -205,8 +201,3 @@ class TableSchema:
     unique_columns: tuple[tuple[str, ...], ...] = ()
     non_negative: tuple[str, ...] = ()
     columns: tuple[str, ...] = ()
-
-    def has_unique(self, columns: Iterable[str]) -> bool:
-        """True when some unique constraint is covered by `columns` (so those values identify one row)."""
-        wanted = set(columns)
-        return any(unique and set(unique) <= wanted for unique in self.unique_columns)

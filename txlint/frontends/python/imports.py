@@ -82,10 +82,6 @@ class ImportTable:
         """Whether the module imports anything from `package`."""
         return any(target == package or target.startswith(package + ".") for target in self._names.values())
 
-    def local_name(self, node: cst.BaseExpression) -> str | None:
-        """The simple name of `node` as imported (`Account` for `from .models import Account`)."""
-        qualified = self.resolve(node)
-        return qualified.rsplit(".", 1)[-1] if qualified else None
 
 
 def _walk_statements(body: object) -> list[cst.Import | cst.ImportFrom]:

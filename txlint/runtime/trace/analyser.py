@@ -202,11 +202,6 @@ class TraceAnalyser(Judgement):
         state = self._states.get(conn)
         return state is not None and state.tx_open
 
-    def transaction_id(self, conn: Hashable) -> int | None:
-        """An id of the connection's open transaction (None: none open); a new one per transaction."""
-        state = self._states.get(conn)
-        return state.tx_id if state is not None and state.tx_open else None
-
     # -- events ---------------------------------------------------------------------------
     def begin(self, conn: Hashable, *, autocommit: bool = False, isolation: str | None = None) -> None:
         """A transaction starts (or, on a connection in autocommit mode, a run of autocommit statements)."""

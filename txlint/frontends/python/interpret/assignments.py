@@ -15,6 +15,7 @@ import libcst as cst
 from txlint.core.ir import Assignment, Delta, RowOrigin, RowRef
 from txlint.core.ir import Value as IRValue
 from txlint.frontends.python.interpret.expressions import (
+    AUGMENTED_SIGNS,
     Expressions,
     literal_number,
     merge_data,
@@ -42,7 +43,7 @@ class Assignments(Expressions):
         current = self.eval(node.target)
         change = self.eval(node.value)
         combined = merge_data(current, change)
-        sign = {cst.AddAssign: "+", cst.SubtractAssign: "-"}.get(type(node.operator))
+        sign = AUGMENTED_SIGNS.get(type(node.operator))
         column = single_column(current)
         if sign and column and not combined.in_database:
             combined = Data(combined.deps, delta=Delta(column, sign, literal_number(node.value)))

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from txlint.core.ir import Delta, Dependency, RowOrigin, RowRef, ValueKind
+from txlint.core.ir import Delta, Dependency, RowOrigin, RowRef, Sign, ValueKind
 from txlint.core.ir import Value as IRValue
 from txlint.frontends.python.interpret.effects import Effects
 from txlint.frontends.python.interpret.values import (
@@ -33,6 +33,8 @@ from txlint.frontends.python.interpret.values import (
 from txlint.frontends.python.literals import text_value
 
 _EMPTY_MODULE = cst.Module(body=[])
+SIGNS: dict[type[cst.BaseBinaryOp], Sign] = {cst.Subtract: "-", cst.Add: "+"}
+AUGMENTED_SIGNS: dict[type[cst.BaseAugOp], Sign] = {cst.SubtractAssign: "-", cst.AddAssign: "+"}
 
 
 def source_text(node: cst.CSTNode) -> str:
@@ -92,7 +94,7 @@ class Expressions(Effects):
         """`x - y`; an in-database column minus/plus an amount becomes a `Delta`."""
         left, right = self.eval(node.left), self.eval(node.right)
         merged = merge_data(left, right)
-        sign = {cst.Subtract: "-", cst.Add: "+"}.get(type(node.operator))
+        sign = SIGNS.get(type(node.operator))
         if sign and isinstance(left, Data) and left.column_ref and not (isinstance(right, Data) and right.column_ref):
             amount = literal_number(node.right)
             return Data(merged.deps, in_database=True, delta=Delta(left.column_ref, sign, amount))

@@ -24,6 +24,7 @@ import libcst as cst
 
 from txlint.core.ir import (
     Comparison,
+    ComparisonOp,
     Condition,
     Dependency,
     Exit,
@@ -273,7 +274,7 @@ class FunctionInterpreter(Assignments):
         if not (isinstance(test, cst.Comparison) and len(test.comparisons) == 1):
             return ()
         target = test.comparisons[0]
-        op = {cst.Equal: "=", cst.NotEqual: "!=", cst.Is: "=", cst.IsNot: "!="}.get(type(target.operator))
+        op = _EQUALITIES.get(type(target.operator))
         if op is None:
             return ()
         for field_side, other in ((test.left, target.comparator), (target.comparator, test.left)):
@@ -376,6 +377,7 @@ def _captures(pattern: cst.CSTNode) -> list[str]:
     return found
 
 
+_EQUALITIES: dict[type[cst.BaseCompOp], ComparisonOp] = {cst.Equal: "=", cst.NotEqual: "!=", cst.Is: "=", cst.IsNot: "!="}
 _FALSY = {"None", "False", "0"}
 _TRUTHY = {"True", "1"}
 

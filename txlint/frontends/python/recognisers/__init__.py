@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from txlint.frontends.python.recognisers.base import Recogniser
 from txlint.frontends.python.recognisers.cache import CacheRecogniser
+from txlint.frontends.python.recognisers.configured_locks import ConfiguredLocks
 from txlint.frontends.python.recognisers.dbapi_drivers import DbApiRecogniser
 from txlint.frontends.python.recognisers.django_orm import DjangoRecogniser
 from txlint.frontends.python.recognisers.sqlalchemy_orm import SqlAlchemyRecogniser
 
-RECOGNISERS: tuple[Recogniser, ...] = (DjangoRecogniser(), SqlAlchemyRecogniser(), DbApiRecogniser(), CacheRecogniser())
+# The project's own lock functions come first: a helper the user names is theirs, whatever library it wraps.
+RECOGNISERS: tuple[Recogniser, ...] = (ConfiguredLocks(), DjangoRecogniser(), SqlAlchemyRecogniser(), DbApiRecogniser(), CacheRecogniser())

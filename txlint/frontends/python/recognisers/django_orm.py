@@ -15,7 +15,7 @@ from dataclasses import replace
 
 import libcst as cst
 
-from txlint.core.ir import Assignment, Commit, Dependency, Guard, Insert, LockMode, Read, ReadKind, Rollback, RowOrigin, RowRef, Write
+from txlint.core.ir import Assignment, Commit, Dependency, Guard, GuardOp, Insert, LockMode, Read, ReadKind, Rollback, RowOrigin, RowRef, Write
 from txlint.frontends.python.imports import dotted_name, keyword_arg
 from txlint.frontends.python.interpret.context import Context
 from txlint.frontends.python.interpret.values import Data, ModelClass, Pair, Parameter, Query, Row, Rows, Unknown, Value
@@ -30,7 +30,7 @@ F_EXPRESSION = "django.db.models.F"
 COALESCE = {"django.db.models.functions.Coalesce", "django.db.models.functions.comparison.Coalesce"}
 SHORTCUTS_GET = {"django.shortcuts.get_object_or_404", "django.shortcuts.get_list_or_404"}
 MANAGER_ATTRIBUTES = {"objects", "_default_manager", "_base_manager"}
-LOOKUPS = {"exact": "=", "iexact": "=", "gte": ">=", "gt": ">", "lte": "<=", "lt": "<", "isnull": "is null", "in": "in"}
+LOOKUPS: dict[str, GuardOp] = {"exact": "=", "iexact": "=", "gte": ">=", "gt": ">", "lte": "<=", "lt": "<", "isnull": "is null", "in": "in"}
 
 
 class Q(enum.Enum):

@@ -17,7 +17,7 @@ from dataclasses import replace
 
 import libcst as cst
 
-from txlint.core.ir import Assignment, Commit, Dependency, Guard, Insert, LockMode, ReadKind, Rollback, RowOrigin, RowRef, Write
+from txlint.core.ir import Assignment, Commit, Dependency, Guard, GuardOp, Insert, LockMode, ReadKind, Rollback, RowOrigin, RowRef, Write
 from txlint.frontends.python.imports import dotted_name, keyword_arg
 from txlint.frontends.python.interpret.context import Context
 from txlint.frontends.python.interpret.values import (
@@ -49,7 +49,7 @@ SESSION_TYPES = ORM_SESSION_TYPES | CONNECTION_TYPES
 SELECT = {"sqlalchemy.select", "sqlalchemy.sql.select", "sqlalchemy.future.select"}
 UPDATE = {"sqlalchemy.update", "sqlalchemy.sql.update"}
 TEXT = {"sqlalchemy.text", "sqlalchemy.sql.text", "sqlalchemy.sql.expression.text"}
-COMPARISONS = {cst.Equal: "=", cst.GreaterThanEqual: ">=", cst.GreaterThan: ">", cst.LessThan: "<", cst.LessThanEqual: "<=", cst.NotEqual: "!="}
+COMPARISONS: dict[type[cst.BaseCompOp], GuardOp] = {cst.Equal: "=", cst.GreaterThanEqual: ">=", cst.GreaterThan: ">", cst.LessThan: "<", cst.LessThanEqual: "<=", cst.NotEqual: "!="}
 
 
 class S(enum.Enum):
