@@ -35,9 +35,9 @@ def leaking_bound(params: object, key: object) -> object:
 
 def break_bound(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every module of the trace analyser that reads bound values gets the leaking `bound_value`."""
-    from txlint.runtime.trace import analyser, judgement, records
+    from txlint.runtime.trace import judgement, records, statements
 
-    for module in (analyser, judgement, records):
+    for module in (judgement, records, statements):
         monkeypatch.setattr(module, "bound_value", leaking_bound)
 
 

@@ -16,7 +16,6 @@ of their own: only their definition (a name bound) is a step here.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 import libcst as cst
 
@@ -41,53 +40,16 @@ from txlint.frontends.python.flow.cfg import (
     Route,
     RouteKind,
     Simple,
-    Step,
     Subject,
     Test,
 )
-
-# Handlers that catch every exception a body raises on purpose.
-CATCH_ALL = frozenset({"Exception", "BaseException", "builtins.Exception", "builtins.BaseException"})
+from txlint.frontends.python.flow.regions import ExitRegion, Loop, Regions, TryRegion, reverse_postorder
 
 
-@dataclass(eq=False)
-class _Loop:
-    head: Block  # where `continue` goes
-    after: Block  # where `break` goes
-
-
-@dataclass(eq=False)
-class _Try:
-    dispatch: Block  # tries the handlers in turn
-    catch_all: bool
-    explicit: bool = False  # something raises on purpose into it
-
-
-@dataclass(eq=False)
-class _Exit:
-    """A region whose exit code runs on every way out: a `finally` body, or a `with` item's exit."""
-
-    entry: Block  # where paths leaving normally (and returns and jumps) go
-    error: Block  # where exceptions go (the same block for `finally`)
-    suppress: bool = False  # a `with` that may swallow the exception (`contextlib.suppress`)
-    routes: list[Route] = field(default_factory=list)
-    raised: bool = False  # some exception reaches it
-    raised_explicitly: bool = False
-
-    def record(self, route: Route, explicit: bool) -> None:
-        if route.kind is RouteKind.RAISE:
-            self.raised = True
-            self.raised_explicitly = self.raised_explicitly or explicit
-        elif route not in self.routes:
-            self.routes.append(route)
-
-
-_Frame = _Loop | _Try | _Exit
-
-
-class GraphBuilder:
+class GraphBuilder(Regions):
     """Builds one function's graph; `never_returns` and `suppresses` bring knowledge of names
-    (`sys.exit`, a module function annotated `NoReturn`; `contextlib.suppress`)."""
+    (`sys.exit`, a module function annotated `NoReturn`; `contextlib.suppress`), `catches_all`
+    which handler types catch every exception raised on purpose."""
 
     def __init__(
         self,
@@ -96,19 +58,11 @@ class GraphBuilder:
         suppresses: Callable[[cst.BaseExpression], bool],
         catches_all: Callable[[cst.BaseExpression], bool],
     ) -> None:
+        super().__init__()
         self.func = func
         self.never_returns = never_returns
         self.suppresses = suppresses
         self.catches_all = catches_all
-        self.blocks: list[Block] = []
-        self.frames: list[_Frame] = []
-        self.implicit: list[tuple[Block, Block]] = []  # (block, where its exceptions go)
-        self.regions: list[tuple[int, int]] = []
-        self.steps = 0
-        entry = self._block("entry")
-        self.return_exit = self._block("return exit")
-        self.raise_exit = self._block("raise exit")
-        self.current: Block | None = entry
 
     def build(self) -> Graph:
         body = self.func.body
@@ -122,82 +76,6 @@ class GraphBuilder:
         graph = Graph(self.func, self.blocks, self.return_exit.id, self.raise_exit.id, regions=self.regions)
         graph.order = reverse_postorder(graph)
         return graph
-
-    # -- blocks, steps, edges -----------------------------------------------------------------
-    def _block(self, label: str) -> Block:
-        block = Block(len(self.blocks), label)
-        self.blocks.append(block)
-        if self._catching():
-            self.implicit.append((block, self._raise_target(explicit=False)))
-        return block
-
-    def _add(self, kind: type[Step], node: cst.CSTNode, **fields: object) -> Step | None:
-        if self.current is None:
-            return None
-        self.steps += 1
-        step = kind(node=node, order=self.steps, **fields)
-        self.current.steps.append(step)
-        return step
-
-    def _goto(self, target: Block, kind: EdgeKind = EdgeKind.NORMAL, skips: cst.CSTNode | None = None) -> None:
-        if self.current is not None:
-            self.current.edges.append(Edge(target.id, kind, skips=skips))
-
-    def _start(self, label: str, skips: cst.CSTNode | None = None) -> Block:
-        """A new block that the current one falls through to."""
-        block = self._block(label)
-        self._goto(block, skips=skips)
-        self.current = block
-        return block
-
-    # -- regions and routes ---------------------------------------------------------------------
-    def _catching(self) -> bool:
-        """Whether an exception raised here may be caught in this function (then every block has an
-        exception edge; otherwise only what raises on purpose leaves through one)."""
-        return any(isinstance(f, _Try) or (isinstance(f, _Exit) and (f.entry is f.error or f.suppress)) for f in self.frames)
-
-    def _raise_target(self, explicit: bool, below: int | None = None) -> Block:
-        """Where an exception raised inside the first `below` frames goes, recording its route."""
-        for frame in reversed(self.frames[:below]):
-            if isinstance(frame, _Try):
-                frame.explicit = frame.explicit or explicit
-                return frame.dispatch
-            if isinstance(frame, _Exit):
-                frame.record(RAISE, explicit)
-                return frame.error
-        return self.raise_exit
-
-    def _hop(self, route: Route, below: int, explicit: bool = True) -> tuple[Block, bool]:
-        """The next block on `route` for a path leaving the first `below` frames, and whether it is the
-        route's end (a jump arriving at its loop)."""
-        if route.kind is RouteKind.RAISE:
-            return self._raise_target(explicit, below), False
-        for frame in reversed(self.frames[:below]):
-            if isinstance(frame, _Loop) and route.kind is RouteKind.JUMP and route.target in (frame.head.id, frame.after.id):
-                return self.blocks[route.target], True
-            if isinstance(frame, _Exit):
-                frame.record(route, explicit)
-                return frame.entry, False
-        return (self.return_exit, False) if route.kind is RouteKind.RETURN else (self.blocks[route.target or 0], True)
-
-    def _leave(self, route: Route, explicit: bool = True) -> None:
-        """The current path leaves on `route`; nothing after it in this suite runs."""
-        if self.current is None:
-            return
-        target, arrived = self._hop(route, len(self.frames), explicit)
-        self.current.edges.append(Edge(target.id, arrives=arrived))
-        self.current = None
-
-    def _route_out(self, frame: _Exit, source: Block, below: int, after: Block | None) -> None:
-        """The edges out of an exit region's code, one per route that passes through it."""
-        if after is not None:
-            source.edges.append(Edge(after.id, routed=True))
-        for route in frame.routes:
-            target, arrived = self._hop(route, below)
-            source.edges.append(Edge(target.id, admits=route, routed=True, arrives=arrived))
-        if frame.raised and frame.entry is frame.error:
-            target, _ = self._hop(RAISE, below, frame.raised_explicitly)
-            source.edges.append(Edge(target.id, admits=RAISE, routed=True, escapes=not frame.raised_explicitly))
 
     # -- statements -----------------------------------------------------------------------------
     def _suite(self, statements: Sequence[cst.CSTNode]) -> None:
@@ -254,7 +132,7 @@ class GraphBuilder:
         return call is not None and self.never_returns(call)
 
     def _jump(self, node: cst.Break | cst.Continue) -> None:
-        loop = next((f for f in reversed(self.frames) if isinstance(f, _Loop)), None)
+        loop = next((f for f in reversed(self.frames) if isinstance(f, Loop)), None)
         target = None if loop is None else loop.after if isinstance(node, cst.Break) else loop.head
         self._add(Jump, node, target=target.id if target is not None else -1)
         if target is None:
@@ -321,7 +199,7 @@ class GraphBuilder:
         self._orelse(node.orelse, otherwise, after)
 
     def _loop(self, head: Block, body: Block, after: Block, suite: cst.BaseSuite) -> None:
-        self.frames.append(_Loop(head, after))
+        self.frames.append(Loop(head, after))
         if self.current is not body:
             self.current = body
         self._body(suite)
@@ -336,14 +214,14 @@ class GraphBuilder:
         self.current = after
 
     def _try(self, node: cst.Try | cst.TryStar) -> None:
-        final: _Exit | None = None
+        final: ExitRegion | None = None
         if node.finalbody is not None:
             entry = self._block("finally")
-            final = _Exit(entry, entry)
+            final = ExitRegion(entry, entry)
             self.frames.append(final)
-        guard: _Try | None = None
+        guard: TryRegion | None = None
         if node.handlers:
-            guard = _Try(self._block("dispatch"), any(self.catches_all(h.type) if h.type else True for h in node.handlers))
+            guard = TryRegion(self._block("dispatch"), any(self.catches_all(h.type) if h.type else True for h in node.handlers))
             self.frames.append(guard)
         start = self._start("try")
         handler_entry = guard.dispatch if guard is not None else final.entry if final is not None else None
@@ -385,17 +263,11 @@ class GraphBuilder:
             self._route_out(final, end, len(self.frames), after)
         self.current = after if end is not None and any(e is not None for e in ends) else None
 
-    def _join(self, ends: list[Block | None], target: Block) -> None:
-        for end in ends:
-            if end is not None:
-                end.edges.append(Edge(target.id))
-        self.current = target if any(end is not None for end in ends) else None
-
     def _with(self, node: cst.With) -> None:
-        exits: list[tuple[int, _Exit]] = []
+        exits: list[tuple[int, ExitRegion]] = []
         for index, item in enumerate(node.items):
             self._add(Enter, node, item=index)
-            frame = _Exit(self._block("with exit"), self._block("with error"), suppress=self.suppresses(item.item))
+            frame = ExitRegion(self._block("with exit"), self._block("with error"), suppress=self.suppresses(item.item))
             self.frames.append(frame)
             exits.append((index, frame))
             start = self._start("with body")
@@ -451,24 +323,3 @@ def _call_of(node: cst.BaseExpression) -> cst.Call | None:
 def _last_statement(func: cst.FunctionDef) -> cst.CSTNode:
     body = func.body.body if isinstance(func.body, (cst.IndentedBlock, cst.SimpleStatementSuite)) else ()
     return body[-1] if body else func
-
-
-def reverse_postorder(graph: Graph) -> list[int]:
-    """The blocks reachable from the entry in reverse postorder, successors taken in reverse edge
-    order: a block comes after every block that reaches it without a back edge, and a `then`
-    before its `else` (edges are listed in source order)."""
-    seen: set[int] = set()
-    post: list[int] = []
-    stack: list[tuple[int, list[int]]] = [(0, [e.target for e in graph.blocks[0].edges])]
-    seen.add(0)
-    while stack:
-        block, pending = stack[-1]
-        if pending:
-            successor = pending.pop()
-            if successor not in seen:
-                seen.add(successor)
-                stack.append((successor, [e.target for e in graph.blocks[successor].edges]))
-            continue
-        stack.pop()
-        post.append(block)
-    return post[::-1]

@@ -23,10 +23,7 @@ from dataclasses import replace
 import libcst as cst
 
 from txlint.core.ir import (
-    Comparison,
-    ComparisonOp,
     Condition,
-    Dependency,
     Exit,
     Read,
     RowOrigin,
@@ -57,27 +54,24 @@ from txlint.frontends.python.flow.cfg import (
 )
 from txlint.frontends.python.flow.dominance import control_dependences
 from txlint.frontends.python.flow.solver import Solution, solve
-from txlint.frontends.python.interpret.assignments import Assignments
+from txlint.frontends.python.interpret.branches import Branches, deps_of
 from txlint.frontends.python.interpret.context import FileContext
-from txlint.frontends.python.interpret.expressions import source_text
 from txlint.frontends.python.interpret.graphs import function_graph
 from txlint.frontends.python.interpret.paths import (
     Leaving,
-    Paths,
     PathState,
     first_open,
     held_on,
-    holding,
     leave,
     raising,
     skipping,
     through,
 )
 from txlint.frontends.python.interpret.state import Binding, State, TxKind
-from txlint.frontends.python.interpret.values import UNKNOWN, Data, Handle, Pair, Parameter, Query, Record, Row, Rows, Value
+from txlint.frontends.python.interpret.values import UNKNOWN, Data, Handle, Pair, Parameter, Query, Row, Rows, Value
 
 
-class FunctionInterpreter(Assignments):
+class FunctionInterpreter(Branches):
     """Abstract interpretation of one function, emitting IR ops."""
 
     def __init__(self, file: FileContext, func: cst.FunctionDef, class_name: str | None) -> None:
@@ -233,7 +227,7 @@ class FunctionInterpreter(Assignments):
 
     def _case(self, step: Case, block: Block) -> None:
         subject = self.state.elements.get(id(step.subject), UNKNOWN)
-        self.conditions[block.id] = Condition(self.span(step.node.pattern), _deps(subject))
+        self.conditions[block.id] = Condition(self.span(step.node.pattern), deps_of(subject))
         for name in _captures(step.node.pattern):
             self.state.env[name] = Binding(UNKNOWN, self.site)
 
@@ -252,57 +246,6 @@ class FunctionInterpreter(Assignments):
             self.eval(node.value)
         span = self.span(node) if step.explicit else None
         self.state.paths = leave(self.state.paths, Leaving(RAISE, span, tx=self.tx, order=step.order))
-
-    # -- branches -------------------------------------------------------------------------------
-    def _condition(self, test: cst.BaseExpression) -> Condition:
-        return Condition(self.span(test), _deps(self.eval(test)), self._comparisons(test))
-
-    def _comparisons(self, test: cst.BaseExpression) -> tuple[Comparison, ...]:
-        """`row.c == expr` / `expr != row.c` in a condition or in one of its `and`-ed parts, with the
-        other side's text."""
-        found: list[Comparison] = []
-        stack = [test]
-        while stack:
-            part = stack.pop()
-            if isinstance(part, cst.BooleanOperation) and isinstance(part.operator, cst.And):
-                stack += [part.right, part.left]
-            else:
-                found += self._comparison(part)
-        return tuple(found)
-
-    def _comparison(self, test: cst.BaseExpression) -> tuple[Comparison, ...]:
-        if not (isinstance(test, cst.Comparison) and len(test.comparisons) == 1):
-            return ()
-        target = test.comparisons[0]
-        op = _EQUALITIES.get(type(target.operator))
-        if op is None:
-            return ()
-        for field_side, other in ((test.left, target.comparator), (target.comparator, test.left)):
-            if isinstance(field_side, cst.Attribute) and isinstance(field_side.value, cst.Name):
-                owner = self.lookup(field_side.value.value)
-                if isinstance(owner, Row):
-                    return (Comparison(owner.ref, field_side.attr.value, op, source_text(other)),)
-        return ()
-
-    def _decided(self, test: cst.BaseExpression, condition: Condition) -> list[tuple[int, bool | None]]:
-        """Locks whose acquisition result `test` tests: (op, whether a true test means held; None: unknown)."""
-        mentioned = {d.row.read for d in condition.depends_on if d.row.origin is RowOrigin.READ and d.row.read in self.holdable}
-        if not mentioned:
-            return []
-        core, positive = truth_of(test)
-        if isinstance(core, cst.Name):
-            value = self.lookup(core.value)
-            direct = {d.row.read for d in value.deps} if isinstance(value, Data) else set()
-        else:
-            direct = {i for i in mentioned if i is not None and self.table.ops[i].span == self.span(core)}
-        return [(i, positive if i in direct and positive is not None else None) for i in sorted(i for i in mentioned if i is not None)]
-
-    def _assume(self, paths: Paths, test_true: bool) -> Paths:
-        """The paths after the test came out `test_true`; a lock tested in a way not understood is
-        taken as not held on either arm (no report rather than a wrong one)."""
-        for index, positive in self.decided:
-            paths = holding(paths, index, positive is not None and positive == test_true)
-        return paths
 
     # -- the end --------------------------------------------------------------------------------
     def _exits(self, solution: Solution[State]) -> None:
@@ -348,14 +291,6 @@ class FunctionInterpreter(Assignments):
         self.table.never_run(query for span, query in self.lazy.items() if span not in self.lazy_used)
 
 
-def _deps(value: Value) -> frozenset[Dependency]:
-    if isinstance(value, Data):
-        return value.deps
-    if isinstance(value, (Row, Record)):
-        return frozenset({Dependency(value.ref, None)})
-    return frozenset()
-
-
 def _hands_over(value: Value) -> bool:
     """Returning a session/connection (also inside a tuple) passes its transaction to the caller."""
     if isinstance(value, Pair):
@@ -375,43 +310,3 @@ def _captures(pattern: cst.CSTNode) -> list[str]:
             found.append(node.rest.value)
         stack.extend(node.children)
     return found
-
-
-_EQUALITIES: dict[type[cst.BaseCompOp], ComparisonOp] = {cst.Equal: "=", cst.NotEqual: "!=", cst.Is: "=", cst.IsNot: "!="}
-_FALSY = {"None", "False", "0"}
-_TRUTHY = {"True", "1"}
-
-
-def truth_of(test: cst.BaseExpression) -> tuple[cst.BaseExpression, bool | None]:
-    """The expression whose truth a test decides on, and whether a true test means it is truthy.
-
-    `not x` → (x, False); `x is None` → (x, False); `x == 1` → (x, True) (a counter that
-    reached 1 first); `x > 1` → (x, False); anything else → (test, True), or None when unknown.
-    """
-    positive: bool | None = True
-    while True:
-        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
-            positive, test = (None if positive is None else not positive), test.expression
-        elif isinstance(test, cst.Await):
-            test = test.expression
-        elif isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
-            target = test.comparisons[0]
-            same = _comparison_keeps_truth(target.operator, target.comparator)
-            positive = None if same is None or positive is None else positive == same
-            test = test.left
-        else:
-            return test, positive
-
-
-def _comparison_keeps_truth(operator: cst.BaseCompOp, other: cst.BaseExpression) -> bool | None:
-    """Whether `x <op> literal` is true exactly when x is truthy (True), falsy (False), or neither (None)."""
-    literal = other.value if isinstance(other, (cst.Name, cst.Integer)) else None
-    if isinstance(operator, (cst.Is, cst.Equal)):
-        return False if literal in _FALSY else True if literal in _TRUTHY else None
-    if isinstance(operator, (cst.IsNot, cst.NotEqual)):
-        return True if literal in _FALSY else False if literal in _TRUTHY else None
-    if isinstance(operator, cst.GreaterThan):
-        return False if literal == "1" else None
-    if isinstance(operator, cst.LessThanEqual):
-        return True if literal == "1" else None
-    return None
