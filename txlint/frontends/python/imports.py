@@ -30,6 +30,9 @@ class ImportTable:
 
     def __init__(self) -> None:
         self._names: dict[str, str] = {}
+        # Every recogniser resolves the callee of every call: resolved once per node. The node is
+        # kept with its answer so that its id cannot be reused by another while it is remembered.
+        self._resolved: dict[int, tuple[cst.BaseExpression, str | None]] = {}
 
     @classmethod
     def of_module(cls, module: cst.Module) -> ImportTable:
@@ -44,6 +47,7 @@ class ImportTable:
         return table
 
     def add(self, node: cst.Import | cst.ImportFrom) -> None:
+        self._resolved.clear()
         if isinstance(node, cst.Import):
             for alias in node.names:
                 full = dotted_name(alias.name)
@@ -69,6 +73,14 @@ class ImportTable:
 
     def resolve(self, node: cst.BaseExpression) -> str | None:
         """The qualified name of `node` when its head is imported, else None."""
+        known = self._resolved.get(id(node))
+        if known is not None and known[0] is node:
+            return known[1]
+        found = self._resolve(node)
+        self._resolved[id(node)] = (node, found)
+        return found
+
+    def _resolve(self, node: cst.BaseExpression) -> str | None:
         dotted = dotted_name(node)
         if dotted is None:
             return None

@@ -18,7 +18,6 @@ paths are settled (`ops.OpTable`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 
 import libcst as cst
 
@@ -59,6 +58,7 @@ from txlint.frontends.python.interpret.context import FileContext
 from txlint.frontends.python.interpret.graphs import function_graph
 from txlint.frontends.python.interpret.paths import (
     Leaving,
+    Paths,
     PathState,
     first_open,
     held_on,
@@ -87,22 +87,29 @@ class FunctionInterpreter(Branches):
 
     # -- the solver's protocol ------------------------------------------------------------------
     def transfer(self, block: Block, state: State) -> Sequence[State | None]:
-        self.state = state.copy()
         self.decided = []
+        if not block.steps:  # a join point, a loop head, a region's exit: nothing but the paths changes
+            self.state = state
+            return self._leave(block, state, state, [state.paths])
+        self.state = state.copy()
         boundaries = [self.state.paths]
         for step in block.steps:
             self.site = step.order
             self.table.start_step(id(step), block.id)
             self._step(step, block)
             boundaries.append(self.state.paths)
-        end = self.state
+        return self._leave(block, state, self.state, boundaries)
+
+    def _leave(self, block: Block, start: State, end: State, boundaries: list[Paths]) -> list[State | None]:
+        """The states along each edge out of `block`: an exception edge carries the paths of every
+        point of the block, a branch's edges what its test decided, a route's edges the paths on it."""
         raised: State | None = None
         outs: list[State | None] = []
         for edge in block.edges:
             source = end
             if edge.kind is EdgeKind.EXCEPTION:
                 if raised is None:
-                    raised = state.join(end)
+                    raised = start.join(end) if end is not start else start.with_paths(start.paths)
                     raised.paths = raising(frozenset().union(*boundaries))
                 source = raised
             paths = source.paths
@@ -111,7 +118,7 @@ class FunctionInterpreter(Branches):
             paths = through(paths, edge)
             if edge.skips is not None:
                 paths = skipping(paths, self.span(edge.skips))
-            outs.append(replace(source, paths=paths) if paths else None)
+            outs.append(_along(source, paths))
         return outs
 
     def join(self, left: State, right: State) -> State:
@@ -281,7 +288,8 @@ class FunctionInterpreter(Branches):
         )
 
     def _settle(self, solution: Solution[State]) -> None:
-        self.table.settle_conditions(control_dependences(self.graph), self.conditions)
+        if self.table.emitted_in_blocks():
+            self.table.settle_conditions(control_dependences(self.graph), self.conditions)
         remaining: set[int] = set()
         for exit_block in (self.graph.return_exit, self.graph.raise_exit):
             state = solution.entries.get(exit_block)
@@ -289,6 +297,13 @@ class FunctionInterpreter(Branches):
                 remaining |= indices
         self.table.settle_results((self.bound_results | self.lost_results | remaining) - self.checked)
         self.table.never_run(query for span, query in self.lazy.items() if span not in self.lazy_used)
+
+
+def _along(state: State, paths: Paths) -> State | None:
+    """The state going along an edge that lets `paths` through (None: no path goes that way)."""
+    if not paths:
+        return None
+    return state if paths is state.paths else state.with_paths(paths)
 
 
 def _hands_over(value: Value) -> bool:

@@ -62,6 +62,10 @@ class OpTable:
         self.blocks.append(None)
         return len(self.ops) - 1
 
+    def emitted_in_blocks(self) -> bool:
+        """Whether any op was emitted in a block (so has branch conditions to settle)."""
+        return any(block is not None for block in self.blocks)
+
     # -- settling ---------------------------------------------------------------------------
     def settle_conditions(self, dependences: Mapping[int, tuple[int, ...]], conditions: Mapping[int, Condition]) -> None:
         """Every op runs under the conditions of the branches its block depends on."""

@@ -106,6 +106,10 @@ class State:
             dict(self.env), dict(self.rows), self.transactions, self.paths, dict(self.results), dict(self.elements), dict(self.facets)
         )
 
+    def with_paths(self, paths: Paths) -> State:
+        """The same state on other paths (the dicts are shared: states are copied before they change)."""
+        return State(self.env, self.rows, self.transactions, paths, self.results, self.elements, self.facets)
+
     def join(self, other: State) -> State:
         return State(
             _join_env(self.env, other.env),
