@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 
 from txlint.core.ftypes import Severity
 from txlint.core.index import normalise_column
-from txlint.core.ir import Assignment, LockMode, Read, RowOrigin, RowRef, Unit, ValueKind, Write
+from txlint.core.ir import Assignment, LockMode, Read, RowOrigin, RowRef, Unit, ValueKind, Write, in_order
 from txlint.core.queries import cas_guards, holds_lock, same_row, writes_row_of
 from txlint.core.rule import RelatedSpan, Report, Rule, RuleContext, RuleDoc
 
@@ -177,7 +177,7 @@ def _lost_update_by_key(unit: Unit, write: Write) -> Report | None:
     for assignment in write.assignments:
         if assignment.value.kind is not ValueKind.DERIVED:
             continue
-        for dep in assignment.value.depends_on:
+        for dep in in_order(assignment.value.depends_on):
             if dep.column is None or normalise_column(dep.column) != normalise_column(assignment.column):
                 continue
             read = unit.read_at(dep.row.read) if dep.row.origin is RowOrigin.READ else None

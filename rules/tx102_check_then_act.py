@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 
 from txlint.core.ftypes import Severity
 from txlint.core.index import ProjectIndex, normalise_column
-from txlint.core.ir import Condition, Insert, LockMode, Read, ReadKind, RowOrigin, Unit, ValueKind, Write
+from txlint.core.ir import Condition, Insert, LockMode, Read, ReadKind, RowOrigin, Unit, ValueKind, Write, in_order
 from txlint.core.queries import cas_guards, holds_lock, written_columns
 from txlint.core.rule import RelatedSpan, Report, Rule, RuleContext, RuleDoc
 
@@ -164,7 +164,7 @@ class CheckThenAct(Rule):
 def _reads_behind(unit: Unit, conditions: Iterable[Condition]) -> Iterator[tuple[int, Read, str | None, Condition]]:
     """The reads a decision depends on: (op index, read, column tested or None for the row itself, condition)."""
     for condition in conditions:
-        for dep in condition.depends_on:
+        for dep in in_order(condition.depends_on):
             if dep.row.origin is RowOrigin.READ and dep.row.read is not None:
                 read = unit.read_at(dep.row.read)
                 if read is not None:

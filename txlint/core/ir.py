@@ -13,6 +13,7 @@ tell "read and write in one transaction" from "read before `atomic()`".
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -62,6 +63,13 @@ class Dependency:
 
     row: RowRef
     column: str | None  # None: the row as a whole (it was passed to a call)
+
+
+def in_order(dependencies: Iterable[Dependency]) -> list[Dependency]:
+    """Dependencies in a fixed order (by the read that produced the row, then the column): a frozenset
+    iterates in an order that changes from run to run with the hash seed, and so would the column a
+    message names when several could be."""
+    return sorted(dependencies, key=lambda d: (d.row.read if d.row.read is not None else -1, d.row.origin.value, d.row.name, d.column or ""))
 
 
 @dataclass(frozen=True)
