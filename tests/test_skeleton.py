@@ -7,9 +7,9 @@ import ast
 import libcst as cst
 
 from txlint.frontends import python as python_frontend
-from txlint.frontends.python.declaration_skeleton import declaration_skeleton
 from txlint.frontends.python.imports import ImportTable
 from txlint.frontends.python.positions import LazyPositions
+from txlint.frontends.python.skeleton import declaration_skeleton
 
 MODELS = '''\
 """Models."""

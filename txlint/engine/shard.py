@@ -170,7 +170,8 @@ class Shard:
             result.sql = sql_script.analyse_script(source.path, source.text, self.config.dialect)
             result.syntax_errors = [self._parse_error(source.path, e.message, e.line, e.column) for e in result.sql.errors]
             return result
-        parsed = python_frontend.parse(source.path, source.text)
+        lock_words = tuple(entry.rsplit(".", 1)[-1] for entry in self.config.lock_functions)
+        parsed = python_frontend.parse(source.path, source.text, lock_words)
         if isinstance(parsed, python_frontend.TooDeep):
             item.entry.notices.append(Notice(source.path, parsed.reason))
             item.entry.checked = False

@@ -14,21 +14,25 @@ import itertools
 import re
 import sys
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import FrameType
 
 import libcst as cst
 
 from txlint.core.index import TableDecl
-from txlint.frontends.python.declaration_skeleton import declaration_skeleton
 from txlint.frontends.python.declarations import table_decls
 from txlint.frontends.python.imports import ImportTable
 from txlint.frontends.python.positions import LazyPositions
 from txlint.frontends.python.prefilter import may_matter, may_operate
+from txlint.frontends.python.recognisers import RECOGNISERS
+from txlint.frontends.python.relevance import operating_functions
+from txlint.frontends.python.skeleton import declaration_skeleton, skeleton
 
 # Recursion CPython's parser may use before txlint gives up on a file: about 1 500 chained
 # operators. Real code stays far below (Django's source nests some 40 levels at most).
 NESTING_BUDGET = 500
+KNOWN_NAMES = frozenset().union(*(recogniser.names for recogniser in RECOGNISERS))
 _LIBCST_POSITION = re.compile(r"error at (?P<line>\d+):(?P<column>\d+):\s*")
 
 @dataclass(frozen=True)
@@ -71,22 +75,30 @@ class Irrelevant:
     """Valid Python that mentions no database, ORM, SQL or cache API: nothing to analyse."""
 
 
-def parse(path: str, text: str) -> ParsedPython | PythonSyntaxError | TooDeep | Irrelevant:
-    """Parse source text; a syntax error is a value, not an exception."""
+def parse(path: str, text: str, words: Sequence[str] = ()) -> ParsedPython | PythonSyntaxError | TooDeep | Irrelevant:
+    """Parse source text; a syntax error is a value, not an exception.
+
+    `words` are names that make code operate beyond what the recognisers
+    know: the last parts of the configured lock functions."""
     tree = _cpython_reads(text)
     if isinstance(tree, PythonSyntaxError) and not _libcst_reads(text, tree):
         return tree
     if isinstance(tree, TooDeep):
         return tree  # libcst's native parser can crash outright on what CPython refuses for depth
-    if not may_matter(text):
+    mentioned = [word for word in words if word and word in text]
+    if not may_matter(text) and not mentioned:
         return Irrelevant()
     if isinstance(tree, ast.Module) and _long_boolean_chain(text, tree):
         return TooDeep()
-    operates = may_operate(text)
+    operates = may_operate(text) or bool(mentioned)
     if not operates and isinstance(tree, ast.Module):
         declared = _declarations_only(path, text, tree)
         if declared is not None:
             return declared
+    if isinstance(tree, ast.Module):
+        operating = _operating_only(path, text, tree, mentioned)
+        if operating is not None:
+            return operating
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as error:
@@ -127,6 +139,21 @@ def _declarations_only(path: str, text: str, tree: ast.Module) -> ParsedPython |
     except (cst.ParserSyntaxError, RecursionError, MemoryError):
         return None
     return ParsedPython(path, module, ImportTable.of_module(module), LazyPositions(module), operates=False)
+
+
+def _operating_only(path: str, text: str, tree: ast.Module, words: Sequence[str]) -> ParsedPython | None:
+    """The module with only the functions that can operate (`relevance`): the others are neither
+    parsed nor interpreted. None when every function can, or the skeleton does not parse (the whole
+    file is parsed instead, and its errors reported as they are)."""
+    keep = operating_functions(text, tree, KNOWN_NAMES, words)
+    cut = skeleton(text, tree, keep.__contains__)
+    if cut is None or cut is text:
+        return None
+    try:
+        module = cst.parse_module(cut)
+    except (cst.ParserSyntaxError, RecursionError, MemoryError):
+        return None
+    return ParsedPython(path, module, ImportTable.of_module(module), LazyPositions(module), operates=True)
 
 
 def _cpython_reads(text: str) -> ast.Module | PythonSyntaxError | TooDeep:

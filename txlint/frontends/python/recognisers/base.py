@@ -11,6 +11,7 @@ method defaults to "not mine", so a recogniser writes only what it knows.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import libcst as cst
 
@@ -31,6 +32,11 @@ class TxScope:
 
 class Recogniser:
     """Base of the recognisers: knows nothing."""
+
+    # The qualified names its values and ops start from (`django.db.transaction.atomic`, `redis.Redis`):
+    # a function naming one of them under an imported name can operate (`relevance`). Names that only
+    # shape a value (`F`, `select`) are not among them: an op needs something these start.
+    names: ClassVar[frozenset[str]] = frozenset()
 
     def parameter(self, ctx: Context, param: cst.Param) -> Value | None:
         """The value a parameter starts with, when this library can tell from its annotation or name."""

@@ -74,6 +74,8 @@ class LastReads(Facet):
 class DbApiRecogniser(Recogniser):
     """Turns DB-API calls with SQL strings into IR ops."""
 
+    names = frozenset(CONNECT)
+
     def opens_transaction(self, ctx: Context, expr: cst.BaseExpression) -> TxScope | None:
         """`with conn:` (psycopg2 commits or rolls back on exit) and `with conn.transaction():` (psycopg 3)."""
         if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and expr.func.attr.value == "transaction":

@@ -71,6 +71,8 @@ REFRESH_METHODS = {"refresh_from_db", "arefresh_from_db"}
 class DjangoRecogniser(Recogniser):
     """Turns Django ORM calls into IR ops."""
 
+    names = frozenset({ATOMIC, *TRANSACTION_CONTROL, *SHORTCUTS_GET})
+
     def opens_transaction(self, ctx: Context, expr: cst.BaseExpression) -> TxScope | None:
         target = expr.func if isinstance(expr, cst.Call) else expr
         if ctx.imports.resolve(target) != ATOMIC:

@@ -103,6 +103,8 @@ ENGINE_NAMES = {"engine", "conn", "connection", "async_engine"}
 class SqlAlchemyRecogniser(Recogniser):
     """Turns SQLAlchemy session and statement calls into IR ops."""
 
+    names = frozenset(SESSION_TYPES)
+
     def opens_transaction(self, ctx: Context, expr: cst.BaseExpression) -> TxScope | None:
         """`with session.begin():`, `engine.begin()`, `conn.begin()`, `begin_nested()`."""
         if not (isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute)):

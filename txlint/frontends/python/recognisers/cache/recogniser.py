@@ -30,6 +30,8 @@ from txlint.frontends.python.recognisers.base import Recogniser, TxScope
 from txlint.frontends.python.recognisers.cache.clients import (
     CLIENT_TYPES,
     DJANGO,
+    DJANGO_CACHE,
+    DJANGO_CACHES,
     LOCK_CLASSES,
     REDIS,
     Client,
@@ -47,6 +49,8 @@ from txlint.frontends.python.recognisers.cache.syntax import arg, facts, is_fals
 
 class CacheRecogniser(Recogniser):
     """Turns cache and distributed-lock commands into `CacheOp`s."""
+
+    names = frozenset({*CLIENT_TYPES, *LOCK_CLASSES, DJANGO_CACHE, DJANGO_CACHES})
 
     def opens_transaction(self, ctx: Context, expr: cst.BaseExpression) -> TxScope | None:
         """`with lock:` for a lock object made earlier: the lock is taken for the block (never a transaction)."""

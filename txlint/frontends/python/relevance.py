@@ -1,0 +1,233 @@
+"""Which functions of a module can operate on a database or cache: `prefilter`'s look, one function at a time.
+
+In a module that operates, most functions still do not: Django's own
+`db/models/query.py` has hundreds of methods and a handful that a recogniser
+turns into IR. Those that cannot are cut from what libcst parses
+(`skeleton`), which is most of a run's time, and so are never interpreted.
+
+Every value a recogniser turns into IR starts from something the function's
+own text names:
+
+- a word of `FUNCTION_TRIGGERS`: a manager (`.objects`), `atomic`, a cursor,
+  a session, `select_for_update`, a redis client type;
+- a name the module binds to something that can be such a value (an *alias*):
+  an import of a name a recogniser resolves (`Recogniser.names`), or of the
+  module it is in (`from django.db import transaction`), or whose path
+  mentions a trigger (`from .redis_client import client`); a module or class
+  attribute assigned from a trigger or another alias (`r = redis.Redis()`,
+  `release = r.register_script(...)`); a `self.<attr>` assigned in a function
+  that can operate (`self.client = client` where `client: Redis`);
+- a configured lock function (`lock-functions`, passed in as extra words);
+- another function of the module, named in a function that can operate: a
+  callback (`r.transaction(update, "key")` calls `update` with a pipeline),
+  a helper whose `NoReturn` ends a path.
+
+So a function whose text names none of these produces no IR, and cutting it
+changes no finding. The test is on text, so it errs one way only: a word in a
+comment or a string keeps a function that did not need keeping.
+
+What counts as a function here is what `skeleton` can cut (functions at
+module level, methods of classes at module level); anything else stays.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from txlint.frontends.python.skeleton import Function, cuttable, first_line
+
+# The words a value or an op a recogniser knows starts from, in a function's own text (`prefilter`'s words
+# are wider: they also find the modules that declare tables). Django: a manager, `save()`/`asave()`,
+# `refresh_from_db()`, `atomic`, the transaction functions, the shortcuts; SQLAlchemy: a session (a
+# parameter named so, Flask's `db.session`, `Session(...)`, an annotation), `engine.begin()`, a statement
+# locking its rows; DB-API: a connection, a cursor, `execute`, autocommit, psycopg 3's `conn.transaction()`;
+# caches: a client's library or type, Django's cache module, redis-py's `transaction(func, *keys)`.
+FUNCTION_TRIGGERS = (
+    ".objects", "_default_manager", "_base_manager", "save(", "refresh_from_db", "atomic", "set_autocommit",
+    ".commit(", ".rollback(", "get_object_or_404", "get_list_or_404", "select_for_update",
+    "sqlalchemy", "session", "Session", ".begin(", "begin_nested", "with_for_update",
+    "connect(", "cursor", "execute", "autocommit", "transaction(",
+    "redis", "Redis", "memcache", "core.cache", "BaseCache",
+)  # fmt: skip
+_TRIGGERS = re.compile("|".join(re.escape(t) for t in FUNCTION_TRIGGERS))
+_BINDINGS = (ast.Import, ast.ImportFrom, ast.Assign, ast.AnnAssign, ast.AugAssign)
+
+
+class _Module:
+    """The text of one module cut into what the analysis below reads."""
+
+    def __init__(self, text: str, tree: ast.Module) -> None:
+        self.lines = text.split("\n")
+        self.functions = [function for function, _ in cuttable(tree)]
+        self.bindings = list(_binding_statements(tree.body))
+
+    def text_of(self, node: ast.stmt) -> str:
+        """The lines a statement is on (a definition with its decorators)."""
+        first = first_line(node) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else node.lineno - 1
+        return "\n".join(self.lines[first : node.end_lineno or node.lineno])
+
+    def text_of_node(self, node: ast.expr) -> str:
+        """The source of an expression (one line's slice, or its lines when it spans several)."""
+        if node.end_lineno == node.lineno and node.end_col_offset is not None:
+            return self.lines[node.lineno - 1].encode()[node.col_offset : node.end_col_offset].decode(errors="replace")
+        return "\n".join(self.lines[node.lineno - 1 : node.end_lineno or node.lineno])
+
+
+class _Vocabulary:
+    """The triggers and the aliases found so far: what makes a text mention an operation."""
+
+    def __init__(self, extra_words: Sequence[str]) -> None:
+        words = [rf"\b{re.escape(word)}\b" for word in extra_words if word]
+        self.triggers = re.compile("|".join([_TRIGGERS.pattern, *words]))
+        self.aliases: set[str] = set()
+        self._named: re.Pattern[str] | None = None
+
+    def add(self, names: Iterable[str]) -> None:
+        size = len(self.aliases)
+        self.aliases.update(names)
+        if len(self.aliases) != size:
+            self._named = _whole_words(self.aliases)
+
+    def mentions(self, source: str) -> bool:
+        return self.triggers.search(source) is not None or (self._named is not None and self._named.search(source) is not None)
+
+
+@dataclass(frozen=True)
+class _AttributeAssignment:
+    """`self.<attr> = value` in a function: the attributes, the statement's text, and the parameter
+    assigned when the value is one."""
+
+    attributes: tuple[str, ...]
+    source: str
+    parameter_annotation: str | None
+
+
+def operating_functions(text: str, tree: ast.Module, known: frozenset[str], extra_words: Sequence[str] = ()) -> set[Function]:
+    """The functions of `cuttable(tree)` that can operate (see the module's docstring).
+
+    `known` is the qualified names the recognisers start values from;
+    `extra_words` are further names that make a function operate (the
+    configured lock functions)."""
+    module = _Module(text, tree)
+    texts = {function: module.text_of(function) for function in module.functions}
+    vocabulary = _Vocabulary(extra_words)
+    vocabulary.add(_import_aliases(module.bindings, known))
+    bindings = [(statement, module.text_of(statement)) for statement in module.bindings if not isinstance(statement, (ast.Import, ast.ImportFrom))]
+    assignments: dict[Function, list[_AttributeAssignment]] = {}
+    operating: set[Function] = {function for function in module.functions if _never_returns(function)}
+    while True:
+        before = (len(vocabulary.aliases), len(operating))
+        vocabulary.add(name for statement, source in bindings if vocabulary.mentions(source) for name in _targets(statement))
+        operating.update(function for function, source in texts.items() if function not in operating and vocabulary.mentions(source))
+        for function in operating:
+            if function not in assignments:
+                assignments[function] = list(_attribute_assignments(function, module))
+            for assignment in assignments[function]:
+                annotation = assignment.parameter_annotation
+                if vocabulary.mentions(assignment.source) or (annotation is not None and vocabulary.mentions(annotation)):
+                    vocabulary.add(assignment.attributes)
+        handed = _whole_words({function.name for function in module.functions if function not in operating}, suffix=r"(?!\s*\()")
+        if handed is not None:
+            named = set(handed.findall("\n".join(texts[function] for function in operating)))
+            operating.update(function for function in module.functions if function.name in named)
+        if (len(vocabulary.aliases), len(operating)) == before:
+            return operating
+
+
+def _attribute_assignments(function: Function, module: _Module) -> Iterator[_AttributeAssignment]:
+    """`self.<attr> = ...` (or `cls.<attr>`) anywhere in the function, with the annotation of the
+    parameter it assigns (`def __init__(self, client: Redis): self.client = client`)."""
+    annotations = {arg.arg: module.text_of_node(arg.annotation) for arg in _arguments(function) if arg.annotation is not None}
+    for statement in _statements(function.body):
+        if not isinstance(statement, (ast.Assign, ast.AnnAssign)):
+            continue
+        targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+        owned = tuple(t.attr for t in targets if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id in {"self", "cls"})
+        if owned:
+            value = statement.value
+            parameter = annotations.get(value.id) if isinstance(value, ast.Name) else None
+            yield _AttributeAssignment(owned, module.text_of(statement), parameter)
+
+
+def _never_returns(function: Function) -> bool:
+    """Annotated `NoReturn`/`Never`: a call of it ends a path in whatever function calls it."""
+    returns = function.returns
+    return returns is not None and isinstance(returns, (ast.Name, ast.Attribute, ast.Constant)) and any(
+        word in ast.unparse(returns) for word in ("NoReturn", "Never")
+    )
+
+
+def _import_aliases(bindings: Iterable[ast.stmt], known: frozenset[str]) -> Iterator[str]:
+    """Local names imports bind to something a recogniser knows (`from django.db.transaction import
+    commit`), or from a path that mentions a trigger (`from .redis_client import client`; the last
+    part of every name a recogniser knows is a trigger, or its module path has one)."""
+    for statement in bindings:
+        if isinstance(statement, ast.Import):
+            for alias in statement.names:
+                if alias.name in known or _TRIGGERS.search(alias.name):
+                    yield alias.asname or alias.name.split(".")[0]
+        elif isinstance(statement, ast.ImportFrom):
+            module = "." * statement.level + (statement.module or "")
+            for alias in statement.names:
+                qualified = f"{module}.{alias.name}" if statement.module else f"{module}{alias.name}"
+                if qualified in known or _TRIGGERS.search(qualified):
+                    yield alias.asname or alias.name
+
+
+def _binding_statements(body: Sequence[ast.stmt]) -> Iterator[ast.stmt]:
+    """Imports and assignments at module level and in class bodies, at any depth of `if`/`try`/`with`/loops,
+    never inside a function."""
+    for statement in body:
+        if isinstance(statement, _BINDINGS):
+            yield statement
+        elif isinstance(statement, ast.ClassDef):
+            yield from _binding_statements(statement.body)
+        elif not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for field in ("body", "orelse", "finalbody"):
+                yield from _binding_statements(getattr(statement, field, []))
+            for handler in getattr(statement, "handlers", []):
+                yield from _binding_statements(handler.body)
+
+
+def _targets(statement: ast.stmt) -> Iterator[str]:
+    """The names an assignment binds (`x = ...`, `x: T = ...`, `a, b = ...`, `X.attr = ...` binds `attr`)."""
+    targets = statement.targets if isinstance(statement, ast.Assign) else [getattr(statement, "target", None)]
+    stack = [target for target in targets if target is not None]
+    while stack:
+        target = stack.pop()
+        if isinstance(target, ast.Name):
+            yield target.id
+        elif isinstance(target, ast.Attribute):
+            yield target.attr
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            stack.extend(target.elts)
+        elif isinstance(target, ast.Starred):
+            stack.append(target.value)
+
+
+def _arguments(function: Function) -> list[ast.arg]:
+    arguments = function.args
+    return [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
+
+
+def _statements(body: Sequence[ast.stmt]) -> Iterator[ast.stmt]:
+    """The statements of a function body at any depth of compound statements, not in nested functions or classes."""
+    for statement in body:
+        yield statement
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        for field in ("body", "orelse", "finalbody"):
+            yield from _statements(getattr(statement, field, []))
+        for handler in getattr(statement, "handlers", []):
+            yield from _statements(handler.body)
+        for case in getattr(statement, "cases", []):
+            yield from _statements(case.body)
+
+
+def _whole_words(names: Iterable[str], suffix: str = "") -> re.Pattern[str] | None:
+    """A pattern finding any of `names` as a whole word (followed by `suffix`), or None for no names."""
+    ordered = sorted(set(names), key=len, reverse=True)
+    return re.compile(r"\b(" + "|".join(re.escape(name) for name in ordered) + r")\b" + suffix) if ordered else None
