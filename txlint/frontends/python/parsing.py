@@ -3,8 +3,10 @@
 A syntax error is a value (`PythonSyntaxError`, TX000), never an exception;
 valid code txlint cannot follow (nested too deeply for libcst) is `TooDeep`
 (a notice, not a finding); a file that mentions no database, ORM, SQL or
-cache API is `Irrelevant`, and one that only declares tables is parsed as a
-skeleton without function bodies.
+cache API is `Irrelevant`, one that only declares tables is parsed as a
+skeleton without function bodies, and in one that operates only the
+functions that can operate (`relevance`) are parsed, the rest cut from the
+text with their lines kept (`skeleton`).
 """
 
 from __future__ import annotations
