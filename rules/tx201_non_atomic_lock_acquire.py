@@ -87,6 +87,12 @@ class NonAtomicLockAcquire(Rule):
             "        return\n"
             "    cache.touch(f'event:{event_id}', 3600)\n"
         ),
+        # A receiver of unknown type sent a command only Redis has is a Redis client (clarification 22).
+        (
+            "def claim(client, job_id):\n"
+            "    if client.setnx(job_id, 1):  # error\n"
+            "        client.expire(job_id, 60)\n"
+        ),
         (
             "from pymemcache.client.base import Client\n"
             "mc = Client(('localhost', 11211))\n"
@@ -138,11 +144,12 @@ class NonAtomicLockAcquire(Rule):
             "    if mc.add(f'event:{event_id}', 1, time=60):\n"
             "        mc.touch(f'user:{user_id}', 60)\n"
         ),
-        # Near miss: a variable merely named `r` is not known to be a Redis client.
+        # Near miss: a receiver of unknown type sent only commands every cache has (`add`, `expire`
+        # exist in several libraries with other meanings) is not taken for a Redis client.
         (
-            "def claim(r, job_id):\n"
-            "    if r.setnx(job_id, 1):\n"
-            "        r.expire(job_id, 60)\n"
+            "def claim(store, job_id):\n"
+            "    if store.add(job_id, 1):\n"
+            "        store.expire(job_id, 60)\n"
         ),
     ]
 

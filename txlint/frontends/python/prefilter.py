@@ -29,6 +29,8 @@ OPERATION_TRIGGERS = (
     # caches and distributed locks: clients it knows come from these imports and types
     # (`cached_property`, `lru_cache` and a variable called `cache` are not among them)
     "redis", "Redis", "memcache", "setnx", ".lock(", "core.cache", "BaseCache",
+    # commands only redis has, whatever the client is called (clarification 22)
+    "pexpire", "psetex", "nx=True",
 )  # fmt: skip
 DECLARATION_TRIGGERS = (
     "models", "Model", "sqlalchemy", "__tablename__", "Table(", "Column(", "mapped_column", "Mapped[", "DeclarativeBase",

@@ -44,13 +44,14 @@ from txlint.frontends.python.skeleton import Function, cuttable, first_line
 # `refresh_from_db()`, `atomic`, the transaction functions, the shortcuts; SQLAlchemy: a session (a
 # parameter named so, Flask's `db.session`, `Session(...)`, an annotation), `engine.begin()`, a statement
 # locking its rows; DB-API: a connection, a cursor, `execute`, autocommit, psycopg 3's `conn.transaction()`;
-# caches: a client's library or type, Django's cache module, redis-py's `transaction(func, *keys)`.
+# caches: a client's library or type, Django's cache module, redis-py's `transaction(func, *keys)`, a
+# command only redis has (its receiver is a redis client, whatever it is called).
 FUNCTION_TRIGGERS = (
     ".objects", "_default_manager", "_base_manager", "save(", "refresh_from_db", "atomic", "set_autocommit",
     ".commit(", ".rollback(", "get_object_or_404", "get_list_or_404", "select_for_update",
     "sqlalchemy", "session", "Session", ".begin(", "begin_nested", "with_for_update",
     "connect(", "cursor", "execute", "autocommit", "transaction(",
-    "redis", "Redis", "memcache", "core.cache", "BaseCache",
+    "redis", "Redis", "memcache", "core.cache", "BaseCache", "setnx", "setex", "psetex", "pexpire", "nx=True",
 )  # fmt: skip
 _TRIGGERS = re.compile("|".join(re.escape(t) for t in FUNCTION_TRIGGERS))
 _BINDINGS = (ast.Import, ast.ImportFrom, ast.Assign, ast.AnnAssign, ast.AugAssign)

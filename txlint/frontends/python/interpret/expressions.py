@@ -10,7 +10,6 @@ database computes.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Iterator
 
 import libcst as cst
@@ -31,6 +30,7 @@ from txlint.frontends.python.interpret.values import (
     Value,
 )
 from txlint.frontends.python.literals import text_value
+from txlint.frontends.python.tree import children
 
 _EMPTY_MODULE = cst.Module(body=[])
 SIGNS: dict[type[cst.BaseBinaryOp], Sign] = {cst.Subtract: "-", cst.Add: "+"}
@@ -217,32 +217,8 @@ def _is_builtin_collection(node: cst.Call) -> bool:
 
 def _child_expressions(node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
     """Direct sub-expressions of `node` (through non-expression wrappers such as `Arg`), in source order."""
-    for child in _children(node):
+    for child in children(node):
         if isinstance(child, cst.BaseExpression):
             yield child
         elif not isinstance(child, (cst.BaseStatement, cst.BaseSuite)):
             yield from _child_expressions(child)
-
-
-# Nodes whose fields are declared in another order than their parts appear in the source.
-_SOURCE_ORDER: dict[type[cst.CSTNode], tuple[str, ...]] = {cst.IfExp: ("body", "test", "orelse"), cst.Arg: ("keyword", "value")}
-_SKIPPED = (cst.BaseParenthesizableWhitespace, cst.LeftParen, cst.RightParen, cst.Comma, cst.Dot, cst.Colon)
-
-
-def _children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """`node.children` without it: libcst computes that property by running a visitor over the
-    node, which made it the interpreter's most expensive call. Whitespace and punctuation are skipped."""
-    for name in _SOURCE_ORDER.get(type(node)) or _field_names(type(node)):
-        value = getattr(node, name)
-        if isinstance(value, cst.CSTNode):
-            if not isinstance(value, _SKIPPED):
-                yield value
-        elif isinstance(value, (tuple, list)):
-            for item in value:
-                if isinstance(item, cst.CSTNode) and not isinstance(item, _SKIPPED):
-                    yield item
-
-
-@functools.cache
-def _field_names(kind: type[cst.CSTNode]) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(kind) if f.name not in {"lpar", "rpar"})

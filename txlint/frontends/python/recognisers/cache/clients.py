@@ -20,6 +20,8 @@ from txlint.frontends.python.interpret.context import FileContext
 from txlint.frontends.python.interpret.expressions import source_text
 from txlint.frontends.python.interpret.values import Value
 from txlint.frontends.python.literals import text_value
+from txlint.frontends.python.recognisers.cache.commands import REDIS_ONLY, REDIS_ONLY_SET_OPTIONS
+from txlint.frontends.python.tree import descendants
 
 REDIS = "redis"
 DJANGO = "django"
@@ -104,6 +106,9 @@ class CacheModuleFacts:
     objects: dict[str, CacheObject] = field(default_factory=dict)
     attributes: dict[tuple[str, str], CacheObject] = field(default_factory=dict)
     watch_callbacks: dict[str, frozenset[str] | None] = field(default_factory=dict)
+    # Receivers sent a command only redis has (`self.redis` in a class, `r` in a function), by the
+    # class (its `self.<attr>`s) or the function (by id) they are used in: redis clients.
+    redis_by_use: dict[str | int, frozenset[str]] = field(default_factory=dict)
 
 
 NO_FACTS = CacheModuleFacts()
@@ -112,9 +117,10 @@ NO_FACTS = CacheModuleFacts()
 def module_facts(file: FileContext) -> CacheModuleFacts:
     """Pass over the module before its functions are interpreted."""
     imports, module, constants = file.imports, file.module, file.constants
+    redis_by_use = _redis_by_use(module)
     if not any(imports.mentions(p) for p in ("redis", "django", "pymemcache", "memcache", "django_redis")):
-        return NO_FACTS
-    facts = CacheModuleFacts()
+        return CacheModuleFacts(redis_by_use=redis_by_use) if redis_by_use else NO_FACTS
+    facts = CacheModuleFacts(redis_by_use=redis_by_use)
     for name, value in _module_assignments(module.body):
         found = _static_value(value, imports, facts.objects, constants, {})
         if found is not None:
@@ -124,6 +130,42 @@ def module_facts(file: FileContext) -> CacheModuleFacts:
     if imports.mentions("redis"):
         _watch_callbacks(module, facts)
     return facts
+
+
+def redis_by_use(facts: CacheModuleFacts, class_name: str | None, func: cst.FunctionDef, receiver: str) -> bool:
+    """Whether `receiver` (its source text) is sent a command only redis has, in this function or,
+    for `self.<attr>`, anywhere in its class."""
+    if receiver in facts.redis_by_use.get(id(func), frozenset()):
+        return True
+    return class_name is not None and receiver.startswith("self.") and receiver in facts.redis_by_use.get(class_name, frozenset())
+
+
+def _redis_by_use(module: cst.Module) -> dict[str | int, frozenset[str]]:
+    found: dict[str | int, set[str]] = {}
+    for func, class_name in _functions(module.body, None):
+        for node in descendants(func.body):
+            if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)):
+                continue
+            method = node.func.attr.value
+            if method in REDIS_ONLY or (method == "set" and _redis_set_options(node)):
+                receiver = source_text(node.func.value)
+                found.setdefault(id(func), set()).add(receiver)
+                if class_name is not None and receiver.startswith("self."):
+                    found.setdefault(class_name, set()).add(receiver)
+    return {key: frozenset(receivers) for key, receivers in found.items()}
+
+
+def _redis_set_options(call: cst.Call) -> bool:
+    keywords = {arg.keyword.value for arg in call.args if arg.keyword is not None}
+    return "nx" in keywords and bool(keywords & REDIS_ONLY_SET_OPTIONS)
+
+
+def _functions(body: Sequence[cst.CSTNode], class_name: str | None) -> Iterator[tuple[cst.FunctionDef, str | None]]:
+    for statement in body:
+        if isinstance(statement, cst.FunctionDef):
+            yield statement, class_name
+        elif isinstance(statement, cst.ClassDef):
+            yield from _functions(_block(statement.body), statement.name.value)
 
 
 def is_compare_and_delete(script: str) -> bool:

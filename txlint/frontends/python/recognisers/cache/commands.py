@@ -60,3 +60,7 @@ MEMCACHE_COMMANDS: dict[str, Command] = {
 # Django's async cache methods (`aadd`, `aget`, ...) do what their sync namesakes do.
 DJANGO_METHODS = {"add", "set", "get", "has_key", "delete", "incr", "decr", "get_or_set", "touch"}
 PIPELINE_COMMANDS = {"multi", "watch", "unwatch", "execute", "reset", "discard"}
+# Commands no other client library has: a receiver of unknown type that is sent one is a redis client
+# (as is one sent `set(..., nx=True, px=...)` or `ex=`: Django's and memcached's `set` take no `px`/`ex`).
+REDIS_ONLY = {"setnx", "setex", "psetex", "pexpire", "pexpireat", "expireat", "getdel", "unlink", "pttl"}
+REDIS_ONLY_SET_OPTIONS = {"px", "ex", "pxat", "exat"}

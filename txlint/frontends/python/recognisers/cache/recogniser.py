@@ -25,7 +25,8 @@ from dataclasses import replace
 import libcst as cst
 
 from txlint.frontends.python.interpret.context import Context
-from txlint.frontends.python.interpret.values import Data, Value
+from txlint.frontends.python.interpret.expressions import source_text
+from txlint.frontends.python.interpret.values import Data, Parameter, Unknown, Value
 from txlint.frontends.python.recognisers.base import Recogniser, TxScope
 from txlint.frontends.python.recognisers.cache.clients import (
     CLIENT_TYPES,
@@ -41,6 +42,7 @@ from txlint.frontends.python.recognisers.cache.clients import (
     annotation_api,
     constant_text,
     is_compare_and_delete,
+    redis_by_use,
 )
 from txlint.frontends.python.recognisers.cache.commands import DJANGO_METHODS, PIPELINE_COMMANDS
 from txlint.frontends.python.recognisers.cache.emitter import Emitter, memo, trail
@@ -109,6 +111,8 @@ class CacheRecogniser(Recogniser):
         if not isinstance(node.func, cst.Attribute):
             return None
         owner = receiver if isinstance(receiver, (Client, Pipeline, LockHandle, Script)) else named(ctx, node.func.value)
+        if owner is None and isinstance(receiver, (Unknown, Parameter)) and redis_by_use(facts(ctx), ctx.class_name, ctx.func, source_text(node.func.value)):
+            owner = Client(REDIS)  # sent a command only redis has, here or elsewhere in its class
         if owner is None or not ctx.uses.runs_here(node):
             return None  # not a client; or inside a lambda, which runs when called, not here
         method = node.func.attr.value
