@@ -37,6 +37,7 @@ class Config:
     monotonic_columns: tuple[str, ...] = ()
     version_fields: tuple[str, ...] = DEFAULT_VERSION_FIELDS
     atomic_requests: bool = False
+    include_tests: bool = False  # judge tests and migrations too (clarification 23)
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     # Where the settings came from; not TOML keys.
     root: Path = field(default_factory=Path.cwd)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from txlint.core.ftypes import Span
 from txlint.core.ir import ModuleIR, ValueKind, Write
@@ -22,6 +23,25 @@ class ColumnDecl:
     name: str
     unique: bool = False
     non_negative: bool = False
+    references: str | None = None  # a foreign key or one-to-one field: the model it points to
+    related_name: str | None = None  # the name of the reverse accessor on that model ("+": none)
+    one_to_one: bool = False
+
+
+# What a foreign key to the configured user model (`settings.AUTH_USER_MODEL`) references: the
+# index resolves it to the one project model deriving from Django's user base, else Django's `User`.
+AUTH_USER = "<AUTH_USER_MODEL>"
+USER_BASE = "AbstractBaseUser"
+
+
+@dataclass(frozen=True)
+class Relation:
+    """An attribute of a model that reaches rows of another: `order.user` (one row, loaded on first
+    access) or `user.orders` (a manager of the rows pointing back through `column`)."""
+
+    kind: Literal["forward", "reverse"]
+    model: str
+    column: str | None = None  # reverse: the foreign key of `model` that points back
 
 
 @dataclass(frozen=True)
@@ -65,6 +85,8 @@ class ProjectIndex:
     writers: dict[str, list[AtomicWriter]] = field(default_factory=dict)
     _by_table: dict[str, list[TableDecl]] = field(default_factory=dict, repr=False)
     _table_names: dict[str, list[TableDecl]] = field(default_factory=dict, repr=False)
+    _with_fields: dict[frozenset[str], tuple[str, ...]] = field(default_factory=dict, repr=False)
+    _relations: dict[tuple[str, str], Relation] | None = field(default=None, repr=False)
 
     def add_atomic_writers(self, writers: Iterable[AtomicWriter]) -> None:
         for writer in writers:
@@ -77,8 +99,11 @@ class ProjectIndex:
     def build(cls, decls: Iterable[TableDecl]) -> ProjectIndex:
         index = cls()
         for decl in decls:
-            index.decls.setdefault(decl.name, []).append(decl)
+            known = index.decls.setdefault(decl.name, [])
+            if decl not in known:  # a library model every file deriving from it declares again
+                known.append(decl)
         index._resolve_models()
+        index._relations = index._all_relations()
         return index
 
     def _resolve_models(self) -> None:
@@ -95,6 +120,64 @@ class ProjectIndex:
 
     def is_model(self, name: str) -> bool:
         return name in self._models
+
+    def relation_of(self, model: str, attribute: str) -> Relation | None:
+        """What `instance.attribute` reaches when `instance` is a row of `model`: a foreign key's row, or
+        the rows of another model whose foreign key points here (by `related_name` or `<model>_set`)."""
+        if self._relations is None:
+            self._relations = self._all_relations()
+        for decl in self.declarations_of_table(model):
+            found = self._relations.get((decl.name, attribute))
+            if found is not None:
+                return found
+        return None
+
+    def _all_relations(self) -> dict[tuple[str, str], Relation]:
+        forward: dict[tuple[str, str], Relation] = {}
+        reverse: dict[tuple[str, str], Relation] = {}
+        user_model = self._user_model()
+        for name, decls in sorted(self.decls.items()):
+            for decl in decls:
+                for column in decl.columns:
+                    if column.references is None:
+                        continue
+                    target = name if column.references == "self" else user_model if column.references == AUTH_USER else column.references
+                    forward[(name, column.name)] = Relation("forward", target)
+                    if column.related_name == "+":
+                        continue
+                    accessor = column.related_name or (name.lower() if column.one_to_one else f"{name.lower()}_set")
+                    reverse.setdefault((target, accessor), Relation("forward" if column.one_to_one else "reverse", name, column.name))
+        return {**reverse, **forward}  # a field of the model itself wins over a reverse accessor of the same name
+
+    def _user_model(self) -> str:
+        users = [
+            name
+            for name, decls in sorted(self.decls.items())
+            if name != USER_BASE and not decls[0].path.startswith("<") and USER_BASE in {d.name for d in self.declarations_of_table(name)}
+        ]
+        return users[0] if len(users) == 1 else "User"
+
+    def model_with_fields(self, columns: Iterable[str], named: str = "") -> str | None:
+        """The one model declaring every one of `columns` (itself or through its bases), when exactly one
+        family of models does: the most derived of them. When several unrelated families do, the one
+        the variable is named after (`voucher`: `Voucher` or `AbstractVoucher`). None otherwise."""
+        wanted = frozenset(normalise_column(c) for c in columns)
+        if not wanted:
+            return None
+        if wanted not in self._with_fields:
+            candidates = [name for name in sorted(self._models) if wanted <= {normalise_column(c) for c in self.columns_of(name)}]
+            self._with_fields[wanted] = tuple(
+                name for name in candidates if not any(name in self._bases_of(other) for other in candidates if other != name)
+            )
+        leaves = self._with_fields[wanted]
+        if len(leaves) == 1:
+            return leaves[0]
+        hint = named.replace("_", "").lower()
+        matching = [name for name in leaves if hint and name.lower().removeprefix("abstract") == hint]
+        return matching[0] if len(matching) == 1 else None
+
+    def _bases_of(self, name: str) -> set[str]:
+        return {d.name for d in self.declarations_of_table(name)} - {name}
 
     def declarations_of_table(self, table: str) -> list[TableDecl]:
         """Every declaration of `table` (by table name or class name), its bases included."""

@@ -16,7 +16,7 @@ import hashlib
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from txlint.core.index import AtomicWriter, ProjectIndex, TableDecl
+from txlint.core.index import AtomicWriter, ProjectIndex, Relation, TableDecl
 
 Lookup = tuple[str, list[Any], str]  # method name, JSON-ready arguments, digest of the answer
 
@@ -30,6 +30,8 @@ QUESTIONS = (
     "is_non_negative",
     "table_of",
     "atomic_writers_of",
+    "model_with_fields",
+    "relation_of",
 )
 
 
@@ -85,6 +87,13 @@ class RecordingIndex(ProjectIndex):
 
     def table_of(self, name: str) -> str:
         return self._ask("table_of", (name,), lambda: super(RecordingIndex, self).table_of(name))
+
+    def relation_of(self, model: str, attribute: str) -> Relation | None:
+        return self._ask("relation_of", (model, attribute), lambda: super(RecordingIndex, self).relation_of(model, attribute))
+
+    def model_with_fields(self, columns: Iterable[str], named: str = "") -> str | None:
+        given = tuple(sorted(columns))
+        return self._ask("model_with_fields", (given, named), lambda: super(RecordingIndex, self).model_with_fields(given, named))
 
     def atomic_writers_of(self, table: str) -> list[AtomicWriter]:
         return self._ask("atomic_writers_of", (table,), lambda: super(RecordingIndex, self).atomic_writers_of(table))

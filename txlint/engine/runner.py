@@ -21,6 +21,7 @@ from txlint.core.index import AtomicWriter, TableDecl
 from txlint.engine.gcpolicy import few_collections
 from txlint.engine.shard import FileJob, FileOutcome
 from txlint.engine.workers import LocalWorker, Phase, ProcessWorker, partition
+from txlint.project.one_off import is_one_off
 
 # Below this many files a second process costs more than it saves.
 MIN_FILES_PER_PROCESS = 4
@@ -57,13 +58,26 @@ class Engine:
         declarations and atomic writers count, its findings are not wanted.
         """
         wanted = report if report is not None else [True] * len(files)
-        jobs = [FileJob(n, shown, file=path, report=flag) for n, (path, shown, flag) in enumerate(zip(files, display, wanted, strict=True))]
+        jobs = [
+            FileJob(n, shown, file=path, report=flag, judged=self._judged(path))
+            for n, (path, shown, flag) in enumerate(zip(files, display, wanted, strict=True))
+        ]
         return self._run(jobs)
 
     def check_text(self, display: str, data: bytes, index_files: Sequence[Path] = (), index_display: Sequence[str] = ()) -> RunResult:
         """Check source handed over on stdin, reported under `display`; `index_files` feed the index only."""
         others = [FileJob(n, shown, file=path, report=False) for n, (path, shown) in enumerate(zip(index_files, index_display, strict=True), 1)]
-        return self._run([FileJob(0, display, data=data), *others])
+        return self._run([FileJob(0, display, data=data, judged=self._judged(Path(display))), *others])
+
+    def _judged(self, path: Path) -> bool:
+        """Tests and migrations are read for the index but not judged, unless `include-tests` (clarification 23)."""
+        if self.config.include_tests:
+            return True
+        try:  # `abspath`, not `resolve`: a symlink loop is the file's notice, not an error here
+            relative = Path(os.path.abspath(path)).relative_to(os.path.abspath(self.config.root))
+        except ValueError:
+            relative = path
+        return not is_one_off(relative)
 
     def _run(self, jobs: list[FileJob]) -> RunResult:
         processes = min(self.jobs, len(jobs) // MIN_FILES_PER_PROCESS)

@@ -63,6 +63,7 @@ class FileJob:
     file: Path | None = None
     data: bytes | None = None  # the text handed over on stdin
     report: bool = True
+    judged: bool = True  # False: a test or migration, whose syntax errors alone are reported (clarification 23)
 
 
 @dataclass
@@ -243,7 +244,7 @@ class Shard:
         parsed = self._parsed(item)
         findings: list[Finding] = list(parsed.syntax_errors)
         unit_of: dict[Finding, str] = {}
-        if item.module is not None:
+        if item.module is not None and item.job.judged:
             positions = parsed.python.positions if parsed.python is not None else None
             context = RuleContext(self.config, item.module, recording)
             for unit in item.module.units:

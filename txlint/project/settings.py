@@ -48,7 +48,7 @@ def _convert(key: str, value: Any, where: str) -> Any:
         if not isinstance(value, str) or value.lower() not in dialect_names():
             raise ConfigError(f"{where}: `{key}` must be one of {', '.join(sorted(dialect_names()))}")
         return value.lower()
-    if key == "atomic-requests":
+    if key in {"atomic-requests", "include-tests"}:
         if not isinstance(value, bool):
             raise ConfigError(f"{where}: `{key}` must be true or false")
         return value

@@ -134,7 +134,7 @@ def _declarations_only(path: str, text: str, tree: ast.Module) -> ParsedPython |
     """A file that may declare tables but operates on nothing: parse its declarations only.
 
     None when the skeleton does not parse (the whole file is parsed instead)."""
-    if not any(isinstance(node, ast.ClassDef) for node in tree.body):
+    if not _declares_classes(tree.body):
         return Irrelevant()  # no class at module level: nothing for the index either
     try:
         module = cst.parse_module(declaration_skeleton(text, tree) or text)
@@ -156,6 +156,18 @@ def _operating_only(path: str, text: str, tree: ast.Module, words: Sequence[str]
     except (cst.ParserSyntaxError, RecursionError, MemoryError):
         return None
     return ParsedPython(path, module, ImportTable.of_module(module), LazyPositions(module), operates=True)
+
+
+def _declares_classes(body: list[ast.stmt]) -> bool:
+    """A class at module level, also inside `if`/`try` blocks (a swappable model, an import fallback)."""
+    for statement in body:
+        if isinstance(statement, ast.ClassDef):
+            return True
+        if isinstance(statement, (ast.If, ast.Try)):
+            parts = [statement.body, statement.orelse, *(h.body for h in getattr(statement, "handlers", [])), getattr(statement, "finalbody", [])]
+            if any(_declares_classes(part) for part in parts):
+                return True
+    return False
 
 
 def _cpython_reads(text: str) -> ast.Module | PythonSyntaxError | TooDeep:

@@ -27,10 +27,7 @@ Function = ast.FunctionDef | ast.AsyncFunctionDef
 
 
 def declaration_skeleton(text: str, tree: ast.Module) -> str | None:
-    """The module with every function cut; None when it declares no class (nothing for the index)
-    or when its line breaks cannot be counted safely."""
-    if not any(isinstance(node, ast.ClassDef) for node in tree.body):
-        return None
+    """The module with every function cut; None when its line breaks cannot be counted safely."""
     return skeleton(text, tree, lambda function: False)
 
 

@@ -12,22 +12,66 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from txlint.core.index import ColumnDecl, TableDecl
+from txlint.core.index import AUTH_USER, ColumnDecl, TableDecl
+from txlint.frontends.python.declarations.statements import module_statements
 from txlint.frontends.python.imports import ImportTable, dotted_name, keyword_arg
+from txlint.frontends.python.literals import text_value
 
 MODEL_BASE = "django.db.models.Model"
+AUTH_USER_MODEL = AUTH_USER
 POSITIVE_FIELDS = {"PositiveIntegerField", "PositiveSmallIntegerField", "PositiveBigIntegerField"}
+_AUTH = "<django.contrib.auth>"
+_BASE_USER = TableDecl("AbstractBaseUser", "AbstractBaseUser", _AUTH, 1, is_root=True, columns=(ColumnDecl("password"), ColumnDecl("last_login")))
+# Models of Django a project's models derive from, with what they declare that the rules ask about
+# (their unique fields: clarification 19). A class deriving from one is a model.
+LIBRARY_MODELS: dict[str, TableDecl] = {
+    "django.contrib.auth.base_user.AbstractBaseUser": _BASE_USER,
+    "django.contrib.auth.models.AbstractBaseUser": _BASE_USER,
+    "django.contrib.auth.models.PermissionsMixin": TableDecl(
+        "PermissionsMixin", "PermissionsMixin", _AUTH, 1, is_root=True, columns=(ColumnDecl("is_superuser"), ColumnDecl("groups"), ColumnDecl("user_permissions"))
+    ),
+    "django.contrib.auth.models.AbstractUser": TableDecl(
+        "AbstractUser",
+        "AbstractUser",
+        _AUTH,
+        1,
+        bases=("AbstractBaseUser", "PermissionsMixin"),
+        is_root=True,
+        columns=tuple(
+            ColumnDecl(name, unique=name == "username")
+            for name in ("username", "first_name", "last_name", "email", "is_staff", "is_active", "date_joined")
+        ),
+    ),
+    "django.contrib.auth.models.User": TableDecl("User", "auth_user", _AUTH, 1, bases=("AbstractUser",), is_root=True),
+    "django.contrib.auth.models.Group": TableDecl("Group", "auth_group", _AUTH, 1, is_root=True, columns=(ColumnDecl("name", unique=True),)),
+    "django.contrib.sites.models.Site": TableDecl(
+        "Site", "django_site", "<django.contrib.sites>", 1, is_root=True, columns=(ColumnDecl("domain", unique=True), ColumnDecl("name"))
+    ),
+}
+# Abstract model bases of common libraries: models, with nothing the rules ask about.
+ABSTRACT_LIBRARY_BASES = {
+    "model_utils.models.TimeStampedModel", "model_utils.models.StatusModel", "model_utils.models.SoftDeletableModel",
+    "model_utils.models.TimeFramedModel", "model_utils.models.UUIDModel",
+    "django_extensions.db.models.TimeStampedModel", "django_extensions.db.models.TitleSlugDescriptionModel",
+    "polymorphic.models.PolymorphicModel", "mptt.models.MPTTModel", "treebeard.mp_tree.MP_Node",
+    "treebeard.ns_tree.NS_Node", "treebeard.al_tree.AL_Node",
+}  # fmt: skip
 
 
 def table_decls(module: cst.Module, imports: ImportTable, path: str, line_of: dict[cst.CSTNode, int]) -> list[TableDecl]:
     """Pass 1: the Django model classes this module declares."""
     decls: list[TableDecl] = []
-    for statement in module.body:
+    user_aliases = _user_model_aliases(module)
+    for statement in module_statements(module.body):
         if not isinstance(statement, cst.ClassDef):
             continue
         bases = tuple(b for b in (dotted_name(arg.value) for arg in statement.bases if arg.keyword is None) if b)
-        is_root = any(imports.resolve(arg.value) == MODEL_BASE for arg in statement.bases if arg.keyword is None)
-        columns, meta = _fields(statement), _meta(statement)
+        resolved = {imports.resolve(arg.value) for arg in statement.bases if arg.keyword is None}
+        is_root = MODEL_BASE in resolved or bool(resolved & ABSTRACT_LIBRARY_BASES)
+        for qualified in sorted(q for q in resolved if q in LIBRARY_MODELS):
+            is_root = True
+            decls += _library_decls(qualified)
+        columns, meta = _fields(statement, user_aliases), _meta(statement)
         decls.append(
             TableDecl(
                 name=statement.name.value,
@@ -44,6 +88,17 @@ def table_decls(module: cst.Module, imports: ImportTable, path: str, line_of: di
     return decls
 
 
+def _library_decls(qualified: str) -> list[TableDecl]:
+    """A library model and the library models it derives from (the index merges duplicates)."""
+    found, queue = [], [LIBRARY_MODELS[qualified]]
+    by_name = {decl.name: decl for decl in LIBRARY_MODELS.values()}
+    while queue:
+        decl = queue.pop()
+        found.append(decl)
+        queue += [by_name[base] for base in decl.bases if base in by_name]
+    return found
+
+
 def _assignments(body: cst.BaseSuite) -> list[tuple[str, cst.BaseExpression]]:
     """`name = value` statements directly in a class body."""
     found = []
@@ -57,7 +112,7 @@ def _assignments(body: cst.BaseSuite) -> list[tuple[str, cst.BaseExpression]]:
     return found
 
 
-def _fields(cls: cst.ClassDef) -> tuple[ColumnDecl, ...]:
+def _fields(cls: cst.ClassDef, user_aliases: frozenset[str]) -> tuple[ColumnDecl, ...]:
     columns: list[ColumnDecl] = []
     for name, value in _assignments(cls.body):
         field_type = dotted_name(value.func) if isinstance(value, cst.Call) else None
@@ -65,14 +120,48 @@ def _fields(cls: cst.ClassDef) -> tuple[ColumnDecl, ...]:
             continue
         unique = keyword_arg(value, "unique") if isinstance(value, cst.Call) else None
         primary = keyword_arg(value, "primary_key") if isinstance(value, cst.Call) else None
+        kind = field_type.rsplit(".", 1)[-1]
+        references = _related_model(value, user_aliases) if isinstance(value, cst.Call) and kind in {"ForeignKey", "OneToOneField"} else None
+        related_name = keyword_arg(value, "related_name") if isinstance(value, cst.Call) else None
         columns.append(
             ColumnDecl(
                 name=name,
-                unique=_is_true(unique) or _is_true(primary) or field_type.endswith("OneToOneField"),
-                non_negative=field_type.rsplit(".", 1)[-1] in POSITIVE_FIELDS,
+                unique=_is_true(unique) or _is_true(primary) or kind == "OneToOneField",
+                non_negative=kind in POSITIVE_FIELDS,
+                references=references,
+                related_name=text_value(related_name) if related_name is not None else None,
+                one_to_one=kind == "OneToOneField",
             )
         )
     return tuple(columns)
+
+
+def _related_model(call: cst.Call, user_aliases: frozenset[str]) -> str | None:
+    """The model a foreign key points to: `ForeignKey(Account, ...)`, `"app.Account"`, `"self"`, or the
+    project's user model (`settings.AUTH_USER_MODEL`, directly or through a module constant)."""
+    target = next((a.value for a in call.args if a.keyword is None), None) or keyword_arg(call, "to")
+    if isinstance(target, (cst.SimpleString, cst.ConcatenatedString)):
+        text = text_value(target)
+        return text.rsplit(".", 1)[-1] if text else None
+    name = dotted_name(target) if target is not None else None
+    if name is None:
+        return None
+    if name.endswith("AUTH_USER_MODEL") or name in user_aliases:
+        return AUTH_USER_MODEL
+    return name.rsplit(".", 1)[-1]
+
+
+def _user_model_aliases(module: cst.Module) -> frozenset[str]:
+    """Module constants naming the user model: `User = settings.AUTH_USER_MODEL`, `User = get_user_model()`."""
+    found = set()
+    for statement in module.body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
+                    value = small.value.func if isinstance(small.value, cst.Call) else small.value
+                    if (dotted_name(value) or "").rsplit(".", 1)[-1] in {"AUTH_USER_MODEL", "get_user_model"}:
+                        found.add(small.targets[0].target.value)
+    return frozenset(found)
 
 
 @dataclass(frozen=True)

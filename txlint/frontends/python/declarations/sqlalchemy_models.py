@@ -10,16 +10,18 @@ from __future__ import annotations
 import libcst as cst
 
 from txlint.core.index import ColumnDecl, TableDecl
+from txlint.frontends.python.declarations.statements import module_statements
 from txlint.frontends.python.imports import ImportTable, dotted_name, keyword_arg
 
 DECLARATIVE_BASES = {"sqlalchemy.orm.DeclarativeBase", "sqlalchemy.orm.DeclarativeBaseNoMeta"}
+SQLMODEL = "sqlmodel.SQLModel"  # a table when declared with `table=True`; its columns are `Field(...)` or annotations
 DECLARATIVE_FACTORIES = {"sqlalchemy.orm.declarative_base", "sqlalchemy.ext.declarative.declarative_base"}
 
 
 def table_decls(module: cst.Module, imports: ImportTable, path: str, line_of: dict[cst.CSTNode, int]) -> list[TableDecl]:
     """Pass 1: declarative bases and mapped classes (`__tablename__`, unique, CHECK, `version_id_col`)."""
     decls: list[TableDecl] = []
-    for statement in module.body:
+    for statement in module_statements(module.body):
         if isinstance(statement, cst.SimpleStatementLine):
             for small in statement.body:
                 if (
@@ -32,15 +34,16 @@ def table_decls(module: cst.Module, imports: ImportTable, path: str, line_of: di
                     decls.append(TableDecl(name, name, path, 1, is_root=True))
         if not isinstance(statement, cst.ClassDef):
             continue
-        is_root = any(imports.resolve(arg.value) in DECLARATIVE_BASES for arg in statement.bases)
+        sqlmodel_table = _sqlmodel_table(statement, imports)
+        is_root = sqlmodel_table or any(imports.resolve(arg.value) in DECLARATIVE_BASES for arg in statement.bases)
         bases = tuple((dotted_name(a.value) or "").rsplit(".", 1)[-1] for a in statement.bases if a.keyword is None)
-        facts = _class_facts(statement)
+        facts = _class_facts(statement, annotated_columns=sqlmodel_table)
         if not is_root and facts.table is None:
             continue  # not a mapped class as far as this file can tell (Django models are read elsewhere)
         decls.append(
             TableDecl(
                 name=statement.name.value,
-                table=facts.table or statement.name.value,
+                table=facts.table or (statement.name.value.lower() if sqlmodel_table else statement.name.value),
                 path=path,
                 line=line_of.get(statement, 1),
                 bases=tuple(b for b in bases if b),
@@ -54,6 +57,12 @@ def table_decls(module: cst.Module, imports: ImportTable, path: str, line_of: di
     return decls
 
 
+def _sqlmodel_table(cls: cst.ClassDef, imports: ImportTable) -> bool:
+    """`class Hero(SQLModel, table=True)`: SQLModel maps the class to a table."""
+    table = next((arg.value for arg in cls.bases if arg.keyword is not None and arg.keyword.value == "table"), None)
+    return isinstance(table, cst.Name) and table.value == "True" and any(imports.resolve(arg.value) == SQLMODEL for arg in cls.bases if arg.keyword is None)
+
+
 class _ClassFacts:
     def __init__(self) -> None:
         self.table: str | None = None
@@ -63,15 +72,23 @@ class _ClassFacts:
         self.unique_sets: tuple[tuple[str, ...], ...] = ()
 
 
-def _class_facts(cls: cst.ClassDef) -> _ClassFacts:
+def _class_facts(cls: cst.ClassDef, annotated_columns: bool = False) -> _ClassFacts:
+    """The table, columns and constraints a class declares; `annotated_columns`: every annotated
+    attribute is a column (SQLModel), `Field(...)` among them."""
     facts = _ClassFacts()
     columns: list[ColumnDecl] = []
+    column_calls = {"mapped_column", "Column", "Field"} if annotated_columns else {"mapped_column", "Column"}
     for statement in cls.body.body if isinstance(cls.body, cst.IndentedBlock) else ():
         if not isinstance(statement, cst.SimpleStatementLine):
             continue
         for small in statement.body:
             target = small.targets[0].target if isinstance(small, cst.Assign) else small.target if isinstance(small, cst.AnnAssign) else None
             value = small.value if isinstance(small, (cst.Assign, cst.AnnAssign)) else None
+            annotated = annotated_columns and isinstance(small, cst.AnnAssign) and isinstance(target, cst.Name) and not target.value.startswith("_")
+            if annotated and isinstance(target, cst.Name) and not (isinstance(value, cst.Call) and (dotted_name(value.func) or "").rsplit(".", 1)[-1] in column_calls):
+                if not _is_relationship(value):
+                    columns.append(ColumnDecl(target.value))  # `name: str` or `name: str = "x"` in a SQLModel table
+                continue
             if not isinstance(target, cst.Name) or value is None:
                 continue
             name = target.value
@@ -81,11 +98,15 @@ def _class_facts(cls: cst.ClassDef) -> _ClassFacts:
                 facts.version = _version_id_col(value)
             elif name == "__table_args__":
                 facts.non_negative, facts.unique_sets = _table_args(value)
-            elif isinstance(value, cst.Call) and (dotted_name(value.func) or "").rsplit(".", 1)[-1] in {"mapped_column", "Column"}:
+            elif isinstance(value, cst.Call) and (dotted_name(value.func) or "").rsplit(".", 1)[-1] in column_calls:
                 unique = keyword_arg(value, "unique") or keyword_arg(value, "primary_key")
                 columns.append(ColumnDecl(name, unique=isinstance(unique, cst.Name) and unique.value == "True"))
     facts.columns = tuple(columns)
     return facts
+
+
+def _is_relationship(value: cst.BaseExpression | None) -> bool:
+    return isinstance(value, cst.Call) and (dotted_name(value.func) or "").rsplit(".", 1)[-1] == "Relationship"
 
 
 def _version_id_col(mapping: cst.Dict) -> str | None:

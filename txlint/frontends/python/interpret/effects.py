@@ -147,6 +147,10 @@ class Effects(InterpreterCore):
         self.state.rows[ref] = RowChanges(changes.table, fields)
         return tuple(taken)
 
+    def pending_columns(self, ref: RowRef) -> list[str]:
+        changes = self.state.rows.get(ref)
+        return [name for name, field in changes.fields.items() if field.pending is not None] if changes is not None else []
+
     def forget_pending(self, ref: RowRef) -> None:
         """The row is loaded again (`refresh_from_db()`, a rollback expiring it): its changes are gone."""
         self.state.rows.pop(ref, None)

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import libcst as cst
 
-from txlint.core.ir import Assignment, Commit, Dependency, Guard, GuardOp, Insert, LockMode, Read, ReadKind, Rollback, RowOrigin, RowRef, Write
+from txlint.core.ir import Assignment, Commit, Dependency, Guard, GuardOp, Insert, LockMode, Read, ReadKind, Rollback, RowOrigin, RowRef, ValueKind, Write
+from txlint.core.ir import Value as IRValue
 from txlint.frontends.python.imports import dotted_name, keyword_arg
 from txlint.frontends.python.interpret.context import Context
+from txlint.frontends.python.interpret.state import Facet
 from txlint.frontends.python.interpret.values import Data, ModelClass, Pair, Parameter, Query, Row, Rows, Unknown, Value
 from txlint.frontends.python.literals import text_value
 from txlint.frontends.python.recognisers.base import Recogniser, TxScope
@@ -31,6 +33,26 @@ COALESCE = {"django.db.models.functions.Coalesce", "django.db.models.functions.c
 SHORTCUTS_GET = {"django.shortcuts.get_object_or_404", "django.shortcuts.get_list_or_404"}
 MANAGER_ATTRIBUTES = {"objects", "_default_manager", "_base_manager"}
 LOOKUPS: dict[str, GuardOp] = {"exact": "=", "iexact": "=", "gte": ">=", "gt": ">", "lte": "<=", "lt": "<", "isnull": "is null", "in": "in"}
+
+
+@dataclass(frozen=True)
+class RelatedRows(Facet):
+    """Related objects loaded on this path (`order.user`), by the row they were read through: Django
+    keeps the instance it loaded, so a second `order.user` is the same row, not another read."""
+
+    rows: frozenset[tuple[RowRef, str, Row]] = frozenset()
+
+    def of(self, owner: RowRef, name: str) -> Row | None:
+        return next((row for ref, attribute, row in self.rows if ref == owner and attribute == name), None)
+
+    def with_row(self, owner: RowRef, name: str, row: Row) -> RelatedRows:
+        return RelatedRows(frozenset({(r, a, v) for r, a, v in self.rows if (r, a) != (owner, name)} | {(owner, name, row)}))
+
+    def join(self, other: Facet) -> Facet:
+        if not isinstance(other, RelatedRows) or other == self:
+            return self
+        mine = {(r, a): v for r, a, v in self.rows}
+        return RelatedRows(frozenset((r, a, v) for r, a, v in other.rows if mine.get((r, a)) == v))  # loaded on both paths
 
 
 class Q(enum.Enum):
@@ -81,12 +103,37 @@ class DjangoRecogniser(Recogniser):
         return TxScope(using or DEFAULT_DATABASE)
 
     def attribute(self, ctx: Context, node: cst.Attribute, base: Value) -> Value | None:
+        if isinstance(base, Row) and base.table:
+            return self._related(ctx, node, base)
         if node.attr.value not in MANAGER_ATTRIBUTES:
             return None
         model = _model_name(ctx, node.value, base)
         if model is None:
             return None
         return Query(table=ctx.file.index.table_of(model), span=ctx.span(node), using=DEFAULT_DATABASE, api=API)
+
+    def _related(self, ctx: Context, node: cst.Attribute, row: Row) -> Value | None:
+        """`order.user`: the row a foreign key points to, loaded (without a lock) on first access and
+        kept by the instance; `user.orders`: a manager of the rows pointing back (clarification 15)."""
+        name = node.attr.value
+        if name in ctx.pending_columns(row.ref):
+            return None  # assigned here: its value is what was assigned
+        relation = ctx.file.index.relation_of(row.table, name)
+        if relation is None:
+            return None
+        if relation.kind == "reverse":
+            assert relation.column is not None
+            key = IRValue(ValueKind.DERIVED, frozenset({Dependency(row.ref, "pk")}))
+            return Query(ctx.file.index.table_of(relation.model), ctx.span(node), guards=(Guard(relation.column, "=", key),), using=DEFAULT_DATABASE, api=API)
+        loaded = ctx.facet(RelatedRows, RelatedRows())
+        known = loaded.of(row.ref, name)
+        if known is not None:
+            return known
+        holder = dotted_name(node) or name
+        read = ctx.emit(Read(ctx.span(node), ctx.tx, ctx.file.index.table_of(relation.model), row_var=holder, kind=ReadKind.ROWS))
+        related = Row(RowRef(RowOrigin.READ, read, holder), ctx.file.index.table_of(relation.model))
+        ctx.set_facet(loaded.with_row(row.ref, name, related))
+        return related
 
     def call(self, ctx: Context, node: cst.Call, receiver: Value | None) -> Value | None:
         if isinstance(node.func, cst.Attribute):
@@ -206,10 +253,14 @@ class DjangoRecogniser(Recogniser):
             ctx.emit(Insert(ctx.span(node), ctx.tx, owner.table if isinstance(owner, Row) else "", columns))
             return Data()
         if isinstance(owner, Parameter):
-            # An untyped parameter is a model instance only when the call says so.
-            if update_fields is None:
+            # An untyped parameter is a model instance when the call says so (`update_fields`), or when
+            # the fields it was assigned are declared together by exactly one model (clarification 15).
+            ref = RowRef(RowOrigin.PARAMETER, None, owner.name)
+            assigned = ctx.pending_columns(ref)
+            model = ctx.file.index.model_with_fields(assigned, owner.name) if assigned else None
+            if update_fields is None and model is None:
                 return None
-            ref, table = RowRef(RowOrigin.PARAMETER, None, owner.name), ""
+            table = ctx.file.index.table_of(model) if model is not None else ""
         else:
             ref, table = owner.ref, owner.table
         named = _string_list(update_fields) if update_fields is not None else None

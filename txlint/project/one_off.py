@@ -1,0 +1,29 @@
+"""Tests and one-off code: files that are not run concurrently, so not judged by default (clarification 23).
+
+Tests (`tests/`, `test_*.py`, `*_test.py`, `conftest.py`) run one request at a
+time against a throwaway database; migrations (Django's `migrations/`,
+Alembic's `versions/`) run once, alone. Their races are not the application's.
+They are still read: their models and atomic writers feed the project index.
+`include-tests = true` judges them too.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+
+TEST_FOLDERS = frozenset({"tests"})
+MIGRATION_FOLDERS = frozenset({"migrations"})
+ALEMBIC_PARENTS = frozenset({"alembic", "migrations", "migration"})
+
+
+def is_one_off(path: str | PurePath) -> bool:
+    """Whether a file is a test, a test helper or a migration, by its path."""
+    pure = PurePath(path)
+    name = pure.name
+    if name == "conftest.py" or (name.startswith("test_") and name.endswith(".py")) or name.endswith("_test.py"):
+        return True
+    folders = pure.parts[:-1]
+    if any(part in TEST_FOLDERS or part in MIGRATION_FOLDERS for part in folders):
+        return True
+    # Alembic keeps its revisions in `versions/` beside its `env.py`, under `alembic/` or `migrations/`.
+    return any(part == "versions" and index > 0 and folders[index - 1] in ALEMBIC_PARENTS for index, part in enumerate(folders))
