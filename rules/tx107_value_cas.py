@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from txlint.core.ftypes import Severity
-from txlint.core.index import normalise_column
+from txlint.core.index import ProjectIndex, normalise_column
 from txlint.core.ir import RowOrigin, Unit, ValueKind, Write
 from txlint.core.queries import is_state_column, is_version_column, written_columns
 from txlint.core.rule import Report, Rule, RuleContext, RuleDoc
@@ -53,6 +53,18 @@ class ValueCas(Rule):
         "BEGIN;\nUPDATE wallets SET balance = 40.00 WHERE id = 7 AND balance = 100.00;  -- error\nCOMMIT;\n",
     ]
     VALID = [
+        # Near miss: a foreign key detached (or re-pointed) through a related manager is a reference, not a
+        # value that can come back (clarification 20).
+        (
+            "from django.db import models\n"
+            "class Basket(models.Model):\n"
+            "    owner = models.CharField(max_length=20)\n"
+            "class Answer(models.Model):\n"
+            "    basket = models.ForeignKey(Basket, null=True, on_delete=models.SET_NULL, related_name='answers')\n"
+            "def close(basket_id, order):\n"
+            "    basket = Basket.objects.get(pk=basket_id)\n"
+            "    basket.answers.update(basket=None)\n"
+        ),
         # Near miss: a version column is compared as well.
         "BEGIN;\nUPDATE wallets SET balance = 40.00, version = version + 1 WHERE id = 7 AND balance = 100.00 AND version = 3;\nCOMMIT;\n",
         # Near miss: a state machine compared with a literal state.
@@ -87,6 +99,17 @@ class ValueCas(Rule):
                     continue
                 if column in monotonic or f"{op.table}.{guard.column}".lower() in monotonic:
                     continue
+                if _is_foreign_key(index, op.table, guard.column):
+                    continue  # a reference re-pointed or detached, not a value that goes back and forth (clarification 20)
                 if guard.value.kind is ValueKind.DERIVED and any(d.row.origin is RowOrigin.READ for d in guard.value.depends_on):
                     yield Report(op.span, f"`{op.table}.{guard.column}` is compared with its old value (ABA): compare a version column instead")
                     break
+
+
+def _is_foreign_key(index: ProjectIndex, table: str, column: str) -> bool:
+    """`account` or `account_id` of a model whose `account` is a foreign key or one-to-one field."""
+    for name in dict.fromkeys((column, column.removesuffix("_id"))):
+        relation = index.relation_of(table, name)
+        if relation is not None and relation.kind == "forward" and relation.column is None:
+            return True
+    return False

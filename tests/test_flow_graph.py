@@ -190,7 +190,7 @@ def _depends(g: Graph, code: str) -> set[str]:
     empty = cst.Module(body=[])
     block = next(b for b in g.blocks if any(isinstance(s, Simple) and empty.code_for_node(s.node) == code for s in b.steps))
     tests = set()
-    for branch in control_dependences(g)[block.id]:
+    for branch, _ in control_dependences(g)[block.id]:
         test = g.blocks[branch].test
         if test is not None:
             tests.add(empty.code_for_node(test.node))

@@ -15,6 +15,7 @@ from txlint.project.one_off import is_one_off
     [
         "tests/test_bank.py",
         "app/tests/helpers.py",
+        "shop/test/factories.py",
         "test_bank.py",
         "app/bank_test.py",
         "conftest.py",

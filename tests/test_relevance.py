@@ -1,4 +1,5 @@
-"""Only the functions that can operate are parsed and interpreted; cutting the others changes no IR.
+"""Only the functions that can operate are parsed and interpreted; cutting the others changes no IR
+that a finding can come from (a function that only reads, `self.user.name` in `__str__`, may be cut).
 
 A function is kept when its own text names what a recogniser starts from:
 a trigger word, a name the module binds to one (an import, a module or class
@@ -23,7 +24,7 @@ from tests.conftest import Project, Run
 from txlint.core.config import Config
 from txlint.core.ftypes import Span
 from txlint.core.index import ProjectIndex
-from txlint.core.ir import Read
+from txlint.core.ir import Exit, Op, Read
 from txlint.frontends import python as python_frontend
 from txlint.frontends.python.imports import ImportTable
 from txlint.frontends.python.parsing import KNOWN_NAMES
@@ -292,8 +293,14 @@ def _units(parsed: python_frontend.ParsedPython, config: Config) -> dict[tuple[s
     return {
         (unit.name, _resolved(unit.span, parsed.positions)): _resolved((unit.ops, unit.transactions), parsed.positions)
         for unit in module.units
-        if any(type(op).__name__ != "Exit" for op in unit.ops) or unit.transactions
+        if any(_acts(op) for op in unit.ops) or unit.transactions
     }
+
+
+def _acts(op: Op) -> bool:
+    """An op a finding can be about: anything but an exit and a plain read (reading `self.user` in
+    `__str__` loads a row and does nothing with it)."""
+    return not isinstance(op, Exit) and not (isinstance(op, Read) and op.lock is None)
 
 
 @pytest.mark.parametrize("path", _python_files(), ids=lambda p: str(p.relative_to(REPO)))

@@ -135,6 +135,7 @@ class Condition:
     span: Span
     depends_on: frozenset[Dependency]
     comparisons: tuple[Comparison, ...] = ()
+    holds: bool | None = None  # the op runs when the test is true (True), false (False), or either way is not told
 
 
 class ReadKind(enum.StrEnum):

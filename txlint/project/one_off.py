@@ -1,5 +1,7 @@
 """Tests and one-off code: files that are not run concurrently, so not judged by default (clarification 23).
 
+A `test/` folder counts as `tests/` (test factories and helpers live there: `oscar/test/`).
+
 Tests (`tests/`, `test_*.py`, `*_test.py`, `conftest.py`) run one request at a
 time against a throwaway database; migrations (Django's `migrations/`,
 Alembic's `versions/`) run once, alone. Their races are not the application's.
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import PurePath
 
-TEST_FOLDERS = frozenset({"tests"})
+TEST_FOLDERS = frozenset({"tests", "test"})
 MIGRATION_FOLDERS = frozenset({"migrations"})
 ALEMBIC_PARENTS = frozenset({"alembic", "migrations", "migration"})
 

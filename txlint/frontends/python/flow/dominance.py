@@ -27,9 +27,13 @@ from txlint.frontends.python.flow.cfg import EdgeKind, Graph
 _EXIT = -1
 
 
-def control_dependences(graph: Graph) -> dict[int, tuple[int, ...]]:
+Polarity = bool | None  # the way the branch went for the block to run: its test true, false, or not told
+
+
+def control_dependences(graph: Graph) -> dict[int, tuple[tuple[int, Polarity], ...]]:
     """For every reachable block, the branches that decide whether it runs, transitively, in
-    visiting order: blocks whose TRUE/FALSE (or NEXT/DONE) edges choose between running it and not."""
+    visiting order, each with the way it went: blocks whose TRUE/FALSE (or NEXT/DONE) edges choose
+    between running it and not."""
     successors = _successors(graph)
     deciding = _deciding_edges(graph)
     nodes = [*graph.order, _EXIT]
@@ -52,29 +56,41 @@ def control_dependences(graph: Graph) -> dict[int, tuple[int, ...]]:
                 pdom[node], changed = value, True
     ipdom = {node: _immediate(node, pdom, nodes, bit) for node in nodes if node in reaching and node != _EXIT}
     rank = {node: position for position, node in enumerate(graph.order)}
-    direct: dict[int, dict[int, bool]] = {node: {} for node in graph.order}  # node -> {branch: decides}
+    direct: dict[int, dict[int, tuple[bool, Polarity]]] = {node: {} for node in graph.order}  # node -> {branch: (decides, way)}
     for source in graph.order:
         if source not in reaching:
             continue
         for target in successors[source]:
             if target not in reaching or target == _EXIT or pdom[source] & bit[target]:
                 continue
+            way = deciding.get((source, target))
             decides = (source, target) in deciding
             runner: int | None = target
             while runner is not None and runner != ipdom.get(source) and runner != _EXIT:
                 if rank[source] < rank[runner]:
-                    direct[runner][source] = direct[runner].get(source, False) or decides
+                    before = direct[runner].get(source)
+                    if before is None:
+                        direct[runner][source] = (decides, way)
+                    else:  # reached from both ways (or from an edge that tells none): not one way
+                        direct[runner][source] = (before[0] or decides, before[1] if before[1] == way else None)
                 runner = ipdom.get(runner)
-    return {node: tuple(sorted(_closure(node, direct), key=rank.__getitem__)) for node in graph.order}
+    return {node: tuple(sorted(_closure(node, direct).items(), key=lambda item: rank[item[0]])) for node in graph.order}
 
 
-def _deciding_edges(graph: Graph) -> set[tuple[int, int]]:
-    return {
-        (node, edge.target)
-        for node in graph.order
-        for edge in graph.blocks[node].edges
-        if edge.kind in (EdgeKind.TRUE, EdgeKind.FALSE, EdgeKind.NEXT, EdgeKind.DONE)
-    }
+_WAYS: dict[EdgeKind, bool] = {EdgeKind.TRUE: True, EdgeKind.NEXT: True, EdgeKind.FALSE: False, EdgeKind.DONE: False}
+
+
+def _deciding_edges(graph: Graph) -> dict[tuple[int, int], Polarity]:
+    """The edges that decide, with the way each goes (an edge that both branches take tells none)."""
+    found: dict[tuple[int, int], Polarity] = {}
+    for node in graph.order:
+        for edge in graph.blocks[node].edges:
+            way = _WAYS.get(edge.kind)
+            if way is None:
+                continue
+            key = (node, edge.target)
+            found[key] = way if key not in found or found[key] == way else None
+    return found
 
 
 def _successors(graph: Graph) -> dict[int, list[int]]:
@@ -117,15 +133,16 @@ def _immediate(node: int, pdom: dict[int, int], nodes: list[int], bit: dict[int,
     return best
 
 
-def _closure(node: int, direct: dict[int, dict[int, bool]]) -> set[int]:
-    """The deciding branches `node` depends on, through any chain of dependences."""
-    found: set[int] = set()
+def _closure(node: int, direct: dict[int, dict[int, tuple[bool, Polarity]]]) -> dict[int, Polarity]:
+    """The deciding branches `node` depends on, through any chain of dependences, with the way each
+    went (for a branch reached through another, the way that one's block depends on it)."""
+    found: dict[int, Polarity] = {}
     seen: set[int] = set()
     stack = [node]
     while stack:
-        for source, decides in direct.get(stack.pop(), {}).items():
+        for source, (decides, way) in direct.get(stack.pop(), {}).items():
             if decides:
-                found.add(source)
+                found[source] = way if source not in found or found[source] == way else None
             if source not in seen:
                 seen.add(source)
                 stack.append(source)

@@ -78,7 +78,9 @@ def deps_of(value: Value) -> frozenset[Dependency]:
     """The database values a test's (or subject's) value depends on."""
     if isinstance(value, Data):
         return value.deps
-    if isinstance(value, (Row, Record)):
+    if isinstance(value, Row):
+        return value.dependencies()
+    if isinstance(value, Record):
         return frozenset({Dependency(value.ref, None)})
     return frozenset()
 

@@ -151,6 +151,11 @@ class Effects(InterpreterCore):
         changes = self.state.rows.get(ref)
         return [name for name, field in changes.fields.items() if field.pending is not None] if changes is not None else []
 
+    def pending_value(self, ref: RowRef, column: str) -> str | None:
+        changes = self.state.rows.get(ref)
+        field = changes.fields.get(column) if changes is not None else None
+        return field.pending.value.expression if field is not None and field.pending is not None else None
+
     def forget_pending(self, ref: RowRef) -> None:
         """The row is loaded again (`refresh_from_db()`, a rollback expiring it): its changes are gone."""
         self.state.rows.pop(ref, None)

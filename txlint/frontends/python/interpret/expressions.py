@@ -180,7 +180,9 @@ def to_ir_value(value: Value) -> IRValue:
         if value.in_database:
             return IRValue(ValueKind.IN_DATABASE, value.deps, value.delta)
         return IRValue(ValueKind.DERIVED if value.deps else ValueKind.INDEPENDENT, value.deps, value.delta if value.deps else None)
-    if isinstance(value, (Row, Record)):
+    if isinstance(value, Row):
+        return IRValue(ValueKind.DERIVED, value.dependencies())
+    if isinstance(value, Record):
         return IRValue(ValueKind.DERIVED, frozenset({Dependency(value.ref, None)}))
     return IRValue(ValueKind.UNKNOWN)
 
@@ -193,7 +195,9 @@ def merge_data(left: Value | None, right: Value | None) -> Data:
         if isinstance(side, Data):
             deps |= side.deps
             in_database |= side.in_database
-        elif isinstance(side, (Row, Record)):
+        elif isinstance(side, Row):
+            deps |= side.dependencies()
+        elif isinstance(side, Record):
             deps.add(Dependency(side.ref, None))
     return Data(frozenset(deps), in_database=in_database)
 

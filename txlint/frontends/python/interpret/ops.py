@@ -67,12 +67,12 @@ class OpTable:
         return any(block is not None for block in self.blocks)
 
     # -- settling ---------------------------------------------------------------------------
-    def settle_conditions(self, dependences: Mapping[int, tuple[int, ...]], conditions: Mapping[int, Condition]) -> None:
-        """Every op runs under the conditions of the branches its block depends on."""
+    def settle_conditions(self, dependences: Mapping[int, tuple[tuple[int, bool | None], ...]], conditions: Mapping[int, Condition]) -> None:
+        """Every op runs under the conditions of the branches its block depends on, each with the way it went."""
         for index, block in enumerate(self.blocks):
             if block is None:
                 continue
-            found = tuple(conditions[branch] for branch in dependences.get(block, ()) if branch in conditions)
+            found = tuple(replace(conditions[branch], holds=way) for branch, way in dependences.get(block, ()) if branch in conditions)
             if found:
                 self.ops[index] = replace(self.ops[index], conditions=found)
 

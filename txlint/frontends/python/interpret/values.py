@@ -77,6 +77,12 @@ class Row(Value):
     ref: RowRef
     table: str
     columns: tuple[str, ...] = ()  # for a row built in code: the columns it was given
+    via: Dependency | None = None  # a related row: the foreign key of the row it was reached through
+
+    def dependencies(self) -> frozenset[Dependency]:
+        """What a value computed from this row depends on: the row, and the key that led to it."""
+        found = frozenset({Dependency(self.ref, None)})
+        return found | {self.via} if self.via is not None else found
 
     def join(self, other: Value) -> Value | None:
         if self == other:
@@ -124,6 +130,7 @@ class Query(Value):
     using: str | None = None  # the database alias the query runs on
     lock_requires_transaction: bool = False
     api: str = ""  # the library that built it: its recogniser is the one that knows its methods
+    sets: tuple[str, ...] = ()  # columns a row created through it gets (a related manager's foreign key)
 
     def join(self, other: Value) -> Value | None:
         if self == other:

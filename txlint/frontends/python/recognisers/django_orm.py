@@ -124,14 +124,15 @@ class DjangoRecogniser(Recogniser):
         if relation.kind == "reverse":
             assert relation.column is not None
             key = IRValue(ValueKind.DERIVED, frozenset({Dependency(row.ref, "pk")}))
-            return Query(ctx.file.index.table_of(relation.model), ctx.span(node), guards=(Guard(relation.column, "=", key),), using=DEFAULT_DATABASE, api=API)
+            table = ctx.file.index.table_of(relation.model)
+            return Query(table, ctx.span(node), guards=(Guard(relation.column, "=", key),), using=DEFAULT_DATABASE, api=API, sets=(relation.column,))
         loaded = ctx.facet(RelatedRows, RelatedRows())
         known = loaded.of(row.ref, name)
         if known is not None:
             return known
         holder = dotted_name(node) or name
         read = ctx.emit(Read(ctx.span(node), ctx.tx, ctx.file.index.table_of(relation.model), row_var=holder, kind=ReadKind.ROWS))
-        related = Row(RowRef(RowOrigin.READ, read, holder), ctx.file.index.table_of(relation.model))
+        related = Row(RowRef(RowOrigin.READ, read, holder), ctx.file.index.table_of(relation.model), via=Dependency(row.ref, name))
         ctx.set_facet(loaded.with_row(row.ref, name, related))
         return related
 
@@ -219,7 +220,7 @@ class DjangoRecogniser(Recogniser):
             write = Write(span, ctx.tx, query.table, assignments, guards=query.guards, result_checked=not ctx.is_discarded(node))
             return Data(results=frozenset({ctx.emit(write)}))
         if kind is Q.CREATE:
-            columns = tuple(arg.keyword.value for arg in node.args if arg.keyword is not None)
+            columns = query.sets + tuple(arg.keyword.value for arg in node.args if arg.keyword is not None)
             for arg in node.args:
                 ctx.eval(arg.value)
             ctx.emit(Insert(span, ctx.tx, query.table, columns))
@@ -227,7 +228,7 @@ class DjangoRecogniser(Recogniser):
         guards = _guards(ctx, node.args)  # get-or-create
         read = ctx.evaluate_query(replace(query, guards=query.guards + guards), node)
         # `**lookup` hides the columns: without them the constraint question has no answer.
-        columns = () if any(arg.star for arg in node.args) else tuple(g.column for g in guards)
+        columns = () if any(arg.star for arg in node.args) else query.sets + tuple(g.column for g in guards)
         ctx.emit(Insert(span, ctx.tx, query.table, columns, checked_first=True))
         return Pair((ctx.row_from_read(read, query.table), Data()))
 
@@ -246,7 +247,7 @@ class DjangoRecogniser(Recogniser):
     def _save(self, ctx: Context, node: cst.Call, owner: Row | Parameter) -> Value | None:
         update_fields = keyword_arg(node, "update_fields")
         force_insert = keyword_arg(node, "force_insert")
-        if isinstance(force_insert, cst.Name) and force_insert.value == "True":
+        if (isinstance(force_insert, cst.Name) and force_insert.value == "True") or _copied(ctx, owner):
             # A copy saved as a new row (`obj.pk = None; obj.save(force_insert=True)`): an INSERT.
             ref = owner.ref if isinstance(owner, Row) else RowRef(RowOrigin.PARAMETER, None, owner.name)
             columns = tuple(a.column for a in ctx.take_pending(ref, None))
@@ -267,6 +268,12 @@ class DjangoRecogniser(Recogniser):
         assignments = ctx.take_pending(ref, named)
         ctx.emit(Write(ctx.span(node), ctx.tx, table, assignments, row=ref, whole_row=update_fields is None))
         return Data()
+
+
+def _copied(ctx: Context, owner: Row | Parameter) -> bool:
+    """`obj.pk = None` (or `obj.id = None`) before `save()`: Django inserts a copy, it writes no existing row."""
+    ref = owner.ref if isinstance(owner, Row) else RowRef(RowOrigin.PARAMETER, None, owner.name)
+    return any(name in {"pk", "id"} and ctx.pending_value(ref, name) == "None" for name in ctx.pending_columns(ref))
 
 
 def _model_name(ctx: Context, node: cst.BaseExpression, base: Value) -> str | None:
