@@ -31,6 +31,7 @@ def analyse(parsed: ParsedPython, index: ProjectIndex, config: Config) -> Module
         RECOGNISERS,
         string_constants(parsed.module),
         never_returning_functions(parsed.module, parsed.imports),
+        text=parsed.text,
     )
     result = ModuleIR(parsed.path)
     for func, class_name in functions(parsed.module.body, None):

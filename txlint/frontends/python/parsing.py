@@ -67,6 +67,7 @@ class ParsedPython:
     imports: ImportTable
     positions: LazyPositions
     operates: bool = True  # False: it may declare tables but mentions no operation, so no function is walked
+    text: str = ""  # the source (not the skeleton): what cheap looks at the text check before walking a tree
 
     def table_decls(self) -> list[TableDecl]:
         return table_decls(self.module, self.imports, self.path)
@@ -111,7 +112,7 @@ def parse(path: str, text: str, words: Sequence[str] = ()) -> ParsedPython | Pyt
         if isinstance(tree, ast.Module):
             return TooDeep()
         return PythonSyntaxError("code nested too deeply to analyse", 1, 1)
-    return ParsedPython(path, module, ImportTable.of_module(module), LazyPositions(module), operates)
+    return ParsedPython(path, module, ImportTable.of_module(module), LazyPositions(module), operates, text)
 
 
 # `a and b and ...` is one node for CPython, whose nesting check therefore passes it, but a chain
@@ -140,7 +141,7 @@ def _declarations_only(path: str, text: str, tree: ast.Module) -> ParsedPython |
         module = cst.parse_module(declaration_skeleton(text, tree) or text)
     except (cst.ParserSyntaxError, RecursionError, MemoryError):
         return None
-    return ParsedPython(path, module, ImportTable.of_module(module), LazyPositions(module), operates=False)
+    return ParsedPython(path, module, ImportTable.of_module(module), LazyPositions(module), operates=False, text=text)
 
 
 def _operating_only(path: str, text: str, tree: ast.Module, words: Sequence[str]) -> ParsedPython | None:
@@ -155,7 +156,7 @@ def _operating_only(path: str, text: str, tree: ast.Module, words: Sequence[str]
         module = cst.parse_module(cut)
     except (cst.ParserSyntaxError, RecursionError, MemoryError):
         return None
-    return ParsedPython(path, module, ImportTable.of_module(module), LazyPositions(module), operates=True)
+    return ParsedPython(path, module, ImportTable.of_module(module), LazyPositions(module), operates=True, text=text)
 
 
 def _declares_classes(body: list[ast.stmt]) -> bool:

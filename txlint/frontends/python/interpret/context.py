@@ -43,6 +43,7 @@ class FileContext:
     recognisers: Sequence[Recogniser] = ()
     constants: dict[str, str] = field(default_factory=dict)  # module-level `NAME = "text"` (SQL kept in constants)
     never_returns: frozenset[str] = frozenset()  # module functions annotated `NoReturn`/`Never`
+    text: str = ""  # the module's source, for a cheap look before walking its tree
     _facts: dict[type[Any], Any] = field(default_factory=dict)
 
     def span(self, node: cst.CSTNode) -> Span:

@@ -53,6 +53,7 @@ CLIENT_TYPES: dict[str, str] = {
 DJANGO_CACHE = "django.core.cache.cache"
 DJANGO_CACHES = "django.core.cache.caches"
 LOCK_CLASSES = {"redis.lock.Lock", "redis.asyncio.lock.Lock"}
+_REDIS_ONLY_WORDS = re.compile(r"\.(?:" + "|".join(sorted(REDIS_ONLY)) + r")\(|\bnx\s*=")
 _CALL_GET = re.compile(r"redis\.p?call\(\s*['\"]get['\"]", re.I)
 _CALL_DEL = re.compile(r"redis\.p?call\(\s*['\"](del|unlink)['\"]", re.I)
 
@@ -117,7 +118,7 @@ NO_FACTS = CacheModuleFacts()
 def module_facts(file: FileContext) -> CacheModuleFacts:
     """Pass over the module before its functions are interpreted."""
     imports, module, constants = file.imports, file.module, file.constants
-    redis_by_use = _redis_by_use(module)
+    redis_by_use = _redis_by_use(module) if not file.text or _REDIS_ONLY_WORDS.search(file.text) else {}
     if not any(imports.mentions(p) for p in ("redis", "django", "pymemcache", "memcache", "django_redis")):
         return CacheModuleFacts(redis_by_use=redis_by_use) if redis_by_use else NO_FACTS
     facts = CacheModuleFacts(redis_by_use=redis_by_use)
