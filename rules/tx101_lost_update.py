@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from txlint.core.ftypes import Severity
+from txlint.core.ftypes import Severity, Span
 from txlint.core.index import normalise_column
 from txlint.core.ir import Assignment, LockMode, Read, RowOrigin, RowRef, Unit, ValueKind, Write, in_order
-from txlint.core.queries import cas_guards, holds_lock, same_row, writes_row_of
+from txlint.core.queries import callers_passing, cas_guards, holds_lock, same_row, writes_row_of
 from txlint.core.rule import RelatedSpan, Report, Rule, RuleContext, RuleDoc
+from txlint.core.summaries import Passed
 
 
 class LostUpdate(Rule):
@@ -214,10 +215,7 @@ def _lost_update(unit: Unit, write: Write, context: RuleContext) -> Report | Non
         return None
     fields = ", ".join(f"`{row.name or write.table}.{c}`" for c in columns)
     if row.origin is RowOrigin.PARAMETER:
-        return Report(
-            write.span,
-            f"{fields} is recomputed from an instance loaded elsewhere and saved; every caller must hold a row lock on it",
-        )
+        return _loaded_elsewhere(unit, write, row, fields, context)
     read = unit.read_at(row.read)
     if read is None or holds_lock(read, write, shared_counts=False):
         return None
@@ -227,6 +225,27 @@ def _lost_update(unit: Unit, write: Write, context: RuleContext) -> Report | Non
         write.span,
         f"{fields} is read without a row lock and written back",
         (RelatedSpan(read.span, "read here without a row lock" if read.lock is None else _lock_problem(read)),),
+    )
+
+
+def _loaded_elsewhere(unit: Unit, write: Write, row: RowRef, fields: str, context: RuleContext) -> Report | None:
+    """A row the callers hand in: quiet when every call site in the project passes a locked row or
+    one it has just created; reported when one passes a row read without a lock (naming it), or
+    when no call site is known (clarification 16)."""
+    sites = callers_passing(unit, row.name, context)
+    unlocked = [site for site, state in sites if state is Passed.UNLOCKED]
+    if sites and all(state in (Passed.LOCKED, Passed.CREATED) for _, state in sites):
+        return None
+    if unlocked:
+        first = unlocked[0]
+        return Report(
+            write.span,
+            f"{fields} is recomputed from an instance loaded elsewhere and saved; `{first.caller}` passes one read without a row lock",
+            tuple(RelatedSpan(Span.point(s.line, s.column), f"`{s.caller}` calls it with a row read without a lock", path=s.path) for s in unlocked[:3]),
+        )
+    return Report(
+        write.span,
+        f"{fields} is recomputed from an instance loaded elsewhere and saved; every caller must hold a row lock on it",
     )
 
 

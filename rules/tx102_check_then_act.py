@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from txlint.core.ftypes import Severity
+from txlint.core.ftypes import Severity, Span
 from txlint.core.index import ProjectIndex, normalise_column
-from txlint.core.ir import Condition, Insert, LockMode, Read, ReadKind, RowOrigin, Unit, ValueKind, Write, in_order
-from txlint.core.queries import cas_guards, holds_lock, written_columns
+from txlint.core.ir import Act, Change, Condition, Insert, LockMode, Op, Read, ReadKind, RowOrigin, Unit, ValueKind, Write, in_order
+from txlint.core.queries import callers_passing, cas_guards, holds_lock, written_columns
 from txlint.core.rule import RelatedSpan, Report, Rule, RuleContext, RuleDoc
+from txlint.core.summaries import Passed
 
 
 class CheckThenAct(Rule):
@@ -172,42 +173,95 @@ def _reads_behind(unit: Unit, conditions: Iterable[Condition]) -> Iterator[tuple
 
 
 def _row_state_act(unit: Unit, write: Write, context: RuleContext) -> Report | None:
-    """`if row.c == x: ... row.c = y; save()` (or an update of that column on the row's table)."""
+    """`if row.c == x: ... row.c = y; save()` (or an update of that column on the row's table).
+
+    The decision is the branch around the write, or around the assignment of the column when the
+    save comes after the branch (`if row.status != s: row.status = s` ... `row.save()`)."""
     if cas_guards(write, context.config):
         return None  # a conditional write: TX108 judges whether its row count is checked
     written = written_columns(write)
-    for read_index, read, column, condition in _reads_behind(unit, write.conditions):
-        if read.kind is not ReadKind.ROWS or column is None or normalise_column(column) not in written:
-            continue
-        same_row = write.row is not None and write.row.origin is RowOrigin.READ and write.row.read == read_index
-        if not same_row and (write.row is not None or write.table != read.table):
-            continue
-        if holds_lock(read, write, shared_counts=True) or _converges(condition, column, write):
-            continue
-        if not _acts_beyond_the_flag(unit, write, column, condition):
-            continue
-        return Report(
-            write.span,
-            f"`{read.row_var or read.table}.{column}` is checked without a row lock and then changed",
-            (RelatedSpan(condition.span, "checked here"), RelatedSpan(read.span, "read here without a row lock")),
-        )
+    for conditions, guarded in _deciding(unit, write, written):
+        own = conditions is write.conditions
+        for read_index, read, column, condition in _reads_behind(unit, conditions):
+            if read.kind is not ReadKind.ROWS or column is None or normalise_column(column) not in written:
+                continue
+            same_row = write.row is not None and write.row.origin is RowOrigin.READ and write.row.read == read_index
+            if not same_row and (write.row is not None or write.table != read.table):
+                continue
+            if holds_lock(read, write, shared_counts=True):
+                continue
+            acts = _acts_beyond_the_flag(unit, write, column, condition, guarded)
+            if acts is None or (acts is write and (not own or _converges(condition, column, write))):
+                continue  # a branch that only assigns the column (a default, the flag) guards no act
+            return Report(
+                write.span,
+                f"`{read.row_var or read.table}.{column}` is checked without a row lock and then changed" + _naming(acts),
+                (RelatedSpan(condition.span, "checked here"), RelatedSpan(read.span, "read here without a row lock")),
+            )
+        report = _handed_in(unit, write, written, conditions, guarded, context)
+        if report is not None:
+            return report
     return None
 
 
-def _acts_beyond_the_flag(unit: Unit, write: Write, column: str, condition: Condition) -> bool:
-    """Setting the checked column to a constant, and nothing else, converges: racers write the
-    same value. The race matters when the decision guards more: a computed value, other columns,
-    or other writes and inserts."""
+def _deciding(unit: Unit, write: Write, written: set[str]) -> Iterator[tuple[tuple[Condition, ...], tuple[Condition, ...]]]:
+    """The sets of conditions that decide a write: its own, and those of each assignment of a
+    column it writes back (`Change`), with the conditions the act must share (the narrower)."""
+    yield write.conditions, write.conditions
+    if write.row is None:
+        return
+    for op in unit.ops:
+        if op is write:
+            return
+        if isinstance(op, Change) and op.row == write.row and normalise_column(op.column) in written and op.conditions != write.conditions:
+            yield op.conditions, op.conditions
+
+
+def _handed_in(unit: Unit, write: Write, written: set[str], conditions: tuple[Condition, ...], guarded: tuple[Condition, ...], context: RuleContext) -> Report | None:
+    """The same on a row the callers hand in (`self` in a model method): reported when a call site
+    in the project passes a row read without a lock and none passes a locked one (clarification 16)."""
+    row = write.row
+    if row is None or row.origin is not RowOrigin.PARAMETER:
+        return None
+    for condition in conditions:
+        for dep in in_order(condition.depends_on):
+            if dep.row != row or dep.column is None or normalise_column(dep.column) not in written:
+                continue
+            acts = _acts_beyond_the_flag(unit, write, dep.column, condition, guarded)
+            if acts is None or acts is write:
+                continue  # on a row from elsewhere, only a decision that guards another act is worth the callers' lock
+            sites = callers_passing(unit, row.name, context)
+            unlocked = [site for site, state in sites if state is Passed.UNLOCKED]
+            if not unlocked or any(state is Passed.LOCKED for _, state in sites):
+                continue
+            return Report(
+                write.span,
+                f"`{row.name}.{dep.column}` is checked without a row lock and then changed" + _naming(acts) + f"; `{unlocked[0].caller}` passes the row unlocked",
+                (RelatedSpan(condition.span, "checked here"), *(RelatedSpan(Span.point(s.line, s.column), f"`{s.caller}` calls it with a row read without a lock", path=s.path) for s in unlocked[:2])),
+            )
+    return None
+
+
+def _naming(act: Op | None) -> str:
+    return f", and {act.what}" if isinstance(act, Act) else ""
+
+
+def _acts_beyond_the_flag(unit: Unit, write: Write, column: str, condition: Condition, guarded: tuple[Condition, ...]) -> Op | None:
+    """What the decision guards beyond setting the flag, or None when it guards nothing more.
+
+    Setting the checked column to a constant, and nothing else, converges: racers write the same
+    value. The race matters when the decision guards more: a computed value or other columns (the
+    write itself is returned), or another write, insert or act (clarification 18) that happens only
+    together with this change (under all of its conditions): an insert made on every attempt,
+    whether or not the flag is then set, is not what the check guards."""
     checked = normalise_column(column)
+    for op in unit.ops:
+        if op is not write and isinstance(op, (Write, Insert, Act)) and condition in op.conditions and set(guarded) <= set(op.conditions):
+            return op
     for assignment in write.assignments:
         if normalise_column(assignment.column) != checked or assignment.value.kind is not ValueKind.INDEPENDENT:
-            return True
-    # Other writes count when they happen only together with this one (under all of its conditions):
-    # an insert made on every attempt, whether or not the flag is then set, is not what the check guards.
-    return any(
-        op is not write and isinstance(op, (Write, Insert)) and condition in op.conditions and set(write.conditions) <= set(op.conditions)
-        for op in unit.ops
-    )
+            return write
+    return None
 
 
 def _may_duplicate(insert: Insert, index: ProjectIndex) -> bool:

@@ -6,7 +6,7 @@ from textwrap import dedent
 
 from txlint.core.config import Config
 from txlint.core.index import ProjectIndex
-from txlint.core.ir import Commit, Exit, Insert, LockMode, Read, Rollback, RowOrigin, Unit, ValueKind, Write
+from txlint.core.ir import Change, Commit, Exit, Insert, LockMode, Read, Rollback, RowOrigin, Unit, ValueKind, Write
 from txlint.frontends import python as python_frontend
 
 
@@ -15,8 +15,8 @@ def units(source: str, index: ProjectIndex | None = None) -> dict[str, Unit]:
     assert isinstance(parsed, python_frontend.ParsedPython)
     index = index or ProjectIndex.build(parsed.table_decls())
     result = {u.name: u for u in python_frontend.analyse(parsed, index, Config()).units}
-    for unit in result.values():  # these tests are about data ops; exits and block commits have tests of their own
-        unit.ops = [op for op in unit.ops if not isinstance(op, (Exit, Commit, Rollback))]
+    for unit in result.values():  # these tests are about data ops; exits, block commits and changes in memory have tests of their own
+        unit.ops = [op for op in unit.ops if not isinstance(op, (Exit, Commit, Rollback, Change))]
     return result
 
 

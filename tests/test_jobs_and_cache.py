@@ -13,6 +13,7 @@ import pytest
 from conftest import LOCKED_UPDATE, LOST_UPDATE, Project, Run
 from txlint.core.config import Config
 from txlint.core.registry import all_rules, enabled_codes
+from txlint.engine.result_cache import FORMAT
 from txlint.engine.runner import Engine, RunResult
 from txlint.engine.shard import Shard
 from txlint.project.discovery import discover, display_path
@@ -120,8 +121,8 @@ def test_a_corrupt_cache_entry_is_a_miss(project: Project, tmp_path: Path) -> No
     _shop(project)
     cache = tmp_path / "cache"
     cold = _cached_run(project, cache)
-    for entry in (cache / "v1").rglob("*.json"):
-        entry.write_text('{"format": 1, "decls": "not a list"')
+    for entry in (cache / f"v{FORMAT}").rglob("*.json"):
+        entry.write_text(f'{{"format": {FORMAT}, "decls": "not a list"')
     again = _cached_run(project, cache)
     assert again.files_analysed == 4
     assert again.findings == cold.findings
@@ -134,7 +135,7 @@ def test_the_cache_folder_is_tagged_and_ignores_itself(project: Project, run_txl
     folder = project.root / ".txlint_cache"
     assert (folder / "CACHEDIR.TAG").read_text().startswith("Signature: 8a477f597d28d172789f06886806bc55")
     assert (folder / ".gitignore").read_text().splitlines()[-1] == "*"
-    assert list((folder / "v1").rglob("*.json"))
+    assert list((folder / f"v{FORMAT}").rglob("*.json"))
 
 
 def test_no_cache_writes_no_folder_and_cache_dir_moves_it(project: Project, run_txlint: Callable[..., Run], tmp_path: Path) -> None:
@@ -161,7 +162,7 @@ def test_a_cache_entry_is_data_never_code(project: Project, tmp_path: Path) -> N
     project.write("app.py")
     cache = tmp_path / "cache"
     _cached_run(project, cache)
-    (entry,) = list((cache / "v1").rglob("*.json"))
+    (entry,) = list((cache / f"v{FORMAT}").rglob("*.json"))
     document = json.loads(entry.read_text())
     document["findings"][0]["severity"] = {"__reduce__": "os.system"}
     entry.write_text(json.dumps(document))

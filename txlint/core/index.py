@@ -14,6 +14,7 @@ from typing import Literal
 
 from txlint.core.ftypes import Span
 from txlint.core.ir import ModuleIR, ValueKind, Write
+from txlint.core.summaries import CallSite, FunctionSummary
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,65 @@ class ProjectIndex:
     _table_names: dict[str, list[TableDecl]] = field(default_factory=dict, repr=False)
     _with_fields: dict[frozenset[str], tuple[str, ...]] = field(default_factory=dict, repr=False)
     _relations: dict[tuple[str, str], Relation] | None = field(default=None, repr=False)
+    summaries: dict[str, FunctionSummary] = field(default_factory=dict)  # by qualified name
+    _by_tail: dict[str, list[str]] = field(default_factory=dict, repr=False)  # last two parts -> qualified names
+    exports: dict[str, str] = field(default_factory=dict)  # a module-level import: `pkg.db.Session` -> what it names
+    call_sites: dict[str, list[CallSite]] = field(default_factory=dict)  # by callee
+
+    def add_call_sites(self, sites: Iterable[CallSite]) -> None:
+        for site in sites:
+            self.call_sites.setdefault(_tail(site.callee), []).append(site)
+
+    def call_sites_of(self, callee: str) -> list[CallSite]:
+        """The project's calls of `callee` (a qualified name, or `Class.method`) that pass rows or
+        that its summary asks about. A site names the callee as its import did, which may be the
+        end of the name (`oscar.apps.f` for `src.oscar.apps.f`)."""
+        return [s for s in self.call_sites.get(_tail(callee), []) if s.callee == callee or callee.endswith("." + s.callee)]
+
+    def set_summaries(self, summaries: Iterable[FunctionSummary]) -> None:
+        """The project's function summaries (clarification 15), replacing any before."""
+        self.summaries = {s.name: s for s in summaries}
+        self._by_tail = {}
+        for name in sorted(self.summaries):
+            self._by_tail.setdefault(_tail(name), []).append(name)
+
+    def summary_of(self, qualified: str) -> FunctionSummary | None:
+        """The summary of the project function `qualified` names, None when it says nothing.
+
+        A name is matched exactly, else as the end of one qualified name (code under `src/`,
+        or imported by a shorter package path than the project root gives it)."""
+        found = self.summaries.get(qualified)
+        if found is not None or "." not in qualified:
+            return found
+        candidates = [n for n in self._by_tail.get(_tail(qualified), ()) if n.endswith("." + qualified)]
+        return self.summaries[candidates[0]] if len(candidates) == 1 else None
+
+    def set_exports(self, exports: dict[str, str]) -> None:
+        self.exports = exports
+
+    def export_of(self, qualified: str) -> str | None:
+        """What a name imported from a project module stands for when that module imported it
+        (`from app.db import AsyncSession` where `app/db.py` re-exports sqlmodel's): followed
+        through chains of re-exports; None when the module does not re-export it."""
+        seen: set[str] = set()
+        current = qualified
+        while current not in seen:
+            seen.add(current)
+            head, _, rest = current.rpartition(".")
+            target = self.exports.get(current)
+            if target is None:
+                # `pkg.db.AsyncSession.begin`: the re-export is its head
+                while head and target is None:
+                    target = self.exports.get(head)
+                    if target is not None:
+                        target = f"{target}.{rest}"
+                    else:
+                        head, _, last = head.rpartition(".")
+                        rest = f"{last}.{rest}"
+            if target is None:
+                break
+            current = target
+        return current if current != qualified else None
 
     def add_atomic_writers(self, writers: Iterable[AtomicWriter]) -> None:
         for writer in writers:
@@ -236,6 +296,10 @@ class ProjectIndex:
     def table_of(self, name: str) -> str:
         decls = self.decls.get(name)
         return decls[0].table if decls else name
+
+
+def _tail(qualified: str) -> str:
+    return ".".join(qualified.rsplit(".", 2)[-2:])
 
 
 def normalise_column(name: str) -> str:

@@ -15,9 +15,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from txlint.core.ftypes import Span
+
+if TYPE_CHECKING:
+    from txlint.core.summaries import CallSite, FunctionSummary
 
 Sign = Literal["+", "-"]
 GuardOp = Literal["=", "!=", ">", ">=", "<", "<=", "is null", "is not null", "in"]
@@ -194,6 +197,25 @@ class Insert(Op):
 
 
 @dataclass(frozen=True)
+class Change(Op):
+    """A column of an in-memory row is assigned (saved later by a `Write` of that row): where the
+    change is decided, which may be under a branch the save is not (`if row.status == "new":
+    row.status = "paid"` ... `row.save()`)."""
+
+    row: RowRef
+    column: str
+
+
+@dataclass(frozen=True)
+class Act(Op):
+    """A call with an effect beyond the rows of this unit (clarification 18): a project function
+    that writes, a task sent, a payment, mail or HTTP call. What a check is meant to keep from
+    happening twice."""
+
+    what: str  # for messages: "`create_flip()` writes `Flip`", "a task is sent"
+
+
+@dataclass(frozen=True)
 class Begin(Op):
     """A transaction is opened explicitly by code that must then end it."""
 
@@ -235,6 +257,9 @@ class Unit:
     span: Span
     ops: list[Op] = field(default_factory=list)
     transactions: list[Transaction] = field(default_factory=list)
+    qualified: str = ""  # the project name callers call it by (`app.models.Check.ping`), "" when none does
+    owner: str | None = None  # the class it is a method of
+    params: tuple[str, ...] = ()  # its parameters in order (`self` included)
 
     def read_at(self, index: int | None) -> Read | None:
         if index is None:
@@ -249,6 +274,8 @@ class ModuleIR:
 
     path: str
     units: list[Unit] = field(default_factory=list)
+    summaries: list[FunctionSummary] = field(default_factory=list)  # what its functions do for their callers
+    calls: list[CallSite] = field(default_factory=list)  # its calls of project functions that pass rows or need a caller's transaction
 
 
 # -- cache and distributed locks (TX2xx) --------------------------------------------------

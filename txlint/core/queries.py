@@ -7,10 +7,15 @@ naming conventions (version fields, money columns), never at source code.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from txlint.core.config import Config
 from txlint.core.index import normalise_column
 from txlint.core.ir import Assignment, CacheKind, CacheOp, Delta, Guard, LockMode, Op, Read, RowOrigin, RowRef, Unit, ValueKind, Write
+from txlint.core.summaries import CallSite, Passed
+
+if TYPE_CHECKING:
+    from txlint.core.rule import RuleContext
 
 # Columns that hold a state of a state machine: a guard on them is a state CAS.
 STATE_WORDS = frozenset({"status", "state", "stage", "phase"})
@@ -193,3 +198,21 @@ def lock_like(unit: Unit, index: int, take: CacheOp) -> bool:
     return any(
         i > index and op.kind in {CacheKind.DELETE, CacheKind.RELEASE} and same_key(op, take) for i, op in cache_ops(unit)
     )
+
+
+def callers_passing(unit: Unit, param: str, context: RuleContext) -> list[tuple[CallSite, Passed]]:
+    """The project's call sites of `unit` that hand a row to its parameter `param` (`self` for the
+    row a method is called on), with what they hand over (clarification 16)."""
+    keys = [unit.qualified] if unit.qualified else []
+    if unit.owner is not None:
+        keys.append(f"{unit.owner}.{unit.name}")
+    found: list[tuple[CallSite, Passed]] = []
+    seen: set[tuple[str, int, int]] = set()
+    for key in keys:
+        for site in context.index.call_sites_of(key):
+            place = (site.path, site.line, site.column)
+            state = site.passes(unit.params, param)
+            if state is not None and place not in seen:
+                seen.add(place)
+                found.append((site, state))
+    return found

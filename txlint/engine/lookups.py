@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from txlint.core.index import AtomicWriter, ProjectIndex, Relation, TableDecl
+from txlint.core.summaries import CallSite, FunctionSummary
 
 Lookup = tuple[str, list[Any], str]  # method name, JSON-ready arguments, digest of the answer
 
@@ -32,6 +33,9 @@ QUESTIONS = (
     "atomic_writers_of",
     "model_with_fields",
     "relation_of",
+    "summary_of",
+    "export_of",
+    "call_sites_of",
 )
 
 
@@ -94,6 +98,15 @@ class RecordingIndex(ProjectIndex):
     def model_with_fields(self, columns: Iterable[str], named: str = "") -> str | None:
         given = tuple(sorted(columns))
         return self._ask("model_with_fields", (given, named), lambda: super(RecordingIndex, self).model_with_fields(given, named))
+
+    def summary_of(self, qualified: str) -> FunctionSummary | None:
+        return self._ask("summary_of", (qualified,), lambda: super(RecordingIndex, self).summary_of(qualified))
+
+    def export_of(self, qualified: str) -> str | None:
+        return self._ask("export_of", (qualified,), lambda: super(RecordingIndex, self).export_of(qualified))
+
+    def call_sites_of(self, callee: str) -> list[CallSite]:
+        return self._ask("call_sites_of", (callee,), lambda: super(RecordingIndex, self).call_sites_of(callee))
 
     def atomic_writers_of(self, table: str) -> list[AtomicWriter]:
         return self._ask("atomic_writers_of", (table,), lambda: super(RecordingIndex, self).atomic_writers_of(table))

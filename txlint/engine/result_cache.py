@@ -22,10 +22,11 @@ from typing import Any
 
 from txlint.core.ftypes import Finding, Notice
 from txlint.core.index import AtomicWriter, TableDecl
+from txlint.core.summaries import CallSite, FunctionSummary
 from txlint.engine.lookups import Lookup
 from txlint.engine.plain import from_plain, to_plain
 
-FORMAT = 1
+FORMAT = 2
 CACHEDIR_TAG = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
     "# This file is a cache directory tag created by txlint.\n"
@@ -38,8 +39,11 @@ class Entry:
     """What one file contributed to a run: its pass-1 facts, pass-2 facts and findings."""
 
     decls: list[TableDecl] = field(default_factory=list)
+    exports: list[tuple[str, str]] = field(default_factory=list)  # what the names its imports bind stand for
     writers: list[AtomicWriter] | None = None  # None: not analysed yet (only its declarations are known)
     writer_lookups: list[Lookup] = field(default_factory=list)
+    summaries: list[FunctionSummary] = field(default_factory=list)  # what its functions do for their callers
+    calls: list[CallSite] = field(default_factory=list)  # its calls of project functions (clarification 16)
     findings: list[Finding] | None = None  # None: the file was only read for the index
     finding_lookups: list[Lookup] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
@@ -49,8 +53,11 @@ class Entry:
         return {
             "format": FORMAT,
             "decls": to_plain(self.decls),
+            "exports": [list(x) for x in self.exports],
             "writers": None if self.writers is None else to_plain(self.writers),
             "writer_lookups": [list(x) for x in self.writer_lookups],
+            "summaries": to_plain(self.summaries),
+            "calls": to_plain(self.calls),
             "findings": None if self.findings is None else to_plain(self.findings),
             "finding_lookups": [list(x) for x in self.finding_lookups],
             "notices": to_plain(self.notices),
@@ -63,13 +70,22 @@ class Entry:
             raise ValueError("not a txlint cache entry of this format")
         return cls(
             decls=[from_plain(TableDecl, d) for d in data["decls"]],
+            exports=[_pair(x) for x in data["exports"]],
             writers=None if data["writers"] is None else [from_plain(AtomicWriter, w) for w in data["writers"]],
             writer_lookups=[_lookup(x) for x in data["writer_lookups"]],
+            summaries=[from_plain(FunctionSummary, s) for s in data["summaries"]],
+            calls=[from_plain(CallSite, c) for c in data["calls"]],
             findings=None if data["findings"] is None else [from_plain(Finding, f) for f in data["findings"]],
             finding_lookups=[_lookup(x) for x in data["finding_lookups"]],
             notices=[from_plain(Notice, n) for n in data["notices"]],
             checked=bool(data["checked"]),
         )
+
+
+def _pair(data: Any) -> tuple[str, str]:
+    if not (isinstance(data, list) and len(data) == 2 and all(isinstance(x, str) for x in data)):
+        raise ValueError("malformed export")
+    return (data[0], data[1])
 
 
 def _lookup(data: Any) -> Lookup:

@@ -10,7 +10,7 @@ report the same findings.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,11 +18,15 @@ from typing import Any
 from txlint.core.config import Config
 from txlint.core.ftypes import Finding, Notice
 from txlint.core.index import AtomicWriter, TableDecl
+from txlint.core.summaries import CallSite, FunctionSummary
 from txlint.engine.gcpolicy import few_collections
 from txlint.engine.shard import FileJob, FileOutcome
 from txlint.engine.workers import LocalWorker, Phase, ProcessWorker, partition
 from txlint.project.one_off import is_one_off
 
+# Rounds of summaries after the first analysis: a helper's summary reaches its callers' callers one
+# round later; a cycle in the call graph stops here, whatever it has not settled.
+SUMMARY_ROUNDS = 4
 # Below this many files a second process costs more than it saves.
 MIN_FILES_PER_PROCESS = 4
 
@@ -95,16 +99,26 @@ class Engine:
 
     def _drive(self, workers: list[LocalWorker | ProcessWorker]) -> RunResult:
         lost: dict[int, str] = {}  # file number -> why its worker could not finish it
-        summaries: list[tuple[int, list[TableDecl]]] = []
+        read: list[tuple[int, list[TableDecl], list[FunctionSummary], list[tuple[str, str]]]] = []
         for value in _phase(workers, Phase.SUMMARISE, None, lost):
-            summaries += value
-        decls = [d for _, found in sorted(summaries, key=lambda s: s[0]) for d in found]
-        writers: list[AtomicWriter] = []
-        for value in _phase(workers, Phase.WRITERS, decls, lost):
-            writers += value
+            read += value
+        read.sort(key=lambda r: r[0])
+        decls = [d for _, found, _, _ in read for d in found]
+        summaries = _merged(s for _, _, found, _ in read for s in found)
+        exports = {name: target for _, _, _, found in read for name, target in found if name != target}
+        writers, found = _phase_two(workers, Phase.WRITERS, (decls, summaries, exports), lost)
+        for _ in range(SUMMARY_ROUNDS):  # bottom-up over the call graph: callers of what changed, again
+            if found == summaries:
+                break
+            summaries = found
+            writers, found = _phase_two(workers, Phase.REVISE, summaries, lost)
         writers.sort(key=lambda w: (w.path, w.span.line, w.span.column, w.table, w.column, w.unit))
+        calls: list[CallSite] = []
+        for value in _phase(workers, Phase.CALLS, None, lost):
+            calls += value
+        calls.sort(key=lambda c: (c.callee, c.path, c.line, c.column))
         outcomes: list[FileOutcome] = []
-        for value in _phase(workers, Phase.JUDGE, writers, lost):
+        for value in _phase(workers, Phase.JUDGE, (writers, calls), lost):
             outcomes += value
         outcomes += [FileOutcome(number, notices=[Notice(_display(workers, number), reason)]) for number, reason in lost.items()]
         result = RunResult(files_analysed=sum(w.analysed for w in workers), processes=len(workers) if isinstance(workers[0], ProcessWorker) else 1)
@@ -114,6 +128,20 @@ class Engine:
             result.files_checked += outcome.checked
         result.findings.sort(key=Finding.sort_key)
         return result
+
+
+def _phase_two(workers: list[LocalWorker | ProcessWorker], phase: Phase, argument: object, lost: dict[int, str]) -> tuple[list[AtomicWriter], list[FunctionSummary]]:
+    writers: list[AtomicWriter] = []
+    summaries: list[FunctionSummary] = []
+    for found_writers, found_summaries in _phase(workers, phase, argument, lost):
+        writers += found_writers
+        summaries += found_summaries
+    return writers, _merged(summaries)
+
+
+def _merged(summaries: Iterable[FunctionSummary]) -> list[FunctionSummary]:
+    """One list in a fixed order, whatever shard found what."""
+    return sorted(summaries, key=lambda s: s.name)
 
 
 def _phase(workers: list[LocalWorker | ProcessWorker], phase: Phase, argument: object, lost: dict[int, str]) -> list[Any]:

@@ -34,6 +34,7 @@ from txlint.core.ftypes import Finding, Notice, Related, Span
 from txlint.core.index import AtomicWriter, ProjectIndex, TableDecl, atomic_writers
 from txlint.core.registry import all_rules, code_matches
 from txlint.core.rule import Report, Rule, RuleContext
+from txlint.core.summaries import CallSite, FunctionSummary
 from txlint.engine.fingerprint import with_fingerprints
 from txlint.engine.lookups import RecordingIndex, still_true
 from txlint.engine.result_cache import Entry, ResultCache
@@ -114,15 +115,18 @@ class Shard:
         self._per_file = [(pathspec.GitIgnoreSpec.from_lines([glob]), codes) for glob, codes in config.per_file_ignores.items()]
 
     # -- phase 1 ---------------------------------------------------------------------------
-    def summarise(self, jobs: list[FileJob]) -> list[tuple[int, list[TableDecl]]]:
-        """Read and parse (or find in the cache) every file; their table declarations."""
+    def summarise(self, jobs: list[FileJob]) -> list[tuple[int, list[TableDecl], list[FunctionSummary], list[tuple[str, str]]]]:
+        """Read and parse (or find in the cache) every file; their table declarations, the names
+        their imports bind (re-exports), and the function summaries a cached analysis left (where
+        the summary rounds start from)."""
         found = []
         for job in jobs:
             item = _File(job)
             self.files.append(item)
             self._read(item)
             if item.source is not None:
-                found.append((job.number, item.entry.decls))
+                cached = item.cached.summaries if item.cached is not None and item.cached.writers is not None else []
+                found.append((job.number, item.entry.decls, cached, item.entry.exports))
         return found
 
     def _read(self, item: _File) -> None:
@@ -141,14 +145,17 @@ class Shard:
             item.key = self.cache.key(job.display, source.text)
             item.cached = self.cache.load(item.key)
         if item.cached is not None:
-            item.entry = Entry(decls=item.cached.decls, notices=list(item.cached.notices), checked=item.cached.checked)
+            item.entry = Entry(decls=item.cached.decls, exports=item.cached.exports, notices=list(item.cached.notices), checked=item.cached.checked)
             return
         self._guard(item, "indexing", self._parse_and_index)
 
     def _parse_and_index(self, item: _File) -> None:
         parsed = self._parsed(item)
         if parsed.python is not None:
+            from txlint.frontends import python as python_frontend
+
             item.entry.decls = parsed.python.table_decls()
+            item.entry.exports = python_frontend.exports(parsed.python, self.config.root)
         elif parsed.sql is not None:
             from txlint.frontends import sql_script
 
@@ -183,20 +190,44 @@ class Shard:
         return result  # Irrelevant: checked by CPython's parser, nothing in it about a database
 
     # -- phase 2 ---------------------------------------------------------------------------
-    def writers(self, decls: list[TableDecl]) -> list[AtomicWriter]:
-        """Analyse every file against the project's schema; the atomic writers found."""
+    def writers(self, decls: list[TableDecl], summaries: list[FunctionSummary], exports: dict[str, str]) -> tuple[list[AtomicWriter], list[FunctionSummary]]:
+        """Analyse every file against the project's schema, re-exports and the summaries known so
+        far; the atomic writers and function summaries found."""
         self.index = ProjectIndex.build(decls)
-        found: list[AtomicWriter] = []
+        self.index.set_exports(exports)
+        self.index.set_summaries(summaries)
         for item in self.files:
             if not item.usable:
                 continue
             cached = item.cached
             if cached is not None and cached.writers is not None and still_true(self.index, cached.writer_lookups):
                 item.entry.writers, item.entry.writer_lookups = cached.writers, cached.writer_lookups
+                item.entry.summaries, item.entry.calls = cached.summaries, cached.calls
             else:
                 self._guard(item, "analysing", self._analyse)
-            found += item.entry.writers or []
-        return found
+        return self._phase_two()
+
+    def revise(self, summaries: list[FunctionSummary]) -> tuple[list[AtomicWriter], list[FunctionSummary]]:
+        """With the project's summaries of the round before: analyse again the files that asked about
+        a function whose summary is now another (their callers, and only them)."""
+        self.index.set_summaries(summaries)
+        for item in self.files:
+            if item.usable and item.job.judged and item.entry.writers is not None and not still_true(self.index, item.entry.writer_lookups):
+                self._guard(item, "analysing", self._analyse)
+        return self._phase_two()
+
+    def _phase_two(self) -> tuple[list[AtomicWriter], list[FunctionSummary]]:
+        writers: list[AtomicWriter] = []
+        summaries: list[FunctionSummary] = []
+        for item in self.files:
+            if item.usable:
+                writers += item.entry.writers or []
+                summaries += item.entry.summaries
+        return writers, summaries
+
+    def call_sites(self) -> list[CallSite]:
+        """The project calls every file of this shard makes (once the summaries are settled)."""
+        return [site for item in self.files if item.usable for site in item.entry.calls]
 
     def _analyse(self, item: _File) -> None:
         parsed = self._parsed(item)
@@ -210,15 +241,19 @@ class Shard:
         self.analysed += 1
         item.analysed = True
         item.entry.writer_lookups = recording.lookups
+        # Tests and one-off code are nobody's helpers: what they call and do is no summary (clarification 23).
+        item.entry.summaries = item.module.summaries if item.module is not None and item.job.judged else []
         writers = atomic_writers([item.module]) if item.module is not None else []
         positions = parsed.python.positions if parsed.python is not None else None
         # Resolved here: another file's finding may name this writer, and that file cannot see these placeholders.
         item.entry.writers = [replace(w, span=positions.resolve(w.span)) if positions is not None else w for w in writers]
+        item.entry.calls = item.module.calls if item.module is not None and item.job.judged else []
 
     # -- phase 3 ---------------------------------------------------------------------------
-    def judge(self, writers: list[AtomicWriter]) -> list[FileOutcome]:
+    def judge(self, writers: list[AtomicWriter], calls: list[CallSite]) -> list[FileOutcome]:
         """Run the rules over every file to report (or reuse cached findings); store what changed."""
         self.index.add_atomic_writers(writers)
+        self.index.add_call_sites(calls)
         outcomes = []
         for item in self.files:
             if item.usable and item.job.report:

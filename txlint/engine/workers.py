@@ -34,8 +34,10 @@ class Phase(enum.Enum):
     """The phases of a run, in order (see `shard.Shard`)."""
 
     SUMMARISE = "summarise"  # read and parse every file; its table declarations
-    WRITERS = "writers"  # with the project's schema: analyse every file; its atomic writers
-    JUDGE = "judge"  # with every writer known: the rules; findings and notices
+    WRITERS = "writers"  # with the project's schema: analyse every file; its atomic writers and function summaries
+    REVISE = "revise"  # with the project's summaries: analyse again the files they answer differently now
+    CALLS = "calls"  # the project calls each file makes, once the summaries are settled
+    JUDGE = "judge"  # with every writer and call known: the rules; findings and notices
 
 
 def run_phase(shard: Shard, phase: Phase, jobs: list[FileJob], argument: Any) -> Any:
@@ -43,8 +45,12 @@ def run_phase(shard: Shard, phase: Phase, jobs: list[FileJob], argument: Any) ->
     if phase is Phase.SUMMARISE:
         return shard.summarise(jobs)
     if phase is Phase.WRITERS:
-        return shard.writers(argument)
-    return shard.judge(argument)
+        return shard.writers(*argument)
+    if phase is Phase.REVISE:
+        return shard.revise(argument)
+    if phase is Phase.CALLS:
+        return shard.call_sites()
+    return shard.judge(*argument)
 
 
 class LocalWorker:

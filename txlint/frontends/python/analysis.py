@@ -3,28 +3,36 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import libcst as cst
 
 from txlint.core.config import Config
 from txlint.core.index import ProjectIndex
 from txlint.core.ir import ModuleIR
+from txlint.core.summaries import CallSite, module_of
 from txlint.frontends.python.interpret.context import FileContext
 from txlint.frontends.python.interpret.graphs import never_returning_functions
 from txlint.frontends.python.interpret.interpreter import FunctionInterpreter
 from txlint.frontends.python.literals import text_value
 from txlint.frontends.python.parsing import ParsedPython
 from txlint.frontends.python.recognisers import RECOGNISERS
+from txlint.frontends.python.summarise import summary
+
+# The top-level packages of the libraries the recognisers know: a project name that re-exports one
+# of theirs is followed to it.
+LIBRARIES = frozenset(name.split(".", 1)[0] for recogniser in RECOGNISERS for name in recogniser.names) | {"sqlmodel"}
 
 
 def analyse(parsed: ParsedPython, index: ProjectIndex, config: Config) -> ModuleIR:
     """The IR of every function and method in the module (nothing for a declarations-only file)."""
     if not parsed.operates:
         return ModuleIR(parsed.path)
+    module, is_package = module_of(parsed.path, config.root)
     context = FileContext(
         parsed.path,
         parsed.module,
-        parsed.imports,
+        parsed.imports.in_project(module, is_package, index.export_of),
         index,
         config,
         parsed.positions,
@@ -32,11 +40,57 @@ def analyse(parsed: ParsedPython, index: ProjectIndex, config: Config) -> Module
         string_constants(parsed.module),
         never_returning_functions(parsed.module, parsed.imports),
         text=parsed.text,
+        module_name=module,
+        is_package=is_package,
     )
     result = ModuleIR(parsed.path)
-    for func, class_name in functions(parsed.module.body, None):
-        result.units.append(FunctionInterpreter(context, func, class_name).run())
+    lines = parsed.text.split("\n")
+    for func, class_name, qualified, outer in functions(parsed.module.body, None, module, None):
+        interpreter = FunctionInterpreter(context, func, class_name)
+        unit = interpreter.run()
+        unit.qualified, unit.owner, unit.params = qualified or "", class_name, parameters(func)
+        result.units.append(unit)
+        if qualified is not None:
+            found = summary(qualified, interpreter, parsed.path)
+            if found is not None:
+                result.summaries.append(found)
+        for (callee, _), (in_transaction, rows) in sorted(interpreter.calls.items(), key=lambda c: (c[0][1].line, c[0][0])):
+            line, column = _call_position(lines, parsed.lines_of.get(outer or ""), callee)
+            result.calls.append(CallSite(callee, parsed.path, line, column, qualified or unit.name, in_transaction, rows))
     return result
+
+
+def _call_position(lines: list[str], within: tuple[int, int] | None, callee: str) -> tuple[int, int]:
+    """Where a call of `callee` is, read off the text of the function that makes it (the first line
+    naming it, else the definition): resolving libcst positions for every file that calls a
+    project function would cost more than analysing it."""
+    if within is None:
+        return 1, 1
+    name = callee.rsplit(".", 1)[-1]
+    first, last = within
+    for number in range(first, min(last, len(lines)) + 1):
+        column = lines[number - 1].find(name + "(")
+        if column >= 0:
+            return number, column + 1
+    return first, 1
+
+
+def parameters(func: cst.FunctionDef) -> tuple[str, ...]:
+    params = func.params
+    return tuple(p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params))
+
+
+def exports(parsed: ParsedPython, root: Path) -> list[tuple[str, str]]:
+    """What the names the module imports stand for, for the modules that import them from it
+    (`ProjectIndex.export_of`): only those that lead to a library a recogniser knows, or on into
+    the project (a chain of re-exports)."""
+    module, is_package = module_of(parsed.path, root)
+    top = module.split(".", 1)[0]
+    return [
+        (name, target)
+        for name, target in parsed.imports.project_names(module, is_package)
+        if target.split(".", 1)[0] in LIBRARIES or target.split(".", 1)[0] == top
+    ]
 
 
 def string_constants(module: cst.Module) -> dict[str, str]:
@@ -56,16 +110,23 @@ def string_constants(module: cst.Module) -> dict[str, str]:
     return constants
 
 
-def functions(body: Sequence[cst.CSTNode], class_name: str | None) -> Iterator[tuple[cst.FunctionDef, str | None]]:
-    """Every function at any depth, with the class it is a method of (if directly in one)."""
+def functions(
+    body: Sequence[cst.CSTNode], class_name: str | None, prefix: str | None, outer: str | None
+) -> Iterator[tuple[cst.FunctionDef, str | None, str | None, str | None]]:
+    """Every function at any depth, with the class it is a method of (if directly in one), its
+    qualified name below `prefix` (None inside another function: no caller names it from outside),
+    and the module-level function or method it is in (`f`, `Cls.f`; itself when it is one)."""
     for statement in body:
         if isinstance(statement, cst.FunctionDef):
-            yield statement, class_name
-            yield from functions(_block(statement.body), None)
+            name = statement.name.value
+            here = outer or (f"{class_name}.{name}" if class_name is not None else name)
+            yield statement, class_name, f"{prefix}.{name}" if prefix is not None else None, here
+            yield from functions(_block(statement.body), None, None, here)
         elif isinstance(statement, cst.ClassDef):
-            yield from functions(_block(statement.body), statement.name.value)
+            inner = f"{prefix}.{statement.name.value}" if prefix is not None else None
+            yield from functions(_block(statement.body), statement.name.value, inner, outer)
         elif isinstance(statement, (cst.If, cst.Try, cst.With, cst.For, cst.While)):
-            yield from functions(_block(statement.body), class_name)
+            yield from functions(_block(statement.body), class_name, prefix, outer)
 
 
 def _block(suite: cst.BaseSuite) -> Sequence[cst.CSTNode]:

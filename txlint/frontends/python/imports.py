@@ -7,6 +7,8 @@ for a fraction of the cost of libcst's full `QualifiedNameProvider`.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 import libcst as cst
 
 
@@ -33,6 +35,10 @@ class ImportTable:
         # Every recogniser resolves the callee of every call: resolved once per node. The node is
         # kept with its answer so that its id cannot be reused by another while it is remembered.
         self._resolved: dict[int, tuple[cst.BaseExpression, str | None]] = {}
+        # In a project: the module this table belongs to, and what a name another project module
+        # imported stands for (`ProjectIndex.export_of`), so re-exports resolve to what they name.
+        self._module: tuple[str, bool] | None = None
+        self._export_of: Callable[[str], str | None] | None = None
 
     @classmethod
     def of_module(cls, module: cst.Module) -> ImportTable:
@@ -44,7 +50,19 @@ class ImportTable:
     def copy(self) -> ImportTable:
         table = ImportTable()
         table._names = dict(self._names)
+        table._module, table._export_of = self._module, self._export_of
         return table
+
+    def in_project(self, module: str, is_package: bool, export_of: Callable[[str], str | None]) -> ImportTable:
+        """A copy that resolves relative imports from `module` and follows the project's re-exports."""
+        table = self.copy()
+        table._module, table._export_of = (module, is_package), export_of
+        return table
+
+    def project_names(self, module: str, is_package: bool) -> Iterator[tuple[str, str]]:
+        """`(module.local, absolute target)` for each name the module's imports bind."""
+        for local, target in self._names.items():
+            yield f"{module}.{local}" if module else local, absolute(target, module, is_package)
 
     def add(self, node: cst.Import | cst.ImportFrom) -> None:
         self._resolved.clear()
@@ -88,12 +106,30 @@ class ImportTable:
         target = self._names.get(head)
         if target is None:
             return None
-        return f"{target}.{rest}" if rest else target
+        found = f"{target}.{rest}" if rest else target
+        if self._module is not None:
+            found = absolute(found, *self._module)
+            if self._export_of is not None:
+                found = self._export_of(found) or found
+        return found
 
     def mentions(self, package: str) -> bool:
         """Whether the module imports anything from `package`."""
         return any(target == package or target.startswith(package + ".") for target in self._names.values())
 
+
+
+def absolute(qualified: str, module: str, is_package: bool) -> str:
+    """An import's qualified name made absolute: `..core.tracing.f` in module `saleor.page.search`
+    is `saleor.core.tracing.f`; an absolute name is returned as it is."""
+    level = len(qualified) - len(qualified.lstrip("."))
+    if level == 0:
+        return qualified
+    package = module.split(".") if is_package else module.split(".")[:-1]
+    if level > 1:
+        package = package[: max(0, len(package) - (level - 1))]
+    rest = qualified[level:]
+    return ".".join([*package, rest]) if rest else ".".join(package)
 
 
 def _walk_statements(body: object) -> list[cst.Import | cst.ImportFrom]:

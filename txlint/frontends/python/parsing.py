@@ -17,7 +17,7 @@ import re
 import sys
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import FrameType
 
 import libcst as cst
@@ -68,6 +68,9 @@ class ParsedPython:
     positions: LazyPositions
     operates: bool = True  # False: it may declare tables but mentions no operation, so no function is walked
     text: str = ""  # the source (not the skeleton): what cheap looks at the text check before walking a tree
+    # The lines of each function at module level and method of a class at module level ("f",
+    # "Cls.f"): where its calls are found in the text without resolving libcst positions.
+    lines_of: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def table_decls(self) -> list[TableDecl]:
         return table_decls(self.module, self.imports, self.path)
@@ -112,7 +115,7 @@ def parse(path: str, text: str, words: Sequence[str] = ()) -> ParsedPython | Pyt
         if isinstance(tree, ast.Module):
             return TooDeep()
         return PythonSyntaxError("code nested too deeply to analyse", 1, 1)
-    return ParsedPython(path, module, ImportTable.of_module(module), LazyPositions(module), operates, text)
+    return ParsedPython(path, module, ImportTable.of_module(module), LazyPositions(module), operates, text, _function_lines(tree))
 
 
 # `a and b and ...` is one node for CPython, whose nesting check therefore passes it, but a chain
@@ -156,7 +159,21 @@ def _operating_only(path: str, text: str, tree: ast.Module, words: Sequence[str]
         module = cst.parse_module(cut)
     except (cst.ParserSyntaxError, RecursionError, MemoryError):
         return None
-    return ParsedPython(path, module, ImportTable.of_module(module), LazyPositions(module), operates=True, text=text)
+    return ParsedPython(path, module, ImportTable.of_module(module), LazyPositions(module), operates=True, text=text, lines_of=_function_lines(tree))
+
+
+def _function_lines(tree: ast.Module | PythonSyntaxError | TooDeep) -> dict[str, tuple[int, int]]:
+    if not isinstance(tree, ast.Module):
+        return {}
+    found: dict[str, tuple[int, int]] = {}
+    for statement in tree.body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            found[statement.name] = (statement.lineno, statement.end_lineno or statement.lineno)
+        elif isinstance(statement, ast.ClassDef):
+            for member in statement.body:
+                if isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    found[f"{statement.name}.{member.name}"] = (member.lineno, member.end_lineno or member.lineno)
+    return found
 
 
 def _declares_classes(body: list[ast.stmt]) -> bool:

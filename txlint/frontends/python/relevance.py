@@ -62,7 +62,9 @@ class _Module:
 
     def __init__(self, text: str, tree: ast.Module) -> None:
         self.lines = text.split("\n")
-        self.functions = [function for function, _ in cuttable(tree)]
+        cut = list(cuttable(tree))
+        self.functions = [function for function, _ in cut]
+        self.methods = {function for function, method in cut if method}
         self.bindings = list(_binding_statements(tree.body))
 
     def text_of(self, node: ast.stmt) -> str:
@@ -134,8 +136,26 @@ def operating_functions(text: str, tree: ast.Module, known: frozenset[str], extr
         if handed is not None:
             named = set(handed.findall("\n".join(texts[function] for function in operating)))
             operating.update(function for function in module.functions if function.name in named)
+        operating |= _callers(module, texts, operating)
         if (len(vocabulary.aliases), len(operating)) == before:
             return operating
+
+
+def _callers(module: _Module, texts: dict[Function, str], operating: set[Function]) -> set[Function]:
+    """The functions that call one that can operate: what the callee returns or opens is theirs
+    (its summary), so they can operate too. A module function is called by its name, a method
+    through `self`/`cls`."""
+    names = sorted({f.name for f in operating if f not in module.methods}, key=len, reverse=True)
+    methods = sorted({f.name for f in operating if f in module.methods}, key=len, reverse=True)
+    patterns = []
+    if names:
+        patterns.append(r"\b(?:" + "|".join(map(re.escape, names)) + r")\s*\(")
+    if methods:
+        patterns.append(r"\b(?:self|cls)\.(?:" + "|".join(map(re.escape, methods)) + r")\b")
+    if not patterns:
+        return set()
+    calls = re.compile("|".join(patterns))
+    return {function for function, source in texts.items() if function not in operating and calls.search(source)}
 
 
 def _attribute_assignments(function: Function, module: _Module) -> Iterator[_AttributeAssignment]:

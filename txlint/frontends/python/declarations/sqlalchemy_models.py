@@ -59,7 +59,7 @@ def table_decls(module: cst.Module, imports: ImportTable, path: str, line_of: di
 
 def _sqlmodel_table(cls: cst.ClassDef, imports: ImportTable) -> bool:
     """`class Hero(SQLModel, table=True)`: SQLModel maps the class to a table."""
-    table = next((arg.value for arg in cls.bases if arg.keyword is not None and arg.keyword.value == "table"), None)
+    table = next((arg.value for arg in (*cls.keywords, *cls.bases) if arg.keyword is not None and arg.keyword.value == "table"), None)
     return isinstance(table, cst.Name) and table.value == "True" and any(imports.resolve(arg.value) == SQLMODEL for arg in cls.bases if arg.keyword is None)
 
 

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import libcst as cst
 
-from txlint.core.ir import Assignment, Delta, RowOrigin, RowRef
+from txlint.core.ir import Assignment, Change, Delta, RowOrigin, RowRef
 from txlint.core.ir import Value as IRValue
 from txlint.frontends.python.interpret.expressions import (
     AUGMENTED_SIGNS,
@@ -63,6 +63,8 @@ class Assignments(Expressions):
         fields[name] = FieldState(Data(value.depends_on), Assignment(name, value, self.span(node)), self.may_be_column(owner, name))
         table = owner.table if isinstance(owner, Row) else changes.table if changes is not None else None
         self.state.rows[ref] = RowChanges(table, fields)
+        if table is not None:
+            self.emit(Change(self.span(node), self.tx, row=ref, column=name))
 
     def _bind(self, target: cst.BaseExpression, value: Value) -> None:
         if isinstance(target, cst.Name):

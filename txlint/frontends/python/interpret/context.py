@@ -17,6 +17,7 @@ from txlint.core.ftypes import Span
 from txlint.core.index import ProjectIndex
 from txlint.core.ir import Assignment, Op, ReadKind, RowRef
 from txlint.core.ir import Value as IRValue
+from txlint.core.summaries import Passed
 from txlint.frontends.python.imports import ImportTable, dotted_name
 from txlint.frontends.python.interpret.paths import Paths
 from txlint.frontends.python.interpret.state import F
@@ -44,6 +45,8 @@ class FileContext:
     constants: dict[str, str] = field(default_factory=dict)  # module-level `NAME = "text"` (SQL kept in constants)
     never_returns: frozenset[str] = frozenset()  # module functions annotated `NoReturn`/`Never`
     text: str = ""  # the module's source, for a cheap look before walking its tree
+    module_name: str = ""  # the dotted module the file is (`saleor.core.tracing`), for project names
+    is_package: bool = False  # an `__init__.py`: its relative imports start from itself
     _facts: dict[type[Any], Any] = field(default_factory=dict)
 
     def span(self, node: cst.CSTNode) -> Span:
@@ -86,6 +89,9 @@ class Context(Protocol):
         ...
     def rebind(self, name: str, value: Value) -> None:
         """Give a variable a better-known value (`conn.autocommit = True` makes it a connection in autocommit)."""
+        ...
+    def record_call(self, callee: str, node: cst.CSTNode, rows: tuple[tuple[str, Passed], ...]) -> None:
+        """A call of the project function `callee` here, with the rows it passes (`CallSite`)."""
         ...
     def is_discarded(self, node: cst.CSTNode) -> bool:
         """Whether `node` is a call whose result the code throws away (an expression statement)."""

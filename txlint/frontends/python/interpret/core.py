@@ -13,6 +13,7 @@ import libcst as cst
 
 from txlint.core.ftypes import Span
 from txlint.core.ir import Condition, Op, Unit
+from txlint.core.summaries import Passed
 from txlint.frontends.python.flow.cfg import Graph
 from txlint.frontends.python.flow.reaching import reaching_loads
 from txlint.frontends.python.imports import ImportTable
@@ -48,6 +49,12 @@ class InterpreterCore:
         self.lost_results: set[int] = set()  # writes whose row count a later statement on the same cursor replaced
         self.lazy: dict[Span, tuple[Query, int | None]] = {}  # locking queries kept in a variable
         self.lazy_used: set[Span] = set()
+        # For the function's summary (`summarise`): the values its `return`s give, and for each
+        # `yield` whether a transaction is open there (the block a context manager wraps runs in it).
+        self.returned: list[Value] = []
+        self.yields: list[TxFrame | None] = []
+        # Calls of project functions their callees' judgement asks about (`CallSite`), by callee and place.
+        self.calls: dict[tuple[str, Span], tuple[bool, tuple[tuple[str, Passed], ...]]] = {}
         self._memos: dict[type[Any], Any] = {}
         self._uses: FunctionUses | None = None
 
@@ -82,6 +89,9 @@ class InterpreterCore:
 
     def _emitted(self, index: int, op: Op) -> None:
         """What an op does to the paths (`effects.Effects` says)."""
+
+    def record_call(self, callee: str, node: cst.CSTNode, rows: tuple[tuple[str, Passed], ...]) -> None:
+        self.calls[(callee, self.span(node))] = (self.tx is not None, rows)
 
     # -- transactions --------------------------------------------------------------------------
     @property

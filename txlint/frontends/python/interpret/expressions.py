@@ -61,6 +61,8 @@ class Expressions(Effects):
             return Pair(tuple(self.eval(e.value) for e in node.elements))
         if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
             return Data(text=text_value(node))
+        if isinstance(node, cst.Yield):
+            self.yields.append(self.state.transactions[0] if self.state.transactions else None)
         return self._combine(node)
 
     def value_of(self, node: cst.BaseExpression) -> IRValue:

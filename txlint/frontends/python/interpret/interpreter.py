@@ -241,7 +241,9 @@ class FunctionInterpreter(Branches):
     def _return(self, step: Return | End) -> None:
         hands_over = False
         if isinstance(step, Return) and step.node.value is not None:
-            hands_over = _hands_over(self.eval(step.node.value))
+            value = self.eval(step.node.value)
+            self.returned.append(value)
+            hands_over = _hands_over(value)
         leaving = Leaving(RETURN, self.span(step.node), end=isinstance(step, End), hands_over=hands_over, tx=self.tx, order=step.order)
         self.state.paths = leave(self.state.paths, leaving)
 

@@ -7,12 +7,15 @@ meets SQL shares. They are asked in the order of `RECOGNISERS`.
 
 from __future__ import annotations
 
+from txlint.frontends.python.recognisers.acts import Acts
 from txlint.frontends.python.recognisers.base import Recogniser
 from txlint.frontends.python.recognisers.cache import CacheRecogniser
 from txlint.frontends.python.recognisers.configured_locks import ConfiguredLocks
 from txlint.frontends.python.recognisers.dbapi_drivers import DbApiRecogniser
 from txlint.frontends.python.recognisers.django_orm import DjangoRecogniser
+from txlint.frontends.python.recognisers.project_calls import ProjectCalls
 from txlint.frontends.python.recognisers.sqlalchemy_orm import SqlAlchemyRecogniser
 
-# The project's own lock functions come first: a helper the user names is theirs, whatever library it wraps.
-RECOGNISERS: tuple[Recogniser, ...] = (ConfiguredLocks(), DjangoRecogniser(), SqlAlchemyRecogniser(), DbApiRecogniser(), CacheRecogniser())
+# The project's own lock functions come first: a helper the user names is theirs, whatever library it
+# wraps; then the project's functions whose summaries say what they do (the callee is the project's).
+RECOGNISERS: tuple[Recogniser, ...] = (ConfiguredLocks(), ProjectCalls(), DjangoRecogniser(), SqlAlchemyRecogniser(), DbApiRecogniser(), CacheRecogniser(), Acts())

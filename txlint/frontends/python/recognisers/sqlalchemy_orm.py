@@ -43,6 +43,8 @@ ORM_SESSION_TYPES = {
     "sqlalchemy.orm.Session", "sqlalchemy.orm.session.Session", "sqlalchemy.orm.scoped_session",
     "sqlalchemy.orm.scoping.scoped_session", "sqlalchemy.ext.asyncio.AsyncSession",
     "sqlalchemy.ext.asyncio.session.AsyncSession", "sqlalchemy.ext.asyncio.async_scoped_session",
+    # SQLModel's sessions are SQLAlchemy's with typed `exec()`
+    "sqlmodel.Session", "sqlmodel.orm.session.Session", "sqlmodel.ext.asyncio.session.AsyncSession",
 }  # fmt: skip
 CONNECTION_TYPES = {"sqlalchemy.engine.Connection", "sqlalchemy.ext.asyncio.AsyncConnection"}
 SESSION_TYPES = ORM_SESSION_TYPES | CONNECTION_TYPES

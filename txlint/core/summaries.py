@@ -1,0 +1,124 @@
+"""Function summaries: what a project function does for whoever calls it, in IR terms.
+
+Real code reaches its rows, transactions and locks through its own helpers:
+`voucher = self._get_voucher()`, `with traced_atomic_transaction():`,
+`page_qs_select_for_update().filter(...)`. A front-end that analyses one
+function at a time sees none of that, so each analysed function leaves a
+summary (what it returns, whether it opens a transaction for the block it
+wraps), and a call to it is read as what the summary says (clarification 15).
+
+Summaries are computed bottom-up over the call graph: the engine analyses
+every file, merges the summaries into the project index, and analyses again
+the files whose questions (`ProjectIndex.summary_of`) are now answered
+differently, until nothing changes or a bound of rounds is reached (cycles).
+Only summaries that say something are kept: a function whose summary is
+empty is answered None, like a function the project does not define.
+
+Names are qualified by the module a file is (`saleor/core/tracing.py` is
+`saleor.core.tracing`) and the class a method is in:
+`saleor.checkout.core.Checkout._get_voucher`.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from txlint.core.ir import LockMode
+
+
+class ReturnedKind(enum.StrEnum):
+    """What a function hands back to its caller."""
+
+    ROW = "row"  # one row it read (`M.objects.get(...)`, `get_object_or_404(...)`)
+    ROWS = "rows"  # the rows of an evaluated query (`list(qs)`)
+    QUERY = "query"  # a lazy query, not yet run (`M.objects.select_for_update()`)
+    TUPLE = "tuple"  # a tuple whose items are described one by one
+
+
+@dataclass(frozen=True)
+class Returned:
+    """The value a function returns on every path that returns something (None aside)."""
+
+    kind: ReturnedKind
+    table: str = ""
+    lock: LockMode | None = None  # ROW/ROWS: read with this lock; QUERY: it locks when run
+    api: str = ""  # QUERY: the library that built it (its recogniser knows the query's methods)
+    items: tuple[Returned | None, ...] = ()  # TUPLE: each item, None when it says nothing
+
+
+@dataclass(frozen=True)
+class FunctionSummary:
+    """What a call of one project function means to its caller."""
+
+    name: str  # the qualified name
+    returns: Returned | None = None
+    # A context manager (`@contextmanager`) whose `yield` runs inside a transaction it opened, or a
+    # decorator that runs the function it wraps so: the caller's block runs in that transaction.
+    opens_transaction: bool = False
+    database: str | None = None  # the database alias of that transaction, when one is named
+    acts: str = ""  # what it does beyond its caller's rows, when it writes, inserts or acts ("writes `Flip`")
+    path: str = ""  # the file that defines it
+
+    @property
+    def says_something(self) -> bool:
+        return self.returns is not None or self.opens_transaction or bool(self.acts)
+
+
+def module_of(path: str, root: Path) -> tuple[str, bool]:
+    """The module a file is, named by its path below the project root (as given when it is
+    elsewhere), and whether it is a package's `__init__.py`."""
+    try:
+        relative = Path(os.path.abspath(path)).relative_to(os.path.abspath(root)).as_posix()
+    except ValueError:
+        relative = path
+    return module_name(relative), relative.endswith("__init__.py")
+
+
+def module_name(path: str) -> str:
+    """The dotted module name of a file by its path relative to the project root
+    (`saleor/core/tracing.py` is `saleor.core.tracing`, a package's `__init__.py` the package)."""
+    parts = [p for p in path.replace("\\", "/").split("/") if p not in ("", ".")]
+    if parts and parts[-1].endswith(".py"):
+        parts[-1] = parts[-1][: -len(".py")]
+    if parts and parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+class Passed(enum.StrEnum):
+    """What a call site hands a callee for one of its parameters, as far as rows go."""
+
+    LOCKED = "locked"  # a row read with an exclusive row lock
+    CREATED = "created"  # a row built by the caller and not yet shared with anyone
+    UNLOCKED = "unlocked"  # a row read without a lock
+    PASSED = "passed"  # the caller's own parameter: the caller's callers decide
+
+
+@dataclass(frozen=True)
+class CallSite:
+    """One call of a project function, as its callee's judgement needs it (clarification 16).
+
+    `callee` is the qualified name of a module function, or `Class.method` for a method called on
+    a row of that class (one site per class of the row's model and its bases, so the method is
+    found where it is defined). `rows` names what each row argument is: by position ("0", "1"),
+    by keyword, or "self" for the row the method is called on."""
+
+    callee: str
+    path: str
+    line: int
+    column: int
+    caller: str
+    in_transaction: bool
+    rows: tuple[tuple[str, Passed], ...] = ()
+
+    def passes(self, params: tuple[str, ...], name: str) -> Passed | None:
+        """What this site hands the callee's parameter `name` (`params`: the callee's parameters in
+        order, `self` first for a method), None when it hands no row there."""
+        keys = {name}
+        if name in params:
+            position = params.index(name) - (1 if params and params[0] in ("self", "cls") else 0)
+            keys.add("self" if position < 0 else str(position))
+        return next((state for key, state in self.rows if key in keys), None)

@@ -1,0 +1,136 @@
+"""Calls of the project's own functions, read as what their summaries say (clarification 15).
+
+`voucher = self._get_voucher()` is a row read without a lock when
+`_get_voucher` returns `Voucher.objects.get(...)`; `with traced_atomic():`
+opens a transaction when `traced_atomic` is a context manager around
+`transaction.atomic()`; `page_qs_select_for_update().filter(...)` is a lazy
+locking query. The summaries come from the project index
+(`ProjectIndex.summary_of`); this recogniser only names the callee:
+a module function (called by its name here or through an import, relative
+or not, also `module.function`), or a method of the class being analysed
+(`self.method()`, `cls.method()`).
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from txlint.core.ir import Act, LockMode, Read, ReadKind, RowOrigin
+from txlint.core.summaries import FunctionSummary, Passed, Returned, ReturnedKind, module_of
+from txlint.frontends.python.interpret.context import Context
+from txlint.frontends.python.interpret.values import UNKNOWN, Pair, Query, Row, Rows, Value
+from txlint.frontends.python.recognisers.base import Recogniser, TxScope
+
+
+class ProjectCalls(Recogniser):
+    """Calls of project functions whose summary says something."""
+
+    def call(self, ctx: Context, node: cst.Call, receiver: Value | None) -> Value | None:
+        name = _qualified(ctx, node.func)
+        found = ctx.file.index.summary_of(name) if name is not None else None
+        if found is None and isinstance(receiver, Row) and isinstance(node.func, cst.Attribute) and node.func.attr.value not in LIBRARY_ROW_METHODS:
+            found = _method_summary(ctx, receiver, node.func.attr.value)
+        _record(ctx, node, name, found, receiver)
+        if found is not None and found.acts:
+            ctx.emit(Act(ctx.span(node), ctx.tx, what=f"`{_short(found.name)}()` {found.acts}"))
+        if found is None or found.returns is None:
+            return None
+        for arg in node.args:
+            ctx.eval(arg.value)
+        return _value(ctx, node, found.returns)
+
+    def opens_transaction(self, ctx: Context, expr: cst.BaseExpression) -> TxScope | None:
+        callee = expr.func if isinstance(expr, cst.Call) else expr
+        found = summary_called(ctx, callee)
+        if found is None or not found.opens_transaction:
+            return None
+        if isinstance(expr, cst.Call):
+            for arg in expr.args:
+                ctx.eval(arg.value)
+        return TxScope(found.database)
+
+
+def summary_called(ctx: Context, callee: cst.BaseExpression) -> FunctionSummary | None:
+    """The summary of the project function `callee` names, if it says something."""
+    name = _qualified(ctx, callee)
+    return ctx.file.index.summary_of(name) if name is not None else None
+
+
+def _qualified(ctx: Context, callee: cst.BaseExpression) -> str | None:
+    file = ctx.file
+    if not file.module_name:
+        return None
+    if isinstance(callee, cst.Attribute) and isinstance(callee.value, cst.Name) and callee.value.value in {"self", "cls"}:
+        return f"{file.module_name}.{ctx.class_name}.{callee.attr.value}" if ctx.class_name is not None else None
+    imported = ctx.imports.resolve(callee)
+    if imported is not None:
+        return imported
+    if isinstance(callee, cst.Name) and ctx.lookup(callee.value) is None:
+        return f"{file.module_name}.{callee.value}"  # a function of this module
+    return None
+
+
+# Methods of the libraries' model instances: called on rows everywhere, never the project's own helper.
+LIBRARY_ROW_METHODS = frozenset({
+    "save", "asave", "delete", "adelete", "refresh_from_db", "arefresh_from_db", "full_clean", "clean",
+    "clean_fields", "validate_unique", "serializable_value", "get_deferred_fields", "from_db",
+})  # fmt: skip
+
+
+def _method_summary(ctx: Context, row: Row, method: str) -> FunctionSummary | None:
+    """The summary of a method called on a row: defined on its model or on one of the model's bases."""
+    for decl in ctx.file.index.declarations_of_table(row.table):
+        module, _ = module_of(decl.path, ctx.file.config.root)
+        found = ctx.file.index.summary_of(f"{module}.{decl.name}.{method}")
+        if found is not None:
+            return found
+    return None
+
+
+def _short(name: str | None) -> str:
+    return (name or "").rsplit(".", 1)[-1]
+
+
+def _record(ctx: Context, node: cst.Call, name: str | None, found: FunctionSummary | None, receiver: Value | None) -> None:
+    """Write down a call its callee's judgement will ask about (clarification 16): a method called on
+    a row (under each class of the row's model), or a project function given rows or summarised."""
+    rows = [(str(n), state) for n, arg in enumerate(a for a in node.args if a.keyword is None) if (state := _passed(ctx, arg.value)) is not None]
+    rows += [(arg.keyword.value, state) for arg in node.args if arg.keyword is not None if (state := _passed(ctx, arg.value)) is not None]
+    if isinstance(receiver, Row) and isinstance(node.func, cst.Attribute) and node.func.attr.value not in LIBRARY_ROW_METHODS:
+        method = node.func.attr.value
+        state = _state(ctx, receiver)
+        classes = {receiver.table, *(d.name for d in ctx.file.index.declarations_of_table(receiver.table))}
+        for cls in sorted(classes):
+            ctx.record_call(f"{cls}.{method}", node, (("self", state), *rows))
+    elif name is not None and (found is not None or rows):
+        ctx.record_call(name, node, tuple(rows))
+
+
+def _passed(ctx: Context, node: cst.BaseExpression) -> Passed | None:
+    """What a row argument is, read without evaluating it again (a name bound to a row)."""
+    if not isinstance(node, cst.Name):
+        return None
+    value = ctx.lookup(node.value)
+    return _state(ctx, value) if isinstance(value, Row) else None
+
+
+def _state(ctx: Context, row: Row) -> Passed:
+    if row.ref.origin is RowOrigin.CREATED:
+        return Passed.CREATED
+    if row.ref.origin is RowOrigin.PARAMETER:
+        return Passed.PASSED
+    read = ctx.op(row.ref.read) if row.ref.read is not None else None
+    return Passed.LOCKED if isinstance(read, Read) and read.lock is LockMode.EXCLUSIVE else Passed.UNLOCKED
+
+
+def _value(ctx: Context, node: cst.Call, returned: Returned) -> Value:
+    """The value a call gives its caller: a row or rows read at the call, a lazy query, a tuple."""
+    if returned.kind is ReturnedKind.TUPLE:
+        return Pair(tuple(_value(ctx, node, item) if item is not None else UNKNOWN for item in returned.items))
+    query = Query(returned.table, ctx.span(node), lock=returned.lock, api=returned.api)
+    if returned.kind is ReturnedKind.QUERY:
+        return query
+    read = ctx.evaluate_query(query, node, kind=ReadKind.ROWS)
+    if returned.kind is ReturnedKind.ROWS:
+        return Rows(read, returned.table)
+    return ctx.row_from_read(read, returned.table)

@@ -1,0 +1,86 @@
+"""A function's summary (`txlint.core.summaries`) from its interpretation: what its callers get.
+
+Read off the interpreter once every path is known: the values its `return`s
+give (a row it read, with or without a lock; a lazy query; a tuple of such),
+and whether the block a context manager wraps runs in a transaction it opened
+(every `yield` inside one). A decorator factory's summary is not derived:
+only a function that is itself the context manager is.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from txlint.core.ir import Act, Insert, Read, RowOrigin, Write
+from txlint.core.summaries import FunctionSummary, Returned, ReturnedKind
+from txlint.frontends.python.interpret.interpreter import FunctionInterpreter
+from txlint.frontends.python.interpret.values import Data, Pair, Query, Row, Rows, Value
+
+CONTEXT_MANAGERS = frozenset({"contextlib.contextmanager", "contextlib.asynccontextmanager"})
+
+
+def summary(name: str, interpreter: FunctionInterpreter, path: str) -> FunctionSummary | None:
+    """The summary of the function `interpreter` has run, None when it says nothing."""
+    opens, database = False, None
+    frames = interpreter.yields
+    if frames and all(f is not None for f in frames) and _is_context_manager(interpreter):
+        opens = True
+        databases = {f.database for f in frames if f is not None}
+        database = databases.pop() if len(databases) == 1 else None
+    found = FunctionSummary(name, _returns(interpreter), opens, database, _acts(interpreter), path)
+    return found if found.says_something else None
+
+
+def _acts(interpreter: FunctionInterpreter) -> str:
+    """What the function does that its caller's check may be guarding: the first write, insert or act."""
+    for op in interpreter.table.ops:
+        if isinstance(op, (Write, Insert)):
+            return f"writes `{op.table}`"
+        if isinstance(op, Act):
+            return op.what
+    return ""
+
+
+def _returns(interpreter: FunctionInterpreter) -> Returned | None:
+    """What every `return` with a value gives, when they agree (a `return None` agrees with anything)."""
+    described: set[Returned] = set()
+    for value in interpreter.returned:
+        if isinstance(value, Data) and value.constant:
+            continue
+        found = _described(value, interpreter)
+        if found is None:
+            return None
+        described.add(found)
+    return described.pop() if len(described) == 1 else None
+
+
+def _described(value: Value, interpreter: FunctionInterpreter) -> Returned | None:
+    if isinstance(value, Row) and value.ref.origin is RowOrigin.READ:
+        read = _read(interpreter, value.ref.read)
+        return Returned(ReturnedKind.ROW, value.table, read.lock if read is not None else None)
+    if isinstance(value, Rows):
+        read = _read(interpreter, value.read)
+        return Returned(ReturnedKind.ROWS, value.table, read.lock if read is not None else None)
+    if isinstance(value, Query):
+        return Returned(ReturnedKind.QUERY, value.table, value.lock, value.api)
+    if isinstance(value, Pair) and value.items:
+        items = tuple(_described(item, interpreter) for item in value.items)
+        return Returned(ReturnedKind.TUPLE, items=items) if any(i is not None for i in items) else None
+    return None
+
+
+def _read(interpreter: FunctionInterpreter, index: int | None) -> Read | None:
+    if index is None or index >= len(interpreter.table.ops):
+        return None
+    op = interpreter.table.ops[index]
+    return op if isinstance(op, Read) else None
+
+
+def _is_context_manager(interpreter: FunctionInterpreter) -> bool:
+    for decorator in interpreter.func.decorators:
+        qualified = interpreter.file.imports.resolve(decorator.decorator)
+        if qualified in CONTEXT_MANAGERS:
+            return True
+        if isinstance(decorator.decorator, cst.Name) and decorator.decorator.value in {"contextmanager", "asynccontextmanager"}:
+            return True
+    return False
