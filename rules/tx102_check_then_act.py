@@ -205,15 +205,16 @@ def _row_state_act(unit: Unit, write: Write, context: RuleContext) -> Report | N
 
 
 def _deciding(unit: Unit, write: Write, written: set[str]) -> Iterator[tuple[tuple[Condition, ...], tuple[Condition, ...]]]:
-    """The sets of conditions that decide a write: its own, and those of each assignment of a
-    column it writes back (`Change`), with the conditions the act must share (the narrower)."""
+    """The sets of conditions that decide a write: its own, and those of each assignment it writes
+    back (the `Change` at the span of one of its assignments), with the conditions an act must share."""
     yield write.conditions, write.conditions
     if write.row is None:
         return
+    taken = {a.span for a in write.assignments}
     for op in unit.ops:
         if op is write:
             return
-        if isinstance(op, Change) and op.row == write.row and normalise_column(op.column) in written and op.conditions != write.conditions:
+        if isinstance(op, Change) and op.span in taken and op.row == write.row and op.conditions != write.conditions:
             yield op.conditions, op.conditions
 
 
@@ -228,8 +229,8 @@ def _handed_in(unit: Unit, write: Write, written: set[str], conditions: tuple[Co
             if dep.row != row or dep.column is None or normalise_column(dep.column) not in written:
                 continue
             acts = _acts_beyond_the_flag(unit, write, dep.column, condition, guarded)
-            if acts is None or acts is write:
-                continue  # on a row from elsewhere, only a decision that guards another act is worth the callers' lock
+            if acts is None or isinstance(acts, Write):
+                continue  # on a row from elsewhere, only a decision that guards an insert or an act is worth the callers' lock
             sites = callers_passing(unit, row.name, context)
             unlocked = [site for site, state in sites if state is Passed.UNLOCKED]
             if not unlocked or any(state is Passed.LOCKED for _, state in sites):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from txlint.core.ftypes import Severity
+from txlint.core.ftypes import Severity, Span
 from txlint.core.ir import CacheKind, CacheOp, Unit
-from txlint.core.queries import cache_ops, expiries_after, never_expires, optimistic, result_tested_by, same_key, takes_lock
+from txlint.core.queries import cache_ops, callers_of, expiries_after, never_expires, optimistic, result_tested_by, same_key, takes_lock
 from txlint.core.rule import RelatedSpan, Report, Rule, RuleContext, RuleDoc
 
 
@@ -225,7 +225,7 @@ class UnsafeLockRelease(Rule):
         for index, delete in cache_ops(unit):
             if delete.kind is not CacheKind.DELETE or optimistic(delete):
                 continue
-            report = _frees_expiring_lock(unit, index, delete) or _checked_apart(unit, index, delete)
+            report = _frees_expiring_lock(unit, index, delete) or _checked_apart(unit, index, delete) or _frees_callers_lock(unit, delete, context)
             if report is not None:
                 yield report
 
@@ -247,6 +247,22 @@ def _frees_expiring_lock(unit: Unit, index: int, delete: CacheOp) -> Report | No
                 (RelatedSpan(take.span, "lock taken here with an expiry: after it runs out, the key may be another holder's"),),
             )
     return None
+
+
+def _frees_callers_lock(unit: Unit, delete: CacheOp, context: RuleContext) -> Report | None:
+    """A release helper: a plain delete of the key it is given, which its callers hold as a lock
+    when they call it (seed 004's `release_lock(lock_name)`). Wrong for every caller, so reported
+    here, once (clarification 25)."""
+    if delete.key is None or delete.key not in unit.params:
+        return None
+    holders = [site for site in callers_of(unit, context) if site.holds_lock_on(unit.params, delete.key)]
+    if not holders:
+        return None  # no caller shows the key is a lock: a cache invalidation helper
+    return Report(
+        delete.span,
+        f"`{delete.command}` frees the lock its callers hold on `{delete.key}` without checking that it still holds their token",
+        tuple(RelatedSpan(Span.point(s.line, s.column), f"`{s.caller}` calls it to release its lock", path=s.path) for s in holders[:3]),
+    )
 
 
 def _checked_apart(unit: Unit, index: int, delete: CacheOp) -> Report | None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from txlint.core.ftypes import Severity
-from txlint.core.ir import CacheKind, CacheOp, Unit
-from txlint.core.queries import cache_ops, optimistic, result_tested_by, same_key
+from txlint.core.ir import Unit
+from txlint.core.queries import checked_then_set
 from txlint.core.rule import RelatedSpan, Report, Rule, RuleContext, RuleDoc
 
 
@@ -182,31 +182,9 @@ class CacheCheckThenSet(Rule):
     ]
 
     def check(self, unit: Unit, context: RuleContext) -> Iterable[Report]:
-        for index, write in cache_ops(unit):
-            if write.kind not in {CacheKind.SET, CacheKind.INCR} or optimistic(write):
-                continue
-            if write.kind is CacheKind.SET and not write.flag_value:
-                continue  # computed data: a cache fill, not a claim
-            if write.under_claim:
-                continue  # an atomic claim (`add`, `set nx`, a lock) already lets one request at a time through
-            for read_index, check in result_tested_by(unit, write):
-                if not (read_index < index and check.kind is CacheKind.GET and same_key(check, write) and check.decides and not check.result_used):
-                    continue
-                if _written_between(unit, read_index, index, write):
-                    continue  # the claim the check decides is the first write after it; reported there
-                if write.kind is CacheKind.SET and write.last_work is not None and write.last_work > read_index:
-                    continue  # written after the guarded work: it records an outcome, it claims nothing
-                yield Report(
-                    write.span,
-                    f"`{write.key}` is checked with `{check.command}` and then written with `{write.command}`: two requests can both pass the check",
-                    (RelatedSpan(check.span, "checked here"),),
-                )
-                break
-
-
-_WRITES = {CacheKind.SET, CacheKind.INCR, CacheKind.ACQUIRE, CacheKind.CAS, CacheKind.GET_OR_SET}
-
-
-def _written_between(unit: Unit, read_index: int, index: int, write: CacheOp) -> bool:
-    """The key was written after the check and before `write`: that earlier write is the claim."""
-    return any(read_index < i < index and op.kind in _WRITES and same_key(op, write) for i, op in cache_ops(unit))
+        for _, write, _, check in checked_then_set(unit):
+            yield Report(
+                write.span,
+                f"`{write.key}` is checked with `{check.command}` and then written with `{write.command}`: two requests can both pass the check",
+                (RelatedSpan(check.span, "checked here"),),
+            )

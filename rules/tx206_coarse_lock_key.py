@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from txlint.core.ftypes import Severity
 from txlint.core.ir import Unit
-from txlint.core.queries import cache_ops, lock_like, takes_lock
+from txlint.core.queries import cache_ops, checked_then_set, lock_like, takes_lock
 from txlint.core.rule import Report, Rule, RuleContext, RuleDoc
 
 
@@ -103,3 +103,6 @@ class CoarseLockKey(Rule):
         for index, take in cache_ops(unit):
             if takes_lock(take) and take.key_constant and (take.scoped or lock_like(unit, index, take)):
                 yield Report(take.span, f"lock key `{take.key}` is one constant: every request waits for the same lock")
+        for _, flag, _, _ in checked_then_set(unit):  # a flag used as a mutex (seed 003's "buying")
+            if flag.key_constant:
+                yield Report(flag.span, f"mutex flag `{flag.key}` is one constant: every request waits for the same flag")

@@ -14,7 +14,7 @@ from typing import Literal
 
 from txlint.core.ftypes import Span
 from txlint.core.ir import ModuleIR, ValueKind, Write
-from txlint.core.summaries import CallSite, FunctionSummary
+from txlint.core.summaries import CallSite, FunctionSummary, Symbol, SymbolKind
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,8 @@ class ProjectIndex:
     summaries: dict[str, FunctionSummary] = field(default_factory=dict)  # by qualified name
     _by_tail: dict[str, list[str]] = field(default_factory=dict, repr=False)  # last two parts -> qualified names
     exports: dict[str, str] = field(default_factory=dict)  # a module-level import: `pkg.db.Session` -> what it names
+    instances: dict[str, str] = field(default_factory=dict)  # a module-level instance -> its class
+    bases: dict[str, str] = field(default_factory=dict)  # a project class -> its first base
     call_sites: dict[str, list[CallSite]] = field(default_factory=dict)  # by callee
 
     def add_call_sites(self, sites: Iterable[CallSite]) -> None:
@@ -121,8 +123,25 @@ class ProjectIndex:
         candidates = [n for n in self._by_tail.get(_tail(qualified), ()) if n.endswith("." + qualified)]
         return self.summaries[candidates[0]] if len(candidates) == 1 else None
 
-    def set_exports(self, exports: dict[str, str]) -> None:
-        self.exports = exports
+    def set_symbols(self, symbols: Iterable[Symbol]) -> None:
+        """The project symbol table: what module-level names import, are instances of, derive from."""
+        tables = {SymbolKind.IMPORT: self.exports, SymbolKind.INSTANCE: self.instances, SymbolKind.BASE: self.bases}
+        for symbol in symbols:
+            if symbol.name != symbol.target:
+                tables[symbol.kind][symbol.name] = symbol.target
+
+    def library_class_of(self, qualified: str) -> str | None:
+        """The class outside the project that a project class derives from, or that a module-level
+        instance is of (`CTFd.cache.cache`, a `CTFdCache()`, whose base is flask-caching's
+        `Cache`); None when the name is neither."""
+        current = self.instances.get(qualified, qualified)
+        current = self.export_of(current) or current
+        seen: set[str] = set()
+        while current in self.bases and current not in seen:
+            seen.add(current)
+            current = self.bases[current]
+            current = self.export_of(current) or current
+        return current if seen or qualified in self.instances else None
 
     def export_of(self, qualified: str) -> str | None:
         """What a name imported from a project module stands for when that module imported it

@@ -7,6 +7,7 @@ naming conventions (version fields, money columns), never at source code.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from txlint.core.config import Config
@@ -200,19 +201,46 @@ def lock_like(unit: Unit, index: int, take: CacheOp) -> bool:
     )
 
 
-def callers_passing(unit: Unit, param: str, context: RuleContext) -> list[tuple[CallSite, Passed]]:
-    """The project's call sites of `unit` that hand a row to its parameter `param` (`self` for the
-    row a method is called on), with what they hand over (clarification 16)."""
+def callers_of(unit: Unit, context: RuleContext) -> list[CallSite]:
+    """The project's recorded call sites of `unit` (by its qualified name, and as `Class.method`
+    for the calls on rows of its class), each once."""
     keys = [unit.qualified] if unit.qualified else []
     if unit.owner is not None:
         keys.append(f"{unit.owner}.{unit.name}")
-    found: list[tuple[CallSite, Passed]] = []
-    seen: set[tuple[str, int, int]] = set()
+    found: dict[tuple[str, int, int], CallSite] = {}
     for key in keys:
         for site in context.index.call_sites_of(key):
-            place = (site.path, site.line, site.column)
-            state = site.passes(unit.params, param)
-            if state is not None and place not in seen:
-                seen.add(place)
-                found.append((site, state))
-    return found
+            found.setdefault((site.path, site.line, site.column), site)
+    return list(found.values())
+
+
+def callers_passing(unit: Unit, param: str, context: RuleContext) -> list[tuple[CallSite, Passed]]:
+    """The project's call sites of `unit` that hand a row to its parameter `param` (`self` for the
+    row a method is called on), with what they hand over (clarification 16)."""
+    return [(site, state) for site in callers_of(unit, context) if (state := site.passes(unit.params, param)) is not None]
+
+
+_CLAIMING_WRITES = {CacheKind.SET, CacheKind.INCR, CacheKind.ACQUIRE, CacheKind.CAS, CacheKind.GET_OR_SET}
+
+
+def checked_then_set(unit: Unit) -> Iterator[tuple[int, CacheOp, int, CacheOp]]:
+    """A cache key used as a mutex by reading it and then writing it (TX205): `(index, write,
+    check index, check)` for each claiming write and the check that decides it.
+
+    A write of computed data is a cache fill, not a claim; one under an atomic claim already lets
+    one request through at a time; the claim a check decides is the first write of its key after
+    it; a write after the guarded work records an outcome and claims nothing."""
+    for index, write in cache_ops(unit):
+        if write.kind not in {CacheKind.SET, CacheKind.INCR} or optimistic(write):
+            continue
+        if (write.kind is CacheKind.SET and not write.flag_value) or write.under_claim:
+            continue
+        for read_index, check in result_tested_by(unit, write):
+            if not (read_index < index and check.kind is CacheKind.GET and same_key(check, write) and check.decides and not check.result_used):
+                continue
+            if any(read_index < i < index and op.kind in _CLAIMING_WRITES and same_key(op, write) for i, op in cache_ops(unit)):
+                continue
+            if write.kind is CacheKind.SET and write.last_work is not None and write.last_work > read_index:
+                continue
+            yield index, write, read_index, check
+            break

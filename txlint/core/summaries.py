@@ -26,7 +26,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from txlint.core.ir import LockMode
+from txlint.core.ir import CacheKind, LockMode
 
 
 class ReturnedKind(enum.StrEnum):
@@ -50,6 +50,15 @@ class Returned:
 
 
 @dataclass(frozen=True)
+class KeyEffect:
+    """A lock the function takes or releases on a key its caller gives it (seed 004's helpers):
+    `kind` is ACQUIRE, DELETE (whoever holds it) or RELEASE (owner-checked)."""
+
+    param: str
+    kind: CacheKind
+
+
+@dataclass(frozen=True)
 class FunctionSummary:
     """What a call of one project function means to its caller."""
 
@@ -60,11 +69,13 @@ class FunctionSummary:
     opens_transaction: bool = False
     database: str | None = None  # the database alias of that transaction, when one is named
     acts: str = ""  # what it does beyond its caller's rows, when it writes, inserts or acts ("writes `Flip`")
+    keys: tuple[KeyEffect, ...] = ()  # locks it takes or releases on keys it is given
+    params: tuple[str, ...] = ()  # its parameters in order, when `keys` needs them
     path: str = ""  # the file that defines it
 
     @property
     def says_something(self) -> bool:
-        return self.returns is not None or self.opens_transaction or bool(self.acts)
+        return self.returns is not None or self.opens_transaction or bool(self.acts) or bool(self.keys)
 
 
 def module_of(path: str, root: Path) -> tuple[str, bool]:
@@ -86,6 +97,24 @@ def module_name(path: str) -> str:
     if parts and parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts)
+
+
+class SymbolKind(enum.StrEnum):
+    """What a module-level name of a project module is, for the modules that use it."""
+
+    IMPORT = "import"  # it imports another name (`from sqlmodel import Session`): a re-export
+    INSTANCE = "instance"  # an instance of a class (`cache = CTFdCache()`)
+    BASE = "base"  # a class deriving from another (`class CTFdCache(Cache)`)
+
+
+@dataclass(frozen=True)
+class Symbol:
+    """One module-level fact of the project symbol table: `name` (qualified) and its `target`
+    (qualified): what it imports, the class it is an instance of, or its first base."""
+
+    kind: SymbolKind
+    name: str
+    target: str
 
 
 class Passed(enum.StrEnum):
@@ -113,12 +142,24 @@ class CallSite:
     caller: str
     in_transaction: bool
     rows: tuple[tuple[str, Passed], ...] = ()
+    locks: tuple[str, ...] = ()  # the arguments ("0", keyword) that are keys of locks the caller holds there
 
     def passes(self, params: tuple[str, ...], name: str) -> Passed | None:
         """What this site hands the callee's parameter `name` (`params`: the callee's parameters in
         order, `self` first for a method), None when it hands no row there."""
-        keys = {name}
-        if name in params:
-            position = params.index(name) - (1 if params and params[0] in ("self", "cls") else 0)
-            keys.add("self" if position < 0 else str(position))
+        keys = argument_labels(params, name)
         return next((state for key, state in self.rows if key in keys), None)
+
+    def holds_lock_on(self, params: tuple[str, ...], name: str) -> bool:
+        """Whether the key this site hands the callee's parameter `name` is a lock the caller holds."""
+        return bool(argument_labels(params, name) & set(self.locks))
+
+
+def argument_labels(params: tuple[str, ...], name: str) -> set[str]:
+    """How a call site may name the argument of parameter `name`: its keyword, its position
+    (counted after `self`/`cls`), or "self" for the row a method is called on."""
+    labels = {name}
+    if name in params:
+        position = params.index(name) - (1 if params and params[0] in ("self", "cls") else 0)
+        labels.add("self" if position < 0 else str(position))
+    return labels

@@ -36,6 +36,7 @@ QUESTIONS = (
     "summary_of",
     "export_of",
     "call_sites_of",
+    "library_class_of",
 )
 
 
@@ -104,6 +105,9 @@ class RecordingIndex(ProjectIndex):
 
     def export_of(self, qualified: str) -> str | None:
         return self._ask("export_of", (qualified,), lambda: super(RecordingIndex, self).export_of(qualified))
+
+    def library_class_of(self, qualified: str) -> str | None:
+        return self._ask("library_class_of", (qualified,), lambda: super(RecordingIndex, self).library_class_of(qualified))
 
     def call_sites_of(self, callee: str) -> list[CallSite]:
         return self._ask("call_sites_of", (callee,), lambda: super(RecordingIndex, self).call_sites_of(callee))

@@ -22,7 +22,7 @@ from typing import Any
 
 from txlint.core.ftypes import Finding, Notice
 from txlint.core.index import AtomicWriter, TableDecl
-from txlint.core.summaries import CallSite, FunctionSummary
+from txlint.core.summaries import CallSite, FunctionSummary, Symbol
 from txlint.engine.lookups import Lookup
 from txlint.engine.plain import from_plain, to_plain
 
@@ -39,7 +39,7 @@ class Entry:
     """What one file contributed to a run: its pass-1 facts, pass-2 facts and findings."""
 
     decls: list[TableDecl] = field(default_factory=list)
-    exports: list[tuple[str, str]] = field(default_factory=list)  # what the names its imports bind stand for
+    symbols: list[Symbol] = field(default_factory=list)  # what its module-level names import, are, derive from
     writers: list[AtomicWriter] | None = None  # None: not analysed yet (only its declarations are known)
     writer_lookups: list[Lookup] = field(default_factory=list)
     summaries: list[FunctionSummary] = field(default_factory=list)  # what its functions do for their callers
@@ -53,7 +53,7 @@ class Entry:
         return {
             "format": FORMAT,
             "decls": to_plain(self.decls),
-            "exports": [list(x) for x in self.exports],
+            "symbols": to_plain(self.symbols),
             "writers": None if self.writers is None else to_plain(self.writers),
             "writer_lookups": [list(x) for x in self.writer_lookups],
             "summaries": to_plain(self.summaries),
@@ -70,7 +70,7 @@ class Entry:
             raise ValueError("not a txlint cache entry of this format")
         return cls(
             decls=[from_plain(TableDecl, d) for d in data["decls"]],
-            exports=[_pair(x) for x in data["exports"]],
+            symbols=[from_plain(Symbol, x) for x in data["symbols"]],
             writers=None if data["writers"] is None else [from_plain(AtomicWriter, w) for w in data["writers"]],
             writer_lookups=[_lookup(x) for x in data["writer_lookups"]],
             summaries=[from_plain(FunctionSummary, s) for s in data["summaries"]],
@@ -80,12 +80,6 @@ class Entry:
             notices=[from_plain(Notice, n) for n in data["notices"]],
             checked=bool(data["checked"]),
         )
-
-
-def _pair(data: Any) -> tuple[str, str]:
-    if not (isinstance(data, list) and len(data) == 2 and all(isinstance(x, str) for x in data)):
-        raise ValueError("malformed export")
-    return (data[0], data[1])
 
 
 def _lookup(data: Any) -> Lookup:

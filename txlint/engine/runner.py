@@ -18,7 +18,7 @@ from typing import Any
 from txlint.core.config import Config
 from txlint.core.ftypes import Finding, Notice
 from txlint.core.index import AtomicWriter, TableDecl
-from txlint.core.summaries import CallSite, FunctionSummary
+from txlint.core.summaries import CallSite, FunctionSummary, Symbol
 from txlint.engine.gcpolicy import few_collections
 from txlint.engine.shard import FileJob, FileOutcome
 from txlint.engine.workers import LocalWorker, Phase, ProcessWorker, partition
@@ -99,14 +99,14 @@ class Engine:
 
     def _drive(self, workers: list[LocalWorker | ProcessWorker]) -> RunResult:
         lost: dict[int, str] = {}  # file number -> why its worker could not finish it
-        read: list[tuple[int, list[TableDecl], list[FunctionSummary], list[tuple[str, str]]]] = []
+        read: list[tuple[int, list[TableDecl], list[FunctionSummary], list[Symbol]]] = []
         for value in _phase(workers, Phase.SUMMARISE, None, lost):
             read += value
         read.sort(key=lambda r: r[0])
         decls = [d for _, found, _, _ in read for d in found]
         summaries = _merged(s for _, _, found, _ in read for s in found)
-        exports = {name: target for _, _, _, found in read for name, target in found if name != target}
-        writers, found = _phase_two(workers, Phase.WRITERS, (decls, summaries, exports), lost)
+        symbols = [symbol for _, _, _, found in read for symbol in found]
+        writers, found = _phase_two(workers, Phase.WRITERS, (decls, summaries, symbols), lost)
         for _ in range(SUMMARY_ROUNDS):  # bottom-up over the call graph: callers of what changed, again
             if found == summaries:
                 break

@@ -34,7 +34,7 @@ from txlint.core.ftypes import Finding, Notice, Related, Span
 from txlint.core.index import AtomicWriter, ProjectIndex, TableDecl, atomic_writers
 from txlint.core.registry import all_rules, code_matches
 from txlint.core.rule import Report, Rule, RuleContext
-from txlint.core.summaries import CallSite, FunctionSummary
+from txlint.core.summaries import CallSite, FunctionSummary, Symbol
 from txlint.engine.fingerprint import with_fingerprints
 from txlint.engine.lookups import RecordingIndex, still_true
 from txlint.engine.result_cache import Entry, ResultCache
@@ -115,9 +115,9 @@ class Shard:
         self._per_file = [(pathspec.GitIgnoreSpec.from_lines([glob]), codes) for glob, codes in config.per_file_ignores.items()]
 
     # -- phase 1 ---------------------------------------------------------------------------
-    def summarise(self, jobs: list[FileJob]) -> list[tuple[int, list[TableDecl], list[FunctionSummary], list[tuple[str, str]]]]:
-        """Read and parse (or find in the cache) every file; their table declarations, the names
-        their imports bind (re-exports), and the function summaries a cached analysis left (where
+    def summarise(self, jobs: list[FileJob]) -> list[tuple[int, list[TableDecl], list[FunctionSummary], list[Symbol]]]:
+        """Read and parse (or find in the cache) every file; their table declarations, their
+        module-level symbols (re-exports, instances, class bases), and the function summaries a cached analysis left (where
         the summary rounds start from)."""
         found = []
         for job in jobs:
@@ -126,7 +126,7 @@ class Shard:
             self._read(item)
             if item.source is not None:
                 cached = item.cached.summaries if item.cached is not None and item.cached.writers is not None else []
-                found.append((job.number, item.entry.decls, cached, item.entry.exports))
+                found.append((job.number, item.entry.decls, cached, item.entry.symbols))
         return found
 
     def _read(self, item: _File) -> None:
@@ -145,7 +145,7 @@ class Shard:
             item.key = self.cache.key(job.display, source.text)
             item.cached = self.cache.load(item.key)
         if item.cached is not None:
-            item.entry = Entry(decls=item.cached.decls, exports=item.cached.exports, notices=list(item.cached.notices), checked=item.cached.checked)
+            item.entry = Entry(decls=item.cached.decls, symbols=item.cached.symbols, notices=list(item.cached.notices), checked=item.cached.checked)
             return
         self._guard(item, "indexing", self._parse_and_index)
 
@@ -155,7 +155,7 @@ class Shard:
             from txlint.frontends import python as python_frontend
 
             item.entry.decls = parsed.python.table_decls()
-            item.entry.exports = python_frontend.exports(parsed.python, self.config.root)
+            item.entry.symbols = python_frontend.symbols(parsed.python, self.config.root)
         elif parsed.sql is not None:
             from txlint.frontends import sql_script
 
@@ -190,11 +190,11 @@ class Shard:
         return result  # Irrelevant: checked by CPython's parser, nothing in it about a database
 
     # -- phase 2 ---------------------------------------------------------------------------
-    def writers(self, decls: list[TableDecl], summaries: list[FunctionSummary], exports: dict[str, str]) -> tuple[list[AtomicWriter], list[FunctionSummary]]:
-        """Analyse every file against the project's schema, re-exports and the summaries known so
+    def writers(self, decls: list[TableDecl], summaries: list[FunctionSummary], symbols: list[Symbol]) -> tuple[list[AtomicWriter], list[FunctionSummary]]:
+        """Analyse every file against the project's schema, symbol table and the summaries known so
         far; the atomic writers and function summaries found."""
         self.index = ProjectIndex.build(decls)
-        self.index.set_exports(exports)
+        self.index.set_symbols(symbols)
         self.index.set_summaries(summaries)
         for item in self.files:
             if not item.usable:

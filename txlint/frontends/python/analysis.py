@@ -10,7 +10,7 @@ import libcst as cst
 from txlint.core.config import Config
 from txlint.core.index import ProjectIndex
 from txlint.core.ir import ModuleIR
-from txlint.core.summaries import CallSite, module_of
+from txlint.core.summaries import CallSite, Symbol, SymbolKind, module_of
 from txlint.frontends.python.interpret.context import FileContext
 from txlint.frontends.python.interpret.graphs import never_returning_functions
 from txlint.frontends.python.interpret.interpreter import FunctionInterpreter
@@ -54,9 +54,9 @@ def analyse(parsed: ParsedPython, index: ProjectIndex, config: Config) -> Module
             found = summary(qualified, interpreter, parsed.path)
             if found is not None:
                 result.summaries.append(found)
-        for (callee, _), (in_transaction, rows) in sorted(interpreter.calls.items(), key=lambda c: (c[0][1].line, c[0][0])):
+        for (callee, _), (in_transaction, rows, locks) in sorted(interpreter.calls.items(), key=lambda c: (c[0][1].line, c[0][0])):
             line, column = _call_position(lines, parsed.lines_of.get(outer or ""), callee)
-            result.calls.append(CallSite(callee, parsed.path, line, column, qualified or unit.name, in_transaction, rows))
+            result.calls.append(CallSite(callee, parsed.path, line, column, qualified or unit.name, in_transaction, rows, locks))
     return result
 
 
@@ -80,17 +80,40 @@ def parameters(func: cst.FunctionDef) -> tuple[str, ...]:
     return tuple(p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params))
 
 
-def exports(parsed: ParsedPython, root: Path) -> list[tuple[str, str]]:
-    """What the names the module imports stand for, for the modules that import them from it
-    (`ProjectIndex.export_of`): only those that lead to a library a recogniser knows, or on into
-    the project (a chain of re-exports)."""
+def symbols(parsed: ParsedPython, root: Path) -> list[Symbol]:
+    """The module's entries of the project symbol table (`ProjectIndex.set_symbols`).
+
+    Imports: what the names the module imports stand for, for the modules that import them from
+    it, only those that lead to a library a recogniser knows or on into the project (a chain of
+    re-exports). Instances: a module-level `name = Class(...)`. Bases: the first base of each
+    module-level class."""
     module, is_package = module_of(parsed.path, root)
     top = module.split(".", 1)[0]
-    return [
-        (name, target)
+    imports = parsed.imports.in_project(module, is_package, lambda name: None)
+    found = [
+        Symbol(SymbolKind.IMPORT, name, target)
         for name, target in parsed.imports.project_names(module, is_package)
         if target.split(".", 1)[0] in LIBRARIES or target.split(".", 1)[0] == top
     ]
+    classes = {s.name.value for s in parsed.module.body if isinstance(s, cst.ClassDef)}
+
+    def named(node: cst.BaseExpression) -> str | None:
+        if isinstance(node, cst.Name) and node.value in classes:
+            return f"{module}.{node.value}"
+        return imports.resolve(node)
+
+    for statement in parsed.module.body:
+        if isinstance(statement, cst.ClassDef):
+            base = next((named(a.value) for a in statement.bases if a.keyword is None), None)
+            if base is not None:
+                found.append(Symbol(SymbolKind.BASE, f"{module}.{statement.name.value}", base))
+        elif isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name) and isinstance(small.value, cst.Call):
+                    target = named(small.value.func)
+                    if target is not None and target.rsplit(".", 1)[-1][:1].isupper():
+                        found.append(Symbol(SymbolKind.INSTANCE, f"{module}.{small.targets[0].target.value}", target))
+    return found
 
 
 def string_constants(module: cst.Module) -> dict[str, str]:

@@ -9,10 +9,13 @@ only a function that is itself the context manager is.
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 
-from txlint.core.ir import Act, Insert, Read, RowOrigin, Write
-from txlint.core.summaries import FunctionSummary, Returned, ReturnedKind
+from txlint.core.ir import Act, CacheKind, CacheOp, Insert, Read, RowOrigin, Write
+from txlint.core.queries import takes_lock
+from txlint.core.summaries import FunctionSummary, KeyEffect, Returned, ReturnedKind
 from txlint.frontends.python.interpret.interpreter import FunctionInterpreter
 from txlint.frontends.python.interpret.values import Data, Pair, Query, Row, Rows, Value
 
@@ -27,14 +30,35 @@ def summary(name: str, interpreter: FunctionInterpreter, path: str) -> FunctionS
         opens = True
         databases = {f.database for f in frames if f is not None}
         database = databases.pop() if len(databases) == 1 else None
-    found = FunctionSummary(name, _returns(interpreter), opens, database, _acts(interpreter), path)
+    params = _parameters(interpreter)
+    keys = _keys(interpreter, params)
+    found = FunctionSummary(name, _returns(interpreter), opens, database, _acts(interpreter), keys, params if keys else (), path)
     return found if found.says_something else None
+
+
+def _parameters(interpreter: FunctionInterpreter) -> tuple[str, ...]:
+    params = interpreter.func.params
+    return tuple(p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params))
+
+
+def _keys(interpreter: FunctionInterpreter, params: tuple[str, ...]) -> tuple[KeyEffect, ...]:
+    """The locks taken or released on a key that is one of the parameters, as the caller's key."""
+    found: dict[KeyEffect, None] = {}
+    for op in interpreter.table.ops:
+        if isinstance(op, CacheOp) and op.key in params and (takes_lock(op) or op.kind in (CacheKind.DELETE, CacheKind.RELEASE)):
+            found[KeyEffect(op.key, CacheKind.ACQUIRE if takes_lock(op) else op.kind)] = None
+    return tuple(found)
+
+
+# A record of what happened (a log line, a history entry, an audit row) is written by every racer
+# and harms nobody twice: a write there is no act a check guards.
+_RECORD_TABLES = re.compile(r"(log|logentry|history|audit|trail)s?$", re.IGNORECASE)
 
 
 def _acts(interpreter: FunctionInterpreter) -> str:
     """What the function does that its caller's check may be guarding: the first write, insert or act."""
     for op in interpreter.table.ops:
-        if isinstance(op, (Write, Insert)):
+        if isinstance(op, (Write, Insert)) and not _RECORD_TABLES.search(op.table):
             return f"writes `{op.table}`"
         if isinstance(op, Act):
             return op.what

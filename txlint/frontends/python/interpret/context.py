@@ -90,8 +90,9 @@ class Context(Protocol):
     def rebind(self, name: str, value: Value) -> None:
         """Give a variable a better-known value (`conn.autocommit = True` makes it a connection in autocommit)."""
         ...
-    def record_call(self, callee: str, node: cst.CSTNode, rows: tuple[tuple[str, Passed], ...]) -> None:
-        """A call of the project function `callee` here, with the rows it passes (`CallSite`)."""
+    def record_call(self, callee: str, node: cst.CSTNode, rows: tuple[tuple[str, Passed], ...], locks: tuple[str, ...] = ()) -> None:
+        """A call of the project function `callee` here, with the rows it passes and the arguments
+        that are keys of locks held here (`CallSite`)."""
         ...
     def is_discarded(self, node: cst.CSTNode) -> bool:
         """Whether `node` is a call whose result the code throws away (an expression statement)."""

@@ -54,7 +54,7 @@ class InterpreterCore:
         self.returned: list[Value] = []
         self.yields: list[TxFrame | None] = []
         # Calls of project functions their callees' judgement asks about (`CallSite`), by callee and place.
-        self.calls: dict[tuple[str, Span], tuple[bool, tuple[tuple[str, Passed], ...]]] = {}
+        self.calls: dict[tuple[str, Span], tuple[bool, tuple[tuple[str, Passed], ...], tuple[str, ...]]] = {}
         self._memos: dict[type[Any], Any] = {}
         self._uses: FunctionUses | None = None
 
@@ -90,8 +90,8 @@ class InterpreterCore:
     def _emitted(self, index: int, op: Op) -> None:
         """What an op does to the paths (`effects.Effects` says)."""
 
-    def record_call(self, callee: str, node: cst.CSTNode, rows: tuple[tuple[str, Passed], ...]) -> None:
-        self.calls[(callee, self.span(node))] = (self.tx is not None, rows)
+    def record_call(self, callee: str, node: cst.CSTNode, rows: tuple[tuple[str, Passed], ...], locks: tuple[str, ...] = ()) -> None:
+        self.calls[(callee, self.span(node))] = (self.tx is not None, rows, locks)
 
     # -- transactions --------------------------------------------------------------------------
     @property

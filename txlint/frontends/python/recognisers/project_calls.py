@@ -15,23 +15,26 @@ from __future__ import annotations
 
 import libcst as cst
 
-from txlint.core.ir import Act, LockMode, Read, ReadKind, RowOrigin
+from txlint.core.ir import Act, CacheOp, LockMode, Read, ReadKind, RowOrigin
 from txlint.core.summaries import FunctionSummary, Passed, Returned, ReturnedKind, module_of
 from txlint.frontends.python.interpret.context import Context
 from txlint.frontends.python.interpret.values import UNKNOWN, Pair, Query, Row, Rows, Value
 from txlint.frontends.python.recognisers.base import Recogniser, TxScope
+from txlint.frontends.python.recognisers.cache.syntax import key_text
+from txlint.frontends.python.recognisers.project_names import qualified, summary_called
 
 
 class ProjectCalls(Recogniser):
     """Calls of project functions whose summary says something."""
 
     def call(self, ctx: Context, node: cst.Call, receiver: Value | None) -> Value | None:
-        name = _qualified(ctx, node.func)
+        name = qualified(ctx, node.func)
         found = ctx.file.index.summary_of(name) if name is not None else None
         if found is None and isinstance(receiver, Row) and isinstance(node.func, cst.Attribute) and node.func.attr.value not in LIBRARY_ROW_METHODS:
             found = _method_summary(ctx, receiver, node.func.attr.value)
         _record(ctx, node, name, found, receiver)
-        if found is not None and found.acts:
+        overrides = isinstance(node.func, cst.Attribute) and node.func.attr.value in LIBRARY_ROW_METHODS
+        if found is not None and found.acts and not overrides:  # an overridden save() is the write itself
             ctx.emit(Act(ctx.span(node), ctx.tx, what=f"`{_short(found.name)}()` {found.acts}"))
         if found is None or found.returns is None:
             return None
@@ -48,26 +51,6 @@ class ProjectCalls(Recogniser):
             for arg in expr.args:
                 ctx.eval(arg.value)
         return TxScope(found.database)
-
-
-def summary_called(ctx: Context, callee: cst.BaseExpression) -> FunctionSummary | None:
-    """The summary of the project function `callee` names, if it says something."""
-    name = _qualified(ctx, callee)
-    return ctx.file.index.summary_of(name) if name is not None else None
-
-
-def _qualified(ctx: Context, callee: cst.BaseExpression) -> str | None:
-    file = ctx.file
-    if not file.module_name:
-        return None
-    if isinstance(callee, cst.Attribute) and isinstance(callee.value, cst.Name) and callee.value.value in {"self", "cls"}:
-        return f"{file.module_name}.{ctx.class_name}.{callee.attr.value}" if ctx.class_name is not None else None
-    imported = ctx.imports.resolve(callee)
-    if imported is not None:
-        return imported
-    if isinstance(callee, cst.Name) and ctx.lookup(callee.value) is None:
-        return f"{file.module_name}.{callee.value}"  # a function of this module
-    return None
 
 
 # Methods of the libraries' model instances: called on rows everywhere, never the project's own helper.
@@ -103,7 +86,20 @@ def _record(ctx: Context, node: cst.Call, name: str | None, found: FunctionSumma
         for cls in sorted(classes):
             ctx.record_call(f"{cls}.{method}", node, (("self", state), *rows))
     elif name is not None and (found is not None or rows):
-        ctx.record_call(name, node, tuple(rows))
+        ctx.record_call(name, node, tuple(rows), _held_keys(ctx, node) if found is not None and found.keys else ())
+
+
+def _held_keys(ctx: Context, node: cst.Call) -> tuple[str, ...]:
+    """The arguments that are keys of cache locks held on every path here (a release helper's callers)."""
+    held: set[str] | None = None
+    for path in ctx.paths:
+        keys = {op.key for i in path.held if isinstance(op := ctx.op(i), CacheOp) and op.key is not None}
+        held = keys if held is None else held & keys
+    if not held:
+        return ()
+    labels = [str(n) for n, a in enumerate(a for a in node.args if a.keyword is None) if key_text(ctx, a.value) in held]
+    labels += [a.keyword.value for a in node.args if a.keyword is not None and key_text(ctx, a.value) in held]
+    return tuple(labels)
 
 
 def _passed(ctx: Context, node: cst.BaseExpression) -> Passed | None:

@@ -27,6 +27,7 @@ REDIS = "redis"
 DJANGO = "django"
 PYMEMCACHE = "pymemcache"
 MEMCACHE = "memcache"  # python-memcached
+FLASK = "flask-caching"  # Flask-Caching's `Cache`: Django's API with `inc`/`dec`/`has` and a default timeout
 
 _REDIS_CLASSES = {
     "redis.Redis", "redis.StrictRedis", "redis.client.Redis", "redis.client.StrictRedis",
@@ -49,6 +50,7 @@ CLIENT_TYPES: dict[str, str] = {
     "pymemcache.client.hash.HashClient": PYMEMCACHE,
     "pymemcache.client.retrying.RetryingClient": PYMEMCACHE,
     "memcache.Client": MEMCACHE,
+    "flask_caching.Cache": FLASK,
 }
 DJANGO_CACHE = "django.core.cache.cache"
 DJANGO_CACHES = "django.core.cache.caches"

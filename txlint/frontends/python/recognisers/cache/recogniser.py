@@ -24,6 +24,8 @@ from dataclasses import replace
 
 import libcst as cst
 
+from txlint.core.ir import CacheKind
+from txlint.core.summaries import FunctionSummary, argument_labels
 from txlint.frontends.python.interpret.context import Context
 from txlint.frontends.python.interpret.expressions import source_text
 from txlint.frontends.python.interpret.values import Data, Parameter, Unknown, Value
@@ -33,6 +35,7 @@ from txlint.frontends.python.recognisers.cache.clients import (
     DJANGO,
     DJANGO_CACHE,
     DJANGO_CACHES,
+    FLASK,
     LOCK_CLASSES,
     REDIS,
     Client,
@@ -47,6 +50,7 @@ from txlint.frontends.python.recognisers.cache.clients import (
 from txlint.frontends.python.recognisers.cache.commands import DJANGO_METHODS, PIPELINE_COMMANDS
 from txlint.frontends.python.recognisers.cache.emitter import Emitter, memo, trail
 from txlint.frontends.python.recognisers.cache.syntax import arg, facts, is_false, is_local, is_work, key_text, named, script_keys, script_of_text
+from txlint.frontends.python.recognisers.project_names import summary_called
 
 
 class CacheRecogniser(Recogniser):
@@ -95,6 +99,9 @@ class CacheRecogniser(Recogniser):
         return found
 
     def _call(self, ctx: Context, node: cst.Call, receiver: Value | None) -> Value | None:
+        helper = summary_called(ctx, node.func)
+        if helper is not None and helper.keys and ctx.uses.runs_here(node):
+            return _lock_helper(ctx, node, helper)
         qualified = ctx.imports.resolve(node.func)
         if qualified in CLIENT_TYPES and not is_local(ctx, node.func):
             _eval_args(ctx, node)
@@ -152,8 +159,15 @@ def _client_call(ctx: Context, node: cst.Call, client: Client, method: str) -> V
     return Data() if found is None else found
 
 
+# Flask-Caching's names for what Django's cache calls `incr`, `decr` and `has_key`.
+_FLASK_NAMES = {"inc": "incr", "dec": "decr", "has": "has_key"}
+
+
 def _sync_name(api: str, method: str) -> str:
-    """Django's async cache methods (`aadd`, `aget`, ...) do what their sync namesakes do."""
+    """Django's async cache methods (`aadd`, `aget`, ...) do what their sync namesakes do;
+    Flask-Caching's are Django's under other names."""
+    if api == FLASK:
+        return _FLASK_NAMES.get(method, method)
     return method[1:] if api == DJANGO and method.startswith("a") and method[1:] in DJANGO_METHODS else method
 
 
@@ -196,6 +210,36 @@ def _first_param(ctx: Context) -> cst.Param | None:
     if params and ctx.class_name is not None and params[0].name.value in {"self", "cls"}:
         params = params[1:]
     return params[0] if params else None
+
+
+def _lock_helper(ctx: Context, node: cst.Call, helper: FunctionSummary) -> Value:
+    """A project function that takes or releases a lock on the key it is given (seed 004's
+    `acquire_lock(name, timeout)` / `release_lock(name)`): the caller takes or releases that key.
+    What is wrong inside the helper (a non-atomic take, no TTL, no owner check) is the helper's
+    finding (clarification 25), so here the take has its expiry and the release is the owner's:
+    what is left to judge is how the caller holds it (TX204)."""
+    _eval_args(ctx, node)
+    command = f"{helper.name.rsplit('.', 1)[-1]}()"
+    result: Value = Data()
+    for effect in helper.keys:
+        key = _argument(node, helper.params, effect.param)
+        if key is None:
+            continue
+        emitter = Emitter(ctx, node)
+        if effect.kind is CacheKind.ACQUIRE:
+            result = emitter.result(emitter.emit(CacheKind.ACQUIRE, command, key, ttl=True))
+        else:
+            emitter.release(key_text(ctx, key), command)
+    return result
+
+
+def _argument(node: cst.Call, params: tuple[str, ...], name: str) -> cst.BaseExpression | None:
+    """The argument a call passes for parameter `name`."""
+    labels = argument_labels(params, name)
+    for position, each in enumerate(a for a in node.args if a.keyword is None and not a.star):
+        if str(position) in labels:
+            return each.value
+    return next((a.value for a in node.args if a.keyword is not None and a.keyword.value in labels), None)
 
 
 def _eval_args(ctx: Context, node: cst.Call) -> None:

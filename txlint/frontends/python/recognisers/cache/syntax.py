@@ -19,9 +19,11 @@ from txlint.frontends.python.interpret.context import Context
 from txlint.frontends.python.interpret.expressions import source_text
 from txlint.frontends.python.interpret.values import Data
 from txlint.frontends.python.recognisers.cache.clients import (
+    CLIENT_TYPES,
     DJANGO,
     DJANGO_CACHE,
     DJANGO_CACHES,
+    FLASK,
     MEMCACHE,
     PYMEMCACHE,
     CacheModuleFacts,
@@ -36,7 +38,9 @@ from txlint.frontends.python.recognisers.cache.clients import (
 )
 
 # Parameters naming the expiry, per library (redis-py `set` has several, handled apart).
-EXPIRY = {DJANGO: "timeout", PYMEMCACHE: "expire", MEMCACHE: "time"}
+EXPIRY = {DJANGO: "timeout", FLASK: "timeout", PYMEMCACHE: "expire", MEMCACHE: "time"}
+# The libraries whose caches have a default timeout (an add/set without one still expires).
+DEFAULT_TIMEOUT = {DJANGO, FLASK}
 # Calls whose result is a marker value (a token, a timestamp) rather than computed data.
 MARKER_CALLS = {
     "uuid.uuid1", "uuid.uuid4", "time.time", "time.monotonic", "time.time_ns", "secrets.token_hex",
@@ -75,8 +79,12 @@ def named(ctx: Context, node: cst.BaseExpression) -> CacheObject | None:
         if value is not None:
             return value if isinstance(value, (Client, Pipeline, LockHandle, Script)) else None
         found = facts(ctx).objects.get(node.value)
-        if found is None and ctx.imports.resolve(node) == DJANGO_CACHE:
-            found = Client(DJANGO)
+        if found is None:
+            qualified = ctx.imports.resolve(node)
+            if qualified == DJANGO_CACHE:
+                found = Client(DJANGO)
+            elif qualified is not None and (library := ctx.file.index.library_class_of(qualified)) in CLIENT_TYPES:
+                found = Client(CLIENT_TYPES[library])  # an instance of a project subclass of a client (`CTFdCache()`)
         if found is None or ctx.uses.is_local(node.value):
             return None  # a local bound later in the function (a loop) is not the global
         return found
@@ -247,11 +255,11 @@ def expiry(node: cst.Call, api: str, position: int) -> bool | None:
     memcached: the default 0 is none."""
     value = arg(node, position, EXPIRY[api])
     if value is None:
-        return None if has_star_kwargs(node) else api == DJANGO
+        return None if has_star_kwargs(node) else api in DEFAULT_TIMEOUT
     if is_none(value):
         return False
     if isinstance(value, cst.Integer) and int(value.value) == 0:
-        return api == DJANGO  # Django: 0 expires at once; memcached: never
+        return api == DJANGO  # Django: 0 expires at once; memcached and Flask-Caching: never
     return True
 
 

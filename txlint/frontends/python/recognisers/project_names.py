@@ -1,0 +1,34 @@
+"""The project function a call names, and its summary: shared by the recognisers that read summaries.
+
+A callee is a module function (called by its name here or through an import,
+relative or not, also `module.function`), or a method of the class being
+analysed (`self.method()`, `cls.method()`); its qualified name is what the
+project index files summaries under (`ProjectIndex.summary_of`).
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from txlint.core.summaries import FunctionSummary
+from txlint.frontends.python.interpret.context import Context
+
+
+def summary_called(ctx: Context, callee: cst.BaseExpression) -> FunctionSummary | None:
+    """The summary of the project function `callee` names, if it says something."""
+    name = qualified(ctx, callee)
+    return ctx.file.index.summary_of(name) if name is not None else None
+
+
+def qualified(ctx: Context, callee: cst.BaseExpression) -> str | None:
+    file = ctx.file
+    if not file.module_name:
+        return None
+    if isinstance(callee, cst.Attribute) and isinstance(callee.value, cst.Name) and callee.value.value in {"self", "cls"}:
+        return f"{file.module_name}.{ctx.class_name}.{callee.attr.value}" if ctx.class_name is not None else None
+    imported = ctx.imports.resolve(callee)
+    if imported is not None:
+        return imported
+    if isinstance(callee, cst.Name) and ctx.lookup(callee.value) is None:
+        return f"{file.module_name}.{callee.value}"  # a function of this module
+    return None
