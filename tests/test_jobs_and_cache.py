@@ -217,3 +217,32 @@ def test_rule_selection_is_part_of_the_cache_key(project: Project, tmp_path: Pat
     only_tx2 = Engine(Config(root=project.root), enabled_codes(("TX2",), (), ()), cache_folder=cache).check_files(found.files, shown)
     assert [f.code for f in everything.findings] == ["TX101"]
     assert only_tx2.findings == []
+
+
+HELPER = "from shop.models import Product\ndef product_for(pk):\n    return Product.objects.get(pk=pk)\n"
+CALLER = (
+    "from shop.helpers import product_for\n"
+    "def bump(pk):\n"
+    "    p = product_for(pk)\n"
+    "    p.views += 1\n"
+    "    p.save(update_fields=['views'])\n"
+)
+CALLERS_CALLER = "from shop.bump import bump\ndef bump_twice(pk):\n    bump(pk)\n    bump(pk)\n"
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_changed_helper_reanalyses_its_callers_and_only_them(project: Project, tmp_path: Path, jobs: int) -> None:
+    """A helper's summary is what its callers read: locking in the helper fixes the caller's
+    lost update, and only the helper and the file that calls it are analysed again."""
+    files = _shop(project)
+    helper = project.write("shop/helpers.py", HELPER)
+    project.write("shop/bump.py", CALLER)
+    project.write("shop/twice.py", CALLERS_CALLER)
+    cache = tmp_path / "cache"
+    assert ("TX101", "bump.py") in _codes(_cached_run(project, cache, jobs))
+    assert _cached_run(project, cache, jobs).files_analysed == 0
+    helper.write_text(HELPER.replace("Product.objects.get", "Product.objects.select_for_update().get"))
+    again = _cached_run(project, cache, jobs)
+    assert ("TX101", "bump.py") not in _codes(again)
+    assert again.files_analysed == 2  # helpers.py changed; bump.py asked for its summary; nothing else did
+    assert not files["wallet"].read_text() == ""  # the unrelated files stayed as they were

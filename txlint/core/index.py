@@ -93,6 +93,7 @@ class ProjectIndex:
     exports: dict[str, str] = field(default_factory=dict)  # a module-level import: `pkg.db.Session` -> what it names
     instances: dict[str, str] = field(default_factory=dict)  # a module-level instance -> its class
     bases: dict[str, str] = field(default_factory=dict)  # a project class -> its first base
+    _packages: frozenset[str] = field(default_factory=frozenset, repr=False)  # the project's top-level modules
     call_sites: dict[str, list[CallSite]] = field(default_factory=dict)  # by callee
 
     def add_call_sites(self, sites: Iterable[CallSite]) -> None:
@@ -112,6 +113,13 @@ class ProjectIndex:
         for name in sorted(self.summaries):
             self._by_tail.setdefault(_tail(name), []).append(name)
 
+    def add_summaries(self, summaries: Iterable[FunctionSummary]) -> None:
+        """More summaries, as a round finds them (a later file's calls see them at once)."""
+        for summary in summaries:
+            if summary.name not in self.summaries:
+                self._by_tail.setdefault(_tail(summary.name), []).append(summary.name)
+            self.summaries[summary.name] = summary
+
     def summary_of(self, qualified: str) -> FunctionSummary | None:
         """The summary of the project function `qualified` names, None when it says nothing.
 
@@ -120,15 +128,28 @@ class ProjectIndex:
         found = self.summaries.get(qualified)
         if found is not None or "." not in qualified:
             return found
+        if not self._by_tail:
+            return None
         candidates = [n for n in self._by_tail.get(_tail(qualified), ()) if n.endswith("." + qualified)]
         return self.summaries[candidates[0]] if len(candidates) == 1 else None
 
     def set_symbols(self, symbols: Iterable[Symbol]) -> None:
         """The project symbol table: what module-level names import, are instances of, derive from."""
         tables = {SymbolKind.IMPORT: self.exports, SymbolKind.INSTANCE: self.instances, SymbolKind.BASE: self.bases}
+        packages = set(self._packages)
         for symbol in symbols:
+            packages.update(symbol.name.split(".", 2)[:2])  # `src.oscar...` is imported as `oscar...`
             if symbol.name != symbol.target:
                 tables[symbol.kind][symbol.name] = symbol.target
+        self._packages = frozenset(packages)
+
+    def project_packages(self) -> frozenset[str]:
+        """The top-level modules of the project (`saleor`, `src`): a name under none of them is a
+        library's, and the project index has nothing to say about it."""
+        return self._packages
+
+    def in_project(self, qualified: str) -> bool:
+        return qualified.split(".", 1)[0] in self.project_packages()
 
     def library_class_of(self, qualified: str) -> str | None:
         """The class outside the project that a project class derives from, or that a module-level

@@ -213,6 +213,7 @@ class Act(Op):
     happening twice."""
 
     what: str  # for messages: "`create_flip()` writes `Flip`", "a task is sent"
+    through: str = ""  # the project function whose summary it comes from ("" when it is done here)
 
 
 @dataclass(frozen=True)

@@ -106,12 +106,12 @@ class Engine:
         decls = [d for _, found, _, _ in read for d in found]
         summaries = _merged(s for _, _, found, _ in read for s in found)
         symbols = [symbol for _, _, _, found in read for symbol in found]
-        writers, found = _phase_two(workers, Phase.WRITERS, (decls, summaries, symbols), lost)
+        writers, found, waiting = _phase_two(workers, Phase.WRITERS, (decls, summaries, symbols), lost)
         for _ in range(SUMMARY_ROUNDS):  # bottom-up over the call graph: callers of what changed, again
-            if found == summaries:
+            if found == summaries and not waiting:
                 break
             summaries = found
-            writers, found = _phase_two(workers, Phase.REVISE, summaries, lost)
+            writers, found, waiting = _phase_two(workers, Phase.REVISE, summaries, lost)
         writers.sort(key=lambda w: (w.path, w.span.line, w.span.column, w.table, w.column, w.unit))
         calls: list[CallSite] = []
         for value in _phase(workers, Phase.CALLS, None, lost):
@@ -130,13 +130,17 @@ class Engine:
         return result
 
 
-def _phase_two(workers: list[LocalWorker | ProcessWorker], phase: Phase, argument: object, lost: dict[int, str]) -> tuple[list[AtomicWriter], list[FunctionSummary]]:
+def _phase_two(
+    workers: list[LocalWorker | ProcessWorker], phase: Phase, argument: object, lost: dict[int, str]
+) -> tuple[list[AtomicWriter], list[FunctionSummary], bool]:
     writers: list[AtomicWriter] = []
     summaries: list[FunctionSummary] = []
-    for found_writers, found_summaries in _phase(workers, phase, argument, lost):
+    waiting = False
+    for found_writers, found_summaries, found_waiting in _phase(workers, phase, argument, lost):
         writers += found_writers
         summaries += found_summaries
-    return writers, _merged(summaries)
+        waiting = waiting or found_waiting
+    return writers, _merged(summaries), waiting
 
 
 def _merged(summaries: Iterable[FunctionSummary]) -> list[FunctionSummary]:

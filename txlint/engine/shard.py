@@ -34,9 +34,9 @@ from txlint.core.ftypes import Finding, Notice, Related, Span
 from txlint.core.index import AtomicWriter, ProjectIndex, TableDecl, atomic_writers
 from txlint.core.registry import all_rules, code_matches
 from txlint.core.rule import Report, Rule, RuleContext
-from txlint.core.summaries import CallSite, FunctionSummary, Symbol
+from txlint.core.summaries import CallSite, FunctionSummary, Symbol, SymbolKind, module_of
 from txlint.engine.fingerprint import with_fingerprints
-from txlint.engine.lookups import RecordingIndex, still_true
+from txlint.engine.lookups import SUMMARY_QUESTIONS, RecordingIndex, still_true
 from txlint.engine.result_cache import Entry, ResultCache
 from txlint.engine.suppression import Suppressions
 from txlint.project.sources import SourceText, decode_source, read_source
@@ -94,6 +94,7 @@ class _File:
     parsed: _Parsed | None = None
     module: ModuleIR | None = None
     analysed: bool = False  # the front-end ran over it in this run (a file may still have no module)
+    waiting: bool = False  # its cached analysis holds unless a callee's summary changed: decided next round
     failed: bool = False  # an internal error: reported, never cached
 
     @property
@@ -190,40 +191,51 @@ class Shard:
         return result  # Irrelevant: checked by CPython's parser, nothing in it about a database
 
     # -- phase 2 ---------------------------------------------------------------------------
-    def writers(self, decls: list[TableDecl], summaries: list[FunctionSummary], symbols: list[Symbol]) -> tuple[list[AtomicWriter], list[FunctionSummary]]:
+    def writers(self, decls: list[TableDecl], summaries: list[FunctionSummary], symbols: list[Symbol]) -> tuple[list[AtomicWriter], list[FunctionSummary], bool]:
         """Analyse every file against the project's schema, symbol table and the summaries known so
         far; the atomic writers and function summaries found."""
         self.index = ProjectIndex.build(decls)
         self.index.set_symbols(symbols)
         self.index.set_summaries(summaries)
-        for item in self.files:
+        for item in _callees_first(self.files, symbols, self.config.root):
             if not item.usable:
                 continue
             cached = item.cached
             if cached is not None and cached.writers is not None and still_true(self.index, cached.writer_lookups):
                 item.entry.writers, item.entry.writer_lookups = cached.writers, cached.writer_lookups
                 item.entry.summaries, item.entry.calls = cached.summaries, cached.calls
+            elif cached is not None and cached.writers is not None and still_true(self.index, cached.writer_lookups, but=SUMMARY_QUESTIONS):
+                # Only what callees do has changed: wait for this round's summaries (a callee changed
+                # in this run is summarised in it) rather than analyse the caller twice.
+                item.entry.writers, item.entry.writer_lookups = cached.writers, cached.writer_lookups
+                item.entry.summaries, item.entry.calls = cached.summaries, cached.calls
+                item.waiting = True
             else:
                 self._guard(item, "analysing", self._analyse)
+                self.index.add_summaries(item.entry.summaries)  # the files after it that call it see it now
         return self._phase_two()
 
-    def revise(self, summaries: list[FunctionSummary]) -> tuple[list[AtomicWriter], list[FunctionSummary]]:
+    def revise(self, summaries: list[FunctionSummary]) -> tuple[list[AtomicWriter], list[FunctionSummary], bool]:
         """With the project's summaries of the round before: analyse again the files that asked about
         a function whose summary is now another (their callers, and only them)."""
         self.index.set_summaries(summaries)
         for item in self.files:
-            if item.usable and item.job.judged and item.entry.writers is not None and not still_true(self.index, item.entry.writer_lookups):
+            if not item.usable or item.entry.writers is None:
+                continue
+            if (item.waiting or item.job.judged) and not still_true(self.index, item.entry.writer_lookups):
                 self._guard(item, "analysing", self._analyse)
+            item.waiting = False
         return self._phase_two()
 
-    def _phase_two(self) -> tuple[list[AtomicWriter], list[FunctionSummary]]:
+    def _phase_two(self) -> tuple[list[AtomicWriter], list[FunctionSummary], bool]:
+        """The writers and summaries of every file, and whether a file waits for the next round."""
         writers: list[AtomicWriter] = []
         summaries: list[FunctionSummary] = []
         for item in self.files:
             if item.usable:
                 writers += item.entry.writers or []
                 summaries += item.entry.summaries
-        return writers, summaries
+        return writers, summaries, any(item.waiting for item in self.files)
 
     def call_sites(self) -> list[CallSite]:
         """The project calls every file of this shard makes (once the summaries are settled)."""
@@ -334,6 +346,41 @@ class Shard:
         except ValueError:
             relative = finding.path
         return any(spec.match_file(relative) and code_matches(finding.code, codes) for spec, codes in self._per_file)
+
+
+def _callees_first(files: list[_File], symbols: list[Symbol], root: Path) -> list[_File]:
+    """The files in an order where a module comes before the modules that import from it, as far
+    as cycles allow: a helper is summarised before its callers are analysed, so the summary rounds
+    that follow find little to do."""
+    by_module: dict[str, _File] = {}
+    for item in files:
+        if item.source is not None:
+            by_module[module_of(item.source.path, root)[0]] = item
+    imports: dict[str, set[str]] = {}
+    for symbol in symbols:
+        if symbol.kind is SymbolKind.IMPORT:
+            importer = symbol.name.rsplit(".", 1)[0]
+            target = symbol.target if symbol.target in by_module else symbol.target.rsplit(".", 1)[0]
+            if target in by_module and target != importer:
+                imports.setdefault(importer, set()).add(target)
+    ordered: list[_File] = []
+    done: set[str] = set()
+    for start in by_module:
+        if start in done:
+            continue
+        stack = [(start, iter(sorted(imports.get(start, ()))))]
+        done.add(start)
+        while stack:
+            module, pending = stack[-1]
+            following = next((m for m in pending if m not in done), None)
+            if following is None:
+                stack.pop()
+                ordered.append(by_module[module])
+            else:
+                done.add(following)
+                stack.append((following, iter(sorted(imports.get(following, ())))))
+    placed = {id(item) for item in ordered}
+    return ordered + [item for item in files if id(item) not in placed]
 
 
 def _finding(rule: type[Rule] | Rule, path: str, report: Report) -> Finding:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import libcst as cst
 
 from txlint.core.config import Config
 from txlint.core.index import ProjectIndex
-from txlint.core.ir import ModuleIR
+from txlint.core.ir import ModuleIR, Unit
 from txlint.core.summaries import CallSite, Symbol, SymbolKind, module_of
 from txlint.frontends.python.interpret.context import FileContext
 from txlint.frontends.python.interpret.graphs import never_returning_functions
@@ -18,6 +18,7 @@ from txlint.frontends.python.literals import text_value
 from txlint.frontends.python.parsing import ParsedPython
 from txlint.frontends.python.recognisers import RECOGNISERS
 from txlint.frontends.python.summarise import summary
+from txlint.frontends.python.tree import descendants
 
 # The top-level packages of the libraries the recognisers know: a project name that re-exports one
 # of theirs is followed to it.
@@ -32,7 +33,7 @@ def analyse(parsed: ParsedPython, index: ProjectIndex, config: Config) -> Module
     context = FileContext(
         parsed.path,
         parsed.module,
-        parsed.imports.in_project(module, is_package, index.export_of),
+        parsed.imports.for_project(module, is_package, index.export_of, _project_names(index)),
         index,
         config,
         parsed.positions,
@@ -45,19 +46,64 @@ def analyse(parsed: ParsedPython, index: ProjectIndex, config: Config) -> Module
     )
     result = ModuleIR(parsed.path)
     lines = parsed.text.split("\n")
-    for func, class_name, qualified, outer in functions(parsed.module.body, None, module, None):
+    found_units: dict[int, Unit] = {}
+    listed = list(functions(parsed.module.body, None, module, None))
+    for position in _callees_first(listed):
+        func, class_name, qualified, outer = listed[position]
         interpreter = FunctionInterpreter(context, func, class_name)
         unit = interpreter.run()
         unit.qualified, unit.owner, unit.params = qualified or "", class_name, parameters(func)
-        result.units.append(unit)
+        found_units[position] = unit
         if qualified is not None:
             found = summary(qualified, interpreter, parsed.path)
             if found is not None:
                 result.summaries.append(found)
+                index.add_summaries([found])  # the functions of this file that call it come later
         for (callee, _), (in_transaction, rows, locks) in sorted(interpreter.calls.items(), key=lambda c: (c[0][1].line, c[0][0])):
             line, column = _call_position(lines, parsed.lines_of.get(outer or ""), callee)
             result.calls.append(CallSite(callee, parsed.path, line, column, qualified or unit.name, in_transaction, rows, locks))
+    result.units = [found_units[position] for position in sorted(found_units)]
     return result
+
+
+Listed = tuple[cst.FunctionDef, str | None, str | None, str | None]
+
+
+def _callees_first(listed: list[Listed]) -> list[int]:
+    """The positions of the module's functions in an order where a function this module defines
+    comes before the functions of the module that call it (by name, or `self.`/`cls.` for a method
+    of the same class), as far as cycles allow: its summary is there when they are interpreted."""
+    names: dict[str, list[int]] = {}
+    for position, (func, class_name, _, _) in enumerate(listed):
+        names.setdefault(f"{class_name}.{func.name.value}" if class_name else func.name.value, []).append(position)
+    calls: dict[int, list[int]] = {}
+    for position, (func, class_name, _, _) in enumerate(listed):
+        called = []
+        for node in descendants(func.body):
+            if isinstance(node, cst.Call):
+                callee = node.func
+                if isinstance(callee, cst.Name):
+                    called += names.get(callee.value, [])
+                elif class_name and isinstance(callee, cst.Attribute) and isinstance(callee.value, cst.Name) and callee.value.value in ("self", "cls"):
+                    called += names.get(f"{class_name}.{callee.attr.value}", [])
+        calls[position] = [c for c in called if c != position]
+    ordered: list[int] = []
+    done: set[int] = set()
+    for start in range(len(listed)):
+        if start in done:
+            continue
+        done.add(start)
+        stack = [(start, iter(calls[start]))]
+        while stack:
+            position, pending = stack[-1]
+            following = next((c for c in pending if c not in done), None)
+            if following is None:
+                stack.pop()
+                ordered.append(position)
+            else:
+                done.add(following)
+                stack.append((following, iter(calls[following])))
+    return ordered
 
 
 def _call_position(lines: list[str], within: tuple[int, int] | None, callee: str) -> tuple[int, int]:
@@ -75,6 +121,12 @@ def _call_position(lines: list[str], within: tuple[int, int] | None, callee: str
     return first, 1
 
 
+def _project_names(index: ProjectIndex) -> Callable[[str], bool]:
+    """Whether a resolved name is under one of the project's top-level modules (asked once)."""
+    packages = index.project_packages()
+    return lambda name: name.split(".", 1)[0] in packages
+
+
 def parameters(func: cst.FunctionDef) -> tuple[str, ...]:
     params = func.params
     return tuple(p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params))
@@ -89,7 +141,7 @@ def symbols(parsed: ParsedPython, root: Path) -> list[Symbol]:
     module-level class."""
     module, is_package = module_of(parsed.path, root)
     top = module.split(".", 1)[0]
-    imports = parsed.imports.in_project(module, is_package, lambda name: None)
+    imports = parsed.imports.for_project(module, is_package, lambda name: None, lambda name: False)
     found = [
         Symbol(SymbolKind.IMPORT, name, target)
         for name, target in parsed.imports.project_names(module, is_package)

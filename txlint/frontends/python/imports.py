@@ -39,6 +39,7 @@ class ImportTable:
         # imported stands for (`ProjectIndex.export_of`), so re-exports resolve to what they name.
         self._module: tuple[str, bool] | None = None
         self._export_of: Callable[[str], str | None] | None = None
+        self._is_project: Callable[[str], bool] | None = None
 
     @classmethod
     def of_module(cls, module: cst.Module) -> ImportTable:
@@ -50,13 +51,15 @@ class ImportTable:
     def copy(self) -> ImportTable:
         table = ImportTable()
         table._names = dict(self._names)
-        table._module, table._export_of = self._module, self._export_of
+        table._module, table._export_of, table._is_project = self._module, self._export_of, self._is_project
         return table
 
-    def in_project(self, module: str, is_package: bool, export_of: Callable[[str], str | None]) -> ImportTable:
-        """A copy that resolves relative imports from `module` and follows the project's re-exports."""
+    def for_project(self, module: str, is_package: bool, export_of: Callable[[str], str | None], is_project: Callable[[str], bool]) -> ImportTable:
+        """A copy that resolves relative imports from `module` and follows the project's re-exports
+        (asked only of the project's own names: `is_project`)."""
         table = self.copy()
-        table._module, table._export_of = (module, is_package), export_of
+        table._module, table._is_project = (module, is_package), is_project
+        table._export_of = lambda name: export_of(name) if is_project(name) else None
         return table
 
     def project_names(self, module: str, is_package: bool) -> Iterator[tuple[str, str]]:
@@ -112,6 +115,13 @@ class ImportTable:
             if self._export_of is not None:
                 found = self._export_of(found) or found
         return found
+
+    def in_project(self, qualified: str) -> bool:
+        """Whether a resolved name is the project's own (a relative import, or under the module's
+        own top-level package); without a project, whether the import was relative."""
+        if self._module is None:
+            return qualified.startswith(".")
+        return self._is_project is not None and self._is_project(qualified)
 
     def mentions(self, package: str) -> bool:
         """Whether the module imports anything from `package`."""

@@ -56,11 +56,13 @@ _RECORD_TABLES = re.compile(r"(log|logentry|history|audit|trail)s?$", re.IGNOREC
 
 
 def _acts(interpreter: FunctionInterpreter) -> str:
-    """What the function does that its caller's check may be guarding: the first write, insert or act."""
+    """What the function does that its caller's check may be guarding: the first write, insert or
+    act it does itself. A callee's acts are not passed on: a check guards what the function it
+    calls does, not everything below that (and summaries then settle in a round or two)."""
     for op in interpreter.table.ops:
         if isinstance(op, (Write, Insert)) and not _RECORD_TABLES.search(op.table):
             return f"writes `{op.table}`"
-        if isinstance(op, Act):
+        if isinstance(op, Act) and not op.through:  # a callee's act is its own summary's, not passed on up
             return op.what
     return ""
 

@@ -35,7 +35,7 @@ class ProjectCalls(Recogniser):
         _record(ctx, node, name, found, receiver)
         overrides = isinstance(node.func, cst.Attribute) and node.func.attr.value in LIBRARY_ROW_METHODS
         if found is not None and found.acts and not overrides:  # an overridden save() is the write itself
-            ctx.emit(Act(ctx.span(node), ctx.tx, what=f"`{_short(found.name)}()` {found.acts}"))
+            ctx.emit(Act(ctx.span(node), ctx.tx, what=f"`{_short(found.name)}()` {found.acts}", through=found.name))
         if found is None or found.returns is None:
             return None
         for arg in node.args:

@@ -28,7 +28,7 @@ def qualified(ctx: Context, callee: cst.BaseExpression) -> str | None:
         return f"{file.module_name}.{ctx.class_name}.{callee.attr.value}" if ctx.class_name is not None else None
     imported = ctx.imports.resolve(callee)
     if imported is not None:
-        return imported
+        return imported if ctx.imports.in_project(imported) else None
     if isinstance(callee, cst.Name) and ctx.lookup(callee.value) is None:
         return f"{file.module_name}.{callee.value}"  # a function of this module
     return None

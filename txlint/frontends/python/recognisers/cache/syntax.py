@@ -83,7 +83,7 @@ def named(ctx: Context, node: cst.BaseExpression) -> CacheObject | None:
             qualified = ctx.imports.resolve(node)
             if qualified == DJANGO_CACHE:
                 found = Client(DJANGO)
-            elif qualified is not None and (library := ctx.file.index.library_class_of(qualified)) in CLIENT_TYPES:
+            elif qualified is not None and ctx.imports.in_project(qualified) and (library := ctx.file.index.library_class_of(qualified)) in CLIENT_TYPES:
                 found = Client(CLIENT_TYPES[library])  # an instance of a project subclass of a client (`CTFdCache()`)
         if found is None or ctx.uses.is_local(node.value):
             return None  # a local bound later in the function (a loop) is not the global
