@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from txlint.core.ftypes import Severity
+from txlint.core.ftypes import Severity, Span
 from txlint.core.ir import Read, Unit
+from txlint.core.queries import outside_transactions, runs_in_request_transaction
 from txlint.core.rule import RelatedSpan, Report, Rule, RuleContext, RuleDoc
 
 
@@ -38,8 +39,10 @@ class LockOutsideTransaction(Rule):
             "        Account.objects.filter(pk=acct.pk).update(nickname=\"frozen\")\n"
         ),
         known_problems=(
-            "A function with no transaction block of its own is assumed to run inside its caller's "
-            "transaction, and is not reported."
+            "A function with no transaction block of its own is reported when it is an entry point "
+            "(a view, a task, a management command, a route) or when every project call of it, followed "
+            "up to three callers, runs outside a transaction; when its callers are unknown it is assumed "
+            "to run inside one, and is not reported."
         ),
     )
     INVALID = [
@@ -93,4 +96,14 @@ class LockOutsideTransaction(Rule):
                     op.span,
                     f"row lock on `{op.table}` taken outside the function's transaction: it protects nothing",
                     (RelatedSpan(begin, "the transaction is here"),),
+                )
+            elif op.tx is None and op.through and not any(site.in_transaction for site in context.index.call_sites_of(op.through)):
+                continue  # the helper is wrong for every caller: reported there, once (clarification 25)
+            elif op.tx is None and unit.entry and not runs_in_request_transaction(unit.entry, context):
+                yield Report(op.span, f"row lock on `{op.table}` taken outside any transaction in `{unit.name}`, which nothing calls in one: it protects nothing")
+            elif op.tx is None and (sites := outside_transactions(unit, context)) is not None:
+                yield Report(
+                    op.span,
+                    f"row lock on `{op.table}` taken outside any transaction, and none of the project's calls of `{unit.name}` is in one: it protects nothing",
+                    tuple(RelatedSpan(Span.point(s.line, s.column), f"`{s.caller}` calls it outside a transaction", path=s.path) for s in sites[:3]),
                 )

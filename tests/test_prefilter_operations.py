@@ -29,7 +29,10 @@ def test_a_models_module_is_parsed_but_not_walked() -> None:
 
 def test_cached_property_is_not_a_cache() -> None:
     assert not may_operate("from functools import cached_property, lru_cache\n@lru_cache\ndef f(x):\n    return x\n")
-    assert not may_operate("def f(cache, key):\n    return cache.get(key)\n")
+    assert not may_operate("def f(cache, key):\n    return cache[key]\n")
+    # A client called `cache` may be the project's own instance of a library's cache (CTFd's
+    # `CTFdCache()`): its commands make the file worth reading; the project's symbols decide.
+    assert may_operate("def f(cache, key):\n    return cache.get(key)\n")
     assert may_operate("from django.core.cache import cache\ncache.set('k', 1)\n")
     assert may_operate("from django.core.cache import caches\ncaches['default'].add('k', 1)\n")
 

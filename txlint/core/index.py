@@ -93,6 +93,7 @@ class ProjectIndex:
     exports: dict[str, str] = field(default_factory=dict)  # a module-level import: `pkg.db.Session` -> what it names
     instances: dict[str, str] = field(default_factory=dict)  # a module-level instance -> its class
     bases: dict[str, str] = field(default_factory=dict)  # a project class -> its first base
+    settings: dict[str, str] = field(default_factory=dict)  # framework settings the project turns on
     _packages: frozenset[str] = field(default_factory=frozenset, repr=False)  # the project's top-level modules
     call_sites: dict[str, list[CallSite]] = field(default_factory=dict)  # by callee
 
@@ -135,13 +136,18 @@ class ProjectIndex:
 
     def set_symbols(self, symbols: Iterable[Symbol]) -> None:
         """The project symbol table: what module-level names import, are instances of, derive from."""
-        tables = {SymbolKind.IMPORT: self.exports, SymbolKind.INSTANCE: self.instances, SymbolKind.BASE: self.bases}
+        tables = {SymbolKind.IMPORT: self.exports, SymbolKind.INSTANCE: self.instances, SymbolKind.BASE: self.bases, SymbolKind.SETTING: self.settings}
         packages = set(self._packages)
         for symbol in symbols:
-            packages.update(symbol.name.split(".", 2)[:2])  # `src.oscar...` is imported as `oscar...`
+            if symbol.kind is not SymbolKind.SETTING:
+                packages.update(symbol.name.split(".", 2)[:2])  # `src.oscar...` is imported as `oscar...`
             if symbol.name != symbol.target:
                 tables[symbol.kind][symbol.name] = symbol.target
         self._packages = frozenset(packages)
+
+    def setting(self, name: str) -> str | None:
+        """A framework setting some file of the project turns on (`ATOMIC_REQUESTS`)."""
+        return self.settings.get(name)
 
     def project_packages(self) -> frozenset[str]:
         """The top-level modules of the project (`saleor`, `src`): a name under none of them is a

@@ -172,6 +172,7 @@ class Read(Op):
     autocommit: bool = False  # the connection is known to be in autocommit mode
     lock_requires_transaction: bool = False  # the library raises when this lock is taken outside a transaction
     advisory: bool = False  # an advisory lock (pg_advisory_xact_lock): a mutex on a key, not on rows of `table`
+    through: str = ""  # the project function that reads it for this unit (its summary), "" when read here
 
 
 @dataclass(frozen=True)
@@ -261,6 +262,9 @@ class Unit:
     qualified: str = ""  # the project name callers call it by (`app.models.Check.ping`), "" when none does
     owner: str | None = None  # the class it is a method of
     params: tuple[str, ...] = ()  # its parameters in order (`self` included)
+    # How a framework calls it with no caller's transaction around it: "view" (a Django view: in one
+    # when the project sets ATOMIC_REQUESTS), "entry" (a task, a command, a route); "" when it does not.
+    entry: str = ""
 
     def read_at(self, index: int | None) -> Read | None:
         if index is None:

@@ -244,3 +244,27 @@ def checked_then_set(unit: Unit) -> Iterator[tuple[int, CacheOp, int, CacheOp]]:
                 continue
             yield index, write, read_index, check
             break
+
+
+def outside_transactions(unit: Unit, context: RuleContext, depth: int = 3) -> list[CallSite] | None:
+    """The call sites of `unit` when none of them runs in a transaction, directly or through its own
+    callers (an entry point has none around it); None when one does, or when there is no site to
+    tell, or the chain is deeper than `depth` (clarification 16: a helper whose callers are unknown
+    stays silent)."""
+    sites = callers_of(unit, context)
+    if not sites or depth == 0:
+        return None
+    for site in sites:
+        if site.in_transaction:
+            return None
+        if site.caller_entry and not runs_in_request_transaction(site.caller_entry, context):
+            continue
+        caller = Unit(site.caller.rsplit(".", 1)[-1], unit.span, qualified=site.caller)
+        if outside_transactions(caller, context, depth - 1) is None:
+            return None
+    return sites
+
+
+def runs_in_request_transaction(entry: str, context: RuleContext) -> bool:
+    """A Django view of a project that sets ATOMIC_REQUESTS runs in the request's transaction."""
+    return entry == "view" and (context.config.atomic_requests or context.index.setting("ATOMIC_REQUESTS") == "True")

@@ -70,12 +70,13 @@ class FunctionSummary:
     database: str | None = None  # the database alias of that transaction, when one is named
     acts: str = ""  # what it does beyond its caller's rows, when it writes, inserts or acts ("writes `Flip`")
     keys: tuple[KeyEffect, ...] = ()  # locks it takes or releases on keys it is given
+    locks_rows: bool = False  # it takes a row lock outside any transaction of its own: its callers' decides (TX109)
     params: tuple[str, ...] = ()  # its parameters in order, when `keys` needs them
     path: str = ""  # the file that defines it
 
     @property
     def says_something(self) -> bool:
-        return self.returns is not None or self.opens_transaction or bool(self.acts) or bool(self.keys)
+        return self.returns is not None or self.opens_transaction or bool(self.acts) or bool(self.keys) or self.locks_rows
 
 
 def module_of(path: str, root: Path) -> tuple[str, bool]:
@@ -105,6 +106,7 @@ class SymbolKind(enum.StrEnum):
     IMPORT = "import"  # it imports another name (`from sqlmodel import Session`): a re-export
     INSTANCE = "instance"  # an instance of a class (`cache = CTFdCache()`)
     BASE = "base"  # a class deriving from another (`class CTFdCache(Cache)`)
+    SETTING = "setting"  # a framework setting the project turns on (`ATOMIC_REQUESTS: True`)
 
 
 @dataclass(frozen=True)
@@ -143,6 +145,7 @@ class CallSite:
     in_transaction: bool
     rows: tuple[tuple[str, Passed], ...] = ()
     locks: tuple[str, ...] = ()  # the arguments ("0", keyword) that are keys of locks the caller holds there
+    caller_entry: str = ""  # the caller is an entry point (`Unit.entry`): nothing calls it in a transaction
 
     def passes(self, params: tuple[str, ...], name: str) -> Passed | None:
         """What this site hands the callee's parameter `name` (`params`: the callee's parameters in

@@ -38,6 +38,7 @@ QUESTIONS = (
     "call_sites_of",
     "library_class_of",
     "project_packages",
+    "setting",
 )
 
 
@@ -106,6 +107,9 @@ class RecordingIndex(ProjectIndex):
 
     def export_of(self, qualified: str) -> str | None:
         return self._ask("export_of", (qualified,), lambda: super(RecordingIndex, self).export_of(qualified))
+
+    def setting(self, name: str) -> str | None:
+        return self._ask("setting", (name,), lambda: super(RecordingIndex, self).setting(name))
 
     def project_packages(self) -> frozenset[str]:
         return self._ask("project_packages", (), lambda: super(RecordingIndex, self).project_packages())

@@ -157,6 +157,10 @@ class Shard:
 
             item.entry.decls = parsed.python.table_decls()
             item.entry.symbols = python_frontend.symbols(parsed.python, self.config.root)
+        elif item.source is not None and not item.source.path.endswith(".sql"):
+            from txlint.frontends import python as python_frontend
+
+            item.entry.symbols = python_frontend.settings(item.source.text)
         elif parsed.sql is not None:
             from txlint.frontends import sql_script
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from txlint.core.config import Config
 from txlint.core.index import ProjectIndex
 from txlint.core.ir import ModuleIR, Unit
 from txlint.core.summaries import CallSite, Symbol, SymbolKind, module_of
+from txlint.frontends.python.entry_points import class_bases, entry_kind
 from txlint.frontends.python.interpret.context import FileContext
 from txlint.frontends.python.interpret.graphs import never_returning_functions
 from txlint.frontends.python.interpret.interpreter import FunctionInterpreter
@@ -48,11 +50,13 @@ def analyse(parsed: ParsedPython, index: ProjectIndex, config: Config) -> Module
     lines = parsed.text.split("\n")
     found_units: dict[int, Unit] = {}
     listed = list(functions(parsed.module.body, None, module, None))
+    bases = {s.name.value: class_bases(s) for s in parsed.module.body if isinstance(s, cst.ClassDef)}
     for position in _callees_first(listed):
         func, class_name, qualified, outer = listed[position]
         interpreter = FunctionInterpreter(context, func, class_name)
         unit = interpreter.run()
         unit.qualified, unit.owner, unit.params = qualified or "", class_name, parameters(func)
+        unit.entry = entry_kind(func, bases.get(class_name or "", ()), parsed.imports) if qualified is not None else ""
         found_units[position] = unit
         if qualified is not None:
             found = summary(qualified, interpreter, parsed.path)
@@ -61,7 +65,7 @@ def analyse(parsed: ParsedPython, index: ProjectIndex, config: Config) -> Module
                 index.add_summaries([found])  # the functions of this file that call it come later
         for (callee, _), (in_transaction, rows, locks) in sorted(interpreter.calls.items(), key=lambda c: (c[0][1].line, c[0][0])):
             line, column = _call_position(lines, parsed.lines_of.get(outer or ""), callee)
-            result.calls.append(CallSite(callee, parsed.path, line, column, qualified or unit.name, in_transaction, rows, locks))
+            result.calls.append(CallSite(callee, parsed.path, line, column, qualified or unit.name, in_transaction, rows, locks, unit.entry))
     result.units = [found_units[position] for position in sorted(found_units)]
     return result
 
@@ -132,6 +136,15 @@ def parameters(func: cst.FunctionDef) -> tuple[str, ...]:
     return tuple(p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params))
 
 
+_ATOMIC_REQUESTS = re.compile(r"""["']?ATOMIC_REQUESTS["']?\s*[:=]\s*True""")
+
+
+def settings(text: str) -> list[Symbol]:
+    """The framework settings a file turns on, read off its text (a settings module often
+    mentions nothing else txlint parses a file for)."""
+    return [Symbol(SymbolKind.SETTING, "ATOMIC_REQUESTS", "True")] if _ATOMIC_REQUESTS.search(text) else []
+
+
 def symbols(parsed: ParsedPython, root: Path) -> list[Symbol]:
     """The module's entries of the project symbol table (`ProjectIndex.set_symbols`).
 
@@ -147,6 +160,7 @@ def symbols(parsed: ParsedPython, root: Path) -> list[Symbol]:
         for name, target in parsed.imports.project_names(module, is_package)
         if target.split(".", 1)[0] in LIBRARIES or target.split(".", 1)[0] == top
     ]
+    found += settings(parsed.text)
     classes = {s.name.value for s in parsed.module.body if isinstance(s, cst.ClassDef)}
 
     def named(node: cst.BaseExpression) -> str | None:

@@ -27,8 +27,10 @@ OPERATION_TRIGGERS = (
     # DB-API drivers and SQL
     "cursor", ".execute(", "connect(", ".commit(", ".rollback(", "autocommit",
     # caches and distributed locks: clients it knows come from these imports and types
-    # (`cached_property`, `lru_cache` and a variable called `cache` are not among them)
-    "redis", "Redis", "memcache", "setnx", ".lock(", "core.cache", "BaseCache",
+    # (`cached_property` and `lru_cache` are not among them), and the commands of a client called
+    # `cache` (a project's own instance of a library's cache: its type is the project's to tell)
+    "redis", "Redis", "memcache", "setnx", ".lock(", "core.cache", "BaseCache", "flask_caching",
+    "cache.get(", "cache.set(", "cache.add(", "cache.inc(", "cache.incr(", "cache.delete(",
     # commands only redis has, whatever the client is called (clarification 22)
     "pexpire", "psetex", "nx=True",
 )  # fmt: skip

@@ -32,7 +32,12 @@ def summary(name: str, interpreter: FunctionInterpreter, path: str) -> FunctionS
         database = databases.pop() if len(databases) == 1 else None
     params = _parameters(interpreter)
     keys = _keys(interpreter, params)
-    found = FunctionSummary(name, _returns(interpreter), opens, database, _acts(interpreter), keys, params if keys else (), path)
+    locks_rows = not interpreter.unit.transactions and any(
+        isinstance(op, Read) and op.lock is not None and op.evaluated and op.tx is None and not op.advisory and not op.autocommit for op in interpreter.table.ops
+    )
+    found = FunctionSummary(
+        name, _returns(interpreter), opens, database, _acts(interpreter), keys=keys, params=params if keys else (), locks_rows=locks_rows, path=path
+    )
     return found if found.says_something else None
 
 

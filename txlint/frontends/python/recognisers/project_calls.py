@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from txlint.core.ir import Act, CacheOp, LockMode, Read, ReadKind, RowOrigin
+from txlint.core.ir import Act, CacheOp, LockMode, Read, RowOrigin
 from txlint.core.summaries import FunctionSummary, Passed, Returned, ReturnedKind, module_of
 from txlint.frontends.python.interpret.context import Context
 from txlint.frontends.python.interpret.values import UNKNOWN, Pair, Query, Row, Rows, Value
@@ -40,7 +40,7 @@ class ProjectCalls(Recogniser):
             return None
         for arg in node.args:
             ctx.eval(arg.value)
-        return _value(ctx, node, found.returns)
+        return _value(ctx, node, found.returns, found.name)
 
     def opens_transaction(self, ctx: Context, expr: cst.BaseExpression) -> TxScope | None:
         callee = expr.func if isinstance(expr, cst.Call) else expr
@@ -119,14 +119,14 @@ def _state(ctx: Context, row: Row) -> Passed:
     return Passed.LOCKED if isinstance(read, Read) and read.lock is LockMode.EXCLUSIVE else Passed.UNLOCKED
 
 
-def _value(ctx: Context, node: cst.Call, returned: Returned) -> Value:
+def _value(ctx: Context, node: cst.Call, returned: Returned, through: str) -> Value:
     """The value a call gives its caller: a row or rows read at the call, a lazy query, a tuple."""
     if returned.kind is ReturnedKind.TUPLE:
-        return Pair(tuple(_value(ctx, node, item) if item is not None else UNKNOWN for item in returned.items))
+        return Pair(tuple(_value(ctx, node, item, through) if item is not None else UNKNOWN for item in returned.items))
     query = Query(returned.table, ctx.span(node), lock=returned.lock, api=returned.api)
     if returned.kind is ReturnedKind.QUERY:
         return query
-    read = ctx.evaluate_query(query, node, kind=ReadKind.ROWS)
+    read = ctx.emit(Read(ctx.span(node), ctx.tx, returned.table, lock=returned.lock, through=through))
     if returned.kind is ReturnedKind.ROWS:
         return Rows(read, returned.table)
     return ctx.row_from_read(read, returned.table)
