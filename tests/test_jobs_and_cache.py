@@ -221,11 +221,13 @@ def test_rule_selection_is_part_of_the_cache_key(project: Project, tmp_path: Pat
 
 HELPER = "from shop.models import Product\ndef product_for(pk):\n    return Product.objects.get(pk=pk)\n"
 CALLER = (
+    "from django.db import transaction\n"
     "from shop.helpers import product_for\n"
     "def bump(pk):\n"
-    "    p = product_for(pk)\n"
-    "    p.views += 1\n"
-    "    p.save(update_fields=['views'])\n"
+    "    with transaction.atomic():\n"
+    "        p = product_for(pk)\n"
+    "        p.views += 1\n"
+    "        p.save(update_fields=['views'])\n"
 )
 CALLERS_CALLER = "from shop.bump import bump\ndef bump_twice(pk):\n    bump(pk)\n    bump(pk)\n"
 

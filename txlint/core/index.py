@@ -157,6 +157,11 @@ class ProjectIndex:
     def in_project(self, qualified: str) -> bool:
         return qualified.split(".", 1)[0] in self.project_packages()
 
+    def instance_class_of(self, qualified: str) -> str | None:
+        """The project class a module-level instance is of (`app.db.db` -> `app.db.Database`)."""
+        found = self.instances.get(qualified)
+        return (self.export_of(found) or found) if found is not None else None
+
     def library_class_of(self, qualified: str) -> str | None:
         """The class outside the project that a project class derives from, or that a module-level
         instance is of (`CTFd.cache.cache`, a `CTFdCache()`, whose base is flask-caching's

@@ -71,12 +71,18 @@ class FunctionSummary:
     acts: str = ""  # what it does beyond its caller's rows, when it writes, inserts or acts ("writes `Flip`")
     keys: tuple[KeyEffect, ...] = ()  # locks it takes or releases on keys it is given
     locks_rows: bool = False  # it takes a row lock outside any transaction of its own: its callers' decides (TX109)
-    params: tuple[str, ...] = ()  # its parameters in order, when `keys` needs them
+    # An application's database wrapper (item 6 of issue 13): it runs the SQL string its parameter
+    # `executes` holds on a connection, with the values of `executes_with`, and returns what it
+    # fetched ("one": a row, "many": rows, "": nothing read back).
+    executes: str = ""
+    executes_with: str = ""
+    fetches: str = ""
+    params: tuple[str, ...] = ()  # its parameters in order, when `keys` or `executes` needs them
     path: str = ""  # the file that defines it
 
     @property
     def says_something(self) -> bool:
-        return self.returns is not None or self.opens_transaction or bool(self.acts) or bool(self.keys) or self.locks_rows
+        return self.returns is not None or self.opens_transaction or bool(self.acts) or bool(self.keys) or self.locks_rows or bool(self.executes)
 
 
 def module_of(path: str, root: Path) -> tuple[str, bool]:

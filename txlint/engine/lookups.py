@@ -39,6 +39,7 @@ QUESTIONS = (
     "library_class_of",
     "project_packages",
     "setting",
+    "instance_class_of",
 )
 
 
@@ -107,6 +108,9 @@ class RecordingIndex(ProjectIndex):
 
     def export_of(self, qualified: str) -> str | None:
         return self._ask("export_of", (qualified,), lambda: super(RecordingIndex, self).export_of(qualified))
+
+    def instance_class_of(self, qualified: str) -> str | None:
+        return self._ask("instance_class_of", (qualified,), lambda: super(RecordingIndex, self).instance_class_of(qualified))
 
     def setting(self, name: str) -> str | None:
         return self._ask("setting", (name,), lambda: super(RecordingIndex, self).setting(name))

@@ -22,6 +22,7 @@ finding or notice, never the end of the run.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -39,6 +40,7 @@ from txlint.engine.fingerprint import with_fingerprints
 from txlint.engine.lookups import SUMMARY_QUESTIONS, RecordingIndex, still_true
 from txlint.engine.result_cache import Entry, ResultCache
 from txlint.engine.suppression import Suppressions
+from txlint.frontends.python.imports import absolute
 from txlint.project.sources import SourceText, decode_source, read_source
 
 if TYPE_CHECKING:
@@ -80,6 +82,7 @@ class FileOutcome:
 @dataclass
 class _Parsed:
     python: ParsedPython | None = None
+    imports: tuple[tuple[str, str], ...] = ()  # a file with nothing of a database in it: its `from` imports
     sql: ScriptResult | None = None
     syntax_errors: list[Finding] = field(default_factory=list)
 
@@ -95,6 +98,8 @@ class _File:
     module: ModuleIR | None = None
     analysed: bool = False  # the front-end ran over it in this run (a file may still have no module)
     waiting: bool = False  # its cached analysis holds unless a callee's summary changed: decided next round
+    words: tuple[str, ...] = ()  # names it imports of project functions that do something: functions naming them are kept
+    reparse: bool = False  # to be parsed again with more words and analysed in the next round
     failed: bool = False  # an internal error: reported, never cached
 
     @property
@@ -111,6 +116,7 @@ class Shard:
         self.rules: list[Rule] = [rule() for code, rule in all_rules().items() if code in enabled and not rule.engine_emitted]
         self.cache = ResultCache(cache_folder, (config.analysis_key(), sorted(enabled), str(config.root.resolve()))) if cache_folder is not None else None
         self.files: list[_File] = []
+        self._ordered: list[_File] = []  # the files, callees first (`_callees_first`)
         self.index = ProjectIndex()
         self.analysed = 0  # files whose analysis ran in this process (not served from the cache)
         self._per_file = [(pathspec.GitIgnoreSpec.from_lines([glob]), codes) for glob, codes in config.per_file_ignores.items()]
@@ -184,7 +190,7 @@ class Shard:
             result.syntax_errors = [self._parse_error(source.path, e.message, e.line, e.column) for e in result.sql.errors]
             return result
         lock_words = tuple(entry.rsplit(".", 1)[-1] for entry in self.config.lock_functions)
-        parsed = python_frontend.parse(source.path, source.text, lock_words)
+        parsed = python_frontend.parse(source.path, source.text, lock_words + item.words)
         if isinstance(parsed, python_frontend.TooDeep):
             item.entry.notices.append(Notice(source.path, parsed.reason))
             item.entry.checked = False
@@ -192,7 +198,9 @@ class Shard:
             result.syntax_errors = [self._parse_error(source.path, parsed.message, parsed.line, parsed.column)]
         elif isinstance(parsed, python_frontend.ParsedPython):
             result.python = parsed
-        return result  # Irrelevant: checked by CPython's parser, nothing in it about a database
+        elif isinstance(parsed, python_frontend.Irrelevant):
+            result.imports = parsed.imports  # checked by CPython's parser; it may call project functions that operate
+        return result
 
     # -- phase 2 ---------------------------------------------------------------------------
     def writers(self, decls: list[TableDecl], summaries: list[FunctionSummary], symbols: list[Symbol]) -> tuple[list[AtomicWriter], list[FunctionSummary], bool]:
@@ -201,7 +209,8 @@ class Shard:
         self.index = ProjectIndex.build(decls)
         self.index.set_symbols(symbols)
         self.index.set_summaries(summaries)
-        for item in _callees_first(self.files, symbols, self.config.root):
+        self._ordered = _callees_first(self.files, symbols, self.config.root)
+        for item in self._ordered:
             if not item.usable:
                 continue
             cached = item.cached
@@ -217,19 +226,57 @@ class Shard:
             else:
                 self._guard(item, "analysing", self._analyse)
                 self.index.add_summaries(item.entry.summaries)  # the files after it that call it see it now
+        for item in self.files:
+            if item.usable and item.job.judged and item.analysed and self._keeps_more(item):
+                item.waiting = True  # parsed again in the next round, keeping the functions that call them
         return self._phase_two()
 
     def revise(self, summaries: list[FunctionSummary]) -> tuple[list[AtomicWriter], list[FunctionSummary], bool]:
         """With the project's summaries of the round before: analyse again the files that asked about
         a function whose summary is now another (their callers, and only them)."""
         self.index.set_summaries(summaries)
-        for item in self.files:
+        for item in self._ordered or self.files:
             if not item.usable or item.entry.writers is None:
                 continue
-            if (item.waiting or item.job.judged) and not still_true(self.index, item.entry.writer_lookups):
+            if item.reparse or (item.job.judged and self._keeps_more(item)):
+                item.reparse = False
                 self._guard(item, "analysing", self._analyse)
+                self.index.add_summaries(item.entry.summaries)
+            elif (item.waiting or item.job.judged) and not still_true(self.index, item.entry.writer_lookups):
+                self._guard(item, "analysing", self._analyse)
+                self.index.add_summaries(item.entry.summaries)
             item.waiting = False
         return self._phase_two()
+
+    def _keeps_more(self, item: _File) -> bool:
+        """A file parsed with some functions cut that imports a project function whose summary says
+        something (or an instance of a project class): the functions naming it can now operate
+        through it, so it is parsed again keeping them (`relevance` reads one file at a time)."""
+        if item.parsed is None or item.source is None:
+            return False
+        parsed = item.parsed.python
+        module, is_package = module_of(item.source.path, self.config.root)
+        if parsed is not None and parsed.cut:
+            imported = list(parsed.imports.project_names(module, is_package))
+        elif parsed is None and item.parsed.imports:
+            imported = [(local, absolute(target, module, is_package)) for local, target in item.parsed.imports]
+        else:
+            return False
+        index = self.index
+        words = tuple(
+            sorted(
+                local.rsplit(".", 1)[-1]
+                for local, target in imported
+                if index.in_project(target) and (index.summary_of(target) is not None or index.instance_class_of(target) is not None)
+            )
+        )
+        new = set(words) - set(item.words)
+        if not new or not _named_in_cut_code(item, parsed, new):
+            return False
+        item.words = tuple(sorted(set(item.words) | set(words)))
+        item.parsed = None  # parsed again, with the words, when analysed
+        item.reparse = True
+        return True
 
     def _phase_two(self) -> tuple[list[AtomicWriter], list[FunctionSummary], bool]:
         """The writers and summaries of every file, and whether a file waits for the next round."""
@@ -350,6 +397,16 @@ class Shard:
         except ValueError:
             relative = finding.path
         return any(spec.match_file(relative) and code_matches(finding.code, codes) for spec, codes in self._per_file)
+
+
+def _named_in_cut_code(item: _File, parsed: ParsedPython | None, words: set[str]) -> bool:
+    """Whether a function that was cut names one of `words` (in a file nothing was kept of: its text)."""
+    assert item.source is not None
+    pattern = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in sorted(words)) + r")\b")
+    if parsed is None:
+        return pattern.search(item.source.text) is not None
+    lines = item.source.text.split("\n")
+    return any(pattern.search("\n".join(lines[first - 1 : last])) for first, last in parsed.cut_lines)
 
 
 def _callees_first(files: list[_File], symbols: list[Symbol], root: Path) -> list[_File]:

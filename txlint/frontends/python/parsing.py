@@ -29,7 +29,7 @@ from txlint.frontends.python.positions import LazyPositions
 from txlint.frontends.python.prefilter import may_matter, may_operate
 from txlint.frontends.python.recognisers import RECOGNISERS
 from txlint.frontends.python.relevance import operating_functions
-from txlint.frontends.python.skeleton import declaration_skeleton, skeleton
+from txlint.frontends.python.skeleton import cuttable, declaration_skeleton, skeleton
 
 # Recursion CPython's parser may use before txlint gives up on a file: about 1 500 chained
 # operators. Real code stays far below (Django's source nests some 40 levels at most).
@@ -71,6 +71,8 @@ class ParsedPython:
     # The lines of each function at module level and method of a class at module level ("f",
     # "Cls.f"): where its calls are found in the text without resolving libcst positions.
     lines_of: dict[str, tuple[int, int]] = field(default_factory=dict)
+    cut: bool = False  # some functions were cut (`relevance`): more words may keep more of them
+    cut_lines: tuple[tuple[int, int], ...] = ()  # the lines of the functions cut (all of them for a declarations skeleton)
 
     def table_decls(self) -> list[TableDecl]:
         return table_decls(self.module, self.imports, self.path)
@@ -78,7 +80,13 @@ class ParsedPython:
 
 @dataclass(frozen=True)
 class Irrelevant:
-    """Valid Python that mentions no database, ORM, SQL or cache API: nothing to analyse."""
+    """Valid Python that mentions no database, ORM, SQL or cache API: nothing to analyse by itself.
+
+    `imports` are the names its module-level `from ... import` statements bind (local name, what it
+    names, relative imports with their dots): a project function it imports may still do something
+    (`shard` parses it again, keeping the functions that name one)."""
+
+    imports: tuple[tuple[str, str], ...] = ()
 
 
 def parse(path: str, text: str, words: Sequence[str] = ()) -> ParsedPython | PythonSyntaxError | TooDeep | Irrelevant:
@@ -93,7 +101,7 @@ def parse(path: str, text: str, words: Sequence[str] = ()) -> ParsedPython | Pyt
         return tree  # libcst's native parser can crash outright on what CPython refuses for depth
     mentioned = [word for word in words if word and word in text]
     if not may_matter(text) and not mentioned:
-        return Irrelevant()
+        return Irrelevant(_from_imports(tree) if isinstance(tree, ast.Module) else ())
     if isinstance(tree, ast.Module) and _long_boolean_chain(text, tree):
         return TooDeep()
     operates = may_operate(text) or bool(mentioned)
@@ -144,7 +152,8 @@ def _declarations_only(path: str, text: str, tree: ast.Module) -> ParsedPython |
         module = cst.parse_module(declaration_skeleton(text, tree) or text)
     except (cst.ParserSyntaxError, RecursionError, MemoryError):
         return None
-    return ParsedPython(path, module, ImportTable.of_module(module), LazyPositions(module), operates=False, text=text)
+    cut_lines = tuple((f.lineno, f.end_lineno or f.lineno) for f, _ in cuttable(tree))
+    return ParsedPython(path, module, ImportTable.of_module(module), LazyPositions(module), operates=False, text=text, cut=True, cut_lines=cut_lines)
 
 
 def _operating_only(path: str, text: str, tree: ast.Module, words: Sequence[str]) -> ParsedPython | None:
@@ -159,7 +168,10 @@ def _operating_only(path: str, text: str, tree: ast.Module, words: Sequence[str]
         module = cst.parse_module(cut)
     except (cst.ParserSyntaxError, RecursionError, MemoryError):
         return None
-    return ParsedPython(path, module, ImportTable.of_module(module), LazyPositions(module), operates=True, text=text, lines_of=_function_lines(tree))
+    cut_lines = tuple((f.lineno, f.end_lineno or f.lineno) for f, _ in cuttable(tree) if f not in keep)
+    return ParsedPython(
+        path, module, ImportTable.of_module(module), LazyPositions(module), operates=True, text=text, lines_of=_function_lines(tree), cut=True, cut_lines=cut_lines
+    )
 
 
 def _function_lines(tree: ast.Module | PythonSyntaxError | TooDeep) -> dict[str, tuple[int, int]]:
@@ -174,6 +186,17 @@ def _function_lines(tree: ast.Module | PythonSyntaxError | TooDeep) -> dict[str,
                 if isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     found[f"{statement.name}.{member.name}"] = (member.lineno, member.end_lineno or member.lineno)
     return found
+
+
+def _from_imports(tree: ast.Module) -> tuple[tuple[str, str], ...]:
+    found = []
+    for statement in tree.body:
+        if isinstance(statement, ast.ImportFrom):
+            module = "." * statement.level + (statement.module or "")
+            for alias in statement.names:
+                qualified = f"{module}.{alias.name}" if statement.module else f"{module}{alias.name}"
+                found.append((alias.asname or alias.name, qualified))
+    return tuple(found)
 
 
 def _declares_classes(body: list[ast.stmt]) -> bool:

@@ -17,7 +17,7 @@ from txlint.core.ir import Act, CacheKind, CacheOp, Insert, Read, RowOrigin, Wri
 from txlint.core.queries import takes_lock
 from txlint.core.summaries import FunctionSummary, KeyEffect, Returned, ReturnedKind
 from txlint.frontends.python.interpret.interpreter import FunctionInterpreter
-from txlint.frontends.python.interpret.values import Data, Pair, Query, Row, Rows, Value
+from txlint.frontends.python.interpret.values import Data, Fetched, Pair, Query, Row, Rows, Value
 
 CONTEXT_MANAGERS = frozenset({"contextlib.contextmanager", "contextlib.asynccontextmanager"})
 
@@ -32,13 +32,23 @@ def summary(name: str, interpreter: FunctionInterpreter, path: str) -> FunctionS
         database = databases.pop() if len(databases) == 1 else None
     params = _parameters(interpreter)
     keys = _keys(interpreter, params)
+    executes, executes_with = interpreter.sql_parameters[0] if interpreter.sql_parameters else ("", "")
     locks_rows = not interpreter.unit.transactions and any(
         isinstance(op, Read) and op.lock is not None and op.evaluated and op.tx is None and not op.advisory and not op.autocommit for op in interpreter.table.ops
     )
     found = FunctionSummary(
-        name, _returns(interpreter), opens, database, _acts(interpreter), keys=keys, params=params if keys else (), locks_rows=locks_rows, path=path
+        name, _returns(interpreter), opens, database, _acts(interpreter), keys=keys, params=params if keys or executes else (), locks_rows=locks_rows,
+        executes=executes, executes_with=executes_with, fetches=_fetches(interpreter) if executes else "", path=path
     )
     return found if found.says_something else None
+
+
+def _fetches(interpreter: FunctionInterpreter) -> str:
+    """What a database wrapper hands back of what it ran: a fetched row, rows, or nothing."""
+    for value in interpreter.returned:
+        if isinstance(value, Fetched):
+            return "many" if value.many else "one"
+    return ""
 
 
 def _parameters(interpreter: FunctionInterpreter) -> tuple[str, ...]:

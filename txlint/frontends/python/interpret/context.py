@@ -90,6 +90,10 @@ class Context(Protocol):
     def rebind(self, name: str, value: Value) -> None:
         """Give a variable a better-known value (`conn.autocommit = True` makes it a connection in autocommit)."""
         ...
+    def record_sql_parameter(self, sql: str, values: str) -> None:
+        """The SQL a parameter holds is executed here, with the values another holds ("" none): the
+        function is a database wrapper for its callers."""
+        ...
     def record_call(self, callee: str, node: cst.CSTNode, rows: tuple[tuple[str, Passed], ...], locks: tuple[str, ...] = ()) -> None:
         """A call of the project function `callee` here, with the rows it passes and the arguments
         that are keys of locks held here (`CallSite`)."""

@@ -54,6 +54,7 @@ class InterpreterCore:
         self.returned: list[Value] = []
         self.yields: list[TxFrame | None] = []
         # Calls of project functions their callees' judgement asks about (`CallSite`), by callee and place.
+        self.sql_parameters: list[tuple[str, str]] = []  # (parameter holding SQL, parameter holding its values) run here
         self.calls: dict[tuple[str, Span], tuple[bool, tuple[tuple[str, Passed], ...], tuple[str, ...]]] = {}
         self._memos: dict[type[Any], Any] = {}
         self._uses: FunctionUses | None = None
@@ -89,6 +90,9 @@ class InterpreterCore:
 
     def _emitted(self, index: int, op: Op) -> None:
         """What an op does to the paths (`effects.Effects` says)."""
+
+    def record_sql_parameter(self, sql: str, values: str) -> None:
+        self.sql_parameters.append((sql, values))
 
     def record_call(self, callee: str, node: cst.CSTNode, rows: tuple[tuple[str, Passed], ...], locks: tuple[str, ...] = ()) -> None:
         self.calls[(callee, self.span(node))] = (self.tx is not None, rows, locks)

@@ -112,6 +112,14 @@ class Record(Value):
 
 
 @dataclass(frozen=True)
+class Fetched(Value):
+    """What a cursor hands back of SQL a caller gave (a database wrapper's `return cur.fetchone()`):
+    nothing is known of it here; the wrapper's callers read it as the row or rows of their SQL."""
+
+    many: bool = False
+
+
+@dataclass(frozen=True)
 class Rows(Value):
     """An evaluated collection of rows (`list(qs)`): iterating it yields `Row`s of one read."""
 

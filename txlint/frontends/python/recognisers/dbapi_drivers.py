@@ -16,12 +16,14 @@ from dataclasses import dataclass
 import libcst as cst
 
 from txlint.core.ir import Commit, Read, Rollback, RowOrigin, RowRef, Write
+from txlint.core.summaries import FunctionSummary
 from txlint.frontends.python.imports import dotted_name
 from txlint.frontends.python.interpret.context import Context
 from txlint.frontends.python.interpret.expressions import source_text
 from txlint.frontends.python.interpret.state import Facet
-from txlint.frontends.python.interpret.values import Data, Handle, Parameter, Record, Rows, Unknown, Value
+from txlint.frontends.python.interpret.values import Data, Fetched, Handle, Parameter, Record, Rows, Unknown, Value
 from txlint.frontends.python.recognisers.base import Recogniser, TxScope
+from txlint.frontends.python.recognisers.project_names import argument, summary_called
 from txlint.frontends.python.recognisers.sql_strings import parameters, sql_text, statements
 from txlint.sql import facts as sqlfacts
 from txlint.sql import to_ir
@@ -102,6 +104,9 @@ class DbApiRecogniser(Recogniser):
         return None
 
     def call(self, ctx: Context, node: cst.Call, receiver: Value | None) -> Value | None:
+        wrapper = summary_called(ctx, node.func, receiver)
+        if wrapper is not None and wrapper.executes:
+            return self._through_wrapper(ctx, node, wrapper)
         if ctx.imports.resolve(node.func) in CONNECT:
             for arg in node.args:
                 ctx.eval(arg.value)
@@ -120,6 +125,28 @@ class DbApiRecogniser(Recogniser):
             return self._connection_method(ctx, node, receiver, method)
         return None
 
+    def _through_wrapper(self, ctx: Context, node: cst.Call, wrapper: FunctionSummary) -> Value:
+        """`await db.fetchone("SELECT ... FOR UPDATE", id)` through the application's own wrapper:
+        the SQL is run here, on the wrapper's connection (one per wrapper), and what it fetches is
+        handed back (clarification 15, item 6 of issue 13)."""
+        for arg in node.args:
+            ctx.eval(arg.value)
+        sql_node = argument(node, wrapper.params, wrapper.executes)
+        sql = sql_text(ctx, sql_node) if sql_node is not None else None
+        if sql is None:
+            return Data()
+        values = argument(node, wrapper.params, wrapper.executes_with) if wrapper.executes_with else None
+        key = wrapper.name
+        for statement in statements(ctx, sql):
+            self._statement(ctx, node, Connection(key), key, statement, parameters(ctx, values))
+        read = ctx.facet(LastReads, LastReads()).of(key)
+        last = ctx.op(read) if read is not None else None
+        if isinstance(last, Read) and wrapper.fetches == "one":
+            return Record(RowRef(RowOrigin.READ, read, ""), last.columns)
+        if isinstance(last, Read) and wrapper.fetches == "many" and read is not None:
+            return Rows(read, last.table)
+        return Data()
+
     def _connection(self, ctx: Context, name: str) -> Connection:
         value = ctx.lookup(name)
         return value if isinstance(value, Connection) else Connection(name)
@@ -131,6 +158,8 @@ class DbApiRecogniser(Recogniser):
             return self._execute(ctx, node, self._connection(ctx, cursor.connection), key)
         read = ctx.facet(LastReads, LastReads()).of(key)
         if read is None:
+            if method in FETCH_ONE or method in FETCH_MANY:
+                return Fetched(many=method in FETCH_MANY)  # of SQL nobody here knows: a wrapper's
             return None
         last = ctx.op(read)
         assert isinstance(last, Read)
@@ -158,6 +187,9 @@ class DbApiRecogniser(Recogniser):
         sql = sql_text(ctx, args[0].value)
         resolve = parameters(ctx, args[1].value if len(args) > 1 else None)
         if sql is None:
+            given = _parameter_name(ctx, args[0].value)
+            if given is not None:  # the caller's SQL: this function is a wrapper its callers run SQL through
+                ctx.record_sql_parameter(given, _parameter_name(ctx, args[1].value) or "" if len(args) > 1 else "")
             return Data()  # built at run time: no finding, never a guess
         for statement in statements(ctx, sql):
             self._statement(ctx, node, connection, key, statement, resolve)
@@ -184,6 +216,15 @@ class DbApiRecogniser(Recogniser):
             ctx.set_facet(ctx.facet(LastReads, LastReads()).after(key, index))
         elif isinstance(op, Write):
             ctx.track_result(key, index)
+
+
+def _parameter_name(ctx: Context, node: cst.BaseExpression) -> str | None:
+    """The parameter a name holds, unchanged since the call began (a wrapper's SQL or values)."""
+    if isinstance(node, cst.Name):
+        value = ctx.lookup(node.value)
+        if isinstance(value, Parameter) and value.name == node.value:
+            return node.value
+    return None
 
 
 def _cursor_key(node: cst.BaseExpression) -> str:

@@ -10,14 +10,33 @@ from __future__ import annotations
 
 import libcst as cst
 
-from txlint.core.summaries import FunctionSummary
+from txlint.core.summaries import FunctionSummary, argument_labels
 from txlint.frontends.python.interpret.context import Context
 
 
-def summary_called(ctx: Context, callee: cst.BaseExpression) -> FunctionSummary | None:
-    """The summary of the project function `callee` names, if it says something."""
+def summary_called(ctx: Context, callee: cst.BaseExpression, receiver: object = None) -> FunctionSummary | None:
+    """The summary of the project function `callee` names, if it says something: a function, or a
+    method called on a module-level instance of a project class (`db.fetchone(...)` where the
+    project's `db = Database(...)`)."""
     name = qualified(ctx, callee)
-    return ctx.file.index.summary_of(name) if name is not None else None
+    if name is None:
+        return None
+    found = ctx.file.index.summary_of(name)
+    if found is None and isinstance(callee, cst.Attribute) and "." in name:
+        owner, method = name.rsplit(".", 1)
+        cls = ctx.file.index.instance_class_of(owner)
+        if cls is not None:
+            found = ctx.file.index.summary_of(f"{cls}.{method}")
+    return found
+
+
+def argument(node: cst.Call, params: tuple[str, ...], name: str) -> cst.BaseExpression | None:
+    """The argument a call passes for the callee's parameter `name`."""
+    labels = argument_labels(params, name)
+    for position, each in enumerate(a for a in node.args if a.keyword is None and not a.star):
+        if str(position) in labels:
+            return each.value
+    return next((a.value for a in node.args if a.keyword is not None and a.keyword.value in labels), None)
 
 
 def qualified(ctx: Context, callee: cst.BaseExpression) -> str | None:

@@ -25,7 +25,7 @@ from dataclasses import replace
 import libcst as cst
 
 from txlint.core.ir import CacheKind
-from txlint.core.summaries import FunctionSummary, argument_labels
+from txlint.core.summaries import FunctionSummary
 from txlint.frontends.python.interpret.context import Context
 from txlint.frontends.python.interpret.expressions import source_text
 from txlint.frontends.python.interpret.values import Data, Parameter, Unknown, Value
@@ -50,7 +50,7 @@ from txlint.frontends.python.recognisers.cache.clients import (
 from txlint.frontends.python.recognisers.cache.commands import DJANGO_METHODS, PIPELINE_COMMANDS
 from txlint.frontends.python.recognisers.cache.emitter import Emitter, memo, trail
 from txlint.frontends.python.recognisers.cache.syntax import arg, facts, is_false, is_local, is_work, key_text, named, script_keys, script_of_text
-from txlint.frontends.python.recognisers.project_names import summary_called
+from txlint.frontends.python.recognisers.project_names import argument, summary_called
 
 
 class CacheRecogniser(Recogniser):
@@ -222,7 +222,7 @@ def _lock_helper(ctx: Context, node: cst.Call, helper: FunctionSummary) -> Value
     command = f"{helper.name.rsplit('.', 1)[-1]}()"
     result: Value = Data()
     for effect in helper.keys:
-        key = _argument(node, helper.params, effect.param)
+        key = argument(node, helper.params, effect.param)
         if key is None:
             continue
         emitter = Emitter(ctx, node)
@@ -231,15 +231,6 @@ def _lock_helper(ctx: Context, node: cst.Call, helper: FunctionSummary) -> Value
         else:
             emitter.release(key_text(ctx, key), command)
     return result
-
-
-def _argument(node: cst.Call, params: tuple[str, ...], name: str) -> cst.BaseExpression | None:
-    """The argument a call passes for parameter `name`."""
-    labels = argument_labels(params, name)
-    for position, each in enumerate(a for a in node.args if a.keyword is None and not a.star):
-        if str(position) in labels:
-            return each.value
-    return next((a.value for a in node.args if a.keyword is not None and a.keyword.value in labels), None)
 
 
 def _eval_args(ctx: Context, node: cst.Call) -> None:
