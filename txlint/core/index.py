@@ -95,6 +95,7 @@ class ProjectIndex:
     bases: dict[str, str] = field(default_factory=dict)  # a project class -> its first base
     settings: dict[str, str] = field(default_factory=dict)  # framework settings the project turns on
     _packages: frozenset[str] = field(default_factory=frozenset, repr=False)  # the project's top-level modules
+    _exported: dict[str, str | None] = field(default_factory=dict, repr=False)  # answers of `export_of`, kept
     call_sites: dict[str, list[CallSite]] = field(default_factory=dict)  # by callee
 
     def add_call_sites(self, sites: Iterable[CallSite]) -> None:
@@ -144,6 +145,7 @@ class ProjectIndex:
             if symbol.name != symbol.target:
                 tables[symbol.kind][symbol.name] = symbol.target
         self._packages = frozenset(packages)
+        self._exported = {}
 
     def setting(self, name: str) -> str | None:
         """A framework setting some file of the project turns on (`ATOMIC_REQUESTS`)."""
@@ -179,9 +181,17 @@ class ProjectIndex:
         """What a name imported from a project module stands for when that module imported it
         (`from app.db import AsyncSession` where `app/db.py` re-exports sqlmodel's): followed
         through chains of re-exports; None when the module does not re-export it."""
+        known = self._exported.get(qualified, "")
+        if known != "":
+            return known
+        found = self._export_of(qualified)
+        self._exported[qualified] = found
+        return found
+
+    def _export_of(self, qualified: str) -> str | None:
         seen: set[str] = set()
         current = qualified
-        while current not in seen:
+        while current not in seen and len(seen) < 16:
             seen.add(current)
             head, _, rest = current.rpartition(".")
             target = self.exports.get(current)

@@ -95,6 +95,19 @@ def module_of(path: str, root: Path) -> tuple[str, bool]:
     return module_name(relative), relative.endswith("__init__.py")
 
 
+def absolute(qualified: str, module: str, is_package: bool) -> str:
+    """An import's qualified name made absolute: `..core.tracing.f` in module `saleor.page.search`
+    is `saleor.core.tracing.f`; an absolute name is returned as it is."""
+    level = len(qualified) - len(qualified.lstrip("."))
+    if level == 0:
+        return qualified
+    package = module.split(".") if is_package else module.split(".")[:-1]
+    if level > 1:
+        package = package[: max(0, len(package) - (level - 1))]
+    rest = qualified[level:]
+    return ".".join([*package, rest]) if rest else ".".join(package)
+
+
 def module_name(path: str) -> str:
     """The dotted module name of a file by its path relative to the project root
     (`saleor/core/tracing.py` is `saleor.core.tracing`, a package's `__init__.py` the package)."""

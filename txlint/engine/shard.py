@@ -35,12 +35,11 @@ from txlint.core.ftypes import Finding, Notice, Related, Span
 from txlint.core.index import AtomicWriter, ProjectIndex, TableDecl, atomic_writers
 from txlint.core.registry import all_rules, code_matches
 from txlint.core.rule import Report, Rule, RuleContext
-from txlint.core.summaries import CallSite, FunctionSummary, Symbol, SymbolKind, module_of
+from txlint.core.summaries import CallSite, FunctionSummary, Symbol, SymbolKind, absolute, module_of
 from txlint.engine.fingerprint import with_fingerprints
 from txlint.engine.lookups import SUMMARY_QUESTIONS, RecordingIndex, still_true
 from txlint.engine.result_cache import Entry, ResultCache
 from txlint.engine.suppression import Suppressions
-from txlint.frontends.python.imports import absolute
 from txlint.project.sources import SourceText, decode_source, read_source
 
 if TYPE_CHECKING:
@@ -214,7 +213,9 @@ class Shard:
             if not item.usable:
                 continue
             cached = item.cached
-            if cached is not None and cached.writers is not None and still_true(self.index, cached.writer_lookups):
+            # Tests and migrations leave no summaries and are not revised: what their callees do now is not asked again.
+            ignored = frozenset() if item.job.judged else SUMMARY_QUESTIONS
+            if cached is not None and cached.writers is not None and still_true(self.index, cached.writer_lookups, but=ignored):
                 item.entry.writers, item.entry.writer_lookups = cached.writers, cached.writer_lookups
                 item.entry.summaries, item.entry.calls = cached.summaries, cached.calls
             elif cached is not None and cached.writers is not None and still_true(self.index, cached.writer_lookups, but=SUMMARY_QUESTIONS):

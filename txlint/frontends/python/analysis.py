@@ -20,7 +20,6 @@ from txlint.frontends.python.literals import text_value
 from txlint.frontends.python.parsing import ParsedPython
 from txlint.frontends.python.recognisers import RECOGNISERS
 from txlint.frontends.python.summarise import summary
-from txlint.frontends.python.tree import descendants
 
 # The top-level packages of the libraries the recognisers know: a project name that re-exports one
 # of theirs is followed to it.
@@ -51,7 +50,7 @@ def analyse(parsed: ParsedPython, index: ProjectIndex, config: Config) -> Module
     found_units: dict[int, Unit] = {}
     listed = list(functions(parsed.module.body, None, module, None))
     bases = {s.name.value: class_bases(s) for s in parsed.module.body if isinstance(s, cst.ClassDef)}
-    for position in _callees_first(listed):
+    for position in _callees_first(listed, lines, parsed.lines_of):
         func, class_name, qualified, outer = listed[position]
         interpreter = FunctionInterpreter(context, func, class_name)
         unit = interpreter.run()
@@ -73,23 +72,29 @@ def analyse(parsed: ParsedPython, index: ProjectIndex, config: Config) -> Module
 Listed = tuple[cst.FunctionDef, str | None, str | None, str | None]
 
 
-def _callees_first(listed: list[Listed]) -> list[int]:
+def _callees_first(listed: list[Listed], lines: list[str], lines_of: dict[str, tuple[int, int]]) -> list[int]:
     """The positions of the module's functions in an order where a function this module defines
     comes before the functions of the module that call it (by name, or `self.`/`cls.` for a method
-    of the same class), as far as cycles allow: its summary is there when they are interpreted."""
+    of the same class), as far as cycles allow: its summary is there when they are interpreted.
+    Calls are found in the text of each function (its lines), not by walking its tree."""
     names: dict[str, list[int]] = {}
-    for position, (func, class_name, _, _) in enumerate(listed):
-        names.setdefault(f"{class_name}.{func.name.value}" if class_name else func.name.value, []).append(position)
+    for position, (func, _, _, _) in enumerate(listed):
+        names.setdefault(func.name.value, []).append(position)
+    if len(names) < 2:
+        return list(range(len(listed)))
+    pattern = re.compile(r"(?:\b(self|cls)\.)?\b(" + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) + r")\s*\(")
     calls: dict[int, list[int]] = {}
-    for position, (func, class_name, _, _) in enumerate(listed):
-        called = []
-        for node in descendants(func.body):
-            if isinstance(node, cst.Call):
-                callee = node.func
-                if isinstance(callee, cst.Name):
-                    called += names.get(callee.value, [])
-                elif class_name and isinstance(callee, cst.Attribute) and isinstance(callee.value, cst.Name) and callee.value.value in ("self", "cls"):
-                    called += names.get(f"{class_name}.{callee.attr.value}", [])
+    for position, (_, class_name, _, outer) in enumerate(listed):
+        within = lines_of.get(outer or "")
+        called: list[int] = []
+        if within is not None:
+            text = "\n".join(lines[within[0] - 1 : within[1]])
+            for match in pattern.finditer(text):
+                method = match.group(1) is not None
+                for candidate in names.get(match.group(2), []):
+                    owner = listed[candidate][1]
+                    if (method and owner == class_name) or (not method and owner is None):
+                        called.append(candidate)
         calls[position] = [c for c in called if c != position]
     ordered: list[int] = []
     done: set[int] = set()

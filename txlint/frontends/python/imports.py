@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterator
 
 import libcst as cst
 
+from txlint.core.summaries import absolute
+
 
 def dotted_name(node: cst.BaseExpression) -> str | None:
     """`a.b.c` for a chain of names and attributes, None for anything else."""
@@ -127,19 +129,6 @@ class ImportTable:
         """Whether the module imports anything from `package`."""
         return any(target == package or target.startswith(package + ".") for target in self._names.values())
 
-
-
-def absolute(qualified: str, module: str, is_package: bool) -> str:
-    """An import's qualified name made absolute: `..core.tracing.f` in module `saleor.page.search`
-    is `saleor.core.tracing.f`; an absolute name is returned as it is."""
-    level = len(qualified) - len(qualified.lstrip("."))
-    if level == 0:
-        return qualified
-    package = module.split(".") if is_package else module.split(".")[:-1]
-    if level > 1:
-        package = package[: max(0, len(package) - (level - 1))]
-    rest = qualified[level:]
-    return ".".join([*package, rest]) if rest else ".".join(package)
 
 
 def _walk_statements(body: object) -> list[cst.Import | cst.ImportFrom]:
