@@ -310,6 +310,6 @@ def test_cutting_changes_no_ir(path: Path) -> None:
     if not isinstance(parsed, python_frontend.ParsedPython) or not parsed.operates:
         return
     whole_module = cst.parse_module(text)
-    whole = python_frontend.ParsedPython(str(path), whole_module, ImportTable.of_module(whole_module), LazyPositions(whole_module))
+    whole = python_frontend.ParsedPython(str(path), whole_module, ImportTable.of_module(whole_module), LazyPositions(whole_module), text=text)
     config = Config(root=REPO)
     assert _units(parsed, config) == _units(whole, config)

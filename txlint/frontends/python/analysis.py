@@ -17,7 +17,7 @@ from txlint.frontends.python.interpret.context import FileContext
 from txlint.frontends.python.interpret.graphs import never_returning_functions
 from txlint.frontends.python.interpret.interpreter import FunctionInterpreter
 from txlint.frontends.python.literals import text_value
-from txlint.frontends.python.parsing import ParsedPython
+from txlint.frontends.python.parsing import ParsedPython, function_lines
 from txlint.frontends.python.recognisers import RECOGNISERS
 from txlint.frontends.python.summarise import summary
 
@@ -50,7 +50,7 @@ def analyse(parsed: ParsedPython, index: ProjectIndex, config: Config) -> Module
     found_units: dict[int, Unit] = {}
     listed = list(functions(parsed.module.body, None, module, None))
     bases = {s.name.value: class_bases(s) for s in parsed.module.body if isinstance(s, cst.ClassDef)}
-    for position in _callees_first(listed, lines, parsed.lines_of):
+    for position in _callees_first(listed, lines, parsed.lines_of or function_lines(parsed.text)):
         func, class_name, qualified, outer = listed[position]
         interpreter = FunctionInterpreter(context, func, class_name)
         unit = interpreter.run()

@@ -174,6 +174,14 @@ def _operating_only(path: str, text: str, tree: ast.Module, words: Sequence[str]
     )
 
 
+def function_lines(text: str) -> dict[str, tuple[int, int]]:
+    """`ParsedPython.lines_of` for a module parsed elsewhere (its text read by CPython's parser)."""
+    try:
+        return _function_lines(_ast_parse(text))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return {}
+
+
 def _function_lines(tree: ast.Module | PythonSyntaxError | TooDeep) -> dict[str, tuple[int, int]]:
     if not isinstance(tree, ast.Module):
         return {}
