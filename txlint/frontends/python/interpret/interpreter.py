@@ -196,7 +196,7 @@ class FunctionInterpreter(Branches):
             if isinstance(inner, cst.Call):
                 self.discarded.add(id(inner))
             value = self.eval(node.value)
-            if isinstance(value, Query) and value.lock is not None:
+            if isinstance(value, Query) and value.lock is not None and not self._refines_held_query(inner):
                 self.emit(Read(value.span, self.tx, value.table, lock=value.lock, evaluated=False))
         elif isinstance(node, cst.Assign):
             value = self.eval(node.value)
@@ -206,6 +206,16 @@ class FunctionInterpreter(Branches):
             self.assign(node.target, self.eval(node.value), node.value, node)
         elif isinstance(node, cst.AugAssign):
             self.aug_assign(node)
+
+    def _refines_held_query(self, expr: cst.BaseExpression) -> bool:
+        """`qs.prefetch_related(...)` as a statement, where `qs` holds a locking query: the refinement
+        is thrown away, and the query the variable holds is what runs (or not: judged where it is)."""
+        while isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute):
+            expr = expr.func.value
+        if not isinstance(expr, cst.Name):
+            return False
+        held = self.lookup(expr.value)
+        return isinstance(held, Query) and held.lock is not None
 
     def _for_iter(self, node: cst.For) -> None:
         source = self.eval(node.iter)
