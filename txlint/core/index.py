@@ -110,10 +110,8 @@ class ProjectIndex:
 
     def set_summaries(self, summaries: Iterable[FunctionSummary]) -> None:
         """The project's function summaries (clarification 15), replacing any before."""
-        self.summaries = {s.name: s for s in summaries}
-        self._by_tail = {}
-        for name in sorted(self.summaries):
-            self._by_tail.setdefault(_tail(name), []).append(name)
+        self.summaries, self._by_tail = {}, {}
+        self.add_summaries(sorted(summaries, key=lambda s: s.name))
 
     def add_summaries(self, summaries: Iterable[FunctionSummary]) -> None:
         """More summaries, as a round finds them (a later file's calls see them at once)."""

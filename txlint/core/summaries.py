@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import enum
 import os
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from txlint.core.ir import CacheKind, LockMode
 
@@ -83,6 +85,32 @@ class FunctionSummary:
     @property
     def says_something(self) -> bool:
         return self.returns is not None or self.opens_transaction or bool(self.acts) or bool(self.keys) or self.locks_rows or bool(self.executes)
+
+
+N = TypeVar("N", bound=Hashable)
+
+
+def callees_first(nodes: Iterable[N], callees: Callable[[N], Iterable[N]]) -> list[N]:
+    """`nodes` in an order where each comes after the nodes it calls (`callees`), as far as cycles
+    allow (a depth-first post-order): summaries are computed bottom-up, so a helper is summarised
+    before the functions and modules that call it are analysed."""
+    ordered: list[N] = []
+    done: set[N] = set()
+    for start in nodes:
+        if start in done:
+            continue
+        done.add(start)
+        stack = [(start, iter(callees(start)))]
+        while stack:
+            node, pending = stack[-1]
+            following = next((c for c in pending if c not in done), None)
+            if following is None:
+                stack.pop()
+                ordered.append(node)
+            else:
+                done.add(following)
+                stack.append((following, iter(callees(following))))
+    return ordered
 
 
 def module_of(path: str, root: Path) -> tuple[str, bool]:

@@ -35,7 +35,7 @@ from txlint.core.ftypes import Finding, Notice, Related, Span
 from txlint.core.index import AtomicWriter, ProjectIndex, TableDecl, atomic_writers
 from txlint.core.registry import all_rules, code_matches
 from txlint.core.rule import Report, Rule, RuleContext
-from txlint.core.summaries import CallSite, FunctionSummary, Symbol, SymbolKind, absolute, module_of
+from txlint.core.summaries import CallSite, FunctionSummary, Symbol, SymbolKind, absolute, callees_first, module_of
 from txlint.engine.fingerprint import with_fingerprints
 from txlint.engine.lookups import SUMMARY_QUESTIONS, RecordingIndex, still_true
 from txlint.engine.result_cache import Entry, ResultCache
@@ -216,13 +216,11 @@ class Shard:
             # Tests and migrations leave no summaries and are not revised: what their callees do now is not asked again.
             ignored = frozenset() if item.job.judged else SUMMARY_QUESTIONS
             if cached is not None and cached.writers is not None and still_true(self.index, cached.writer_lookups, but=ignored):
-                item.entry.writers, item.entry.writer_lookups = cached.writers, cached.writer_lookups
-                item.entry.summaries, item.entry.calls = cached.summaries, cached.calls
+                _reuse(item, cached)
             elif cached is not None and cached.writers is not None and still_true(self.index, cached.writer_lookups, but=SUMMARY_QUESTIONS):
                 # Only what callees do has changed: wait for this round's summaries (a callee changed
                 # in this run is summarised in it) rather than analyse the caller twice.
-                item.entry.writers, item.entry.writer_lookups = cached.writers, cached.writer_lookups
-                item.entry.summaries, item.entry.calls = cached.summaries, cached.calls
+                _reuse(item, cached)
                 item.waiting = True
             else:
                 self._guard(item, "analysing", self._analyse)
@@ -400,6 +398,12 @@ class Shard:
         return any(spec.match_file(relative) and code_matches(finding.code, codes) for spec, codes in self._per_file)
 
 
+def _reuse(item: _File, cached: Entry) -> None:
+    """The cached analysis stands for this run's."""
+    item.entry.writers, item.entry.writer_lookups = cached.writers, cached.writer_lookups
+    item.entry.summaries, item.entry.calls = cached.summaries, cached.calls
+
+
 def _named_in_cut_code(item: _File, parsed: ParsedPython | None, words: set[str]) -> bool:
     """Whether a function that was cut names one of `words` (in a file nothing was kept of: its text)."""
     assert item.source is not None
@@ -425,22 +429,7 @@ def _callees_first(files: list[_File], symbols: list[Symbol], root: Path) -> lis
             target = symbol.target if symbol.target in by_module else symbol.target.rsplit(".", 1)[0]
             if target in by_module and target != importer:
                 imports.setdefault(importer, set()).add(target)
-    ordered: list[_File] = []
-    done: set[str] = set()
-    for start in by_module:
-        if start in done:
-            continue
-        stack = [(start, iter(sorted(imports.get(start, ()))))]
-        done.add(start)
-        while stack:
-            module, pending = stack[-1]
-            following = next((m for m in pending if m not in done), None)
-            if following is None:
-                stack.pop()
-                ordered.append(by_module[module])
-            else:
-                done.add(following)
-                stack.append((following, iter(sorted(imports.get(following, ())))))
+    ordered = [by_module[m] for m in callees_first(by_module, lambda m: sorted(imports.get(m, ())))]
     placed = {id(item) for item in ordered}
     return ordered + [item for item in files if id(item) not in placed]
 

@@ -11,7 +11,7 @@ import libcst as cst
 from txlint.core.config import Config
 from txlint.core.index import ProjectIndex
 from txlint.core.ir import ModuleIR, Unit
-from txlint.core.summaries import CallSite, Symbol, SymbolKind, module_of
+from txlint.core.summaries import CallSite, Symbol, SymbolKind, callees_first, module_of
 from txlint.frontends.python.entry_points import class_bases, entry_kind
 from txlint.frontends.python.interpret.context import FileContext
 from txlint.frontends.python.interpret.graphs import never_returning_functions
@@ -47,10 +47,11 @@ def analyse(parsed: ParsedPython, index: ProjectIndex, config: Config) -> Module
     )
     result = ModuleIR(parsed.path)
     lines = parsed.text.split("\n")
+    lines_of = parsed.lines_of or function_lines(parsed.text)
     found_units: dict[int, Unit] = {}
     listed = list(functions(parsed.module.body, None, module, None))
     bases = {s.name.value: class_bases(s) for s in parsed.module.body if isinstance(s, cst.ClassDef)}
-    for position in _callees_first(listed, lines, parsed.lines_of or function_lines(parsed.text)):
+    for position in _in_module_order(listed, lines, lines_of):
         func, class_name, qualified, outer = listed[position]
         interpreter = FunctionInterpreter(context, func, class_name)
         unit = interpreter.run()
@@ -63,7 +64,7 @@ def analyse(parsed: ParsedPython, index: ProjectIndex, config: Config) -> Module
                 result.summaries.append(found)
                 index.add_summaries([found])  # the functions of this file that call it come later
         for (callee, _), (in_transaction, rows, locks) in sorted(interpreter.calls.items(), key=lambda c: (c[0][1].line, c[0][0])):
-            line, column = _call_position(lines, parsed.lines_of.get(outer or ""), callee)
+            line, column = _call_position(lines, lines_of.get(outer or ""), callee)
             result.calls.append(CallSite(callee, parsed.path, line, column, qualified or unit.name, in_transaction, rows, locks, unit.entry))
     result.units = [found_units[position] for position in sorted(found_units)]
     return result
@@ -72,7 +73,7 @@ def analyse(parsed: ParsedPython, index: ProjectIndex, config: Config) -> Module
 Listed = tuple[cst.FunctionDef, str | None, str | None, str | None]
 
 
-def _callees_first(listed: list[Listed], lines: list[str], lines_of: dict[str, tuple[int, int]]) -> list[int]:
+def _in_module_order(listed: list[Listed], lines: list[str], lines_of: dict[str, tuple[int, int]]) -> list[int]:
     """The positions of the module's functions in an order where a function this module defines
     comes before the functions of the module that call it (by name, or `self.`/`cls.` for a method
     of the same class), as far as cycles allow: its summary is there when they are interpreted.
@@ -96,23 +97,7 @@ def _callees_first(listed: list[Listed], lines: list[str], lines_of: dict[str, t
                     if (method and owner == class_name) or (not method and owner is None):
                         called.append(candidate)
         calls[position] = [c for c in called if c != position]
-    ordered: list[int] = []
-    done: set[int] = set()
-    for start in range(len(listed)):
-        if start in done:
-            continue
-        done.add(start)
-        stack = [(start, iter(calls[start]))]
-        while stack:
-            position, pending = stack[-1]
-            following = next((c for c in pending if c not in done), None)
-            if following is None:
-                stack.pop()
-                ordered.append(position)
-            else:
-                done.add(following)
-                stack.append((following, iter(calls[following])))
-    return ordered
+    return callees_first(range(len(listed)), calls.__getitem__)
 
 
 def _call_position(lines: list[str], within: tuple[int, int] | None, callee: str) -> tuple[int, int]:

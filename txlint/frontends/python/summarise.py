@@ -23,14 +23,14 @@ CONTEXT_MANAGERS = frozenset({"contextlib.contextmanager", "contextlib.asynccont
 
 
 def summary(name: str, interpreter: FunctionInterpreter, path: str) -> FunctionSummary | None:
-    """The summary of the function `interpreter` has run, None when it says nothing."""
+    """The summary of the function `interpreter` has run (its unit's `params` set), None when it says nothing."""
     opens, database = False, None
     frames = interpreter.yields
     if frames and all(f is not None for f in frames) and _is_context_manager(interpreter):
         opens = True
         databases = {f.database for f in frames if f is not None}
         database = databases.pop() if len(databases) == 1 else None
-    params = _parameters(interpreter)
+    params = interpreter.unit.params
     keys = _keys(interpreter, params)
     executes, executes_with = interpreter.sql_parameters[0] if interpreter.sql_parameters else ("", "")
     locks_rows = not interpreter.unit.transactions and any(
@@ -49,11 +49,6 @@ def _fetches(interpreter: FunctionInterpreter) -> str:
         if isinstance(value, Fetched):
             return "many" if value.many else "one"
     return ""
-
-
-def _parameters(interpreter: FunctionInterpreter) -> tuple[str, ...]:
-    params = interpreter.func.params
-    return tuple(p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params))
 
 
 def _keys(interpreter: FunctionInterpreter, params: tuple[str, ...]) -> tuple[KeyEffect, ...]:

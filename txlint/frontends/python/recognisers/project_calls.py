@@ -21,7 +21,7 @@ from txlint.frontends.python.interpret.context import Context
 from txlint.frontends.python.interpret.values import UNKNOWN, Pair, Query, Row, Rows, Value
 from txlint.frontends.python.recognisers.base import Recogniser, TxScope
 from txlint.frontends.python.recognisers.cache.syntax import key_text
-from txlint.frontends.python.recognisers.project_names import qualified, summary_called
+from txlint.frontends.python.recognisers.project_names import labelled_arguments, qualified, summary_called
 
 
 class ProjectCalls(Recogniser):
@@ -77,8 +77,7 @@ def _short(name: str | None) -> str:
 def _record(ctx: Context, node: cst.Call, name: str | None, found: FunctionSummary | None, receiver: Value | None) -> None:
     """Write down a call its callee's judgement will ask about (clarification 16): a method called on
     a row (under each class of the row's model), or a project function given rows or summarised."""
-    rows = [(str(n), state) for n, arg in enumerate(a for a in node.args if a.keyword is None) if (state := _passed(ctx, arg.value)) is not None]
-    rows += [(arg.keyword.value, state) for arg in node.args if arg.keyword is not None if (state := _passed(ctx, arg.value)) is not None]
+    rows = [(label, state) for label, value in labelled_arguments(node) if (state := _passed(ctx, value)) is not None]
     if isinstance(receiver, Row) and isinstance(node.func, cst.Attribute) and node.func.attr.value not in LIBRARY_ROW_METHODS:
         method = node.func.attr.value
         state = _state(ctx, receiver)
@@ -97,9 +96,7 @@ def _held_keys(ctx: Context, node: cst.Call) -> tuple[str, ...]:
         held = keys if held is None else held & keys
     if not held:
         return ()
-    labels = [str(n) for n, a in enumerate(a for a in node.args if a.keyword is None) if key_text(ctx, a.value) in held]
-    labels += [a.keyword.value for a in node.args if a.keyword is not None and key_text(ctx, a.value) in held]
-    return tuple(labels)
+    return tuple(label for label, value in labelled_arguments(node) if key_text(ctx, value) in held)
 
 
 def _passed(ctx: Context, node: cst.BaseExpression) -> Passed | None:

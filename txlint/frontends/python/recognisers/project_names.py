@@ -30,13 +30,17 @@ def summary_called(ctx: Context, callee: cst.BaseExpression, receiver: object = 
     return found
 
 
+def labelled_arguments(node: cst.Call) -> list[tuple[str, cst.BaseExpression]]:
+    """A call's arguments by how a call site names them: their position ("0", "1"; `*args` and
+    `**kwargs` are neither) or their keyword (`argument_labels` is the callee's side)."""
+    positional = [a.value for a in node.args if a.keyword is None and not a.star]
+    return [(str(n), value) for n, value in enumerate(positional)] + [(a.keyword.value, a.value) for a in node.args if a.keyword is not None]
+
+
 def argument(node: cst.Call, params: tuple[str, ...], name: str) -> cst.BaseExpression | None:
     """The argument a call passes for the callee's parameter `name`."""
     labels = argument_labels(params, name)
-    for position, each in enumerate(a for a in node.args if a.keyword is None and not a.star):
-        if str(position) in labels:
-            return each.value
-    return next((a.value for a in node.args if a.keyword is not None and a.keyword.value in labels), None)
+    return next((value for label, value in labelled_arguments(node) if label in labels), None)
 
 
 def qualified(ctx: Context, callee: cst.BaseExpression) -> str | None:
