@@ -200,7 +200,7 @@ def test_a_file_calling_only_a_configured_lock_function_is_analysed(project: Pro
         '''),
     )
     parsed = python_frontend.parse("app/jobs.py", (project.root / "app" / "jobs.py").read_text(), ("lock_key",))
-    assert isinstance(parsed, python_frontend.ParsedPython) and parsed.operates
+    assert isinstance(parsed, python_frontend.ParsedPython)
     module = python_frontend.analyse(parsed, ProjectIndex(), Config(root=project.root, lock_functions=("app.locks.lock_key",)))
     assert [op.advisory for unit in module.units for op in unit.ops if isinstance(op, Read)] == [True]
 
@@ -307,9 +307,9 @@ def _acts(op: Op) -> bool:
 def test_cutting_changes_no_ir(path: Path) -> None:
     text = path.read_text()
     parsed = python_frontend.parse(str(path), text)
-    if not isinstance(parsed, python_frontend.ParsedPython) or not parsed.operates:
+    if not isinstance(parsed, python_frontend.ParsedPython):
         return
-    whole_module = cst.parse_module(text)
-    whole = python_frontend.ParsedPython(str(path), whole_module, ImportTable.of_module(whole_module), LazyPositions(whole_module), text=text)
+    whole_module, tree = cst.parse_module(text), ast.parse(text)
+    whole = python_frontend.ParsedPython(str(path), whole_module, ImportTable.of_tree(tree), LazyPositions(whole_module), text=text, tree=tree)
     config = Config(root=REPO)
     assert _units(parsed, config) == _units(whole, config)

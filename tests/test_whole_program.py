@@ -79,3 +79,57 @@ def test_an_instance_of_a_project_subclass_of_a_cache_is_a_cache_client(tmp_path
     # Near miss: a project class that derives from nothing a recogniser knows.
     other = cache.replace("from flask_caching import Cache", "from collections import UserDict as Cache")
     assert _check(tmp_path, {"app/cache.py": other}) == []
+
+
+def test_a_helper_re_exported_by_a_package_that_mentions_no_database_is_followed(tmp_path: Path) -> None:
+    helper = (
+        "from contextlib import contextmanager\n"
+        "from django.db import transaction\n"
+        "@contextmanager\n"
+        "def opened():\n"
+        "    with transaction.atomic():\n"
+        "        yield\n"
+    )
+    view = (
+        "from django.db import models\n"
+        "from shop.helpers import opened\n"
+        "class Seat(models.Model):\n"
+        "    taken = models.BooleanField(default=False)\n"
+        "def reserve(seat_id):\n"
+        "    seat = Seat.objects.select_for_update().get(pk=seat_id)\n"
+        "    with opened():\n"
+        "        seat.taken = True\n"
+        "        seat.save(update_fields=['taken'])\n"
+    )
+    package = {"shop/__init__.py": "", "shop/helpers/__init__.py": "from .tx import opened\n", "shop/helpers/tx.py": helper}
+    # The lock is taken before the transaction the re-exported helper opens: it ends at once.
+    assert _check(tmp_path, {**package, "shop/views.py": view}) == [("TX109", "shop/views.py", 6)]
+    # Near miss: the lock taken inside it.
+    inside = view.replace(
+        "    seat = Seat.objects.select_for_update().get(pk=seat_id)\n    with opened():\n",
+        "    with opened():\n        seat = Seat.objects.select_for_update().get(pk=seat_id)\n",
+    )
+    assert _check(tmp_path, {"shop/views.py": inside}) == []
+
+
+def test_syntax_newer_than_the_running_python_still_declares_and_re_exports(tmp_path: Path) -> None:
+    models = (
+        "from django.db import models\n"
+        "class Base[T](models.Model):\n"
+        "    class Meta:\n"
+        "        abstract = True\n"
+        "class Wallet(Base[int]):\n"
+        "    balance = models.IntegerField(default=0)\n"
+        "type Amount = int\n"
+    )
+    view = (
+        "from django.db import transaction\n"
+        "from bank.models import Wallet\n"
+        "def pay(wallet_id, amount):\n"
+        "    with transaction.atomic():\n"
+        "        wallet = Wallet.objects.get(pk=wallet_id)\n"
+        "        wallet.balance -= amount\n"
+        "        wallet.save()\n"
+    )
+    found = _check(tmp_path, {"bank/__init__.py": "", "bank/models.py": models, "bank/views.py": view})
+    assert ("TX101", "bank/views.py", 7) in found

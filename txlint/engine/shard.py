@@ -21,6 +21,7 @@ finding or notice, never the end of the run.
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 from collections.abc import Callable
@@ -35,7 +36,7 @@ from txlint.core.ftypes import Finding, Notice, Related, Span
 from txlint.core.index import AtomicWriter, ProjectIndex, TableDecl, atomic_writers
 from txlint.core.registry import all_rules, code_matches
 from txlint.core.rule import Report, Rule, RuleContext
-from txlint.core.summaries import CallSite, FunctionSummary, Symbol, SymbolKind, absolute, callees_first, module_of
+from txlint.core.summaries import CallSite, FunctionSummary, Symbol, SymbolKind, callees_first, module_of
 from txlint.engine.fingerprint import with_fingerprints
 from txlint.engine.lookups import SUMMARY_QUESTIONS, RecordingIndex, still_true
 from txlint.engine.result_cache import Entry, ResultCache
@@ -44,7 +45,8 @@ from txlint.project.sources import SourceText, decode_source, read_source
 
 if TYPE_CHECKING:
     from txlint.core.ir import ModuleIR
-    from txlint.frontends.python import ParsedPython
+    from txlint.frontends.python import Outline, ParsedPython
+    from txlint.frontends.python.imports import ImportTable
     from txlint.frontends.python.positions import LazyPositions
     from txlint.frontends.sql_script import ScriptResult
 
@@ -80,10 +82,12 @@ class FileOutcome:
 
 @dataclass
 class _Parsed:
-    python: ParsedPython | None = None
-    imports: tuple[tuple[str, str], ...] = ()  # a file with nothing of a database in it: its `from` imports
+    python: ParsedPython | None = None  # parsed by libcst: it operates
+    outline: Outline | None = None  # declares tables and operates on nothing: CPython's tree only
+    imports: ImportTable | None = None  # a file with nothing of a database in it: its imports
     sql: ScriptResult | None = None
     syntax_errors: list[Finding] = field(default_factory=list)
+    tree: ast.Module | None = None  # CPython's tree, kept until the file is indexed (pass 1)
 
 
 @dataclass
@@ -156,25 +160,30 @@ class Shard:
         self._guard(item, "indexing", self._parse_and_index)
 
     def _parse_and_index(self, item: _File) -> None:
-        parsed = self._parsed(item)
-        if parsed.python is not None:
-            from txlint.frontends import python as python_frontend
+        parsed = item.parsed = self._parse(item)
+        source = item.source
+        assert source is not None
+        tree, parsed.tree = parsed.tree, None  # pass 1 is its only reader: not kept across phases
+        if source.path.endswith(".sql"):
+            if parsed.sql is not None:
+                from txlint.frontends import sql_script
 
-            item.entry.decls = parsed.python.table_decls()
-            item.entry.symbols = python_frontend.symbols(parsed.python, self.config.root)
-        elif item.source is not None and not item.source.path.endswith(".sql"):
-            from txlint.frontends import python as python_frontend
+                item.entry.decls = sql_script.table_decls(source.path, source.text, self.config.dialect)
+            return
+        from txlint.frontends.python import declarations
 
-            item.entry.symbols = python_frontend.settings(item.source.text)
-        elif parsed.sql is not None:
-            from txlint.frontends import sql_script
-
-            assert item.source is not None
-            item.entry.decls = sql_script.table_decls(item.source.path, item.source.text, self.config.dialect)
+        imports = parsed.python.imports if parsed.python is not None else parsed.outline.imports if parsed.outline is not None else parsed.imports
+        if tree is None or imports is None:
+            item.entry.symbols = declarations.settings(source.text)
+            return
+        if parsed.python is not None or parsed.outline is not None:
+            item.entry.decls = declarations.table_decls(tree, imports, source.path)
+        item.entry.symbols = declarations.symbols(source.path, source.text, tree, imports, self.config.root)
 
     def _parsed(self, item: _File) -> _Parsed:
         if item.parsed is None:
             item.parsed = self._parse(item)
+            item.parsed.tree = None  # the file is indexed already: only pass 1 reads CPython's tree
         return item.parsed
 
     def _parse(self, item: _File) -> _Parsed:
@@ -196,9 +205,11 @@ class Shard:
         elif isinstance(parsed, python_frontend.PythonSyntaxError):
             result.syntax_errors = [self._parse_error(source.path, parsed.message, parsed.line, parsed.column)]
         elif isinstance(parsed, python_frontend.ParsedPython):
-            result.python = parsed
+            result.python, result.tree, parsed.tree = parsed, parsed.tree, None
+        elif isinstance(parsed, python_frontend.Outline):
+            result.outline, result.tree, parsed.tree = parsed, parsed.tree, None
         elif isinstance(parsed, python_frontend.Irrelevant):
-            result.imports = parsed.imports  # checked by CPython's parser; it may call project functions that operate
+            result.imports, result.tree = parsed.imports, parsed.tree  # it may call project functions that operate
         return result
 
     # -- phase 2 ---------------------------------------------------------------------------
@@ -253,14 +264,18 @@ class Shard:
         through it, so it is parsed again keeping them (`relevance` reads one file at a time)."""
         if item.parsed is None or item.source is None:
             return False
-        parsed = item.parsed.python
-        module, is_package = module_of(item.source.path, self.config.root)
-        if parsed is not None and parsed.cut:
-            imported = list(parsed.imports.project_names(module, is_package))
-        elif parsed is None and item.parsed.imports:
-            imported = [(local, absolute(target, module, is_package)) for local, target in item.parsed.imports]
+        python, outline = item.parsed.python, item.parsed.outline
+        cut_lines: tuple[tuple[int, int], ...] | None = None  # None: the whole text
+        if python is not None and python.cut:
+            imports, cut_lines = python.imports, python.cut_lines
+        elif outline is not None:
+            imports, cut_lines = outline.imports, outline.cut_lines
+        elif python is None and item.parsed.imports is not None:
+            imports = item.parsed.imports
         else:
             return False
+        module, is_package = module_of(item.source.path, self.config.root)
+        imported = list(imports.project_names(module, is_package))
         index = self.index
         words = tuple(
             sorted(
@@ -270,7 +285,7 @@ class Shard:
             )
         )
         new = set(words) - set(item.words)
-        if not new or not _named_in_cut_code(item, parsed, new):
+        if not new or not _named_in_cut_code(item, cut_lines, new):
             return False
         item.words = tuple(sorted(set(item.words) | set(words)))
         item.parsed = None  # parsed again, with the words, when analysed
@@ -404,14 +419,14 @@ def _reuse(item: _File, cached: Entry) -> None:
     item.entry.summaries, item.entry.calls = cached.summaries, cached.calls
 
 
-def _named_in_cut_code(item: _File, parsed: ParsedPython | None, words: set[str]) -> bool:
-    """Whether a function that was cut names one of `words` (in a file nothing was kept of: its text)."""
+def _named_in_cut_code(item: _File, cut_lines: tuple[tuple[int, int], ...] | None, words: set[str]) -> bool:
+    """Whether a function that was cut names one of `words` (`cut_lines` None: anywhere in the text)."""
     assert item.source is not None
     pattern = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in sorted(words)) + r")\b")
-    if parsed is None:
+    if cut_lines is None:
         return pattern.search(item.source.text) is not None
     lines = item.source.text.split("\n")
-    return any(pattern.search("\n".join(lines[first - 1 : last])) for first, last in parsed.cut_lines)
+    return any(pattern.search("\n".join(lines[first - 1 : last])) for first, last in cut_lines)
 
 
 def _callees_first(files: list[_File], symbols: list[Symbol], root: Path) -> list[_File]:

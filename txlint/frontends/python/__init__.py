@@ -7,7 +7,7 @@ over the control-flow graphs of `flow`, with the library knowledge of
 `recognisers`).
 """
 
-from txlint.frontends.python.analysis import analyse, settings, symbols
-from txlint.frontends.python.parsing import Irrelevant, ParsedPython, PythonSyntaxError, TooDeep, parse
+from txlint.frontends.python.analysis import analyse
+from txlint.frontends.python.parsing import Irrelevant, Outline, ParsedPython, PythonSyntaxError, TooDeep, parse
 
-__all__ = ["Irrelevant", "ParsedPython", "PythonSyntaxError", "TooDeep", "analyse", "parse", "settings", "symbols"]
+__all__ = ["Irrelevant", "Outline", "ParsedPython", "PythonSyntaxError", "TooDeep", "analyse", "parse"]

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 
 import libcst as cst
 
 from txlint.core.config import Config
 from txlint.core.index import ProjectIndex
 from txlint.core.ir import ModuleIR, Unit
-from txlint.core.summaries import CallSite, Symbol, SymbolKind, callees_first, module_of
+from txlint.core.summaries import CallSite, callees_first, module_of
 from txlint.frontends.python.entry_points import class_bases, entry_kind
 from txlint.frontends.python.interpret.context import FileContext
 from txlint.frontends.python.interpret.graphs import never_returning_functions
@@ -21,15 +20,9 @@ from txlint.frontends.python.parsing import ParsedPython, function_lines
 from txlint.frontends.python.recognisers import RECOGNISERS
 from txlint.frontends.python.summarise import summary
 
-# The top-level packages of the libraries the recognisers know: a project name that re-exports one
-# of theirs is followed to it.
-LIBRARIES = frozenset(name.split(".", 1)[0] for recogniser in RECOGNISERS for name in recogniser.names) | {"sqlmodel"}
-
 
 def analyse(parsed: ParsedPython, index: ProjectIndex, config: Config) -> ModuleIR:
-    """The IR of every function and method in the module (nothing for a declarations-only file)."""
-    if not parsed.operates:
-        return ModuleIR(parsed.path)
+    """The IR of every function and method in the module."""
     module, is_package = module_of(parsed.path, config.root)
     context = FileContext(
         parsed.path,
@@ -49,10 +42,12 @@ def analyse(parsed: ParsedPython, index: ProjectIndex, config: Config) -> Module
     lines = parsed.text.split("\n")
     lines_of = parsed.lines_of or function_lines(parsed.text)
     found_units: dict[int, Unit] = {}
-    listed = list(functions(parsed.module.body, None, module, None))
+    tops = [(item, top) for top in parsed.module.body for item in functions([top], None, module, None)]
+    listed = [item for item, _ in tops]
     bases = {s.name.value: class_bases(s) for s in parsed.module.body if isinstance(s, cst.ClassDef)}
     for position in _in_module_order(listed, lines, lines_of):
         func, class_name, qualified, outer = listed[position]
+        parsed.positions.within(tops[position][1], func)
         interpreter = FunctionInterpreter(context, func, class_name)
         unit = interpreter.run()
         unit.qualified, unit.owner, unit.params = qualified or "", class_name, parameters(func)
@@ -66,6 +61,7 @@ def analyse(parsed: ParsedPython, index: ProjectIndex, config: Config) -> Module
         for (callee, _), (in_transaction, rows, locks) in sorted(interpreter.calls.items(), key=lambda c: (c[0][1].line, c[0][0])):
             line, column = _call_position(lines, lines_of.get(outer or ""), callee)
             result.calls.append(CallSite(callee, parsed.path, line, column, qualified or unit.name, in_transaction, rows, locks, unit.entry))
+    parsed.positions.within(None)
     result.units = [found_units[position] for position in sorted(found_units)]
     return result
 
@@ -124,52 +120,6 @@ def _project_names(index: ProjectIndex) -> Callable[[str], bool]:
 def parameters(func: cst.FunctionDef) -> tuple[str, ...]:
     params = func.params
     return tuple(p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params))
-
-
-_ATOMIC_REQUESTS = re.compile(r"""["']?ATOMIC_REQUESTS["']?\s*[:=]\s*True""")
-
-
-def settings(text: str) -> list[Symbol]:
-    """The framework settings a file turns on, read off its text (a settings module often
-    mentions nothing else txlint parses a file for)."""
-    return [Symbol(SymbolKind.SETTING, "ATOMIC_REQUESTS", "True")] if _ATOMIC_REQUESTS.search(text) else []
-
-
-def symbols(parsed: ParsedPython, root: Path) -> list[Symbol]:
-    """The module's entries of the project symbol table (`ProjectIndex.set_symbols`).
-
-    Imports: what the names the module imports stand for, for the modules that import them from
-    it, only those that lead to a library a recogniser knows or on into the project (a chain of
-    re-exports). Instances: a module-level `name = Class(...)`. Bases: the first base of each
-    module-level class."""
-    module, is_package = module_of(parsed.path, root)
-    top = module.split(".", 1)[0]
-    imports = parsed.imports.for_project(module, is_package, lambda name: None, lambda name: False)
-    found = [
-        Symbol(SymbolKind.IMPORT, name, target)
-        for name, target in parsed.imports.project_names(module, is_package)
-        if target.split(".", 1)[0] in LIBRARIES or target.split(".", 1)[0] == top
-    ]
-    found += settings(parsed.text)
-    classes = {s.name.value for s in parsed.module.body if isinstance(s, cst.ClassDef)}
-
-    def named(node: cst.BaseExpression) -> str | None:
-        if isinstance(node, cst.Name) and node.value in classes:
-            return f"{module}.{node.value}"
-        return imports.resolve(node)
-
-    for statement in parsed.module.body:
-        if isinstance(statement, cst.ClassDef):
-            base = next((named(a.value) for a in statement.bases if a.keyword is None), None)
-            if base is not None:
-                found.append(Symbol(SymbolKind.BASE, f"{module}.{statement.name.value}", base))
-        elif isinstance(statement, cst.SimpleStatementLine):
-            for small in statement.body:
-                if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name) and isinstance(small.value, cst.Call):
-                    target = named(small.value.func)
-                    if target is not None and target.rsplit(".", 1)[-1][:1].isupper():
-                        found.append(Symbol(SymbolKind.INSTANCE, f"{module}.{small.targets[0].target.value}", target))
-    return found
 
 
 def string_constants(module: cst.Module) -> dict[str, str]:

@@ -7,6 +7,7 @@ for a fraction of the cost of libcst's full `QualifiedNameProvider`.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable, Iterator
 
 import libcst as cst
@@ -44,10 +45,22 @@ class ImportTable:
         self._is_project: Callable[[str], bool] | None = None
 
     @classmethod
-    def of_module(cls, module: cst.Module) -> ImportTable:
+    def of_tree(cls, tree: ast.Module) -> ImportTable:
+        """The imports of a module as CPython's parser read it (every file is read by it first)."""
         table = cls()
-        for statement in _walk_statements(module.body):
+        for statement in _import_statements(tree.body):
             table.add(statement)
+        return table
+
+    @classmethod
+    def of_module(cls, module: cst.Module) -> ImportTable:
+        """The module-level imports of a module only libcst reads (syntax newer than the running Python's)."""
+        table = cls()
+        for statement in module.body:
+            if isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    if isinstance(small, (cst.Import, cst.ImportFrom)):
+                        table.add(small)
         return table
 
     def copy(self) -> ImportTable:
@@ -69,30 +82,11 @@ class ImportTable:
         for local, target in self._names.items():
             yield f"{module}.{local}" if module else local, absolute(target, module, is_package)
 
-    def add(self, node: cst.Import | cst.ImportFrom) -> None:
+    def add(self, node: cst.Import | cst.ImportFrom | ast.Import | ast.ImportFrom) -> None:
+        """Bind the names an import statement binds (libcst's, inside a function; CPython's, at module level)."""
         self._resolved.clear()
-        if isinstance(node, cst.Import):
-            for alias in node.names:
-                full = dotted_name(alias.name)
-                if full is None:
-                    continue
-                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                    self._names[alias.asname.name.value] = full
-                else:
-                    head = full.split(".")[0]
-                    self._names[head] = head
-            return
-        # Relative imports stay project-local: record them under a leading dot.
-        prefix = "." * len(node.relative)
-        if isinstance(node.names, cst.ImportStar):
-            return
-        module = dotted_name(node.module) if node.module is not None else ""
-        for alias in node.names:
-            name = dotted_name(alias.name)
-            if name is None:
-                continue
-            local = alias.asname.name.value if alias.asname and isinstance(alias.asname.name, cst.Name) else name
-            self._names[local] = f"{prefix}{module}.{name}" if module else f"{prefix}{name}"
+        for local, target in _bindings(node):
+            self._names[local] = target
 
     def resolve(self, node: cst.BaseExpression) -> str | None:
         """The qualified name of `node` when its head is imported, else None."""
@@ -104,7 +98,10 @@ class ImportTable:
         return found
 
     def _resolve(self, node: cst.BaseExpression) -> str | None:
-        dotted = dotted_name(node)
+        return self.resolve_name(dotted_name(node))
+
+    def resolve_name(self, dotted: str | None) -> str | None:
+        """The qualified name a dotted name (`transaction.atomic`) stands for when its head is imported, else None."""
         if dotted is None:
             return None
         head, _, rest = dotted.partition(".")
@@ -131,19 +128,49 @@ class ImportTable:
 
 
 
-def _walk_statements(body: object) -> list[cst.Import | cst.ImportFrom]:
-    """Import statements at module level, also inside `if`/`try` (TYPE_CHECKING, fallbacks)."""
-    found: list[cst.Import | cst.ImportFrom] = []
-    stack = list(body) if isinstance(body, (list, tuple)) else []
-    while stack:
-        statement = stack.pop(0)
-        if isinstance(statement, cst.SimpleStatementLine):
-            found += [s for s in statement.body if isinstance(s, (cst.Import, cst.ImportFrom))]
-        elif isinstance(statement, (cst.If, cst.Try)):
-            stack += list(statement.body.body)
-            orelse = getattr(statement, "orelse", None)
-            if isinstance(orelse, (cst.Else, cst.If)):
-                stack.append(orelse) if isinstance(orelse, cst.If) else stack.extend(orelse.body.body)
-            for handler in getattr(statement, "handlers", ()):
-                stack += list(handler.body.body)
+def _bindings(node: cst.Import | cst.ImportFrom | ast.Import | ast.ImportFrom) -> Iterator[tuple[str, str]]:
+    """`(local name, what it imports)` for each name an import binds; a relative import keeps its
+    leading dots (resolved against the module later), `import *` binds nothing."""
+    if isinstance(node, ast.Import):
+        for alias in node.names:
+            yield (alias.asname, alias.name) if alias.asname else (alias.name.split(".")[0],) * 2
+    elif isinstance(node, ast.ImportFrom):
+        prefix = "." * node.level
+        for alias in node.names:
+            if alias.name != "*":
+                yield alias.asname or alias.name, f"{prefix}{node.module}.{alias.name}" if node.module else f"{prefix}{alias.name}"
+    elif isinstance(node, cst.Import):
+        for cst_alias in node.names:
+            full = dotted_name(cst_alias.name)
+            if full is None:
+                continue
+            if cst_alias.asname is not None and isinstance(cst_alias.asname.name, cst.Name):
+                yield cst_alias.asname.name.value, full
+            else:
+                yield (full.split(".")[0],) * 2
+    elif not isinstance(node.names, cst.ImportStar):
+        prefix = "." * len(node.relative)
+        module = dotted_name(node.module) if node.module is not None else ""
+        for cst_alias in node.names:
+            name = dotted_name(cst_alias.name)
+            if name is not None:
+                local = cst_alias.asname.name.value if cst_alias.asname and isinstance(cst_alias.asname.name, cst.Name) else name
+                yield local, f"{prefix}{module}.{name}" if module else f"{prefix}{name}"
+
+
+def _import_statements(body: list[ast.stmt]) -> list[ast.Import | ast.ImportFrom]:
+    """Import statements at module level, also inside `if`/`try` (TYPE_CHECKING, fallbacks), a
+    block's after those of the level it is in (a later binding of a name wins)."""
+    found: list[ast.Import | ast.ImportFrom] = []
+    queue = list(body)
+    while queue:
+        statement = queue.pop(0)
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+            found.append(statement)
+        elif isinstance(statement, ast.If):
+            queue += statement.body + statement.orelse
+        elif isinstance(statement, ast.Try):
+            queue += statement.body + statement.orelse
+            for handler in statement.handlers:
+                queue += handler.body
     return found

@@ -3,10 +3,12 @@
 A syntax error is a value (`PythonSyntaxError`, TX000), never an exception;
 valid code txlint cannot follow (nested too deeply for libcst) is `TooDeep`
 (a notice, not a finding); a file that mentions no database, ORM, SQL or
-cache API is `Irrelevant`, one that only declares tables is parsed as a
-skeleton without function bodies, and in one that operates only the
-functions that can operate (`relevance`) are parsed, the rest cut from the
-text with their lines kept (`skeleton`).
+cache API is `Irrelevant`, one that only declares tables is an `Outline`
+(CPython's tree is all the index needs of it: libcst never reads it), and in
+one that operates only the functions that can operate (`relevance`) are
+parsed, the rest cut from the text with their lines kept (`skeleton`).
+Every kind keeps CPython's tree for pass 1 (`declarations`), which the
+engine drops once the file is indexed.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import itertools
 import re
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
 
@@ -25,11 +27,11 @@ import libcst as cst
 from txlint.core.index import TableDecl
 from txlint.frontends.python.declarations import table_decls
 from txlint.frontends.python.imports import ImportTable
-from txlint.frontends.python.positions import LazyPositions
+from txlint.frontends.python.positions import LazyPositions, StatementLines
 from txlint.frontends.python.prefilter import may_matter, may_operate
 from txlint.frontends.python.recognisers import RECOGNISERS
 from txlint.frontends.python.relevance import operating_functions
-from txlint.frontends.python.skeleton import cuttable, declaration_skeleton, skeleton
+from txlint.frontends.python.skeleton import FUNCTIONS, cuttable, skeleton
 
 # Recursion CPython's parser may use before txlint gives up on a file: about 1 500 chained
 # operators. Real code stays far below (Django's source nests some 40 levels at most).
@@ -66,49 +68,72 @@ class ParsedPython:
     module: cst.Module
     imports: ImportTable
     positions: LazyPositions
-    operates: bool = True  # False: it may declare tables but mentions no operation, so no function is walked
     text: str = ""  # the source (not the skeleton): what cheap looks at the text check before walking a tree
     # The lines of each function at module level and method of a class at module level ("f",
     # "Cls.f"): where its calls are found in the text without resolving libcst positions.
     lines_of: dict[str, tuple[int, int]] = field(default_factory=dict)
     cut: bool = False  # some functions were cut (`relevance`): more words may keep more of them
-    cut_lines: tuple[tuple[int, int], ...] = ()  # the lines of the functions cut (all of them for a declarations skeleton)
+    cut_lines: tuple[tuple[int, int], ...] = ()  # the lines of the functions cut
+    tree: ast.Module | None = None  # CPython's (None for syntax newer than the running Python)
 
     def table_decls(self) -> list[TableDecl]:
-        return table_decls(self.module, self.imports, self.path)
+        return table_decls(self.tree, self.imports, self.path) if self.tree is not None else []
 
 
-@dataclass(frozen=True)
+@dataclass
+class Outline:
+    """Valid Python that may declare tables but operates on nothing: no function of it is walked.
+
+    A project function it imports may still do something (`shard` parses it again, keeping the
+    functions that name one); until then every function counts as cut."""
+
+    path: str
+    text: str
+    imports: ImportTable
+    tree: ast.Module | None
+    cut_lines: tuple[tuple[int, int], ...] = ()
+
+    def table_decls(self) -> list[TableDecl]:
+        return table_decls(self.tree, self.imports, self.path) if self.tree is not None else []
+
+
+@dataclass
 class Irrelevant:
     """Valid Python that mentions no database, ORM, SQL or cache API: nothing to analyse by itself.
 
-    `imports` are the names its module-level `from ... import` statements bind (local name, what it
-    names, relative imports with their dots): a project function it imports may still do something
-    (`shard` parses it again, keeping the functions that name one)."""
+    Its imports still count: a module that re-exports a project function is a link of the symbol
+    table, and a project function it imports may still do something (`shard` parses it again,
+    keeping the functions that name one)."""
 
-    imports: tuple[tuple[str, str], ...] = ()
+    imports: ImportTable = field(default_factory=ImportTable)
+    tree: ast.Module | None = None
 
 
-def parse(path: str, text: str, words: Sequence[str] = ()) -> ParsedPython | PythonSyntaxError | TooDeep | Irrelevant:
+def parse(path: str, text: str, words: Sequence[str] = ()) -> ParsedPython | PythonSyntaxError | TooDeep | Outline | Irrelevant:
     """Parse source text; a syntax error is a value, not an exception.
 
     `words` are names that make code operate beyond what the recognisers
     know: the last parts of the configured lock functions."""
     tree = _cpython_reads(text)
-    if isinstance(tree, PythonSyntaxError) and not _libcst_reads(text, tree):
-        return tree
+    if isinstance(tree, PythonSyntaxError):
+        newer = _libcst_reads(text, tree)
+        if newer is None:
+            return tree
+        tree = _without_type_parameters(newer) or tree
     if isinstance(tree, TooDeep):
         return tree  # libcst's native parser can crash outright on what CPython refuses for depth
     mentioned = [word for word in words if word and word in text]
     if not may_matter(text) and not mentioned:
-        return Irrelevant(_from_imports(tree) if isinstance(tree, ast.Module) else ())
+        return Irrelevant(ImportTable.of_tree(tree), tree) if isinstance(tree, ast.Module) else Irrelevant()
     if isinstance(tree, ast.Module) and _long_boolean_chain(text, tree):
         return TooDeep()
     operates = may_operate(text) or bool(mentioned)
-    if not operates and isinstance(tree, ast.Module):
-        declared = _declarations_only(path, text, tree)
-        if declared is not None:
-            return declared
+    if not operates:
+        if not isinstance(tree, ast.Module):
+            return Irrelevant()  # newer syntax than the running Python's: no tree to read declarations off
+        cut_lines = tuple((f.lineno, f.end_lineno or f.lineno) for f, _ in cuttable(tree))
+        imports = ImportTable.of_tree(tree)
+        return Outline(path, text, imports, tree, cut_lines) if _declares_classes(tree.body) else Irrelevant(imports, tree)
     if isinstance(tree, ast.Module):
         operating = _operating_only(path, text, tree, mentioned)
         if operating is not None:
@@ -123,7 +148,32 @@ def parse(path: str, text: str, words: Sequence[str] = ()) -> ParsedPython | Pyt
         if isinstance(tree, ast.Module):
             return TooDeep()
         return PythonSyntaxError("code nested too deeply to analyse", 1, 1)
-    return ParsedPython(path, module, ImportTable.of_module(module), LazyPositions(module), operates, text, _function_lines(tree))
+    if not isinstance(tree, ast.Module):  # syntax of a Python newer than 3.12 (CPython's tree is pass 1's)
+        return ParsedPython(path, module, ImportTable.of_module(module), LazyPositions(module), text)
+    return ParsedPython(path, module, ImportTable.of_tree(tree), LazyPositions(module, _statement_lines(tree)), text, _function_lines(tree), tree=tree)
+
+
+class _DropTypeParameters(cst.CSTTransformer):
+    """PEP 695 syntax out of a module: `class A[T]` and `def f[T]` lose their parameters, `type X = ...` becomes `pass`."""
+
+    def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef) -> cst.ClassDef:
+        return updated.with_changes(type_parameters=None)
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+        return updated.with_changes(type_parameters=None)
+
+    def leave_TypeAlias(self, original: cst.TypeAlias, updated: cst.TypeAlias) -> cst.Pass:
+        return cst.Pass()
+
+
+def _without_type_parameters(module: cst.Module) -> ast.Module | None:
+    """CPython's tree of a module written for a newer Python than the running one, its type
+    parameters dropped (what is read off the tree, classes, imports and the lines of functions,
+    does not change): None when CPython still refuses it."""
+    try:
+        return _ast_parse(module.visit(_DropTypeParameters()).code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
 
 
 # `a and b and ...` is one node for CPython, whose nesting check therefore passes it, but a chain
@@ -142,20 +192,6 @@ def _long_boolean_chain(text: str, tree: ast.Module) -> bool:
     return any(isinstance(node, ast.BoolOp) and len(node.values) > BOOLEAN_CHAIN_LIMIT for node in ast.walk(tree))
 
 
-def _declarations_only(path: str, text: str, tree: ast.Module) -> ParsedPython | Irrelevant | None:
-    """A file that may declare tables but operates on nothing: parse its declarations only.
-
-    None when the skeleton does not parse (the whole file is parsed instead)."""
-    if not _declares_classes(tree.body):
-        return Irrelevant()  # no class at module level: nothing for the index either
-    try:
-        module = cst.parse_module(declaration_skeleton(text, tree) or text)
-    except (cst.ParserSyntaxError, RecursionError, MemoryError):
-        return None
-    cut_lines = tuple((f.lineno, f.end_lineno or f.lineno) for f, _ in cuttable(tree))
-    return ParsedPython(path, module, ImportTable.of_module(module), LazyPositions(module), operates=False, text=text, cut=True, cut_lines=cut_lines)
-
-
 def _operating_only(path: str, text: str, tree: ast.Module, words: Sequence[str]) -> ParsedPython | None:
     """The module with only the functions that can operate (`relevance`): the others are neither
     parsed nor interpreted. None when every function can, or the skeleton does not parse (the whole
@@ -169,9 +205,39 @@ def _operating_only(path: str, text: str, tree: ast.Module, words: Sequence[str]
     except (cst.ParserSyntaxError, RecursionError, MemoryError):
         return None
     cut_lines = tuple((f.lineno, f.end_lineno or f.lineno) for f, _ in cuttable(tree) if f not in keep)
-    return ParsedPython(
-        path, module, ImportTable.of_module(module), LazyPositions(module), operates=True, text=text, lines_of=_function_lines(tree), cut=True, cut_lines=cut_lines
-    )
+    positions = LazyPositions(module, _statement_lines(tree, lambda statement: statement in keep))
+    return ParsedPython(path, module, ImportTable.of_tree(tree), positions, text, _function_lines(tree), cut=True, cut_lines=cut_lines, tree=tree)
+
+
+def _statement_lines(tree: ast.Module, kept: Callable[[ast.stmt], bool] = lambda statement: True) -> StatementLines:
+    """Where each statement libcst reads starts (`LazyPositions`): at module level a function the
+    skeleton cut is not one, in a class it is the `pass` on its `def` line; simple statements
+    sharing a line (`a = 1; b = 2`) are one."""
+    module: list[int] = []
+    members: dict[int, tuple[int, ...]] = {}
+    for statement in tree.body:
+        if isinstance(statement, FUNCTIONS) and not kept(statement):
+            continue
+        if _add_line(module, statement) and isinstance(statement, ast.ClassDef):
+            found: list[int] = []
+            for member in statement.body:
+                if isinstance(member, FUNCTIONS) and not kept(member):
+                    if not found or found[-1] != member.lineno:
+                        found.append(member.lineno)
+                else:
+                    _add_line(found, member)
+            members[len(module) - 1] = tuple(found)
+    return StatementLines(tuple(module), members)
+
+
+def _add_line(lines: list[int], statement: ast.stmt) -> bool:
+    """Add the line `statement` starts on, decorators included, unless it shares the last one."""
+    decorators = statement.decorator_list if isinstance(statement, (*FUNCTIONS, ast.ClassDef)) else []
+    first = min([statement.lineno, *(d.lineno for d in decorators)])
+    if lines and lines[-1] == first:
+        return False
+    lines.append(first)
+    return True
 
 
 def function_lines(text: str) -> dict[str, tuple[int, int]]:
@@ -194,17 +260,6 @@ def _function_lines(tree: ast.Module | PythonSyntaxError | TooDeep) -> dict[str,
                 if isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     found[f"{statement.name}.{member.name}"] = (member.lineno, member.end_lineno or member.lineno)
     return found
-
-
-def _from_imports(tree: ast.Module) -> tuple[tuple[str, str], ...]:
-    found = []
-    for statement in tree.body:
-        if isinstance(statement, ast.ImportFrom):
-            module = "." * statement.level + (statement.module or "")
-            for alias in statement.names:
-                qualified = f"{module}.{alias.name}" if statement.module else f"{module}{alias.name}"
-                found.append((alias.asname or alias.name, qualified))
-    return tuple(found)
 
 
 def _declares_classes(body: list[ast.stmt]) -> bool:
@@ -248,17 +303,16 @@ def _ast_parse(text: str) -> ast.Module:
         return ast.parse(text)
 
 
-def _libcst_reads(text: str, refused: PythonSyntaxError) -> bool:
+def _libcst_reads(text: str, refused: PythonSyntaxError) -> cst.Module | None:
     """Syntax newer than the running Python (PEP 695 generics on 3.11) that libcst's grammar reads.
 
     Never for nesting CPython refuses: that is where libcst's native parser can crash."""
     if "nested" in refused.message:
-        return False
+        return None
     try:
-        cst.parse_module(text)
+        return cst.parse_module(text)
     except (cst.ParserSyntaxError, RecursionError, MemoryError):
-        return False
-    return True
+        return None
 
 
 def _stack_depth() -> int:

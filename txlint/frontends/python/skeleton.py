@@ -8,10 +8,9 @@ the module but those of the functions it cuts, which become blank lines (a
 that stays keeps its number and its columns, so positions in the skeleton
 are positions in the file.
 
-Two skeletons are made: the declarations of a module nothing is walked in
-(a models module of a framework mentions `models` on every line and queries
-nothing; the index needs its classes, not its method bodies), and the
-functions that can operate of a module that does (`relevance`).
+A skeleton keeps the functions that can operate of a module that does
+(`relevance`); a module that operates on nothing is not parsed by libcst at
+all (`parsing.Outline`).
 
 Only functions at module level and methods of classes at module level are
 cut; a function anywhere else stays with what contains it.
@@ -24,11 +23,6 @@ from collections.abc import Callable, Iterator
 
 FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 Function = ast.FunctionDef | ast.AsyncFunctionDef
-
-
-def declaration_skeleton(text: str, tree: ast.Module) -> str | None:
-    """The module with every function cut; None when its line breaks cannot be counted safely."""
-    return skeleton(text, tree, lambda function: False)
 
 
 def skeleton(text: str, tree: ast.Module, keep: Callable[[Function], bool]) -> str | None:

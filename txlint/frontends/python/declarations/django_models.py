@@ -8,14 +8,12 @@ Fields and their uniqueness (`unique=True`, `primary_key=True`, a
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
 
-import libcst as cst
-
 from txlint.core.index import AUTH_USER, ColumnDecl, TableDecl
-from txlint.frontends.python.declarations.statements import module_statements
-from txlint.frontends.python.imports import ImportTable, dotted_name, keyword_arg
-from txlint.frontends.python.literals import text_value
+from txlint.frontends.python.declarations.syntax import dotted, is_true, keyword, last_part, module_statements, positional, strings, text
+from txlint.frontends.python.imports import ImportTable
 
 MODEL_BASE = "django.db.models.Model"
 AUTH_USER_MODEL = AUTH_USER
@@ -58,26 +56,26 @@ ABSTRACT_LIBRARY_BASES = {
 }  # fmt: skip
 
 
-def table_decls(module: cst.Module, imports: ImportTable, path: str, line_of: dict[cst.CSTNode, int]) -> list[TableDecl]:
+def table_decls(tree: ast.Module, imports: ImportTable, path: str) -> list[TableDecl]:
     """Pass 1: the Django model classes this module declares."""
     decls: list[TableDecl] = []
-    user_aliases = _user_model_aliases(module)
-    for statement in module_statements(module.body):
-        if not isinstance(statement, cst.ClassDef):
+    user_aliases = _user_model_aliases(tree)
+    for statement in module_statements(tree.body):
+        if not isinstance(statement, ast.ClassDef):
             continue
-        bases = tuple(b for b in (dotted_name(arg.value) for arg in statement.bases if arg.keyword is None) if b)
-        resolved = {imports.resolve(arg.value) for arg in statement.bases if arg.keyword is None}
+        bases = tuple(b for b in (dotted(base) for base in positional(statement)) if b)
+        resolved = {imports.resolve_name(b) for b in bases}
         is_root = MODEL_BASE in resolved or bool(resolved & ABSTRACT_LIBRARY_BASES)
-        for qualified in sorted(q for q in resolved if q in LIBRARY_MODELS):
+        for qualified in sorted(q for q in resolved if q is not None and q in LIBRARY_MODELS):
             is_root = True
             decls += _library_decls(qualified)
         columns, meta = _fields(statement, user_aliases), _meta(statement)
         decls.append(
             TableDecl(
-                name=statement.name.value,
-                table=meta.table or statement.name.value,
+                name=statement.name,
+                table=meta.table or statement.name,
                 path=path,
-                line=line_of.get(statement, 1),
+                line=1,  # declaration lines are not needed by any rule
                 bases=tuple(b.rsplit(".", 1)[-1] for b in bases),
                 is_root=is_root,
                 columns=columns,
@@ -99,51 +97,46 @@ def _library_decls(qualified: str) -> list[TableDecl]:
     return found
 
 
-def _assignments(body: cst.BaseSuite) -> list[tuple[str, cst.BaseExpression]]:
+def _assignments(body: list[ast.stmt]) -> list[tuple[str, ast.expr]]:
     """`name = value` statements directly in a class body."""
     found = []
-    for statement in body.body if isinstance(body, cst.IndentedBlock) else ():
-        if isinstance(statement, cst.SimpleStatementLine):
-            for small in statement.body:
-                if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
-                    found.append((small.targets[0].target.value, small.value))
-                elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name) and small.value is not None:
-                    found.append((small.target.value, small.value))
+    for statement in body:
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
+            found.append((statement.targets[0].id, statement.value))
+        elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name) and statement.value is not None:
+            found.append((statement.target.id, statement.value))
     return found
 
 
-def _fields(cls: cst.ClassDef, user_aliases: frozenset[str]) -> tuple[ColumnDecl, ...]:
+def _fields(cls: ast.ClassDef, user_aliases: frozenset[str]) -> tuple[ColumnDecl, ...]:
     columns: list[ColumnDecl] = []
     for name, value in _assignments(cls.body):
-        field_type = dotted_name(value.func) if isinstance(value, cst.Call) else None
-        if field_type is None or not (field_type.endswith(("Field", "Key"))):
+        field_type = dotted(value.func) if isinstance(value, ast.Call) else None
+        if not isinstance(value, ast.Call) or field_type is None or not field_type.endswith(("Field", "Key")):
             continue
-        unique = keyword_arg(value, "unique") if isinstance(value, cst.Call) else None
-        primary = keyword_arg(value, "primary_key") if isinstance(value, cst.Call) else None
         kind = field_type.rsplit(".", 1)[-1]
-        references = _related_model(value, user_aliases) if isinstance(value, cst.Call) and kind in {"ForeignKey", "OneToOneField"} else None
-        related_name = keyword_arg(value, "related_name") if isinstance(value, cst.Call) else None
+        related_name = keyword(value, "related_name")
         columns.append(
             ColumnDecl(
                 name=name,
-                unique=_is_true(unique) or _is_true(primary) or kind == "OneToOneField",
+                unique=is_true(keyword(value, "unique")) or is_true(keyword(value, "primary_key")) or kind == "OneToOneField",
                 non_negative=kind in POSITIVE_FIELDS,
-                references=references,
-                related_name=text_value(related_name) if related_name is not None else None,
+                references=_related_model(value, user_aliases) if kind in {"ForeignKey", "OneToOneField"} else None,
+                related_name=text(related_name) if related_name is not None else None,
                 one_to_one=kind == "OneToOneField",
             )
         )
     return tuple(columns)
 
 
-def _related_model(call: cst.Call, user_aliases: frozenset[str]) -> str | None:
+def _related_model(call: ast.Call, user_aliases: frozenset[str]) -> str | None:
     """The model a foreign key points to: `ForeignKey(Account, ...)`, `"app.Account"`, `"self"`, or the
     project's user model (`settings.AUTH_USER_MODEL`, directly or through a module constant)."""
-    target = next((a.value for a in call.args if a.keyword is None), None) or keyword_arg(call, "to")
-    if isinstance(target, (cst.SimpleString, cst.ConcatenatedString)):
-        text = text_value(target)
-        return text.rsplit(".", 1)[-1] if text else None
-    name = dotted_name(target) if target is not None else None
+    target = next(iter(call.args), None) or keyword(call, "to")
+    if isinstance(target, ast.Constant):
+        value = text(target)
+        return value.rsplit(".", 1)[-1] if value else None
+    name = dotted(target)
     if name is None:
         return None
     if name.endswith("AUTH_USER_MODEL") or name in user_aliases:
@@ -151,16 +144,14 @@ def _related_model(call: cst.Call, user_aliases: frozenset[str]) -> str | None:
     return name.rsplit(".", 1)[-1]
 
 
-def _user_model_aliases(module: cst.Module) -> frozenset[str]:
+def _user_model_aliases(tree: ast.Module) -> frozenset[str]:
     """Module constants naming the user model: `User = settings.AUTH_USER_MODEL`, `User = get_user_model()`."""
     found = set()
-    for statement in module.body:
-        if isinstance(statement, cst.SimpleStatementLine):
-            for small in statement.body:
-                if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
-                    value = small.value.func if isinstance(small.value, cst.Call) else small.value
-                    if (dotted_name(value) or "").rsplit(".", 1)[-1] in {"AUTH_USER_MODEL", "get_user_model"}:
-                        found.add(small.targets[0].target.value)
+    for statement in tree.body:
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
+            value = statement.value.func if isinstance(statement.value, ast.Call) else statement.value
+            if last_part(value) in {"AUTH_USER_MODEL", "get_user_model"}:
+                found.add(statement.targets[0].id)
     return frozenset(found)
 
 
@@ -171,70 +162,55 @@ class _Meta:
     non_negative: tuple[str, ...] = ()
 
 
-def _meta(cls: cst.ClassDef) -> _Meta:
+def _meta(cls: ast.ClassDef) -> _Meta:
     """`class Meta`: db_table, unique_together, UniqueConstraint and CheckConstraint(col__gte=0)."""
-    meta = next((s for s in cls.body.body if isinstance(s, cst.ClassDef) and s.name.value == "Meta"), None)
+    meta = next((s for s in cls.body if isinstance(s, ast.ClassDef) and s.name == "Meta"), None)
     if meta is None:
         return _Meta()
     table: str | None = None
     unique_sets: list[tuple[str, ...]] = []
     non_negative: list[str] = []
     for name, value in _assignments(meta.body):
-        if name == "db_table" and isinstance(value, cst.SimpleString) and isinstance(value.evaluated_value, str):
-            table = value.evaluated_value
+        if name == "db_table" and text(value) is not None:
+            table = text(value)
         elif name == "unique_together":
             unique_sets += _unique_together(value)
-        elif name == "constraints" and isinstance(value, (cst.List, cst.Tuple)):
-            for element in value.elements:
-                constraint = element.value
-                if not isinstance(constraint, cst.Call):
+        elif name == "constraints" and isinstance(value, (ast.List, ast.Tuple)):
+            for constraint in value.elts:
+                if not isinstance(constraint, ast.Call):
                     continue
-                kind = (dotted_name(constraint.func) or "").rsplit(".", 1)[-1]
+                kind = last_part(constraint.func)
                 if kind == "UniqueConstraint":
-                    fields = _string_list(keyword_arg(constraint, "fields") or cst.List([]))
-                    if fields and keyword_arg(constraint, "condition") is None:
+                    fields = strings(keyword(constraint, "fields") or ast.List([]))
+                    if fields and keyword(constraint, "condition") is None:
                         unique_sets.append(tuple(fields))
                 elif kind == "CheckConstraint":
-                    non_negative += _non_negative_checks(keyword_arg(constraint, "check") or keyword_arg(constraint, "condition"))
+                    non_negative += _non_negative_checks(keyword(constraint, "check") or keyword(constraint, "condition"))
     return _Meta(table, tuple(unique_sets), tuple(non_negative))
 
 
-def _unique_together(value: cst.BaseExpression) -> list[tuple[str, ...]]:
-    if not isinstance(value, (cst.List, cst.Tuple)):
+def _unique_together(value: ast.expr) -> list[tuple[str, ...]]:
+    if not isinstance(value, (ast.List, ast.Tuple)):
         return []
-    flat = _string_list(value)
+    flat = strings(value)
     if flat:
         return [tuple(flat)]
-    sets = [_string_list(e.value) for e in value.elements]
+    sets = [strings(element) for element in value.elts]
     return [tuple(s) for s in sets if s]
 
 
-def _non_negative_checks(check: cst.BaseExpression | None) -> list[str]:
-    """`Q(balance__gte=0)` (also `__gt=0`) as a non-negative column."""
-    if not isinstance(check, cst.Call):
+def _non_negative_checks(check: ast.expr | None) -> list[str]:
+    """`Q(balance__gte=0)` (also `__gt=0`) as a non-negative column, in `Q(...)`s nested at any depth."""
+    if not isinstance(check, ast.Call):
         return []
     found = []
-    for arg in check.args:
-        if arg.keyword is None:
-            found += _non_negative_checks(arg.value)
+    arguments: list[ast.expr | ast.keyword] = [*check.args, *check.keywords]
+    for argument in sorted(arguments, key=lambda a: (a.lineno, a.col_offset)):
+        if isinstance(argument, ast.expr) or argument.arg is None:
+            found += _non_negative_checks(argument if isinstance(argument, ast.expr) else argument.value)
             continue
-        column, _, lookup = arg.keyword.value.partition("__")
-        if lookup in {"gte", "gt"} and isinstance(arg.value, cst.Integer) and int(arg.value.value) == 0:
+        column, _, lookup = argument.arg.partition("__")
+        value = argument.value
+        if lookup in {"gte", "gt"} and isinstance(value, ast.Constant) and type(value.value) is int and value.value == 0:
             found.append(column)
     return found
-
-
-def _string_list(node: cst.BaseExpression) -> list[str] | None:
-    """The field names of a literal `update_fields=[...]`; None when not literal."""
-    if not isinstance(node, (cst.List, cst.Tuple, cst.Set)):
-        return None
-    names: list[str] = []
-    for element in node.elements:
-        if not isinstance(element.value, cst.SimpleString) or not isinstance(element.value.evaluated_value, str):
-            return None
-        names.append(element.value.evaluated_value)
-    return names
-
-
-def _is_true(node: cst.BaseExpression | None) -> bool:
-    return isinstance(node, cst.Name) and node.value == "True"
