@@ -14,6 +14,7 @@ from conftest import LOCKED_UPDATE, LOST_UPDATE, Project, Run
 from txlint.core.config import Config
 from txlint.core.registry import all_rules, enabled_codes
 from txlint.engine.result_cache import FORMAT
+from txlint.engine.run_memo import KEPT
 from txlint.engine.runner import Engine, RunResult
 from txlint.engine.shard import Shard
 from txlint.project.discovery import discover, display_path
@@ -162,13 +163,75 @@ def test_a_cache_entry_is_data_never_code(project: Project, tmp_path: Path) -> N
     project.write("app.py")
     cache = tmp_path / "cache"
     _cached_run(project, cache)
-    (entry,) = list((cache / f"v{FORMAT}").rglob("*.json"))
+    (entry,) = [p for p in (cache / f"v{FORMAT}").rglob("*.json") if p.parent.name != "runs"]
     document = json.loads(entry.read_text())
     document["findings"][0]["severity"] = {"__reduce__": "os.system"}
     entry.write_text(json.dumps(document))
+    (memo,) = (cache / f"v{FORMAT}" / "runs").glob("*.json")
+    memo.unlink()  # the run memo would answer first (see below)
     again = _cached_run(project, cache)
     assert again.files_analysed == 1
     assert [f.code for f in again.findings] == ["TX101"]
+    # A memo of a whole run is data too: a value of the wrong shape makes it a miss.
+    (memo,) = (cache / f"v{FORMAT}" / "runs").glob("*.json")
+    document = json.loads(memo.read_text())
+    document["findings"][0]["severity"] = {"__reduce__": "os.system"}
+    memo.write_text(json.dumps(document))
+    assert [f.code for f in _cached_run(project, cache).findings] == ["TX101"]
+
+
+def test_an_unchanged_tree_is_answered_by_the_memo_of_the_run_before(project: Project, tmp_path: Path) -> None:
+    _shop(project)
+    cache = tmp_path / "cache"
+    cold = _cached_run(project, cache)
+    for entry in (cache / f"v{FORMAT}").rglob("*.json"):
+        if entry.parent.name != "runs":
+            entry.unlink()  # not one file's entry is read back
+    warm = _cached_run(project, cache)
+    assert warm.files_analysed == 0
+    assert [f.to_dict() for f in warm.findings] == [f.to_dict() for f in cold.findings]
+    assert warm.files_checked == cold.files_checked == 4
+
+
+def test_a_memo_is_for_the_same_files_reported_the_same_way(project: Project, tmp_path: Path) -> None:
+    """The pre-commit hook reports a few files and reads the rest for the index: another run."""
+    _shop(project)
+    cache = tmp_path / "cache"
+    found = discover([project.root], project.root, ())
+    shown = [display_path(p) for p in found.files]
+    engine = Engine(Config(root=project.root), frozenset(all_rules()), cache_folder=cache)
+    everything = engine.check_files(found.files, shown)
+    only_shop = engine.check_files(found.files, shown, [name.endswith("shop/views.py") for name in shown])
+    assert {Path(f.path).parent.name for f in everything.findings} == {"shop", "wallet"}
+    assert {Path(f.path).parent.name for f in only_shop.findings} == {"shop"}
+    assert only_shop.files_checked == 1
+
+
+def test_a_run_that_lost_a_file_to_an_internal_error_is_not_memoised(project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _shop(project)
+    real = Shard._analyse
+
+    def fail_on_wallet(self: Shard, item: object) -> None:
+        if item.job.display.endswith("wallet/views.py"):  # type: ignore[attr-defined]
+            raise RuntimeError("a bug of ours")
+        real(self, item)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Shard, "_analyse", fail_on_wallet)
+    cache = tmp_path / "cache"
+    first = _cached_run(project, cache)
+    assert any("internal error" in n.reason for n in first.notices)
+    assert not list((cache / f"v{FORMAT}" / "runs").glob("*.json"))
+    monkeypatch.setattr(Shard, "_analyse", real)
+    assert ("TX101", "views.py") in _codes(_cached_run(project, cache))  # the bug fixed: the file is analysed
+
+
+def test_only_the_last_memos_are_kept(project: Project, tmp_path: Path) -> None:
+    project.write("app.py")
+    cache = tmp_path / "cache"
+    for n in range(KEPT + 3):
+        project.write("notes.py", f"NOTE = {n}\n")
+        _cached_run(project, cache)
+    assert len(list((cache / f"v{FORMAT}" / "runs").glob("*.json"))) == KEPT
 
 
 def test_named_files_are_judged_against_the_whole_project(project: Project, run_txlint: Callable[..., Run]) -> None:

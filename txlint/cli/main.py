@@ -7,6 +7,7 @@ a message that names the problem, never a traceback).
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -152,12 +153,18 @@ def _gate_inputs(gate: _Gate, git_start: Path, quiet: bool) -> tuple[ChangedLine
 
 
 def _gate_filter(
-    result: RunResult, gate: _Gate, changed: ChangedLines | None, known: baseline_file.Baseline | None, checked: set[str], enabled: frozenset[str]
+    result: RunResult,
+    gate: _Gate,
+    changed: ChangedLines | None,
+    known: baseline_file.Baseline | None,
+    checked: Callable[[], set[str]],
+    enabled: frozenset[str],
 ) -> list[Notice]:
-    """Keep only the findings the gate reports (not in the baseline, on changed lines); say what was left out."""
+    """Keep only the findings the gate reports (not in the baseline, on changed lines); say what was left out.
+    `checked` gives the checked files' project paths (asked only with a baseline)."""
     notices = []
     if known is not None and gate.baseline is not None:
-        applied = baseline_file.apply(known, result.findings, checked, enabled)
+        applied = baseline_file.apply(known, result.findings, checked(), enabled)
         result.findings = applied.new
         stale = f"; entries that match no finding any more: {applied.stale} (--write-baseline drops them)" if applied.stale else ""
         notices.append(Notice(str(gate.baseline), f"{_count(applied.known, 'finding')} in the baseline not reported{stale}"))
@@ -292,7 +299,8 @@ def check(
         _fail(str(error))
         return
     found = None if paths == ("-",) else _discover(paths, config)
-    checked = [stdin_filename or "-"] if found is None else [display_path(p) for p in found.files]
+    cwd = os.getcwd()
+    checked = [stdin_filename or "-"] if found is None else [display_path(p, cwd) for p in found.files]
     changed, known = _gate_inputs(gate, _git_start(paths), quiet)
     # Before the analysis: a file edited meanwhile must not get comments on lines that moved.
     stamps = {shown: stamp for shown in checked if (stamp := Stamp.of(shown)) is not None} if add_ignore else None
@@ -309,7 +317,7 @@ def check(
         result = engine.check_files(files, shown, [True] * len(checked) + [False] * len(companions.files))
         result.notices[:0] = found.notices
     root = _repository_root(config)
-    result.notices += _gate_filter(result, gate, changed, known, {baseline_file.project_path(p, root) for p in checked}, enabled)
+    result.notices += _gate_filter(result, gate, changed, known, lambda: {baseline_file.project_path(p, root) for p in checked}, enabled)
     if not quiet:
         for notice in result.notices:
             _notice(notice)

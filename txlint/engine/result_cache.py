@@ -20,6 +20,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from txlint.core.config import Config
 from txlint.core.ftypes import Finding, Notice
 from txlint.core.index import AtomicWriter, TableDecl
 from txlint.core.summaries import CallSite, FunctionSummary, Symbol
@@ -100,8 +101,17 @@ class ResultCache:
         data = f"{self._salt}\0{path}\0".encode("utf-8", "surrogatepass") + content.encode("utf-8", "surrogatepass")
         return hashlib.sha256(data).hexdigest()
 
+    @classmethod
+    def for_run(cls, folder: Path, config: Config, enabled: frozenset[str]) -> ResultCache:
+        """The cache of runs with these settings and rules, over this project."""
+        return cls(folder, (config.analysis_key(), sorted(enabled), str(config.root.resolve())))
+
     def _file(self, key: str) -> Path:
         return self.folder / f"v{FORMAT}" / key[:2] / f"{key}.json"
+
+    def has(self, key: str) -> bool:
+        """Whether an entry is stored under `key` (not whether it still holds: `lookups` decide that)."""
+        return self.usable and os.path.isfile(os.path.join(self.folder, f"v{FORMAT}", key[:2], f"{key}.json"))
 
     def load(self, key: str) -> Entry | None:
         if not self.usable:

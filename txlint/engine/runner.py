@@ -20,8 +20,11 @@ from txlint.core.ftypes import Finding, Notice
 from txlint.core.index import AtomicWriter, TableDecl
 from txlint.core.summaries import CallSite, FunctionSummary, Symbol
 from txlint.engine.gcpolicy import few_collections
+from txlint.engine.result_cache import ResultCache
+from txlint.engine.run_memo import RunMemo
 from txlint.engine.shard import FileJob, FileOutcome
 from txlint.engine.workers import LocalWorker, Phase, ProcessWorker, partition
+from txlint.project.discovery import within
 from txlint.project.one_off import is_one_off
 
 # Rounds of summaries after the first analysis: a helper's summary reaches its callers' callers one
@@ -54,6 +57,7 @@ class Engine:
         self.enabled = enabled
         self.jobs = max(1, jobs)
         self.cache_folder = cache_folder
+        self._root = os.path.abspath(config.root)
 
     def check_files(self, files: Sequence[Path], display: Sequence[str], report: Sequence[bool] | None = None) -> RunResult:
         """Check `files`, reported under the names in `display`.
@@ -77,14 +81,19 @@ class Engine:
         """Tests and migrations are read for the index but not judged, unless `include-tests` (clarification 23)."""
         if self.config.include_tests:
             return True
-        try:  # `abspath`, not `resolve`: a symlink loop is the file's notice, not an error here
-            relative = Path(os.path.abspath(path)).relative_to(os.path.abspath(self.config.root))
-        except ValueError:
-            relative = path
-        return not is_one_off(relative)
+        # `abspath`, not `resolve`: a symlink loop is the file's notice, not an error here
+        absolute, root = os.path.abspath(path), self._root
+        return not is_one_off(absolute[len(root) :].lstrip(os.sep) if within(absolute, root) else path)
 
     def _run(self, jobs: list[FileJob]) -> RunResult:
-        processes = min(self.jobs, len(jobs) // MIN_FILES_PER_PROCESS)
+        memo = RunMemo(ResultCache.for_run(self.cache_folder, self.config, self.enabled)) if self.cache_folder is not None else None
+        key = memo.key(jobs, self.config.max_file_size) if memo is not None else None
+        if memo is not None and key is not None:
+            replayed = memo.load(key)
+            if replayed is not None:
+                return RunResult(replayed.findings, replayed.notices, replayed.files_checked, files_analysed=0)
+        # Files served from the cache cost little each: processes are for the files to analyse.
+        processes = min(self.jobs, (key.uncached if key is not None else len(jobs)) // MIN_FILES_PER_PROCESS)
         if processes > 1:
             groups = partition(jobs, processes, _size)
             workers: list[LocalWorker | ProcessWorker] = [ProcessWorker(self.config, self.enabled, self.cache_folder, g) for g in groups]
@@ -92,10 +101,13 @@ class Engine:
             workers = [LocalWorker(self.config, self.enabled, self.cache_folder, jobs)]
         try:
             with few_collections():
-                return self._drive(workers)
+                result = self._drive(workers)
         finally:
             for worker in workers:
                 worker.close()
+        if memo is not None and key is not None:
+            memo.store(key, result.findings, result.notices, result.files_checked)
+        return result
 
     def _drive(self, workers: list[LocalWorker | ProcessWorker]) -> RunResult:
         lost: dict[int, str] = {}  # file number -> why its worker could not finish it

@@ -117,7 +117,7 @@ class Shard:
         self.config = config
         self.enabled = enabled
         self.rules: list[Rule] = [rule() for code, rule in all_rules().items() if code in enabled and not rule.engine_emitted]
-        self.cache = ResultCache(cache_folder, (config.analysis_key(), sorted(enabled), str(config.root.resolve()))) if cache_folder is not None else None
+        self.cache = ResultCache.for_run(cache_folder, config, enabled) if cache_folder is not None else None
         self.files: list[_File] = []
         self._ordered: list[_File] = []  # the files, callees first (`_callees_first`)
         self.index = ProjectIndex()

@@ -46,20 +46,24 @@ class Discovery:
     notices: list[Notice] = field(default_factory=list)
 
 
-def display_path(path: Path) -> str:
-    """How a path is shown in findings: relative to the working folder when under it."""
+def display_path(path: Path | str, cwd: str | None = None) -> str:
+    """How a path is shown in findings: relative to the working folder (`cwd`, else asked) when under it."""
+    text = os.fspath(path)
+    if not os.path.isabs(text):
+        return text
+    here = os.getcwd() if cwd is None else cwd
+    if not within(text, here):
+        return text
     try:
-        return os.path.relpath(path) if path.is_absolute() and _under(path, Path.cwd()) else str(path)
+        return os.path.relpath(text, here)
     except ValueError:  # another drive on Windows
-        return str(path)
+        return text
 
 
-def _under(path: Path, folder: Path) -> bool:
-    try:
-        path.relative_to(folder)
-    except ValueError:
-        return False
-    return True
+def within(path: str, folder: str) -> bool:
+    """Whether the absolute `path` is `folder` or under it, read off the names (as `PurePath.relative_to`)."""
+    path, folder = os.path.normcase(path), os.path.normcase(folder).rstrip(os.sep) or os.sep
+    return path == folder or path.startswith(folder if folder.endswith(os.sep) else folder + os.sep)
 
 
 def ignore_spec(lines: Iterable[str]) -> Spec | None:
@@ -176,24 +180,30 @@ class _Walker:
         if local is not None:
             ignores = [*ignores, (folder, local)]
         for entry in entries:
-            self._entry(Path(entry.path), entry, ignores)
+            self._entry(entry, ignores)
 
-    def _entry(self, path: Path, entry: os.DirEntry[str], ignores: list[tuple[Path, Spec]]) -> None:
+    def _entry(self, entry: os.DirEntry[str], ignores: list[tuple[Path, Spec]]) -> None:
+        """One entry of a folder; a file whose name has no checked extension costs no more than that look."""
         try:
             is_dir = entry.is_dir()
             is_file = entry.is_file()
         except OSError:
             is_dir = is_file = False
         if is_dir:
-            if entry.name in SKIPPED_DIRS or entry.name.endswith(".egg-info") or (path / "pyvenv.cfg").exists():
+            if entry.name in SKIPPED_DIRS or entry.name.endswith(".egg-info") or os.path.exists(os.path.join(entry.path, "pyvenv.cfg")):
                 return
+            path = Path(entry.path)
             if _ignored(path, True, ignores) or self.excluded(path, True):
                 return
             self.walk(path, ignores)
-        elif is_file and path.suffix in EXTENSIONS:
+            return
+        if os.path.splitext(entry.name)[1] not in EXTENSIONS:
+            return
+        path = Path(entry.path)
+        if is_file:
             if not _ignored(path, False, ignores) and not self.excluded(path, False):
                 self.add_file(path)
-        elif entry.is_symlink() and path.suffix in EXTENSIONS and not path.exists():
+        elif entry.is_symlink() and not path.exists():
             self.result.notices.append(Notice(display_path(path), "skipped: broken symlink"))
 
 
@@ -213,8 +223,11 @@ def _read_gitignore(folder: Path) -> Spec | None:
 def _ignored(path: Path, is_dir: bool, ignores: list[tuple[Path, Spec]]) -> bool:
     """The nearest `.gitignore` that has a say decides (negations included)."""
     ignored = False
+    text = str(path)
     for base, spec in ignores:
-        relative = path.relative_to(base).as_posix() + ("/" if is_dir else "")
+        folder = str(base)
+        relative = (text[len(folder) :].lstrip(os.sep) if within(text, folder) else path.relative_to(base).as_posix()).replace(os.sep, "/")
+        relative += "/" if is_dir else ""
         result = spec.check_file(relative)
         if result.include is not None:
             ignored = result.include
