@@ -16,7 +16,7 @@ from txlint.core.registry import all_rules, enabled_codes
 from txlint.engine.result_cache import FORMAT
 from txlint.engine.run_memo import KEPT
 from txlint.engine.runner import Engine, RunResult
-from txlint.engine.shard import Shard
+from txlint.engine.shard import FileJob, Shard
 from txlint.project.discovery import discover, display_path
 
 HERE = Path(__file__).parent
@@ -311,3 +311,72 @@ def test_a_changed_helper_reanalyses_its_callers_and_only_them(project: Project,
     assert ("TX101", "bump.py") not in _codes(again)
     assert again.files_analysed == 2  # helpers.py changed; bump.py asked for its summary; nothing else did
     assert ("TX101", "views.py") in _codes(again) and files["wallet"].exists()  # served from the cache, still reported
+
+
+def test_no_libcst_tree_outlives_its_analysis(project: Project) -> None:
+    """A large project's trees are never all in memory: each is parsed to be analysed and let go."""
+    _shop(project)
+    found = discover([project.root], project.root, ())
+    shard = Shard(Config(root=project.root), frozenset(all_rules()), None)
+    jobs = [FileJob(n, display_path(p), file=p) for n, p in enumerate(found.files)]
+    facts = shard.summarise(jobs)
+    decls = [d for _, found_decls, _, _ in facts for d in found_decls]
+    symbols = [s for _, _, _, found_symbols in facts for s in found_symbols]
+    shard.writers(decls, [], symbols)
+    assert all(item.parsed is None or item.parsed.python is None for item in shard.files)
+    outcomes = shard.judge([], shard.call_sites())
+    findings = sorted((f.code, Path(f.path).name, f.line) for outcome in outcomes for f in outcome.findings)
+    assert ("TX101", "views.py", 4) in findings  # placed from a parse again (`w.save()`)
+    assert all(item.parsed is None or item.parsed.python is None for item in shard.files)
+
+
+IN_MEMORY_LOCKS = (
+    "HELD = set()\n"
+    "def acquire_lock(name, timeout):\n"
+    "    if name in HELD:\n"
+    "        return False\n"
+    "    HELD.add(name)\n"
+    "    return True\n"
+    "def release_lock(name):\n"
+    "    HELD.discard(name)\n"
+)
+REDIS_LOCKS = (
+    "import redis\n"
+    "client = redis.Redis()\n"
+    "def acquire_lock(name, timeout):\n"
+    "    if client.setnx(name, '1'):\n"
+    "        client.expire(name, timeout)\n"
+    "        return True\n"
+    "    return False\n"
+    "def release_lock(name):\n"
+    "    client.delete(name)\n"
+)
+# Nothing in it names a database or cache: its lock is taken and released through the helpers only.
+CANCEL = (
+    "from shop.locks import acquire_lock, release_lock\n"
+    "def cancel_order(order_id):\n"
+    "    name = f'lock:cancel:{order_id}'\n"
+    "    if acquire_lock(name, 10):\n"
+    "        do_cancel(order_id)\n"
+    "        release_lock(name)\n"
+    "def do_cancel(order_id):\n"
+    "    return order_id\n"
+)
+
+
+def test_a_cached_caller_is_judged_again_when_a_helper_it_names_starts_to_do_something(project: Project, tmp_path: Path) -> None:
+    """The caller's function was never interpreted (nothing in it operated); once the helper takes
+    a Redis lock, a warm run finds in the caller what a cold run finds."""
+    project.write("shop/__init__.py", "")
+    locks = project.write("shop/locks.py", IN_MEMORY_LOCKS)
+    project.write("shop/orders.py", CANCEL)
+    cache = tmp_path / "cache"
+    assert _cached_run(project, cache).findings == []
+    locks.write_text(REDIS_LOCKS)
+    warm = _cached_run(project, cache)
+    cold = _run(project.root)
+    assert ("TX204", "orders.py") in _codes(cold)
+    assert [f.to_dict() for f in warm.findings] == [f.to_dict() for f in cold.findings]
+    # And back: the helper no longer locks anything, the caller's finding goes.
+    locks.write_text(IN_MEMORY_LOCKS)
+    assert _cached_run(project, cache).findings == []

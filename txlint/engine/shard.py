@@ -45,7 +45,7 @@ from txlint.project.sources import SourceText, decode_source, read_source
 
 if TYPE_CHECKING:
     from txlint.core.ir import ModuleIR
-    from txlint.frontends.python import Outline, ParsedPython
+    from txlint.frontends.python import Outline, ParsedPython, Planned, PythonSyntaxError, TooDeep
     from txlint.frontends.python.imports import ImportTable
     from txlint.frontends.python.positions import LazyPositions
     from txlint.frontends.sql_script import ScriptResult
@@ -82,12 +82,14 @@ class FileOutcome:
 
 @dataclass
 class _Parsed:
-    python: ParsedPython | None = None  # parsed by libcst: it operates
+    planned: Planned | None = None  # it operates: libcst parses it when it is analysed
+    python: ParsedPython | None = None  # the libcst tree of `planned`, while it is needed
     outline: Outline | None = None  # declares tables and operates on nothing: CPython's tree only
     imports: ImportTable | None = None  # a file with nothing of a database in it: its imports
     sql: ScriptResult | None = None
     syntax_errors: list[Finding] = field(default_factory=list)
     tree: ast.Module | None = None  # CPython's tree, kept until the file is indexed (pass 1)
+    cut_names: list[tuple[str, str]] | None = None  # `Shard._cut_names`, once asked
 
 
 @dataclass
@@ -172,11 +174,11 @@ class Shard:
             return
         from txlint.frontends.python import declarations
 
-        imports = parsed.python.imports if parsed.python is not None else parsed.outline.imports if parsed.outline is not None else parsed.imports
+        imports = parsed.planned.imports if parsed.planned is not None else parsed.outline.imports if parsed.outline is not None else parsed.imports
         if tree is None or imports is None:
             item.entry.symbols = declarations.settings(source.text)
             return
-        if parsed.python is not None or parsed.outline is not None:
+        if parsed.planned is not None or parsed.outline is not None:
             item.entry.decls = declarations.table_decls(tree, imports, source.path)
         item.entry.symbols = declarations.symbols(source.path, source.text, tree, imports, self.config.root)
 
@@ -198,19 +200,41 @@ class Shard:
             result.syntax_errors = [self._parse_error(source.path, e.message, e.line, e.column) for e in result.sql.errors]
             return result
         lock_words = tuple(entry.rsplit(".", 1)[-1] for entry in self.config.lock_functions)
-        parsed = python_frontend.parse(source.path, source.text, lock_words + item.words)
-        if isinstance(parsed, python_frontend.TooDeep):
-            item.entry.notices.append(Notice(source.path, parsed.reason))
-            item.entry.checked = False
-        elif isinstance(parsed, python_frontend.PythonSyntaxError):
-            result.syntax_errors = [self._parse_error(source.path, parsed.message, parsed.line, parsed.column)]
-        elif isinstance(parsed, python_frontend.ParsedPython):
-            result.python, result.tree, parsed.tree = parsed, parsed.tree, None
+        parsed = python_frontend.plan(source.path, source.text, lock_words + item.words)
+        if isinstance(parsed, (python_frontend.TooDeep, python_frontend.PythonSyntaxError)):
+            self._refused(item, result, parsed)
+        elif isinstance(parsed, python_frontend.Planned):
+            result.planned, result.tree, parsed.tree = parsed, parsed.tree, None
         elif isinstance(parsed, python_frontend.Outline):
             result.outline, result.tree, parsed.tree = parsed, parsed.tree, None
         elif isinstance(parsed, python_frontend.Irrelevant):
             result.imports, result.tree = parsed.imports, parsed.tree  # it may call project functions that operate
         return result
+
+    def _refused(self, item: _File, result: _Parsed, why: TooDeep | PythonSyntaxError) -> None:
+        """A file txlint cannot follow is a notice; one with a syntax error, that finding (TX000)."""
+        from txlint.frontends import python as python_frontend
+
+        assert item.source is not None
+        if isinstance(why, python_frontend.PythonSyntaxError):
+            result.syntax_errors = [self._parse_error(item.source.path, why.message, why.line, why.column)]
+        else:
+            item.entry.notices.append(Notice(item.source.path, why.reason))
+            item.entry.checked = False
+
+    def _python(self, item: _File) -> ParsedPython | None:
+        """The file's libcst tree, parsed now if it was planned and not yet parsed (or let go since)."""
+        parsed = self._parsed(item)
+        if parsed.python is None and parsed.planned is not None:
+            from txlint.frontends import python as python_frontend
+
+            built = parsed.planned.build()
+            if isinstance(built, python_frontend.ParsedPython):
+                parsed.python = built
+            else:
+                parsed.planned = None
+                self._refused(item, parsed, built)
+        return parsed.python
 
     # -- phase 2 ---------------------------------------------------------------------------
     def writers(self, decls: list[TableDecl], summaries: list[FunctionSummary], symbols: list[Symbol]) -> tuple[list[AtomicWriter], list[FunctionSummary], bool]:
@@ -248,49 +272,57 @@ class Shard:
         for item in self._ordered or self.files:
             if not item.usable or item.entry.writers is None:
                 continue
-            if item.reparse or (item.job.judged and self._keeps_more(item)):
+            again = item.reparse or (item.job.judged and self._keeps_more(item))
+            if again or ((item.waiting or item.job.judged) and not still_true(self.index, item.entry.writer_lookups)):
                 item.reparse = False
                 self._guard(item, "analysing", self._analyse)
-                self.index.add_summaries(item.entry.summaries)
-            elif (item.waiting or item.job.judged) and not still_true(self.index, item.entry.writer_lookups):
-                self._guard(item, "analysing", self._analyse)
+                if item.job.judged and self._keeps_more(item):  # a cached file, parsed just now: what it names does something
+                    item.reparse = False
+                    self._guard(item, "analysing", self._analyse)
                 self.index.add_summaries(item.entry.summaries)
             item.waiting = False
         return self._phase_two()
 
     def _keeps_more(self, item: _File) -> bool:
-        """A file parsed with some functions cut that imports a project function whose summary says
-        something (or an instance of a project class): the functions naming it can now operate
-        through it, so it is parsed again keeping them (`relevance` reads one file at a time)."""
-        if item.parsed is None or item.source is None:
-            return False
-        python, outline = item.parsed.python, item.parsed.outline
-        cut_lines: tuple[tuple[int, int], ...] | None = None  # None: the whole text
-        if python is not None and python.cut:
-            imports, cut_lines = python.imports, python.cut_lines
-        elif outline is not None:
-            imports, cut_lines = outline.imports, outline.cut_lines
-        elif python is None and item.parsed.imports is not None:
-            imports = item.parsed.imports
-        else:
-            return False
-        module, is_package = module_of(item.source.path, self.config.root)
-        imported = list(imports.project_names(module, is_package))
+        """A file that imports a project function whose summary says something (or an instance of a
+        project class) and names it in code txlint did not interpret: the functions naming it can
+        now operate through it, so the file is parsed again keeping them (`relevance` reads one
+        file at a time)."""
         index = self.index
-        words = tuple(
-            sorted(
-                local.rsplit(".", 1)[-1]
-                for local, target in imported
-                if index.in_project(target) and (index.summary_of(target) is not None or index.instance_class_of(target) is not None)
-            )
-        )
-        new = set(words) - set(item.words)
-        if not new or not _named_in_cut_code(item, cut_lines, new):
+        words = {word for word, target in self._cut_names(item) if index.summary_of(target) is not None or index.instance_class_of(target) is not None}
+        if not words - set(item.words):
             return False
-        item.words = tuple(sorted(set(item.words) | set(words)))
+        item.words = tuple(sorted(set(item.words) | words))
         item.parsed = None  # parsed again, with the words, when analysed
         item.reparse = True
         return True
+
+    def _cut_names(self, item: _File) -> list[tuple[str, str]]:
+        """`(local name, what it stands for)` for each name the file imports from the project and
+        names in code that was not interpreted: the functions cut from what libcst parsed, every
+        function of an outline, the whole text of a file that mentions no database (computed once
+        per parse)."""
+        parsed = item.parsed
+        if parsed is None or item.source is None:
+            return []
+        if parsed.cut_names is not None:
+            return parsed.cut_names
+        planned, outline = parsed.planned, parsed.outline
+        cut_lines: tuple[tuple[int, int], ...] | None = None  # None: the whole text
+        if planned is not None and planned.cut:
+            imports, cut_lines = planned.imports, planned.cut_lines
+        elif outline is not None:
+            imports, cut_lines = outline.imports, outline.cut_lines
+        elif planned is None and parsed.imports is not None:
+            imports = parsed.imports
+        else:
+            parsed.cut_names = []
+            return []
+        module, is_package = module_of(item.source.path, self.config.root)
+        imported = [(local.rsplit(".", 1)[-1], target) for local, target in imports.project_names(module, is_package) if self.index.in_project(target)]
+        named = _named_in_cut_code(item.source.text, cut_lines, {word for word, _ in imported})
+        parsed.cut_names = [(word, target) for word, target in imported if word in named]
+        return parsed.cut_names
 
     def _phase_two(self) -> tuple[list[AtomicWriter], list[FunctionSummary], bool]:
         """The writers and summaries of every file, and whether a file waits for the next round."""
@@ -306,25 +338,37 @@ class Shard:
         """The project calls every file of this shard makes (once the summaries are settled)."""
         return [site for item in self.files if item.usable for site in item.entry.calls]
 
-    def _analyse(self, item: _File) -> None:
+    def _analyse(self, item: _File, keep_tree: bool = False) -> None:
+        """Interpret the file against the index; its libcst tree is let go after unless `keep_tree`
+        (judging it next needs its positions)."""
         parsed = self._parsed(item)
+        python = self._python(item)
         recording = RecordingIndex(self.index)
-        if parsed.python is not None:
+        item.module = None
+        if python is not None:
             from txlint.frontends import python as python_frontend
 
-            item.module = python_frontend.analyse(parsed.python, recording, self.config)
+            item.module = python_frontend.analyse(python, recording, self.config)
         elif parsed.sql is not None:
             item.module = parsed.sql.module
-        self.analysed += 1
+        self.analysed += not item.analysed  # files, not analyses: a file may be analysed again
         item.analysed = True
+        if item.job.judged:
+            # What the code it did not interpret names is a question of its result too: a cached
+            # entry is stale when one of those names starts (or stops) doing something.
+            for _, target in self._cut_names(item):
+                recording.summary_of(target)
+                recording.instance_class_of(target)
         item.entry.writer_lookups = recording.lookups
         # Tests and one-off code are nobody's helpers: what they call and do is no summary (clarification 23).
         item.entry.summaries = item.module.summaries if item.module is not None and item.job.judged else []
         writers = atomic_writers([item.module]) if item.module is not None else []
-        positions = parsed.python.positions if parsed.python is not None else None
+        positions = python.positions if python is not None else None
         # Resolved here: another file's finding may name this writer, and that file cannot see these placeholders.
         item.entry.writers = [replace(w, span=positions.resolve(w.span)) if positions is not None else w for w in writers]
         item.entry.calls = item.module.calls if item.module is not None and item.job.judged else []
+        if not keep_tree:
+            parsed.python = None  # the IR holds what the rules read; a finding's positions come from a parse again
 
     # -- phase 3 ---------------------------------------------------------------------------
     def judge(self, writers: list[AtomicWriter], calls: list[CallSite]) -> list[FileOutcome]:
@@ -351,22 +395,36 @@ class Shard:
             item.entry.findings, item.entry.finding_lookups = cached.findings, cached.finding_lookups
             return
         if not item.analysed:
-            self._analyse(item)
+            self._analyse(item, keep_tree=True)
         recording = RecordingIndex(self.index)
-        parsed = self._parsed(item)
-        findings: list[Finding] = list(parsed.syntax_errors)
-        unit_of: dict[Finding, str] = {}
-        if item.module is not None and item.job.judged:
-            positions = parsed.python.positions if parsed.python is not None else None
-            context = RuleContext(self.config, item.module, recording)
-            for unit in item.module.units:
-                for rule in self.rules:
-                    for report in rule.check(unit, context):
-                        finding = _placed(_finding(rule, item.module.path, report), positions)
-                        unit_of[finding] = unit.name
-                        findings.append(finding)
+        found = self._rule_findings(item, recording)
+        if any(f.line < 0 for f, _ in found) and self._parsed(item).python is None:
+            # Its tree was let go after the analysis: the same parse and interpretation again number
+            # the same nodes, and give the positions.
+            kept = (item.entry.writers, item.entry.writer_lookups, item.entry.summaries, item.entry.calls)
+            self._analyse(item, keep_tree=True)
+            item.entry.writers, item.entry.writer_lookups, item.entry.summaries, item.entry.calls = kept
+            recording = RecordingIndex(self.index)
+            found = self._rule_findings(item, recording)
+        findings: list[Finding] = list(self._parsed(item).syntax_errors) + [f for f, _ in found]
         item.entry.finding_lookups = recording.lookups
-        item.entry.findings = self._kept(item, findings, unit_of)
+        item.entry.findings = self._kept(item, findings, {f: unit for f, unit in found})
+        self._parsed(item).python = None
+
+    def _rule_findings(self, item: _File, recording: RecordingIndex) -> list[tuple[Finding, str]]:
+        """Every rule over every unit of the file's IR, each finding with its unit's name (placed
+        where the file's positions are at hand; a placeholder span, line < 0, where not)."""
+        if item.module is None or not item.job.judged:
+            return []
+        python = self._parsed(item).python
+        positions = python.positions if python is not None else None
+        context = RuleContext(self.config, item.module, recording)
+        found = []
+        for unit in item.module.units:
+            for rule in self.rules:
+                for report in rule.check(unit, context):
+                    found.append((_placed(_finding(rule, item.module.path, report), positions), unit.name))
+        return found
 
     def _kept(self, item: _File, findings: list[Finding], unit_of: dict[Finding, str]) -> list[Finding]:
         """Drop what the user switched off or suppressed; fingerprint the rest."""
@@ -419,14 +477,15 @@ def _reuse(item: _File, cached: Entry) -> None:
     item.entry.summaries, item.entry.calls = cached.summaries, cached.calls
 
 
-def _named_in_cut_code(item: _File, cut_lines: tuple[tuple[int, int], ...] | None, words: set[str]) -> bool:
-    """Whether a function that was cut names one of `words` (`cut_lines` None: anywhere in the text)."""
-    assert item.source is not None
-    pattern = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in sorted(words)) + r")\b")
+def _named_in_cut_code(text: str, cut_lines: tuple[tuple[int, int], ...] | None, words: set[str]) -> set[str]:
+    """Which of `words` the functions that were cut name (`cut_lines` None: the whole text)."""
+    if not words:
+        return set()
+    pattern = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + r")\b")
     if cut_lines is None:
-        return pattern.search(item.source.text) is not None
-    lines = item.source.text.split("\n")
-    return any(pattern.search("\n".join(lines[first - 1 : last])) for first, last in cut_lines)
+        return set(pattern.findall(text))
+    lines = text.split("\n")
+    return {found for first, last in cut_lines for found in pattern.findall("\n".join(lines[first - 1 : last]))}
 
 
 def _callees_first(files: list[_File], symbols: list[Symbol], root: Path) -> list[_File]:

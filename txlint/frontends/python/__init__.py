@@ -8,6 +8,6 @@ over the control-flow graphs of `flow`, with the library knowledge of
 """
 
 from txlint.frontends.python.analysis import analyse
-from txlint.frontends.python.parsing import Irrelevant, Outline, ParsedPython, PythonSyntaxError, TooDeep, parse
+from txlint.frontends.python.parsing import Irrelevant, Outline, ParsedPython, Planned, PythonSyntaxError, TooDeep, parse, plan
 
-__all__ = ["Irrelevant", "Outline", "ParsedPython", "PythonSyntaxError", "TooDeep", "analyse", "parse"]
+__all__ = ["Irrelevant", "Outline", "ParsedPython", "Planned", "PythonSyntaxError", "TooDeep", "analyse", "parse", "plan"]

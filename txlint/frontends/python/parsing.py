@@ -109,12 +109,68 @@ class Irrelevant:
     tree: ast.Module | None = None
 
 
+@dataclass
+class Planned:
+    """Valid Python that operates, with what libcst is to parse decided: the whole text, or a
+    skeleton keeping only the functions that can operate. `build` parses it.
+
+    The engine plans every file in its first phase (the index needs only CPython's tree) and
+    builds each one when it analyses it, dropping the tree after: the libcst trees of a large
+    project are never all in memory at once."""
+
+    path: str
+    text: str
+    imports: ImportTable
+    tree: ast.Module | None  # CPython's (for pass 1; the engine drops it once the file is indexed)
+    cpython_reads: bool  # False: syntax of a newer Python than the running one, which libcst reads
+    lines_of: dict[str, tuple[int, int]] = field(default_factory=dict)
+    skeleton: str | None = None  # the text with the functions that cannot operate cut, if any are
+    cut_lines: tuple[tuple[int, int], ...] = ()
+    skeleton_lines: StatementLines | None = None
+    text_lines: StatementLines | None = None
+
+    @property
+    def cut(self) -> bool:
+        return self.skeleton is not None
+
+    def build(self) -> ParsedPython | PythonSyntaxError | TooDeep:
+        """The libcst tree: of the skeleton, else (it does not parse) of the whole text, whose
+        errors are then reported as they are."""
+        if self.skeleton is not None:
+            try:
+                module = cst.parse_module(self.skeleton)
+            except (cst.ParserSyntaxError, RecursionError, MemoryError):
+                self.skeleton, self.cut_lines = None, ()
+            else:
+                positions = LazyPositions(module, self.skeleton_lines)
+                return ParsedPython(self.path, module, self.imports, positions, self.text, self.lines_of, cut=True, cut_lines=self.cut_lines, tree=self.tree)
+        try:
+            module = cst.parse_module(self.text)
+        except cst.ParserSyntaxError as error:
+            if self.cpython_reads:  # a limit of libcst's parser, not an error in the code
+                return TooDeep(f"libcst cannot parse this file, which Python itself reads ({_libcst_message(error)})")
+            return _syntax_error(self.text, error)
+        except (RecursionError, MemoryError):
+            return TooDeep() if self.cpython_reads else PythonSyntaxError("code nested too deeply to analyse", 1, 1)
+        if self.text_lines is None:  # syntax of a Python newer than 3.12: no tree of CPython's to read lines off
+            return ParsedPython(self.path, module, ImportTable.of_module(module), LazyPositions(module), self.text)
+        return ParsedPython(self.path, module, self.imports, LazyPositions(module, self.text_lines), self.text, self.lines_of, tree=self.tree)
+
+
 def parse(path: str, text: str, words: Sequence[str] = ()) -> ParsedPython | PythonSyntaxError | TooDeep | Outline | Irrelevant:
-    """Parse source text; a syntax error is a value, not an exception.
+    """Parse source text; a syntax error is a value, not an exception (`plan`, then `Planned.build`)."""
+    planned = plan(path, text, words)
+    return planned.build() if isinstance(planned, Planned) else planned
+
+
+def plan(path: str, text: str, words: Sequence[str] = ()) -> Planned | PythonSyntaxError | TooDeep | Outline | Irrelevant:
+    """CPython's verdict on the text and what the file is to txlint, without a libcst parse.
 
     `words` are names that make code operate beyond what the recognisers
-    know: the last parts of the configured lock functions."""
+    know: the last parts of the configured lock functions, and project
+    functions whose summaries say something."""
     tree = _cpython_reads(text)
+    cpython_reads = isinstance(tree, ast.Module)
     if isinstance(tree, PythonSyntaxError):
         newer = _libcst_reads(text, tree)
         if newer is None:
@@ -128,29 +184,20 @@ def parse(path: str, text: str, words: Sequence[str] = ()) -> ParsedPython | Pyt
     if isinstance(tree, ast.Module) and _long_boolean_chain(text, tree):
         return TooDeep()
     operates = may_operate(text) or bool(mentioned)
+    if not isinstance(tree, ast.Module):  # syntax of a Python newer than 3.12: no tree to read declarations off
+        return Planned(path, text, ImportTable(), None, cpython_reads) if operates else Irrelevant()
+    imports = ImportTable.of_tree(tree)
     if not operates:
-        if not isinstance(tree, ast.Module):
-            return Irrelevant()  # newer syntax than the running Python's: no tree to read declarations off
         cut_lines = tuple((f.lineno, f.end_lineno or f.lineno) for f, _ in cuttable(tree))
-        imports = ImportTable.of_tree(tree)
         return Outline(path, text, imports, tree, cut_lines) if _declares_classes(tree.body) else Irrelevant(imports, tree)
-    if isinstance(tree, ast.Module):
-        operating = _operating_only(path, text, tree, mentioned)
-        if operating is not None:
-            return operating
-    try:
-        module = cst.parse_module(text)
-    except cst.ParserSyntaxError as error:
-        if isinstance(tree, ast.Module):  # CPython reads it: a limit of libcst's parser, not an error in the code
-            return TooDeep(f"libcst cannot parse this file, which Python itself reads ({_libcst_message(error)})")
-        return _syntax_error(text, error)
-    except (RecursionError, MemoryError):
-        if isinstance(tree, ast.Module):
-            return TooDeep()
-        return PythonSyntaxError("code nested too deeply to analyse", 1, 1)
-    if not isinstance(tree, ast.Module):  # syntax of a Python newer than 3.12 (CPython's tree is pass 1's)
-        return ParsedPython(path, module, ImportTable.of_module(module), LazyPositions(module), text)
-    return ParsedPython(path, module, ImportTable.of_tree(tree), LazyPositions(module, _statement_lines(tree)), text, _function_lines(tree), tree=tree)
+    planned = Planned(path, text, imports, tree, cpython_reads, _function_lines(tree), text_lines=_statement_lines(tree))
+    keep = operating_functions(text, tree, KNOWN_NAMES, mentioned)
+    cut = skeleton(text, tree, keep.__contains__)
+    if cut is not None and cut is not text:
+        planned.skeleton = cut
+        planned.cut_lines = tuple((f.lineno, f.end_lineno or f.lineno) for f, _ in cuttable(tree) if f not in keep)
+        planned.skeleton_lines = _statement_lines(tree, keep.__contains__)
+    return planned
 
 
 class _DropTypeParameters(cst.CSTTransformer):
@@ -190,23 +237,6 @@ def _long_boolean_chain(text: str, tree: ast.Module) -> bool:
     if next(itertools.islice(words, BOOLEAN_CHAIN_LIMIT, None), None) is None:
         return False
     return any(isinstance(node, ast.BoolOp) and len(node.values) > BOOLEAN_CHAIN_LIMIT for node in ast.walk(tree))
-
-
-def _operating_only(path: str, text: str, tree: ast.Module, words: Sequence[str]) -> ParsedPython | None:
-    """The module with only the functions that can operate (`relevance`): the others are neither
-    parsed nor interpreted. None when every function can, or the skeleton does not parse (the whole
-    file is parsed instead, and its errors reported as they are)."""
-    keep = operating_functions(text, tree, KNOWN_NAMES, words)
-    cut = skeleton(text, tree, keep.__contains__)
-    if cut is None or cut is text:
-        return None
-    try:
-        module = cst.parse_module(cut)
-    except (cst.ParserSyntaxError, RecursionError, MemoryError):
-        return None
-    cut_lines = tuple((f.lineno, f.end_lineno or f.lineno) for f, _ in cuttable(tree) if f not in keep)
-    positions = LazyPositions(module, _statement_lines(tree, lambda statement: statement in keep))
-    return ParsedPython(path, module, ImportTable.of_tree(tree), positions, text, _function_lines(tree), cut=True, cut_lines=cut_lines, tree=tree)
 
 
 def _statement_lines(tree: ast.Module, kept: Callable[[ast.stmt], bool] = lambda statement: True) -> StatementLines:
