@@ -13,6 +13,7 @@ import pytest
 from conftest import LOCKED_UPDATE, LOST_UPDATE, Project, Run
 from txlint.core.config import Config
 from txlint.core.registry import all_rules, enabled_codes
+from txlint.engine import shard as shard_module
 from txlint.engine.result_cache import FORMAT
 from txlint.engine.run_memo import KEPT
 from txlint.engine.runner import Engine, RunResult
@@ -313,8 +314,11 @@ def test_a_changed_helper_reanalyses_its_callers_and_only_them(project: Project,
     assert ("TX101", "views.py") in _codes(again) and files["wallet"].exists()  # served from the cache, still reported
 
 
-def test_no_libcst_tree_outlives_its_analysis(project: Project) -> None:
-    """A large project's trees are never all in memory: each is parsed to be analysed and let go."""
+@pytest.mark.parametrize("budget", [0, shard_module.TREE_BUDGET])
+def test_trees_past_the_budget_are_let_go_and_findings_still_placed(project: Project, monkeypatch: pytest.MonkeyPatch, budget: int) -> None:
+    """A large project's trees are never all in memory: past the budget each is parsed to be
+    analysed and let go, and a file with findings is parsed again for their positions."""
+    monkeypatch.setattr(shard_module, "TREE_BUDGET", budget)
     _shop(project)
     found = discover([project.root], project.root, ())
     shard = Shard(Config(root=project.root), frozenset(all_rules()), None)
@@ -323,11 +327,12 @@ def test_no_libcst_tree_outlives_its_analysis(project: Project) -> None:
     decls = [d for _, found_decls, _, _ in facts for d in found_decls]
     symbols = [s for _, _, _, found_symbols in facts for s in found_symbols]
     shard.writers(decls, [], symbols)
-    assert all(item.parsed is None or item.parsed.python is None for item in shard.files)
+    held = [item for item in shard.files if item.parsed is not None and item.parsed.python is not None]
+    assert (len(held) == 0) == (budget == 0)
     outcomes = shard.judge([], shard.call_sites())
     findings = sorted((f.code, Path(f.path).name, f.line) for outcome in outcomes for f in outcome.findings)
-    assert ("TX101", "views.py", 4) in findings  # placed from a parse again (`w.save()`)
-    assert all(item.parsed is None or item.parsed.python is None for item in shard.files)
+    assert ("TX101", "views.py", 4) in findings  # `w.save()`, placed either way
+    assert all(item.parsed is None or item.parsed.python is None for item in shard.files)  # judged: let go
 
 
 IN_MEMORY_LOCKS = (

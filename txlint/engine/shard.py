@@ -51,6 +51,11 @@ if TYPE_CHECKING:
     from txlint.frontends.sql_script import ScriptResult
 
 PARSE_ERROR = "TX000"
+# Characters of source whose libcst trees a shard keeps from a file's analysis to its judgement
+# (about 32 bytes of tree per character: some 130 MB). Past that, a tree is let go after the
+# analysis, and a file with findings is parsed again for their positions: a small project pays
+# nothing, a large one's memory stays bounded.
+TREE_BUDGET = 4_000_000
 
 
 @dataclass(frozen=True)
@@ -124,6 +129,7 @@ class Shard:
         self._ordered: list[_File] = []  # the files, callees first (`_callees_first`)
         self.index = ProjectIndex()
         self.analysed = 0  # files whose analysis ran in this process (not served from the cache)
+        self._tree_chars = 0  # of the trees kept past their analysis (`TREE_BUDGET`)
         self._per_file = [(pathspec.GitIgnoreSpec.from_lines([glob]), codes) for glob, codes in config.per_file_ignores.items()]
 
     # -- phase 1 ---------------------------------------------------------------------------
@@ -339,8 +345,8 @@ class Shard:
         return [site for item in self.files if item.usable for site in item.entry.calls]
 
     def _analyse(self, item: _File, keep_tree: bool = False) -> None:
-        """Interpret the file against the index; its libcst tree is let go after unless `keep_tree`
-        (judging it next needs its positions)."""
+        """Interpret the file against the index; its libcst tree is kept for its judgement while
+        the shard's `TREE_BUDGET` lasts, or when `keep_tree` (judging it next needs its positions)."""
         parsed = self._parsed(item)
         python = self._python(item)
         recording = RecordingIndex(self.index)
@@ -367,8 +373,12 @@ class Shard:
         # Resolved here: another file's finding may name this writer, and that file cannot see these placeholders.
         item.entry.writers = [replace(w, span=positions.resolve(w.span)) if positions is not None else w for w in writers]
         item.entry.calls = item.module.calls if item.module is not None and item.job.judged else []
-        if not keep_tree:
-            parsed.python = None  # the IR holds what the rules read; a finding's positions come from a parse again
+        if python is not None and not keep_tree:
+            size = len(python.text)
+            if self._tree_chars + size <= TREE_BUDGET:
+                self._tree_chars += size
+            else:
+                parsed.python = None  # the IR holds what the rules read; a finding's positions come from a parse again
 
     # -- phase 3 ---------------------------------------------------------------------------
     def judge(self, writers: list[AtomicWriter], calls: list[CallSite]) -> list[FileOutcome]:
