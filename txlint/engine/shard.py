@@ -5,16 +5,20 @@ another) and the atomic writers (an `F("n") + 1` in one file makes a full
 `save()` in another stale). So a run has three phases, and every shard does
 each phase for its own files before any shard starts the next:
 
-1. `summarise`: read each file, parse it unless the cache has it, and hand
-   back its table declarations;
-2. `writers`: with the index of every shard's declarations, analyse each file
-   (or reuse its cached analysis when the index still answers its questions
-   the same way) and hand back its atomic writers;
-3. `judge`: with every writer known, run the rules (or reuse cached findings)
-   and hand back findings and notices.
+1. `summarise`: read each file and, unless the cache has it, have CPython
+   parse it and plan what libcst is to parse (`parsing.plan`); hand back its
+   table declarations and symbols, read off CPython's tree;
+2. `writers` (then `revise`, for the summary rounds): with the index of every
+   shard's declarations, parse each file with libcst and analyse it (or reuse
+   its cached analysis when the index still answers its questions the same
+   way) and hand back its atomic writers and function summaries;
+3. `judge`: with every writer and call site known, run the rules (or reuse
+   cached findings) and hand back findings and notices.
 
-A shard keeps its parsed files between phases, so nothing is parsed twice;
-with `--jobs N` each process holds one shard. Whatever goes wrong in one file
+A file's libcst tree lives from its analysis to its judgement while the
+shard's `TREE_BUDGET` lasts; past it, the tree is let go after the analysis
+and a file with findings is parsed again for their positions. With
+`--jobs N` each process holds one shard. Whatever goes wrong in one file
 (unreadable, undecodable, a syntax error, a bug of ours) becomes that file's
 finding or notice, never the end of the run.
 """
