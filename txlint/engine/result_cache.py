@@ -106,18 +106,19 @@ class ResultCache:
         """The cache of runs with these settings and rules, over this project."""
         return cls(folder, (config.analysis_key(), sorted(enabled), str(config.root.resolve())))
 
-    def _file(self, key: str) -> Path:
-        return self.folder / f"v{FORMAT}" / key[:2] / f"{key}.json"
+    def _file(self, key: str) -> str:
+        """Where the entry of `key` is (a string: a warm run asks for every file's)."""
+        return os.path.join(self.folder, f"v{FORMAT}", key[:2], f"{key}.json")
 
     def has(self, key: str) -> bool:
         """Whether an entry is stored under `key` (not whether it still holds: `lookups` decide that)."""
-        return self.usable and os.path.isfile(os.path.join(self.folder, f"v{FORMAT}", key[:2], f"{key}.json"))
+        return self.usable and os.path.isfile(self._file(key))
 
     def load(self, key: str) -> Entry | None:
         if not self.usable:
             return None
         try:
-            return Entry.from_json(json.loads(self._file(key).read_bytes()))
+            return Entry.from_json(json.loads(Path(self._file(key)).read_bytes()))
         except (OSError, ValueError, KeyError, TypeError, RecursionError):
             return None
 
@@ -125,19 +126,25 @@ class ResultCache:
         """Write `entry` atomically; a cache that cannot be written is silently not used."""
         if not self.usable:
             return
-        target = self._file(key)
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".json")
-            try:
-                with os.fdopen(handle, "w", encoding="utf-8") as out:
-                    json.dump(entry.to_json(), out, separators=(",", ":"))
-                os.replace(temporary, target)
-            except BaseException:
-                Path(temporary).unlink(missing_ok=True)
-                raise
+            write_json(Path(self._file(key)), entry.to_json())
         except (OSError, TypeError, ValueError):
             self.usable = False
+
+
+def write_json(target: Path, document: object) -> None:
+    """Write `document` as compact JSON atomically (temporary file, then rename), creating the
+    folder: a run that is killed, or two runs at once, never leave half a file. Raises `OSError`,
+    or `TypeError`/`ValueError` for what JSON cannot hold."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".json")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(document, out, separators=(",", ":"))
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def _prepare(folder: Path) -> bool:

@@ -18,17 +18,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from txlint.core.ftypes import Finding, Notice
 from txlint.engine.plain import from_plain, to_plain
-from txlint.engine.result_cache import FORMAT, ResultCache
+from txlint.engine.result_cache import FORMAT, ResultCache, write_json
 from txlint.engine.shard import FileJob
-from txlint.project.sources import decode_source, read_source
 
 KEPT = 8  # memos kept; older ones are removed when a new one is written
 # Notices that say a file was not (fully) analysed because of txlint itself: such a run is not memoised.
@@ -64,11 +60,7 @@ class RunMemo:
         digest = hashlib.sha256(self.cache.key("", "").encode())
         uncached = 0
         for job in jobs:
-            if job.data is not None:
-                source = decode_source(job.data, job.display, max_file_size, python=not job.display.endswith(".sql"))
-            else:
-                assert job.file is not None
-                source = read_source(job.file, job.display, max_file_size)
+            source = job.read(max_file_size)
             if isinstance(source, Notice):
                 part = f"notice\0{source.reason}"
             else:
@@ -96,15 +88,7 @@ class RunMemo:
             return
         document: dict[str, Any] = {"findings": to_plain(findings), "notices": to_plain(notices), "files_checked": files_checked}
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".json")
-            try:
-                with os.fdopen(handle, "w", encoding="utf-8") as out:
-                    json.dump(document, out, separators=(",", ":"))
-                os.replace(temporary, self.folder / f"{key.digest}.json")
-            except BaseException:
-                Path(temporary).unlink(missing_ok=True)
-                raise
+            write_json(self.folder / f"{key.digest}.json", document)
             self._prune()
         except (OSError, TypeError, ValueError):
             return

@@ -24,7 +24,7 @@ from txlint.engine.result_cache import ResultCache
 from txlint.engine.run_memo import RunMemo
 from txlint.engine.shard import FileJob, FileOutcome
 from txlint.engine.workers import LocalWorker, Phase, ProcessWorker, partition
-from txlint.project.discovery import within
+from txlint.project.discovery import relative_under
 from txlint.project.one_off import is_one_off
 
 # Rounds of summaries after the first analysis: a helper's summary reaches its callers' callers one
@@ -82,8 +82,8 @@ class Engine:
         if self.config.include_tests:
             return True
         # `abspath`, not `resolve`: a symlink loop is the file's notice, not an error here
-        absolute, root = os.path.abspath(path), self._root
-        return not is_one_off(absolute[len(root) :].lstrip(os.sep) if within(absolute, root) else path)
+        relative = relative_under(os.path.abspath(path), self._root)
+        return not is_one_off(relative if relative is not None else path)
 
     def _run(self, jobs: list[FileJob]) -> RunResult:
         memo = RunMemo(ResultCache.for_run(self.cache_folder, self.config, self.enabled)) if self.cache_folder is not None else None

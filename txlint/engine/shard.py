@@ -78,6 +78,13 @@ class FileJob:
     report: bool = True
     judged: bool = True  # False: a test or migration, whose syntax errors alone are reported (clarification 23)
 
+    def read(self, max_size: int) -> SourceText | Notice:
+        """Its text (from stdin's bytes or the file), or a notice saying why it cannot be used."""
+        if self.data is not None:
+            return decode_source(self.data, self.display, max_size, python=not self.display.endswith(".sql"))
+        assert self.file is not None
+        return read_source(self.file, self.display, max_size)
+
 
 @dataclass
 class FileOutcome:
@@ -94,7 +101,7 @@ class _Parsed:
     planned: Planned | None = None  # it operates: libcst parses it when it is analysed
     python: ParsedPython | None = None  # the libcst tree of `planned`, while it is needed
     outline: Outline | None = None  # declares tables and operates on nothing: CPython's tree only
-    imports: ImportTable | None = None  # a file with nothing of a database in it: its imports
+    imports: ImportTable | None = None  # of a Python file CPython or libcst read (planned, outline, or nothing of a database in it)
     sql: ScriptResult | None = None
     syntax_errors: list[Finding] = field(default_factory=list)
     tree: ast.Module | None = None  # CPython's tree, kept until the file is indexed (pass 1)
@@ -153,11 +160,7 @@ class Shard:
 
     def _read(self, item: _File) -> None:
         job = item.job
-        if job.data is not None:
-            source = decode_source(job.data, job.display, self.config.max_file_size, python=not job.display.endswith(".sql"))
-        else:
-            assert job.file is not None
-            source = read_source(job.file, job.display, self.config.max_file_size)
+        source = job.read(self.config.max_file_size)
         if isinstance(source, Notice):
             item.entry.notices.append(source)
             item.entry.checked = False
@@ -184,13 +187,12 @@ class Shard:
             return
         from txlint.frontends.python import declarations
 
-        imports = parsed.planned.imports if parsed.planned is not None else parsed.outline.imports if parsed.outline is not None else parsed.imports
-        if tree is None or imports is None:
+        if tree is None or parsed.imports is None:
             item.entry.symbols = declarations.settings(source.text)
             return
         if parsed.planned is not None or parsed.outline is not None:
-            item.entry.decls = declarations.table_decls(tree, imports, source.path)
-        item.entry.symbols = declarations.symbols(source.path, source.text, tree, imports, self.config.root)
+            item.entry.decls = declarations.table_decls(tree, parsed.imports, source.path)
+        item.entry.symbols = declarations.symbols(source.path, source.text, tree, parsed.imports, self.config.root)
 
     def _parsed(self, item: _File) -> _Parsed:
         if item.parsed is None:
@@ -214,9 +216,9 @@ class Shard:
         if isinstance(parsed, (python_frontend.TooDeep, python_frontend.PythonSyntaxError)):
             self._refused(item, result, parsed)
         elif isinstance(parsed, python_frontend.Planned):
-            result.planned, result.tree, parsed.tree = parsed, parsed.tree, None
+            result.planned, result.imports, result.tree, parsed.tree = parsed, parsed.imports, parsed.tree, None
         elif isinstance(parsed, python_frontend.Outline):
-            result.outline, result.tree, parsed.tree = parsed, parsed.tree, None
+            result.outline, result.imports, result.tree, parsed.tree = parsed, parsed.imports, parsed.tree, None
         elif isinstance(parsed, python_frontend.Irrelevant):
             result.imports, result.tree = parsed.imports, parsed.tree  # it may call project functions that operate
         return result
@@ -242,7 +244,7 @@ class Shard:
             if isinstance(built, python_frontend.ParsedPython):
                 parsed.python = built
             else:
-                parsed.planned = None
+                parsed.planned, parsed.imports = None, None
                 self._refused(item, parsed, built)
         return parsed.python
 
@@ -317,15 +319,13 @@ class Shard:
             return []
         if parsed.cut_names is not None:
             return parsed.cut_names
-        planned, outline = parsed.planned, parsed.outline
+        planned, outline, imports = parsed.planned, parsed.outline, parsed.imports
         cut_lines: tuple[tuple[int, int], ...] | None = None  # None: the whole text
-        if planned is not None and planned.cut:
-            imports, cut_lines = planned.imports, planned.cut_lines
+        if planned is not None:
+            cut_lines = planned.cut_lines
         elif outline is not None:
-            imports, cut_lines = outline.imports, outline.cut_lines
-        elif planned is None and parsed.imports is not None:
-            imports = parsed.imports
-        else:
+            cut_lines = outline.cut_lines
+        if imports is None or (planned is not None and not planned.cut):
             parsed.cut_names = []
             return []
         module, is_package = module_of(item.source.path, self.config.root)

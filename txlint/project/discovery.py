@@ -66,6 +66,12 @@ def within(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder if folder.endswith(os.sep) else folder + os.sep)
 
 
+def relative_under(path: str, folder: str) -> str | None:
+    """The absolute `path` relative to `folder` when under it (`""` for the folder itself), read
+    off the names with strings (no `Path` per file on a warm run's hot path); None when not under it."""
+    return path[len(folder) :].lstrip(os.sep) if within(path, folder) else None
+
+
 def ignore_spec(lines: Iterable[str]) -> Spec | None:
     """gitignore lines as a spec whose regexes cannot backtrack for hours (see `without_backtracking`).
 
@@ -225,8 +231,8 @@ def _ignored(path: Path, is_dir: bool, ignores: list[tuple[Path, Spec]]) -> bool
     ignored = False
     text = str(path)
     for base, spec in ignores:
-        folder = str(base)
-        relative = (text[len(folder) :].lstrip(os.sep) if within(text, folder) else path.relative_to(base).as_posix()).replace(os.sep, "/")
+        under = relative_under(text, str(base))
+        relative = (under if under is not None else path.relative_to(base).as_posix()).replace(os.sep, "/")
         relative += "/" if is_dir else ""
         result = spec.check_file(relative)
         if result.include is not None:

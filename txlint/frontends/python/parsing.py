@@ -31,7 +31,7 @@ from txlint.frontends.python.positions import LazyPositions, StatementLines
 from txlint.frontends.python.prefilter import may_matter, may_operate
 from txlint.frontends.python.recognisers import RECOGNISERS
 from txlint.frontends.python.relevance import operating_functions
-from txlint.frontends.python.skeleton import FUNCTIONS, cuttable, skeleton
+from txlint.frontends.python.skeleton import FUNCTIONS, cuttable, first_line, skeleton
 
 # Recursion CPython's parser may use before txlint gives up on a file: about 1 500 chained
 # operators. Real code stays far below (Django's source nests some 40 levels at most).
@@ -72,8 +72,6 @@ class ParsedPython:
     # The lines of each function at module level and method of a class at module level ("f",
     # "Cls.f"): where its calls are found in the text without resolving libcst positions.
     lines_of: dict[str, tuple[int, int]] = field(default_factory=dict)
-    cut: bool = False  # some functions were cut (`relevance`): more words may keep more of them
-    cut_lines: tuple[tuple[int, int], ...] = ()  # the lines of the functions cut
     tree: ast.Module | None = None  # CPython's (None for syntax newer than the running Python)
 
     def table_decls(self) -> list[TableDecl]:
@@ -143,7 +141,7 @@ class Planned:
                 self.skeleton, self.cut_lines = None, ()
             else:
                 positions = LazyPositions(module, self.skeleton_lines)
-                return ParsedPython(self.path, module, self.imports, positions, self.text, self.lines_of, cut=True, cut_lines=self.cut_lines, tree=self.tree)
+                return ParsedPython(self.path, module, self.imports, positions, self.text, self.lines_of, tree=self.tree)
         try:
             module = cst.parse_module(self.text)
         except cst.ParserSyntaxError as error:
@@ -188,14 +186,14 @@ def plan(path: str, text: str, words: Sequence[str] = ()) -> Planned | PythonSyn
         return Planned(path, text, ImportTable(), None, cpython_reads) if operates else Irrelevant()
     imports = ImportTable.of_tree(tree)
     if not operates:
-        cut_lines = tuple((f.lineno, f.end_lineno or f.lineno) for f, _ in cuttable(tree))
+        cut_lines = _cut_lines(tree, lambda function: False)
         return Outline(path, text, imports, tree, cut_lines) if _declares_classes(tree.body) else Irrelevant(imports, tree)
     planned = Planned(path, text, imports, tree, cpython_reads, _function_lines(tree), text_lines=_statement_lines(tree))
     keep = operating_functions(text, tree, KNOWN_NAMES, mentioned)
     cut = skeleton(text, tree, keep.__contains__)
     if cut is not None and cut is not text:
         planned.skeleton = cut
-        planned.cut_lines = tuple((f.lineno, f.end_lineno or f.lineno) for f, _ in cuttable(tree) if f not in keep)
+        planned.cut_lines = _cut_lines(tree, keep.__contains__)
         planned.skeleton_lines = _statement_lines(tree, keep.__contains__)
     return planned
 
@@ -248,26 +246,26 @@ def _statement_lines(tree: ast.Module, kept: Callable[[ast.stmt], bool] = lambda
     for statement in tree.body:
         if isinstance(statement, FUNCTIONS) and not kept(statement):
             continue
-        if _add_line(module, statement) and isinstance(statement, ast.ClassDef):
+        if _add_line(module, first_line(statement) + 1) and isinstance(statement, ast.ClassDef):
             found: list[int] = []
             for member in statement.body:
-                if isinstance(member, FUNCTIONS) and not kept(member):
-                    if not found or found[-1] != member.lineno:
-                        found.append(member.lineno)
-                else:
-                    _add_line(found, member)
+                cut = isinstance(member, FUNCTIONS) and not kept(member)
+                _add_line(found, member.lineno if cut else first_line(member) + 1)
             members[len(module) - 1] = tuple(found)
     return StatementLines(tuple(module), members)
 
 
-def _add_line(lines: list[int], statement: ast.stmt) -> bool:
-    """Add the line `statement` starts on, decorators included, unless it shares the last one."""
-    decorators = statement.decorator_list if isinstance(statement, (*FUNCTIONS, ast.ClassDef)) else []
-    first = min([statement.lineno, *(d.lineno for d in decorators)])
+def _add_line(lines: list[int], first: int) -> bool:
+    """Add a statement's first line, unless it shares the last one (`a = 1; b = 2`)."""
     if lines and lines[-1] == first:
         return False
     lines.append(first)
     return True
+
+
+def _cut_lines(tree: ast.Module, kept: Callable[[ast.stmt], bool]) -> tuple[tuple[int, int], ...]:
+    """The lines (from the `def`) of the functions `cuttable` gives that are not kept."""
+    return tuple((f.lineno, f.end_lineno or f.lineno) for f, _ in cuttable(tree) if not kept(f))
 
 
 def function_lines(text: str) -> dict[str, tuple[int, int]]:

@@ -71,7 +71,7 @@ class _Module:
 
     def text_of(self, node: ast.stmt) -> str:
         """The lines a statement is on (a definition with its decorators)."""
-        first = first_line(node) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else node.lineno - 1
+        first = first_line(node)
         return "\n".join(self.lines[first : node.end_lineno or node.lineno])
 
     def text_of_node(self, node: ast.expr) -> str:

@@ -60,6 +60,7 @@ def cuttable(tree: ast.Module) -> Iterator[tuple[Function, bool]]:
                     yield member, True
 
 
-def first_line(node: Function) -> int:
-    """The 0-based line a definition starts on, its decorators included."""
-    return min([node.lineno, *(d.lineno for d in node.decorator_list)]) - 1
+def first_line(node: ast.stmt) -> int:
+    """The 0-based line a statement starts on, a definition's decorators included."""
+    decorators = node.decorator_list if isinstance(node, (*FUNCTIONS, ast.ClassDef)) else []
+    return min([node.lineno, *(d.lineno for d in decorators)]) - 1
