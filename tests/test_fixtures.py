@@ -2,6 +2,9 @@
 
 `# expect: TX101, TX108` on a `def` line: those codes, and no other, must be
 reported inside the function; `# expect: clean`: nothing may be.
+
+The files directly under `fixtures/` are one project; each folder under it is a project of its
+own (rooted there), so that its models, helpers and call sites are the only evidence it has.
 """
 
 from __future__ import annotations
@@ -53,24 +56,32 @@ def labelled_blocks(path: Path) -> list[tuple[str, int, int, set[str]]]:
     return found
 
 
+def projects() -> list[tuple[Path, list[Path]]]:
+    """The fixture projects: the top folder's files, then each folder's files (at any depth)."""
+    found = [(FIXTURES, sorted(p for p in FIXTURES.iterdir() if p.suffix in {".py", ".sql"}))]
+    for folder in sorted(p for p in FIXTURES.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+        found.append((folder, sorted(p for p in folder.rglob("*") if p.suffix in {".py", ".sql"})))
+    return found
+
+
 def cases() -> list[object]:
     return [
-        pytest.param(path, name, start, end, codes, id=f"{path.name}::{name}")
-        for path in sorted(FIXTURES.iterdir())
-        if path.suffix in {".py", ".sql"}
+        pytest.param(path, name, start, end, codes, id=f"{path.relative_to(FIXTURES)}::{name}")
+        for _, files in projects()
+        for path in files
         for name, start, end, codes in (labelled_functions(path) if path.suffix == ".py" else labelled_blocks(path))
     ]
 
 
 @pytest.fixture(scope="module")
 def findings_by_file() -> dict[Path, list[tuple[str, int]]]:
-    files = sorted(FIXTURES.glob("*.py")) + sorted(FIXTURES.glob("*.sql"))
-    # The fixtures live under `tests/`: rooted at their own folder, they are judged like application code.
-    result = Engine(Config(root=FIXTURES), frozenset(all_rules())).check_files(files, [str(f) for f in files])
-    assert not result.notices, result.notices
     by_file: dict[Path, list[tuple[str, int]]] = {}
-    for finding in result.findings:
-        by_file.setdefault(Path(finding.path), []).append((finding.code, finding.line))
+    for root, files in projects():
+        # The fixtures live under `tests/`: rooted at their own folder, they are judged like application code.
+        result = Engine(Config(root=root), frozenset(all_rules())).check_files(files, [str(f) for f in files])
+        assert not result.notices, result.notices
+        for finding in result.findings:
+            by_file.setdefault(Path(finding.path), []).append((finding.code, finding.line))
     return by_file
 
 
