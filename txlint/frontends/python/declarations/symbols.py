@@ -4,7 +4,8 @@ Imports: what the names a module imports stand for, for the modules that
 import them from it (a chain of re-exports: `from .db import AsyncSession`
 where `db.py` imports SQLModel's), kept only when they lead to a library a
 recogniser knows or on into the project. Instances: a module-level
-`name = Class(...)` (`cache = CTFdCache()`). Bases: the first base of each
+`name = Class(...)` (`cache = CTFdCache()`), and SQLAlchemy's `Table`s and engines
+(`engine = create_engine(...)`, `declarations.sqlalchemy_tables`). Bases: the first base of each
 module-level class. Settings: framework settings the file turns on.
 """
 
@@ -15,6 +16,7 @@ import re
 from pathlib import Path
 
 from txlint.core.summaries import Symbol, SymbolKind, module_of
+from txlint.frontends.python.declarations import sqlalchemy_tables
 from txlint.frontends.python.declarations.syntax import dotted, positional
 from txlint.frontends.python.imports import ImportTable
 from txlint.frontends.python.recognisers import RECOGNISERS
@@ -59,4 +61,5 @@ def symbols(path: str, text: str, tree: ast.Module, imports: ImportTable, root: 
             target = named(statement.value.func)
             if target is not None and target.rsplit(".", 1)[-1][:1].isupper():
                 found.append(Symbol(SymbolKind.INSTANCE, f"{module}.{statement.targets[0].id}", target))
+    found += [Symbol(SymbolKind.INSTANCE, f"{module}.{name}", kind) for name, kind in sqlalchemy_tables.instances(tree, resolving)]
     return found

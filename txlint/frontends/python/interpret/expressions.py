@@ -159,6 +159,10 @@ class Expressions(Effects):
         for element in node.slice:
             if isinstance(element.slice, cst.Index):
                 self.eval(element.slice.value)
+        for recogniser in self.file.recognisers:
+            found = recogniser.subscript(self, node, base)
+            if found is not None:
+                return found
         if isinstance(base, Query):
             read = self.evaluate_query(base, node)
             return self.row_from_read(read, base.table)

@@ -14,8 +14,11 @@ from txlint.frontends.python.recognisers.configured_locks import ConfiguredLocks
 from txlint.frontends.python.recognisers.dbapi_drivers import DbApiRecogniser
 from txlint.frontends.python.recognisers.django_orm import DjangoRecogniser
 from txlint.frontends.python.recognisers.project_calls import ProjectCalls
+from txlint.frontends.python.recognisers.sqlalchemy_core import SqlAlchemyCoreRecogniser
 from txlint.frontends.python.recognisers.sqlalchemy_orm import SqlAlchemyRecogniser
 
 # The project's own lock functions come first: a helper the user names is theirs, whatever library it
 # wraps; then the project's functions whose summaries say what they do (the callee is the project's).
-RECOGNISERS: tuple[Recogniser, ...] = (ConfiguredLocks(), ProjectCalls(), DjangoRecogniser(), SqlAlchemyRecogniser(), DbApiRecogniser(), CacheRecogniser(), Acts())
+# SQLAlchemy Core comes before the ORM: it claims the engines, connections and `Table` statements,
+# and leaves sessions and models to the ORM.
+RECOGNISERS: tuple[Recogniser, ...] = (ConfiguredLocks(), ProjectCalls(), DjangoRecogniser(), SqlAlchemyCoreRecogniser(), SqlAlchemyRecogniser(), DbApiRecogniser(), CacheRecogniser(), Acts())

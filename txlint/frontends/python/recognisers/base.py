@@ -46,6 +46,10 @@ class Recogniser:
         """The value of `base.attr`, when it is this library's."""
         return None
 
+    def subscript(self, ctx: Context, node: cst.Subscript, base: Value) -> Value | None:
+        """The value of `base[key]`, when it is this library's (`t.c["balance"]`)."""
+        return None
+
     def assigned(self, ctx: Context, target: cst.Attribute, value: cst.BaseExpression) -> bool:
         """`owner.attr = value` that changes a library object's state (`conn.autocommit = True`)."""
         return False

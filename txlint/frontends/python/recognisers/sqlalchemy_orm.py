@@ -24,6 +24,7 @@ from txlint.frontends.python.interpret.values import (
     Data,
     ModelClass,
     Pair,
+    Parameter,
     Query,
     Record,
     Row,
@@ -36,6 +37,7 @@ from txlint.frontends.python.interpret.values import (
 from txlint.frontends.python.literals import string_value
 from txlint.frontends.python.recognisers.base import Recogniser, TxScope
 from txlint.frontends.python.recognisers.sql_strings import parameters, sql_text, statements
+from txlint.frontends.python.recognisers.sqlalchemy_core.statements import run_core_statement
 from txlint.sql import to_ir
 
 API = "sqlalchemy"
@@ -117,7 +119,8 @@ class SqlAlchemyRecogniser(Recogniser):
         if isinstance(owner, Session):
             return TxScope(flushes=owner.orm)  # leaving the block flushes an ORM session
         # `with engine.begin() as conn:` yields a connection whose statements run in the block.
-        return TxScope(handle=Session("connection", orm=False)) if _looks_like_engine(expr.func.value) else None
+        named = isinstance(owner, (Unknown, Parameter)) and _looks_like_engine(expr.func.value)
+        return TxScope(handle=Session("connection", orm=False)) if named else None
 
     def parameter(self, ctx: Context, param: cst.Param) -> Value | None:
         """A parameter annotated with a session/connection type, or named `session` in a SQLAlchemy module."""
@@ -243,6 +246,9 @@ class SqlAlchemyRecogniser(Recogniser):
         if text_sql is not None:
             return _execute_text(ctx, node, text_sql, node.args[1].value if len(node.args) > 1 else None)
         statement = ctx.eval(node.args[0].value)
+        core = run_core_statement(ctx, node, statement, params=node.args[1].value if len(node.args) > 1 else None)
+        if core is not None:  # a Core statement: an INSERT, a select of a `Table`
+            return core
         if isinstance(statement, UpdateStatement):
             return _execute_update(ctx, node, statement)
         if isinstance(statement, Query):
