@@ -100,6 +100,9 @@ def owned(ctx: Context, node: cst.Attribute) -> Value | None:
         if ctx.class_name is None:
             return None
         return _module_facts(ctx.file).attributes.get((ctx.class_name, node.attr.value))
+    head = (dotted_name(node) or "").split(".", 1)[0]
+    if not head or ctx.lookup(head) is not None:
+        return None  # a local variable, whatever a module-level import of the same name is
     qualified = ctx.imports.resolve(node)
     if qualified is None or not ctx.imports.in_project(qualified):
         return None

@@ -18,7 +18,7 @@ import libcst as cst
 
 from txlint.core.ir import Commit, Rollback
 from txlint.frontends.python.interpret.context import Context
-from txlint.frontends.python.interpret.values import Data, ModelClass, Parameter, Query, Record, Unknown, UpdateStatement, Value
+from txlint.frontends.python.interpret.values import Data, ModelClass, Parameter, Record, Unknown, UpdateStatement, Value
 from txlint.frontends.python.literals import text_value
 from txlint.frontends.python.recognisers.base import Recogniser, TxScope
 from txlint.frontends.python.recognisers.sqlalchemy_core.evidence import annotated, autocommit_of, engine_of, owned, table_of
@@ -28,16 +28,15 @@ from txlint.frontends.python.recognisers.sqlalchemy_core.names import (
     ENGINE_TYPES,
     INSERT,
     SELECT,
-    TEXT,
     UPDATE,
 )
 from txlint.frontends.python.recognisers.sqlalchemy_core.statements import (
-    API,
     insert_method,
     insert_of,
     result_method,
     run,
     select_of,
+    selected_table,
     table_method,
     update_of,
 )
@@ -45,6 +44,7 @@ from txlint.frontends.python.recognisers.sqlalchemy_core.values import (
     CoreColumn,
     CoreColumns,
     CoreConnection,
+    CoreQuery,
     CoreResult,
     CoreTable,
     CoreTransaction,
@@ -53,7 +53,6 @@ from txlint.frontends.python.recognisers.sqlalchemy_core.values import (
 )
 
 EXECUTE = frozenset({"execute", "scalar", "scalars", "exec_driver_sql"})
-STATEMENT_BUILDERS = SELECT | UPDATE | INSERT | TEXT | {"sqlalchemy.delete", "sqlalchemy.sql.delete"}
 TABLE_STATEMENTS = frozenset({"select", "update", "insert", "delete"})
 
 
@@ -146,7 +145,10 @@ class SqlAlchemyCoreRecogniser(Recogniser):
 
     def _engine_method(self, ctx: Context, node: cst.Call, engine: Engine, method: str) -> Value | None:
         """`connect()` and (outside a `with`, or in autocommit) `begin()` give a connection;
-        `execution_options(...)` an engine with those options."""
+        `execution_options(...)` an engine with those options. SQLAlchemy 1.x's `engine.execute(...)`
+        runs the statement on a connection of its own, committed at once: in no transaction."""
+        if method in {"execute", "scalar"}:
+            return run(ctx, node, autocommit=True)
         if method not in {"connect", "begin", "execution_options"}:
             return None
         for arg in node.args:
@@ -196,21 +198,27 @@ class SqlAlchemyCoreRecogniser(Recogniser):
 
 
 def _runs_sqlalchemy(ctx: Context, node: cst.Call) -> bool:
-    """`x.execute(statement)` whose statement SQLAlchemy builds: `select(...)`/`insert(...)`/`update(...)`/
-    `text(...)`, `t.update()` of a `Table`, refined by any methods, or a variable holding one."""
+    """`x.execute(statement)` of a Core statement: `select(t)`/`update(t)` of a `Table`, an `insert(...)`,
+    `t.update()`, refined by any methods, or a variable holding one. (An ORM `select(M)` run by an
+    unknown receiver is left to the ORM recogniser, which knows its sessions.)"""
     positional = [a.value for a in node.args if a.keyword is None and not a.star]
     if not positional:
         return False
     expr = positional[0]
     while isinstance(expr, cst.Call):
-        if ctx.imports.resolve(expr.func) in STATEMENT_BUILDERS:
+        called = ctx.imports.resolve(expr.func)
+        if called in INSERT:
             return True
+        if called in SELECT:
+            return selected_table(ctx, expr) is not None
+        if called in UPDATE:
+            first = next((a.value for a in expr.args if a.keyword is None and not a.star), None)
+            return first is not None and table_of(ctx, first) is not None
         if not isinstance(expr.func, cst.Attribute):
             return False
         if expr.func.attr.value in TABLE_STATEMENTS and table_of(ctx, expr.func.value) is not None:
             return True
         expr = expr.func.value
     if isinstance(expr, cst.Name):
-        held = ctx.lookup(expr.value)
-        return isinstance(held, (UpdateStatement, InsertStatement)) or (isinstance(held, Query) and held.api == API)
+        return isinstance(ctx.lookup(expr.value), (CoreQuery, UpdateStatement, InsertStatement))
     return False

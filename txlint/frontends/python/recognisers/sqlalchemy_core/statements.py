@@ -39,13 +39,25 @@ ROWS_RESULTS = frozenset({"all", "fetchall", "fetchmany", "partitions", "unique"
 # -- building ------------------------------------------------------------------------------------------
 
 
-def select_of(ctx: Context, node: cst.Call) -> CoreQuery | None:
-    """`select(t)`, `select(t.c.a, t.c.b)`: a query of the table its first table or column names;
-    None when no argument is a `Table` or one of its columns (the ORM's `select(M)`)."""
+def selected_table(ctx: Context, node: cst.Call) -> str | None:
+    """The table a `select(...)` reads: the first argument that is a `Table` or one of its columns;
+    None when none is (the ORM's `select(M)`)."""
+    return next((found for arg in _selected(node) if (found := table_of(ctx, arg) or column_of(ctx, arg)) is not None), None)
+
+
+def _selected(node: cst.Call) -> list[cst.BaseExpression]:
     positional = [a.value for a in node.args if a.keyword is None and not a.star]
-    table = next((found for arg in positional if (found := table_of(ctx, arg) or column_of(ctx, arg)) is not None), None)
+    if len(positional) == 1 and isinstance(positional[0], (cst.List, cst.Tuple)):
+        return [e.value for e in positional[0].elements]  # SQLAlchemy 1.x: `select([t.c.a, t.c.b])`
+    return positional
+
+
+def select_of(ctx: Context, node: cst.Call) -> CoreQuery | None:
+    """`select(t)`, `select(t.c.a, t.c.b)`: a query of the table its first table or column names."""
+    table = selected_table(ctx, node)
     if table is None:
         return None
+    positional = _selected(node)
     columns: list[str] = []
     whole = False
     for arg in positional:
