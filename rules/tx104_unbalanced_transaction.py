@@ -17,9 +17,10 @@ class UnbalancedTransaction(Rule):
     doc = RuleDoc(
         what_it_does=(
             "Follows every path out of a function that commits or rolls back a transaction it controls "
-            "by hand (`session.begin()`, `conn.begin()`, `set_autocommit(False)`, a DB-API connection "
-            "after its first write, `BEGIN`). A path that leaves after a write or a row lock with neither "
-            "`commit()` nor `rollback()` — the missing `else`, an early `return`, an `except` that "
+            "by hand (`session.begin()`, `trans = conn.begin()`, a SQLAlchemy 2.0 connection after its "
+            "first statement, `set_autocommit(False)`, a DB-API connection after its first write, "
+            "`BEGIN`). A path that leaves after a write or a row lock with neither `commit()` nor "
+            "`rollback()` — the missing `else`, an early `return`, an `except` that "
             "swallows the error — is reported where it leaves, with the first uncommitted write or lock."
         ),
         why_is_this_bad=(
@@ -79,6 +80,15 @@ class UnbalancedTransaction(Rule):
             "    except Exception:  # error\n"
             "        logging.exception('payment failed')\n"
         ),
+        (
+            "from sqlalchemy import text\n"
+            "from sqlalchemy.engine import Connection\n"
+            "def hold(conn: Connection, order_id, ready):\n"
+            "    trans = conn.begin()\n"
+            "    conn.execute(text(\"UPDATE orders SET status = 'held' WHERE id = :id\"), {'id': order_id})\n"
+            "    if ready:  # error\n"
+            "        trans.commit()\n"
+        ),
     ]
     VALID = [
         # Near miss: the other branch rolls back.
@@ -134,6 +144,19 @@ class UnbalancedTransaction(Rule):
             "        session.rollback()\n"
             "        return None\n"
             "    return member\n"
+        ),
+        # Near miss: SQLAlchemy's transaction rolled back when the work fails.
+        (
+            "from sqlalchemy import text\n"
+            "from sqlalchemy.engine import Connection\n"
+            "def hold(conn: Connection, order_id):\n"
+            "    trans = conn.begin()\n"
+            "    try:\n"
+            "        conn.execute(text(\"UPDATE orders SET status = 'held' WHERE id = :id\"), {'id': order_id})\n"
+            "        trans.commit()\n"
+            "    except Exception:\n"
+            "        trans.rollback()\n"
+            "        raise\n"
         ),
         # Near miss: the block ends the transaction itself.
         (

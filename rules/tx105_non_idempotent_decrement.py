@@ -33,7 +33,13 @@ class NonIdempotentDecrement(Rule):
             "    Payment.objects.create(request_id=request_id, account_id=pk, amount=amount)  # unique request_id\n"
             "    Account.objects.filter(pk=pk, balance__gte=amount).update(balance=F(\"balance\") - amount)\n"
         ),
-        known_problems="An idempotency check made by the caller, in another function, is not seen.",
+        known_problems=(
+            "An idempotency check made by the caller, in another function, is not seen. An insert that "
+            "skips a duplicate (`ON CONFLICT DO NOTHING`, `INSERT IGNORE`, SQLAlchemy's "
+            "`on_conflict_do_nothing()`/`on_duplicate_key_update()`) anywhere in the transaction counts "
+            "as the idempotency key, whether or not its outcome (the row it returns, its row count) is "
+            "checked before the decrement: a retry then skips the insert and still decrements."
+        ),
     )
     INVALID = [
         (

@@ -18,8 +18,10 @@ class LockOutsideTransaction(Rule):
     doc = RuleDoc(
         what_it_does=(
             "Finds a locking read (`select_for_update()`, `with_for_update()`, `SELECT ... FOR UPDATE`) "
-            "that runs in autocommit: on a connection switched to autocommit, or before/after the "
-            "transaction block of the same function that holds the writes."
+            "that runs in autocommit: on a connection switched to autocommit (a DB-API connection's "
+            "`autocommit = True`, a SQLAlchemy engine or connection with `isolation_level=\"AUTOCOMMIT\"`, "
+            "whose `begin()` begins nothing), or before/after the transaction block of the same "
+            "function that holds the writes."
         ),
         why_is_this_bad=(
             "In autocommit every statement is its own transaction: the lock is released when the "
@@ -60,6 +62,14 @@ class LockOutsideTransaction(Rule):
             "        acct = Account.objects.select_for_update().get(pk=account_id)  # error\n"
             "        acct.nickname = 'frozen'\n"
         ),
+        # SQLAlchemy: the engine's connections are in autocommit, so `begin()` begins nothing (clarification 11).
+        (
+            "from sqlalchemy import create_engine, text\n"
+            "engine = create_engine('postgresql://app@db/shop', isolation_level='AUTOCOMMIT')\n"
+            "def hold(job_id):\n"
+            "    with engine.begin() as conn:\n"
+            "        conn.execute(text('SELECT id FROM jobs WHERE id = :id FOR UPDATE'), {'id': job_id})  # error\n"
+        ),
     ]
     VALID = [
         # Near miss: the same lock inside the block.
@@ -81,6 +91,14 @@ class LockOutsideTransaction(Rule):
             "def freeze(account_id):\n"
             "    with transaction.atomic(using='ledger'):\n"
             "        acct = Account.objects.using('ledger').select_for_update().get(pk=account_id)\n"
+        ),
+        # Near miss: an engine in its default isolation level: `begin()` begins a transaction.
+        (
+            "from sqlalchemy import create_engine, text\n"
+            "engine = create_engine('postgresql://app@db/shop', isolation_level='REPEATABLE READ')\n"
+            "def hold(job_id):\n"
+            "    with engine.begin() as conn:\n"
+            "        conn.execute(text('SELECT id FROM jobs WHERE id = :id FOR UPDATE'), {'id': job_id})\n"
         ),
     ]
 

@@ -101,7 +101,7 @@ ROW_RESULTS = {"scalar_one", "scalar_one_or_none", "scalar", "first", "one", "on
 ROWS_RESULTS = {"scalars", "all", "fetchall", "unique", "partitions", "yield_per"}
 TEXT_ITEM_RESULTS = {"scalar_one", "scalar_one_or_none", "scalar"}
 TEXT_ROW_RESULTS = {"first", "one", "one_or_none", "fetchone", "mappings"}
-ENGINE_NAMES = {"engine", "conn", "connection", "async_engine"}
+ENGINE_NAMES = {"conn", "connection"}  # engines, by evidence or by name, are the Core recogniser's
 
 
 class SqlAlchemyRecogniser(Recogniser):
