@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 
 from txlint.core.index import ProjectIndex
+from txlint.frontends.python import declarations
 from txlint.frontends.python.declarations import sqlalchemy_tables
 from txlint.frontends.python.imports import ImportTable
 from txlint.frontends.python.recognisers.sqlalchemy_core.names import AUTOCOMMIT_ENGINE, ENGINE
@@ -104,3 +105,18 @@ def test_module_level_engines_and_tables_are_instances_of_their_kind() -> None:
         "aio": AUTOCOMMIT_ENGINE,
         "wallets": "sqlalchemy.Table",
     }
+
+
+def test_a_class_mapped_to_a_table_is_a_model_with_its_constraints() -> None:
+    source = (
+        "from sqlalchemy import Column, Integer, Table, UniqueConstraint\n"
+        "from sqlalchemy.orm import DeclarativeBase\n"
+        "class Base(DeclarativeBase):\n"
+        "    pass\n"
+        "class Voucher(Base):\n"
+        "    __table__ = Table('vouchers', Base.metadata, Column('id', Integer, primary_key=True), Column('code', Integer), UniqueConstraint('code'))\n"
+    )
+    tree = ast.parse(source)
+    index = ProjectIndex.build(declarations.table_decls(tree, ImportTable.of_tree(tree), "app/models.py"))
+    assert index.is_model("Voucher") and index.table_of("Voucher") == "vouchers"
+    assert index.is_unique("Voucher", ["code"]) and index.columns_of("Voucher") == {"id", "code"}

@@ -5,7 +5,8 @@ Integer, CheckConstraint("balance >= 0")), UniqueConstraint("owner", "currency")
 `wallets`: its columns, its keys (a primary key or a unique column, `UniqueConstraint`,
 `PrimaryKeyConstraint`, a unique `Index`) and its CHECK (c >= 0) constraints. The declaration is
 filed under the name the module binds it to, which the recogniser finds it by
-(`recognisers.sqlalchemy_core.evidence`).
+(`recognisers.sqlalchemy_core.evidence`). A class mapped to a `Table` (`__table__ = Table(...)` in
+its body) is declared under the class's name, with its bases (it is a model like any other).
 
 `engine = create_engine(url, isolation_level="AUTOCOMMIT")` is an engine whose connections are in
 autocommit: the project symbol table files it (`engines`), so the modules importing it know.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+from dataclasses import replace
 
 from txlint.core.index import ColumnDecl, TableDecl
 from txlint.frontends.python.declarations.sqlalchemy_models import _table_args
@@ -26,18 +28,35 @@ CONSTRAINTS = frozenset({"UniqueConstraint", "CheckConstraint", "PrimaryKeyConst
 
 
 def table_decls(tree: ast.Module, imports: ImportTable, path: str) -> list[TableDecl]:
-    """The module-level `Table(...)` objects of a module, each under the name it is bound to."""
+    """The module-level `Table(...)` objects of a module, each under the name it is bound to, and the
+    classes mapped to one (`__table__ = Table(...)` in the class body), under the class's name."""
     decls = []
     for target, value in _bindings(tree):
-        if imports.resolve_name(dotted(value.func)) not in TABLE_TYPES:
+        found = _table(value, imports, target, path)
+        if found is not None:
+            decls.append(found)
+    for statement in module_statements(tree.body):
+        if not isinstance(statement, ast.ClassDef):
             continue
-        args = positional(value)
-        name = text(args[0]) if args else None
-        if name is None:
-            continue
-        columns, unique_sets, non_negative = _schema(args[1:])
-        decls.append(TableDecl(target, name, path, value.lineno, columns=columns, unique_sets=unique_sets, non_negative=non_negative))
+        for member in statement.body:
+            if isinstance(member, ast.Assign) and [dotted(t) for t in member.targets] == ["__table__"] and isinstance(member.value, ast.Call):
+                mapped = _table(member.value, imports, statement.name, path)
+                if mapped is not None:
+                    bases = tuple(b for b in (last_part(base) for base in positional(statement)) if b)
+                    decls.append(replace(mapped, bases=bases))
     return decls
+
+
+def _table(call: ast.Call, imports: ImportTable, name: str, path: str) -> TableDecl | None:
+    """The declaration of `Table("table", metadata, ...)` bound to `name`; None for any other call."""
+    if imports.resolve_name(dotted(call.func)) not in TABLE_TYPES:
+        return None
+    args = positional(call)
+    table = text(args[0]) if args else None
+    if table is None:
+        return None
+    columns, unique_sets, non_negative = _schema(args[1:])
+    return TableDecl(name, table, path, call.lineno, columns=columns, unique_sets=unique_sets, non_negative=non_negative)
 
 
 def _schema(items: list[ast.expr]) -> tuple[tuple[ColumnDecl, ...], tuple[tuple[str, ...], ...], tuple[str, ...]]:
