@@ -120,3 +120,15 @@ def test_a_class_mapped_to_a_table_is_a_model_with_its_constraints() -> None:
     index = ProjectIndex.build(declarations.table_decls(tree, ImportTable.of_tree(tree), "app/models.py"))
     assert index.is_model("Voucher") and index.table_of("Voucher") == "vouchers"
     assert index.is_unique("Voucher", ["code"]) and index.columns_of("Voucher") == {"id", "code"}
+
+
+def test_a_reflected_table_has_constraints_the_code_does_not_show() -> None:
+    index, _, _ = _index(
+        "from sqlalchemy import Column, Integer, MetaData, Table\n"
+        "metadata = MetaData()\n"
+        "members = Table('members', metadata, autoload_with=engine)\n"
+        "extended = Table('extended', metadata, Column('id', Integer, primary_key=True), autoload_with=engine)\n"
+        "declared = Table('declared', metadata, Column('id', Integer, primary_key=True))\n"
+    )
+    assert not index.knows_table("members") and not index.knows_table("extended")
+    assert index.knows_table("declared")

@@ -56,7 +56,10 @@ def _table(call: ast.Call, imports: ImportTable, name: str, path: str) -> TableD
     if table is None:
         return None
     columns, unique_sets, non_negative = _schema(args[1:])
-    return TableDecl(name, table, path, call.lineno, columns=columns, unique_sets=unique_sets, non_negative=non_negative)
+    # A table read from the database (`autoload_with=engine`) has constraints this code does not show.
+    reflected = keyword(call, "autoload_with") is not None or is_true(keyword(call, "autoload"))
+    complete = bool(columns) and not reflected
+    return TableDecl(name, table, path, call.lineno, columns=columns, unique_sets=unique_sets, non_negative=non_negative, complete=complete)
 
 
 def _schema(items: list[ast.expr]) -> tuple[tuple[ColumnDecl, ...], tuple[tuple[str, ...], ...], tuple[str, ...]]:
