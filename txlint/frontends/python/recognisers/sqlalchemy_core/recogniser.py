@@ -35,6 +35,7 @@ from txlint.frontends.python.recognisers.sqlalchemy_core.statements import (
     insert_of,
     result_method,
     run,
+    select_from,
     select_of,
     selected_table,
     table_method,
@@ -124,6 +125,10 @@ class SqlAlchemyCoreRecogniser(Recogniser):
             table = receiver.table if isinstance(receiver, CoreTable) else table_of(ctx, node.func.value)
             if table is not None:
                 return table_method(ctx, node, table, method)
+        if method == "select_from" and not isinstance(receiver, CoreQuery):
+            found = select_from(ctx, node)
+            if found is not None:
+                return found
         if isinstance(receiver, InsertStatement):
             return insert_method(ctx, node, receiver, method)
         if isinstance(receiver, CoreResult):

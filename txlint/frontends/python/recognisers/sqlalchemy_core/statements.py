@@ -17,13 +17,14 @@ from dataclasses import replace
 
 import libcst as cst
 
-from txlint.core.ir import Assignment, Dependency, Insert, Read, RowOrigin, RowRef, Write
+from txlint.core.ir import Assignment, Dependency, Insert, Read, ReadKind, RowOrigin, RowRef, Write
+from txlint.frontends.python.imports import dotted_name
 from txlint.frontends.python.interpret.context import Context
 from txlint.frontends.python.interpret.values import Data, ModelClass, Query, Record, UpdateStatement, Value
 from txlint.frontends.python.literals import text_value
 from txlint.frontends.python.recognisers.sql_strings import parameters, sql_text, statements
 from txlint.frontends.python.recognisers.sqlalchemy_core.evidence import column_of, table_of
-from txlint.frontends.python.recognisers.sqlalchemy_core.names import TEXT
+from txlint.frontends.python.recognisers.sqlalchemy_core.names import SELECT, TEXT
 from txlint.frontends.python.recognisers.sqlalchemy_core.values import CoreColumn, CoreQuery, CoreResult, CoreTable, InsertStatement
 from txlint.sql import to_ir
 
@@ -40,9 +41,32 @@ ROWS_RESULTS = frozenset({"all", "fetchall", "fetchmany", "partitions", "unique"
 
 
 def selected_table(ctx: Context, node: cst.Call) -> str | None:
-    """The table a `select(...)` reads: the first argument that is a `Table` or one of its columns;
-    None when none is (the ORM's `select(M)`)."""
-    return next((found for arg in _selected(node) if (found := table_of(ctx, arg) or column_of(ctx, arg)) is not None), None)
+    """The table a `select(...)` reads: the first argument that is a `Table` or one of its columns,
+    also inside an aggregate (`func.count(t.c.id)`); None when none is (the ORM's `select(M)`)."""
+    for arg in _selected(node):
+        found = table_of(ctx, arg) or column_of(ctx, arg)
+        if found is None and _aggregate(arg):
+            assert isinstance(arg, cst.Call)
+            found = next((t for a in arg.args if (t := table_of(ctx, a.value) or column_of(ctx, a.value)) is not None), None)
+        if found is not None:
+            return found
+    return None
+
+
+def _aggregate(node: cst.BaseExpression) -> bool:
+    """`func.count(...)`, `sa.func.max(...)`: a value computed over the rows."""
+    return isinstance(node, cst.Call) and ".func." in f".{dotted_name(node.func) or ''}"
+
+
+def select_from(ctx: Context, node: cst.Call) -> CoreQuery | None:
+    """`select(func.count()).select_from(t)`: a fact about the rows of `t` (any other select: its rows)."""
+    assert isinstance(node.func, cst.Attribute)
+    select = node.func.value
+    positional = [a.value for a in node.args if a.keyword is None and not a.star]
+    table = table_of(ctx, positional[0]) if positional else None
+    if table is None or not isinstance(select, cst.Call) or ctx.imports.resolve(select.func) not in SELECT:
+        return None
+    return CoreQuery(table, ctx.span(node), api=API, aggregate=all(_aggregate(arg) for arg in _selected(select)))
 
 
 def _selected(node: cst.Call) -> list[cst.BaseExpression]:
@@ -66,7 +90,8 @@ def select_of(ctx: Context, node: cst.Call) -> CoreQuery | None:
             columns.append(value.column_ref)
         elif isinstance(value, CoreTable) or table_of(ctx, arg) is not None:
             whole = True
-    return CoreQuery(table, ctx.span(node), api=API, columns=() if whole else tuple(columns))
+    aggregate = all(_aggregate(arg) for arg in positional)
+    return CoreQuery(table, ctx.span(node), api=API, columns=() if whole or aggregate else tuple(columns), aggregate=aggregate)
 
 
 def update_of(ctx: Context, node: cst.Call) -> UpdateStatement | None:
@@ -201,6 +226,7 @@ def run_statement(ctx: Context, node: cst.Call, statement: Value, autocommit: bo
                 key=tuple(g.column for g in statement.guards),
                 guards=statement.guards,
                 columns=columns or ("*",),
+                kind=ReadKind.FACT if isinstance(statement, CoreQuery) and statement.aggregate else ReadKind.ROWS,
                 autocommit=autocommit,
             )
         )

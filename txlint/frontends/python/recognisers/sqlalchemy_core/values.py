@@ -62,9 +62,11 @@ class CoreColumn(Data):
 @dataclass(frozen=True)
 class CoreQuery(Query):
     """A select built from a `Table` (`select(t)`, `select(t.c.a, t.c.b)`, `t.select()`): the columns
-    it selects (empty: the whole row), so its result's items are known."""
+    it selects (empty: the whole row), so its result's items are known; `aggregate`: it selects a
+    fact about the rows (`select(func.count()).select_from(t)`), which locks nothing absent."""
 
     columns: tuple[str, ...] = ()
+    aggregate: bool = False
 
 
 @dataclass(frozen=True)
