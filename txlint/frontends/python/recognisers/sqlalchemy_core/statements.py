@@ -45,8 +45,7 @@ def selected_table(ctx: Context, node: cst.Call) -> str | None:
     also inside an aggregate (`func.count(t.c.id)`); None when none is (the ORM's `select(M)`)."""
     for arg in _selected(node):
         found = table_of(ctx, arg) or column_of(ctx, arg)
-        if found is None and _aggregate(arg):
-            assert isinstance(arg, cst.Call)
+        if found is None and isinstance(arg, cst.Call) and _aggregate(arg):
             found = next((t for a in arg.args if (t := table_of(ctx, a.value) or column_of(ctx, a.value)) is not None), None)
         if found is not None:
             return found
@@ -60,8 +59,7 @@ def _aggregate(node: cst.BaseExpression) -> bool:
 
 def select_from(ctx: Context, node: cst.Call) -> CoreQuery | None:
     """`select(func.count()).select_from(t)`: a fact about the rows of `t` (any other select: its rows)."""
-    assert isinstance(node.func, cst.Attribute)
-    select = node.func.value
+    select = node.func.value if isinstance(node.func, cst.Attribute) else None
     positional = [a.value for a in node.args if a.keyword is None and not a.star]
     table = table_of(ctx, positional[0]) if positional else None
     if table is None or not isinstance(select, cst.Call) or ctx.imports.resolve(select.func) not in SELECT:
