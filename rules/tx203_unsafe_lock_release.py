@@ -6,7 +6,17 @@ from collections.abc import Iterable
 
 from txlint.core.ftypes import Severity, Span
 from txlint.core.ir import CacheKind, CacheOp, Unit
-from txlint.core.queries import cache_ops, callers_of, expiries_after, never_expires, optimistic, result_tested_by, same_key, takes_lock
+from txlint.core.queries import (
+    cache_ops,
+    callers_of,
+    checked_then_set,
+    expiries_after,
+    never_expires,
+    optimistic,
+    result_tested_by,
+    same_key,
+    takes_lock,
+)
 from txlint.core.rule import RelatedSpan, Report, Rule, RuleContext, RuleDoc
 
 
@@ -225,7 +235,12 @@ class UnsafeLockRelease(Rule):
         for index, delete in cache_ops(unit):
             if delete.kind is not CacheKind.DELETE or optimistic(delete):
                 continue
-            report = _frees_expiring_lock(unit, index, delete) or _checked_apart(unit, index, delete) or _frees_callers_lock(unit, delete, context)
+            report = (
+                _frees_expiring_lock(unit, index, delete)
+                or _frees_mutex(unit, index, delete)
+                or _checked_apart(unit, index, delete)
+                or _frees_callers_lock(unit, delete, context)
+            )
             if report is not None:
                 yield report
 
@@ -245,6 +260,20 @@ def _frees_expiring_lock(unit: Unit, index: int, delete: CacheOp) -> Report | No
                 delete.span,
                 f"`{delete.command}` frees lock `{delete.key}` without checking that it still holds the caller's token",
                 (RelatedSpan(take.span, "lock taken here with an expiry: after it runs out, the key may be another holder's"),),
+            )
+    return None
+
+
+def _frees_mutex(unit: Unit, index: int, delete: CacheOp) -> Report | None:
+    """A plain delete of a key the function claimed by reading it and then writing it (a TX205
+    mutex, clarification 22: the codes stack). Two requests can both hold such a key; the first to
+    finish frees the other's, and, once the key expires, anyone's."""
+    for write_index, write, _, _ in checked_then_set(unit):
+        if write_index < index and same_key(write, delete):
+            return Report(
+                delete.span,
+                f"`{delete.command}` frees mutex `{delete.key}` without checking that it still holds the caller's value",
+                (RelatedSpan(write.span, "mutex claimed here by a check and a separate write"),),
             )
     return None
 

@@ -336,6 +336,7 @@ class CacheOp(Op):
     in_handler: bool = False  # runs in an `except` handler
     decides: bool = False  # its result is tested by a branch condition (if/while/ternary; an `assert` decides nothing)
     result_used: bool = False  # its result is used as a value besides tests (returned, stored, passed on)
+    returned: bool = False  # its result is returned to the caller (a try-acquire helper: the caller decides)
     compared_with: tuple[str, ...] = ()  # literal values its result is compared with in branch conditions
     flag_value: bool = False  # SET: the value written is a marker (a literal, a variable, a token), not computed data
     decrement: bool = False  # INCR: the command lowers the counter (decr, decrby): it takes nothing

@@ -192,9 +192,10 @@ def optimistic(op: CacheOp) -> bool:
 
 
 def lock_like(unit: Unit, index: int, take: CacheOp) -> bool:
-    """A take that is used as a lock or dedup guard: a lock object, its result decides, or the key is
+    """A take that is used as a lock or dedup guard: a lock object, its result decides or is returned
+    to a caller that decides on it (a try-acquire helper, clarification 22), or the key is
     deleted/released later (a bare `setnx` whose result is thrown away just initialises a value)."""
-    if take.lock_object or take.decides:
+    if take.lock_object or take.decides or take.returned:
         return True
     return any(
         i > index and op.kind in {CacheKind.DELETE, CacheKind.RELEASE} and same_key(op, take) for i, op in cache_ops(unit)

@@ -198,4 +198,6 @@ class Effects(InterpreterCore):
 
     def let_go(self, indices: Iterable[int]) -> None:
         """The locks taken by these ops are released here, on every path."""
-        self.state.paths = released(self.state.paths, [i for i in indices if i in self.holdable])
+        freed = [i for i in indices if i in self.holdable]
+        self.let_go_in_step.update(freed)
+        self.state.paths = released(self.state.paths, freed)

@@ -51,6 +51,7 @@ CLIENT_TYPES: dict[str, str] = {
     "pymemcache.client.retrying.RetryingClient": PYMEMCACHE,
     "memcache.Client": MEMCACHE,
     "flask_caching.Cache": FLASK,
+    "flask_cache.Cache": FLASK,  # Flask-Cache, Flask-Caching's unmaintained predecessor: the same API
 }
 DJANGO_CACHE = "django.core.cache.cache"
 DJANGO_CACHES = "django.core.cache.caches"
@@ -121,7 +122,7 @@ def module_facts(file: FileContext) -> CacheModuleFacts:
     """Pass over the module before its functions are interpreted."""
     imports, module, constants = file.imports, file.module, file.constants
     redis_by_use = _redis_by_use(module) if not file.text or _REDIS_ONLY_WORDS.search(file.text) else {}
-    if not any(imports.mentions(p) for p in ("redis", "django", "pymemcache", "memcache", "django_redis")):
+    if not any(imports.mentions(p) for p in ("redis", "django", "pymemcache", "memcache", "django_redis", "flask_caching", "flask_cache")):
         return CacheModuleFacts(redis_by_use=redis_by_use) if redis_by_use else NO_FACTS
     facts = CacheModuleFacts(redis_by_use=redis_by_use)
     for name, value in _module_assignments(module.body):
