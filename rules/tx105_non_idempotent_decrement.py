@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from txlint.core.ftypes import Severity
-from txlint.core.index import ProjectIndex
-from txlint.core.ir import Insert, Unit, Write
-from txlint.core.queries import decrements, in_same_transaction, state_guards
+from txlint.core.index import ProjectIndex, normalise_column
+from txlint.core.ir import Dependency, Insert, RowOrigin, Unit, ValueKind, Write
+from txlint.core.queries import decrements, holds_lock, in_same_transaction, same_row, state_guards, transitions, writes_row_of
 from txlint.core.rule import Report, Rule, RuleContext, RuleDoc
 
 
@@ -79,7 +79,7 @@ class NonIdempotentDecrement(Rule):
 
     def check(self, unit: Unit, context: RuleContext) -> Iterable[Report]:
         index = context.index
-        for op in unit.ops:
+        for position, op in enumerate(unit.ops):
             if not isinstance(op, Write):
                 continue
             found = decrements(op, context.config)
@@ -87,10 +87,62 @@ class NonIdempotentDecrement(Rule):
                 continue
             if any(isinstance(other, Insert) and in_same_transaction(other, op) and _idempotency_key(other, index) for other in unit.ops):
                 continue
+            if _gated(unit, position, op, context):
+                continue
             columns = ", ".join(f"`{op.table}.{a.column}`" for a, _ in found)
             yield Report(op.span, f"decrement of {columns} is applied again when the request is retried")
 
 
 def _idempotency_key(insert: Insert, index: ProjectIndex) -> bool:
-    """An insert the database refuses (or skips) the second time: it makes the transaction run once."""
-    return insert.on_conflict or (bool(insert.columns) and index.is_unique(insert.table, insert.columns))
+    """An insert the database refuses the second time, failing the transaction: it makes it run once.
+    One it skips (`ON CONFLICT DO NOTHING`) or a get-or-create that finds the row goes on without
+    an error: those count only when their outcome gates the decrement (`_gated`)."""
+    if insert.on_conflict or insert.checked_first:
+        return False
+    return bool(insert.columns) and index.is_unique(insert.table, insert.columns)
+
+
+def _gated(unit: Unit, position: int, decrement: Write, context: RuleContext) -> bool:
+    """Clarification 9: the decrement runs only when a status transition earlier in the same
+    transaction matched its row, or an idempotency key was inserted (a test of that UPDATE's or
+    INSERT's row count decides it, or the statement needs the row its CTE inserted), or under a test of
+    a flag of a row locked in that transaction which the transaction also sets: a retry finds the
+    status moved on, or the flag set, and does not get this far."""
+    for condition in decrement.conditions:
+        if any(_transition_before(unit, index, position, decrement, context) for index in condition.results):
+            return True
+        if any(_locked_flag_set(unit, dependency, decrement) for dependency in condition.depends_on):
+            return True
+    return False
+
+
+def _transition_before(unit: Unit, index: int, position: int, decrement: Write, context: RuleContext) -> bool:
+    """Op `index`, before the decrement and in its transaction, changes something only once: a
+    status transition, or an insert the database skips (or refuses) the second time."""
+    if not 0 <= index < position:
+        return False
+    earlier = unit.ops[index]
+    if earlier.tx != decrement.tx:
+        return False
+    if isinstance(earlier, Insert):
+        return earlier.on_conflict or earlier.checked_first or _idempotency_key(earlier, context.index)
+    return isinstance(earlier, Write) and transitions(earlier, context.config, context.index.version_column(earlier.table))
+
+
+def _locked_flag_set(unit: Unit, dependency: Dependency, decrement: Write) -> bool:
+    """The test reads a column of a row read under an exclusive lock held where the decrement runs,
+    and the same transaction writes that column of that row with a value of its own (`paid = True`)."""
+    ref = dependency.row
+    if ref.origin is not RowOrigin.READ or ref.read is None or dependency.column is None or not 0 <= ref.read < len(unit.ops):
+        return False
+    read = unit.read_at(ref.read)
+    if read is None or not holds_lock(read, decrement, shared_counts=False):
+        return False
+    column = normalise_column(dependency.column)
+    for op in unit.ops:
+        if not (isinstance(op, Write) and op.tx == decrement.tx):
+            continue
+        same = (op.row is not None and same_row(op.row, ref)) or (op.row is None and writes_row_of(read, ref.read, op))
+        if same and any(normalise_column(a.column) == column and a.value.kind is ValueKind.INDEPENDENT for a in op.assignments):
+            return True
+    return False

@@ -185,9 +185,11 @@ class Effects(InterpreterCore):
         self.lost_results |= self.state.results.get(key, frozenset())
         self.state.results[key] = frozenset({index})
 
-    def mark_checked(self, key: str) -> None:
-        """The row count under `key` is read."""
-        self.checked |= self.state.results.pop(key, frozenset())
+    def mark_checked(self, key: str) -> frozenset[int]:
+        """The row count under `key` is read: the writes it is the count of."""
+        found = self.state.results.pop(key, frozenset())
+        self.checked |= found
+        return found
 
     # -- held locks: cache/distributed locks, which an exception does not release ---------------
     def hold(self, index: int) -> None:

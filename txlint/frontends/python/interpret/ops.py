@@ -73,8 +73,8 @@ class OpTable:
             if block is None:
                 continue
             found = tuple(replace(conditions[branch], holds=way) for branch, way in dependences.get(block, ()) if branch in conditions)
-            if found:
-                self.ops[index] = replace(self.ops[index], conditions=found)
+            if found:  # after any condition the op carries from its own statement (a data-modifying CTE)
+                self.ops[index] = replace(self.ops[index], conditions=found + self.ops[index].conditions)
 
     def settle_results(self, unchecked: Iterable[int]) -> None:
         """Writes whose affected-row count no path reads."""
