@@ -20,8 +20,17 @@ class NonIdempotentDecrement(Rule):
         what_it_does=(
             "Finds `SET balance = balance - x` (`F(\"balance\") - x`, `Account.balance - x`) on a money-like "
             "column when nothing in the same transaction makes a second run of the same request a no-op: "
-            "no idempotency key inserted under a unique constraint, no state or version condition in the "
-            "UPDATE's WHERE, no `ON CONFLICT DO NOTHING` insert gating it."
+            "no idempotency key inserted under a unique constraint (anywhere in the transaction), no state or "
+            "version condition in the UPDATE's WHERE, and nothing earlier in the transaction whose outcome "
+            "gates it (clarification 9): a status transition (`filter(state=\"issued\").update(state=\"redeemed\")`, "
+            "`UPDATE ... SET state = 'redeemed' WHERE ... AND state = 'issued'`) whose row count a test reads "
+            "before the decrement (`if n != 1: raise`, `if cur.rowcount == 0: return`, `result.rowcount`), an "
+            "`ON CONFLICT DO NOTHING` insert or a `get_or_create` whose outcome is tested the same way "
+            "(`if not created: return`), a data-modifying CTE whose inserted row the UPDATE needs "
+            "(`WITH ins AS (INSERT ... ON CONFLICT DO NOTHING RETURNING id) UPDATE ... AND EXISTS (SELECT 1 FROM ins)`), "
+            "or a flag of a row locked in the transaction that is tested and set by it (`if order.paid: return; "
+            "order.paid = True; order.save()`). A skipped insert or a found row that nothing tests does not "
+            "stop a retry."
         ),
         why_is_this_bad=(
             "Clients retry on timeouts and queues redeliver messages. The decrement itself is atomic, but "
@@ -33,7 +42,12 @@ class NonIdempotentDecrement(Rule):
             "    Payment.objects.create(request_id=request_id, account_id=pk, amount=amount)  # unique request_id\n"
             "    Account.objects.filter(pk=pk, balance__gte=amount).update(balance=F(\"balance\") - amount)\n"
         ),
-        known_problems="An idempotency check made by the caller, in another function, is not seen.",
+        known_problems=(
+            "An idempotency check made by the caller, in another function, is not seen. A gate read from "
+            "`RETURNING` rows (`cur.fetchone() is None` after `INSERT ... ON CONFLICT DO NOTHING RETURNING id`) "
+            "is not followed; test `cur.rowcount` instead, or suppress the finding. The runtime analyser "
+            "does not see data-modifying CTEs as gates."
+        ),
     )
     INVALID = [
         (
@@ -48,6 +62,22 @@ class NonIdempotentDecrement(Rule):
             "from django.db.models.functions import Coalesce\n"
             "def consume(pk, qty):\n"
             "    Stock.objects.filter(pk=pk).update(quantity=Coalesce(F('quantity'), 0) - qty)  # error\n"
+        ),
+        # A skipped insert nobody looks at: the retry charges again.
+        (
+            "BEGIN;\n"
+            "INSERT INTO payments (request_id) VALUES ('r-1') ON CONFLICT DO NOTHING;\n"
+            "UPDATE wallets SET balance = balance - 10 WHERE id = 7;  -- error\n"
+            "COMMIT;\n"
+        ),
+        # The transition's row count is never read.
+        (
+            "from django.db import transaction\n"
+            "from django.db.models import F\n"
+            "def redeem(voucher_id, pk, amount):\n"
+            "    with transaction.atomic():\n"
+            "        Voucher.objects.filter(pk=voucher_id, state='issued').update(state='redeemed')\n"
+            "        Account.objects.filter(pk=pk).update(balance=F('balance') - amount)  # error\n"
         ),
     ]
     VALID = [
@@ -67,6 +97,36 @@ class NonIdempotentDecrement(Rule):
             "from django.db.models import F\n"
             "def settle(pk, amount):\n"
             "    return Account.objects.filter(pk=pk, status='open').update(balance=F('balance') - amount)\n"
+        ),
+        # Near miss: a status transition earlier in the transaction whose row count decides.
+        (
+            "from django.db import transaction\n"
+            "from django.db.models import F\n"
+            "def redeem(voucher_id, pk, amount):\n"
+            "    with transaction.atomic():\n"
+            "        if Voucher.objects.filter(pk=voucher_id, state='issued').update(state='redeemed') != 1:\n"
+            "            raise ValueError('already redeemed')\n"
+            "        Account.objects.filter(pk=pk).update(balance=F('balance') - amount)\n"
+        ),
+        # Near miss: a locked row's flag checked, then set in the same transaction.
+        (
+            "from django.db import transaction\n"
+            "from django.db.models import F\n"
+            "def pay(order_id):\n"
+            "    with transaction.atomic():\n"
+            "        order = Order.objects.select_for_update().get(pk=order_id)\n"
+            "        if order.paid:\n"
+            "            return\n"
+            "        order.paid = True\n"
+            "        order.save(update_fields=['paid'])\n"
+            "        Account.objects.filter(pk=order.account_id).update(balance=F('balance') - order.total)\n"
+        ),
+        # Near miss: a data-modifying CTE: the decrement needs the idempotency key's new row.
+        (
+            "BEGIN;\n"
+            "WITH ins AS (INSERT INTO payments (request_id) VALUES ('r-1') ON CONFLICT DO NOTHING RETURNING id)\n"
+            "UPDATE wallets SET balance = balance - 10 WHERE id = 7 AND EXISTS (SELECT 1 FROM ins);\n"
+            "COMMIT;\n"
         ),
         # Near miss: an increment, and a column that is not money-like.
         (

@@ -33,7 +33,10 @@ class UnsafeLockRelease(Rule):
             "the function takes it, or the check compares the stored value with a token (a variable "
             "named like one, an id or timestamp the function made, or the value it stored there); "
             "`if r.exists(key): r.delete(key)` alone is a cache invalidation. A lock that never expires "
-            "is TX202's alone: nobody else can hold it, so the delete frees only the caller's own."
+            "is TX202's alone: nobody else can hold it, so the delete frees only the caller's own. A key "
+            "claimed by a check and a separate write (a TX205 mutex: `if not cache.get(k): cache.set(k, 1)`) "
+            "and freed by a plain delete is reported too (clarification 22: the codes stack), as is a "
+            "plain delete of a key taken through a project's try-acquire helper whose lock expires."
         ),
         why_is_this_bad=(
             "The TTL exists because holders can stall. When one stalls past it, the lock expires, another "
@@ -70,6 +73,19 @@ class UnsafeLockRelease(Rule):
         ),
     )
     INVALID = [
+        # A get-then-set mutex freed by a plain delete (also TX205).
+        (
+            "from django.core.cache import cache\n"
+            "def ship(order_id):\n"
+            "    key = f'lock:ship:{order_id}'\n"
+            "    if cache.get(key):\n"
+            "        return\n"
+            "    cache.set(key, 1, 30)\n"
+            "    try:\n"
+            "        do_ship(order_id)\n"
+            "    finally:\n"
+            "        cache.delete(key)  # error\n"
+        ),
         (
             "import redis\n"
             "r = redis.Redis()\n"
