@@ -156,10 +156,13 @@ class NonIdempotentDecrement(Rule):
 def _idempotency_key(insert: Insert, index: ProjectIndex) -> bool:
     """An insert the database refuses the second time, failing the transaction: it makes it run once.
     One it skips (`ON CONFLICT DO NOTHING`) or a get-or-create that finds the row goes on without
-    an error: those count only when their outcome gates the decrement (`_gated`)."""
+    an error: when the code is seen to read whether it inserted, that counts only where it gates
+    the decrement (`_gated`); where nothing can tell (a runtime trace), it is given the benefit of
+    the doubt."""
+    unique = bool(insert.columns) and index.is_unique(insert.table, insert.columns)
     if insert.on_conflict or insert.checked_first:
-        return False
-    return bool(insert.columns) and index.is_unique(insert.table, insert.columns)
+        return insert.outcome_read is None and (insert.on_conflict or unique)
+    return unique
 
 
 def _gated(unit: Unit, position: int, decrement: Write, context: RuleContext) -> bool:

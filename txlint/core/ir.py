@@ -196,6 +196,9 @@ class Insert(Op):
     columns: tuple[str, ...] = ()
     on_conflict: bool = False  # ON CONFLICT DO NOTHING, INSERT IGNORE: a duplicate is skipped by the database
     checked_first: bool = False  # a library's get-or-create: looks for the row, inserts when absent
+    # Whether it inserted (a row count, get-or-create's `created`): True, the front-end follows it
+    # (a test of it is in `Condition.results`); False, nothing reads it; None, the front-end cannot tell.
+    outcome_read: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -95,6 +95,8 @@ def analyse_script(path: str, text: str, dialect: str) -> ScriptResult:
 
 
 def _append(ops: list[Op], op: Op) -> int:
+    if isinstance(op, Insert) and op.outcome_read is None:
+        op = replace(op, outcome_read=False)  # a script reads no row count (clarification 4)
     ops.append(op)
     return len(ops) - 1
 

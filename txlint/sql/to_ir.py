@@ -107,7 +107,8 @@ def emit_statement(
     inserted: list[int | None] = []
     for cte in statement.cte_inserts:
         insert = statement_op(cte, span, tx, resolve, autocommit=autocommit)
-        inserted.append(emit(insert) if insert is not None else None)
+        # What it inserted is read by the statement alone, when the statement needs its rows.
+        inserted.append(emit(replace(insert, outcome_read=True)) if isinstance(insert, Insert) else None)
     op = statement_op(statement, span, tx, resolve, autocommit=autocommit)
     if op is None:
         return None

@@ -11,11 +11,12 @@ rows carry the columns their SELECT listed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 
 import libcst as cst
 
-from txlint.core.ir import Commit, Insert, Read, Rollback, RowOrigin, RowRef, Write
+from txlint.core.ir import Commit, Insert, Op, Read, Rollback, RowOrigin, RowRef, Write
 from txlint.core.summaries import FunctionSummary
 from txlint.frontends.python.imports import dotted_name
 from txlint.frontends.python.interpret.context import Context
@@ -207,7 +208,7 @@ class DbApiRecogniser(Recogniser):
             return
         if not connection.autocommit:
             ctx.autobegin(node)
-        emitted = to_ir.emit_statement(statement, span, ctx.tx if not connection.autocommit else None, resolve, ctx.emit, autocommit=connection.autocommit)
+        emitted = to_ir.emit_statement(statement, span, ctx.tx if not connection.autocommit else None, resolve, partial(_emit, ctx), autocommit=connection.autocommit)
         if emitted is None:
             return
         op, index = emitted
@@ -215,6 +216,11 @@ class DbApiRecogniser(Recogniser):
             ctx.set_facet(ctx.facet(LastReads, LastReads()).after(key, index))
         elif isinstance(op, (Write, Insert)):  # `cursor.rowcount` is now this statement's
             ctx.track_result(key, index)
+
+
+def _emit(ctx: Context, op: Op) -> int:
+    """An insert's outcome is followed like an UPDATE's row count: `cursor.rowcount` after it."""
+    return ctx.emit(replace(op, outcome_read=True) if isinstance(op, Insert) and op.outcome_read is None else op)
 
 
 def _parameter_name(ctx: Context, node: cst.BaseExpression) -> str | None:
