@@ -24,7 +24,7 @@ from dataclasses import replace
 
 import libcst as cst
 
-from txlint.core.ir import CacheKind
+from txlint.core.ir import CacheKind, RowOrigin
 from txlint.core.summaries import FunctionSummary
 from txlint.frontends.python.interpret.context import Context
 from txlint.frontends.python.interpret.expressions import source_text
@@ -133,11 +133,14 @@ class CacheRecogniser(Recogniser):
 
 
 def _untyped(receiver: Value | None) -> bool:
-    """A receiver nothing is known of: unknown, a parameter, or what another call returned
-    (`get_redis()`, `current_app.redis`) when it carries nothing read from the database."""
+    """A receiver nothing is known of: unknown, a parameter, or what another call or attribute
+    gave (`get_redis()`, `current_app.redis`, `request.app.state.redis`) when nothing of it was read
+    from the database."""
     if isinstance(receiver, (Unknown, Parameter)):
         return True
-    return isinstance(receiver, Data) and receiver == Data()
+    if not isinstance(receiver, Data) or receiver.in_database or receiver.column_ref or receiver.results or receiver.text is not None:
+        return False
+    return all(d.row.origin is RowOrigin.PARAMETER for d in receiver.deps)
 
 
 def _client_call(ctx: Context, node: cst.Call, client: Client, method: str) -> Value:
