@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from txlint.core.ftypes import Severity
 from txlint.core.index import ProjectIndex, normalise_column
-from txlint.core.ir import Dependency, Insert, RowOrigin, Unit, ValueKind, Write
+from txlint.core.ir import Condition, Dependency, Insert, RowOrigin, RowRef, Unit, ValueKind, Write
 from txlint.core.queries import decrements, holds_lock, in_same_transaction, same_row, state_guards, transitions, writes_row_of
 from txlint.core.rule import Report, Rule, RuleContext, RuleDoc
 
@@ -174,7 +174,7 @@ def _gated(unit: Unit, position: int, decrement: Write, context: RuleContext) ->
     for condition in decrement.conditions:
         if any(_transition_before(unit, index, position, decrement, context) for index in condition.results):
             return True
-        if any(_locked_flag_set(unit, dependency, decrement) for dependency in condition.depends_on):
+        if any(_locked_flag_set(unit, dependency, condition, decrement) for dependency in condition.depends_on):
             return True
     return False
 
@@ -192,9 +192,11 @@ def _transition_before(unit: Unit, index: int, position: int, decrement: Write, 
     return isinstance(earlier, Write) and transitions(earlier, context.config, context.index.version_column(earlier.table))
 
 
-def _locked_flag_set(unit: Unit, dependency: Dependency, decrement: Write) -> bool:
+def _locked_flag_set(unit: Unit, dependency: Dependency, condition: Condition, decrement: Write) -> bool:
     """The test reads a column of a row read under an exclusive lock held where the decrement runs,
-    and the same transaction writes that column of that row with a value of its own (`paid = True`)."""
+    and the same transaction writes that column of that row with a value of its own (`paid = True`)
+    that the test would not let through again (`if order.status != "pending": return` then
+    `status = "paid"`, not `status = "pending"`)."""
     ref = dependency.row
     if ref.origin is not RowOrigin.READ or ref.read is None or dependency.column is None or not 0 <= ref.read < len(unit.ops):
         return False
@@ -206,6 +208,25 @@ def _locked_flag_set(unit: Unit, dependency: Dependency, decrement: Write) -> bo
         if not (isinstance(op, Write) and op.tx == decrement.tx):
             continue
         same = (op.row is not None and same_row(op.row, ref)) or (op.row is None and writes_row_of(read, ref.read, op))
-        if same and any(normalise_column(a.column) == column and a.value.kind is ValueKind.INDEPENDENT for a in op.assignments):
+        if same and any(
+            normalise_column(a.column) == column and a.value.kind is ValueKind.INDEPENDENT and _moves_on(condition, ref, column, a.value.expression)
+            for a in op.assignments
+        ):
             return True
     return False
+
+
+def _moves_on(condition: Condition, ref: RowRef, column: str, written: str | None) -> bool:
+    """The value written makes the test come out the other way, as far as its comparisons of the
+    column tell (a bare truth test is taken to be a flag being set)."""
+    for comparison in condition.comparisons:
+        if not (same_row(comparison.row, ref) and normalise_column(comparison.column) == column) or condition.holds is None:
+            continue
+        same = _literal(written) == _literal(comparison.expression)
+        passes_while_equal = (comparison.op == "=") == condition.holds
+        return not same if passes_while_equal else same
+    return True
+
+
+def _literal(text: str | None) -> str | None:
+    return text.replace('"', "'") if text is not None else None

@@ -139,7 +139,7 @@ class Condition:
     depends_on: frozenset[Dependency]
     comparisons: tuple[Comparison, ...] = ()
     holds: bool | None = None  # the op runs when the test is true (True), false (False), or either way is not told
-    results: frozenset[int] = frozenset()  # the writes (op indices) whose affected-row count the test reads
+    results: frozenset[int] = frozenset()  # the writes and inserts (op indices) whose row counts the test reads
 
 
 class ReadKind(enum.StrEnum):
