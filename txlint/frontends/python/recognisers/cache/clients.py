@@ -20,7 +20,7 @@ from txlint.frontends.python.interpret.context import FileContext
 from txlint.frontends.python.interpret.expressions import source_text
 from txlint.frontends.python.interpret.values import Value
 from txlint.frontends.python.literals import text_value
-from txlint.frontends.python.recognisers.cache.commands import REDIS_ONLY, REDIS_ONLY_SET_OPTIONS
+from txlint.frontends.python.recognisers.cache.commands import REDIS_ONLY, REDIS_ONLY_SET_OPTIONS, REDIS_SET_KEYWORDS
 from txlint.frontends.python.tree import descendants
 
 REDIS = "redis"
@@ -161,7 +161,7 @@ def _redis_by_use(module: cst.Module) -> dict[str | int, frozenset[str]]:
 
 def _redis_set_options(call: cst.Call) -> bool:
     keywords = {arg.keyword.value for arg in call.args if arg.keyword is not None}
-    return "nx" in keywords and bool(keywords & REDIS_ONLY_SET_OPTIONS)
+    return "nx" in keywords and (bool(keywords & REDIS_ONLY_SET_OPTIONS) or keywords <= REDIS_SET_KEYWORDS)
 
 
 def _functions(body: Sequence[cst.CSTNode], class_name: str | None) -> Iterator[tuple[cst.FunctionDef, str | None]]:
