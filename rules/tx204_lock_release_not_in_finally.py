@@ -23,7 +23,10 @@ class LockReleaseNotInFinally(Rule):
             "script, `Lock.release()`). Reports the release when no release of that lock is in a `finally` "
             "block or an `except` handler (an exception between acquire and release skips it), and each "
             "`return`/`raise` that leaves, on some path, with the lock still held — the error branch that "
-            "returns early. A failed acquisition (`if not r.set(..., nx=True): return`) holds nothing."
+            "returns early. A failed acquisition (`if not r.set(..., nx=True): return`) holds nothing; "
+            "nor does a path on which a release in `finally` found the lock no longer the caller's (an "
+            "owner check that fails, `Lock.release()` raising `LockNotOwnedError`): a release that was "
+            "tried has let the lock go (clarification 22)."
         ),
         why_is_this_bad=(
             "The lock stays held until its TTL runs out — or forever, without one. Every request for the same "
