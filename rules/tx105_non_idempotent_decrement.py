@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from txlint.core.ftypes import Severity
-from txlint.core.index import ProjectIndex
-from txlint.core.ir import Insert, Unit, Write
-from txlint.core.queries import decrements, in_same_transaction, state_guards
+from txlint.core.index import ProjectIndex, normalise_column
+from txlint.core.ir import Condition, Dependency, Insert, RowOrigin, RowRef, Unit, ValueKind, Write
+from txlint.core.queries import decrements, holds_lock, in_same_transaction, same_row, state_guards, transitions, writes_row_of
 from txlint.core.rule import Report, Rule, RuleContext, RuleDoc
 
 
@@ -20,8 +20,17 @@ class NonIdempotentDecrement(Rule):
         what_it_does=(
             "Finds `SET balance = balance - x` (`F(\"balance\") - x`, `Account.balance - x`) on a money-like "
             "column when nothing in the same transaction makes a second run of the same request a no-op: "
-            "no idempotency key inserted under a unique constraint, no state or version condition in the "
-            "UPDATE's WHERE, no `ON CONFLICT DO NOTHING` insert gating it."
+            "no idempotency key inserted under a unique constraint (anywhere in the transaction), no state or "
+            "version condition in the UPDATE's WHERE, and nothing earlier in the transaction whose outcome "
+            "gates it (clarification 9): a status transition (`filter(state=\"issued\").update(state=\"redeemed\")`, "
+            "`UPDATE ... SET state = 'redeemed' WHERE ... AND state = 'issued'`) whose row count a test reads "
+            "before the decrement (`if n != 1: raise`, `if cur.rowcount == 0: return`, `result.rowcount`), an "
+            "`ON CONFLICT DO NOTHING` insert or a `get_or_create` whose outcome is tested the same way "
+            "(`if not created: return`), a data-modifying CTE whose inserted row the UPDATE needs "
+            "(`WITH ins AS (INSERT ... ON CONFLICT DO NOTHING RETURNING id) UPDATE ... AND EXISTS (SELECT 1 FROM ins)`), "
+            "or a flag of a row locked in the transaction that is tested and set by it (`if order.paid: return; "
+            "order.paid = True; order.save()`). A skipped insert or a found row that nothing tests does not "
+            "stop a retry."
         ),
         why_is_this_bad=(
             "Clients retry on timeouts and queues redeliver messages. The decrement itself is atomic, but "
@@ -34,11 +43,10 @@ class NonIdempotentDecrement(Rule):
             "    Account.objects.filter(pk=pk, balance__gte=amount).update(balance=F(\"balance\") - amount)\n"
         ),
         known_problems=(
-            "An idempotency check made by the caller, in another function, is not seen. An insert that "
-            "skips a duplicate (`ON CONFLICT DO NOTHING`, `INSERT IGNORE`, SQLAlchemy's "
-            "`on_conflict_do_nothing()`/`on_duplicate_key_update()`) anywhere in the transaction counts "
-            "as the idempotency key, whether or not its outcome (the row it returns, its row count) is "
-            "checked before the decrement: a retry then skips the insert and still decrements."
+            "An idempotency check made by the caller, in another function, is not seen. A gate read from "
+            "`RETURNING` rows (`cur.fetchone() is None` after `INSERT ... ON CONFLICT DO NOTHING RETURNING id`) "
+            "is not followed; test `cur.rowcount` instead, or suppress the finding. The runtime analyser "
+            "does not see data-modifying CTEs as gates."
         ),
     )
     INVALID = [
@@ -54,6 +62,22 @@ class NonIdempotentDecrement(Rule):
             "from django.db.models.functions import Coalesce\n"
             "def consume(pk, qty):\n"
             "    Stock.objects.filter(pk=pk).update(quantity=Coalesce(F('quantity'), 0) - qty)  # error\n"
+        ),
+        # A skipped insert nobody looks at: the retry charges again.
+        (
+            "BEGIN;\n"
+            "INSERT INTO payments (request_id) VALUES ('r-1') ON CONFLICT DO NOTHING;\n"
+            "UPDATE wallets SET balance = balance - 10 WHERE id = 7;  -- error\n"
+            "COMMIT;\n"
+        ),
+        # The transition's row count is never read.
+        (
+            "from django.db import transaction\n"
+            "from django.db.models import F\n"
+            "def redeem(voucher_id, pk, amount):\n"
+            "    with transaction.atomic():\n"
+            "        Voucher.objects.filter(pk=voucher_id, state='issued').update(state='redeemed')\n"
+            "        Account.objects.filter(pk=pk).update(balance=F('balance') - amount)  # error\n"
         ),
     ]
     VALID = [
@@ -74,6 +98,36 @@ class NonIdempotentDecrement(Rule):
             "def settle(pk, amount):\n"
             "    return Account.objects.filter(pk=pk, status='open').update(balance=F('balance') - amount)\n"
         ),
+        # Near miss: a status transition earlier in the transaction whose row count decides.
+        (
+            "from django.db import transaction\n"
+            "from django.db.models import F\n"
+            "def redeem(voucher_id, pk, amount):\n"
+            "    with transaction.atomic():\n"
+            "        if Voucher.objects.filter(pk=voucher_id, state='issued').update(state='redeemed') != 1:\n"
+            "            raise ValueError('already redeemed')\n"
+            "        Account.objects.filter(pk=pk).update(balance=F('balance') - amount)\n"
+        ),
+        # Near miss: a locked row's flag checked, then set in the same transaction.
+        (
+            "from django.db import transaction\n"
+            "from django.db.models import F\n"
+            "def pay(order_id):\n"
+            "    with transaction.atomic():\n"
+            "        order = Order.objects.select_for_update().get(pk=order_id)\n"
+            "        if order.paid:\n"
+            "            return\n"
+            "        order.paid = True\n"
+            "        order.save(update_fields=['paid'])\n"
+            "        Account.objects.filter(pk=order.account_id).update(balance=F('balance') - order.total)\n"
+        ),
+        # Near miss: a data-modifying CTE: the decrement needs the idempotency key's new row.
+        (
+            "BEGIN;\n"
+            "WITH ins AS (INSERT INTO payments (request_id) VALUES ('r-1') ON CONFLICT DO NOTHING RETURNING id)\n"
+            "UPDATE wallets SET balance = balance - 10 WHERE id = 7 AND EXISTS (SELECT 1 FROM ins);\n"
+            "COMMIT;\n"
+        ),
         # Near miss: an increment, and a column that is not money-like.
         (
             "from django.db.models import F\n"
@@ -85,7 +139,7 @@ class NonIdempotentDecrement(Rule):
 
     def check(self, unit: Unit, context: RuleContext) -> Iterable[Report]:
         index = context.index
-        for op in unit.ops:
+        for position, op in enumerate(unit.ops):
             if not isinstance(op, Write):
                 continue
             found = decrements(op, context.config)
@@ -93,10 +147,86 @@ class NonIdempotentDecrement(Rule):
                 continue
             if any(isinstance(other, Insert) and in_same_transaction(other, op) and _idempotency_key(other, index) for other in unit.ops):
                 continue
+            if _gated(unit, position, op, context):
+                continue
             columns = ", ".join(f"`{op.table}.{a.column}`" for a, _ in found)
             yield Report(op.span, f"decrement of {columns} is applied again when the request is retried")
 
 
 def _idempotency_key(insert: Insert, index: ProjectIndex) -> bool:
-    """An insert the database refuses (or skips) the second time: it makes the transaction run once."""
-    return insert.on_conflict or (bool(insert.columns) and index.is_unique(insert.table, insert.columns))
+    """An insert the database refuses the second time, failing the transaction: it makes it run once.
+    One it skips (`ON CONFLICT DO NOTHING`) or a get-or-create that finds the row goes on without
+    an error: when the code is seen to read whether it inserted, that counts only where it gates
+    the decrement (`_gated`); where nothing can tell (a runtime trace), it is given the benefit of
+    the doubt."""
+    unique = bool(insert.columns) and index.is_unique(insert.table, insert.columns)
+    if insert.on_conflict or insert.checked_first:
+        return insert.outcome_read is None and (insert.on_conflict or unique)
+    return unique
+
+
+def _gated(unit: Unit, position: int, decrement: Write, context: RuleContext) -> bool:
+    """Clarification 9: the decrement runs only when a status transition earlier in the same
+    transaction matched its row, or an idempotency key was inserted (a test of that UPDATE's or
+    INSERT's row count decides it, or the statement needs the row its CTE inserted), or under a test of
+    a flag of a row locked in that transaction which the transaction also sets: a retry finds the
+    status moved on, or the flag set, and does not get this far."""
+    for condition in decrement.conditions:
+        if any(_transition_before(unit, index, position, decrement, context) for index in condition.results):
+            return True
+        if any(_locked_flag_set(unit, dependency, condition, decrement) for dependency in condition.depends_on):
+            return True
+    return False
+
+
+def _transition_before(unit: Unit, index: int, position: int, decrement: Write, context: RuleContext) -> bool:
+    """Op `index`, before the decrement and in its transaction, changes something only once: a
+    status transition, or an insert the database skips (or refuses) the second time."""
+    if not 0 <= index < position:
+        return False
+    earlier = unit.ops[index]
+    if earlier.tx != decrement.tx:
+        return False
+    if isinstance(earlier, Insert):
+        return earlier.on_conflict or earlier.checked_first or _idempotency_key(earlier, context.index)
+    return isinstance(earlier, Write) and transitions(earlier, context.config, context.index.version_column(earlier.table))
+
+
+def _locked_flag_set(unit: Unit, dependency: Dependency, condition: Condition, decrement: Write) -> bool:
+    """The test reads a column of a row read under an exclusive lock held where the decrement runs,
+    and the same transaction writes that column of that row with a value of its own (`paid = True`)
+    that the test would not let through again (`if order.status != "pending": return` then
+    `status = "paid"`, not `status = "pending"`)."""
+    ref = dependency.row
+    if ref.origin is not RowOrigin.READ or ref.read is None or dependency.column is None or not 0 <= ref.read < len(unit.ops):
+        return False
+    read = unit.read_at(ref.read)
+    if read is None or not holds_lock(read, decrement, shared_counts=False):
+        return False
+    column = normalise_column(dependency.column)
+    for op in unit.ops:
+        if not (isinstance(op, Write) and op.tx == decrement.tx):
+            continue
+        same = (op.row is not None and same_row(op.row, ref)) or (op.row is None and writes_row_of(read, ref.read, op))
+        if same and any(
+            normalise_column(a.column) == column and a.value.kind is ValueKind.INDEPENDENT and _moves_on(condition, ref, column, a.value.expression)
+            for a in op.assignments
+        ):
+            return True
+    return False
+
+
+def _moves_on(condition: Condition, ref: RowRef, column: str, written: str | None) -> bool:
+    """The value written makes the test come out the other way, as far as its comparisons of the
+    column tell (a bare truth test is taken to be a flag being set)."""
+    for comparison in condition.comparisons:
+        if not (same_row(comparison.row, ref) and normalise_column(comparison.column) == column) or condition.holds is None:
+            continue
+        same = _literal(written) == _literal(comparison.expression)
+        passes_while_equal = (comparison.op == "=") == condition.holds
+        return not same if passes_while_equal else same
+    return True
+
+
+def _literal(text: str | None) -> str | None:
+    return text.replace('"', "'") if text is not None else None

@@ -22,8 +22,10 @@ class LockWithoutExpiry(Rule):
             "result decides an `if`/`while` by comparison with 1 (`if r.incr(k) == 1:`, or `n = r.incr(k)` "
             "then `if n == 1:` before `n` is bound again), or a redis-py `lock()`/`Lock` without `timeout` "
             "(`blocking_timeout` is how long to wait, not how long to hold), when no expiry is given to that "
-            "key later in the function. A take whose result is thrown away (initialising a value) is not a "
-            "lock and is not reported; neither is a `decr`, nor a result only checked by an `assert`."
+            "key later in the function. A take whose result is returned to the caller is a try-acquire "
+            "helper's, reported in the helper (clarification 22, 25), not again at its callers. A take "
+            "whose result is thrown away (initialising a value) is not a lock and is not reported; neither "
+            "is a `decr`, nor a result only checked by an `assert`."
         ),
         why_is_this_bad=(
             "A holder that crashes, is killed by a deploy or hangs never releases the lock. With no TTL the key "
@@ -44,6 +46,13 @@ class LockWithoutExpiry(Rule):
         ),
     )
     INVALID = [
+        # A try-acquire helper returning the take's result: its callers decide on it (clarification 22).
+        (
+            "import redis\n"
+            "r = redis.Redis()\n"
+            "def try_lock(key):\n"
+            "    return r.set(key, '1', nx=True)  # error\n"
+        ),
         (
             "import redis\n"
             "r = redis.Redis()\n"

@@ -6,7 +6,17 @@ from collections.abc import Iterable
 
 from txlint.core.ftypes import Severity, Span
 from txlint.core.ir import CacheKind, CacheOp, Unit
-from txlint.core.queries import cache_ops, callers_of, expiries_after, never_expires, optimistic, result_tested_by, same_key, takes_lock
+from txlint.core.queries import (
+    cache_ops,
+    callers_of,
+    checked_then_set,
+    expiries_after,
+    never_expires,
+    optimistic,
+    result_tested_by,
+    same_key,
+    takes_lock,
+)
 from txlint.core.rule import RelatedSpan, Report, Rule, RuleContext, RuleDoc
 
 
@@ -23,7 +33,10 @@ class UnsafeLockRelease(Rule):
             "the function takes it, or the check compares the stored value with a token (a variable "
             "named like one, an id or timestamp the function made, or the value it stored there); "
             "`if r.exists(key): r.delete(key)` alone is a cache invalidation. A lock that never expires "
-            "is TX202's alone: nobody else can hold it, so the delete frees only the caller's own."
+            "is TX202's alone: nobody else can hold it, so the delete frees only the caller's own. A key "
+            "claimed by a check and a separate write (a TX205 mutex: `if not cache.get(k): cache.set(k, 1)`) "
+            "and freed by a plain delete is reported too (clarification 22: the codes stack), as is a "
+            "plain delete of a key taken through a project's try-acquire helper whose lock expires."
         ),
         why_is_this_bad=(
             "The TTL exists because holders can stall. When one stalls past it, the lock expires, another "
@@ -60,6 +73,19 @@ class UnsafeLockRelease(Rule):
         ),
     )
     INVALID = [
+        # A get-then-set mutex freed by a plain delete (also TX205).
+        (
+            "from django.core.cache import cache\n"
+            "def ship(order_id):\n"
+            "    key = f'lock:ship:{order_id}'\n"
+            "    if cache.get(key):\n"
+            "        return\n"
+            "    cache.set(key, 1, 30)\n"
+            "    try:\n"
+            "        do_ship(order_id)\n"
+            "    finally:\n"
+            "        cache.delete(key)  # error\n"
+        ),
         (
             "import redis\n"
             "r = redis.Redis()\n"
@@ -225,7 +251,12 @@ class UnsafeLockRelease(Rule):
         for index, delete in cache_ops(unit):
             if delete.kind is not CacheKind.DELETE or optimistic(delete):
                 continue
-            report = _frees_expiring_lock(unit, index, delete) or _checked_apart(unit, index, delete) or _frees_callers_lock(unit, delete, context)
+            report = (
+                _frees_expiring_lock(unit, index, delete)
+                or _frees_mutex(unit, index, delete)
+                or _checked_apart(unit, index, delete)
+                or _frees_callers_lock(unit, delete, context)
+            )
             if report is not None:
                 yield report
 
@@ -245,6 +276,20 @@ def _frees_expiring_lock(unit: Unit, index: int, delete: CacheOp) -> Report | No
                 delete.span,
                 f"`{delete.command}` frees lock `{delete.key}` without checking that it still holds the caller's token",
                 (RelatedSpan(take.span, "lock taken here with an expiry: after it runs out, the key may be another holder's"),),
+            )
+    return None
+
+
+def _frees_mutex(unit: Unit, index: int, delete: CacheOp) -> Report | None:
+    """A plain delete of a key the function claimed by reading it and then writing it (a TX205
+    mutex, clarification 22: the codes stack). Two requests can both hold such a key; the first to
+    finish frees the other's, and, once the key expires, anyone's."""
+    for write_index, write, _, _ in checked_then_set(unit):
+        if write_index < index and same_key(write, delete):
+            return Report(
+                delete.span,
+                f"`{delete.command}` frees mutex `{delete.key}` without checking that it still holds the caller's value",
+                (RelatedSpan(write.span, "mutex claimed here by a check and a separate write"),),
             )
     return None
 

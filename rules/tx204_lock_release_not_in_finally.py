@@ -23,7 +23,10 @@ class LockReleaseNotInFinally(Rule):
             "script, `Lock.release()`). Reports the release when no release of that lock is in a `finally` "
             "block or an `except` handler (an exception between acquire and release skips it), and each "
             "`return`/`raise` that leaves, on some path, with the lock still held — the error branch that "
-            "returns early. A failed acquisition (`if not r.set(..., nx=True): return`) holds nothing."
+            "returns early. A failed acquisition (`if not r.set(..., nx=True): return`) holds nothing; "
+            "nor does a path on which a release in `finally` found the lock no longer the caller's (an "
+            "owner check that fails, `Lock.release()` raising `LockNotOwnedError`): a release that was "
+            "tried has let the lock go (clarification 22)."
         ),
         why_is_this_bad=(
             "The lock stays held until its TTL runs out — or forever, without one. Every request for the same "
@@ -96,6 +99,40 @@ class LockReleaseNotInFinally(Rule):
         ),
     ]
     VALID = [
+        # Near miss: an owner-checked release in `finally`: where the check fails the lock is no
+        # longer the caller's, so nothing is left held (its non-atomic check is TX203's).
+        (
+            "import redis, uuid\n"
+            "r = redis.Redis()\n"
+            "def ship(order_id):\n"
+            "    token = str(uuid.uuid4())\n"
+            "    if not r.set(f'lock:{order_id}', token, nx=True, ex=30):\n"
+            "        return False\n"
+            "    try:\n"
+            "        do_ship(order_id)\n"
+            "    finally:\n"
+            "        if r.get(f'lock:{order_id}') == token.encode():\n"
+            "            r.delete(f'lock:{order_id}')\n"
+            "    return True\n"
+        ),
+        # Near miss: redis-py's `release()` raising `LockNotOwnedError` (the lock expired meanwhile).
+        (
+            "import redis\n"
+            "from redis.exceptions import LockNotOwnedError\n"
+            "r = redis.Redis()\n"
+            "def ship(order_id):\n"
+            "    lock = r.lock(f'lock:{order_id}', timeout=30)\n"
+            "    if not lock.acquire(blocking=False):\n"
+            "        return False\n"
+            "    try:\n"
+            "        do_ship(order_id)\n"
+            "    finally:\n"
+            "        try:\n"
+            "            lock.release()\n"
+            "        except LockNotOwnedError:\n"
+            "            pass\n"
+            "    return True\n"
+        ),
         # The good form: the release is in `finally`.
         (
             "import redis\n"

@@ -139,6 +139,7 @@ class Condition:
     depends_on: frozenset[Dependency]
     comparisons: tuple[Comparison, ...] = ()
     holds: bool | None = None  # the op runs when the test is true (True), false (False), or either way is not told
+    results: frozenset[int] = frozenset()  # the writes and inserts (op indices) whose row counts the test reads
 
 
 class ReadKind(enum.StrEnum):
@@ -195,6 +196,9 @@ class Insert(Op):
     columns: tuple[str, ...] = ()
     on_conflict: bool = False  # ON CONFLICT DO NOTHING, INSERT IGNORE: a duplicate is skipped by the database
     checked_first: bool = False  # a library's get-or-create: looks for the row, inserts when absent
+    # Whether it inserted (a row count, get-or-create's `created`): True, the front-end follows it
+    # (a test of it is in `Condition.results`); False, nothing reads it; None, the front-end cannot tell.
+    outcome_read: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -336,6 +340,7 @@ class CacheOp(Op):
     in_handler: bool = False  # runs in an `except` handler
     decides: bool = False  # its result is tested by a branch condition (if/while/ternary; an `assert` decides nothing)
     result_used: bool = False  # its result is used as a value besides tests (returned, stored, passed on)
+    returned: bool = False  # its result is returned to the caller (a try-acquire helper: the caller decides)
     compared_with: tuple[str, ...] = ()  # literal values its result is compared with in branch conditions
     flag_value: bool = False  # SET: the value written is a marker (a literal, a variable, a token), not computed data
     decrement: bool = False  # INCR: the command lowers the counter (decr, decrby): it takes nothing

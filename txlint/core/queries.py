@@ -134,6 +134,21 @@ def state_guards(write: Write, config: Config, version_column: str | None = None
     return [g for g in write.guards if is_state_column(g.column) or is_version_column(g.column, config, version_column)]
 
 
+def transitions(write: Write, config: Config, version_column: str | None = None) -> bool:
+    """The UPDATE cannot match the same row twice: its WHERE tests a column it sets to a value
+    computed outside the database (a status moved on, a flag set, a timestamp set once:
+    `filter(state="issued").update(state="redeemed")`), or a version column. A lower bound on a
+    column it decrements (`balance >= x`) matches again and is no transition."""
+    assigned = {normalise_column(a.column): a.value.kind for a in write.assignments}
+    for guard in write.guards:
+        column = normalise_column(guard.column)
+        if is_version_column(guard.column, config, version_column):
+            return True
+        if guard.op in {"=", "!=", "is null", "is not null", "in"} and assigned.get(column) is ValueKind.INDEPENDENT:
+            return True
+    return False
+
+
 def in_same_transaction(a: Op, b: Op) -> bool:
     return a.tx is not None and a.tx == b.tx
 
@@ -194,9 +209,10 @@ def optimistic(op: CacheOp) -> bool:
 
 
 def lock_like(unit: Unit, index: int, take: CacheOp) -> bool:
-    """A take that is used as a lock or dedup guard: a lock object, its result decides, or the key is
+    """A take that is used as a lock or dedup guard: a lock object, its result decides or is returned
+    to a caller that decides on it (a try-acquire helper, clarification 22), or the key is
     deleted/released later (a bare `setnx` whose result is thrown away just initialises a value)."""
-    if take.lock_object or take.decides:
+    if take.lock_object or take.decides or take.returned:
         return True
     return any(
         i > index and op.kind in {CacheKind.DELETE, CacheKind.RELEASE} and same_key(op, take) for i, op in cache_ops(unit)

@@ -54,10 +54,12 @@ class Returned:
 @dataclass(frozen=True)
 class KeyEffect:
     """A lock the function takes or releases on a key its caller gives it (seed 004's helpers):
-    `kind` is ACQUIRE, DELETE (whoever holds it) or RELEASE (owner-checked)."""
+    `kind` is ACQUIRE, DELETE (whoever holds it) or RELEASE (owner-checked); `expires`, for ACQUIRE,
+    whether the key gets an expiry (None: cannot tell)."""
 
     param: str
     kind: CacheKind
+    expires: bool | None = True
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ in a SELECT and in an UPDATE name the same row. DDL feeds the project index.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 from txlint.core.ftypes import Span
 from txlint.core.index import TableDecl
@@ -86,14 +87,18 @@ def analyse_script(path: str, text: str, dialect: str) -> ScriptResult:
             block = None
             continue
         in_block = block is not None
-        op = to_ir.statement_op(item, span, 0 if in_block else None, to_ir.no_parameters, autocommit=scripted and not in_block)
-        if op is None:
-            continue
-        if block is None:
-            result.module.units.append(Unit(f"statement@{item.line}", span, [op]))
-        else:
-            block.ops.append(op)
+        target = block.ops if block is not None else []
+        emitted = to_ir.emit_statement(item, span, 0 if in_block else None, to_ir.no_parameters, partial(_append, target), autocommit=scripted and not in_block)
+        if emitted is not None and block is None:
+            result.module.units.append(Unit(f"statement@{item.line}", span, target))
     return result
+
+
+def _append(ops: list[Op], op: Op) -> int:
+    if isinstance(op, Insert) and op.outcome_read is None:
+        op = replace(op, outcome_read=False)  # a script reads no row count (clarification 4)
+    ops.append(op)
+    return len(ops) - 1
 
 
 def _statements(text: str, dialect: str) -> tuple[sqlfacts.Statement | sqlfacts.SqlError, ...]:

@@ -139,6 +139,10 @@ class Statement:
       ON DUPLICATE KEY UPDATE, REPLACE, INSERT OR REPLACE) with
       `conflict_columns` and `conflict_sets`.
     - update: `sets`, `predicates`; delete: `predicates`.
+    - any DML: `cte_inserts`, the INSERTs of its data-modifying CTEs (`WITH ins AS (INSERT ...
+      RETURNING id) UPDATE ...`), which run with it; `gated_by`, the positions in `cte_inserts`
+      of those whose returned rows the statement needs to change any (it joins them, `FROM ins`,
+      or an AND-ed condition tests them, `EXISTS (SELECT 1 FROM ins)`, `id IN (SELECT ... FROM ins)`).
     - begin/set: `isolation` ("serializable", "repeatable read", ...) when the
       statement sets it, `autocommit` for `SET autocommit = 0/1`. SQLite's
       `BEGIN IMMEDIATE`/`BEGIN EXCLUSIVE` take the database write lock at
@@ -181,6 +185,8 @@ class Statement:
     autocommit: bool | None = None
     savepoint: str | None = None
     savepoint_action: SavepointAction | None = None
+    cte_inserts: tuple[Statement, ...] = ()
+    gated_by: tuple[int, ...] = ()
 
 
 

@@ -8,6 +8,8 @@ joins) are listed in `Statement.tables`, in text order.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlglot import exp
 
 from txlint.sql.facts import Change, LockStrength, LockWait, PlaceholderKey, SetItem, Statement
@@ -43,6 +45,16 @@ class StatementReader:
         self.clauses = ClauseReader(keys, self.scope)
 
     def statement(self) -> Statement:
+        found = self._statement()
+        inserts = _cte_inserts(self.root)
+        if not inserts or found.kind not in {"update", "delete", "insert", "select"}:
+            return found
+        facts = tuple(StatementReader(insert, self.clauses.keys).statement() for _, insert in inserts)
+        needed = _needed_ctes(self.root)
+        gated = tuple(position for position, (name, _) in enumerate(inserts) if name in needed)
+        return replace(found, cte_inserts=facts, gated_by=gated)
+
+    def _statement(self) -> Statement:
         root = self.root
         if isinstance(root, exp.Select):
             return self._select(root)
@@ -199,6 +211,41 @@ class StatementReader:
             if _is_own_column(value.expression, column):
                 return Change(column, "+", self.clauses.operand(value.this))
         return None
+
+
+def _cte_inserts(root: exp.Expr) -> list[tuple[str, exp.Insert]]:
+    """The data-modifying CTEs of the statement's own WITH that insert: (name, INSERT)."""
+    with_ = root.args.get("with_")
+    if not isinstance(with_, exp.With):
+        return []
+    return [(cte.alias_or_name, cte.this) for cte in with_.expressions if isinstance(cte, exp.CTE) and isinstance(cte.this, exp.Insert)]
+
+
+def _needed_ctes(root: exp.Expr) -> set[str]:
+    """The CTE names without whose rows the outer statement changes nothing: joined in its FROM (or
+    an inner JOIN), or read by an AND-ed conjunct of its WHERE that is false when they are empty
+    (`EXISTS (SELECT 1 FROM ins)`, `id IN (SELECT ... FROM ins)`, `id = (SELECT ... FROM ins)`)."""
+    needed: set[str] = set()
+    from_ = root.args.get("from_")
+    if isinstance(from_, exp.From) and isinstance(from_.this, exp.Table):
+        needed.add(from_.this.name)
+    for join in root.args.get("joins") or ():
+        if isinstance(join, exp.Join) and isinstance(join.this, exp.Table) and not join.side:
+            needed.add(join.this.name)
+    where = root.args.get("where")
+    if isinstance(where, exp.Where):
+        for conjunct in where.this.flatten() if isinstance(where.this, exp.And) else [where.this]:
+            conjunct = unwrap(conjunct)
+            query = None
+            if isinstance(conjunct, exp.Exists):
+                query = conjunct.this
+            elif isinstance(conjunct, exp.In):
+                query = conjunct.args.get("query")
+            elif isinstance(conjunct, exp.EQ) and isinstance(unwrap(conjunct.expression), exp.Subquery):
+                query = conjunct.expression
+            if isinstance(query, exp.Expr):
+                needed.update(table.name for table in query.find_all(exp.Table) if table.name)
+    return needed
 
 
 def _other(root: exp.Expr, tables: tuple[str, ...]) -> Statement:

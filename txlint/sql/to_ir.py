@@ -10,10 +10,11 @@ to act on, since only it knows the connection.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from txlint.core.ftypes import Span
 from txlint.core.index import ColumnDecl, TableDecl
-from txlint.core.ir import Assignment, Delta, Dependency, Guard, Insert, LockMode, Op, Read, ReadKind, Value, ValueKind, Write
+from txlint.core.ir import Assignment, Condition, Delta, Dependency, Guard, Insert, LockMode, Op, Read, ReadKind, Value, ValueKind, Write
 from txlint.sql import facts as sqlfacts
 from txlint.sql.parse import table_schemas
 
@@ -94,6 +95,27 @@ def statement_op(
     if statement.kind == "insert":
         return Insert(span, tx, table, statement.columns, on_conflict=statement.on_conflict_nothing or statement.upsert)
     return None
+
+
+def emit_statement(
+    statement: sqlfacts.Statement, span: Span, tx: int | None, resolve: Resolver, emit: Callable[[Op], int], *, autocommit: bool = False
+) -> tuple[Op, int] | None:
+    """Emit, through `emit` (which returns the op's index), the INSERTs of the statement's
+    data-modifying CTEs and then its own op, and return that op and its index. When the statement
+    needs rows those INSERTs returned (`AND EXISTS (SELECT 1 FROM ins)`), its op runs under a
+    condition on their outcome, as if the code had tested their row counts."""
+    inserted: list[int | None] = []
+    for cte in statement.cte_inserts:
+        insert = statement_op(cte, span, tx, resolve, autocommit=autocommit)
+        # What it inserted is read by the statement alone, when the statement needs its rows.
+        inserted.append(emit(replace(insert, outcome_read=True)) if isinstance(insert, Insert) else None)
+    op = statement_op(statement, span, tx, resolve, autocommit=autocommit)
+    if op is None:
+        return None
+    gates = frozenset(index for position in statement.gated_by if (index := inserted[position]) is not None)
+    if gates:
+        op = replace(op, conditions=(Condition(span, frozenset(), holds=True, results=gates), *op.conditions))
+    return op, emit(op)
 
 
 def table_decls(path: str, text: str, dialect: str) -> list[TableDecl]:

@@ -29,7 +29,7 @@ OPERATION_TRIGGERS = (
     # caches and distributed locks: clients it knows come from these imports and types
     # (`cached_property` and `lru_cache` are not among them), and the commands of a client called
     # `cache` (a project's own instance of a library's cache: its type is the project's to tell)
-    "redis", "Redis", "memcache", "setnx", ".lock(", "core.cache", "BaseCache", "flask_caching",
+    "redis", "Redis", "memcache", "setnx", ".lock(", "core.cache", "BaseCache", "flask_caching", "flask_cache",
     "cache.get(", "cache.set(", "cache.add(", "cache.inc(", "cache.incr(", "cache.delete(",
     # commands only redis has, whatever the client is called (clarification 22)
     "pexpire", "psetex", "nx=True",

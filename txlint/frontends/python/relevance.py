@@ -53,7 +53,7 @@ FUNCTION_TRIGGERS = (
     "sqlalchemy", "session", "Session", ".begin(", "begin_nested", "with_for_update",
     "connect(", "cursor", "execute", "autocommit", "transaction(",
     "redis", "Redis", "memcache", "core.cache", "BaseCache", "setnx", "setex", "psetex", "pexpire", "nx=True",
-    "flask_caching", "cache.get(", "cache.set(", "cache.add(", "cache.inc(", "cache.incr(", "cache.delete(",
+    "flask_caching", "flask_cache", "cache.get(", "cache.set(", "cache.add(", "cache.inc(", "cache.incr(", "cache.delete(",
 )  # fmt: skip
 _TRIGGERS = re.compile("|".join(re.escape(t) for t in FUNCTION_TRIGGERS))
 _BINDINGS = (ast.Import, ast.ImportFrom, ast.Assign, ast.AnnAssign, ast.AugAssign)
@@ -110,6 +110,9 @@ class _Text:
 
 
 _WORD = re.compile(r"\w+")
+_REDIS_RECEIVERS = re.compile(
+    r"\b(?:self|cls)\.(\w+)\.(?:(?:setnx|setex|psetex|pexpire|pexpireat|expireat|getdel|unlink|pttl)\s*\(|set\s*\([^)]*?\bnx\s*=)"
+)
 _BARE = re.compile(r"\b(\w+)\b(?!\s*\()")
 _CALLED = re.compile(r"\b(\w+)\s*\(")
 _OWN = re.compile(r"\b(?:self|cls)\.(\w+)\b")
@@ -156,6 +159,9 @@ def operating_functions(text: str, tree: ast.Module, known: frozenset[str], extr
         before = (len(vocabulary.aliases), len(operating))
         vocabulary.add(name for statement, source in bindings if vocabulary.mentions(source) for name in _targets(statement))
         operating.update(function for function, source in texts.items() if function not in operating and vocabulary.mentions(source))
+        # `self.client.setnx(...)` in one method: `self.client` is a redis client in every method of
+        # the class (clarification 22), so a method that only deletes through it operates too.
+        vocabulary.add(attribute for function in operating for attribute in _REDIS_RECEIVERS.findall(texts[function].source))
         for function in operating:
             if function not in assignments:
                 assignments[function] = list(_attribute_assignments(function, module))

@@ -14,7 +14,7 @@ import re
 import libcst as cst
 
 from txlint.core.ir import Act, CacheKind, CacheOp, Insert, Read, RowOrigin, Write
-from txlint.core.queries import takes_lock
+from txlint.core.queries import expiries_after, takes_lock
 from txlint.core.summaries import FunctionSummary, KeyEffect, Returned, ReturnedKind
 from txlint.frontends.python.interpret.interpreter import FunctionInterpreter
 from txlint.frontends.python.interpret.values import Data, Fetched, Pair, Query, Row, Rows, Value
@@ -54,9 +54,15 @@ def _fetches(interpreter: FunctionInterpreter) -> str:
 def _keys(interpreter: FunctionInterpreter, params: tuple[str, ...]) -> tuple[KeyEffect, ...]:
     """The locks taken or released on a key that is one of the parameters, as the caller's key."""
     found: dict[KeyEffect, None] = {}
-    for op in interpreter.table.ops:
-        if isinstance(op, CacheOp) and op.key in params and (takes_lock(op) or op.kind in (CacheKind.DELETE, CacheKind.RELEASE)):
-            found[KeyEffect(op.key, CacheKind.ACQUIRE if takes_lock(op) else op.kind)] = None
+    unit = interpreter.unit
+    for index, op in enumerate(unit.ops):
+        if not (isinstance(op, CacheOp) and op.key in params):
+            continue
+        if takes_lock(op):
+            expires = op.ttl if op.ttl is not False else bool(expiries_after(unit, index, op))
+            found[KeyEffect(op.key, CacheKind.ACQUIRE, expires)] = None
+        elif op.kind in (CacheKind.DELETE, CacheKind.RELEASE):
+            found[KeyEffect(op.key, op.kind)] = None
     return tuple(found)
 
 

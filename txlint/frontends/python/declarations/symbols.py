@@ -25,12 +25,19 @@ from txlint.frontends.python.recognisers import RECOGNISERS
 # of theirs is followed to it.
 LIBRARIES = frozenset(name.split(".", 1)[0] for recogniser in RECOGNISERS for name in recogniser.names) | {"sqlmodel"}
 _ATOMIC_REQUESTS = re.compile(r"""["']?ATOMIC_REQUESTS["']?\s*[:=]\s*True""")
+# Flask-Caching's default timeout set to 0: an add/set without `timeout` never expires
+# (`CACHE_DEFAULT_TIMEOUT = 0`, `{"CACHE_DEFAULT_TIMEOUT": 0}`, `config["CACHE_DEFAULT_TIMEOUT"] = 0`,
+# `config.setdefault("CACHE_DEFAULT_TIMEOUT", 0)`).
+_NO_CACHE_TIMEOUT = re.compile(r"""\bCACHE_DEFAULT_TIMEOUT["']?\]?\s*[:=,]\s*0(?![.\w])""")
 
 
 def settings(text: str) -> list[Symbol]:
     """The framework settings a file turns on, read off its text (a settings module often
     mentions nothing else txlint parses a file for)."""
-    return [Symbol(SymbolKind.SETTING, "ATOMIC_REQUESTS", "True")] if _ATOMIC_REQUESTS.search(text) else []
+    found = [Symbol(SymbolKind.SETTING, "ATOMIC_REQUESTS", "True")] if _ATOMIC_REQUESTS.search(text) else []
+    if _NO_CACHE_TIMEOUT.search(text):
+        found.append(Symbol(SymbolKind.SETTING, "CACHE_DEFAULT_TIMEOUT", "0"))
+    return found
 
 
 def symbols(path: str, text: str, tree: ast.Module, imports: ImportTable, root: Path) -> list[Symbol]:

@@ -24,7 +24,9 @@ class Branches(Assignments):
     decided: list[tuple[int, bool | None]]  # locks the current block's test decides
 
     def _condition(self, test: cst.BaseExpression) -> Condition:
-        return Condition(self.span(test), deps_of(self.eval(test)), self._comparisons(test))
+        value = self.eval(test)
+        results = value.results if isinstance(value, Data) else frozenset()
+        return Condition(self.span(test), deps_of(value), self._comparisons(test), results=results)
 
     def _comparisons(self, test: cst.BaseExpression) -> tuple[Comparison, ...]:
         """`row.c == expr` / `expr != row.c` in a condition or in one of its `and`-ed parts, with the

@@ -44,6 +44,7 @@ class InterpreterCore:
         self.discarded: set[int] = set()  # ids of calls whose result the code throws away
         self.transactions: dict[int, int] = {}  # id of the node that opened a transaction -> its id
         self.holdable: set[int] = set()  # ops that took a lock
+        self.let_go_in_step: set[int] = set()  # locks the step being interpreted releases
         self.checked: set[int] = set()  # writes whose row count some path reads
         self.bound_results: set[int] = set()  # writes whose row count was kept in a variable
         self.lost_results: set[int] = set()  # writes whose row count a later statement on the same cursor replaced

@@ -185,9 +185,11 @@ class Effects(InterpreterCore):
         self.lost_results |= self.state.results.get(key, frozenset())
         self.state.results[key] = frozenset({index})
 
-    def mark_checked(self, key: str) -> None:
-        """The row count under `key` is read."""
-        self.checked |= self.state.results.pop(key, frozenset())
+    def mark_checked(self, key: str) -> frozenset[int]:
+        """The row count under `key` is read: the writes it is the count of."""
+        found = self.state.results.pop(key, frozenset())
+        self.checked |= found
+        return found
 
     # -- held locks: cache/distributed locks, which an exception does not release ---------------
     def hold(self, index: int) -> None:
@@ -198,4 +200,6 @@ class Effects(InterpreterCore):
 
     def let_go(self, indices: Iterable[int]) -> None:
         """The locks taken by these ops are released here, on every path."""
-        self.state.paths = released(self.state.paths, [i for i in indices if i in self.holdable])
+        freed = [i for i in indices if i in self.holdable]
+        self.let_go_in_step.update(freed)
+        self.state.paths = released(self.state.paths, freed)

@@ -87,9 +87,16 @@ class Expressions(Effects):
         """Any other expression: its value depends on everything it reads."""
         if isinstance(node, cst.BinaryOperation):
             return self._arithmetic(node)
-        value: Value = Data()
+        value: Data = Data()
+        results: frozenset[int] = frozenset()
         for child in _child_expressions(node):
-            value = merge_data(value, self.eval(child))
+            found = self.eval(child)
+            if isinstance(found, Data):
+                results |= found.results
+            value = merge_data(value, found)
+        if results and isinstance(node, _TESTS_OF_COUNTS):
+            # `n != 1`, `not updated`: a test still reads the row counts it compares (a gate).
+            value = dataclasses.replace(value, results=results)
         return value
 
     def _arithmetic(self, node: cst.BinaryOperation) -> Data:
@@ -191,6 +198,9 @@ def to_ir_value(value: Value) -> IRValue:
     if isinstance(value, Record):
         return IRValue(ValueKind.DERIVED, frozenset({Dependency(value.ref, None)}))
     return IRValue(ValueKind.UNKNOWN)
+
+
+_TESTS_OF_COUNTS = (cst.Comparison, cst.UnaryOperation, cst.BooleanOperation)
 
 
 def merge_data(left: Value | None, right: Value | None) -> Data:

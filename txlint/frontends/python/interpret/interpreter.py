@@ -64,6 +64,7 @@ from txlint.frontends.python.interpret.paths import (
     held_on,
     leave,
     raising,
+    released,
     skipping,
     through,
 )
@@ -96,7 +97,13 @@ class FunctionInterpreter(Branches):
         for step in block.steps:
             self.site = step.order
             self.table.start_step(id(step), block.id)
+            self.let_go_in_step = set()
             self._step(step, block)
+            if self.let_go_in_step:
+                # A release that raises has let the lock go all the same: it was no longer the
+                # caller's (redis-py's `LockNotOwnedError`), or nothing is left to do but wait for
+                # its TTL. An exception from this step leaves without it.
+                boundaries[-1] = released(boundaries[-1], self.let_go_in_step)
             boundaries.append(self.state.paths)
         return self._leave(block, state, self.state, boundaries)
 

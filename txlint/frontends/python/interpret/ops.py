@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 from txlint.core.ftypes import Span
-from txlint.core.ir import Condition, Op, Read, Write
+from txlint.core.ir import Condition, Insert, Op, Read, Write
 from txlint.frontends.python.interpret.values import Query
 
 _Key = tuple[int, type[Op], Span, int]
@@ -73,15 +73,17 @@ class OpTable:
             if block is None:
                 continue
             found = tuple(replace(conditions[branch], holds=way) for branch, way in dependences.get(block, ()) if branch in conditions)
-            if found:
-                self.ops[index] = replace(self.ops[index], conditions=found)
+            if found:  # after any condition the op carries from its own statement (a data-modifying CTE)
+                self.ops[index] = replace(self.ops[index], conditions=found + self.ops[index].conditions)
 
     def settle_results(self, unchecked: Iterable[int]) -> None:
-        """Writes whose affected-row count no path reads."""
+        """Writes whose affected-row count no path reads; inserts whose outcome none does."""
         for index in unchecked:
             op = self.ops[index]
             if isinstance(op, Write):
                 self.ops[index] = replace(op, result_checked=False)
+            elif isinstance(op, Insert):
+                self.ops[index] = replace(op, outcome_read=False)
 
     def never_run(self, queries: Iterable[tuple[Query, int | None]]) -> None:
         """Locking queries built and kept in a variable that nothing runs or hands on."""

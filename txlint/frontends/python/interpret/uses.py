@@ -33,6 +33,7 @@ class Use:
     as_value: bool = False
     compared_with: frozenset[str] = frozenset()
     compared_to: tuple[cst.BaseExpression, ...] = ()
+    returned: bool = False  # handed back to the caller by a `return` (a try-acquire helper's result)
 
     def __or__(self, other: Use) -> Use:
         return Use(
@@ -40,6 +41,7 @@ class Use:
             self.as_value or other.as_value,
             self.compared_with | other.compared_with,
             self.compared_to + tuple(e for e in other.compared_to if not any(e is mine for mine in self.compared_to)),
+            self.returned or other.returned,
         )
 
 
@@ -126,10 +128,10 @@ class FunctionUses:
         for site in sites:
             for load in self._reached.get(id(site), ()):
                 seen = self._context(load)[0]
-                through = through | (seen if seen.decides else Use(as_value=seen.as_value))
+                through = through | (seen if seen.decides else Use(as_value=seen.as_value, returned=seen.returned))
         decides = use.decides or through.decides
         if not decides:
-            return Use(as_value=use.as_value or through.as_value)
+            return Use(as_value=use.as_value or through.as_value, returned=use.returned or through.returned)
         # `first = r.incr(k) == 1` then `if first:`: the branch decides on that comparison.
         return through | Use(True, use.as_value, use.compared_with, use.compared_to)
 
@@ -193,7 +195,7 @@ class FunctionUses:
             return found, [*sites, parent]
         if isinstance(parent, cst.Expr):
             return Use(), sites  # thrown away
-        return Use(as_value=True), sites
+        return Use(as_value=True, returned=isinstance(parent, cst.Return)), sites
 
 
 _CONVERSIONS = {"int", "float", "str", "bool", "len"}

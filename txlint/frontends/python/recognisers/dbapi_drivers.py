@@ -11,11 +11,12 @@ rows carry the columns their SELECT listed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 
 import libcst as cst
 
-from txlint.core.ir import Commit, Read, Rollback, RowOrigin, RowRef, Write
+from txlint.core.ir import Commit, Insert, Op, Read, Rollback, RowOrigin, RowRef, Write
 from txlint.core.summaries import FunctionSummary
 from txlint.frontends.python.imports import dotted_name
 from txlint.frontends.python.interpret.context import Context
@@ -99,8 +100,7 @@ class DbApiRecogniser(Recogniser):
 
     def attribute(self, ctx: Context, node: cst.Attribute, base: Value) -> Value | None:
         if isinstance(base, Cursor) and node.attr.value == "rowcount":
-            ctx.mark_checked(_cursor_key(node.value))
-            return Data()
+            return Data(results=ctx.mark_checked(_cursor_key(node.value)))
         return None
 
     def call(self, ctx: Context, node: cst.Call, receiver: Value | None) -> Value | None:
@@ -208,14 +208,19 @@ class DbApiRecogniser(Recogniser):
             return
         if not connection.autocommit:
             ctx.autobegin(node)
-        op = to_ir.statement_op(statement, span, ctx.tx if not connection.autocommit else None, resolve, autocommit=connection.autocommit)
-        if op is None:
+        emitted = to_ir.emit_statement(statement, span, ctx.tx if not connection.autocommit else None, resolve, partial(_emit, ctx), autocommit=connection.autocommit)
+        if emitted is None:
             return
-        index = ctx.emit(op)
+        op, index = emitted
         if isinstance(op, Read):
             ctx.set_facet(ctx.facet(LastReads, LastReads()).after(key, index))
-        elif isinstance(op, Write):
+        elif isinstance(op, (Write, Insert)):  # `cursor.rowcount` is now this statement's
             ctx.track_result(key, index)
+
+
+def _emit(ctx: Context, op: Op) -> int:
+    """An insert's outcome is followed like an UPDATE's row count: `cursor.rowcount` after it."""
+    return ctx.emit(replace(op, outcome_read=True) if isinstance(op, Insert) and op.outcome_read is None else op)
 
 
 def _parameter_name(ctx: Context, node: cst.BaseExpression) -> str | None:

@@ -229,8 +229,9 @@ class DjangoRecogniser(Recogniser):
         read = ctx.evaluate_query(replace(query, guards=query.guards + guards), node)
         # `**lookup` hides the columns: without them the constraint question has no answer.
         columns = () if any(arg.star for arg in node.args) else query.sets + tuple(g.column for g in guards)
-        ctx.emit(Insert(span, ctx.tx, query.table, columns, checked_first=True))
-        return Pair((ctx.row_from_read(read, query.table), Data()))
+        insert = ctx.emit(Insert(span, ctx.tx, query.table, columns, checked_first=True, outcome_read=not ctx.is_discarded(node)))
+        # `created` tells whether the insert happened: a test of it is a gate (TX105, clarification 9).
+        return Pair((ctx.row_from_read(read, query.table), Data(results=frozenset({insert}))))
 
     # -- model instances ------------------------------------------------------------------
     def _instance_method(self, ctx: Context, node: cst.Call, owner: Row | Parameter, method: str) -> Value | None:

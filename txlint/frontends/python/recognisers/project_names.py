@@ -54,4 +54,8 @@ def qualified(ctx: Context, callee: cst.BaseExpression) -> str | None:
         return imported if ctx.imports.in_project(imported) else None
     if isinstance(callee, cst.Name) and ctx.lookup(callee.value) is None:
         return f"{file.module_name}.{callee.value}"  # a function of this module
+    if isinstance(callee, cst.Attribute) and isinstance(callee.value, cst.Name):
+        owner = callee.value.value
+        if ctx.lookup(owner) is None and not ctx.uses.is_local(owner):
+            return f"{file.module_name}.{owner}.{callee.attr.value}"  # a method of this module's instance
     return None

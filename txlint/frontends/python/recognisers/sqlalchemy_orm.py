@@ -17,7 +17,7 @@ from dataclasses import replace
 
 import libcst as cst
 
-from txlint.core.ir import Assignment, Commit, Dependency, Guard, GuardOp, Insert, LockMode, ReadKind, Rollback, RowOrigin, RowRef, Write
+from txlint.core.ir import Assignment, Commit, Dependency, Guard, GuardOp, Insert, LockMode, Op, ReadKind, Rollback, RowOrigin, RowRef, Write
 from txlint.frontends.python.imports import dotted_name, keyword_arg
 from txlint.frontends.python.interpret.context import Context
 from txlint.frontends.python.interpret.values import (
@@ -292,14 +292,17 @@ def _execute_text(ctx: Context, node: cst.Call, sql: str, params: cst.BaseExpres
         return Data()
     resolve = parameters(ctx, params)
     result: Value = Data()
+    checked = not ctx.is_discarded(node)
+
+    def emit(op: Op) -> int:
+        return ctx.emit(replace(op, result_checked=checked) if isinstance(op, Write) else op)
+
     for statement in parsed:
-        op = to_ir.statement_op(statement, ctx.span(node), ctx.tx, resolve)
-        if op is None:
+        emitted = to_ir.emit_statement(statement, ctx.span(node), ctx.tx, resolve, emit)
+        if emitted is None:
             continue
-        if isinstance(op, Write):
-            result = Data(results=frozenset({ctx.emit(replace(op, result_checked=not ctx.is_discarded(node)))}))
-        else:
-            result = Record(RowRef(RowOrigin.READ, ctx.emit(op), ""), statement.columns)
+        op, index = emitted
+        result = Data(results=frozenset({index})) if isinstance(op, Write) else Record(RowRef(RowOrigin.READ, index, ""), statement.columns)
     return result
 
 

@@ -20,7 +20,7 @@ from txlint.frontends.python.interpret.context import FileContext
 from txlint.frontends.python.interpret.expressions import source_text
 from txlint.frontends.python.interpret.values import Value
 from txlint.frontends.python.literals import text_value
-from txlint.frontends.python.recognisers.cache.commands import REDIS_ONLY, REDIS_ONLY_SET_OPTIONS
+from txlint.frontends.python.recognisers.cache.commands import REDIS_ONLY, REDIS_ONLY_SET_OPTIONS, REDIS_SET_KEYWORDS
 from txlint.frontends.python.tree import descendants
 
 REDIS = "redis"
@@ -51,6 +51,7 @@ CLIENT_TYPES: dict[str, str] = {
     "pymemcache.client.retrying.RetryingClient": PYMEMCACHE,
     "memcache.Client": MEMCACHE,
     "flask_caching.Cache": FLASK,
+    "flask_cache.Cache": FLASK,  # Flask-Cache, Flask-Caching's unmaintained predecessor: the same API
 }
 DJANGO_CACHE = "django.core.cache.cache"
 DJANGO_CACHES = "django.core.cache.caches"
@@ -121,7 +122,7 @@ def module_facts(file: FileContext) -> CacheModuleFacts:
     """Pass over the module before its functions are interpreted."""
     imports, module, constants = file.imports, file.module, file.constants
     redis_by_use = _redis_by_use(module) if not file.text or _REDIS_ONLY_WORDS.search(file.text) else {}
-    if not any(imports.mentions(p) for p in ("redis", "django", "pymemcache", "memcache", "django_redis")):
+    if not any(imports.mentions(p) for p in ("redis", "django", "pymemcache", "memcache", "django_redis", "flask_caching", "flask_cache")):
         return CacheModuleFacts(redis_by_use=redis_by_use) if redis_by_use else NO_FACTS
     facts = CacheModuleFacts(redis_by_use=redis_by_use)
     for name, value in _module_assignments(module.body):
@@ -160,7 +161,7 @@ def _redis_by_use(module: cst.Module) -> dict[str | int, frozenset[str]]:
 
 def _redis_set_options(call: cst.Call) -> bool:
     keywords = {arg.keyword.value for arg in call.args if arg.keyword is not None}
-    return "nx" in keywords and bool(keywords & REDIS_ONLY_SET_OPTIONS)
+    return "nx" in keywords and (bool(keywords & REDIS_ONLY_SET_OPTIONS) or keywords <= REDIS_SET_KEYWORDS)
 
 
 def _functions(body: Sequence[cst.CSTNode], class_name: str | None) -> Iterator[tuple[cst.FunctionDef, str | None]]:

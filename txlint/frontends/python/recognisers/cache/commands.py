@@ -61,6 +61,8 @@ MEMCACHE_COMMANDS: dict[str, Command] = {
 DJANGO_METHODS = {"add", "set", "get", "has_key", "delete", "incr", "decr", "get_or_set", "touch"}
 PIPELINE_COMMANDS = {"multi", "watch", "unwatch", "execute", "reset", "discard"}
 # Commands no other client library has: a receiver of unknown type that is sent one is a redis client
-# (as is one sent `set(..., nx=True, px=...)` or `ex=`: Django's and memcached's `set` take no `px`/`ex`).
+# (as is one sent `set(..., nx=True, px=...)` or `ex=`: Django's and memcached's `set` take no `px`/`ex`;
+# or `set(..., nx=True)` with redis-py's own keywords only: django-redis's takes a `timeout`).
 REDIS_ONLY = {"setnx", "setex", "psetex", "pexpire", "pexpireat", "expireat", "getdel", "unlink", "pttl"}
 REDIS_ONLY_SET_OPTIONS = {"px", "ex", "pxat", "exat"}
+REDIS_SET_KEYWORDS = {"name", "value", "ex", "px", "nx", "xx", "keepttl", "get", "exat", "pxat"}

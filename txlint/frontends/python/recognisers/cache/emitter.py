@@ -20,7 +20,7 @@ from txlint.core.queries import takes_lock
 from txlint.frontends.python.interpret.context import Context
 from txlint.frontends.python.interpret.state import Facet
 from txlint.frontends.python.interpret.values import UNKNOWN, Data, Value
-from txlint.frontends.python.recognisers.cache.clients import DJANGO, MEMCACHE, LockHandle, Pipeline, Script
+from txlint.frontends.python.recognisers.cache.clients import DJANGO, FLASK, MEMCACHE, LockHandle, Pipeline, Script
 from txlint.frontends.python.recognisers.cache.commands import MEMCACHE_COMMANDS, REDIS_COMMANDS, Command
 from txlint.frontends.python.recognisers.cache.syntax import (
     arg,
@@ -133,6 +133,7 @@ class Emitter:
             in_handler=place.in_handler,
             decides=use.decides if use else False,
             result_used=use.as_value if use else False,
+            returned=use.returned if use else False,
             compared_with=tuple(sorted(use.compared_with)) if use else (),
             last_work=before.work,
             under_claim=self._under_claim(),
@@ -145,6 +146,11 @@ class Emitter:
         )
         index = ctx.emit(op)
         self._after(index, op, key, stored)
+        if kind is CacheKind.GET and place.in_finally and use is not None and use.decides and key is not None:
+            # In `finally`, a read of the lock's key that decides is the release's owner check
+            # (`if r.get(key) == token: r.delete(key)`): where it fails the lock is no longer the
+            # caller's, so no path leaves holding it from here (clarification 22: not TX204).
+            ctx.let_go(i for i, taken in self.memo.taken.items() if taken == key)
         return index
 
     def _after(self, index: int, op: CacheOp, key: str | None, stored: cst.BaseExpression | None) -> None:
@@ -238,8 +244,10 @@ class Emitter:
         key = arg(node, 0, "key")
         if key is None:
             return None
+        # Flask-Caching's default timeout (300 s) never expires when the project sets it to 0.
+        default_expires = api != FLASK or self.ctx.file.index.setting("CACHE_DEFAULT_TIMEOUT") != "0"
         if method in {"add", "set"}:
-            ttl = expiry(node, api, 2)
+            ttl = expiry(node, api, 2, default_expires)
             value = arg(node, 1, "value" if api != MEMCACHE else "val")
             if method == "add":
                 return self.result(self.emit(CacheKind.ACQUIRE, method, key, stored=value, ttl=ttl))

@@ -24,7 +24,7 @@ from dataclasses import replace
 
 import libcst as cst
 
-from txlint.core.ir import CacheKind
+from txlint.core.ir import CacheKind, RowOrigin
 from txlint.core.summaries import FunctionSummary
 from txlint.frontends.python.interpret.context import Context
 from txlint.frontends.python.interpret.expressions import source_text
@@ -118,7 +118,7 @@ class CacheRecogniser(Recogniser):
         if not isinstance(node.func, cst.Attribute):
             return None
         owner = receiver if isinstance(receiver, (Client, Pipeline, LockHandle, Script)) else named(ctx, node.func.value)
-        if owner is None and isinstance(receiver, (Unknown, Parameter)) and redis_by_use(facts(ctx), ctx.class_name, ctx.func, source_text(node.func.value)):
+        if owner is None and _untyped(receiver) and redis_by_use(facts(ctx), ctx.class_name, ctx.func, source_text(node.func.value)):
             owner = Client(REDIS)  # sent a command only redis has, here or elsewhere in its class
         if owner is None or not ctx.uses.runs_here(node):
             return None  # not a client; or inside a lambda, which runs when called, not here
@@ -130,6 +130,17 @@ class CacheRecogniser(Recogniser):
         if isinstance(owner, LockHandle):
             return _lock_call(ctx, node, owner, method)
         return None
+
+
+def _untyped(receiver: Value | None) -> bool:
+    """A receiver nothing is known of: unknown, a parameter, or what another call or attribute
+    gave (`get_redis()`, `current_app.redis`, `request.app.state.redis`) when nothing of it was read
+    from the database."""
+    if isinstance(receiver, (Unknown, Parameter)):
+        return True
+    if not isinstance(receiver, Data) or receiver.in_database or receiver.column_ref or receiver.results or receiver.text is not None:
+        return False
+    return all(d.row.origin is RowOrigin.PARAMETER for d in receiver.deps)
 
 
 def _client_call(ctx: Context, node: cst.Call, client: Client, method: str) -> Value:
@@ -216,8 +227,9 @@ def _lock_helper(ctx: Context, node: cst.Call, helper: FunctionSummary) -> Value
     """A project function that takes or releases a lock on the key it is given (seed 004's
     `acquire_lock(name, timeout)` / `release_lock(name)`): the caller takes or releases that key.
     What is wrong inside the helper (a non-atomic take, no TTL, no owner check) is the helper's
-    finding (clarification 25), so here the take has its expiry and the release is the owner's:
-    what is left to judge is how the caller holds it (TX204)."""
+    finding (clarification 25), so here a take without expiry is not judged again (its expiry is
+    "cannot tell") and the release is the owner's: what is left to judge is how the caller holds
+    it (TX204) and, for a lock that expires, how the caller frees it (TX203)."""
     _eval_args(ctx, node)
     command = f"{helper.name.rsplit('.', 1)[-1]}()"
     result: Value = Data()
@@ -227,7 +239,7 @@ def _lock_helper(ctx: Context, node: cst.Call, helper: FunctionSummary) -> Value
             continue
         emitter = Emitter(ctx, node)
         if effect.kind is CacheKind.ACQUIRE:
-            result = emitter.result(emitter.emit(CacheKind.ACQUIRE, command, key, ttl=True))
+            result = emitter.result(emitter.emit(CacheKind.ACQUIRE, command, key, ttl=True if effect.expires else None))
         else:
             emitter.release(key_text(ctx, key), command)
     return result

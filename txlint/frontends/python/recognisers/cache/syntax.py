@@ -250,14 +250,15 @@ def script_keys(node: cst.Call) -> list[cst.BaseExpression]:
     return []
 
 
-def expiry(node: cst.Call, api: str, position: int) -> bool | None:
-    """Whether an add/set/touch gives an expiry. Django: the default timeout is one, `None` is none;
-    memcached: the default 0 is none."""
+def expiry(node: cst.Call, api: str, position: int, default_expires: bool = True) -> bool | None:
+    """Whether an add/set/touch gives an expiry. Django and Flask-Caching: the default timeout is
+    one (300 s) unless the project configured it away (`default_expires`); `None` is none for
+    Django, the default for Flask-Caching; memcached: the default 0 is none."""
     value = arg(node, position, EXPIRY[api])
     if value is None:
-        return None if has_star_kwargs(node) else api in DEFAULT_TIMEOUT
+        return None if has_star_kwargs(node) else api in DEFAULT_TIMEOUT and default_expires
     if is_none(value):
-        return False
+        return api == FLASK and default_expires  # Flask-Caching: `None` is the default timeout
     if isinstance(value, cst.Integer) and int(value.value) == 0:
         return api == DJANGO  # Django: 0 expires at once; memcached and Flask-Caching: never
     return True
