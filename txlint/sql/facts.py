@@ -22,7 +22,10 @@ Everything is a frozen dataclass so facts can be cached, hashed and compared.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from txlint.sql.routine_facts import Routine
 
 PlaceholderKey = int | str
 LiteralValue = float | str | bool
@@ -181,7 +184,7 @@ class Statement:
     autocommit: bool | None = None
     savepoint: str | None = None
     savepoint_action: SavepointAction | None = None
-
+    routine: Routine | None = None  # other: the stored routine or DO block the statement creates or runs
 
 
 @dataclass(frozen=True)

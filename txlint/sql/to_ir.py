@@ -96,8 +96,10 @@ def statement_op(
     return None
 
 
-def table_decls(path: str, text: str, dialect: str) -> list[TableDecl]:
-    """What a text's DDL declares, as the project index's declarations (unique keys, CHECK (c >= 0))."""
+def table_decls(path: str, text: str, dialect: str, *, client: bool = False) -> list[TableDecl]:
+    """What a text's DDL declares, as the project index's declarations (unique keys, CHECK (c >= 0)).
+
+    `client`: the text is a `.sql` file, read as its client program runs it (see `parse_file`)."""
     return [
         TableDecl(
             name=schema.name,
@@ -110,5 +112,5 @@ def table_decls(path: str, text: str, dialect: str) -> list[TableDecl]:
             non_negative=schema.non_negative,
             complete=bool(schema.columns),  # an ALTER TABLE alone does not tell the table's constraints
         )
-        for schema in table_schemas(text, dialect)
+        for schema in table_schemas(text, dialect, client=client)
     ]
