@@ -76,6 +76,7 @@ from txlint.sql.routine_facts import (
 )
 
 SpanOf = Callable[[sqlfacts.Statement], Span]
+LinesSpan = Callable[[int, int], Span]  # the span of whole lines, from the first to the last character written
 
 
 @dataclass(frozen=True)
@@ -104,11 +105,11 @@ class _Unsure(Exception):
     """The body does something whose effect cannot be told: no unit."""
 
 
-def routine_unit(routine: Routine, span: Span, span_of: SpanOf) -> Unit | None:
+def routine_unit(routine: Routine, span: Span, span_of: SpanOf, lines_span: LinesSpan) -> Unit | None:
     """The unit of one routine's body, or None where analysing it would be a guess."""
     if routine.body is None or routine.kind == "trigger" or routine.grammar == "other":
         return None
-    walker = _Walker(routine, span, span_of)
+    walker = _Walker(routine, span, span_of, lines_span)
     try:
         walker.walk()
     except _Unsure:
@@ -117,15 +118,17 @@ def routine_unit(routine: Routine, span: Span, span_of: SpanOf) -> Unit | None:
 
 
 class _Walker:
-    def __init__(self, routine: Routine, span: Span, span_of: SpanOf) -> None:
+    def __init__(self, routine: Routine, span: Span, span_of: SpanOf, lines_span: LinesSpan) -> None:
         self.routine = routine
         self.span_of = span_of
+        self._lines = lines_span
         self.postgres = routine.grammar in ("plpgsql", "sql")
         self.unit = Unit(f"{routine.kind} {routine.name}", span, params=routine.params)
         self.versions = 0
         self.pending: int | None = None  # the last write whose row count nobody has looked at yet
         self.checked: set[int] = set()
         self.followed: set[int] = set()  # writes followed by another write before their row count was looked at
+        self.carriers: dict[str, int] = {}  # variables filled by a write's RETURNING: using them looks at its result
         self.table_locks: dict[tuple[int | None, str], LockMode] = {}
 
     @property
@@ -175,8 +178,10 @@ class _Walker:
         elif isinstance(step, ExitStep):
             if step.row_count:
                 self._row_count_seen()
+            for ref in step.uses:
+                self._value(ref, path)
             if step.action == "return":
-                self._exit(path, _lines(step.line, step.end_line), "return")
+                self._exit(path, self._lines(step.line, step.end_line), "return")
             path.ended = True
         elif isinstance(step, TransactionStep):
             self._transaction(step, path)
@@ -216,6 +221,8 @@ class _Walker:
             uses = frozenset(dep for key, ref in step.variables for dep in self._value(ref, path).depends_on)
             for target in step.into:
                 self._set(path, target, _Var(Value(ValueKind.DERIVED if uses else ValueKind.INDEPENDENT, uses)))
+                if isinstance(op, Write) and index is not None:
+                    self.carriers[target.name] = index
             return
         row = RowRef(RowOrigin.READ, index, step.into[0].name)
         columns = [c for c in statement.columns if c != "*"]
@@ -244,12 +251,15 @@ class _Walker:
         self._set(path, step.target, _Var(Value(kind, dependencies)))
 
     def _set(self, path: _Path, target: VariableRef, var: _Var) -> None:
+        self.carriers.pop(target.name, None)
         self.versions += 1
         name = target.name if target.field is None else f"{target.name}.{target.field}"
         path.variables[name] = _Var(replace(var.value, expression=f"${name}#{self.versions}"), var.row)
 
     def _value(self, ref: VariableRef, path: _Path) -> Value:
         """What a use of a variable stands for: an input (a parameter, a variable never filled), or what filled it."""
+        if ref.name in self.carriers:  # `RETURNING * INTO r` then `IF r IS NULL`, `RETURN r`: the write's result is looked at
+            self._looked_at(self.carriers.pop(ref.name))
         if ref.field is not None and f"{ref.name}.{ref.field}" in path.variables:
             return path.variables[f"{ref.name}.{ref.field}"].value
         var = path.variables.get(ref.name)
@@ -290,7 +300,7 @@ class _Walker:
                 dependencies.add(Dependency(row, None))
             else:
                 dependencies.update(Dependency(row, column) for column in columns)
-        return Condition(_lines(test.line, test.end_line), frozenset(dependencies))
+        return Condition(self._lines(test.line, test.end_line), frozenset(dependencies))
 
     def _branch(self, step: BranchStep, path: _Path) -> None:
         earlier: list[Condition] = []  # the tests of the arms before: false in this one
@@ -359,7 +369,7 @@ class _Walker:
     # ---- transactions, exits, row counts
 
     def _transaction(self, step: TransactionStep, path: _Path) -> None:
-        span = _lines(step.line, step.end_line)
+        span = self._lines(step.line, step.end_line)
         if self.postgres:  # a procedure or DO block: COMMIT/ROLLBACK end one transaction and start the next
             if step.action != "begin":
                 path.tx = self._new_transaction(span)
@@ -394,9 +404,10 @@ class _Walker:
 
     def _row_count_seen(self) -> None:
         if self.pending is not None:
-            self.checked.add(self.pending)
+            self._looked_at(self.pending)
+
+    def _looked_at(self, write: int) -> None:
+        self.checked.add(write)
+        if self.pending == write:
             self.pending = None
 
-
-def _lines(line: int, end_line: int) -> Span:
-    return Span(line, 1, end_line, 1)

@@ -135,6 +135,9 @@ class _ScriptReader:
         elif kind in ("branch", "include") and self.block is not None:
             self.unsure = True
 
+    def _lines_span(self, line: int, end_line: int) -> Span:
+        return _span(sqlfacts.Statement("other", line=line, end_line=end_line), self.lines)
+
     def _drop_block(self) -> None:
         if self.block is not None and self.block in self.result.module.units:
             self.result.module.units.remove(self.block)
@@ -143,7 +146,7 @@ class _ScriptReader:
         span = _span(item, self.lines)
         module = self.result.module
         if item.routine is not None:
-            unit = routine_unit(item.routine, span, lambda statement: _span(statement, self.lines))
+            unit = routine_unit(item.routine, span, lambda statement: _span(statement, self.lines), self._lines_span)
             if unit is not None:
                 module.units.append(unit)
             return

@@ -15,6 +15,9 @@ the client takes some of its lines for itself:
   `//` end statements until `DELIMITER ;`, so a routine body keeps its own
   `;`; `source file` / `\\. file` include another file.
 - sqlite3: dot-commands (`.read file`, `.mode csv`) on a line of their own.
+- PostgreSQL extension scripts (`ext--1.0--1.1.sql`): `CREATE EXTENSION`
+  replaces `@extschema@`, `@extowner@` and `@extschema:other@` with names
+  before running the script; they are read as names of the same length.
 
 `read_client_script` blanks those parts out with spaces, keeping every other
 character (and every newline) where it was, so the positions of the SQL that
@@ -46,6 +49,7 @@ _MYSQL_SOURCE = re.compile(r"(?:source[ \t]+\S|\\\.[ \t])[^\n]*", re.IGNORECASE)
 _SQLITE_DOT = re.compile(r"\.[A-Za-z][^\n]*")
 _DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_\x80-\uffff][A-Za-z0-9_\x80-\uffff]*)?\$")
 _WORD_CHAR = re.compile(r"[A-Za-z0-9_$\x80-\uffff]")
+_EXTENSION_NAME = re.compile(r"@(ext(?:schema|owner)(?::[A-Za-z_][A-Za-z0-9_]*)?)@")
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,8 @@ def read_client_script(text: str, dialect: str) -> ClientScript:
     >>> script.text
     '        \\nSELECT 1 ;    \\n'
     """
+    if "@ext" in text and dialect == "postgres":
+        text = _EXTENSION_NAME.sub(lambda match: "_" + match.group(1).replace(":", "_") + "_", text)
     if not _may_have_client_syntax(text):
         return ClientScript(text)
     return _Scanner(text, dialect).run()

@@ -75,6 +75,7 @@ class Operand:
     column: str | None = None  # kind "column"
     placeholders: tuple[PlaceholderKey, ...] = ()
     columns: tuple[str, ...] = ()
+    table: str | None = None  # kind "column": the table it is qualified with (aliases resolved), None when unqualified
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,9 @@ _CACHE_TEXT_LIMIT = 64 * 1024
 # Statements txlint does not analyse beyond the schema they declare.
 _UNANALYSED_COMMANDS = frozenset({
     "CREATE", "ALTER", "DROP", "COMMENT", "GRANT", "REVOKE", "DO", "REINDEX", "CLUSTER", "SECURITY",
+    # PostgreSQL utility statements that touch no rows (cursor moves, notifications, session resets)
+    "MOVE", "CLOSE", "LISTEN", "NOTIFY", "UNLISTEN", "DISCARD", "LOAD", "CHECKPOINT", "DEALLOCATE", "REASSIGN",
+    "IMPORT", "REFRESH",
 })  # fmt: skip
 # Statements that may create a stored routine or run an anonymous block.
 _ROUTINE_STARTS = frozenset({"CREATE", "DO"})

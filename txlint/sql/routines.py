@@ -58,6 +58,8 @@ class RoutineReader:
         if position is None:
             return None
         kind = _KINDS[words[position]]
+        if kind == "event" and words[position + 1 : position + 2] == ["TRIGGER"]:
+            kind = "trigger"  # PostgreSQL `CREATE EVENT TRIGGER name ON ddl_command_end EXECUTE FUNCTION f()`
         line, end_line = self.lines.line(tokens[0].start), self.lines.line(tokens[-1].end)
         if kind == "trigger":
             return Routine("trigger", _name_after(tokens, position), "other", line=line, end_line=end_line)
@@ -182,7 +184,8 @@ def _parameter_name(part: list[Token]) -> str:
 def _language(tokens: list[Token], words: list[str]) -> str | None:
     for index, word in enumerate(words[:-1]):
         if word == "LANGUAGE":
-            return tokens[index + 1].text.lower().strip("'\"")
+            written = tokens[index + 1].text.lower().split()  # `LANGUAGE sql SECURITY DEFINER`: one token `SQL SECURITY`
+            return written[0].strip("'\"") if written else None
     return None
 
 

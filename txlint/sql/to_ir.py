@@ -52,12 +52,19 @@ def _assignment(item: sqlfacts.SetItem, resolve: Resolver, span: Span) -> Assign
 
 
 def _guards(statement: sqlfacts.Statement, resolve: Resolver) -> tuple[Guard, ...]:
-    """The predicates on the statement's own table (or unqualified) as IR guards."""
+    """The predicates on the statement's own table (or unqualified) as IR guards.
+
+    A comparison with a column of another table or alias (`jobs.key = spec.job_key` in an
+    `UPDATE ... FROM unnest(specs) spec`) is a join: it pairs rows, it tests no value."""
     return tuple(
         Guard(p.column, p.op, operand_value(p.operand, resolve))
         for p in statement.predicates
-        if p.table is None or p.table == statement.table
+        if (p.table is None or p.table == statement.table) and not _joins(p.operand, statement.table)
     )
+
+
+def _joins(operand: sqlfacts.Operand, table: str | None) -> bool:
+    return operand.kind == "column" and operand.table is not None and operand.table != table
 
 
 def statement_op(
