@@ -12,8 +12,9 @@ dot-commands are not SQL. Of psql's, three change what a block means: after
 `\\connect` the block is gone (a new connection; its transaction was never
 committed), and a block that spans an `\\elif`/`\\else` (its statements are
 alternatives) or an `\\i` (another file's statements run inside it) is not
-judged. Each stored routine or `DO` block is a unit of its own
-(`sql_routines`).
+judged. A psql variable (`:item`, `:'item'`) stands for one value throughout
+the script (a `\\set` that changes it between two uses is not followed).
+Each stored routine or `DO` block is a unit of its own (`sql_routines`).
 
 The dialect of a file, first match wins (clarification 14, and the file
 name): a first-line comment `-- txlint: dialect=mysql`; the file name

@@ -70,7 +70,7 @@ class BodyReader:
         self.routine_labels: set[str] = set()
 
     def read(self) -> tuple[Step, ...] | None:
-        if not self.tokens:
+        if not self.tokens or self._runs_unknown_code():
             return None
         try:
             if self.grammar == "sql":
@@ -84,6 +84,16 @@ class BodyReader:
         if any(t.token_type != TokenType.SEMICOLON for t in self.tokens[self.index :]):
             return None
         return tuple(steps)
+
+    def _runs_unknown_code(self) -> bool:
+        """Dynamic SQL, a CALL or a cursor anywhere: the body is not analysed (see `OpaqueStep`), so
+        it is not read either. A statement starts after `;` and after the words that open a block."""
+        starts = {TokenType.SEMICOLON, TokenType.BEGIN, TokenType.THEN, TokenType.ELSE}
+        for index, token in enumerate(self.tokens):
+            keyword = word(token)
+            if keyword in ("EXECUTE", "CALL") or (keyword in _OPAQUE and index and (self.tokens[index - 1].token_type in starts or word(self.tokens[index - 1]) in ("LOOP", "DO"))):
+                return True
+        return False
 
     # ---- tokens
 

@@ -27,7 +27,7 @@ from sqlglot import Token, TokenType
 from txlint.sql.facts import SqlError, Statement
 from txlint.sql.routine_body import BodyReader
 from txlint.sql.routine_facts import Routine, RoutineKind
-from txlint.sql.tokens import Lines
+from txlint.sql.tokens import Lines, routine_keyword
 
 SqlReader = Callable[[list[Token], list[Token]], Statement | SqlError]
 Tokenizer = Callable[[str], list[Token] | SqlError]
@@ -37,6 +37,9 @@ _PARAMETER_MODES = frozenset({"IN", "OUT", "INOUT", "VARIADIC"})
 # A PostgreSQL parameter without a name can still be two words: `double precision`, `character varying`.
 _TYPE_FIRST_WORDS = frozenset({"double", "character", "char", "bit", "timestamp", "time", "interval", "national", "varchar", "setof"})
 _DOLLAR_TAG = re.compile(r"\$[^$]*\$")
+# A body none of whose words writes or locks rows can give no finding: it is not read (as the
+# Python front-end reads only functions that mention an operation).
+_RELEVANT = re.compile(r"\b(?:update|insert|delete|merge|replace|upsert|share|lock)\b", re.IGNORECASE)
 
 
 class RoutineReader:
@@ -54,7 +57,7 @@ class RoutineReader:
             return self._do_block(tokens, words)
         if not words or words[0] != "CREATE":
             return None
-        position = next((i for i, w in enumerate(words[:12]) if w in _KINDS), None)
+        position = routine_keyword(tokens)
         if position is None:
             return None
         kind = _KINDS[words[position]]
@@ -79,11 +82,13 @@ class RoutineReader:
         routine = Routine("do", "DO", "other", line=line, end_line=end_line)
         language = _language(tokens, words) or "plpgsql"
         body = next((t for t in tokens[1:] if t.token_type == TokenType.HEREDOC_STRING), None)
-        if language != "plpgsql" or body is None:
+        if language != "plpgsql" or body is None or not _RELEVANT.search(self.text, body.start, body.end + 1):
             return routine
         return self._read(routine, "plpgsql", self._dollar_body(body))
 
     def _with_body(self, routine: Routine, tokens: list[Token], words: list[str], position: int) -> Routine:
+        if not _RELEVANT.search(self.text, tokens[position].end, tokens[-1].end + 1):
+            return routine
         body_start = _body_begin(tokens, words, position)
         language = _language(tokens, words)
         if body_start is not None and words[body_start + 1 : body_start + 2] == ["ATOMIC"]:
@@ -198,7 +203,7 @@ def _body_begin(tokens: list[Token], words: list[str], position: int) -> int | N
             depth += 1
         elif kind == TokenType.R_PAREN:
             depth -= 1
-        elif depth == 0 and kind == TokenType.BEGIN:
+        elif depth == 0 and kind == TokenType.BEGIN and tokens[index].text.upper() == "BEGIN":  # MySQL's START is a BEGIN token
             return index
     return None
 
