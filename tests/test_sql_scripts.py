@@ -83,7 +83,7 @@ def test_a_parse_error_after_meta_commands_is_reported_on_its_own_line() -> None
         "SELECT 'plain \\' AS x;\n",
         "SELECT $$ \\set inside $$ AS x;\n",
         "SELECT $body$ \\i x $body$ AS x;\n",
-        "SELECT \"odd\\name\" FROM t;\n",
+        'SELECT "odd\\name" FROM t;\n',
         "-- \\set in a comment\nSELECT 1;\n",
         "/* \\connect /* nested */ still a comment */ SELECT 1;\n",
     ],
@@ -173,7 +173,7 @@ def test_plpgsql_function_facts() -> None:
         "  UPDATE accounts SET balance = v WHERE id = p_id RETURNING balance INTO v;\n"
         "END\n$fn$;"
     )
-    assert (routine_kind := (found.kind, found.name, found.grammar, found.params)) == ("function", "withdraw", "plpgsql", ("p_id", "p_amount", "")), routine_kind
+    assert (found.kind, found.name, found.grammar, found.params) == ("function", "withdraw", "plpgsql", ("p_id", "p_amount", ""))
     assert found.body is not None
     read, branch, assign, loop, write = found.body
     assert isinstance(read, SqlStep) and read.into == (VariableRef("v"),) and read.statement.line == 5

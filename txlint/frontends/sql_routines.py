@@ -410,4 +410,3 @@ class _Walker:
         self.checked.add(write)
         if self.pending == write:
             self.pending = None
-

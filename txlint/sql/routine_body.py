@@ -91,7 +91,9 @@ class BodyReader:
         starts = {TokenType.SEMICOLON, TokenType.BEGIN, TokenType.THEN, TokenType.ELSE}
         for index, token in enumerate(self.tokens):
             keyword = word(token)
-            if keyword in ("EXECUTE", "CALL") or (keyword in _OPAQUE and index and (self.tokens[index - 1].token_type in starts or word(self.tokens[index - 1]) in ("LOOP", "DO"))):
+            if keyword in ("EXECUTE", "CALL") or (
+                keyword in _OPAQUE and index and (self.tokens[index - 1].token_type in starts or word(self.tokens[index - 1]) in ("LOOP", "DO"))
+            ):
                 return True
         return False
 
