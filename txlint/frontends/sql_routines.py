@@ -28,8 +28,10 @@ What is sound, decided here (where it is not, txlint stays silent rather than gu
   DIAGNOSTICS` is tested or returned after a write; a conditional write
   followed by another write without that is TX108.
 - No unit at all (silence): triggers, bodies that were not read, bodies with
-  dynamic SQL, CALLs or cursors (they may lock or write anything), and bodies
-  whose paths meet after a branch with different transactions open.
+  dynamic SQL, CALLs or cursors (they may lock or write anything). Where the
+  paths out of a branch meet with different transactions open (one arm
+  commits or rolls back, another does not), what follows is not analysed:
+  which transaction it runs in depends on the path.
 """
 
 from __future__ import annotations
@@ -130,6 +132,7 @@ class _Walker:
         self.followed: set[int] = set()  # writes followed by another write before their row count was looked at
         self.carriers: dict[str, int] = {}  # variables filled by a write's RETURNING: using them looks at its result
         self.table_locks: dict[tuple[int | None, str], LockMode] = {}
+        self.stopped = False  # paths met with different transactions open: nothing after is analysed
 
     @property
     def ops(self) -> list[Op]:
@@ -141,7 +144,7 @@ class _Walker:
             path.tx = self._new_transaction(self.unit.span)
         assert self.routine.body is not None
         self._steps(self.routine.body, path)
-        if not path.ended:
+        if not path.ended and not self.stopped:
             self._exit(path, Span.point(self.unit.span.end_line), "end")
         self.unit.ops[:] = [self._with_row_count(index, op) for index, op in enumerate(self.ops)]
 
@@ -160,7 +163,7 @@ class _Walker:
 
     def _steps(self, steps: tuple[Step, ...], path: _Path) -> None:
         for step in steps:
-            if path.ended:
+            if path.ended or self.stopped:
                 return  # unreachable after a RETURN/RAISE/LEAVE on this path
             self._step(step, path)
 
@@ -332,7 +335,8 @@ class _Walker:
             path.ended = True
             return
         if len({p.tx for p in through}) > 1:
-            raise _Unsure("a transaction is open on one path and not on another")
+            self.stopped = True  # a transaction is open on one path and not on another
+            return
         path.tx = through[0].tx
         path.open_since = next((p.open_since for p in through if p.open_since is not None), None)
         names = {name for p in through for name in p.variables}
