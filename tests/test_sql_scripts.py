@@ -295,3 +295,8 @@ def test_client_reading_never_raises() -> None:
         for dialect in ("postgres", "mysql", "sqlite"):
             assert len(read_client_script(text, dialect).text) == len(text)
             parse_file(text, dialect)
+
+
+def test_mysql_select_into_session_variables_is_a_read() -> None:
+    (read,) = statements("SELECT amount, price INTO @inventory, @price FROM products WHERE id = @product FOR UPDATE;", "mysql")
+    assert (read.kind, read.table, read.columns, read.lock) == ("select", "products", ("amount", "price"), "exclusive")

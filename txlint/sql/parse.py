@@ -28,7 +28,7 @@ from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, SqlglotError
 
 from txlint.sql.client import Directive, read_client_script
-from txlint.sql.control import control_statement, replace_into
+from txlint.sql.control import control_statement, replace_into, without_variable_targets
 from txlint.sql.ddl import SchemaBuilder
 from txlint.sql.facts import SqlError, Statement, TableSchema
 from txlint.sql.placeholders import PlaceholderRenamer
@@ -270,7 +270,7 @@ class _Script:
         if statement is None and replaced is None and command:
             statement = Statement("other")  # CALL, EXPLAIN, VACUUM ...: sqlglot keeps these as opaque text
         if statement is None:
-            tree = self.parse(replaced or chunk)
+            tree = self.parse(replaced or without_variable_targets(chunk) or chunk)
             if isinstance(tree, SqlError):
                 # DDL and utility statements are read only for the schema index; one that sqlglot
                 # cannot read (PL/pgSQL function options, COMMENT ON with joined strings, ...) is
