@@ -98,6 +98,7 @@ class _Scanner:
         self.mysql = dialect in _MYSQL_LIKE
         self.sqlite = dialect == "sqlite"
         self.delimiter = ";"
+        self._interesting = _interesting(self.delimiter)
         self.ends: list[int] = []
         self.directives: list[Directive] = []
         self.statement_start = 0  # offset where the current statement began
@@ -147,7 +148,9 @@ class _Scanner:
                 end = len(text) if close < 0 else close + len(tag.group())
                 self.line += text.count("\n", at, end)
                 return end
-        return at + 1
+        # Inside ordinary SQL: on to the next character that can start something the client sees.
+        following = self._interesting.search(text, at + 1)
+        return following.start() if following else len(text)
 
     # ---- pieces of SQL the client only skips over
 
@@ -226,6 +229,7 @@ class _Scanner:
         if match is not None:
             self._blank(at, match.end())
             self.delimiter = match.group(1)
+            self._interesting = _interesting(self.delimiter)
             return match.end()
         if self.mysql and (match := _MYSQL_SOURCE.match(text, at)) is not None:
             return self._whole_line(at, match.end(), "include")
@@ -277,3 +281,8 @@ class _Scanner:
         for position in range(start, min(end, len(self.out))):
             if self.out[position] != "\n":
                 self.out[position] = " "
+
+
+def _interesting(delimiter: str) -> re.Pattern[str]:
+    """The characters that can start a quote, a comment, a meta-command or a statement end."""
+    return re.compile("[" + re.escape("\n'\"`$\\;-/#" + delimiter[0]) + "]")
