@@ -7,6 +7,11 @@ JOIN, INTO. Each use becomes a named placeholder `:txlintvarN`, so the
 statement reader (which knows placeholders) says where the statement uses
 which variable. `SELECT ... INTO v` and `RETURNING ... INTO v` are taken out
 of the statement: they name the variables it fills.
+
+Known gap: in a `LANGUAGE sql` function a column wins over a parameter of
+the same name; the columns are not known here, so the name is taken for the
+parameter. (No variable carries a read value in such a body, so this can only
+change which row two statements are taken to name.)
 """
 
 from __future__ import annotations
