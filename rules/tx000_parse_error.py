@@ -23,6 +23,16 @@ class ParseError(Rule):
         ),
         example="def withdraw(account_id, amount)\n    ...  # missing colon",
         use_instead="def withdraw(account_id, amount):\n    ...",
+        known_problems=(
+            "A `.sql` file is read as its client program runs it: psql meta-commands (`\\set`, "
+            "`\\connect`, `\\i`, `\\gset`, `\\if`), `COPY ... FROM STDIN` data, MySQL `DELIMITER` and "
+            "`source` lines, sqlite3 dot-commands and extension-script names (`@extschema@`) are not "
+            "SQL and never TX000; nor are stored routine bodies (a body txlint cannot read is left "
+            "unanalysed, silently). Valid PostgreSQL that sqlglot cannot parse is still TX000: custom "
+            "operators (`&@~`, `<+>`), a function named `is(...)` (pgTAP), some array casts "
+            "(`'{1,2}'::oid[]`). So is text a template engine fills in before it reaches the "
+            "database (`{{ .Options }}`)."
+        ),
     )
     INVALID = ["def withdraw(account_id, amount)  # error\n    pass\n"]
     VALID = ["def withdraw(account_id, amount):\n    pass\n"]

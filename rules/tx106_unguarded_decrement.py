@@ -31,6 +31,13 @@ class UnguardedDecrement(Rule):
             "if not Product.objects.filter(pk=pk, stock__gte=qty).update(stock=F(\"stock\") - qty):\n"
             "    raise OutOfStock(pk)\n"
         ),
+        known_problems=(
+            "Only a bound in the decrement's own WHERE, a constraint or the config count. A bound checked "
+            "in code on the row locked in the same transaction (`SELECT balance INTO v ... FOR UPDATE; "
+            "IF v >= amount THEN UPDATE ... SET balance = balance - amount`, seen in stored procedures) "
+            "is reported, and so is a decrement followed by a check of the new value that rolls back "
+            "(`IF (SELECT balance ...) < 0 THEN ROLLBACK`)."
+        ),
     )
     INVALID = [
         "from django.db.models import F\ndef sell(pk, qty):\n    Product.objects.filter(pk=pk).update(stock=F('stock') - qty)  # error\n",

@@ -174,9 +174,10 @@ class _FileEdit:
     def _verify(self, old: str, new: str, edits: dict[int, tuple[str, ...]]) -> None:
         if self.sql:
             from txlint.frontends.sql_script import dialect_of
-            from txlint.sql import parse_script  # sqlglot is a large import; most runs never edit a .sql file
+            from txlint.sql import parse_file  # sqlglot is a large import; most runs never edit a .sql file
 
-            same = parse_script(old, dialect_of(old, self.dialect)) == parse_script(new, dialect_of(new, self.dialect))
+            path = str(self.path)
+            same = parse_file(old, dialect_of(old, self.dialect, path)) == parse_file(new, dialect_of(new, self.dialect, path))
             suppressions = Suppressions.of_sql(new)
         else:
             same = _same_python(old, new)

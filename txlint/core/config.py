@@ -28,6 +28,10 @@ class Config:
     extend_select: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     per_file_ignores: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # SQL dialect of SQL strings and `.sql` files. A `.sql` file may ask for its own: a first-line
+    # `-- txlint: dialect=mysql` comment wins, then its name (`*.mysql.sql`, `*.mariadb.sql`,
+    # `*.pg.sql`, `*.postgres.sql`, `*.postgresql.sql`, `*.psql.sql`, `*.sqlite.sql`), then this
+    # setting (`txlint.frontends.sql_script.dialect_of`).
     dialect: str = "postgres"
     money_columns: tuple[str, ...] = DEFAULT_MONEY_COLUMNS
     core_tables: tuple[str, ...] = ()

@@ -3,7 +3,8 @@
 Transaction control (`BEGIN`, `START TRANSACTION`, `SAVEPOINT`, `RELEASE`),
 `LOCK TABLE` and `SET`: postgres `START TRANSACTION` parses as a column
 alias, `RELEASE SAVEPOINT` not at all. MySQL's `REPLACE INTO` parses only as
-an opaque command; it is handed back as the INSERT it is.
+an opaque command; it is handed back as the INSERT it is. MySQL's `SELECT ...
+INTO @a, @b` does not parse; it is handed back as the query without them.
 """
 
 from __future__ import annotations
@@ -148,3 +149,26 @@ def replace_into(chunk: Chunk) -> Chunk | None:
     first = tokens[0]
     insert = Token(TokenType.INSERT, "INSERT", first.line, first.col, first.start, first.end, first.comments)
     return Chunk(chunk.tokens, [insert, *tokens[1:]], chunk.placeholders)
+
+
+def without_variable_targets(chunk: Chunk) -> Chunk | None:
+    """MySQL `SELECT c, d INTO @a, @b FROM t`: the query, without the session variables it fills."""
+    tokens = chunk.parse_tokens
+    if not tokens or tokens[0].token_type != TokenType.SELECT:
+        return None
+    depth = 0
+    for index, token in enumerate(tokens):
+        if token.token_type == TokenType.L_PAREN:
+            depth += 1
+        elif token.token_type == TokenType.R_PAREN:
+            depth -= 1
+        elif depth == 0 and token.token_type == TokenType.INTO:
+            end = index + 1
+            while end + 1 < len(tokens) and tokens[end].token_type == TokenType.PARAMETER and tokens[end].text == "@":
+                end += 2
+                if end < len(tokens) and tokens[end].token_type == TokenType.COMMA:
+                    end += 1
+            if end == index + 1:
+                return None
+            return Chunk(chunk.tokens, tokens[:index] + tokens[end:], chunk.placeholders)
+    return None

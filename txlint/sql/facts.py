@@ -22,7 +22,10 @@ Everything is a frozen dataclass so facts can be cached, hashed and compared.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from txlint.sql.routine_facts import Routine
 
 PlaceholderKey = int | str
 LiteralValue = float | str | bool
@@ -72,6 +75,7 @@ class Operand:
     column: str | None = None  # kind "column"
     placeholders: tuple[PlaceholderKey, ...] = ()
     columns: tuple[str, ...] = ()
+    table: str | None = None  # kind "column": the table it is qualified with (aliases resolved), None when unqualified
 
 
 @dataclass(frozen=True)
@@ -187,7 +191,7 @@ class Statement:
     savepoint_action: SavepointAction | None = None
     cte_inserts: tuple[Statement, ...] = ()
     gated_by: tuple[int, ...] = ()
-
+    routine: Routine | None = None  # other: the stored routine or DO block the statement creates or runs
 
 
 @dataclass(frozen=True)

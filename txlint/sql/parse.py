@@ -27,11 +27,14 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, SqlglotError
 
-from txlint.sql.control import control_statement, replace_into
+from txlint.sql.client import Directive, read_client_script
+from txlint.sql.control import control_statement, replace_into, without_variable_targets
 from txlint.sql.ddl import SchemaBuilder
 from txlint.sql.facts import SqlError, Statement, TableSchema
 from txlint.sql.placeholders import PlaceholderRenamer
 from txlint.sql.reader import StatementReader
+from txlint.sql.routine_facts import Routine
+from txlint.sql.routines import RoutineReader
 from txlint.sql.tokens import INTERNAL_ERROR, Chunk, Lines, quiet_sqlglot, split, statement_text, tokenize
 
 # Texts longer than this are parsed without caching: 4096 cached megabyte
@@ -40,7 +43,12 @@ _CACHE_TEXT_LIMIT = 64 * 1024
 # Statements txlint does not analyse beyond the schema they declare.
 _UNANALYSED_COMMANDS = frozenset({
     "CREATE", "ALTER", "DROP", "COMMENT", "GRANT", "REVOKE", "DO", "REINDEX", "CLUSTER", "SECURITY",
+    # PostgreSQL utility statements that touch no rows (cursor moves, notifications, session resets)
+    "MOVE", "CLOSE", "LISTEN", "NOTIFY", "UNLISTEN", "DISCARD", "LOAD", "CHECKPOINT", "DEALLOCATE", "REASSIGN",
+    "IMPORT", "REFRESH",
 })  # fmt: skip
+# Statements that may create a stored routine or run an anonymous block.
+_ROUTINE_STARTS = frozenset({"CREATE", "DO"})
 # sqlglot puts a token's repr into some messages ("Expected table name but got <Token ...>").
 _TOKEN_REPR = re.compile(r"<Token token_type: [^,]*, text: (.*?), line: \d+, col: \d+, start: \d+, end: \d+, comments: .*?>")
 
@@ -116,7 +124,28 @@ def parse_script(text: str, dialect: str) -> tuple[Statement | SqlError, ...]:
     return _parse_script_cached(text, dialect)
 
 
-def table_schemas(text: str, dialect: str) -> tuple[TableSchema, ...]:
+@dataclasses.dataclass(frozen=True)
+class ScriptFile:
+    """A `.sql` file's statements (or errors, in place) and the client commands between them."""
+
+    items: tuple[Statement | SqlError, ...]
+    directives: tuple[Directive, ...] = ()
+
+
+def parse_file(text: str, dialect: str) -> ScriptFile:
+    """Parse a `.sql` file as its client program runs it (see `client`): psql meta-commands, `COPY
+    ... FROM STDIN` data, MySQL `DELIMITER` lines and sqlite3 dot-commands are not SQL, and keep
+    the other statements at their lines. Otherwise as `parse_script`.
+
+    >>> [getattr(i, "kind", "error") for i in parse_file("\\set ON_ERROR_STOP on\nBEGIN;\nCOMMIT;", "postgres").items]
+    ['begin', 'commit']
+    """
+    if len(text) > _CACHE_TEXT_LIMIT:
+        return _parse_file(text, dialect)
+    return _parse_file_cached(text, dialect)
+
+
+def table_schemas(text: str, dialect: str, *, client: bool = False) -> tuple[TableSchema, ...]:
     """Unique keys, non-negative columns and column names that DDL declares, one entry per table.
 
     Statements that do not parse are skipped (a migration with one exotic
@@ -129,8 +158,8 @@ def table_schemas(text: str, dialect: str) -> tuple[TableSchema, ...]:
     ((('id',),), ('balance',))
     """
     if len(text) > _CACHE_TEXT_LIMIT:
-        return _table_schemas(text, dialect)
-    return _table_schemas_cached(text, dialect)
+        return _table_schemas(text, dialect, client)
+    return _table_schemas_cached(text, dialect, client)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -139,13 +168,26 @@ def _parse_script_cached(text: str, dialect: str) -> tuple[Statement | SqlError,
 
 
 @functools.lru_cache(maxsize=4096)
-def _table_schemas_cached(text: str, dialect: str) -> tuple[TableSchema, ...]:
-    return _table_schemas(text, dialect)
+def _table_schemas_cached(text: str, dialect: str, client: bool) -> tuple[TableSchema, ...]:
+    return _table_schemas(text, dialect, client)
 
 
-def _parse_script(text: str, dialect: str) -> tuple[Statement | SqlError, ...]:
+@functools.lru_cache(maxsize=256)
+def _parse_file_cached(text: str, dialect: str) -> ScriptFile:
+    return _parse_file(text, dialect)
+
+
+def _parse_file(text: str, dialect: str) -> ScriptFile:
     try:
-        script = _Script.read(text, dialect)
+        client = read_client_script(text, dialect)
+    except Exception as error:  # noqa: BLE001 - never raise on input: a bug here must cost one file, not the run
+        return ScriptFile((SqlError(f"{INTERNAL_ERROR}: {type(error).__name__}: {error}"),))
+    return ScriptFile(_parse_script(client.text, dialect, client.ends), client.directives)
+
+
+def _parse_script(text: str, dialect: str, ends: frozenset[int] = frozenset()) -> tuple[Statement | SqlError, ...]:
+    try:
+        script = _Script.read(text, dialect, ends)
     except RecursionError:
         return (SqlError("text too deeply nested to parse"),)
     except Exception as error:  # noqa: BLE001 - never raise on input: a bug here must cost one file, not the run
@@ -155,9 +197,13 @@ def _parse_script(text: str, dialect: str) -> tuple[Statement | SqlError, ...]:
     return tuple(script.statement(chunk) for chunk in script.chunks)
 
 
-def _table_schemas(text: str, dialect: str) -> tuple[TableSchema, ...]:
+def _table_schemas(text: str, dialect: str, client: bool = False) -> tuple[TableSchema, ...]:
     try:
-        script = _Script.read(text, dialect)
+        ends: frozenset[int] = frozenset()
+        if client:
+            read = read_client_script(text, dialect)
+            text, ends = read.text, read.ends
+        script = _Script.read(text, dialect, ends)
         if isinstance(script, SqlError):
             return ()
         builder = SchemaBuilder()
@@ -173,15 +219,16 @@ def _table_schemas(text: str, dialect: str) -> tuple[TableSchema, ...]:
 class _Script:
     """A tokenized text cut into statements, with the placeholder names of the whole text."""
 
-    def __init__(self, text: str, dialect: Dialect, tokens: list[sqlglot.Token]) -> None:
+    def __init__(self, text: str, dialect: Dialect, tokens: list[sqlglot.Token], ends: frozenset[int] = frozenset()) -> None:
         self.text = text
         self.dialect = dialect
         self.lines = Lines(text)
         self.renamer = PlaceholderRenamer(text, dialect)
-        self.chunks = [self.renamer.chunk(tokens) for tokens in split(tokens)]
+        self.chunks = [self.renamer.chunk(tokens) for tokens in split(tokens, ends)]
+        self.routines = RoutineReader(text, self.lines, lambda body: tokenize(body, dialect), self._body_statement)
 
     @classmethod
-    def read(cls, text: str, dialect_name: str) -> _Script | SqlError:
+    def read(cls, text: str, dialect_name: str, ends: frozenset[int] = frozenset()) -> _Script | SqlError:
         try:
             dialect = Dialect.get_or_raise(dialect_name)
         except Exception:  # noqa: BLE001 - sqlglot raises ValueError for an unknown name, other errors for odd input
@@ -189,7 +236,7 @@ class _Script:
         tokens = tokenize(text, dialect)
         if isinstance(tokens, SqlError):
             return tokens
-        return cls(text, dialect, tokens)
+        return cls(text, dialect, tokens, ends)
 
     def parse(self, chunk: Chunk) -> exp.Expr | SqlError:
         """sqlglot's tree of one statement, or why it has none."""
@@ -223,7 +270,7 @@ class _Script:
         if statement is None and replaced is None and command:
             statement = Statement("other")  # CALL, EXPLAIN, VACUUM ...: sqlglot keeps these as opaque text
         if statement is None:
-            tree = self.parse(replaced or chunk)
+            tree = self.parse(replaced or without_variable_targets(chunk) or chunk)
             if isinstance(tree, SqlError):
                 # DDL and utility statements are read only for the schema index; one that sqlglot
                 # cannot read (PL/pgSQL function options, COMMENT ON with joined strings, ...) is
@@ -242,7 +289,20 @@ class _Script:
             line=self.lines.line(first.start),
             end_line=self.lines.line(last.end),
             placeholders=chunk.placeholders,
+            routine=self._routine(chunk) if first.text.upper() in _ROUTINE_STARTS else None,
         )
+
+    def _routine(self, chunk: Chunk) -> Routine | None:
+        """The stored routine a CREATE or DO makes; None when it makes none, or when reading it fails."""
+        try:
+            return self.routines.routine(chunk.tokens)
+        except Exception:  # noqa: BLE001 - RecursionError included: a body not read is silence, never a crash
+            return None
+
+    def _body_statement(self, tokens: list[sqlglot.Token], parse_tokens: list[sqlglot.Token]) -> Statement | SqlError:
+        """One SQL statement of a routine body: `tokens` as written, `parse_tokens` with its variables as placeholders."""
+        renamed = self.renamer.chunk(parse_tokens)
+        return self.statement(Chunk(tokens, renamed.parse_tokens, renamed.placeholders))
 
     def _parse_error(self, error: ParseError, chunk: Chunk) -> SqlError:
         detail = error.errors[0] if error.errors else {}

@@ -163,7 +163,7 @@ class ClauseReader:
                 return Operand("placeholder", placeholder=node.name, placeholders=(node.name,))
             return Operand("expression")
         if isinstance(node, exp.Column) and not isinstance(node.this, exp.Star):
-            return Operand("column", column=node.name, columns=(node.name,))
+            return Operand("column", column=node.name, columns=(node.name,), table=self.qualifier(node))
         if isinstance(node, exp.Null):
             return Operand("null")
         value = literal(node)

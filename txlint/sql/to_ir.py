@@ -53,12 +53,19 @@ def _assignment(item: sqlfacts.SetItem, resolve: Resolver, span: Span) -> Assign
 
 
 def _guards(statement: sqlfacts.Statement, resolve: Resolver) -> tuple[Guard, ...]:
-    """The predicates on the statement's own table (or unqualified) as IR guards."""
+    """The predicates on the statement's own table (or unqualified) as IR guards.
+
+    A comparison with a column of another table or alias (`jobs.key = spec.job_key` in an
+    `UPDATE ... FROM unnest(specs) spec`) is a join: it pairs rows, it tests no value."""
     return tuple(
         Guard(p.column, p.op, operand_value(p.operand, resolve))
         for p in statement.predicates
-        if p.table is None or p.table == statement.table
+        if (p.table is None or p.table == statement.table) and not _joins(p.operand, statement.table)
     )
+
+
+def _joins(operand: sqlfacts.Operand, table: str | None) -> bool:
+    return operand.kind == "column" and operand.table is not None and operand.table != table
 
 
 def statement_op(
@@ -118,8 +125,10 @@ def emit_statement(
     return op, emit(op)
 
 
-def table_decls(path: str, text: str, dialect: str) -> list[TableDecl]:
-    """What a text's DDL declares, as the project index's declarations (unique keys, CHECK (c >= 0))."""
+def table_decls(path: str, text: str, dialect: str, *, client: bool = False) -> list[TableDecl]:
+    """What a text's DDL declares, as the project index's declarations (unique keys, CHECK (c >= 0)).
+
+    `client`: the text is a `.sql` file, read as its client program runs it (see `parse_file`)."""
     return [
         TableDecl(
             name=schema.name,
@@ -132,5 +141,5 @@ def table_decls(path: str, text: str, dialect: str) -> list[TableDecl]:
             non_negative=schema.non_negative,
             complete=bool(schema.columns),  # an ALTER TABLE alone does not tell the table's constraints
         )
-        for schema in table_schemas(text, dialect)
+        for schema in table_schemas(text, dialect, client=client)
     ]

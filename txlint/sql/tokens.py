@@ -123,8 +123,65 @@ def _expand_commands(tokens: list[Token], text: str, dialect: Dialect, lines: Li
     return out
 
 
-def split(tokens: list[Token]) -> Iterator[list[Token]]:
-    """Statements are the runs of tokens between `;` (as sqlglot's own `parse()` cuts them)."""
+# `END IF`, `END LOOP`, `END WHILE`, `END REPEAT`, `END FOR` close a statement that opened no BEGIN or CASE.
+_NOT_BLOCK_ENDS = frozenset({"IF", "LOOP", "WHILE", "REPEAT", "FOR"})
+ROUTINE_KINDS = frozenset({"PROCEDURE", "FUNCTION", "TRIGGER", "EVENT"})
+_ROUTINE_HEADER_TOKENS = 12  # `CREATE [OR REPLACE] [DEFINER = `u`@`h`] [AGGREGATE] FUNCTION` fits
+# Words between CREATE and the routine's kind; after DEFINER anything goes (`'app'@'%'`, CURRENT_USER).
+_ROUTINE_PREFIX = frozenset({"OR", "REPLACE", "AGGREGATE", "CONSTRAINT", "TEMP", "TEMPORARY", "DEFINER", "IF", "NOT", "EXISTS"})
+
+
+def routine_keyword(tokens: Sequence[Token]) -> int | None:
+    """Index of FUNCTION/PROCEDURE/TRIGGER/EVENT in `CREATE [OR REPLACE] [DEFINER = x] <kind>`, or None
+    (`CREATE TABLE event (...)` creates no routine)."""
+    if not tokens or tokens[0].text.upper() != "CREATE":
+        return None
+    definer = False
+    for index, token in enumerate(tokens[1:_ROUTINE_HEADER_TOKENS], start=1):
+        word = token.text.upper() if token.token_type not in (TokenType.STRING, TokenType.IDENTIFIER) else ""
+        if word in ROUTINE_KINDS:
+            return index
+        definer = definer or word == "DEFINER"
+        if not definer and word not in _ROUTINE_PREFIX:
+            return None
+    return None
+
+
+def split(tokens: list[Token], ends: frozenset[int] = frozenset()) -> Iterator[list[Token]]:
+    """Statements are the runs of tokens between `;` (as sqlglot's own `parse()` cuts them).
+
+    Two exceptions keep a stored routine whole: a `;` inside the `BEGIN ... END` body of a
+    `CREATE PROCEDURE/FUNCTION/TRIGGER/EVENT` (MySQL, SQLite triggers, PostgreSQL `BEGIN
+    ATOMIC`) ends nothing, and a `;` at an offset in `ends` (a client's own delimiter, such as
+    MySQL's `DELIMITER //`) always ends the statement. A body whose BEGIN finds no END is cut
+    at its `;` after all, so one odd routine cannot swallow the rest of a file.
+    """
+    current: list[Token] = []
+    depth = 0
+    routine = False
+    for index, token in enumerate(tokens):
+        if token.token_type == TokenType.SEMICOLON and (depth == 0 or token.start in ends):
+            if current:
+                yield current
+            current, depth, routine = [], 0, False
+            continue
+        current.append(token)
+        kind = token.token_type
+        if not routine and len(current) <= _ROUTINE_HEADER_TOKENS and current[0].text.upper() == "CREATE":
+            routine = token.text.upper() in ROUTINE_KINDS and routine_keyword(current) == len(current) - 1
+        elif (routine and kind == TokenType.BEGIN and token.text.upper() == "BEGIN") or (depth and kind == TokenType.CASE):  # not START
+            depth += 1
+        elif depth and kind == TokenType.END:
+            following = tokens[index + 1].text.upper() if index + 1 < len(tokens) else ""
+            if following not in _NOT_BLOCK_ENDS:
+                depth -= 1
+    if current and depth:
+        yield from _split_plainly(current)
+    elif current:
+        yield current
+
+
+def _split_plainly(tokens: list[Token]) -> Iterator[list[Token]]:
     current: list[Token] = []
     for token in tokens:
         if token.token_type == TokenType.SEMICOLON:
