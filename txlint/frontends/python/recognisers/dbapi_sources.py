@@ -1,0 +1,185 @@
+"""Where a connection or pool comes from: a driver's factory, an annotation, a module-level or
+`self.` name bound to one, another project module's instance, or evidence from its use.
+
+A function rarely opens its own connection. Real code passes one in
+(annotated `psycopg.Connection`, or not annotated at all), keeps one at
+module level (`conn = sqlite3.connect(...)`, `pool = psycopg_pool.ConnectionPool(...)`,
+`database = Database(url)`, a `global pool` assigned at start-up), keeps one
+on `self` (`self.pool = await asyncpg.create_pool(...)`), or imports one from
+another project module (the project symbol table's module-level instances).
+
+Without any of these, the evidence is the use: a receiver of unknown type
+that is sent SQL that parses (`db.execute("SELECT ...")`,
+`await conn.fetchrow("...")`) is a connection; the method says which kind
+(`EVIDENCE`). Nothing else makes one: a string that is not SQL
+(`client.execute(url)`) is not evidence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from txlint.frontends.python.imports import ImportTable, dotted_name, keyword_arg
+from txlint.frontends.python.interpret.context import Context, FileContext
+from txlint.frontends.python.interpret.values import Parameter, Unknown, Value
+from txlint.frontends.python.recognisers.dbapi_models import (
+    ANNOTATIONS,
+    AUTOCOMMIT_KEYWORDS,
+    FACTORIES,
+    Connection,
+    Cursor,
+    Kind,
+    Mode,
+    Pool,
+    TransactionHandle,
+)
+
+DriverValue = Connection | Cursor | Pool | TransactionHandle
+
+
+def made(imports: ImportTable, call: cst.Call, name: str) -> Connection | Pool | None:
+    """The connection or pool a factory call gives (`psycopg.connect(dsn, autocommit=True)`), or None."""
+    found = FACTORIES.get(imports.resolve(call.func) or "")
+    if found is None:
+        return None
+    kind, driver = found
+    autocommit = any(_is(keyword_arg(call, keyword), literal) for keyword, literal in AUTOCOMMIT_KEYWORDS.items())
+    return Connection(name, autocommit, driver) if kind is Kind.CONNECTION else Pool(name, driver, autocommit)
+
+
+def annotated(imports: ImportTable, annotation: cst.BaseExpression, name: str, passed: bool) -> Connection | Pool | None:
+    """The connection or pool an annotation names (also inside `X | None`, `Optional[X]`). A passed-in
+    connection of an autocommit driver may be inside its caller's transaction (`Mode.CALLER`)."""
+    for candidate in _annotation_types(annotation):
+        found = ANNOTATIONS.get(imports.resolve(candidate) or "")
+        if found is not None:
+            kind, driver = found
+            if kind is Kind.POOL:
+                return Pool(name, driver)
+            return Connection(name, driver=driver, caller=passed and driver.mode is Mode.AUTOCOMMIT)
+    return None
+
+
+def known(ctx: Context, node: cst.BaseExpression, value: Value | None) -> Value | None:
+    """What a receiver is: its value when the function knows it as a driver's, else a module-level,
+    `self.` or imported name bound to a connection or pool."""
+    if isinstance(value, (Connection, Cursor, Pool, TransactionHandle)):
+        return value
+    if value is not None and not isinstance(value, (Unknown, Parameter)):
+        return value
+    found = outer(ctx, node)
+    return found if found is not None else value
+
+
+def outer(ctx: Context, node: cst.BaseExpression) -> Connection | Pool | None:
+    """A connection or pool bound outside the function: at module level (here or in another
+    project module) or on `self` in a method of the class that assigned it."""
+    name = dotted_name(node)
+    if name is None:
+        return None
+    facts = ctx.file.facts(OuterBindings, _outer_bindings)
+    head, _, attribute = name.partition(".")
+    if head in {"self", "cls"} and ctx.class_name is not None and "." not in attribute:
+        return facts.attributes.get((ctx.class_name, attribute))
+    if ctx.lookup(head) is not None:
+        return None  # a local name
+    if name in facts.names:
+        return facts.names[name]
+    qualified = ctx.imports.resolve(node)
+    if qualified is None or not ctx.imports.in_project(qualified):
+        return None
+    factory = ctx.file.index.instance_class_of(qualified)
+    found = FACTORIES.get(factory or "")
+    if found is None:
+        return None
+    kind, driver = found
+    short = name.rsplit(".", 1)[-1]
+    return Connection(short, driver=driver) if kind is Kind.CONNECTION else Pool(short, driver)
+
+
+@dataclass
+class OuterBindings:
+    """A module's names bound to connections or pools: module-level assignments and annotations,
+    `global` names assigned in its functions, and `self.<attr>` assigned in its classes' methods."""
+
+    names: dict[str, Connection | Pool] = field(default_factory=dict)
+    attributes: dict[tuple[str, str], Connection | Pool] = field(default_factory=dict)
+
+
+def _outer_bindings(file: FileContext) -> OuterBindings:
+    found = OuterBindings()
+    for statement in file.module.body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for line in statement.body:
+                for target, value in _bound(file.imports, line):
+                    if isinstance(target, cst.Name):
+                        found.names.setdefault(target.value, value)
+        elif isinstance(statement, cst.FunctionDef):
+            nodes = list(_nodes_in(statement))
+            declared = {item.name.value for g in nodes if isinstance(g, cst.Global) for item in g.names}
+            for node in nodes:
+                for target, value in _bound(file.imports, node):
+                    if isinstance(target, cst.Name) and target.value in declared:
+                        found.names.setdefault(target.value, value)
+        elif isinstance(statement, cst.ClassDef):
+            for node in _nodes_in(statement):
+                for target, value in _bound(file.imports, node):
+                    if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value in {"self", "cls"}:
+                        found.attributes.setdefault((statement.name.value, target.attr.value), value)
+                    elif isinstance(target, cst.Name):  # a class-level annotation: `pool: asyncpg.Pool`
+                        found.attributes.setdefault((statement.name.value, target.value), value)
+    return found
+
+
+def _bound(imports: ImportTable, small: cst.CSTNode) -> Iterator[tuple[cst.BaseExpression, Connection | Pool]]:
+    """`name = factory(...)`, `name = await factory(...)`, `name: Annotation = ...`."""
+    if isinstance(small, cst.Assign):
+        assigned = small.value.expression if isinstance(small.value, cst.Await) else small.value
+        if isinstance(assigned, cst.Call) and len(small.targets) == 1:
+            target = small.targets[0].target
+            found = made(imports, assigned, dotted_name(target) or "connection")
+            if found is not None:
+                yield target, found
+    elif isinstance(small, cst.AnnAssign):
+        value = small.value.expression if isinstance(small.value, cst.Await) else small.value
+        name = dotted_name(small.target) or "connection"
+        found = made(imports, value, name) if isinstance(value, cst.Call) else None
+        if found is None:
+            found = annotated(imports, small.annotation.annotation, name, passed=False)
+        if found is not None:
+            yield small.target, found
+
+
+def _nodes_in(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Every node in a definition (not inside nested classes or lambdas)."""
+    stack: list[cst.CSTNode] = [root]
+    while stack:
+        node = stack.pop()
+        for child in node.children:
+            yield child
+            if not isinstance(child, (cst.ClassDef, cst.Lambda)):
+                stack.append(child)
+
+
+def _annotation_types(annotation: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
+    """The types an annotation may stand for: itself, either side of `|`, the argument of
+    `Optional[...]`/`Annotated[...]` (and a string annotation's text is not read)."""
+    if isinstance(annotation, cst.BinaryOperation) and isinstance(annotation.operator, cst.BitOr):
+        yield from _annotation_types(annotation.left)
+        yield from _annotation_types(annotation.right)
+    elif isinstance(annotation, cst.Subscript):
+        head = (dotted_name(annotation.value) or "").rsplit(".", 1)[-1]
+        if head in {"Optional", "Annotated", "Union"}:
+            for element in annotation.slice:
+                if isinstance(element.slice, cst.Index):
+                    yield from _annotation_types(element.slice.value)
+    elif isinstance(annotation, (cst.Name, cst.Attribute)):
+        yield annotation
+
+
+def _is(node: cst.BaseExpression | None, literal: str) -> bool:
+    return isinstance(node, cst.Name) and node.value == literal
+
