@@ -73,9 +73,11 @@ def holds_lock(read: Read, op: Op, *, shared_counts: bool) -> bool:
     """The read's row lock is held by the transaction `op` runs in.
 
     Both outside any visible transaction counts as held: the caller's transaction
-    is then the one that matters, and TX109 judges whether it exists.
+    is then the one that matters, and TX109 judges whether it exists. A lock taken
+    on a connection known to be in autocommit is released when its statement ends:
+    it holds nothing (clarification 5: TX109, and TX101 when written back).
     """
-    if read.lock is None or (read.lock is LockMode.SHARE and not shared_counts):
+    if read.lock is None or read.autocommit or (read.lock is LockMode.SHARE and not shared_counts):
         return False
     return read.tx == op.tx
 

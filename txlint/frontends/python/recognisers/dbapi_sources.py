@@ -18,7 +18,7 @@ that is sent SQL that parses (`db.execute("SELECT ...")`,
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import libcst as cst
 
@@ -83,21 +83,29 @@ def outer(ctx: Context, node: cst.BaseExpression) -> Connection | Pool | None:
     facts = ctx.file.facts(OuterBindings, _outer_bindings)
     head, _, attribute = name.partition(".")
     if head in {"self", "cls"} and ctx.class_name is not None and "." not in attribute:
-        return facts.attributes.get((ctx.class_name, attribute))
+        return _shared(facts.attributes.get((ctx.class_name, attribute)))
     if ctx.lookup(head) is not None:
         return None  # a local name
     if name in facts.names:
-        return facts.names[name]
+        return _shared(facts.names[name])
     qualified = ctx.imports.resolve(node)
     if qualified is None or not ctx.imports.in_project(qualified):
         return None
-    factory = ctx.file.index.instance_class_of(qualified)
-    found = FACTORIES.get(factory or "")
+    factory = ctx.file.index.instance_class_of(qualified) or ""
+    found = FACTORIES.get(factory) or ANNOTATIONS.get(factory)
     if found is None:
         return None
     kind, driver = found
     short = name.rsplit(".", 1)[-1]
-    return Connection(short, driver=driver) if kind is Kind.CONNECTION else Pool(short, driver)
+    return _shared(Connection(short, driver=driver) if kind is Kind.CONNECTION else Pool(short, driver))
+
+
+def _shared(value: Connection | Pool | None) -> Connection | Pool | None:
+    """A connection kept outside the function serves other functions too: one of an autocommit driver
+    may be inside a transaction another opened on it (`databases` keeps them per task)."""
+    if isinstance(value, Connection) and value.driver.mode is Mode.AUTOCOMMIT:
+        return replace(value, caller=True)
+    return value
 
 
 @dataclass
@@ -126,6 +134,9 @@ def _outer_bindings(file: FileContext) -> OuterBindings:
                         found.names.setdefault(target.value, value)
         elif isinstance(statement, cst.ClassDef):
             for node in _nodes_in(statement):
+                if isinstance(node, cst.FunctionDef):
+                    for attribute, given in _given(file.imports, node):
+                        found.attributes.setdefault((statement.name.value, attribute), given)
                 for target, value in _bound(file.imports, node):
                     if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value in {"self", "cls"}:
                         found.attributes.setdefault((statement.name.value, target.attr.value), value)
@@ -151,6 +162,23 @@ def _bound(imports: ImportTable, small: cst.CSTNode) -> Iterator[tuple[cst.BaseE
             found = annotated(imports, small.annotation.annotation, name, passed=False)
         if found is not None:
             yield small.target, found
+
+
+def _given(imports: ImportTable, method: cst.FunctionDef) -> Iterator[tuple[str, Connection | Pool]]:
+    """`def __init__(self, pool: asyncpg.Pool): self.pool = pool`: an attribute given an annotated parameter."""
+    params = [*method.params.posonly_params, *method.params.params, *method.params.kwonly_params]
+    typed = {
+        p.name.value: found
+        for p in params
+        if p.annotation is not None and (found := annotated(imports, p.annotation.annotation, p.name.value, passed=True)) is not None
+    }
+    if not typed:
+        return
+    for node in _nodes_in(method.body):
+        if isinstance(node, cst.Assign) and len(node.targets) == 1 and isinstance(node.value, cst.Name) and node.value.value in typed:
+            target = node.targets[0].target
+            if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value == "self":
+                yield target.attr.value, typed[node.value.value]
 
 
 def _nodes_in(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
@@ -182,4 +210,3 @@ def _annotation_types(annotation: cst.BaseExpression) -> Iterator[cst.BaseExpres
 
 def _is(node: cst.BaseExpression | None, literal: str) -> bool:
     return isinstance(node, cst.Name) and node.value == literal
-
