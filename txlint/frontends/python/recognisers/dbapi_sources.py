@@ -125,6 +125,11 @@ def _outer_bindings(file: FileContext) -> OuterBindings:
                 for target, value in _bound(file.imports, line):
                     if isinstance(target, cst.Name):
                         found.names.setdefault(target.value, value)
+                switched = _switched(line)
+                if switched is not None and isinstance(found.names.get(switched[0]), Connection):
+                    connection = found.names[switched[0]]
+                    assert isinstance(connection, Connection)
+                    found.names[switched[0]] = connection.switched(switched[1])
         elif isinstance(statement, cst.FunctionDef):
             nodes = list(_nodes_in(statement))
             declared = {item.name.value for g in nodes if isinstance(g, cst.Global) for item in g.names}
@@ -162,6 +167,20 @@ def _bound(imports: ImportTable, small: cst.CSTNode) -> Iterator[tuple[cst.BaseE
             found = annotated(imports, small.annotation.annotation, name, passed=False)
         if found is not None:
             yield small.target, found
+
+
+def _switched(small: cst.CSTNode) -> tuple[str, bool] | None:
+    """`conn.autocommit = True` (sqlite3's `conn.isolation_level = None`) at module level: the name, and
+    whether it is now in autocommit."""
+    if not (isinstance(small, cst.Assign) and len(small.targets) == 1):
+        return None
+    target = small.targets[0].target
+    if not (isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name)):
+        return None
+    literal = {"autocommit": "True", "isolation_level": "None"}.get(target.attr.value)
+    if literal is None:
+        return None
+    return target.value.value, _is(small.value, literal)
 
 
 def _given(imports: ImportTable, method: cst.FunctionDef) -> Iterator[tuple[str, Connection | Pool]]:
