@@ -37,6 +37,8 @@ from txlint.frontends.python.recognisers.dbapi_models import (
     DBAPI,
     EVIDENCE,
     FACTORIES,
+    LENT,
+    LENT_AS,
     POOL_METHODS,
     POOL_STATEMENTS,
     RESULT_METHODS,
@@ -159,7 +161,9 @@ class DbApiRecogniser(Recogniser):
             return self._connection_method(ctx, node, owner, method)
         if method == "cursor" and (isinstance(owner, Parameter) or _connection_like(node.func.value, owner)):
             return self._cursor_of_unknown(ctx, node)
-        if method in EVIDENCE and (owner is None or isinstance(owner, (Parameter, Unknown))):
+        if method == "acquire" and _of_unknown_type(owner) and _lent(ctx, node):
+            return Connection(dotted_name(node.func.value) or "pool", driver=LENT)
+        if method in EVIDENCE and _of_unknown_type(owner):
             return self._evidence(ctx, node, method)
         return None
 
@@ -213,6 +217,10 @@ class DbApiRecogniser(Recogniser):
         if op is None:
             return None
         assert isinstance(node.func, cst.Attribute)
+        if connection.driver is LENT:  # the first method sent tells whose connection a pool lent
+            connection = replace(connection, driver=LENT_AS.get(method, DBAPI))
+            if isinstance(node.func.value, cst.Name):
+                ctx.rebind(node.func.value.value, connection)
         receiver = _cursor_key(node.func.value)
         if op is Op.CURSOR:
             return Cursor(receiver, of=connection)
@@ -376,6 +384,28 @@ def _status(ctx: Context, indices: list[int] | None) -> Value:
     at it checks the writes (a result thrown away was marked when they were emitted)."""
     writes = frozenset(i for i in indices or () if isinstance(ctx.op(i), Write))
     return Data(results=writes) if writes else Data()
+
+
+def _of_unknown_type(value: Value | None) -> bool:
+    """A receiver nothing is known about: unbound, a parameter, or what an unknown call or an
+    attribute of a parameter gives (`get_db()`, `request.app.db`), not a string or a row count."""
+    if value is None or isinstance(value, (Parameter, Unknown)):
+        return True
+    return isinstance(value, Data) and value.text is None and not value.results and not value.in_database and value.column_ref is None
+
+
+def _lent(ctx: Context, node: cst.Call) -> bool:
+    """`async with <...pool>.acquire() as conn` / `conn = await <...pool>.acquire()` on a pool of unknown
+    type: a connection lent for this function, in no transaction (a lock's `acquire()` is neither named
+    a pool nor gives a connection)."""
+    assert isinstance(node.func, cst.Attribute)
+    owner = (dotted_name(node.func.value) or "").rsplit(".", 1)[-1].lower()
+    if "pool" not in owner:
+        return False
+    parent = ctx.uses.parent(node)
+    if isinstance(parent, cst.Await):
+        parent = ctx.uses.parent(parent)
+    return isinstance(parent, (cst.WithItem, cst.Assign))
 
 
 def _sql_argument(node: cst.Call) -> cst.BaseExpression | None:

@@ -61,6 +61,9 @@ AIOSQLITE = Driver("aiosqlite")
 AIOMYSQL = Driver("aiomysql")
 ASYNCPG = Driver("asyncpg", Mode.AUTOCOMMIT, execute_gives="status", passing="args")
 DATABASES = Driver("databases", Mode.AUTOCOMMIT, execute_gives="rowcount", passing="values")
+# A connection lent by a pool of unknown type (`async with app.state.pool.acquire() as conn`): fresh, in
+# no transaction; its first statement's method says whose it is (`LENT_AS`).
+LENT = Driver("lent")
 
 
 class Kind(enum.Enum):
@@ -166,6 +169,13 @@ EVIDENCE: dict[str, Driver] = {
     **dict.fromkeys(("execute", "executemany", "executescript"), DBAPI),
     **dict.fromkeys(("fetchrow", "fetchval", "fetch"), ASYNCPG),
     **dict.fromkeys(("fetch_one", "fetch_val", "fetch_all", "execute_many"), DATABASES),
+}
+
+
+# What a lent connection of unknown driver turns out to be, by the first method it is sent.
+LENT_AS: dict[str, Driver] = {
+    **dict.fromkeys(("execute", "executemany", "cursor", "commit", "rollback", "begin"), DBAPI),
+    **dict.fromkeys(("fetchrow", "fetchval", "fetch", "transaction"), ASYNCPG),
 }
 
 
