@@ -177,8 +177,10 @@ class DbApiRecogniser(Recogniser):
         return Cursor(dotted_name(owner) or "", of=Connection(dotted_name(owner) or "connection"))
 
     def _evidence(self, ctx: Context, node: cst.Call, method: str) -> Value | None:
-        """A receiver of unknown type sent SQL that parses is a connection; the method tells which kind
-        (a passed-in one: whether its caller holds a transaction is the caller's)."""
+        """A receiver of unknown type sent SQL that parses is a connection; the method tells which kind.
+        Whether a transaction is open on it is its caller's to know when its driver autocommits, or when
+        it is awaited: an application's own async wrapper, most often, whose caller opens and ends the
+        transaction (`async with db.connect() as conn`)."""
         assert isinstance(node.func, cst.Attribute)
         sql_node = _sql_argument(node)
         sql = sql_text(ctx, sql_node) if sql_node is not None else None
@@ -186,7 +188,8 @@ class DbApiRecogniser(Recogniser):
             return None
         driver = EVIDENCE[method]
         name = dotted_name(node.func.value) or "connection"
-        connection = Connection(name, driver=driver, caller=driver.mode is Mode.AUTOCOMMIT)
+        awaited = isinstance(ctx.uses.parent(node), cst.Await)  # an application's async wrapper, most often
+        connection = Connection(name, driver=driver, caller=driver.mode is Mode.AUTOCOMMIT or awaited)
         if isinstance(node.func.value, cst.Name):
             ctx.rebind(node.func.value.value, connection)
         return self._connection_method(ctx, node, connection, method)
@@ -237,6 +240,8 @@ class DbApiRecogniser(Recogniser):
             return TransactionHandle(receiver)
         if op not in STATEMENTS_RUN:
             return None
+        if op in (Op.ROW, Op.ROWS) and _sql_argument(node) is None:  # `x.fetchone()`: x was a cursor after all
+            return self._cursor_method(ctx, node, Cursor(receiver, receiver, of=connection), "fetchone" if op is Op.ROW else "fetchall")
         key = f"{receiver}.{method}@{ctx.span(node).line}:{ctx.span(node).column}"  # a cursor of its own
         fetches = op in (Op.ROW, Op.ROWS, Op.VALUE)
         gives_cursor = connection.driver.execute_gives == "cursor" and not fetches
@@ -373,7 +378,10 @@ class DbApiRecogniser(Recogniser):
             op = replace(op, result_checked=False)
         index = ctx.emit(op)
         if isinstance(op, Read):
-            ctx.set_facet(ctx.facet(LastReads, LastReads()).after(key, index))
+            reads = ctx.facet(LastReads, LastReads()).after(key, index)
+            if "@" in key:  # a connection's own cursor: also the receiver's, should it be a cursor (`x.execute(); x.fetchone()`)
+                reads = reads.after(key.rsplit(".", 1)[0], index)
+            ctx.set_facet(reads)
         elif isinstance(op, Write) and connection.driver.execute_gives == "cursor":
             ctx.track_result(key, index)
         return index

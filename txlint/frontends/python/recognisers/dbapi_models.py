@@ -32,7 +32,9 @@ class Mode(enum.Enum):
 
     IMPLICIT = "implicit"  # PEP 249: the first statement opens a transaction that lasts until commit/rollback
     AUTOCOMMIT = "autocommit"  # every statement commits on its own (asyncpg, `databases`, `autocommit=True`)
-    CALLER = "caller"  # a passed-in connection of an autocommit driver: whether the caller holds a transaction is the caller's
+    # a passed-in connection of an autocommit driver, or one of unknown type awaited (most often an
+    # application's wrapper, its transaction opened by the caller): whether one is open is the caller's
+    CALLER = "caller"
 
 
 @dataclass(frozen=True)
@@ -136,8 +138,9 @@ CONNECTION_METHODS: dict[str, Op] = {
     "execute": Op.EXECUTE,
     **dict.fromkeys(("executemany", "execute_many"), Op.EXECUTE_MANY),
     "executescript": Op.SCRIPT,
-    **dict.fromkeys(("fetchrow", "fetch_one"), Op.ROW),
-    **dict.fromkeys(("fetch", "fetch_all", "execute_fetchall"), Op.ROWS),
+    # `fetchone(sql, values)`/`fetchall(sql, values)`: an application's own wrapper (lnbits, nutshell)
+    **dict.fromkeys(("fetchrow", "fetch_one", "fetchone"), Op.ROW),
+    **dict.fromkeys(("fetch", "fetch_all", "execute_fetchall", "fetchall"), Op.ROWS),
     **dict.fromkeys(("fetchval", "fetch_val"), Op.VALUE),
     "cursor": Op.CURSOR,
     "commit": Op.COMMIT,
@@ -166,7 +169,7 @@ POOL_METHODS: dict[str, Op] = {
 POOL_STATEMENTS = {Op.EXECUTE, Op.EXECUTE_MANY, Op.ROW, Op.ROWS, Op.VALUE}
 # What a method of a receiver of unknown type that is sent SQL tells about its driver.
 EVIDENCE: dict[str, Driver] = {
-    **dict.fromkeys(("execute", "executemany", "executescript"), DBAPI),
+    **dict.fromkeys(("execute", "executemany", "executescript", "fetchone", "fetchall"), DBAPI),
     **dict.fromkeys(("fetchrow", "fetchval", "fetch"), ASYNCPG),
     **dict.fromkeys(("fetch_one", "fetch_val", "fetch_all", "execute_many"), DATABASES),
 }
@@ -187,15 +190,13 @@ class Connection(Handle):
     name: str
     autocommit: bool = False
     driver: Driver = DBAPI
-    caller: bool = False  # a passed-in connection of an autocommit driver (`Mode.CALLER`)
+    caller: bool = False  # whether a transaction is open on it is its caller's to know (`Mode.CALLER`)
 
     @property
     def mode(self) -> Mode:
         if self.autocommit:
             return Mode.AUTOCOMMIT
-        if self.driver.mode is Mode.AUTOCOMMIT:
-            return Mode.CALLER if self.caller else Mode.AUTOCOMMIT
-        return Mode.IMPLICIT
+        return Mode.CALLER if self.caller else self.driver.mode
 
     def switched(self, autocommit: bool) -> Connection:
         """The same connection after `conn.autocommit = ...` (`isolation_level = None`)."""

@@ -74,7 +74,7 @@ def known(ctx: Context, node: cst.BaseExpression, value: Value | None) -> Value 
     return found if found is not None else value
 
 
-def outer(ctx: Context, node: cst.BaseExpression) -> Connection | Pool | None:
+def outer(ctx: Context, node: cst.BaseExpression) -> Connection | Pool | Cursor | None:
     """A connection or pool bound outside the function: at module level (here or in another
     project module) or on `self` in a method of the class that assigned it."""
     name = dotted_name(node)
@@ -100,10 +100,10 @@ def outer(ctx: Context, node: cst.BaseExpression) -> Connection | Pool | None:
     return _shared(Connection(short, driver=driver) if kind is Kind.CONNECTION else Pool(short, driver))
 
 
-def _shared(value: Connection | Pool | None) -> Connection | Pool | None:
+def _shared(value: Connection | Pool | Cursor | None) -> Connection | Pool | Cursor | None:
     """A connection kept outside the function serves other functions too: one of an autocommit driver
     may be inside a transaction another opened on it (`databases` keeps them per task)."""
-    if isinstance(value, Connection) and value.driver.mode is Mode.AUTOCOMMIT:
+    if isinstance(value, Connection) and value.driver.mode is Mode.AUTOCOMMIT and not value.autocommit:
         return replace(value, caller=True)
     return value
 
@@ -113,7 +113,7 @@ class OuterBindings:
     """A module's names bound to connections or pools: module-level assignments and annotations,
     `global` names assigned in its functions, and `self.<attr>` assigned in its classes' methods."""
 
-    names: dict[str, Connection | Pool] = field(default_factory=dict)
+    names: dict[str, Connection | Pool | Cursor] = field(default_factory=dict)
     attributes: dict[tuple[str, str], Connection | Pool] = field(default_factory=dict)
 
 
@@ -125,6 +125,9 @@ def _outer_bindings(file: FileContext) -> OuterBindings:
                 for target, value in _bound(file.imports, line):
                     if isinstance(target, cst.Name):
                         found.names.setdefault(target.value, value)
+                cursor = _module_cursor(line, found.names)
+                if cursor is not None:
+                    found.names.setdefault(cursor[0], cursor[1])
                 switched = _switched(line)
                 if switched is not None and isinstance(found.names.get(switched[0]), Connection):
                     connection = found.names[switched[0]]
@@ -167,6 +170,20 @@ def _bound(imports: ImportTable, small: cst.CSTNode) -> Iterator[tuple[cst.BaseE
             found = annotated(imports, small.annotation.annotation, name, passed=False)
         if found is not None:
             yield small.target, found
+
+
+def _module_cursor(small: cst.CSTNode, names: dict[str, Connection | Pool | Cursor]) -> tuple[str, Cursor] | None:
+    """`cursor = conn.cursor()` at module level, `conn` a module-level connection."""
+    if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)):
+        return None
+    call = small.value
+    if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value == "cursor"):
+        return None
+    owner = call.func.value
+    connection = names.get(owner.value) if isinstance(owner, cst.Name) else None
+    if not isinstance(connection, Connection) or not isinstance(owner, cst.Name):
+        return None
+    return small.targets[0].target.value, Cursor(owner.value, of=connection)
 
 
 def _switched(small: cst.CSTNode) -> tuple[str, bool] | None:

@@ -2,7 +2,7 @@
 
 `sql_text` reads the SQL an expression holds when it is fixed (literals,
 concatenations, constants, variables bound to a constant, f-strings whose
-holes are plain names); `parameters` binds a statement's placeholders to the
+holes are plain names or calls with literal arguments, `{db.table("t")}`); `parameters` binds a statement's placeholders to the
 IR values of the Python expressions passed with it; `statements` parses the
 text (through `txlint.sql`, the dialect from the configuration).
 """
@@ -38,13 +38,11 @@ def sql_text(ctx: Context, node: cst.BaseExpression) -> str | None:
         for part in node.parts:
             if isinstance(part, cst.FormattedStringText):
                 parts.append(part.value)
-            elif (
-                isinstance(part, cst.FormattedStringExpression)
-                and isinstance(part.expression, (cst.Name, cst.Attribute))
-                and part.format_spec is None
-                and part.conversion is None
-            ):
-                parts.append("txlint_hole_" + "_".join((dotted_name(part.expression) or "x").split(".")))
+            elif isinstance(part, cst.FormattedStringExpression) and part.format_spec is None and part.conversion is None:
+                hole = _hole(part.expression)
+                if hole is None:
+                    return None
+                parts.append(hole)
             else:
                 return None
         return "".join(parts)
@@ -56,6 +54,19 @@ def sql_text(ctx: Context, node: cst.BaseExpression) -> str | None:
         if value is None:
             return ctx.file.constants.get(node.value)
         return value.text if isinstance(value, Data) else None
+    return None
+
+
+def _hole(node: cst.BaseExpression) -> str | None:
+    """The identifier an f-string hole stands for when it is the same text every time it runs: a plain
+    name (`{table}`), or a call of a plain name with only string literals (`{db.table_with_schema("promises")}`:
+    a schema-qualified table name, one table per literal)."""
+    if isinstance(node, (cst.Name, cst.Attribute)):
+        return "txlint_hole_" + "_".join((dotted_name(node) or "x").split("."))
+    if isinstance(node, cst.Call) and (callee := dotted_name(node.func)) is not None and node.args:
+        literals = [string_value(a.value) for a in node.args if a.keyword is None and not a.star and isinstance(a.value, cst.SimpleString)]
+        if len(literals) == len(node.args) and all(isinstance(v, str) and v.replace("_", "").isalnum() for v in literals):
+            return "txlint_hole_" + "_".join([*callee.split("."), *(str(v) for v in literals)])
     return None
 
 
