@@ -190,7 +190,7 @@ class DbApiRecogniser(Recogniser):
         name = dotted_name(node.func.value) or "connection"
         awaited = isinstance(ctx.uses.parent(node), cst.Await)  # an application's async wrapper, most often
         connection = Connection(name, driver=driver, caller=driver.mode is Mode.AUTOCOMMIT or awaited)
-        if isinstance(node.func.value, cst.Name):
+        if isinstance(node.func.value, cst.Name) and node.func.value.value not in {"self", "cls"}:
             ctx.rebind(node.func.value.value, connection)
         return self._connection_method(ctx, node, connection, method)
 
@@ -222,7 +222,7 @@ class DbApiRecogniser(Recogniser):
         assert isinstance(node.func, cst.Attribute)
         if connection.driver is LENT:  # the first method sent tells whose connection a pool lent
             connection = replace(connection, driver=LENT_AS.get(method, DBAPI))
-            if isinstance(node.func.value, cst.Name):
+            if isinstance(node.func.value, cst.Name) and node.func.value.value not in {"self", "cls"}:
                 ctx.rebind(node.func.value.value, connection)
         receiver = _cursor_key(node.func.value)
         if op is Op.CURSOR:

@@ -2,9 +2,10 @@
 
 `sql_text` reads the SQL an expression holds when it is fixed (literals,
 concatenations, constants, variables bound to a constant, f-strings whose
-holes are plain names or calls with literal arguments, `{db.table("t")}`); `parameters` binds a statement's placeholders to the
-IR values of the Python expressions passed with it; `statements` parses the
-text (through `txlint.sql`, the dialect from the configuration).
+holes are plain names or a call naming a table, `{db.table("t")}`);
+`parameters` binds a statement's placeholders to the IR values of the Python
+expressions passed with it; `statements` parses the text (through
+`txlint.sql`, the dialect from the configuration).
 """
 
 from __future__ import annotations
@@ -59,14 +60,15 @@ def sql_text(ctx: Context, node: cst.BaseExpression) -> str | None:
 
 def _hole(node: cst.BaseExpression) -> str | None:
     """The identifier an f-string hole stands for when it is the same text every time it runs: a plain
-    name (`{table}`), or a call of a plain name with only string literals (`{db.table_with_schema("promises")}`:
-    a schema-qualified table name, one table per literal)."""
+    name (`{table}`), or a call of a plain name with one string literal, the name of a table it
+    qualifies (`{db.table_with_schema("promises")}`: the table `promises` in the configured schema)."""
     if isinstance(node, (cst.Name, cst.Attribute)):
         return "txlint_hole_" + "_".join((dotted_name(node) or "x").split("."))
-    if isinstance(node, cst.Call) and (callee := dotted_name(node.func)) is not None and node.args:
-        literals = [string_value(a.value) for a in node.args if a.keyword is None and not a.star and isinstance(a.value, cst.SimpleString)]
-        if len(literals) == len(node.args) and all(isinstance(v, str) and v.replace("_", "").isalnum() for v in literals):
-            return "txlint_hole_" + "_".join([*callee.split("."), *(str(v) for v in literals)])
+    if isinstance(node, cst.Call) and dotted_name(node.func) is not None and len(node.args) == 1:
+        (arg,) = node.args
+        name = string_value(arg.value) if arg.keyword is None and not arg.star and isinstance(arg.value, cst.SimpleString) else None
+        if isinstance(name, str) and name.replace("_", "").isalnum():
+            return name
     return None
 
 
