@@ -37,7 +37,7 @@ from txlint.frontends.python.recognisers.dbapi_models import (
     TransactionHandle,
 )
 
-DriverValue = Connection | Cursor | Pool | TransactionHandle
+PACKAGES = frozenset(name.split(".", 1)[0] for name in (*FACTORIES, *ANNOTATIONS))
 
 
 def made(imports: ImportTable, call: cst.Call, name: str) -> Connection | Pool | None:
@@ -119,6 +119,8 @@ class OuterBindings:
 
 def _outer_bindings(file: FileContext) -> OuterBindings:
     found = OuterBindings()
+    if not any(file.imports.mentions(package) for package in PACKAGES):
+        return found  # every binding below is made by a driver's name the module imports
     for statement in file.module.body:
         if isinstance(statement, cst.SimpleStatementLine):
             for line in statement.body:
@@ -134,23 +136,33 @@ def _outer_bindings(file: FileContext) -> OuterBindings:
                     assert isinstance(connection, Connection)
                     found.names[switched[0]] = connection.switched(switched[1])
         elif isinstance(statement, cst.FunctionDef):
-            nodes = list(_nodes_in(statement))
-            declared = {item.name.value for g in nodes if isinstance(g, cst.Global) for item in g.names}
-            for node in nodes:
-                for target, value in _bound(file.imports, node):
+            smalls = list(_small_statements(statement.body))
+            declared = {item.name.value for g in smalls if isinstance(g, cst.Global) for item in g.names}
+            for small in smalls if declared else ():
+                for target, value in _bound(file.imports, small):
                     if isinstance(target, cst.Name) and target.value in declared:
                         found.names.setdefault(target.value, value)
         elif isinstance(statement, cst.ClassDef):
-            for node in _nodes_in(statement):
-                if isinstance(node, cst.FunctionDef):
-                    for attribute, given in _given(file.imports, node):
-                        found.attributes.setdefault((statement.name.value, attribute), given)
-                for target, value in _bound(file.imports, node):
-                    if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value in {"self", "cls"}:
-                        found.attributes.setdefault((statement.name.value, target.attr.value), value)
-                    elif isinstance(target, cst.Name):  # a class-level annotation: `pool: asyncpg.Pool`
-                        found.attributes.setdefault((statement.name.value, target.value), value)
+            _class_bindings(file.imports, statement, found.attributes)
     return found
+
+
+def _class_bindings(imports: ImportTable, cls: cst.ClassDef, attributes: dict[tuple[str, str], Connection | Pool]) -> None:
+    """`pool: asyncpg.Pool` in the class body, `self.pool = await asyncpg.create_pool(...)` or
+    `self.pool = pool` (an annotated parameter) in its methods."""
+    for statement in cls.body.body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                for target, value in _bound(imports, small):
+                    if isinstance(target, cst.Name):
+                        attributes.setdefault((cls.name.value, target.value), value)
+        elif isinstance(statement, cst.FunctionDef):
+            for attribute, given in _given(imports, statement):
+                attributes.setdefault((cls.name.value, attribute), given)
+            for small in _small_statements(statement.body):
+                for target, value in _bound(imports, small):
+                    if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value in {"self", "cls"}:
+                        attributes.setdefault((cls.name.value, target.attr.value), value)
 
 
 def _bound(imports: ImportTable, small: cst.CSTNode) -> Iterator[tuple[cst.BaseExpression, Connection | Pool]]:
@@ -210,22 +222,38 @@ def _given(imports: ImportTable, method: cst.FunctionDef) -> Iterator[tuple[str,
     }
     if not typed:
         return
-    for node in _nodes_in(method.body):
+    for node in _small_statements(method.body):
         if isinstance(node, cst.Assign) and len(node.targets) == 1 and isinstance(node.value, cst.Name) and node.value.value in typed:
             target = node.targets[0].target
             if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value == "self":
                 yield target.attr.value, typed[node.value.value]
 
 
-def _nodes_in(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """Every node in a definition (not inside nested classes or lambdas)."""
-    stack: list[cst.CSTNode] = [root]
-    while stack:
-        node = stack.pop()
-        for child in node.children:
-            yield child
-            if not isinstance(child, (cst.ClassDef, cst.Lambda)):
-                stack.append(child)
+def _small_statements(suite: cst.BaseSuite) -> Iterator[cst.BaseSmallStatement]:
+    """The simple statements of a body at any depth of `if`/`for`/`while`/`with`/`try`/`match`, not
+    inside nested functions or classes (read off the statements, not every node: a module's walk
+    must cost little)."""
+    if isinstance(suite, cst.SimpleStatementSuite):
+        yield from suite.body
+        return
+    for statement in suite.body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            yield from statement.body
+        elif not isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+            yield from _compound_parts(statement)
+
+
+def _compound_parts(statement: cst.CSTNode) -> Iterator[cst.BaseSmallStatement]:
+    for name in ("body", "orelse", "finalbody"):
+        part = getattr(statement, name, None)
+        if isinstance(part, cst.If):  # `elif`
+            yield from _compound_parts(part)
+        elif isinstance(part, (cst.Else, cst.Finally)):
+            yield from _small_statements(part.body)
+        elif isinstance(part, cst.BaseSuite):
+            yield from _small_statements(part)
+    for clause in (*getattr(statement, "handlers", ()), *getattr(statement, "cases", ())):
+        yield from _small_statements(clause.body)
 
 
 def _annotation_types(annotation: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
