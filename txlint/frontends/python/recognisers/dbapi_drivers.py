@@ -107,9 +107,7 @@ class DbApiRecogniser(Recogniser):
                 return TxScope()
             if method == "connection" and isinstance(owner, Pool):
                 return TxScope(handle=owner.lends("connection"))
-            if method == "connection" and isinstance(owner, Connection) and owner.driver.name == "databases":
-                return None  # `async with database.connection() as conn`: a connection, no transaction
-            return None
+            return None  # `async with database.connection() as conn` (`databases`): a connection, no transaction
         if isinstance(expr, cst.Name):
             owner = known(ctx, expr, ctx.lookup(expr.value))
             if isinstance(owner, Connection):
@@ -147,6 +145,8 @@ class DbApiRecogniser(Recogniser):
             for arg in node.args:
                 ctx.eval(arg.value)
             return opened
+        if ctx.imports.resolve(node.func) == "contextlib.closing" and len(node.args) == 1:
+            return ctx.eval(node.args[0].value)  # `with closing(sqlite3.connect(path)) as conn`: the connection, closed on exit
         if not isinstance(node.func, cst.Attribute):
             return None
         method = node.func.attr.value
