@@ -249,6 +249,8 @@ class DbApiRecogniser(Recogniser):
         if fetches:
             return self._fetched(ctx, node, key, op, indices)
         if gives_cursor:
+            if _returned(ctx, node):  # `return conn.execute(...)`: the caller has the cursor, and its row count
+                ctx.mark_checked(key)
             return Cursor(receiver, key, of=connection)
         return _status(ctx, indices)
 
@@ -274,8 +276,12 @@ class DbApiRecogniser(Recogniser):
         key = cursor.key or _cursor_key(node.func.value)
         op = CURSOR_METHODS.get(method) or RESULT_METHODS.get(method)
         if op in (Op.EXECUTE, Op.EXECUTE_MANY, Op.SCRIPT):
-            # pymysql's, mysqlclient's and aiomysql's `execute` return the row count
-            return _status(ctx, self._run(ctx, node, self._connection(ctx, cursor), key, op))
+            # pymysql's, mysqlclient's and aiomysql's `execute` return the row count: used where it is
+            # returned (`if cur.execute(...) != 1`), it is looked at; bound to a name, when the name is
+            result = _status(ctx, self._run(ctx, node, self._connection(ctx, cursor), key, op))
+            if isinstance(result, Data) and result.results and _used_in_place(ctx, node):
+                ctx.mark_checked(key)
+            return result
         if op not in (Op.FETCH_ONE, Op.FETCH_MANY):
             return None
         read = ctx.facet(LastReads, LastReads()).of(key)
@@ -385,6 +391,22 @@ class DbApiRecogniser(Recogniser):
         elif isinstance(op, Write) and connection.driver.execute_gives == "cursor":
             ctx.track_result(key, index)
         return index
+
+
+def _returned(ctx: Context, node: cst.Call) -> bool:
+    parent = ctx.uses.parent(node)
+    return isinstance(ctx.uses.parent(parent) if isinstance(parent, cst.Await) else parent, cst.Return)
+
+
+def _used_in_place(ctx: Context, node: cst.Call) -> bool:
+    """A call's result used where the call is (tested, compared, returned, passed on), not thrown
+    away nor bound to a name."""
+    if ctx.is_discarded(node):
+        return False
+    parent = ctx.uses.parent(node)
+    if isinstance(parent, cst.Await):
+        parent = ctx.uses.parent(parent)
+    return not isinstance(parent, (cst.Assign, cst.AnnAssign, cst.Expr))
 
 
 def _status(ctx: Context, indices: list[int] | None) -> Value:
