@@ -305,9 +305,8 @@ class DbApiRecogniser(Recogniser):
         """Run the SQL a call passes: its statements' ops (None: the SQL is not known here).
         `unchecked`: the call's result, the only way to see its writes' row counts, is thrown away."""
         sql_node = _sql_argument(node)
-        for arg in node.args:
-            if arg.value is not sql_node:
-                ctx.eval(arg.value)
+        # the parameters are evaluated (once) whether or not the SQL is known here
+        resolve = _many(ctx, node, connection.driver) if op is Op.EXECUTE_MANY else _resolver(ctx, node, connection.driver)
         sql = sql_text(ctx, sql_node) if sql_node is not None else None
         if sql is None:
             given = _parameter_name(ctx, sql_node) if sql_node is not None else None
@@ -315,7 +314,6 @@ class DbApiRecogniser(Recogniser):
                 values = _values_argument(node, connection.driver)
                 ctx.record_sql_parameter(given, (_parameter_name(ctx, values) or "") if values is not None else "")
             return None  # built at run time: no finding, never a guess
-        resolve = _many(ctx, node, connection.driver) if op is Op.EXECUTE_MANY else _resolver(ctx, node, connection.driver)
         if op is Op.SCRIPT:
             self._script_starts(ctx, node)
         found: list[int] = []
@@ -460,6 +458,8 @@ def _resolver(ctx: Context, node: cst.Call, driver: Driver) -> to_ir.Resolver:
         values = {position: ctx.value_of(value) for position, value in enumerate(positional)}
         return lambda key: values.get(key, IRValue(ValueKind.UNKNOWN)) if isinstance(key, int) else IRValue(ValueKind.UNKNOWN)
     if driver.passing == "args":
+        for arg in node.args[1:]:
+            ctx.eval(arg.value)
         return to_ir.no_parameters
     return parameters(ctx, _values_argument(node, driver))
 
