@@ -47,7 +47,9 @@ class LostUpdate(Rule):
         ),
         known_problems=(
             "Only the function itself is analysed: an instance locked by a caller and passed in is "
-            "still reported, because this function cannot show that every caller locks it."
+            "still reported, because this function cannot show that every caller locks it. An "
+            "`executemany()` whose rows are computed from rows read earlier is not matched to the rows "
+            "it writes (its parameters name no single row), and is not reported."
         ),
     )
     INVALID = [

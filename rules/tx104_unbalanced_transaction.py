@@ -48,7 +48,10 @@ class UnbalancedTransaction(Rule):
         ),
         known_problems=(
             "Exceptions raised by the database calls themselves are not paths here: an error that "
-            "propagates to the caller is the caller's to handle."
+            "propagates to the caller is the caller's to handle. A receiver of unknown type that is "
+            "awaited and sent SQL (most often an application's own async wrapper, whose caller opens "
+            "and ends the transaction) is taken to be in its caller's transaction: a commit on one "
+            "path only is not reported for it."
         ),
     )
     INVALID = [

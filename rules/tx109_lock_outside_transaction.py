@@ -44,7 +44,10 @@ class LockOutsideTransaction(Rule):
             "A function with no transaction block of its own is reported when it is an entry point "
             "(a view, a task, a management command, a route) or when every project call of it, followed "
             "up to three callers, runs outside a transaction; when its callers are unknown it is assumed "
-            "to run inside one, and is not reported."
+            "to run inside one, and is not reported. The same holds for a connection of a driver that "
+            "commits every statement outside a transaction block (asyncpg, `databases`) when it is passed "
+            "in or kept outside the function; one the function opens itself or borrows from a pool is "
+            "in autocommit, and a lock taken on it outside `transaction()` is reported there."
         ),
     )
     INVALID = [

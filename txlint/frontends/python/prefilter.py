@@ -26,6 +26,8 @@ OPERATION_TRIGGERS = (
     "sqlalchemy", "session", "Session", "with_for_update",
     # DB-API drivers and SQL
     "cursor", ".execute(", "connect(", ".commit(", ".rollback(", "autocommit",
+    "fetchrow", "fetchval", "fetch_one", "fetch_val", "fetch_all", "getconn", "create_pool", "asyncpg", "aiosqlite",
+    "aiomysql", "psycopg", "import databases", "from databases",
     # caches and distributed locks: clients it knows come from these imports and types
     # (`cached_property` and `lru_cache` are not among them), and the commands of a client called
     # `cache` (a project's own instance of a library's cache: its type is the project's to tell)

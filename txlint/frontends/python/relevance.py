@@ -44,14 +44,15 @@ from txlint.frontends.python.skeleton import Function, cuttable, first_line
 # are wider: they also find the modules that declare tables). Django: a manager, `save()`/`asave()`,
 # `refresh_from_db()`, `atomic`, the transaction functions, the shortcuts; SQLAlchemy: a session (a
 # parameter named so, Flask's `db.session`, `Session(...)`, an annotation), `engine.begin()`, a statement
-# locking its rows; DB-API: a connection, a cursor, `execute`, autocommit, psycopg 3's `conn.transaction()`;
-# caches: a client's library or type, Django's cache module, redis-py's `transaction(func, *keys)`, a
+# locking its rows; DB-API: a connection, a cursor, `execute`, autocommit, psycopg 3's `conn.transaction()`,
+# the asyncio drivers' fetch methods (asyncpg, `databases`), a pool's connection or its creation; caches: a client's library or type, Django's cache module, redis-py's `transaction(func, *keys)`, a
 # command only redis has (its receiver is a redis client, whatever it is called).
 FUNCTION_TRIGGERS = (
     ".objects", "_default_manager", "_base_manager", "save(", "refresh_from_db", "atomic", "set_autocommit",
     ".commit(", ".rollback(", "get_object_or_404", "get_list_or_404", "select_for_update",
     "sqlalchemy", "session", "Session", ".begin(", "begin_nested", "with_for_update",
     "connect(", "cursor", "execute", "autocommit", "transaction(",
+    "fetchrow", "fetchval", "fetch_one", "fetch_val", "fetch_all", "getconn", "create_pool",
     "redis", "Redis", "memcache", "core.cache", "BaseCache", "setnx", "setex", "psetex", "pexpire", "nx=True",
     "flask_caching", "flask_cache", "cache.get(", "cache.set(", "cache.add(", "cache.inc(", "cache.incr(", "cache.delete(",
 )  # fmt: skip
@@ -216,10 +217,11 @@ def _import_aliases(bindings: Iterable[ast.stmt], known: frozenset[str]) -> Iter
     """Local names imports bind to something a recogniser knows (`from django.db.transaction import
     commit`), or from a path that mentions a trigger (`from .redis_client import client`; the last
     part of every name a recogniser knows is a trigger, or its module path has one)."""
+    packages = _packages(known)
     for statement in bindings:
         if isinstance(statement, ast.Import):
             for alias in statement.names:
-                if alias.name in known or _TRIGGERS.search(alias.name):
+                if alias.name in known or alias.name in packages or _TRIGGERS.search(alias.name):
                     yield alias.asname or alias.name.split(".")[0]
         elif isinstance(statement, ast.ImportFrom):
             module = "." * statement.level + (statement.module or "")
@@ -227,6 +229,12 @@ def _import_aliases(bindings: Iterable[ast.stmt], known: frozenset[str]) -> Iter
                 qualified = f"{module}.{alias.name}" if statement.module else f"{module}{alias.name}"
                 if qualified in known or _TRIGGERS.search(qualified):
                     yield alias.asname or alias.name
+
+
+@functools.cache
+def _packages(known: frozenset[str]) -> frozenset[str]:
+    """The modules the known names are in (`import asyncpg` binds the module of `asyncpg.connect`)."""
+    return frozenset(name.rsplit(".", 1)[0] for name in known if "." in name)
 
 
 def _binding_statements(body: Sequence[ast.stmt]) -> Iterator[ast.stmt]:

@@ -4,7 +4,8 @@ Imports: what the names a module imports stand for, for the modules that
 import them from it (a chain of re-exports: `from .db import AsyncSession`
 where `db.py` imports SQLModel's), kept only when they lead to a library a
 recogniser knows or on into the project. Instances: a module-level
-`name = Class(...)` (`cache = CTFdCache()`), and SQLAlchemy's `Table`s and engines
+`name = Class(...)` (`cache = CTFdCache()`), a driver's connection or pool
+(`conn = sqlite3.connect(...)`, `pool: asyncpg.Pool | None = None`), and SQLAlchemy's `Table`s and engines
 (`engine = create_engine(...)`, `declarations.sqlalchemy_tables`). Bases: the first base of each
 module-level class. Settings: framework settings the file turns on.
 """
@@ -20,6 +21,7 @@ from txlint.frontends.python.declarations import sqlalchemy_tables
 from txlint.frontends.python.declarations.syntax import dotted, positional
 from txlint.frontends.python.imports import ImportTable
 from txlint.frontends.python.recognisers import RECOGNISERS
+from txlint.frontends.python.recognisers.dbapi_models import ANNOTATIONS, FACTORIES
 
 # The top-level packages of the libraries the recognisers know: a project name that re-exports one
 # of theirs is followed to it.
@@ -66,7 +68,23 @@ def symbols(path: str, text: str, tree: ast.Module, imports: ImportTable, root: 
                 found.append(Symbol(SymbolKind.BASE, f"{module}.{statement.name}", base))
         elif isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name) and isinstance(statement.value, ast.Call):
             target = named(statement.value.func)
-            if target is not None and target.rsplit(".", 1)[-1][:1].isupper():
+            if target is not None and (target.rsplit(".", 1)[-1][:1].isupper() or target in FACTORIES):
                 found.append(Symbol(SymbolKind.INSTANCE, f"{module}.{statement.targets[0].id}", target))
+        elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
+            # `pool: asyncpg.Pool | None = None`, assigned at start-up: an instance of the annotated driver type
+            typed = next((t for node in _annotation_types(statement.annotation) if (t := named(node)) in ANNOTATIONS), None)
+            if typed is not None:
+                found.append(Symbol(SymbolKind.INSTANCE, f"{module}.{statement.target.id}", typed))
     found += [Symbol(SymbolKind.INSTANCE, f"{module}.{name}", kind) for name, kind in sqlalchemy_tables.instances(tree, resolving)]
     return found
+
+
+def _annotation_types(annotation: ast.expr) -> list[ast.expr]:
+    """The types an annotation may stand for: itself, either side of `|`, `Optional[...]`'s argument."""
+    if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
+        return _annotation_types(annotation.left) + _annotation_types(annotation.right)
+    if isinstance(annotation, ast.Subscript):
+        return _annotation_types(annotation.slice)
+    if isinstance(annotation, ast.Tuple):  # `Union[X, None]`
+        return [t for element in annotation.elts for t in _annotation_types(element)]
+    return [annotation] if isinstance(annotation, (ast.Name, ast.Attribute)) else []

@@ -175,6 +175,11 @@ class Expressions(Effects):
             return self.row_from_read(read, base.table)
         if isinstance(base, Rows):
             return self.row_from_read(base.read, base.table)
+        if isinstance(base, Row) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+            key = node.slice[0].slice.value  # a row of a SQL read taken by column name: `row["balance"]`
+            name = text_value(key) if isinstance(key, cst.SimpleString) else None
+            if name is not None:
+                return Data(frozenset({Dependency(base.ref, name)}))
         if isinstance(base, Record) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
             key = node.slice[0].slice.value
             if isinstance(key, cst.Integer):

@@ -2,9 +2,10 @@
 
 `sql_text` reads the SQL an expression holds when it is fixed (literals,
 concatenations, constants, variables bound to a constant, f-strings whose
-holes are plain names); `parameters` binds a statement's placeholders to the
-IR values of the Python expressions passed with it; `statements` parses the
-text (through `txlint.sql`, the dialect from the configuration).
+holes are plain names or a call naming a table, `{db.table("t")}`);
+`parameters` binds a statement's placeholders to the IR values of the Python
+expressions passed with it; `statements` parses the text (through
+`txlint.sql`, the dialect from the configuration).
 """
 
 from __future__ import annotations
@@ -38,13 +39,11 @@ def sql_text(ctx: Context, node: cst.BaseExpression) -> str | None:
         for part in node.parts:
             if isinstance(part, cst.FormattedStringText):
                 parts.append(part.value)
-            elif (
-                isinstance(part, cst.FormattedStringExpression)
-                and isinstance(part.expression, (cst.Name, cst.Attribute))
-                and part.format_spec is None
-                and part.conversion is None
-            ):
-                parts.append("txlint_hole_" + "_".join((dotted_name(part.expression) or "x").split(".")))
+            elif isinstance(part, cst.FormattedStringExpression) and part.format_spec is None and part.conversion is None:
+                hole = _hole(part.expression)
+                if hole is None:
+                    return None
+                parts.append(hole)
             else:
                 return None
         return "".join(parts)
@@ -56,6 +55,20 @@ def sql_text(ctx: Context, node: cst.BaseExpression) -> str | None:
         if value is None:
             return ctx.file.constants.get(node.value)
         return value.text if isinstance(value, Data) else None
+    return None
+
+
+def _hole(node: cst.BaseExpression) -> str | None:
+    """The identifier an f-string hole stands for when it is the same text every time it runs: a plain
+    name (`{table}`), or a call of a plain name with one string literal, the name of a table it
+    qualifies (`{db.table_with_schema("promises")}`: the table `promises` in the configured schema)."""
+    if isinstance(node, (cst.Name, cst.Attribute)):
+        return "txlint_hole_" + "_".join((dotted_name(node) or "x").split("."))
+    if isinstance(node, cst.Call) and dotted_name(node.func) is not None and len(node.args) == 1:
+        (arg,) = node.args
+        name = string_value(arg.value) if arg.keyword is None and not arg.star and isinstance(arg.value, cst.SimpleString) else None
+        if isinstance(name, str) and name.replace("_", "").isalnum():
+            return name
     return None
 
 
