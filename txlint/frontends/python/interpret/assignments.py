@@ -1,7 +1,8 @@
 """Binding names and assigning fields: where values flow into variables and in-memory rows.
 
 `name = value` binds the variable (a row read from the database takes the
-variable's name, for messages); `obj.f = value` records a change of row
+variable's name, for messages; a literal's truth is the path's flag, see
+`paths`); `obj.f = value` records a change of row
 `obj` that a later save writes, unless a recogniser says the assignment
 changes a library object's state instead (`conn.autocommit = True`).
 """
@@ -23,6 +24,7 @@ from txlint.frontends.python.interpret.expressions import (
     source_text,
     to_ir_value,
 )
+from txlint.frontends.python.interpret.paths import flagged
 from txlint.frontends.python.interpret.state import Binding, FieldState, RowChanges
 from txlint.frontends.python.interpret.values import UNKNOWN, Data, Pair, Parameter, Query, Record, Row, Value
 from txlint.frontends.python.recognisers.base import TxScope
@@ -38,6 +40,8 @@ class Assignments(Expressions):
             self._set_field(target, replace(to_ir_value(value), expression=source_text(source)), node)
         else:
             self._bind(target, value)
+            if isinstance(target, cst.Name):
+                self.state.paths = flagged(self.state.paths, target.value, literal_truth(source))
 
     def aug_assign(self, node: cst.AugAssign) -> None:
         current = self.eval(node.target)
@@ -51,6 +55,8 @@ class Assignments(Expressions):
             self._set_field(node.target, to_ir_value(combined), node)
         elif isinstance(node.target, cst.Name):
             self.state.env[node.target.value] = Binding(combined, self.site)
+            counted = isinstance(node.operator, cst.AddAssign) and (literal_number(node.value) or 0) > 0
+            self.state.paths = flagged(self.state.paths, node.target.value, True if counted else None)  # `updated += 1`
 
     def _set_field(self, target: cst.Attribute, value: IRValue, node: cst.CSTNode) -> None:
         owner = self.eval(target.value)
@@ -68,6 +74,7 @@ class Assignments(Expressions):
 
     def _bind(self, target: cst.BaseExpression, value: Value) -> None:
         if isinstance(target, cst.Name):
+            self.state.paths = flagged(self.state.paths, target.value, None)
             if isinstance(value, Row) and value.ref.origin is RowOrigin.READ and not value.ref.name:
                 value = Row(RowRef(value.ref.origin, value.ref.read, target.value), value.table)
             self.state.env[target.value] = Binding(value, self.site)
@@ -91,3 +98,16 @@ class Assignments(Expressions):
             if scope is not None:
                 return scope
         return None
+
+
+def literal_truth(node: cst.BaseExpression) -> bool | None:
+    """The truth of a literal (`True`, `None`, `0`, `""`, `[]`), None for any other expression."""
+    if isinstance(node, cst.Name) and node.value in {"True", "False", "None"}:
+        return node.value == "True"
+    if isinstance(node, (cst.Integer, cst.Float)):
+        return literal_number(node) != 0
+    if isinstance(node, cst.SimpleString):
+        return len(node.evaluated_value or "") > 0
+    if isinstance(node, (cst.List, cst.Tuple, cst.Dict, cst.Set)) and not node.elements:
+        return False
+    return None

@@ -53,6 +53,8 @@ class InterpreterCore:
         # `yield` whether a transaction is open there (the block a context manager wraps runs in it).
         self.returned: list[Value] = []
         self.yields: list[TxFrame | None] = []
+        self.yielded: list[Value] = []  # the values its `yield`s hand out
+        self.first_yield_op: int | None = None  # how many ops there were at the first `yield` (ops after it follow it)
         # Calls of project functions their callees' judgement asks about (`CallSite`), by callee and place.
         self.sql_parameters: list[tuple[str, str]] = []  # (parameter holding SQL, parameter holding its values) run here
         self.calls: dict[tuple[str, Span], tuple[bool, tuple[tuple[str, Passed], ...], tuple[str, ...]]] = {}

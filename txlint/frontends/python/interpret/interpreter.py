@@ -77,6 +77,8 @@ class FunctionInterpreter(Branches):
     def __init__(self, file: FileContext, func: cst.FunctionDef, class_name: str | None) -> None:
         super().__init__(file, func, class_name, function_graph(file, func))
         self.decided: list[tuple[int, bool | None]] = []  # locks the current block's test decides
+        self.tested: list[tuple[str, bool]] = []
+        self.counted: tuple[frozenset[int], bool] | None = None
 
     def run(self) -> Unit:
         solution = solve(self.graph, self, self._initial())
@@ -87,7 +89,7 @@ class FunctionInterpreter(Branches):
 
     # -- the solver's protocol ------------------------------------------------------------------
     def transfer(self, block: Block, state: State) -> Sequence[State | None]:
-        self.decided = []
+        self.decided, self.tested, self.counted = [], [], None
         if not block.steps:  # a join point, a loop head, a region's exit: nothing but the paths changes
             self.state = state
             return self._leave(block, state, state, [state.paths])
@@ -113,7 +115,7 @@ class FunctionInterpreter(Branches):
                     raised.paths = raising(frozenset().union(*boundaries))
                 source = raised
             paths = source.paths
-            if edge.kind in (EdgeKind.TRUE, EdgeKind.FALSE) and self.decided:
+            if edge.kind in (EdgeKind.TRUE, EdgeKind.FALSE) and (self.decided or self.tested or self.counted):
                 paths = self._assume(paths, edge.kind is EdgeKind.TRUE)
             paths = through(paths, edge)
             if edge.skips is not None:
@@ -161,6 +163,7 @@ class FunctionInterpreter(Branches):
             if not isinstance(step.owner, cst.Assert):  # an assert states an expectation; it guards nothing
                 self.conditions[block.id] = condition
             self.decided = self._decided(step.node, condition)
+            self._tested(step.node)
         elif isinstance(step, Case):
             self._case(step, block)
         elif isinstance(step, Subject):

@@ -4,6 +4,9 @@ A path may have uncommitted work in a transaction the function ends by hand
 ("open since op N", and the place it skipped the code that would have ended
 it: the `if` without `else`, the `except` that swallows), and hold cache
 locks it took (which, unlike a transaction, an exception does not release).
+It knows the local flags it set to a literal (`changed = True`): a later `if
+changed:` lets through only the paths that agree (RULES clarification 7: the
+path that changed nothing and so commits nothing is not left open).
 While it leaves its region (a `return`, a `raise`, a `break`), it carries
 the route it is on: the graph's exit regions send it on accordingly, and
 where it leaves the function the route names the exit (the `return`
@@ -45,6 +48,7 @@ class PathState:
     site: Span | None = None  # where the path left the code that ends the transaction
     held: frozenset[int] = frozenset()  # ops that took a lock this path still holds
     leaving: Leaving | None = None
+    flags: frozenset[tuple[str, bool]] = frozenset()  # local names this path set to a literal, and its truth
 
 
 Paths = frozenset[PathState]
@@ -59,7 +63,7 @@ def opened(paths: Paths, index: int) -> Paths:
 
 def ended(paths: Paths) -> Paths:
     """A commit or rollback: every path is clean again (its locks and route stay)."""
-    return frozenset(PathState(held=p.held, leaving=p.leaving) for p in paths)
+    return frozenset(PathState(held=p.held, leaving=p.leaving, flags=p.flags) for p in paths)
 
 
 def skipping(paths: Paths, site: Span) -> Paths:
@@ -70,6 +74,24 @@ def skipping(paths: Paths, site: Span) -> Paths:
 def holding(paths: Paths, index: int, held: bool) -> Paths:
     """The paths on which the lock taken by op `index` is held (`held`) or not."""
     return frozenset(replace(p, held=p.held | {index} if held else p.held - {index}) for p in paths)
+
+
+def flagged(paths: Paths, name: str, truth: bool | None) -> Paths:
+    """`name` is set to a literal of this truth on every path (None: to a value of unknown truth)."""
+    if truth is None and not any(flag[0] == name for p in paths for flag in p.flags):
+        return paths
+    kept = {p: frozenset(flag for flag in p.flags if flag[0] != name) for p in paths}
+    return frozenset(replace(p, flags=flags | {(name, truth)} if truth is not None else flags) for p, flags in kept.items())
+
+
+def assuming(paths: Paths, name: str, truth: bool) -> Paths:
+    """The paths on which `name` may have this truth (those that set it to the opposite are cut)."""
+    return frozenset(p for p in paths if (name, not truth) not in p.flags)
+
+
+def unwritten(paths: Paths, writes: frozenset[int]) -> Paths:
+    """The paths on which these writes matched no row: work they opened is no work."""
+    return frozenset(replace(p, open_since=None, site=None) if p.open_since in writes else p for p in paths)
 
 
 def released(paths: Paths, indices: Iterable[int]) -> Paths:
