@@ -126,7 +126,7 @@ def truth_of(test: cst.BaseExpression) -> tuple[cst.BaseExpression, bool | None]
     """The expression whose truth a test decides on, and whether a true test means it is truthy.
 
     `not x` → (x, False); `x is None` → (x, False); `x == 1` → (x, True) (a counter that
-    reached 1 first); `x > 1` → (x, False); anything else → (test, True), or None when unknown.
+    reached 1 first); `x > 1` → (x, False); `x > 0` → (x, True) (a count); anything else → (test, True), or None when unknown.
     """
     positive: bool | None = True
     while True:
@@ -151,7 +151,7 @@ def _comparison_keeps_truth(operator: cst.BaseCompOp, other: cst.BaseExpression)
     if isinstance(operator, (cst.IsNot, cst.NotEqual)):
         return True if literal in _FALSY else False if literal in _TRUTHY else None
     if isinstance(operator, cst.GreaterThan):
-        return False if literal == "1" else None
+        return False if literal == "1" else True if literal == "0" else None  # `n > 0`: a count that is not zero
     if isinstance(operator, cst.LessThanEqual):
         return True if literal == "1" else None
     return None

@@ -487,7 +487,7 @@ def _dict_assignments(ctx: Context, mapping: cst.Dict) -> tuple[Assignment, ...]
         if not isinstance(element, cst.DictElement):
             continue
         key = ctx.eval(element.key)
-        name = key.column_ref if isinstance(key, Data) else string_value(element.key)
+        name = key.column_ref if isinstance(key, Data) and key.column_ref else string_value(element.key)  # `M.c` or "c"
         if isinstance(name, str):
             found.append(Assignment(name, ctx.value_of(element.value), ctx.span(element)))
     return tuple(found)
