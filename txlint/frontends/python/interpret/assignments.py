@@ -41,7 +41,8 @@ class Assignments(Expressions):
         else:
             self._bind(target, value)
             if isinstance(target, cst.Name):
-                self.state.paths = flagged(self.state.paths, target.value, literal_truth(source))
+                created = isinstance(value, Row) and value.ref.origin is RowOrigin.CREATED  # `track = Tracking(...)`: an instance
+                self.state.paths = flagged(self.state.paths, target.value, True if created else literal_truth(source))
 
     def aug_assign(self, node: cst.AugAssign) -> None:
         current = self.eval(node.target)

@@ -43,6 +43,7 @@ class InterpreterCore:
         self.conditions: dict[int, Condition] = {}  # by block: the condition it branches on
         self.discarded: set[int] = set()  # ids of calls whose result the code throws away
         self.transactions: dict[int, int] = {}  # id of the node that opened a transaction -> its id
+        self.closing: set[int] = set()  # ids of `with` items whose block closes a session it was given (`with Session(engine) as s:`)
         self.holdable: set[int] = set()  # ops that took a lock
         self.checked: set[int] = set()  # writes whose row count some path reads
         self.bound_results: set[int] = set()  # writes whose row count was kept in a variable

@@ -68,7 +68,7 @@ from txlint.frontends.python.interpret.paths import (
     through,
 )
 from txlint.frontends.python.interpret.state import Binding, State, TxKind
-from txlint.frontends.python.interpret.values import UNKNOWN, Data, Handle, Pair, Parameter, Query, Row, Rows, Value
+from txlint.frontends.python.interpret.values import UNKNOWN, Data, Handle, Pair, Parameter, Query, Row, Rows, Session, Value
 
 
 class FunctionInterpreter(Branches):
@@ -99,6 +99,8 @@ class FunctionInterpreter(Branches):
             self.site = step.order
             self.table.start_step(id(step), block.id)
             self._step(step, block)
+            if isinstance(step, Leave) and step.exception:
+                boundaries = []  # the exception in flight left on the route out; one raised now comes after the exit ran
             boundaries.append(self.state.paths)
         return self._leave(block, state, self.state, boundaries)
 
@@ -242,6 +244,8 @@ class FunctionInterpreter(Branches):
                 self._bind(item.asname.name, scope.handle)  # `with engine.begin() as conn:`
             return
         value = self.eval(item.item)
+        if isinstance(value, Session) and value.orm:
+            self.closing.add(id(item.item))  # `with SessionLocal() as s:` closes the session when the block ends
         if item.asname is not None:
             self._bind(item.asname.name, value)
 

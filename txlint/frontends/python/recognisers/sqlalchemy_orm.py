@@ -55,6 +55,7 @@ SELECT = {"sqlalchemy.select", "sqlalchemy.sql.select", "sqlalchemy.future.selec
 UPDATE = {"sqlalchemy.update", "sqlalchemy.sql.update", "sqlmodel.update"}
 TEXT = {"sqlalchemy.text", "sqlalchemy.sql.text", "sqlalchemy.sql.expression.text", "sqlmodel.text"}
 COL = {"sqlmodel.col", "sqlmodel.sql.expression.col"}  # `col(Hero.age)`: the column itself, typed
+COLUMN_TESTS: dict[str, GuardOp] = {"is_": "is null", "is_not": "is not null", "isnot": "is not null", "in_": "in"}
 COMPARISONS: dict[type[cst.BaseCompOp], GuardOp] = {cst.Equal: "=", cst.GreaterThanEqual: ">=", cst.GreaterThan: ">", cst.LessThan: "<", cst.LessThanEqual: "<=", cst.NotEqual: "!="}
 
 
@@ -466,6 +467,13 @@ def _comparison_guards(ctx: Context, expr: cst.BaseExpression) -> list[Guard]:
     """`M.c == v`, `M.c >= v`, `and_(...)` as guards; anything else adds none."""
     if isinstance(expr, cst.Call) and (dotted_name(expr.func) or "").rsplit(".", 1)[-1] == "and_":
         return [g for arg in expr.args for g in _comparison_guards(ctx, arg.value)]
+    if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and expr.func.attr.value in COLUMN_TESTS and expr.args:
+        column = ctx.eval(expr.func.value)  # `M.c.is_(None)`, `col(M.c).in_(states)`
+        if isinstance(column, Data) and column.column_ref:
+            test = COLUMN_TESTS[expr.func.attr.value]
+            if test != "in" and not (isinstance(expr.args[0].value, cst.Name) and expr.args[0].value.value == "None"):
+                test = "=" if test == "is null" else "!="  # `M.flag.is_(True)`
+            return [Guard(column.column_ref, test, ctx.value_of(expr.args[0].value))]
     if isinstance(expr, cst.Comparison) and len(expr.comparisons) == 1:
         left = ctx.eval(expr.left)
         target = expr.comparisons[0]
