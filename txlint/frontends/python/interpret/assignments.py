@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import libcst as cst
 
-from txlint.core.ir import Assignment, Change, Delta, RowOrigin, RowRef
+from txlint.core.ir import Assignment, Change, Delta, RowOrigin, RowRef, ValueKind
 from txlint.core.ir import Value as IRValue
 from txlint.frontends.python.interpret.expressions import (
     AUGMENTED_SIGNS,
@@ -37,7 +37,10 @@ class Assignments(Expressions):
         if isinstance(target, cst.Attribute):
             if any(r.assigned(self, target, source) for r in self.file.recognisers):
                 return
-            self._set_field(target, replace(to_ir_value(value), expression=source_text(source)), node)
+            written = to_ir_value(value)
+            if _falls_back_to_itself(source, target):
+                written = self._without_own_value(written, target)
+            self._set_field(target, replace(written, expression=source_text(source)), node)
         else:
             self._bind(target, value)
             if isinstance(target, cst.Name):
@@ -58,6 +61,15 @@ class Assignments(Expressions):
             self.state.env[node.target.value] = Binding(combined, self.site)
             counted = isinstance(node.operator, cst.AddAssign) and (literal_number(node.value) or 0) > 0
             self.state.paths = flagged(self.state.paths, node.target.value, True if counted else None)  # `updated += 1`
+
+    def _without_own_value(self, value: IRValue, target: cst.Attribute) -> IRValue:
+        """`obj.f = data.get("f", obj.f)`: the input, or the field's own value written back unchanged
+        (clarification 17): what it depends on, the field itself left out."""
+        owner = self.lookup(target.value.value) if isinstance(target.value, cst.Name) else None
+        if not isinstance(owner, Row):
+            return value
+        deps = frozenset(d for d in value.depends_on if not (d.row == owner.ref and d.column == target.attr.value))
+        return value if deps == value.depends_on else IRValue(ValueKind.DERIVED if deps else ValueKind.INDEPENDENT, deps)
 
     def _set_field(self, target: cst.Attribute, value: IRValue, node: cst.CSTNode) -> None:
         owner = self.eval(target.value)
@@ -112,3 +124,19 @@ def literal_truth(node: cst.BaseExpression) -> bool | None:
     if isinstance(node, (cst.List, cst.Tuple, cst.Dict, cst.Set)) and not node.elements:
         return False
     return None
+
+
+def _falls_back_to_itself(source: cst.BaseExpression, target: cst.Attribute) -> bool:
+    """`data.get("f", obj.f)`, `data.f or obj.f`, `x if x is not None else obj.f` (or `obj.f` itself)
+    assigned to `obj.f`: a value from elsewhere, or the field's own value unchanged (a PATCH that keeps
+    what it is not given)."""
+    own = source_text(target)
+    if source_text(source) == own:
+        return True  # `obj.f = obj.f`
+    if isinstance(source, cst.Call) and isinstance(source.func, cst.Attribute) and source.func.attr.value == "get" and len(source.args) == 2:
+        return source_text(source.args[1].value) == own
+    if isinstance(source, cst.BooleanOperation) and isinstance(source.operator, cst.Or):
+        return source_text(source.right) == own
+    if isinstance(source, cst.IfExp):
+        return own in (source_text(source.body), source_text(source.orelse))
+    return False
