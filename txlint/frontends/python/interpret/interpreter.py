@@ -22,12 +22,17 @@ from collections.abc import Sequence
 import libcst as cst
 
 from txlint.core.ir import (
+    Commit,
     Condition,
     Exit,
+    Insert,
+    Op,
     Read,
+    Rollback,
     RowOrigin,
     RowRef,
     Unit,
+    Write,
 )
 from txlint.frontends.python.flow.cfg import (
     RAISE,
@@ -95,16 +100,20 @@ class FunctionInterpreter(Branches):
             return self._leave(block, state, state, [state.paths])
         self.state = state.copy()
         boundaries = [self.state.paths]
+        before_database: set[int] = set()  # boundaries right before a step that is only a database call
         for step in block.steps:
             self.site = step.order
             self.table.start_step(id(step), block.id)
+            emitted = len(self.table.ops)
             self._step(step, block)
             if isinstance(step, Leave) and step.exception:
-                boundaries = []  # the exception in flight left on the route out; one raised now comes after the exit ran
+                boundaries, before_database = [], set()  # the exception in flight left on the route out; one raised now comes after the exit ran
+            elif _database_call(step, self.table.ops[emitted:]):
+                before_database.add(len(boundaries) - 1)
             boundaries.append(self.state.paths)
-        return self._leave(block, state, self.state, boundaries)
+        return self._leave(block, state, self.state, boundaries, before_database)
 
-    def _leave(self, block: Block, start: State, end: State, boundaries: list[Paths]) -> list[State | None]:
+    def _leave(self, block: Block, start: State, end: State, boundaries: list[Paths], before_database: set[int] | None = None) -> list[State | None]:
         """The states along each edge out of `block`: an exception edge carries the paths of every
         point of the block, a branch's edges what its test decided, a route's edges the paths on it."""
         raised: State | None = None
@@ -114,7 +123,9 @@ class FunctionInterpreter(Branches):
             if edge.kind is EdgeKind.EXCEPTION:
                 if raised is None:
                     raised = start.join(end) if end is not start else start.with_paths(start.paths)
-                    raised.paths = raising(frozenset().union(*boundaries))
+                    database = before_database or set()
+                    raised.paths = raising(frozenset().union(*(b for i, b in enumerate(boundaries) if i not in database)))
+                    raised.paths |= raising(frozenset().union(*(boundaries[i] for i in database)), database=True)
                 source = raised
             paths = source.paths
             if edge.kind in (EdgeKind.TRUE, EdgeKind.FALSE) and (self.decided or self.tested or self.counted):
@@ -316,6 +327,19 @@ class FunctionInterpreter(Branches):
                 remaining |= indices
         self.table.settle_results((self.bound_results | self.lost_results | remaining) - self.checked)
         self.table.never_run(query for span, query in self.lazy.items() if span not in self.lazy_used)
+
+
+def _database_call(step: Step, ops: Sequence[Op]) -> bool:
+    """A statement that is one call of a library's database method with plain arguments
+    (`db.session.commit()`, `session.add(order)`, `cur.execute(sql, params)`), which emitted its op: what
+    it can raise is the database's error."""
+    if not (isinstance(step, Simple) and isinstance(step.node, cst.Expr) and any(isinstance(op, (Commit, Write, Insert, Read, Rollback)) for op in ops)):
+        return False
+    call = step.node.value.expression if isinstance(step.node.value, cst.Await) else step.node.value
+    return isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and all(isinstance(a.value, _PLAIN) for a in call.args)
+
+
+_PLAIN = (cst.Name, cst.Attribute, cst.SimpleString, cst.Integer, cst.Float)
 
 
 def _along(state: State, paths: Paths) -> State | None:

@@ -38,6 +38,7 @@ class Leaving:
     hands_over: bool = False
     tx: int | None = None
     order: int = 0  # the step that took the route, to list exits in source order
+    database: bool = False  # an exception a database call raised (`commit()` failing)
 
 
 @dataclass(frozen=True)
@@ -109,9 +110,10 @@ def leave(paths: Paths, leaving: Leaving) -> Paths:
     return frozenset(replace(p, leaving=leaving) for p in paths)
 
 
-def raising(paths: Paths) -> Paths:
-    """The paths as an exception nobody raised on purpose takes them out of a block."""
-    unplanned = Leaving(Route(RouteKind.RAISE))
+def raising(paths: Paths, database: bool = False) -> Paths:
+    """The paths as an exception nobody raised on purpose takes them out of a block (`database`:
+    one the database call they are about to make raises)."""
+    unplanned = Leaving(Route(RouteKind.RAISE), database=database)
     return frozenset(p if p.leaving is not None else replace(p, leaving=unplanned) for p in paths)
 
 
@@ -121,6 +123,8 @@ def through(paths: Paths, edge: Edge) -> Paths:
     if edge.routed:
         wanted = edge.admits
         paths = frozenset(p for p in paths if _on(p, wanted))
+    if not edge.database:  # a handler of the program's own errors: a failed database call is not caught here
+        paths = frozenset(p for p in paths if p.leaving is None or not p.leaving.database)
     if edge.arrives:
         paths = frozenset(replace(p, leaving=None) if p.leaving is not None else p for p in paths)
     return paths
