@@ -380,8 +380,8 @@ def _text_sql(ctx: Context, node: cst.BaseExpression) -> str | None:
 
 
 def _statement_kind(ctx: Context, func: cst.BaseExpression, qualified: str | None) -> str | None:
-    """"select", "update" or "text" for a call of SQLAlchemy's (or SQLModel's) statement constructors,
-    also on Flask-SQLAlchemy's extension object (`db.select(M)`)."""
+    """Which statement a call of SQLAlchemy's (or SQLModel's) constructors builds: "select", "update"
+    or "text", also on Flask-SQLAlchemy's extension object (`db.select(M)`)."""
     if qualified in SELECT:
         return "select"
     if qualified in UPDATE:
