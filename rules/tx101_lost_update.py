@@ -49,7 +49,13 @@ class LostUpdate(Rule):
             "Only the function itself is analysed: an instance locked by a caller and passed in is "
             "still reported, because this function cannot show that every caller locks it. An "
             "`executemany()` whose rows are computed from rows read earlier is not matched to the rows "
-            "it writes (its parameters name no single row), and is not reported."
+            "it writes (its parameters name no single row), and is not reported. "
+            "A value "
+            "that is the input or the field's own value (`obj.f = data.get('f', obj.f)`) is recognised "
+            "in the assignment itself; kept in a variable first, it is read as recomputed from the "
+            "field. SQLAlchemy's autoflush is not followed: a change is written where the code "
+            "flushes or commits (or the block that commits ends), so a function that changes an "
+            "instance and leaves the flush to its caller is not reported."
         ),
     )
     INVALID = [
@@ -163,6 +169,13 @@ class LostUpdate(Rule):
             "def bump(counter):\n"
             "    counter.value += 1\n"
             "    counter.save()\n"
+        ),
+        # Near miss: the input, or the value the field has (a PATCH keeping what it is not given).
+        (
+            "def patch(account_id, data):\n"
+            "    acct = Account.objects.get(pk=account_id)\n"
+            "    acct.balance = data.get('balance', acct.balance)\n"
+            "    acct.save()\n"
         ),
     ]
 

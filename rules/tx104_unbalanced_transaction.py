@@ -51,7 +51,12 @@ class UnbalancedTransaction(Rule):
             "propagates to the caller is the caller's to handle. A receiver of unknown type that is "
             "awaited and sent SQL (most often an application's own async wrapper, whose caller opens "
             "and ends the transaction) is taken to be in its caller's transaction: a commit on one "
-            "path only is not reported for it."
+            "path only is not reported for it. "
+            "A flag saying whether anything was "
+            "written is followed when it is set to a literal (`changed = True`) or counted "
+            "(`n += 1`); one computed otherwise (`changed = changed or x`) is not, and the path that "
+            "wrote nothing is then reported. A path that leaves a loop early is reported at the "
+            "`if` it skipped on an earlier round, which may be one place for two exits."
         ),
     )
     INVALID = [
@@ -170,6 +175,18 @@ class UnbalancedTransaction(Rule):
             "        if cur.fetchone()[0] != 'pending':\n"
             "            return\n"
             "        cur.execute(\"UPDATE payouts SET state = 'settled' WHERE id = %s\", (payout_id,))\n"
+        ),
+        # Near miss: it commits only if something changed; the path that changed nothing has nothing to end.
+        (
+            "from sqlalchemy import update\n"
+            "from sqlalchemy.orm import Session\n"
+            "def rename_all(session: Session, ids, name):\n"
+            "    changed = False\n"
+            "    for item_id in ids:\n"
+            "        session.execute(update(Item).where(Item.id == item_id).values(name=name))\n"
+            "        changed = True\n"
+            "    if changed:\n"
+            "        session.commit()\n"
         ),
     ]
 

@@ -38,6 +38,7 @@ class ReturnedKind(enum.StrEnum):
     ROWS = "rows"  # the rows of an evaluated query (`list(qs)`)
     QUERY = "query"  # a lazy query, not yet run (`M.objects.select_for_update()`)
     TUPLE = "tuple"  # a tuple whose items are described one by one
+    SESSION = "session"  # a session (or connection) it made: its caller owns it and its transaction
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class Returned:
     kind: ReturnedKind
     table: str = ""
     lock: LockMode | None = None  # ROW/ROWS: read with this lock; QUERY: it locks when run
-    api: str = ""  # QUERY: the library that built it (its recogniser knows the query's methods)
+    api: str = ""  # QUERY: the library that built it (its recogniser knows the query's methods); SESSION: "core" for a connection
     items: tuple[Returned | None, ...] = ()  # TUPLE: each item, None when it says nothing
 
 
@@ -83,10 +84,16 @@ class FunctionSummary:
     fetches: str = ""
     params: tuple[str, ...] = ()  # its parameters in order, when `keys` or `executes` needs them
     path: str = ""  # the file that defines it
+    # What every `yield` hands out, when they agree: what `with f() as x` binds for a context manager,
+    # what FastAPI's `Depends(f)` injects for a generator (a session: `yield SessionLocal()`).
+    yields: Returned | None = None
 
     @property
     def says_something(self) -> bool:
-        return self.returns is not None or self.opens_transaction or bool(self.acts) or bool(self.keys) or self.locks_rows or bool(self.executes)
+        return (
+            self.returns is not None or self.yields is not None or self.opens_transaction or bool(self.acts) or bool(self.keys) or self.locks_rows
+            or bool(self.executes)
+        )  # fmt: skip
 
 
 N = TypeVar("N", bound=Hashable)

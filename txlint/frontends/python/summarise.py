@@ -13,11 +13,11 @@ import re
 
 import libcst as cst
 
-from txlint.core.ir import Act, CacheKind, CacheOp, Insert, Read, RowOrigin, Write
+from txlint.core.ir import Act, CacheKind, CacheOp, Commit, Insert, Read, RowOrigin, Write
 from txlint.core.queries import expiries_after, takes_lock
 from txlint.core.summaries import FunctionSummary, KeyEffect, Returned, ReturnedKind
 from txlint.frontends.python.interpret.interpreter import FunctionInterpreter
-from txlint.frontends.python.interpret.values import Data, Fetched, Pair, Query, Row, Rows, Value
+from txlint.frontends.python.interpret.values import Data, Fetched, Pair, Query, Row, Rows, Session, Value
 
 CONTEXT_MANAGERS = frozenset({"contextlib.contextmanager", "contextlib.asynccontextmanager"})
 
@@ -26,10 +26,13 @@ def summary(name: str, interpreter: FunctionInterpreter, path: str) -> FunctionS
     """The summary of the function `interpreter` has run (its unit's `params` set), None when it says nothing."""
     opens, database = False, None
     frames = interpreter.yields
+    yields = _yields(interpreter)
     if frames and all(f is not None for f in frames) and _is_context_manager(interpreter):
         opens = True
         databases = {f.database for f in frames if f is not None}
         database = databases.pop() if len(databases) == 1 else None
+    elif yields is not None and _is_context_manager(interpreter) and _commits_after_yield(interpreter):
+        opens = True  # `yield session` then `session.commit()`: the caller's block is one transaction it commits
     params = interpreter.unit.params
     keys = _keys(interpreter, params)
     executes, executes_with = interpreter.sql_parameters[0] if interpreter.sql_parameters else ("", "")
@@ -38,9 +41,24 @@ def summary(name: str, interpreter: FunctionInterpreter, path: str) -> FunctionS
     )
     found = FunctionSummary(
         name, _returns(interpreter), opens, database, _acts(interpreter), keys=keys, params=params if keys or executes else (), locks_rows=locks_rows,
-        executes=executes, executes_with=executes_with, fetches=_fetches(interpreter) if executes else "", path=path
+        executes=executes, executes_with=executes_with, fetches=_fetches(interpreter) if executes else "", path=path, yields=yields
     )
     return found if found.says_something else None
+
+
+def _yields(interpreter: FunctionInterpreter) -> Returned | None:
+    """The session every `yield` hands out (a context manager's, a FastAPI dependency's), None when
+    they yield anything else."""
+    found = {_described(value, interpreter) for value in interpreter.yielded}
+    single = found.pop() if len(found) == 1 else None
+    return single if single is not None and single.kind is ReturnedKind.SESSION else None
+
+
+def _commits_after_yield(interpreter: FunctionInterpreter) -> bool:
+    """A commit emitted after the first `yield` (ops are numbered in the order code is first
+    reached, the source order of a context manager's straight-line body)."""
+    first = interpreter.first_yield_op
+    return first is not None and any(isinstance(op, Commit) for op in interpreter.table.ops[first:])
 
 
 def _fetches(interpreter: FunctionInterpreter) -> str:
@@ -105,6 +123,8 @@ def _described(value: Value, interpreter: FunctionInterpreter) -> Returned | Non
         return Returned(ReturnedKind.ROWS, value.table, read.lock if read is not None else None)
     if isinstance(value, Query):
         return Returned(ReturnedKind.QUERY, value.table, value.lock, value.api)
+    if isinstance(value, Session):
+        return Returned(ReturnedKind.SESSION, api="" if value.orm else "core")
     if isinstance(value, Pair) and value.items:
         items = tuple(_described(item, interpreter) for item in value.items)
         return Returned(ReturnedKind.TUPLE, items=items) if any(i is not None for i in items) else None

@@ -4,9 +4,13 @@ Imports: what the names a module imports stand for, for the modules that
 import them from it (a chain of re-exports: `from .db import AsyncSession`
 where `db.py` imports SQLModel's), kept only when they lead to a library a
 recogniser knows or on into the project. Instances: a module-level
-`name = Class(...)` (`cache = CTFdCache()`), a driver's connection or pool
-(`conn = sqlite3.connect(...)`, `pool: asyncpg.Pool | None = None`), and SQLAlchemy's `Table`s and engines
-(`engine = create_engine(...)`, `declarations.sqlalchemy_tables`). Bases: the first base of each
+`name = Class(...)` (`cache = CTFdCache()`), also of the classes with lower-case
+names that make sessions (`SessionLocal = sessionmaker(bind=engine)`,
+`scoped_session(...)`), a driver's connection or pool (`conn = sqlite3.connect(...)`,
+`pool: asyncpg.Pool | None = None`), and SQLAlchemy's `Table`s and engines
+(`engine = create_engine(...)`, `declarations.sqlalchemy_tables`). Type aliases:
+`SessionDep = Annotated[Session, Depends(get_db)]` stands for its type, like an import of it.
+Bases: the first base of each
 module-level class. Settings: framework settings the file turns on.
 """
 
@@ -22,10 +26,12 @@ from txlint.frontends.python.declarations.syntax import dotted, positional
 from txlint.frontends.python.imports import ImportTable
 from txlint.frontends.python.recognisers import RECOGNISERS
 from txlint.frontends.python.recognisers.dbapi_models import ANNOTATIONS, FACTORIES
+from txlint.frontends.python.recognisers.sqlalchemy_sessions import ANNOTATED, SCOPED_SESSIONS, SESSION_FACTORIES
 
 # The top-level packages of the libraries the recognisers know: a project name that re-exports one
 # of theirs is followed to it.
 LIBRARIES = frozenset(name.split(".", 1)[0] for recogniser in RECOGNISERS for name in recogniser.names) | {"sqlmodel"}
+LOWER_CASE_CLASSES = SESSION_FACTORIES | SCOPED_SESSIONS | FACTORIES.keys()  # classes and factories whose instances count, though their names are not capitalised
 _ATOMIC_REQUESTS = re.compile(r"""["']?ATOMIC_REQUESTS["']?\s*[:=]\s*True""")
 # Flask-Caching's default timeout set to 0: an add/set without `timeout` never expires
 # (`CACHE_DEFAULT_TIMEOUT = 0`, `{"CACHE_DEFAULT_TIMEOUT": 0}`, `config["CACHE_DEFAULT_TIMEOUT"] = 0`,
@@ -66,10 +72,14 @@ def symbols(path: str, text: str, tree: ast.Module, imports: ImportTable, root: 
             base = named(bases[0]) if bases else None
             if base is not None:
                 found.append(Symbol(SymbolKind.BASE, f"{module}.{statement.name}", base))
-        elif isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name) and isinstance(statement.value, ast.Call):
-            target = named(statement.value.func)
-            if target is not None and (target.rsplit(".", 1)[-1][:1].isupper() or target in FACTORIES):
-                found.append(Symbol(SymbolKind.INSTANCE, f"{module}.{statement.targets[0].id}", target))
+        elif (assigned := _assigned(statement)) is not None and isinstance(assigned[1], ast.Call):
+            target = named(assigned[1].func)
+            if target is not None and (target.rsplit(".", 1)[-1][:1].isupper() or target in LOWER_CASE_CLASSES):
+                found.append(Symbol(SymbolKind.INSTANCE, f"{module}.{assigned[0]}", target))
+        elif assigned is not None and isinstance(alias := assigned[1], ast.Subscript) and named(alias.value) in ANNOTATED:
+            aliased = named(alias.slice.elts[0] if isinstance(alias.slice, ast.Tuple) and alias.slice.elts else alias.slice)
+            if aliased is not None and aliased.split(".", 1)[0] in LIBRARIES:
+                found.append(Symbol(SymbolKind.IMPORT, f"{module}.{assigned[0]}", aliased))
         elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
             # `pool: asyncpg.Pool | None = None`, assigned at start-up: an instance of the annotated driver type
             typed = next((t for node in _annotation_types(statement.annotation) if (t := named(node)) in ANNOTATIONS), None)
@@ -77,6 +87,15 @@ def symbols(path: str, text: str, tree: ast.Module, imports: ImportTable, root: 
                 found.append(Symbol(SymbolKind.INSTANCE, f"{module}.{statement.target.id}", typed))
     found += [Symbol(SymbolKind.INSTANCE, f"{module}.{name}", kind) for name, kind in sqlalchemy_tables.instances(tree, resolving)]
     return found
+
+
+def _assigned(statement: ast.stmt) -> tuple[str, ast.expr] | None:
+    """`name = value` or `name: T = value` at module level."""
+    if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
+        return statement.targets[0].id, statement.value
+    if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name) and statement.value is not None:
+        return statement.target.id, statement.value
+    return None
 
 
 def _annotation_types(annotation: ast.expr) -> list[ast.expr]:

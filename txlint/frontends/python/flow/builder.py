@@ -49,7 +49,8 @@ from txlint.frontends.python.flow.regions import ExitRegion, Loop, Regions, TryR
 class GraphBuilder(Regions):
     """Builds one function's graph; `never_returns` and `suppresses` bring knowledge of names
     (`sys.exit`, a module function annotated `NoReturn`; `contextlib.suppress`), `catches_all`
-    which handler types catch every exception raised on purpose."""
+    which handler types catch every exception raised on purpose, `catches_database` which may catch
+    an error a database call raises."""
 
     def __init__(
         self,
@@ -57,12 +58,14 @@ class GraphBuilder(Regions):
         never_returns: Callable[[cst.Call], bool],
         suppresses: Callable[[cst.BaseExpression], bool],
         catches_all: Callable[[cst.BaseExpression], bool],
+        catches_database: Callable[[cst.BaseExpression], bool] = lambda kind: True,
     ) -> None:
         super().__init__()
         self.func = func
         self.never_returns = never_returns
         self.suppresses = suppresses
         self.catches_all = catches_all
+        self.catches_database = catches_database
 
     def build(self) -> Graph:
         body = self.func.body
@@ -238,7 +241,7 @@ class GraphBuilder(Regions):
         if guard is not None:
             for handler in node.handlers:
                 block = self._block("except")
-                guard.dispatch.edges.append(Edge(block.id, arrives=True))
+                guard.dispatch.edges.append(Edge(block.id, arrives=True, database=handler.type is None or self.catches_database(handler.type)))
                 self.current = block
                 self._add(Catch, handler)
                 self._body(handler.body)

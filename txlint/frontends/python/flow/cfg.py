@@ -81,6 +81,8 @@ class Edge:
     # Paths taking the edge skip code that ends a transaction here: the `if` whose body they do not
     # run (no `else`), the `except` clause that swallows the exception.
     skips: cst.CSTNode | None = None
+    # False: into an `except` clause that catches no error a database call raises (`except ValueError`).
+    database: bool = True
 
 
 # -- steps ------------------------------------------------------------------------------------

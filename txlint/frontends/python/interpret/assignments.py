@@ -1,7 +1,8 @@
 """Binding names and assigning fields: where values flow into variables and in-memory rows.
 
 `name = value` binds the variable (a row read from the database takes the
-variable's name, for messages); `obj.f = value` records a change of row
+variable's name, for messages; a literal's truth is the path's flag, see
+`paths`); `obj.f = value` records a change of row
 `obj` that a later save writes, unless a recogniser says the assignment
 changes a library object's state instead (`conn.autocommit = True`).
 """
@@ -12,7 +13,7 @@ from dataclasses import replace
 
 import libcst as cst
 
-from txlint.core.ir import Assignment, Change, Delta, RowOrigin, RowRef
+from txlint.core.ir import Assignment, Change, Delta, RowOrigin, RowRef, ValueKind
 from txlint.core.ir import Value as IRValue
 from txlint.frontends.python.interpret.expressions import (
     AUGMENTED_SIGNS,
@@ -23,6 +24,7 @@ from txlint.frontends.python.interpret.expressions import (
     source_text,
     to_ir_value,
 )
+from txlint.frontends.python.interpret.paths import flagged
 from txlint.frontends.python.interpret.state import Binding, FieldState, RowChanges
 from txlint.frontends.python.interpret.values import UNKNOWN, Data, Pair, Parameter, Query, Record, Row, Value
 from txlint.frontends.python.recognisers.base import TxScope
@@ -35,9 +37,15 @@ class Assignments(Expressions):
         if isinstance(target, cst.Attribute):
             if any(r.assigned(self, target, source) for r in self.file.recognisers):
                 return
-            self._set_field(target, replace(to_ir_value(value), expression=source_text(source)), node)
+            written = to_ir_value(value)
+            if _falls_back_to_itself(source, target):
+                written = self._without_own_value(written, target)
+            self._set_field(target, replace(written, expression=source_text(source)), node)
         else:
             self._bind(target, value)
+            if isinstance(target, cst.Name):
+                created = isinstance(value, Row) and value.ref.origin is RowOrigin.CREATED  # `track = Tracking(...)`: an instance
+                self.state.paths = flagged(self.state.paths, target.value, True if created else literal_truth(source))
 
     def aug_assign(self, node: cst.AugAssign) -> None:
         current = self.eval(node.target)
@@ -51,6 +59,17 @@ class Assignments(Expressions):
             self._set_field(node.target, to_ir_value(combined), node)
         elif isinstance(node.target, cst.Name):
             self.state.env[node.target.value] = Binding(combined, self.site)
+            counted = isinstance(node.operator, cst.AddAssign) and (literal_number(node.value) or 0) > 0
+            self.state.paths = flagged(self.state.paths, node.target.value, True if counted else None)  # `updated += 1`
+
+    def _without_own_value(self, value: IRValue, target: cst.Attribute) -> IRValue:
+        """`obj.f = data.get("f", obj.f)`: the input, or the field's own value written back unchanged
+        (clarification 17): what it depends on, the field itself left out."""
+        owner = self.lookup(target.value.value) if isinstance(target.value, cst.Name) else None
+        if not isinstance(owner, Row):
+            return value
+        deps = frozenset(d for d in value.depends_on if not (d.row == owner.ref and d.column == target.attr.value))
+        return value if deps == value.depends_on else IRValue(ValueKind.DERIVED if deps else ValueKind.INDEPENDENT, deps)
 
     def _set_field(self, target: cst.Attribute, value: IRValue, node: cst.CSTNode) -> None:
         owner = self.eval(target.value)
@@ -68,6 +87,7 @@ class Assignments(Expressions):
 
     def _bind(self, target: cst.BaseExpression, value: Value) -> None:
         if isinstance(target, cst.Name):
+            self.state.paths = flagged(self.state.paths, target.value, None)
             if isinstance(value, Row) and value.ref.origin is RowOrigin.READ and not value.ref.name:
                 value = Row(RowRef(value.ref.origin, value.ref.read, target.value), value.table)
             self.state.env[target.value] = Binding(value, self.site)
@@ -91,3 +111,32 @@ class Assignments(Expressions):
             if scope is not None:
                 return scope
         return None
+
+
+def literal_truth(node: cst.BaseExpression) -> bool | None:
+    """The truth of a literal (`True`, `None`, `0`, `""`, `[]`), None for any other expression."""
+    if isinstance(node, cst.Name) and node.value in {"True", "False", "None"}:
+        return node.value == "True"
+    if isinstance(node, (cst.Integer, cst.Float)):
+        return literal_number(node) != 0
+    if isinstance(node, cst.SimpleString):
+        return len(node.evaluated_value or "") > 0
+    if isinstance(node, (cst.List, cst.Tuple, cst.Dict, cst.Set)) and not node.elements:
+        return False
+    return None
+
+
+def _falls_back_to_itself(source: cst.BaseExpression, target: cst.Attribute) -> bool:
+    """`data.get("f", obj.f)`, `data.f or obj.f`, `x if x is not None else obj.f` (or `obj.f` itself)
+    assigned to `obj.f`: a value from elsewhere, or the field's own value unchanged (a PATCH that keeps
+    what it is not given)."""
+    own = source_text(target)
+    if source_text(source) == own:
+        return True  # `obj.f = obj.f`
+    if isinstance(source, cst.Call) and isinstance(source.func, cst.Attribute) and source.func.attr.value == "get" and len(source.args) == 2:
+        return source_text(source.args[1].value) == own
+    if isinstance(source, cst.BooleanOperation) and isinstance(source.operator, cst.Or):
+        return source_text(source.right) == own
+    if isinstance(source, cst.IfExp):
+        return own in (source_text(source.body), source_text(source.orelse))
+    return False

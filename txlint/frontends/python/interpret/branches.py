@@ -4,7 +4,10 @@ A test's `Condition` lists the database values it depends on and the
 comparisons of a row's field at its top (`row.c == v`, also under `and`),
 which rules read (a check of unlocked state, a convergent write). A test of
 a lock take's result (`if not r.set(k, t, nx=True): return`) decides where
-the lock is held: on the arm where the take succeeded only.
+the lock is held: on the arm where the take succeeded only. A test of a local
+flag (`if changed:`) lets through the paths that set it so; a test of a
+write's row count (`if not n: return`) says the write wrote nothing on the
+arm where the count is zero.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import libcst as cst
 from txlint.core.ir import Comparison, ComparisonOp, Condition, Dependency, RowOrigin
 from txlint.frontends.python.interpret.assignments import Assignments
 from txlint.frontends.python.interpret.expressions import source_text
-from txlint.frontends.python.interpret.paths import Paths, holding
+from txlint.frontends.python.interpret.paths import Paths, assuming, holding, unwritten
 from txlint.frontends.python.interpret.values import Data, Record, Row, Value
 
 
@@ -22,6 +25,8 @@ class Branches(Assignments):
     """Conditions of tests, and locks held on the arms of a branch."""
 
     decided: list[tuple[int, bool | None]]  # locks the current block's test decides
+    tested: list[tuple[str, bool]]  # local flags the current block's test reads: (name, truth when the test is true)
+    counted: tuple[frozenset[int], bool] | None  # writes whose row count the test reads, and the test's truth when it is not zero
 
     def _condition(self, test: cst.BaseExpression) -> Condition:
         value = self.eval(test)
@@ -73,7 +78,34 @@ class Branches(Assignments):
         taken as not held on either arm (no report rather than a wrong one)."""
         for index, positive in self.decided:
             paths = holding(paths, index, positive is not None and positive == test_true)
+        for name, truth in self.tested:
+            if test_true or len(self.tested) == 1:  # a false `a and b` says nothing of `a` alone
+                paths = assuming(paths, name, truth == test_true)
+        if self.counted is not None and self.counted[1] != test_true:
+            paths = unwritten(paths, self.counted[0])
         return paths
+
+    def _tested(self, test: cst.BaseExpression) -> None:
+        """What the test reads that decides the paths on its arms: local flags (`changed`, `not
+        done`, each part of an `and`), a write's row count (`n`, `result.rowcount == 0`)."""
+        self.tested, self.counted = [], None
+        parts = [test]
+        while isinstance(parts[-1], cst.BooleanOperation) and isinstance(parts[-1].operator, cst.And):
+            last = parts.pop()
+            assert isinstance(last, cst.BooleanOperation)
+            parts += [last.left, last.right]
+        for part in parts:
+            core, positive = truth_of(part)
+            if positive is None:
+                continue
+            if isinstance(core, cst.Name) and self.lookup(core.value) is not None:
+                self.tested.append((core.value, positive))
+            head = core
+            while isinstance(head, cst.Attribute):
+                head = head.value
+            value = self.lookup(head.value) if isinstance(head, cst.Name) and len(parts) == 1 else None
+            if isinstance(value, Data) and value.results:
+                self.counted = (value.results, positive)
 
 
 def deps_of(value: Value) -> frozenset[Dependency]:
@@ -96,7 +128,7 @@ def truth_of(test: cst.BaseExpression) -> tuple[cst.BaseExpression, bool | None]
     """The expression whose truth a test decides on, and whether a true test means it is truthy.
 
     `not x` → (x, False); `x is None` → (x, False); `x == 1` → (x, True) (a counter that
-    reached 1 first); `x > 1` → (x, False); anything else → (test, True), or None when unknown.
+    reached 1 first); `x > 1` → (x, False); `x > 0` → (x, True) (a count); anything else → (test, True), or None when unknown.
     """
     positive: bool | None = True
     while True:
@@ -121,7 +153,7 @@ def _comparison_keeps_truth(operator: cst.BaseCompOp, other: cst.BaseExpression)
     if isinstance(operator, (cst.IsNot, cst.NotEqual)):
         return True if literal in _FALSY else False if literal in _TRUTHY else None
     if isinstance(operator, cst.GreaterThan):
-        return False if literal == "1" else None
+        return False if literal == "1" else True if literal == "0" else None  # `n > 0`: a count that is not zero
     if isinstance(operator, cst.LessThanEqual):
         return True if literal == "1" else None
     return None

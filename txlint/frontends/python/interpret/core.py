@@ -43,6 +43,7 @@ class InterpreterCore:
         self.conditions: dict[int, Condition] = {}  # by block: the condition it branches on
         self.discarded: set[int] = set()  # ids of calls whose result the code throws away
         self.transactions: dict[int, int] = {}  # id of the node that opened a transaction -> its id
+        self.closing: set[int] = set()  # ids of `with` items whose block closes a session it was given (`with Session(engine) as s:`)
         self.holdable: set[int] = set()  # ops that took a lock
         self.let_go_in_step: set[int] = set()  # locks the step being interpreted releases
         self.checked: set[int] = set()  # writes whose row count some path reads
@@ -54,6 +55,8 @@ class InterpreterCore:
         # `yield` whether a transaction is open there (the block a context manager wraps runs in it).
         self.returned: list[Value] = []
         self.yields: list[TxFrame | None] = []
+        self.yielded: list[Value] = []  # the values its `yield`s hand out
+        self.first_yield_op: int | None = None  # how many ops there were at the first `yield` (ops after it follow it)
         # Calls of project functions their callees' judgement asks about (`CallSite`), by callee and place.
         self.sql_parameters: list[tuple[str, str]] = []  # (parameter holding SQL, parameter holding its values) run here
         self.calls: dict[tuple[str, Span], tuple[bool, tuple[tuple[str, Passed], ...], tuple[str, ...]]] = {}

@@ -78,9 +78,16 @@ class Effects(InterpreterCore):
 
     def leave_transaction(self, opener: cst.CSTNode, exception: bool) -> None:
         """The block opened at `opener` ends: it commits (flushing a session's changes), or rolls back
-        when an exception leaves it. Only the outermost block ends the transaction itself."""
+        when an exception leaves it. Only the outermost block ends the transaction itself. A block
+        that closes a session (`with Session(engine) as s:`) rolls back what an exception left
+        uncommitted; left normally, what it did not commit stays the function's to answer for."""
         frame = self.frame_of(opener)
         if frame is None:
+            in_block = bool(self.state.transactions) and self.state.transactions[0].kind is TxKind.BLOCK
+            if exception and id(opener) in self.closing and not in_block and any(p.open_since is not None for p in self.state.paths):
+                self.forget_all_pending()
+                self.emit(Rollback(self.span(opener), self.tx))
+                self.end_manual()
             return
         outermost = self.state.transactions[0] is frame
         if exception:

@@ -63,6 +63,12 @@ class Expressions(Effects):
             return Data(text=text_value(node))
         if isinstance(node, cst.Yield):
             self.yields.append(self.state.transactions[0] if self.state.transactions else None)
+            if self.first_yield_op is None:
+                self.first_yield_op = len(self.table.ops)
+            if isinstance(node.value, cst.BaseExpression):
+                handed = self.eval(node.value)
+                self.yielded.append(handed)
+                return merge_data(Data(), handed)
         return self._combine(node)
 
     def value_of(self, node: cst.BaseExpression) -> IRValue:

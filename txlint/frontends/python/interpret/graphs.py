@@ -24,6 +24,16 @@ BUILTIN_EXITS = frozenset({"exit", "quit"})
 NO_RETURN_TYPES = frozenset({"typing.NoReturn", "typing.Never", "typing_extensions.NoReturn", "typing_extensions.Never"})
 SUPPRESSING = frozenset({"contextlib.suppress"})
 CATCH_ALL = frozenset({"Exception", "BaseException"})
+# Errors of the program's own data that no database call raises (its errors are the driver's or
+# SQLAlchemy's classes): an `except` naming only these does not catch a failed commit.
+NOT_DATABASE_ERRORS = frozenset({
+    "AssertionError", "KeyError", "IndexError", "LookupError", "ValueError", "TypeError", "AttributeError",
+    "UnicodeError", "UnicodeDecodeError", "UnicodeEncodeError", "ZeroDivisionError", "ArithmeticError",
+    "NotImplementedError", "StopIteration", "json.JSONDecodeError", "json.decoder.JSONDecodeError",
+    "decimal.InvalidOperation", "marshmallow.ValidationError", "marshmallow.exceptions.ValidationError",
+    "pydantic.ValidationError", "pydantic_core.ValidationError", "jsonschema.ValidationError",
+    "jsonschema.exceptions.ValidationError", "wtforms.validators.ValidationError",
+})  # fmt: skip
 
 
 def function_graph(file: FileContext, func: cst.FunctionDef) -> Graph:
@@ -39,7 +49,13 @@ def function_graph(file: FileContext, func: cst.FunctionDef) -> Graph:
     def suppresses(item: cst.BaseExpression) -> bool:
         return isinstance(item, cst.Call) and imports.resolve(item.func) in SUPPRESSING
 
-    return GraphBuilder(func, never_returns, suppresses, catches_all).build()
+    def catches_database(kind: cst.BaseExpression) -> bool:
+        """Whether a handler may catch an error a database call raises: unless it names only errors
+        of the program's data (`except (KeyError, ValueError)`)."""
+        kinds = [element.value for element in kind.elements] if isinstance(kind, (cst.Tuple, cst.List)) else [kind]
+        return not all((imports.resolve(k) or dotted_name(k) or "").removeprefix("builtins.") in NOT_DATABASE_ERRORS for k in kinds)
+
+    return GraphBuilder(func, never_returns, suppresses, catches_all, catches_database).build()
 
 
 def catches_all(kind: cst.BaseExpression) -> bool:

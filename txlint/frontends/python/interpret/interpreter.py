@@ -22,12 +22,17 @@ from collections.abc import Sequence
 import libcst as cst
 
 from txlint.core.ir import (
+    Commit,
     Condition,
     Exit,
+    Insert,
+    Op,
     Read,
+    Rollback,
     RowOrigin,
     RowRef,
     Unit,
+    Write,
 )
 from txlint.frontends.python.flow.cfg import (
     RAISE,
@@ -69,7 +74,7 @@ from txlint.frontends.python.interpret.paths import (
     through,
 )
 from txlint.frontends.python.interpret.state import Binding, State, TxKind
-from txlint.frontends.python.interpret.values import UNKNOWN, Data, Handle, Pair, Parameter, Query, Row, Rows, Value
+from txlint.frontends.python.interpret.values import UNKNOWN, Data, Handle, Pair, Parameter, Query, Row, Rows, Session, Value
 
 
 class FunctionInterpreter(Branches):
@@ -78,6 +83,8 @@ class FunctionInterpreter(Branches):
     def __init__(self, file: FileContext, func: cst.FunctionDef, class_name: str | None) -> None:
         super().__init__(file, func, class_name, function_graph(file, func))
         self.decided: list[tuple[int, bool | None]] = []  # locks the current block's test decides
+        self.tested: list[tuple[str, bool]] = []
+        self.counted: tuple[frozenset[int], bool] | None = None
 
     def run(self) -> Unit:
         solution = solve(self.graph, self, self._initial())
@@ -88,26 +95,32 @@ class FunctionInterpreter(Branches):
 
     # -- the solver's protocol ------------------------------------------------------------------
     def transfer(self, block: Block, state: State) -> Sequence[State | None]:
-        self.decided = []
+        self.decided, self.tested, self.counted = [], [], None
         if not block.steps:  # a join point, a loop head, a region's exit: nothing but the paths changes
             self.state = state
             return self._leave(block, state, state, [state.paths])
         self.state = state.copy()
         boundaries = [self.state.paths]
+        before_database: set[int] = set()  # boundaries right before a step that is only a database call
         for step in block.steps:
             self.site = step.order
             self.table.start_step(id(step), block.id)
             self.let_go_in_step = set()
+            emitted = len(self.table.ops)
             self._step(step, block)
             if self.let_go_in_step:
                 # A release that raises has let the lock go all the same: it was no longer the
                 # caller's (redis-py's `LockNotOwnedError`), or nothing is left to do but wait for
                 # its TTL. An exception from this step leaves without it.
                 boundaries[-1] = released(boundaries[-1], self.let_go_in_step)
+            if isinstance(step, Leave) and step.exception:
+                boundaries, before_database = [], set()  # the exception in flight left on the route out; one raised now comes after the exit ran
+            elif _database_call(step, self.table.ops[emitted:]):
+                before_database.add(len(boundaries) - 1)
             boundaries.append(self.state.paths)
-        return self._leave(block, state, self.state, boundaries)
+        return self._leave(block, state, self.state, boundaries, before_database)
 
-    def _leave(self, block: Block, start: State, end: State, boundaries: list[Paths]) -> list[State | None]:
+    def _leave(self, block: Block, start: State, end: State, boundaries: list[Paths], before_database: set[int] | None = None) -> list[State | None]:
         """The states along each edge out of `block`: an exception edge carries the paths of every
         point of the block, a branch's edges what its test decided, a route's edges the paths on it."""
         raised: State | None = None
@@ -117,10 +130,12 @@ class FunctionInterpreter(Branches):
             if edge.kind is EdgeKind.EXCEPTION:
                 if raised is None:
                     raised = start.join(end) if end is not start else start.with_paths(start.paths)
-                    raised.paths = raising(frozenset().union(*boundaries))
+                    database = before_database or set()
+                    raised.paths = raising(frozenset().union(*(b for i, b in enumerate(boundaries) if i not in database)))
+                    raised.paths |= raising(frozenset().union(*(boundaries[i] for i in database)), database=True)
                 source = raised
             paths = source.paths
-            if edge.kind in (EdgeKind.TRUE, EdgeKind.FALSE) and self.decided:
+            if edge.kind in (EdgeKind.TRUE, EdgeKind.FALSE) and (self.decided or self.tested or self.counted):
                 paths = self._assume(paths, edge.kind is EdgeKind.TRUE)
             paths = through(paths, edge)
             if edge.skips is not None:
@@ -168,6 +183,7 @@ class FunctionInterpreter(Branches):
             if not isinstance(step.owner, cst.Assert):  # an assert states an expectation; it guards nothing
                 self.conditions[block.id] = condition
             self.decided = self._decided(step.node, condition)
+            self._tested(step.node)
         elif isinstance(step, Case):
             self._case(step, block)
         elif isinstance(step, Subject):
@@ -246,6 +262,8 @@ class FunctionInterpreter(Branches):
                 self._bind(item.asname.name, scope.handle)  # `with engine.begin() as conn:`
             return
         value = self.eval(item.item)
+        if isinstance(value, Session) and value.orm:
+            self.closing.add(id(item.item))  # `with SessionLocal() as s:` closes the session when the block ends
         if item.asname is not None:
             self._bind(item.asname.name, value)
 
@@ -316,6 +334,19 @@ class FunctionInterpreter(Branches):
                 remaining |= indices
         self.table.settle_results((self.bound_results | self.lost_results | remaining) - self.checked)
         self.table.never_run(query for span, query in self.lazy.items() if span not in self.lazy_used)
+
+
+def _database_call(step: Step, ops: Sequence[Op]) -> bool:
+    """A statement that is one call of a library's database method with plain arguments
+    (`db.session.commit()`, `session.add(order)`, `cur.execute(sql, params)`), which emitted its op: what
+    it can raise is the database's error."""
+    if not (isinstance(step, Simple) and isinstance(step.node, cst.Expr) and any(isinstance(op, (Commit, Write, Insert, Read, Rollback)) for op in ops)):
+        return False
+    call = step.node.value.expression if isinstance(step.node.value, cst.Await) else step.node.value
+    return isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and all(isinstance(a.value, _PLAIN) for a in call.args)
+
+
+_PLAIN = (cst.Name, cst.Attribute, cst.SimpleString, cst.Integer, cst.Float)
 
 
 def _along(state: State, paths: Paths) -> State | None:

@@ -18,7 +18,7 @@ import libcst as cst
 from txlint.core.ir import Act, CacheOp, LockMode, Read, RowOrigin
 from txlint.core.summaries import FunctionSummary, Passed, Returned, ReturnedKind, module_of
 from txlint.frontends.python.interpret.context import Context
-from txlint.frontends.python.interpret.values import UNKNOWN, Pair, Query, Row, Rows, Value
+from txlint.frontends.python.interpret.values import UNKNOWN, Pair, Query, Row, Rows, Session, Value
 from txlint.frontends.python.recognisers.base import Recogniser, TxScope
 from txlint.frontends.python.recognisers.cache.syntax import key_text
 from txlint.frontends.python.recognisers.project_names import labelled_arguments, qualified, summary_called
@@ -36,11 +36,12 @@ class ProjectCalls(Recogniser):
         overrides = isinstance(node.func, cst.Attribute) and node.func.attr.value in LIBRARY_ROW_METHODS
         if found is not None and found.acts and not overrides:  # an overridden save() is the write itself
             ctx.emit(Act(ctx.span(node), ctx.tx, what=f"`{_short(found.name)}()` {found.acts}", through=found.name))
-        if found is None or found.returns is None:
+        given = found.returns or found.yields if found is not None else None  # a context manager: what `as` binds
+        if found is None or given is None:
             return None
         for arg in node.args:
             ctx.eval(arg.value)
-        return _value(ctx, node, found.returns, found.name)
+        return _value(ctx, node, given, found.name)
 
     def opens_transaction(self, ctx: Context, expr: cst.BaseExpression) -> TxScope | None:
         callee = expr.func if isinstance(expr, cst.Call) else expr
@@ -50,6 +51,9 @@ class ProjectCalls(Recogniser):
         if isinstance(expr, cst.Call):
             for arg in expr.args:
                 ctx.eval(arg.value)
+        if found.yields is not None and found.yields.kind is ReturnedKind.SESSION:
+            # `with session_scope() as session:`: the block's changes are flushed and committed at its end.
+            return TxScope(found.database, handle=Session(_short(found.name), orm=found.yields.api != "core"), flushes=True)
         return TxScope(found.database)
 
 
@@ -120,6 +124,8 @@ def _value(ctx: Context, node: cst.Call, returned: Returned, through: str) -> Va
     """The value a call gives its caller: a row or rows read at the call, a lazy query, a tuple."""
     if returned.kind is ReturnedKind.TUPLE:
         return Pair(tuple(_value(ctx, node, item, through) if item is not None else UNKNOWN for item in returned.items))
+    if returned.kind is ReturnedKind.SESSION:
+        return Session(_short(through), orm=returned.api != "core")  # a new session: the caller owns it
     query = Query(returned.table, ctx.span(node), lock=returned.lock, api=returned.api)
     if returned.kind is ReturnedKind.QUERY:
         return query

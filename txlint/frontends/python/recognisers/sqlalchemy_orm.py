@@ -13,7 +13,7 @@ when it matches no row. The methods it knows are the tables below.
 from __future__ import annotations
 
 import enum
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import libcst as cst
 
@@ -35,9 +35,11 @@ from txlint.frontends.python.interpret.values import (
     Value,
 )
 from txlint.frontends.python.literals import string_value
+from txlint.frontends.python.recognisers import sqlalchemy_sessions as sessions
 from txlint.frontends.python.recognisers.base import Recogniser, TxScope
 from txlint.frontends.python.recognisers.sql_strings import parameters, sql_text, statements
 from txlint.frontends.python.recognisers.sqlalchemy_core.statements import run_core_statement
+from txlint.frontends.python.recognisers.sqlalchemy_sessions import SESSION_FACTORIES, SessionFactory
 from txlint.sql import to_ir
 
 API = "sqlalchemy"
@@ -50,9 +52,12 @@ ORM_SESSION_TYPES = {
 }  # fmt: skip
 CONNECTION_TYPES = {"sqlalchemy.engine.Connection", "sqlalchemy.ext.asyncio.AsyncConnection"}
 SESSION_TYPES = ORM_SESSION_TYPES | CONNECTION_TYPES
-SELECT = {"sqlalchemy.select", "sqlalchemy.sql.select", "sqlalchemy.future.select"}
-UPDATE = {"sqlalchemy.update", "sqlalchemy.sql.update"}
-TEXT = {"sqlalchemy.text", "sqlalchemy.sql.text", "sqlalchemy.sql.expression.text"}
+# SQLModel re-exports SQLAlchemy's statements (its `select` is typed, the same statement).
+SELECT = {"sqlalchemy.select", "sqlalchemy.sql.select", "sqlalchemy.future.select", "sqlmodel.select", "sqlmodel.sql.expression.select"}
+UPDATE = {"sqlalchemy.update", "sqlalchemy.sql.update", "sqlmodel.update"}
+TEXT = {"sqlalchemy.text", "sqlalchemy.sql.text", "sqlalchemy.sql.expression.text", "sqlmodel.text"}
+COL = {"sqlmodel.col", "sqlmodel.sql.expression.col"}  # `col(Hero.age)`: the column itself, typed
+COLUMN_TESTS: dict[str, GuardOp] = {"is_": "is null", "is_not": "is not null", "isnot": "is not null", "in_": "in"}
 COMPARISONS: dict[type[cst.BaseCompOp], GuardOp] = {cst.Equal: "=", cst.GreaterThanEqual: ">=", cst.GreaterThan: ">", cst.LessThan: "<", cst.LessThanEqual: "<=", cst.NotEqual: "!="}
 
 
@@ -72,6 +77,8 @@ class S(enum.Enum):
     FLUSH = "flush"  # a session writes its unsaved changes
     COMMIT = "commit"
     ROLLBACK = "rollback"
+    REFRESH = "refresh"  # a session loads an instance again (`with_for_update=True`: locking its row)
+    FIRST = "first"  # a session runs a statement and takes its first instance (Flask-SQLAlchemy's `db.first_or_404`)
     OTHER = "other"  # begins the session's transaction, nothing else known
 
 
@@ -80,15 +87,19 @@ QUERY_METHODS: dict[str, S] = {
         "where", "filter", "filter_by", "order_by", "limit", "offset", "options", "join", "outerjoin",
         "execution_options", "group_by", "having", "distinct", "select_from", "params",
     ), S.CHAIN),
+    **dict.fromkeys(("populate_existing", "enable_eagerloads", "autoflush", "with_hint", "prefix_with", "suffix_with", "slice"), S.CHAIN),
     "with_for_update": S.LOCK,
     **dict.fromkeys(("one", "first", "one_or_none", "scalar"), S.ROW),  # legacy `session.query(M)...` runs here
-    "all": S.ROWS,
+    "get": S.ROW,  # legacy `query(M).get(pk)`, Flask-SQLAlchemy's `M.query.get(pk)`
+    **dict.fromkeys(("get_or_404", "first_or_404", "one_or_404"), S.ROW),  # Flask-SQLAlchemy's query
+    **dict.fromkeys(("all", "paginate"), S.ROWS),
     **dict.fromkeys(("count", "exists"), S.FACT),
     "update": S.UPDATE,
 }  # fmt: skip
 SESSION_METHODS: dict[str, S] = {
-    **dict.fromkeys(("execute", "scalars", "scalar"), S.EXECUTE),
-    "get": S.GET,
+    **dict.fromkeys(("execute", "scalars", "scalar", "exec"), S.EXECUTE),  # `exec`: SQLModel's typed `scalars`/`execute`
+    **dict.fromkeys(("get", "get_one"), S.GET),
+    "refresh": S.REFRESH,
     **dict.fromkeys(("add", "add_all"), S.ADD),
     "query": S.QUERY,
     "flush": S.FLUSH,
@@ -96,8 +107,13 @@ SESSION_METHODS: dict[str, S] = {
     "rollback": S.ROLLBACK,
     **dict.fromkeys(("delete", "merge"), S.OTHER),
 }
-AUTOBEGIN = {S.EXECUTE, S.GET, S.ADD, S.QUERY, S.FLUSH, S.OTHER}
+AUTOBEGIN = {S.EXECUTE, S.FIRST, S.GET, S.ADD, S.QUERY, S.FLUSH, S.REFRESH, S.OTHER}
+# Flask-SQLAlchemy's extension object has SQLAlchemy's statements (`db.select`) and shortcuts that run
+# one on `db.session`: `db.get_or_404(M, pk)` is a `get`, `db.first_or_404(stmt)` takes the first row.
+FLASK_STATEMENTS = {"select", "update", "text"}
+FLASK_SHORTCUTS: dict[str, S] = {"get_or_404": S.GET, **dict.fromkeys(("first_or_404", "one_or_404"), S.FIRST), "paginate": S.EXECUTE}
 ROW_RESULTS = {"scalar_one", "scalar_one_or_none", "scalar", "first", "one", "one_or_none"}
+FIRST_ROW = {"scalar", "first_or_404", "one_or_404"}  # session methods that run a select and take its first instance
 ROWS_RESULTS = {"scalars", "all", "fetchall", "unique", "partitions", "yield_per"}
 TEXT_ITEM_RESULTS = {"scalar_one", "scalar_one_or_none", "scalar"}
 TEXT_ROW_RESULTS = {"first", "one", "one_or_none", "fetchone", "mappings"}
@@ -107,7 +123,7 @@ ENGINE_NAMES = {"conn", "connection"}  # engines, by evidence or by name, are th
 class SqlAlchemyRecogniser(Recogniser):
     """Turns SQLAlchemy session and statement calls into IR ops."""
 
-    names = frozenset(SESSION_TYPES)
+    names = frozenset(SESSION_TYPES | SESSION_FACTORIES)
 
     def opens_transaction(self, ctx: Context, expr: cst.BaseExpression) -> TxScope | None:
         """`with session.begin():`, `engine.begin()`, `conn.begin()`, `begin_nested()`."""
@@ -115,7 +131,10 @@ class SqlAlchemyRecogniser(Recogniser):
             return None
         if expr.func.attr.value not in {"begin", "begin_nested"}:
             return None
+        if sessions.factory(ctx, expr.func.value):
+            return TxScope(handle=Session("session"), flushes=True)  # `with SessionLocal.begin() as session:`
         owner = ctx.eval(expr.func.value)
+        owner = sessions.module_session(ctx, expr.func.value) or owner if isinstance(owner, Unknown) else owner
         if isinstance(owner, Session):
             return TxScope(flushes=owner.orm)  # leaving the block flushes an ORM session
         # `with engine.begin() as conn:` yields a connection whose statements run in the block.
@@ -123,38 +142,51 @@ class SqlAlchemyRecogniser(Recogniser):
         return TxScope(handle=Session("connection", orm=False)) if named else None
 
     def parameter(self, ctx: Context, param: cst.Param) -> Value | None:
-        """A parameter annotated with a session/connection type, or named `session` in a SQLAlchemy module."""
+        """A parameter annotated with a session/connection type (also through `Annotated` and a project
+        alias), injected by FastAPI from a project function giving one, or named `session` in a
+        SQLAlchemy module."""
         name = param.name.value
+        injected = sessions.injected(ctx, param)
+        if injected is not None:
+            return injected
         if param.annotation is not None:
-            target = param.annotation.annotation
-            target = target.value if isinstance(target, cst.Subscript) else target
-            qualified = ctx.imports.resolve(target)
+            qualified = sessions.annotated_type(ctx, param.annotation.annotation)
             return Session(name, orm=qualified not in CONNECTION_TYPES) if qualified in SESSION_TYPES else None
         if name in {"session", "db_session"} and ctx.imports.mentions("sqlalchemy"):
             return Session(name)
         return None
 
     def attribute(self, ctx: Context, node: cst.Attribute, base: Value) -> Value | None:
+        if isinstance(base, ModelClass) and node.attr.value == "query" and "query" not in ctx.file.index.columns_of(base.name):
+            return Query(ctx.file.index.table_of(base.name), ctx.span(node), api=API)  # Flask-SQLAlchemy's `M.query` (a legacy Query)
         if isinstance(base, ModelClass) and not node.attr.value.startswith("_"):
             return Data(column_ref=node.attr.value)  # Event.seats: a column in a statement
-        if node.attr.value == "session" and _is_flask_db(ctx, node.value, base):
+        if node.attr.value == "session" and isinstance(base, Unknown) and sessions.flask_extension(ctx, node.value):
             return Session(dotted_name(node) or "session")
+        if isinstance(base, Record) and node.attr.value in base.columns:
+            return base.item(node.attr.value)  # `row.balance` of `execute(select(M.balance, ...)).one()`
         return None
 
     def call(self, ctx: Context, node: cst.Call, receiver: Value | None) -> Value | None:
         qualified = ctx.imports.resolve(node.func)
-        if qualified in SELECT:
+        statement = _statement_kind(ctx, node.func, qualified)
+        if statement == "select":
             return self._select(ctx, node)
-        if qualified in UPDATE:
+        if statement == "update":
             model = _model_arg(ctx, node)
             return UpdateStatement(ctx.file.index.table_of(model), ctx.span(node)) if model else None
-        if qualified in SESSION_TYPES:
-            for arg in node.args:
-                ctx.eval(arg.value)
-            return Session("session", orm=qualified not in CONNECTION_TYPES)
+        if qualified in COL and node.args:
+            return ctx.eval(node.args[0].value)
+        made = _made_session(ctx, node, qualified)
+        if made is not None:
+            return made
         if not isinstance(node.func, cst.Attribute):
             return None
         method = node.func.attr.value
+        if method in FLASK_SHORTCUTS and isinstance(receiver, Unknown) and sessions.flask_extension(ctx, node.func.value):
+            return self._session_method(ctx, node, Session("db.session"), FLASK_SHORTCUTS[method])  # `db.get_or_404(M, pk)`
+        if isinstance(receiver, Unknown):
+            receiver = sessions.module_session(ctx, node.func.value) or receiver  # `db_session.query(...)`: a scoped_session
         if isinstance(receiver, Query) and receiver.api == API and method in QUERY_METHODS:
             return self._query_method(ctx, node, receiver, QUERY_METHODS[method])
         if isinstance(receiver, UpdateStatement):
@@ -166,11 +198,14 @@ class SqlAlchemyRecogniser(Recogniser):
     # -- statements ------------------------------------------------------------------------
     def _select(self, ctx: Context, node: cst.Call) -> Value:
         model = _model_arg(ctx, node)
-        if model is None:
-            for arg in node.args:
-                ctx.eval(arg.value)
-            return Data()
-        return Query(ctx.file.index.table_of(model), ctx.span(node), api=API)
+        if model is not None:
+            return Query(ctx.file.index.table_of(model), ctx.span(node), api=API)
+        selected = _selected_columns(ctx, node)
+        if selected is not None:
+            return ColumnSelect(ctx.file.index.table_of(selected[0]), ctx.span(node), api=API, columns=selected[1])
+        for arg in node.args:
+            ctx.eval(arg.value)
+        return Data()
 
     def _query_method(self, ctx: Context, node: cst.Call, query: Query, kind: S) -> Value | None:
         if kind is S.CHAIN:
@@ -181,10 +216,11 @@ class SqlAlchemyRecogniser(Recogniser):
             read_only = keyword_arg(node, "read")
             shared = isinstance(read_only, cst.Name) and read_only.value == "True"
             return replace(query, lock=LockMode.SHARE if shared else LockMode.EXCLUSIVE, span=ctx.span(node))
-        if kind is S.ROW:
-            return ctx.row_from_read(ctx.evaluate_query(query, node), query.table)
-        if kind is S.ROWS:
-            return Rows(ctx.evaluate_query(query, node), query.table)
+        if kind in (S.ROW, S.ROWS):
+            for arg in node.args:
+                ctx.eval(arg.value)  # `get(pk)`, `first_or_404(description=...)`
+            read = ctx.evaluate_query(query, node)
+            return ctx.row_from_read(read, query.table) if kind is S.ROW else Rows(read, query.table)
         if kind is S.FACT:
             read = ctx.evaluate_query(query, node, kind=ReadKind.FACT)
             return Data(frozenset({Dependency(RowRef(RowOrigin.READ, read, ""), None)}))
@@ -209,8 +245,10 @@ class SqlAlchemyRecogniser(Recogniser):
     def _session_method(self, ctx: Context, node: cst.Call, session: Session, kind: S) -> Value | None:
         if kind in AUTOBEGIN:
             ctx.autobegin(node)
-        if kind is S.EXECUTE and node.args:
+        if kind in (S.EXECUTE, S.FIRST) and node.args:
             return self._execute(ctx, node)
+        if kind is S.REFRESH and node.args:
+            return _refresh(ctx, node)
         if kind is S.GET and node.args:
             model = _model_arg(ctx, node)
             if model is None:
@@ -254,12 +292,74 @@ class SqlAlchemyRecogniser(Recogniser):
         if isinstance(statement, Query):
             read = ctx.evaluate_query(statement, node)
             method = node.func.attr.value if isinstance(node.func, cst.Attribute) else ""
-            return ctx.row_from_read(read, statement.table) if method == "scalar" else Rows(read, statement.table)
+            if isinstance(statement, ColumnSelect):
+                return _column_result(read, statement.columns, method)
+            return ctx.row_from_read(read, statement.table) if method in FIRST_ROW else Rows(read, statement.table)
         return Data()  # other statements: not resolved statically here
+
+
+@dataclass(frozen=True)
+class ColumnSelect(Query):
+    """`select(M.balance)`, `select(M.a, M.b)`: a read of M's table whose results are the values of
+    these columns, not instances (`.with_for_update()` on it locks the rows it reads)."""
+
+    columns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ColumnValues(Value):
+    """`session.scalars(select(M.balance))`: the values of one column of a read's rows."""
+
+    record: Record
+
+
+def _selected_columns(ctx: Context, node: cst.Call) -> tuple[str, tuple[str, ...]] | None:
+    """The model and columns of `select(M.a, M.b)` (also `col(M.a)`), None when an argument is not a
+    plain column of the first model (an aggregate, an expression)."""
+    model: str | None = None
+    columns: list[str] = []
+    for arg in node.args:
+        value = arg.value
+        if isinstance(value, cst.Call) and ctx.imports.resolve(value.func) in COL and value.args:
+            value = value.args[0].value
+        if arg.keyword is not None or not isinstance(value, cst.Attribute):
+            return None
+        owner = _model_named(ctx, value.value)
+        if owner is None or (model is not None and owner != model):
+            return None
+        model = owner
+        columns.append(value.attr.value)
+    return (model, tuple(columns)) if model is not None else None
+
+
+def _column_result(read: int, columns: tuple[str, ...], method: str) -> Value:
+    """What running a column select gives: a row of column values (`execute`), the first column's
+    values (`scalars`, SQLModel's `exec` of one column), or the first value itself (`scalar`)."""
+    record = Record(RowRef(RowOrigin.READ, read, ""), columns)
+    if method == "scalar":
+        return record.item(0)
+    if method in {"scalars"} or (method == "exec" and len(columns) == 1):
+        return ColumnValues(Record(record.ref, columns[:1]))
+    return record
+
+
+def _refresh(ctx: Context, node: cst.Call) -> Value:
+    """`session.refresh(obj)`: the instance is loaded again (its unsaved changes expire), locking its
+    row with `with_for_update=True`; an instance made here stays one made here."""
+    target = node.args[0].value
+    row = ctx.eval(target)
+    if isinstance(row, Row) and row.ref.origin is not RowOrigin.CREATED:
+        read = ctx.evaluate_query(Query(row.table, ctx.span(node), lock=_get_lock(node), api=API), node, row_var=row.ref.name)
+        ctx.forget_pending(row.ref)
+        if isinstance(target, cst.Name):
+            ctx.rebind(target.value, Row(RowRef(RowOrigin.READ, read, row.ref.name), row.table))
+    return Data()
 
 
 def _result_method(ctx: Context, receiver: Value | None, method: str) -> Value | None:
     """What a result object's method gives: the rows of a select, the columns of a `text()` read."""
+    if isinstance(receiver, ColumnValues):
+        return receiver.record.item(0) if method in ROW_RESULTS or method in ROWS_RESULTS else None
     if isinstance(receiver, Record):  # the result of text(): plain column values
         if method in TEXT_ITEM_RESULTS:
             return receiver.item(0)
@@ -280,9 +380,42 @@ def _execute_update(ctx: Context, node: cst.Call, statement: UpdateStatement) ->
 
 def _text_sql(ctx: Context, node: cst.BaseExpression) -> str | None:
     """The SQL of `text("...")` (literal, constant or plain-name f-string), else None."""
-    if isinstance(node, cst.Call) and ctx.imports.resolve(node.func) in TEXT and node.args:
+    if isinstance(node, cst.Call) and _statement_kind(ctx, node.func, ctx.imports.resolve(node.func)) == "text" and node.args:
         return sql_text(ctx, node.args[0].value)
     return None
+
+
+def _statement_kind(ctx: Context, func: cst.BaseExpression, qualified: str | None) -> str | None:
+    """Which statement a call of SQLAlchemy's (or SQLModel's) constructors builds: "select", "update"
+    or "text", also on Flask-SQLAlchemy's extension object (`db.select(M)`)."""
+    if qualified in SELECT:
+        return "select"
+    if qualified in UPDATE:
+        return "update"
+    if qualified in TEXT:
+        return "text"
+    if isinstance(func, cst.Attribute) and func.attr.value in FLASK_STATEMENTS and sessions.flask_extension(ctx, func.value):
+        return func.attr.value
+    return None
+
+
+def _made_session(ctx: Context, node: cst.Call, qualified: str | None) -> Value | None:
+    """`Session(engine)`, `sessionmaker(...)` (a factory), `SessionLocal()` (a new session from a
+    factory), `db_session()` (a scoped session's current session)."""
+    if qualified in SESSION_FACTORIES:
+        made: Value = SessionFactory()
+    elif qualified in SESSION_TYPES:
+        made = Session("session", orm=qualified not in CONNECTION_TYPES)
+    elif sessions.factory(ctx, node.func):
+        made = Session(dotted_name(node.func) or "session")
+    else:
+        found = sessions.module_session(ctx, node.func)
+        if found is None:
+            return None
+        made = found
+    for arg in node.args:
+        ctx.eval(arg.value)
+    return made
 
 
 def _execute_text(ctx: Context, node: cst.Call, sql: str, params: cst.BaseExpression | None) -> Value:
@@ -319,15 +452,16 @@ def _get_lock(node: cst.Call) -> LockMode | None:
 
 def _model_arg(ctx: Context, node: cst.Call) -> str | None:
     positional = [a for a in node.args if a.keyword is None]
-    if not positional:
-        return None
-    value = ctx.eval(positional[0].value)
+    return _model_named(ctx, positional[0].value) if positional else None
+
+
+def _model_named(ctx: Context, node: cst.BaseExpression) -> str | None:
+    value = ctx.eval(node)
     if isinstance(value, ModelClass):
         return value.name
     # A class imported from elsewhere (`from .models import Event`): not bound in the function.
-    first = positional[0].value
-    if isinstance(value, Unknown) and isinstance(first, cst.Name) and first.value[:1].isupper() and ctx.lookup(first.value) is None:
-        return first.value
+    if isinstance(value, Unknown) and isinstance(node, cst.Name) and node.value[:1].isupper() and ctx.lookup(node.value) is None:
+        return node.value
     return None
 
 
@@ -342,6 +476,13 @@ def _comparison_guards(ctx: Context, expr: cst.BaseExpression) -> list[Guard]:
     """`M.c == v`, `M.c >= v`, `and_(...)` as guards; anything else adds none."""
     if isinstance(expr, cst.Call) and (dotted_name(expr.func) or "").rsplit(".", 1)[-1] == "and_":
         return [g for arg in expr.args for g in _comparison_guards(ctx, arg.value)]
+    if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and expr.func.attr.value in COLUMN_TESTS and expr.args:
+        column = ctx.eval(expr.func.value)  # `M.c.is_(None)`, `col(M.c).in_(states)`
+        if isinstance(column, Data) and column.column_ref:
+            test = COLUMN_TESTS[expr.func.attr.value]
+            if test != "in" and not (isinstance(expr.args[0].value, cst.Name) and expr.args[0].value.value == "None"):
+                test = "=" if test == "is null" else "!="  # `M.flag.is_(True)`
+            return [Guard(column.column_ref, test, ctx.value_of(expr.args[0].value))]
     if isinstance(expr, cst.Comparison) and len(expr.comparisons) == 1:
         left = ctx.eval(expr.left)
         target = expr.comparisons[0]
@@ -363,7 +504,7 @@ def _dict_assignments(ctx: Context, mapping: cst.Dict) -> tuple[Assignment, ...]
         if not isinstance(element, cst.DictElement):
             continue
         key = ctx.eval(element.key)
-        name = key.column_ref if isinstance(key, Data) else string_value(element.key)
+        name = key.column_ref if isinstance(key, Data) and key.column_ref else string_value(element.key)  # `M.c` or "c"
         if isinstance(name, str):
             found.append(Assignment(name, ctx.value_of(element.value), ctx.span(element)))
     return tuple(found)
@@ -372,12 +513,6 @@ def _dict_assignments(ctx: Context, mapping: cst.Dict) -> tuple[Assignment, ...]
 def _looks_like_engine(node: cst.BaseExpression) -> bool:
     name = (dotted_name(node) or "").rsplit(".", 1)[-1].lower()
     return name in ENGINE_NAMES
-
-
-def _is_flask_db(ctx: Context, node: cst.BaseExpression, base: Value) -> bool:
-    """Flask-SQLAlchemy's `db.session`: `db` is the extension object, by convention named `db`."""
-    name = dotted_name(node)
-    return isinstance(base, Unknown) and name is not None and name.rsplit(".", 1)[-1] == "db" and ctx.lookup(name.split(".")[0]) is None
 
 
 def _is_true(node: cst.BaseExpression) -> bool:

@@ -1,0 +1,116 @@
+"""Where a SQLAlchemy session comes from, when no parameter is annotated `Session`.
+
+Real applications make their sessions once, at module level, and use them
+everywhere: `SessionLocal = sessionmaker(bind=engine)` then `with
+SessionLocal() as session:` or `with SessionLocal.begin() as session:`
+(also `async_sessionmaker`, and imported from the project's `db` module);
+`db_session = scoped_session(sessionmaker(...))`, a session itself;
+Flask-SQLAlchemy's extension object `db` (`db.session`, `db.get_or_404`);
+FastAPI's `session: Session = Depends(get_db)`, `Annotated[Session,
+Depends(get_db)]` and the project's alias of it, where `get_db` yields a
+session. The project symbol table (`ProjectIndex.library_class_of`) says what
+a module-level name is an instance of; function summaries say what a project
+function returns or yields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+
+from txlint.core.summaries import ReturnedKind
+from txlint.frontends.python.imports import dotted_name
+from txlint.frontends.python.interpret.context import Context
+from txlint.frontends.python.interpret.values import Session, Value
+from txlint.frontends.python.recognisers.project_names import summary_called
+
+# Calling one gives a new session; `.begin()` on one gives a session in a transaction that the block commits.
+SESSION_FACTORIES = {
+    "sqlalchemy.orm.sessionmaker", "sqlalchemy.orm.session.sessionmaker",
+    "sqlalchemy.ext.asyncio.async_sessionmaker", "sqlalchemy.ext.asyncio.session.async_sessionmaker",
+}  # fmt: skip
+# A registry of one session per thread (or task): it is used as the session itself, and calling it gives that session.
+SCOPED_SESSIONS = {
+    "sqlalchemy.orm.scoped_session", "sqlalchemy.orm.scoping.scoped_session",
+    "sqlalchemy.ext.asyncio.async_scoped_session", "sqlalchemy.ext.asyncio.scoping.async_scoped_session",
+}  # fmt: skip
+FLASK_EXTENSIONS = {"flask_sqlalchemy.SQLAlchemy", "flask_sqlalchemy.extension.SQLAlchemy"}
+DEPENDS = {"fastapi.Depends", "fastapi.params.Depends"}
+ANNOTATED = {"typing.Annotated", "typing_extensions.Annotated"}
+CORE = "core"  # `Returned(SESSION, api=CORE)`: a Core connection, not an ORM session
+
+
+@dataclass(frozen=True)
+class SessionFactory(Value):
+    """A `sessionmaker`/`async_sessionmaker` instance."""
+
+
+def module_class(ctx: Context, node: cst.BaseExpression) -> str | None:
+    """The library class of the module-level instance `node` names (one of this module's, or
+    imported from another module of the project), None for anything else (a local variable)."""
+    name = dotted_name(node)
+    if name is None or ctx.lookup(name.split(".", 1)[0]) is not None:
+        return None
+    qualified = ctx.imports.resolve(node)
+    if qualified is None:
+        if "." in name or not ctx.file.module_name:
+            return None
+        qualified = f"{ctx.file.module_name}.{name}"  # a module-level name of this module
+    elif not ctx.imports.in_project(qualified):
+        return None
+    return ctx.file.index.library_class_of(qualified)
+
+
+def factory(ctx: Context, node: cst.BaseExpression) -> bool:
+    """`node` names a session factory: a local one, or a module-level instance of one."""
+    if isinstance(node, cst.Name) and isinstance(ctx.lookup(node.value), SessionFactory):
+        return True
+    return module_class(ctx, node) in SESSION_FACTORIES
+
+
+def module_session(ctx: Context, node: cst.BaseExpression) -> Session | None:
+    """`db_session` where the module (or the project module it is imported from) made it a
+    `scoped_session(...)`: the session of the current thread."""
+    if module_class(ctx, node) in SCOPED_SESSIONS:
+        return Session(dotted_name(node) or "session")
+    return None
+
+
+def flask_extension(ctx: Context, node: cst.BaseExpression) -> bool:
+    """Flask-SQLAlchemy's extension object: an instance of `SQLAlchemy` the project made, or a name
+    `db` bound nowhere in the function (the extension's name by convention)."""
+    name = dotted_name(node)
+    if name is None or ctx.lookup(name.split(".", 1)[0]) is not None:
+        return False
+    return name.rsplit(".", 1)[-1] == "db" or module_class(ctx, node) in FLASK_EXTENSIONS
+
+
+def injected(ctx: Context, param: cst.Param) -> Session | None:
+    """A parameter FastAPI fills with a session: `= Depends(get_db)` or annotated
+    `Annotated[..., Depends(get_db)]`, where the project's `get_db` yields or returns one."""
+    calls: list[cst.BaseExpression] = [param.default] if param.default is not None else []
+    annotation = param.annotation.annotation if param.annotation is not None else None
+    if isinstance(annotation, cst.Subscript) and ctx.imports.resolve(annotation.value) in ANNOTATED:
+        calls += [element.slice.value for element in annotation.slice[1:] if isinstance(element.slice, cst.Index)]
+    for call in calls:
+        if isinstance(call, cst.Call) and ctx.imports.resolve(call.func) in DEPENDS and call.args:
+            found = summary_called(ctx, call.args[0].value)
+            given = found.yields or found.returns if found is not None else None
+            if given is not None and given.kind is ReturnedKind.SESSION:
+                return Session(param.name.value, orm=given.api != CORE)
+    return None
+
+
+def annotated_type(ctx: Context, annotation: cst.BaseExpression) -> str | None:
+    """The qualified type an annotation names: `Session`, `Optional[Session]`'s argument is not
+    looked into, `Annotated[Session, ...]`'s first argument is, and so is a project alias of one
+    (`SessionDep = Annotated[Session, Depends(get_db)]`, which the symbol table records as the type)."""
+    if isinstance(annotation, cst.Subscript):
+        if ctx.imports.resolve(annotation.value) in ANNOTATED and annotation.slice and isinstance(annotation.slice[0].slice, cst.Index):
+            return annotated_type(ctx, annotation.slice[0].slice.value)
+        annotation = annotation.value
+    qualified = ctx.imports.resolve(annotation)
+    if qualified is None and isinstance(annotation, cst.Name) and ctx.file.module_name:
+        qualified = ctx.file.index.export_of(f"{ctx.file.module_name}.{annotation.value}")
+    return qualified
