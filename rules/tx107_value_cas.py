@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from txlint.core.ftypes import Severity
-from txlint.core.index import ProjectIndex, normalise_column
+from txlint.core.index import normalise_column
 from txlint.core.ir import RowOrigin, Unit, ValueKind, Write
-from txlint.core.queries import is_state_column, is_version_column, written_columns
+from txlint.core.queries import is_foreign_key, is_state_column, is_version_column, not_a_cas, written_columns
 from txlint.core.rule import Report, Rule, RuleContext, RuleDoc
 
 
@@ -99,17 +99,9 @@ class ValueCas(Rule):
                     continue
                 if column in monotonic or f"{op.table}.{guard.column}".lower() in monotonic:
                     continue
-                if _is_foreign_key(index, op.table, guard.column):
-                    continue  # a reference re-pointed or detached, not a value that goes back and forth (clarification 20)
+                if is_foreign_key(op.table, guard.column, index) or not_a_cas(op, guard, index):
+                    continue  # a reference re-pointed or detached, a date, a kept minimum: no ABA to fear (clarification 20)
                 if guard.value.kind is ValueKind.DERIVED and any(d.row.origin is RowOrigin.READ for d in guard.value.depends_on):
                     yield Report(op.span, f"`{op.table}.{guard.column}` is compared with its old value (ABA): compare a version column instead")
                     break
 
-
-def _is_foreign_key(index: ProjectIndex, table: str, column: str) -> bool:
-    """`account` or `account_id` of a model whose `account` is a foreign key or one-to-one field."""
-    for name in dict.fromkeys((column, column.removesuffix("_id"))):
-        relation = index.relation_of(table, name)
-        if relation is not None and relation.kind == "forward" and relation.column is None:
-            return True
-    return False

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from txlint.core.ftypes import Severity
 from txlint.core.index import ProjectIndex, normalise_column
 from txlint.core.ir import Unit, Write
-from txlint.core.queries import cas_guards
+from txlint.core.queries import cas_guards, not_a_cas
 from txlint.core.rule import Report, Rule, RuleContext, RuleDoc
 
 
@@ -86,7 +86,7 @@ class UncheckedCas(Rule):
         index = context.index
         for op in unit.ops:
             if isinstance(op, Write) and op.result_checked is False and _one_row(op, index):
-                guards = cas_guards(op, context.config)
+                guards = [g for g in cas_guards(op, context.config) if not not_a_cas(op, g, index)]
                 if guards:
                     columns = ", ".join(f"`{op.table}.{g.column}`" for g in guards)
                     yield Report(op.span, f"conditional update on {columns}: its affected-row count is never checked")

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from txlint.core.config import Config
-from txlint.core.index import normalise_column
+from txlint.core.index import ProjectIndex, normalise_column
 from txlint.core.ir import Assignment, CacheKind, CacheOp, Delta, Guard, LockMode, Op, Read, RowOrigin, RowRef, Unit, ValueKind, Write
 from txlint.core.summaries import CallSite, Passed
 
@@ -67,6 +67,51 @@ def cas_guards(write: Write, config: Config, version_column: str | None = None) 
         for g in write.guards
         if normalise_column(g.column) in written or is_version_column(g.column, config, version_column) or is_state_column(g.column)
     ]
+
+
+# The last word of a column named as a date or time, for a column the schema does not declare.
+TEMPORAL_WORDS = frozenset({"at", "date", "time", "timestamp", "datetime", "deadline", "until", "expiry", "expires"})
+
+
+def not_a_cas(write: Write, guard: Guard, index: ProjectIndex) -> bool:
+    """A guard that compares a written column without making the UPDATE a compare-and-swap worth
+    checking or versioning (clarification 20): a date or time column; a foreign key set to NULL (a
+    detach); the written column compared with the very value written (`SET low = v WHERE low > v`,
+    keeping a minimum or a maximum)."""
+    column = normalise_column(guard.column)
+    written = {normalise_column(a.column): a for a in write.assignments}
+    assignment = written.get(column)
+    if assignment is None:
+        return False
+    if is_temporal(write.table, guard.column, index):
+        return True
+    if assignment.value.expression == "None" and (is_foreign_key(write.table, guard.column, index) or _undeclared_key(write.table, guard.column, index)):
+        return True
+    expression = assignment.value.expression
+    return guard.op in {">", ">=", "<", "<="} and expression is not None and guard.value.expression == expression
+
+
+def is_temporal(table: str, column: str, index: ProjectIndex) -> bool:
+    """A date or time column: declared so, or (undeclared) named so (`expires_at`, `valid_until`)."""
+    declared = index.column_decl(table, column)
+    if declared is not None:
+        return declared.temporal
+    parts = words(column)
+    return (len(parts) > 1 and parts[-1] in TEMPORAL_WORDS) or (len(parts) == 1 and parts[0] in TEMPORAL_WORDS - {"at"})
+
+
+def _undeclared_key(table: str, column: str, index: ProjectIndex) -> bool:
+    """`group_id` of a table whose schema does not declare it: named as a reference to another row."""
+    return column.lower().endswith("_id") and index.column_decl(table, column) is None
+
+
+def is_foreign_key(table: str, column: str, index: ProjectIndex) -> bool:
+    """`account` or `account_id` of a model whose `account` is a foreign key or one-to-one field."""
+    for name in dict.fromkeys((column, column.removesuffix("_id"))):
+        relation = index.relation_of(table, name)
+        if relation is not None and relation.kind == "forward" and relation.column is None:
+            return True
+    return False
 
 
 def holds_lock(read: Read, op: Op, *, shared_counts: bool) -> bool:

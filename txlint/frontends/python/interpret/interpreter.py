@@ -206,6 +206,12 @@ class FunctionInterpreter(Branches):
             self.assign(node.target, self.eval(node.value), node.value, node)
         elif isinstance(node, cst.AugAssign):
             self.aug_assign(node)
+        elif isinstance(node, cst.Del):
+            for target in node.target.elements if isinstance(node.target, cst.Tuple) else (node.target,):
+                if isinstance(target, cst.Element):
+                    target = target.value
+                if isinstance(target, cst.Subscript):
+                    self._set_item(target, Data(), node)
 
     def _refines_held_query(self, expr: cst.BaseExpression) -> bool:
         """`qs.prefetch_related(...)` as a statement, where `qs` holds a locking query: the refinement

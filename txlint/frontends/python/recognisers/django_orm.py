@@ -22,6 +22,7 @@ from txlint.frontends.python.interpret.context import Context
 from txlint.frontends.python.interpret.state import Facet
 from txlint.frontends.python.interpret.values import Data, ModelClass, Pair, Parameter, Query, Row, Rows, Unknown, Value
 from txlint.frontends.python.literals import text_value
+from txlint.frontends.python.tree import descendants
 from txlint.frontends.python.recognisers.base import Recogniser, TxScope
 
 ATOMIC = "django.db.transaction.atomic"
@@ -62,21 +63,25 @@ class Q(enum.Enum):
     FILTER = "filter"  # another lazy queryset, narrowed by keyword filters
     USING = "using"  # another lazy queryset, on another database alias
     LOCK = "lock"  # another lazy queryset that locks the rows it reads
+    JOIN = "join"  # another lazy queryset that also reads related rows in the same statement
     ROW = "row"  # runs the query: one row
     FACT = "fact"  # runs the query: a fact about the rows (exists, count)
     ROWS = "rows"  # runs the query: an iterator of rows
     UPDATE = "update"  # an UPDATE of the rows, returning the row count
     CREATE = "create"  # an INSERT
     GET_OR_CREATE = "get-or-create"  # looks for the row, inserts it when absent
+    UPDATE_OR_CREATE = "update-or-create"  # looks for the row (locked), updates it with `defaults`, or inserts it
+    BULK_UPDATE = "bulk-update"  # writes the named fields of the instances it is given
 
 
 QUERYSET_METHODS: dict[str, Q] = {
     **dict.fromkeys((
-        "all", "exclude", "order_by", "select_related", "prefetch_related", "only", "defer", "distinct", "annotate",
+        "all", "exclude", "order_by", "prefetch_related", "only", "defer", "distinct", "annotate",
         "alias", "values", "values_list", "reverse", "none", "extra", "complex_filter", "union", "intersection",
         "difference",
     ), Q.CHAIN),
     "filter": Q.FILTER,
+    "select_related": Q.JOIN,
     "using": Q.USING,
     "select_for_update": Q.LOCK,
     **dict.fromkeys(("get", "first", "last", "earliest", "latest", "aget", "afirst", "alast"), Q.ROW),
@@ -84,9 +89,14 @@ QUERYSET_METHODS: dict[str, Q] = {
     **dict.fromkeys(("iterator", "aiterator"), Q.ROWS),
     **dict.fromkeys(("update", "aupdate"), Q.UPDATE),
     **dict.fromkeys(("create", "acreate"), Q.CREATE),
-    **dict.fromkeys(("get_or_create", "update_or_create", "aget_or_create", "aupdate_or_create"), Q.GET_OR_CREATE),
+    **dict.fromkeys(("get_or_create", "aget_or_create"), Q.GET_OR_CREATE),
+    **dict.fromkeys(("update_or_create", "aupdate_or_create"), Q.UPDATE_OR_CREATE),
+    **dict.fromkeys(("bulk_update", "abulk_update"), Q.BULK_UPDATE),
 }  # fmt: skip
+# Keyword arguments of get_or_create/update_or_create that are not lookups.
+DEFAULTS_ARGUMENTS = {"defaults", "create_defaults"}
 SAVE_METHODS = {"save", "asave"}
+REQUESTS = {"request", "self.request"}  # a view's request: its `user` is a row loaded by the middleware
 REFRESH_METHODS = {"refresh_from_db", "arefresh_from_db"}
 
 
@@ -105,6 +115,8 @@ class DjangoRecogniser(Recogniser):
     def attribute(self, ctx: Context, node: cst.Attribute, base: Value) -> Value | None:
         if isinstance(base, Row) and base.table:
             return self._related(ctx, node, base)
+        if node.attr.value == "user" and isinstance(base, (Parameter, Unknown)):
+            return self._request_user(ctx, node)
         if node.attr.value not in MANAGER_ATTRIBUTES:
             return None
         model = _model_name(ctx, node.value, base)
@@ -131,10 +143,36 @@ class DjangoRecogniser(Recogniser):
         if known is not None:
             return known
         holder = dotted_name(node) or name
-        read = ctx.emit(Read(ctx.span(node), ctx.tx, ctx.file.index.table_of(relation.model), row_var=holder, kind=ReadKind.ROWS))
-        related = Row(RowRef(RowOrigin.READ, read, holder), ctx.file.index.table_of(relation.model), via=Dependency(row.ref, name))
+        joined = ctx.joined_read(row.ref.read, name) if row.ref.origin is RowOrigin.READ and row.ref.read is not None else None
+        if joined is not None:  # read with its row by `select_related`, under the lock that covers it
+            read, table = joined
+        else:
+            table = ctx.file.index.table_of(relation.model)
+            read = ctx.emit(Read(ctx.span(node), ctx.tx, table, row_var=holder, kind=ReadKind.ROWS))
+        related = Row(RowRef(RowOrigin.READ, read, holder), table, via=Dependency(row.ref, name))
         ctx.set_facet(loaded.with_row(row.ref, name, related))
         return related
+
+    def _request_user(self, ctx: Context, node: cst.Attribute) -> Value | None:
+        """`request.user` (`self.request.user` in a class-based view): the user row the
+        authentication middleware loads, without a lock, on first access; the request keeps it."""
+        holder = dotted_name(node.value)
+        if holder not in REQUESTS or (holder == "request" and not isinstance(ctx.lookup("request"), Parameter)):
+            return None
+        model, declared = ctx.file.index.user_model()
+        if not (declared or ctx.imports.mentions("django") or ctx.imports.mentions("rest_framework")):
+            return None
+        owner = RowRef(RowOrigin.PARAMETER, None, holder)
+        loaded = ctx.facet(RelatedRows, RelatedRows())
+        known = loaded.of(owner, "user")
+        if known is not None:
+            return known
+        name = f"{holder}.user"
+        table = ctx.file.index.table_of(model)
+        read = ctx.emit(Read(ctx.span(node), ctx.tx, table, row_var=name))
+        user = Row(RowRef(RowOrigin.READ, read, name), table)
+        ctx.set_facet(loaded.with_row(owner, "user", user))
+        return user
 
     def call(self, ctx: Context, node: cst.Call, receiver: Value | None) -> Value | None:
         if isinstance(node.func, cst.Attribute):
@@ -206,7 +244,14 @@ class DjangoRecogniser(Recogniser):
             return replace(query, guards=query.guards + guards, using=using, span=span)
         if kind is Q.LOCK:
             # Django raises TransactionManagementError when this runs outside atomic().
-            return replace(query, lock=LockMode.EXCLUSIVE, lock_requires_transaction=True, span=span)
+            of = keyword_arg(node, "of")
+            for arg in node.args:
+                ctx.eval(arg.value)
+            paths = _string_list(of) if of is not None else None
+            lock_of = frozenset("" if p == "self" else p for p in paths) if paths is not None else None
+            return replace(query, lock=LockMode.EXCLUSIVE, lock_requires_transaction=True, span=span, lock_of=lock_of)
+        if kind is Q.JOIN:
+            return replace(query, joined=_joined(ctx, node, query), span=span)
         if kind is Q.ROW:
             query = replace(query, guards=query.guards + _guards(ctx, node.args))
             return ctx.row_from_read(ctx.evaluate_query(query, node), query.table)
@@ -225,12 +270,44 @@ class DjangoRecogniser(Recogniser):
                 ctx.eval(arg.value)
             ctx.emit(Insert(span, ctx.tx, query.table, columns))
             return Row(RowRef(RowOrigin.CREATED, None, ""), query.table)
-        guards = _guards(ctx, node.args)  # get-or-create
+        if kind is Q.BULK_UPDATE:
+            return self._bulk_update(ctx, node, query)
+        return self._get_or_create(ctx, node, query, kind)
+
+    def _get_or_create(self, ctx: Context, node: cst.Call, query: Query, kind: Q) -> Value:
+        """`get_or_create(lookup, defaults=...)` reads the row and inserts it when absent;
+        `update_or_create` also writes `defaults` to the row it found."""
+        span = ctx.span(node)
+        lookups = [arg for arg in node.args if arg.keyword is None or arg.keyword.value not in DEFAULTS_ARGUMENTS]
+        guards = tuple(_key_guard(ctx, query.table, g) for g in _guards(ctx, lookups))
+        defaults = keyword_arg(node, "defaults")
+        assignments = _defaults(ctx, defaults) if defaults is not None else ()
+        for arg in node.args:
+            if arg.keyword is not None and arg.keyword.value in DEFAULTS_ARGUMENTS and arg.value is not defaults:
+                ctx.eval(arg.value)
+        # update_or_create locks the row it finds in a savepoint of its own: not a lock the caller takes
+        # to serialise its other work (no TX103 for it), and read here as it reads.
         read = ctx.evaluate_query(replace(query, guards=query.guards + guards), node)
+        if kind is Q.UPDATE_OR_CREATE and assignments:
+            ctx.emit(Write(span, ctx.tx, query.table, assignments, guards=query.guards + guards))
         # `**lookup` hides the columns: without them the constraint question has no answer.
-        columns = () if any(arg.star for arg in node.args) else query.sets + tuple(g.column for g in guards)
+        columns = () if any(arg.star for arg in lookups) else query.sets + tuple(g.column for g in guards)
         ctx.emit(Insert(span, ctx.tx, query.table, columns, checked_first=True))
         return Pair((ctx.row_from_read(read, query.table), Data()))
+
+    def _bulk_update(self, ctx: Context, node: cst.Call, query: Query) -> Value:
+        """`M.objects.bulk_update(rows, ["stock"])`: the named fields of the rows are written back, each
+        row's change as a save of it would write it. The rows are those of one read when `rows` holds
+        them (`list(qs)`), else every row of the model changed in memory here."""
+        positional = [arg.value for arg in node.args if arg.keyword is None]
+        given = ctx.eval(positional[0]) if positional else ctx.eval(keyword_arg(node, "objs") or cst.Name("None"))
+        fields_node = positional[1] if len(positional) > 1 else keyword_arg(node, "fields")
+        named = _string_list(fields_node) if fields_node is not None else None
+        for ref in ctx.changed_rows(query.table, given.read if isinstance(given, Rows) else None):
+            assignments = ctx.take_pending(ref, named)
+            if assignments:
+                ctx.emit(Write(ctx.span(node), ctx.tx, query.table, assignments, row=ref))
+        return Data()
 
     # -- model instances ------------------------------------------------------------------
     def _instance_method(self, ctx: Context, node: cst.Call, owner: Row | Parameter, method: str) -> Value | None:
@@ -247,7 +324,7 @@ class DjangoRecogniser(Recogniser):
     def _save(self, ctx: Context, node: cst.Call, owner: Row | Parameter) -> Value | None:
         update_fields = keyword_arg(node, "update_fields")
         force_insert = keyword_arg(node, "force_insert")
-        if (isinstance(force_insert, cst.Name) and force_insert.value == "True") or _copied(ctx, owner):
+        if (isinstance(force_insert, cst.Name) and force_insert.value == "True") or _copied(ctx, owner) or _adding(ctx, node):
             # A copy saved as a new row (`obj.pk = None; obj.save(force_insert=True)`): an INSERT.
             ref = owner.ref if isinstance(owner, Row) else RowRef(RowOrigin.PARAMETER, None, owner.name)
             columns = tuple(a.column for a in ctx.take_pending(ref, None))
@@ -276,6 +353,54 @@ def _copied(ctx: Context, owner: Row | Parameter) -> bool:
     return any(name in {"pk", "id"} and ctx.pending_value(ref, name) == "None" for name in ctx.pending_columns(ref))
 
 
+@dataclass(frozen=True)
+class _AddingBranches:
+    """The saves of a function that run only on an instance not yet in the database: in the branch
+    of `if obj._state.adding:` (or `if obj.pk is None:`, `if not obj.pk:`) that says so."""
+
+    saves: frozenset[int]  # ids of `obj.save()` calls whose `obj` the branch tests
+
+
+def _adding(ctx: Context, node: cst.Call) -> bool:
+    """`save()` of an instance the code has just found to be new inserts it (clarification 21)."""
+    return id(node) in ctx.memo(_AddingBranches, lambda: _adding_branches(ctx.func)).saves
+
+
+def _adding_branches(func: cst.FunctionDef) -> _AddingBranches:
+    found: set[int] = set()
+    for node in descendants(func):
+        if not isinstance(node, cst.If):
+            continue
+        tested, adding = _tests_adding(node.test)
+        branch = node.body if adding else node.orelse
+        if tested is None or branch is None:
+            continue
+        for inner in descendants(branch):
+            if isinstance(inner, cst.Call) and isinstance(inner.func, cst.Attribute) and inner.func.attr.value in SAVE_METHODS:
+                if dotted_name(inner.func.value) == tested:
+                    found.add(id(inner))
+    return _AddingBranches(frozenset(found))
+
+
+def _tests_adding(test: cst.BaseExpression) -> tuple[str | None, bool]:
+    """The instance a test asks "is it new?" about, and whether a true test means it is."""
+    positive = True
+    while isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        positive, test = not positive, test.expression
+    name = dotted_name(test) or ""
+    if name.endswith("._state.adding"):
+        return name.removesuffix("._state.adding"), positive
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        target = test.comparisons[0]
+        none = isinstance(target.comparator, cst.Name) and target.comparator.value == "None"
+        key = dotted_name(test.left) or ""
+        if none and key.endswith((".pk", ".id")) and isinstance(target.operator, (cst.Is, cst.IsNot)):
+            return key.rsplit(".", 1)[0], positive == isinstance(target.operator, cst.Is)
+    if name.endswith((".pk", ".id")):  # `if not obj.pk:`: new when the test is true
+        return name.rsplit(".", 1)[0], not positive
+    return None, True
+
+
 def _model_name(ctx: Context, node: cst.BaseExpression, base: Value) -> str | None:
     """The model class a manager is read from: known to the index, or an unbound capitalised name."""
     if isinstance(base, ModelClass):
@@ -294,6 +419,26 @@ def _model_name(ctx: Context, node: cst.BaseExpression, base: Value) -> str | No
 def _query_of_model(ctx: Context, node: cst.BaseExpression, value: Value) -> Query | None:
     model = _model_name(ctx, node, value)
     return Query(table=ctx.file.index.table_of(model), span=ctx.span(node), using=DEFAULT_DATABASE, api=API) if model else None
+
+
+def _joined(ctx: Context, node: cst.Call, query: Query) -> tuple[tuple[str, str], ...]:
+    """The related rows `select_related("account", "account__owner")` reads with the query's own: each
+    path (its prefixes included, parents first) with the table it reaches through the project's
+    foreign keys. A path the index cannot follow is left out (its row is then read on first access)."""
+    found = dict(query.joined)
+    for arg in node.args:
+        path = text_value(arg.value) if arg.keyword is None else None
+        if path is None:
+            ctx.eval(arg.value)
+            continue
+        model, parts = query.table, path.split("__")
+        for depth, part in enumerate(parts):
+            relation = ctx.file.index.relation_of(model, part)
+            if relation is None or relation.kind != "forward":
+                break
+            model = ctx.file.index.table_of(relation.model)
+            found.setdefault("__".join(parts[: depth + 1]), model)
+    return tuple(sorted(found.items(), key=lambda item: item[0].count("__")))
 
 
 def _string_arg(node: cst.Call, position: int) -> str | None:
@@ -319,6 +464,35 @@ def _string_list(node: cst.BaseExpression) -> list[str] | None:
             return None
         names.append(name)
     return names
+
+
+def _key_guard(ctx: Context, table: str, guard: Guard) -> Guard:
+    """`id=` in a lookup is the primary key (`pk`) of a model that declares no `id` field of its own."""
+    if guard.column == "id" and "id" not in ctx.file.index.columns_of(table):
+        return replace(guard, column="pk")
+    return guard
+
+
+def _defaults(ctx: Context, node: cst.BaseExpression) -> tuple[Assignment, ...]:
+    """The columns `defaults={"balance": ...}` (or `dict(balance=...)`) writes, with their values."""
+    if isinstance(node, cst.Dict):
+        found = []
+        for element in node.elements:
+            if isinstance(element, cst.DictElement) and (column := text_value(element.key)) is not None:
+                found.append(Assignment(column, ctx.value_of(element.value), ctx.span(element)))
+            else:
+                ctx.eval(element.value)
+        return tuple(found)
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "dict":
+        found = []
+        for arg in node.args:
+            if arg.keyword is not None:
+                found.append(Assignment(arg.keyword.value, ctx.value_of(arg.value), ctx.span(arg)))
+            else:
+                ctx.eval(arg.value)
+        return tuple(found)
+    ctx.eval(node)
+    return ()
 
 
 def _guards(ctx: Context, args: Sequence[cst.Arg]) -> tuple[Guard, ...]:
