@@ -16,7 +16,7 @@ import hashlib
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from txlint.core.index import AtomicWriter, ProjectIndex, Relation, TableDecl
+from txlint.core.index import AtomicWriter, ColumnDecl, ProjectIndex, Relation, TableDecl
 from txlint.core.summaries import CallSite, FunctionSummary
 
 Lookup = tuple[str, list[Any], str]  # method name, JSON-ready arguments, digest of the answer
@@ -89,8 +89,8 @@ class RecordingIndex(ProjectIndex):
         given = tuple(columns)
         return bool(self._ask("is_unique", (table, given), lambda: super(RecordingIndex, self).is_unique(table, given)))
 
-    def is_temporal(self, table: str, column: str) -> bool:
-        return bool(self._ask("column_decl", (table, column), lambda: super(RecordingIndex, self).is_temporal(table, column)))
+    def column_decl(self, table: str, column: str) -> ColumnDecl | None:
+        return self._ask("column_decl", (table, column), lambda: super(RecordingIndex, self).column_decl(table, column))
 
     def user_model(self) -> tuple[str, bool]:
         return self._ask("user_model", (), lambda: super(RecordingIndex, self).user_model())

@@ -207,11 +207,10 @@ class FunctionInterpreter(Branches):
         elif isinstance(node, cst.AugAssign):
             self.aug_assign(node)
         elif isinstance(node, cst.Del):
-            for target in node.target.elements if isinstance(node.target, cst.Tuple) else (node.target,):
-                if isinstance(target, cst.Element):
-                    target = target.value
-                if isinstance(target, cst.Subscript):
-                    self._set_item(target, Data(), node)
+            deleted = [e.value for e in node.target.elements] if isinstance(node.target, cst.Tuple) else [node.target]
+            for item in deleted:
+                if isinstance(item, cst.Subscript):  # `del obj.data[key]`
+                    self._set_item(item, Data(), node)
 
     def _refines_held_query(self, expr: cst.BaseExpression) -> bool:
         """`qs.prefetch_related(...)` as a statement, where `qs` holds a locking query: the refinement

@@ -22,8 +22,8 @@ from txlint.frontends.python.interpret.context import Context
 from txlint.frontends.python.interpret.state import Facet
 from txlint.frontends.python.interpret.values import Data, ModelClass, Pair, Parameter, Query, Row, Rows, Unknown, Value
 from txlint.frontends.python.literals import text_value
-from txlint.frontends.python.tree import descendants
 from txlint.frontends.python.recognisers.base import Recogniser, TxScope
+from txlint.frontends.python.recognisers.django_saves import SAVE_METHODS, adding, copied
 
 ATOMIC = "django.db.transaction.atomic"
 TRANSACTION_CONTROL = {f"django.db.transaction.{name}" for name in ("set_autocommit", "commit", "rollback")}
@@ -95,7 +95,6 @@ QUERYSET_METHODS: dict[str, Q] = {
 }  # fmt: skip
 # Keyword arguments of get_or_create/update_or_create that are not lookups.
 DEFAULTS_ARGUMENTS = {"defaults", "create_defaults"}
-SAVE_METHODS = {"save", "asave"}
 REQUESTS = {"request", "self.request"}  # a view's request: its `user` is a row loaded by the middleware
 REFRESH_METHODS = {"refresh_from_db", "arefresh_from_db"}
 
@@ -324,7 +323,7 @@ class DjangoRecogniser(Recogniser):
     def _save(self, ctx: Context, node: cst.Call, owner: Row | Parameter) -> Value | None:
         update_fields = keyword_arg(node, "update_fields")
         force_insert = keyword_arg(node, "force_insert")
-        if (isinstance(force_insert, cst.Name) and force_insert.value == "True") or _copied(ctx, owner) or _adding(ctx, node):
+        if (isinstance(force_insert, cst.Name) and force_insert.value == "True") or copied(ctx, owner) or adding(ctx, node):
             # A copy saved as a new row (`obj.pk = None; obj.save(force_insert=True)`): an INSERT.
             ref = owner.ref if isinstance(owner, Row) else RowRef(RowOrigin.PARAMETER, None, owner.name)
             columns = tuple(a.column for a in ctx.take_pending(ref, None))
@@ -345,60 +344,6 @@ class DjangoRecogniser(Recogniser):
         assignments = ctx.take_pending(ref, named)
         ctx.emit(Write(ctx.span(node), ctx.tx, table, assignments, row=ref, whole_row=update_fields is None))
         return Data()
-
-
-def _copied(ctx: Context, owner: Row | Parameter) -> bool:
-    """`obj.pk = None` (or `obj.id = None`) before `save()`: Django inserts a copy, it writes no existing row."""
-    ref = owner.ref if isinstance(owner, Row) else RowRef(RowOrigin.PARAMETER, None, owner.name)
-    return any(name in {"pk", "id"} and ctx.pending_value(ref, name) == "None" for name in ctx.pending_columns(ref))
-
-
-@dataclass(frozen=True)
-class _AddingBranches:
-    """The saves of a function that run only on an instance not yet in the database: in the branch
-    of `if obj._state.adding:` (or `if obj.pk is None:`, `if not obj.pk:`) that says so."""
-
-    saves: frozenset[int]  # ids of `obj.save()` calls whose `obj` the branch tests
-
-
-def _adding(ctx: Context, node: cst.Call) -> bool:
-    """`save()` of an instance the code has just found to be new inserts it (clarification 21)."""
-    return id(node) in ctx.memo(_AddingBranches, lambda: _adding_branches(ctx.func)).saves
-
-
-def _adding_branches(func: cst.FunctionDef) -> _AddingBranches:
-    found: set[int] = set()
-    for node in descendants(func):
-        if not isinstance(node, cst.If):
-            continue
-        tested, adding = _tests_adding(node.test)
-        branch = node.body if adding else node.orelse
-        if tested is None or branch is None:
-            continue
-        for inner in descendants(branch):
-            if isinstance(inner, cst.Call) and isinstance(inner.func, cst.Attribute) and inner.func.attr.value in SAVE_METHODS:
-                if dotted_name(inner.func.value) == tested:
-                    found.add(id(inner))
-    return _AddingBranches(frozenset(found))
-
-
-def _tests_adding(test: cst.BaseExpression) -> tuple[str | None, bool]:
-    """The instance a test asks "is it new?" about, and whether a true test means it is."""
-    positive = True
-    while isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
-        positive, test = not positive, test.expression
-    name = dotted_name(test) or ""
-    if name.endswith("._state.adding"):
-        return name.removesuffix("._state.adding"), positive
-    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
-        target = test.comparisons[0]
-        none = isinstance(target.comparator, cst.Name) and target.comparator.value == "None"
-        key = dotted_name(test.left) or ""
-        if none and key.endswith((".pk", ".id")) and isinstance(target.operator, (cst.Is, cst.IsNot)):
-            return key.rsplit(".", 1)[0], positive == isinstance(target.operator, cst.Is)
-    if name.endswith((".pk", ".id")):  # `if not obj.pk:`: new when the test is true
-        return name.rsplit(".", 1)[0], not positive
-    return None, True
 
 
 def _model_name(ctx: Context, node: cst.BaseExpression, base: Value) -> str | None:
