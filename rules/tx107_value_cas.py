@@ -39,6 +39,11 @@ class ValueCas(Rule):
             "    (old - x, pk, version),\n"
             ")\n"
         ),
+        known_problems=(
+            "Date and time columns are known from Django's date and time fields, else from their names "
+            "(`expires_at`, `valid_until`); the column types of SQLAlchemy models and SQL DDL are not read "
+            "for this, so a date column of such a table named otherwise is still judged as a value."
+        ),
     )
     INVALID = [
         (
@@ -64,6 +69,15 @@ class ValueCas(Rule):
             "def close(basket_id, order):\n"
             "    basket = Basket.objects.get(pk=basket_id)\n"
             "    basket.answers.update(basket=None)\n"
+        ),
+        # Near miss: a date compared with the one read (clarification 20): time does not go back and forth.
+        (
+            "from django.db import models\n"
+            "class Token(models.Model):\n"
+            "    expires_at = models.DateTimeField()\n"
+            "def extend(pk, until):\n"
+            "    token = Token.objects.get(pk=pk)\n"
+            "    return Token.objects.filter(pk=pk, expires_at=token.expires_at).update(expires_at=until)\n"
         ),
         # Near miss: a version column is compared as well.
         "BEGIN;\nUPDATE wallets SET balance = 40.00, version = version + 1 WHERE id = 7 AND balance = 100.00 AND version = 3;\nCOMMIT;\n",

@@ -38,6 +38,11 @@ class UncheckedCas(Rule):
             "    ship(order_id)\n"
             "    return True\n"
         ),
+        known_problems=(
+            "A guard that keeps a minimum or maximum is recognised when the WHERE compares the written "
+            "column with the very expression written (`low__gt=v` with `low=v`, `SET low = %s WHERE low > %s` "
+            "given the same variable twice); a keeper written otherwise (`Least(F('low'), v)`) is still a CAS."
+        ),
     )
     INVALID = [
         (
@@ -74,6 +79,18 @@ class UncheckedCas(Rule):
             "def detach(discount):\n"
             "    CartPosition.objects.filter(discount=discount).update(discount=None)\n"
             "    discount.delete()\n"
+        ),
+        # Near miss: an assert on the row count is a check (clarification 21).
+        (
+            "def mark_paid(order_id):\n"
+            "    assert Order.objects.filter(pk=order_id, status='pending').update(status='paid') == 1\n"
+            "    ship(order_id)\n"
+        ),
+        # Near miss: keeping a minimum compares the column with the value written, not a state it
+        # read (clarification 20): losing means another request kept a lower one.
+        (
+            "def record_low(stat_id, price):\n"
+            "    Stat.objects.filter(pk=stat_id, low__gt=price).update(low=price)\n"
         ),
         # The row count is returned to the caller, who decides.
         (

@@ -156,6 +156,25 @@ def writes_row_of(read: Read, read_index: int, write: Write) -> bool:
     return matched == read_keys
 
 
+def other_rows(read: Read, read_index: int, write: Write) -> bool:
+    """Whether an UPDATE by WHERE surely targets other rows than `read` loaded: both compare one key
+    column, the UPDATE with a row created here (which the read cannot have loaded) or with a value
+    taken from another row than the read's (`basket = old_basket` read, `basket = new_basket`
+    written). Values of unknown origin (parameters) prove nothing."""
+    read_keys = {_key(g.column): {d.row for d in g.value.depends_on} for g in read.guards if g.op == "="}
+    for guard in write.guards:
+        key = _key(guard.column)
+        found = {d.row for d in guard.value.depends_on}
+        if guard.op != "=" or key not in read_keys or not found:
+            continue
+        if any(row.origin is RowOrigin.READ and row.read == read_index for row in found):
+            continue
+        expected = read_keys[key]
+        if all(row.origin is RowOrigin.CREATED for row in found) or (expected and not expected & found):
+            return True
+    return False
+
+
 def decrements(write: Write, config: Config) -> list[tuple[Assignment, Delta]]:
     """The in-database decrements of money-like columns a write performs (`SET c = c - x`)."""
     found = []

@@ -24,6 +24,7 @@ from txlint.frontends.python.interpret.values import Data, ModelClass, Pair, Par
 from txlint.frontends.python.literals import text_value
 from txlint.frontends.python.recognisers.base import Recogniser, TxScope
 from txlint.frontends.python.recognisers.django_saves import SAVE_METHODS, adding, copied
+from txlint.frontends.python.recognisers.project_names import qualified
 
 ATOMIC = "django.db.transaction.atomic"
 TRANSACTION_CONTROL = {f"django.db.transaction.{name}" for name in ("set_autocommit", "commit", "rollback")}
@@ -95,7 +96,8 @@ QUERYSET_METHODS: dict[str, Q] = {
 }  # fmt: skip
 # Keyword arguments of get_or_create/update_or_create that are not lookups.
 DEFAULTS_ARGUMENTS = {"defaults", "create_defaults"}
-REQUESTS = {"request", "self.request"}  # a view's request: its `user` is a row loaded by the middleware
+REQUESTS = {"request", "self.request"}
+FORM_MODULES = ("django.forms.", "rest_framework.serializers.")  # the bases of forms and serializers  # a view's request: its `user` is a row loaded by the middleware
 REFRESH_METHODS = {"refresh_from_db", "arefresh_from_db"}
 
 
@@ -182,6 +184,9 @@ class DjangoRecogniser(Recogniser):
                 found = self._instance_method(ctx, node, receiver, method)
                 if found is not None:
                     return found
+        form = _bound_form(ctx, node)
+        if form is not None:
+            return form
         qualified = ctx.imports.resolve(node.func)
         if qualified in TRANSACTION_CONTROL:
             return self._transaction_control(ctx, node, qualified)
@@ -288,7 +293,10 @@ class DjangoRecogniser(Recogniser):
         # to serialise its other work (no TX103 for it), and read here as it reads.
         read = ctx.evaluate_query(replace(query, guards=query.guards + guards), node)
         if kind is Q.UPDATE_OR_CREATE and assignments:
-            ctx.emit(Write(span, ctx.tx, query.table, assignments, guards=query.guards + guards))
+            # The row found is saved by its key: a lookup column `defaults` sets again is no guard of it.
+            written = {a.column for a in assignments}
+            keys = tuple(g for g in query.guards + guards if g.column not in written)
+            ctx.emit(Write(span, ctx.tx, query.table, assignments, guards=keys))
         # `**lookup` hides the columns: without them the constraint question has no answer.
         columns = () if any(arg.star for arg in lookups) else query.sets + tuple(g.column for g in guards)
         ctx.emit(Insert(span, ctx.tx, query.table, columns, checked_first=True))
@@ -344,6 +352,22 @@ class DjangoRecogniser(Recogniser):
         assignments = ctx.take_pending(ref, named)
         ctx.emit(Write(ctx.span(node), ctx.tx, table, assignments, row=ref, whole_row=update_fields is None))
         return Data()
+
+
+def _bound_form(ctx: Context, node: cst.Call) -> Data | None:
+    """`EmailForm(request.POST, initial={"email": user.email})`: a project form (or serializer) whose
+    cleaned values come from the data it is bound to, not from the `initial` values or the `instance`
+    it is also given (clarification 17: a value from a form is not computed from the row)."""
+    name = qualified(ctx, node.func)
+    library = ctx.file.index.library_class_of(name) if name is not None else None
+    if library is None or not library.startswith(FORM_MODULES):
+        return None
+    given = [ctx.eval(arg.value) for arg in node.args]
+    data_position = 1 if library.startswith("rest_framework.") else 0
+    positional = [value for arg, value in zip(node.args, given, strict=True) if arg.keyword is None and not arg.star]
+    keywords = {arg.keyword.value: value for arg, value in zip(node.args, given, strict=True) if arg.keyword is not None}
+    data = keywords.get("data", positional[data_position] if len(positional) > data_position else None)
+    return Data(data.deps) if isinstance(data, Data) else Data()
 
 
 def _model_name(ctx: Context, node: cst.BaseExpression, base: Value) -> str | None:
