@@ -96,8 +96,8 @@ QUERYSET_METHODS: dict[str, Q] = {
 }  # fmt: skip
 # Keyword arguments of get_or_create/update_or_create that are not lookups.
 DEFAULTS_ARGUMENTS = {"defaults", "create_defaults"}
-REQUESTS = {"request", "self.request"}
-FORM_MODULES = ("django.forms.", "rest_framework.serializers.")  # the bases of forms and serializers  # a view's request: its `user` is a row loaded by the middleware
+REQUESTS = {"request", "self.request"}  # a view's request: its `user` is a row loaded by the middleware
+FORM_MODULES = ("django.forms.", "rest_framework.serializers.")  # the bases of forms and serializers
 REFRESH_METHODS = {"refresh_from_db", "arefresh_from_db"}
 
 
@@ -358,6 +358,8 @@ def _bound_form(ctx: Context, node: cst.Call) -> Data | None:
     """`EmailForm(request.POST, initial={"email": user.email})`: a project form (or serializer) whose
     cleaned values come from the data it is bound to, not from the `initial` values or the `instance`
     it is also given (clarification 17: a value from a form is not computed from the row)."""
+    if not (dotted_name(node.func) or "").rsplit(".", 1)[-1][:1].isupper():
+        return None  # not a class
     name = qualified(ctx, node.func)
     library = ctx.file.index.library_class_of(name) if name is not None else None
     if library is None or not library.startswith(FORM_MODULES):
