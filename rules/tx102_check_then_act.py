@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from txlint.core.ftypes import Severity, Span
 from txlint.core.index import ProjectIndex, normalise_column
 from txlint.core.ir import Act, Change, Condition, Insert, LockMode, Op, Read, ReadKind, RowOrigin, Unit, ValueKind, Write, in_order
-from txlint.core.queries import callers_passing, cas_guards, holds_lock, written_columns
+from txlint.core.queries import callers_passing, cas_guards, holds_lock, other_rows, written_columns
 from txlint.core.rule import RelatedSpan, Report, Rule, RuleContext, RuleDoc
 from txlint.core.summaries import Passed
 
@@ -186,7 +186,7 @@ def _row_state_act(unit: Unit, write: Write, context: RuleContext) -> Report | N
             if read.kind is not ReadKind.ROWS or column is None or normalise_column(column) not in written:
                 continue
             same_row = write.row is not None and write.row.origin is RowOrigin.READ and write.row.read == read_index
-            if not same_row and (write.row is not None or write.table != read.table):
+            if not same_row and (write.row is not None or write.table != read.table or other_rows(read, read_index, write)):
                 continue
             if holds_lock(read, write, shared_counts=True):
                 continue

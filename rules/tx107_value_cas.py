@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from txlint.core.ftypes import Severity
-from txlint.core.index import ProjectIndex, normalise_column
+from txlint.core.index import normalise_column
 from txlint.core.ir import RowOrigin, Unit, ValueKind, Write
-from txlint.core.queries import is_state_column, is_version_column, written_columns
+from txlint.core.queries import is_foreign_key, is_state_column, is_version_column, not_a_cas, written_columns
 from txlint.core.rule import Report, Rule, RuleContext, RuleDoc
 
 
@@ -39,6 +39,11 @@ class ValueCas(Rule):
             "    (old - x, pk, version),\n"
             ")\n"
         ),
+        known_problems=(
+            "Date and time columns are known from Django's date and time fields, else from their names "
+            "(`expires_at`, `valid_until`); the column types of SQLAlchemy models and SQL DDL are not read "
+            "for this, so a date column of such a table named otherwise is still judged as a value."
+        ),
     )
     INVALID = [
         (
@@ -64,6 +69,15 @@ class ValueCas(Rule):
             "def close(basket_id, order):\n"
             "    basket = Basket.objects.get(pk=basket_id)\n"
             "    basket.answers.update(basket=None)\n"
+        ),
+        # Near miss: a date compared with the one read (clarification 20): time does not go back and forth.
+        (
+            "from django.db import models\n"
+            "class Token(models.Model):\n"
+            "    expires_at = models.DateTimeField()\n"
+            "def extend(pk, until):\n"
+            "    token = Token.objects.get(pk=pk)\n"
+            "    return Token.objects.filter(pk=pk, expires_at=token.expires_at).update(expires_at=until)\n"
         ),
         # Near miss: a version column is compared as well.
         "BEGIN;\nUPDATE wallets SET balance = 40.00, version = version + 1 WHERE id = 7 AND balance = 100.00 AND version = 3;\nCOMMIT;\n",
@@ -99,17 +113,9 @@ class ValueCas(Rule):
                     continue
                 if column in monotonic or f"{op.table}.{guard.column}".lower() in monotonic:
                     continue
-                if _is_foreign_key(index, op.table, guard.column):
-                    continue  # a reference re-pointed or detached, not a value that goes back and forth (clarification 20)
+                if is_foreign_key(op.table, guard.column, index) or not_a_cas(op, guard, index):
+                    continue  # a reference re-pointed or detached, a date, a kept minimum: no ABA to fear (clarification 20)
                 if guard.value.kind is ValueKind.DERIVED and any(d.row.origin is RowOrigin.READ for d in guard.value.depends_on):
                     yield Report(op.span, f"`{op.table}.{guard.column}` is compared with its old value (ABA): compare a version column instead")
                     break
 
-
-def _is_foreign_key(index: ProjectIndex, table: str, column: str) -> bool:
-    """`account` or `account_id` of a model whose `account` is a foreign key or one-to-one field."""
-    for name in dict.fromkeys((column, column.removesuffix("_id"))):
-        relation = index.relation_of(table, name)
-        if relation is not None and relation.kind == "forward" and relation.column is None:
-            return True
-    return False

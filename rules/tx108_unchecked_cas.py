@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from txlint.core.ftypes import Severity
 from txlint.core.index import ProjectIndex, normalise_column
 from txlint.core.ir import Unit, Write
-from txlint.core.queries import cas_guards
+from txlint.core.queries import cas_guards, not_a_cas
 from txlint.core.rule import Report, Rule, RuleContext, RuleDoc
 
 
@@ -37,6 +37,11 @@ class UncheckedCas(Rule):
             "        return False\n"
             "    ship(order_id)\n"
             "    return True\n"
+        ),
+        known_problems=(
+            "A guard that keeps a minimum or maximum is recognised when the WHERE compares the written "
+            "column with the very expression written (`low__gt=v` with `low=v`, `SET low = %s WHERE low > %s` "
+            "given the same variable twice); a keeper written otherwise (`Least(F('low'), v)`) is still a CAS."
         ),
     )
     INVALID = [
@@ -75,6 +80,18 @@ class UncheckedCas(Rule):
             "    CartPosition.objects.filter(discount=discount).update(discount=None)\n"
             "    discount.delete()\n"
         ),
+        # Near miss: an assert on the row count is a check (clarification 21).
+        (
+            "def mark_paid(order_id):\n"
+            "    assert Order.objects.filter(pk=order_id, status='pending').update(status='paid') == 1\n"
+            "    ship(order_id)\n"
+        ),
+        # Near miss: keeping a minimum compares the column with the value written, not a state it
+        # read (clarification 20): losing means another request kept a lower one.
+        (
+            "def record_low(stat_id, price):\n"
+            "    Stat.objects.filter(pk=stat_id, low__gt=price).update(low=price)\n"
+        ),
         # The row count is returned to the caller, who decides.
         (
             "def claim(job_id):\n"
@@ -86,7 +103,7 @@ class UncheckedCas(Rule):
         index = context.index
         for op in unit.ops:
             if isinstance(op, Write) and op.result_checked is False and _one_row(op, index):
-                guards = cas_guards(op, context.config)
+                guards = [g for g in cas_guards(op, context.config) if not not_a_cas(op, g, index)]
                 if guards:
                     columns = ", ".join(f"`{op.table}.{g.column}`" for g in guards)
                     yield Report(op.span, f"conditional update on {columns}: its affected-row count is never checked")

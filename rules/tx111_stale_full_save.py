@@ -38,7 +38,12 @@ class StaleFullSave(Rule):
             "    product.title = title\n"
             "    product.save(update_fields=[\"title\"])\n"
         ),
-        known_problems="Only writers this run can see count: a counter updated by another service is unknown.",
+        known_problems=(
+            "Only writers this run can see count: a counter updated by another service is unknown. A save "
+            "that inserts is told by `force_insert=True`, `pk = None` before it, or a branch testing "
+            "`obj._state.adding` / `obj.pk is None` around it; a helper that saves, called under such a "
+            "branch, is still judged as an update."
+        ),
     )
     INVALID = [
         (
@@ -68,6 +73,22 @@ class StaleFullSave(Rule):
             "    product = Product.objects.get(pk=pk)\n"
             "    product.title = title\n"
             "    product.save()\n"
+        ),
+        # Near miss: a save that inserts writes no stale column of an existing row (clarification 21).
+        (
+            "from django.db import models\n"
+            "from django.db.models import F\n"
+            "class Product(models.Model):\n"
+            "    title = models.CharField(max_length=40)\n"
+            "    views = models.IntegerField()\n"
+            "def seen(pk):\n"
+            "    Product.objects.filter(pk=pk).update(views=F('views') + 1)\n"
+            "def store(product: Product, title):\n"
+            "    product.title = title\n"
+            "    if product._state.adding:\n"
+            "        product.save()\n"
+            "    else:\n"
+            "        product.save(update_fields=['title'])\n"
         ),
         # Near miss: a constant update is not an atomic writer (clarification 13).
         (

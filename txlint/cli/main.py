@@ -253,7 +253,9 @@ def _speed_options(command: Callable[..., None]) -> Callable[..., None]:
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 @click.option("--statistics", is_flag=True, help="Print how many findings each code has instead of the findings.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), help="Read settings from this file.")
-@click.option("--quiet", "-q", is_flag=True, help="Print findings only: no summary, no skipped-file notices.")
+@click.option(
+    "--quiet", "-q", is_flag=True, help="Print findings only: no summary, no notices but those of files that could not be analysed."
+)
 @click.option("--stdin-filename", help="With path `-`: read the source from stdin and report it under this name.")
 @_speed_options
 @_gate_options
@@ -318,8 +320,8 @@ def check(
         result.notices[:0] = found.notices
     root = _repository_root(config)
     result.notices += _gate_filter(result, gate, changed, known, lambda: {baseline_file.project_path(p, root) for p in checked}, enabled)
-    if not quiet:
-        for notice in result.notices:
+    for notice in result.notices:
+        if notice.not_analysed or not quiet:  # a file that dropped out of the check is always shown
             _notice(notice)
     if write_baseline is not None:
         _write_baseline(write_baseline, result, root, quiet)
@@ -327,7 +329,9 @@ def check(
     if add_ignore:
         sys.exit(0 if _add_ignore(result, config, stamps, quiet) or exit_zero else 1)
     _emit(_report(result, output_format, statistics, quiet, root, enabled), output_file)
-    sys.exit(0 if exit_zero or not result.findings else 1)
+    # A file txlint could not analyse fails the run, as a parse error (TX000) does: unseen, its bugs would pass.
+    failed = bool(result.findings) or any(notice.not_analysed for notice in result.notices)
+    sys.exit(0 if exit_zero or not failed else 1)
 
 
 def _discover(paths: tuple[str, ...], config: Config) -> Discovery:
@@ -343,7 +347,7 @@ def _report(result: RunResult, output_format: str, show_statistics: bool, quiet:
             rows = [{"code": c, "name": n, "count": k} for c, n, k in statistics(result.findings)]
             return json.dumps(rows, indent=2) + "\n"
         return render_statistics(result.findings)
-    context = ReportContext(result.files_checked, root, enabled)
+    context = ReportContext(result.files_checked, root, enabled, sum(n.not_analysed for n in result.notices))
     output = FORMATS[output_format](result.findings, context)
     if output_format == "text" and quiet:
         output = "".join(line + "\n" for line in output.splitlines()[:-1])

@@ -81,7 +81,13 @@ class Finding:
 
 @dataclass(frozen=True)
 class Notice:
-    """A file that was not analysed (binary, too big, unreadable, a symlink loop) and why."""
+    """A file that was not analysed (binary, too big, unreadable, a symlink loop) and why.
+
+    `not_analysed`: a file txlint was asked to check could not be read or analysed (unreadable, not
+    text, an internal error): like a parse error it fails the run and is shown even with `--quiet`,
+    so a file never drops out of the check unseen. Skips the configuration asks for (a file over
+    `max-file-size`) and remarks about the walk are only shown."""
 
     path: str
     reason: str
+    not_analysed: bool = False

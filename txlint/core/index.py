@@ -27,6 +27,9 @@ class ColumnDecl:
     references: str | None = None  # a foreign key or one-to-one field: the model it points to
     related_name: str | None = None  # the name of the reverse accessor on that model ("+": none)
     one_to_one: bool = False
+    field_class: str | None = None  # a project's own field class (`CodeField`): unique when its class makes it so
+    temporal: bool = False  # a date or time column (clarification 20: neither a value CAS nor a CAS for TX108)
+    collection: bool = False  # a JSON, array or key-value column: a value changed in place (`tags.append(t)`)
 
 
 # What a foreign key to the configured user model (`settings.AUTH_USER_MODEL`) references: the
@@ -64,6 +67,10 @@ class TableDecl:
     unique_sets: tuple[tuple[str, ...], ...] = ()  # multi-column unique constraints
     non_negative: tuple[str, ...] = ()  # columns with a CHECK (col >= 0)
     complete: bool = True  # False: only some facts are known (an ALTER TABLE without its CREATE TABLE)
+    # Bases imported from a module that may be a library's (not a model base the front-end knows):
+    # when the project does not declare one of them, its constraints are unknown.
+    opaque_bases: tuple[str, ...] = ()
+    unique_field: bool = False  # a field class whose `__init__` makes every field of it unique
 
 
 @dataclass(frozen=True)
@@ -88,6 +95,7 @@ class ProjectIndex:
     _table_names: dict[str, list[TableDecl]] = field(default_factory=dict, repr=False)
     _with_fields: dict[frozenset[str], tuple[str, ...]] = field(default_factory=dict, repr=False)
     _relations: dict[tuple[str, str], Relation] | None = field(default=None, repr=False)
+    _unique_fields: frozenset[str] | None = field(default=None, repr=False)
     summaries: dict[str, FunctionSummary] = field(default_factory=dict)  # by qualified name
     _by_tail: dict[str, list[str]] = field(default_factory=dict, repr=False)  # last two parts -> qualified names
     exports: dict[str, str] = field(default_factory=dict)  # a module-level import: `pkg.db.Session` -> what it names
@@ -249,7 +257,9 @@ class ProjectIndex:
             found = self._relations.get((decl.name, attribute))
             if found is not None:
                 return found
-        return None
+        # A model the project does not declare (Django's own `User`) still has the reverse accessors
+        # of the project's foreign keys to it.
+        return self._relations.get((model, attribute))
 
     def _all_relations(self) -> dict[tuple[str, str], Relation]:
         forward: dict[tuple[str, str], Relation] = {}
@@ -267,6 +277,12 @@ class ProjectIndex:
                     accessor = column.related_name or (name.lower() if column.one_to_one else f"{name.lower()}_set")
                     reverse.setdefault((target, accessor), Relation("forward" if column.one_to_one else "reverse", name, column.name))
         return {**reverse, **forward}  # a field of the model itself wins over a reverse accessor of the same name
+
+    def user_model(self) -> tuple[str, bool]:
+        """The model of the project's users (what `request.user` is) and whether the project declares
+        it (else Django's `User`)."""
+        found = self._user_model()
+        return found, found != "User" or any(not d.path.startswith("<") for d in self.decls.get(found, []))
 
     def _user_model(self) -> str:
         users = [
@@ -329,18 +345,46 @@ class ProjectIndex:
         return frozenset(c.name for d in self.declarations_of_table(table) for c in d.columns)
 
     def knows_table(self, table: str) -> bool:
-        """Whether the project declares this table (so the absence of a constraint means something)."""
-        return any(d.complete for d in self.declarations_of_table(table))
+        """Whether the project declares this table (so the absence of a constraint means something):
+        not when it derives from a base of a library the project does not declare (clarification 19:
+        its constraints are unknown, so silent rather than flagged)."""
+        decls = self.declarations_of_table(table)
+        if any(base not in self.decls for d in decls for base in d.opaque_bases):
+            return False
+        return any(d.complete for d in decls)
 
     def is_unique(self, table: str, columns: Iterable[str]) -> bool:
-        """Whether inserting rows with these columns set hits a unique constraint (the primary key excluded)."""
+        """Whether inserting rows with these columns set hits a unique constraint: a unique field (or
+        one of a field class that makes itself unique), a unique set, the primary key (`pk`; an `id`
+        is named only when a lookup says it is the key, since rows inserted with a generated id each
+        get their own)."""
         given = {normalise_column(c) for c in columns}
+        if "pk" in given:
+            return True
+        unique_classes = self._unique_field_classes()
         for decl in self.declarations_of_table(table):
-            if any(c.unique and normalise_column(c.name) in given for c in decl.columns):
+            if any((c.unique or c.field_class in unique_classes) and normalise_column(c.name) in given for c in decl.columns):
                 return True
             if any(s and {normalise_column(c) for c in s} <= given for s in decl.unique_sets):
                 return True
         return False
+
+    def _unique_field_classes(self) -> frozenset[str]:
+        """The project's field classes that make their fields unique, and the classes deriving from them."""
+        if self._unique_fields is None:
+            found = {name for name, decls in self.decls.items() if any(d.unique_field for d in decls)}
+            changed = bool(found)
+            while changed:
+                derived = {name for name, decls in self.decls.items() if name not in found and any(b in found for d in decls for b in d.bases)}
+                found |= derived
+                changed = bool(derived)
+            self._unique_fields = frozenset(found)
+        return self._unique_fields
+
+    def column_decl(self, table: str, column: str) -> ColumnDecl | None:
+        """What the schema declares of one column of a model/table (None: not declared)."""
+        wanted = normalise_column(column)
+        return next((c for d in self.declarations_of_table(table) for c in d.columns if normalise_column(c.name) == wanted), None)
 
     def version_column(self, table: str) -> str | None:
         return next((d.version_column for d in self.declarations_of_table(table) if d.version_column), None)

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from txlint.core.config import Config
-from txlint.core.index import normalise_column
+from txlint.core.index import ProjectIndex, normalise_column
 from txlint.core.ir import Assignment, CacheKind, CacheOp, Delta, Guard, LockMode, Op, Read, RowOrigin, RowRef, Unit, ValueKind, Write
 from txlint.core.summaries import CallSite, Passed
 
@@ -69,6 +69,51 @@ def cas_guards(write: Write, config: Config, version_column: str | None = None) 
     ]
 
 
+# The last word of a column named as a date or time, for a column the schema does not declare.
+TEMPORAL_WORDS = frozenset({"at", "date", "time", "timestamp", "datetime", "deadline", "until", "expiry", "expires"})
+
+
+def not_a_cas(write: Write, guard: Guard, index: ProjectIndex) -> bool:
+    """A guard that compares a written column without making the UPDATE a compare-and-swap worth
+    checking or versioning (clarification 20): a date or time column; a foreign key set to NULL (a
+    detach); the written column compared with the very value written (`SET low = v WHERE low > v`,
+    keeping a minimum or a maximum)."""
+    column = normalise_column(guard.column)
+    written = {normalise_column(a.column): a for a in write.assignments}
+    assignment = written.get(column)
+    if assignment is None:
+        return False
+    if is_temporal(write.table, guard.column, index):
+        return True
+    if assignment.value.expression == "None" and (is_foreign_key(write.table, guard.column, index) or _undeclared_key(write.table, guard.column, index)):
+        return True
+    expression = assignment.value.expression
+    return guard.op in {">", ">=", "<", "<="} and expression is not None and guard.value.expression == expression
+
+
+def is_temporal(table: str, column: str, index: ProjectIndex) -> bool:
+    """A date or time column: declared so, or (undeclared) named so (`expires_at`, `valid_until`)."""
+    declared = index.column_decl(table, column)
+    if declared is not None:
+        return declared.temporal
+    parts = words(column)
+    return (len(parts) > 1 and parts[-1] in TEMPORAL_WORDS) or (len(parts) == 1 and parts[0] in TEMPORAL_WORDS - {"at"})
+
+
+def _undeclared_key(table: str, column: str, index: ProjectIndex) -> bool:
+    """`group_id` of a table whose schema does not declare it: named as a reference to another row."""
+    return column.lower().endswith("_id") and index.column_decl(table, column) is None
+
+
+def is_foreign_key(table: str, column: str, index: ProjectIndex) -> bool:
+    """`account` or `account_id` of a model whose `account` is a foreign key or one-to-one field."""
+    for name in dict.fromkeys((column, column.removesuffix("_id"))):
+        relation = index.relation_of(table, name)
+        if relation is not None and relation.kind == "forward" and relation.column is None:
+            return True
+    return False
+
+
 def holds_lock(read: Read, op: Op, *, shared_counts: bool) -> bool:
     """The read's row lock is held by the transaction `op` runs in.
 
@@ -111,6 +156,25 @@ def writes_row_of(read: Read, read_index: int, write: Write) -> bool:
             if _key(guard.column) == column and (guard.value.expression == expression or from_row):
                 matched.add((column, expression))
     return matched == read_keys
+
+
+def other_rows(read: Read, read_index: int, write: Write) -> bool:
+    """Whether an UPDATE by WHERE surely targets other rows than `read` loaded: both compare one key
+    column, the UPDATE with a row created here (which the read cannot have loaded) or with a value
+    taken from another row than the read's (`basket = old_basket` read, `basket = new_basket`
+    written). Values of unknown origin (parameters) prove nothing."""
+    read_keys = {_key(g.column): {d.row for d in g.value.depends_on} for g in read.guards if g.op == "="}
+    for guard in write.guards:
+        key = _key(guard.column)
+        found = {d.row for d in guard.value.depends_on}
+        if guard.op != "=" or key not in read_keys or not found:
+            continue
+        if any(row.origin is RowOrigin.READ and row.read == read_index for row in found):
+            continue
+        expected = read_keys[key]
+        if all(row.origin is RowOrigin.CREATED for row in found) or (expected and not expected & found):
+            return True
+    return False
 
 
 def decrements(write: Write, config: Config) -> list[tuple[Assignment, Delta]]:

@@ -16,7 +16,7 @@ import hashlib
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from txlint.core.index import AtomicWriter, ProjectIndex, Relation, TableDecl
+from txlint.core.index import AtomicWriter, ColumnDecl, ProjectIndex, Relation, TableDecl
 from txlint.core.summaries import CallSite, FunctionSummary
 
 Lookup = tuple[str, list[Any], str]  # method name, JSON-ready arguments, digest of the answer
@@ -27,6 +27,8 @@ QUESTIONS = (
     "columns_of",
     "knows_table",
     "is_unique",
+    "column_decl",
+    "user_model",
     "version_column",
     "is_non_negative",
     "table_of",
@@ -86,6 +88,12 @@ class RecordingIndex(ProjectIndex):
     def is_unique(self, table: str, columns: Iterable[str]) -> bool:
         given = tuple(columns)
         return bool(self._ask("is_unique", (table, given), lambda: super(RecordingIndex, self).is_unique(table, given)))
+
+    def column_decl(self, table: str, column: str) -> ColumnDecl | None:
+        return self._ask("column_decl", (table, column), lambda: super(RecordingIndex, self).column_decl(table, column))
+
+    def user_model(self) -> tuple[str, bool]:
+        return self._ask("user_model", (), lambda: super(RecordingIndex, self).user_model())
 
     def version_column(self, table: str) -> str | None:
         return self._ask("version_column", (table,), lambda: super(RecordingIndex, self).version_column(table))

@@ -132,7 +132,7 @@ class Engine:
         outcomes: list[FileOutcome] = []
         for value in _phase(workers, Phase.JUDGE, (writers, calls), lost):
             outcomes += value
-        outcomes += [FileOutcome(number, notices=[Notice(_display(workers, number), reason)]) for number, reason in lost.items()]
+        outcomes += [FileOutcome(number, notices=[Notice(_display(workers, number), reason, not_analysed=True)]) for number, reason in lost.items()]
         result = RunResult(files_analysed=sum(w.analysed for w in workers), processes=len(workers) if isinstance(workers[0], ProcessWorker) else 1)
         for outcome in sorted(outcomes, key=lambda o: o.number):
             result.findings += outcome.findings

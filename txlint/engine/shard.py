@@ -231,7 +231,7 @@ class Shard:
         if isinstance(why, python_frontend.PythonSyntaxError):
             result.syntax_errors = [self._parse_error(item.source.path, why.message, why.line, why.column)]
         else:
-            item.entry.notices.append(Notice(item.source.path, why.reason))
+            item.entry.notices.append(Notice(item.source.path, why.reason, not_analysed=True))
             item.entry.checked = False
 
     def _python(self, item: _File) -> ParsedPython | None:
@@ -469,7 +469,9 @@ class Shard:
             work(item)
         except (Exception, RecursionError) as error:  # noqa: BLE001 - any failure is that file's notice
             item.failed = True
-            item.entry.notices.append(Notice(item.job.display, f"internal error while {doing}, file not analysed: {type(error).__name__}: {error}"))
+            item.entry.notices.append(
+                Notice(item.job.display, f"internal error while {doing}, file not analysed: {type(error).__name__}: {error}", not_analysed=True)
+            )
 
     def _parse_error(self, path: str, message: str, line: int, column: int) -> Finding:
         rule = all_rules()[PARSE_ERROR]

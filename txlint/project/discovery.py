@@ -180,7 +180,7 @@ class _Walker:
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as error:
-            self.result.notices.append(Notice(display_path(folder), f"skipped: cannot read folder: {error.strerror or error}"))
+            self.result.notices.append(Notice(display_path(folder), f"skipped: cannot read folder: {error.strerror or error}", not_analysed=True))
             return
         local = _read_gitignore(folder) if any(e.name == ".gitignore" for e in entries) else None
         if local is not None:

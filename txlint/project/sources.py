@@ -25,7 +25,12 @@ _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY
 
 
 class Unreadable(Exception):
-    """Why the bytes of a path were not read; the message is shown to the user."""
+    """Why the bytes of a path were not read; the message is shown to the user. `configured`: the
+    configuration asked for the skip (a file over `max-file-size`)."""
+
+    def __init__(self, message: str, *, configured: bool = False) -> None:
+        super().__init__(message)
+        self.configured = configured
 
 
 @dataclass(frozen=True)
@@ -41,11 +46,11 @@ def read_source(path: Path, display: str, max_size: int) -> SourceText | Notice:
     try:
         data = read_regular_file(path, max_size)
     except Unreadable as why:
-        return Notice(display, f"skipped: {why}")
+        return Notice(display, f"skipped: {why}", not_analysed=not why.configured)
     except FileNotFoundError:
-        return Notice(display, "skipped: the file disappeared while txlint was running")
+        return Notice(display, "skipped: the file disappeared while txlint was running", not_analysed=True)
     except OSError as error:
-        return Notice(display, f"skipped: cannot read: {error.strerror or error}")
+        return Notice(display, f"skipped: cannot read: {error.strerror or error}", not_analysed=True)
     return decode_source(data, display, max_size, python=path.suffix in {".py", ".pyi"})
 
 
@@ -62,13 +67,13 @@ def read_regular_file(path: Path, limit: int) -> bytes:
         if not stat.S_ISREG(info.st_mode):
             raise Unreadable(f"not a regular file ({_kind(info.st_mode)})")
         if info.st_size > limit:
-            raise Unreadable(_over_limit(info.st_size, limit))
+            raise Unreadable(_over_limit(info.st_size, limit), configured=True)
         with open(descriptor, "rb", closefd=False) as handle:
             data = handle.read(limit + 1)
     finally:
         os.close(descriptor)
     if len(data) > limit:
-        raise Unreadable(f"the file grew past the {limit}-byte limit (max-file-size) while it was read")
+        raise Unreadable(f"the file grew past the {limit}-byte limit (max-file-size) while it was read", configured=True)
     return data
 
 
@@ -86,17 +91,17 @@ def decode_source(data: bytes, display: str, max_size: int, *, python: bool) -> 
     if len(data) > max_size:
         return Notice(display, f"skipped: {_over_limit(len(data), max_size)}")
     if b"\0" in data[:BINARY_SNIFF_BYTES] or b"\0" in data:
-        return Notice(display, "skipped: binary file (it contains NUL bytes)")
+        return Notice(display, "skipped: binary file (it contains NUL bytes)", not_analysed=True)
     encoding = "utf-8"
     if python:
         try:
             encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
         except SyntaxError as error:
-            return Notice(display, f"skipped: {error.msg if hasattr(error, 'msg') else error}")
+            return Notice(display, f"skipped: {error.msg if hasattr(error, 'msg') else error}", not_analysed=True)
     try:
         text = data.decode(encoding)
     except (UnicodeDecodeError, LookupError) as error:
-        return Notice(display, f"skipped: not valid {encoding} text ({_short(error)})")
+        return Notice(display, f"skipped: not valid {encoding} text ({_short(error)})", not_analysed=True)
     return SourceText(display, text.removeprefix("\ufeff"))
 
 

@@ -21,12 +21,13 @@ class ReportContext:
     files_checked: int
     repository_root: Path
     rule_codes: frozenset[str]
+    files_not_analysed: int = 0  # files that were to be checked and could not be (shown on stderr)
 
 
 Reporter = Callable[[Sequence[Finding], ReportContext], str]
 
 FORMATS: dict[str, Reporter] = {
-    "text": lambda findings, ctx: text.render(findings, ctx.files_checked),
+    "text": lambda findings, ctx: text.render(findings, ctx.files_checked, ctx.files_not_analysed),
     "json": lambda findings, ctx: json_format.render(findings),
     "sarif": lambda findings, ctx: sarif.render(findings, ctx.repository_root, ctx.rule_codes),
     "github": lambda findings, ctx: github.render(findings),

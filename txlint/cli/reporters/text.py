@@ -12,18 +12,20 @@ def clean(value: str) -> str:
     return "".join(ch if ch.isprintable() or ch == " " else ascii(ch)[1:-1] for ch in value)
 
 
-def render(findings: Sequence[Finding], files_checked: int) -> str:
+def render(findings: Sequence[Finding], files_checked: int, not_analysed: int = 0) -> str:
     lines = []
     for f in findings:
         lines.append(f"{clean(f.path)}:{f.line}:{f.column}: {f.code} [{f.name}] {clean(f.message)}")
         for r in f.related:
             lines.append(f"    {clean(r.path)}:{r.line}:{r.column}: note: {clean(r.message)}")
-    lines.append(summary(findings, files_checked))
+    lines.append(summary(findings, files_checked, not_analysed))
     return "\n".join(lines) + "\n"
 
 
-def summary(findings: Sequence[Finding], files_checked: int) -> str:
+def summary(findings: Sequence[Finding], files_checked: int, not_analysed: int = 0) -> str:
     checked = f"{files_checked} file{'s' if files_checked != 1 else ''} checked"
+    if not_analysed:
+        checked += f"; {not_analysed} could not be analysed"
     if not findings:
         return f"No findings ({checked})."
     files = len({f.path for f in findings})

@@ -18,6 +18,11 @@ from txlint.frontends.python.imports import ImportTable
 MODEL_BASE = "django.db.models.Model"
 AUTH_USER_MODEL = AUTH_USER
 POSITIVE_FIELDS = {"PositiveIntegerField", "PositiveSmallIntegerField", "PositiveBigIntegerField"}
+TEMPORAL_FIELDS = {"DateTimeField", "DateField", "TimeField", "DurationField", "CreationDateTimeField", "ModificationDateTimeField", "AutoCreatedField", "AutoLastModifiedField", "MonitorField"}
+COLLECTION_FIELDS = {"JSONField", "ArrayField", "HStoreField", "PickledObjectField", "JSONBField"}
+# A field class named through Django's modules (`models.CharField`) is Django's; one named otherwise may
+# be the project's own, whose `__init__` can make its fields unique (clarification 19).
+DJANGO_FIELD_MODULES = ("django.", "models.")
 _AUTH = "<django.contrib.auth>"
 _BASE_USER = TableDecl("AbstractBaseUser", "AbstractBaseUser", _AUTH, 1, is_root=True, columns=(ColumnDecl("password"), ColumnDecl("last_login")))
 # Models of Django a project's models derive from, with what they declare that the rules ask about
@@ -66,6 +71,8 @@ def table_decls(tree: ast.Module, imports: ImportTable, path: str) -> list[Table
         bases = tuple(b for b in (dotted(base) for base in positional(statement)) if b)
         resolved = {imports.resolve_name(b) for b in bases}
         is_root = MODEL_BASE in resolved or bool(resolved & ABSTRACT_LIBRARY_BASES)
+        known = {MODEL_BASE, *LIBRARY_MODELS, *ABSTRACT_LIBRARY_BASES}
+        opaque = tuple(b.rsplit(".", 1)[-1] for b in bases if (q := imports.resolve_name(b)) is not None and q not in known and not q.startswith("django."))
         for qualified in sorted(q for q in resolved if q is not None and q in LIBRARY_MODELS):
             is_root = True
             decls += _library_decls(qualified)
@@ -81,6 +88,8 @@ def table_decls(tree: ast.Module, imports: ImportTable, path: str) -> list[Table
                 columns=columns,
                 unique_sets=meta.unique_sets,
                 non_negative=meta.non_negative,
+                opaque_bases=opaque,
+                unique_field=_makes_itself_unique(statement),
             )
         )
     return decls
@@ -124,9 +133,33 @@ def _fields(cls: ast.ClassDef, user_aliases: frozenset[str]) -> tuple[ColumnDecl
                 references=_related_model(value, user_aliases) if kind in {"ForeignKey", "OneToOneField"} else None,
                 related_name=text(related_name) if related_name is not None else None,
                 one_to_one=kind == "OneToOneField",
+                field_class=None if field_type.startswith(DJANGO_FIELD_MODULES) else kind,
+                temporal=kind in TEMPORAL_FIELDS,
+                collection=kind in COLLECTION_FIELDS,
             )
         )
     return tuple(columns)
+
+
+def _makes_itself_unique(cls: ast.ClassDef) -> bool:
+    """A field class whose `__init__` sets `unique` (or `primary_key`) to True for every field of it:
+    `kwargs["unique"] = True`, `kwargs.setdefault("unique", True)`, `super().__init__(..., unique=True)`."""
+    init = next((s for s in cls.body if isinstance(s, ast.FunctionDef) and s.name == "__init__"), None)
+    if init is None:
+        return False
+    for node in ast.walk(init):
+        if isinstance(node, ast.Assign) and is_true(node.value):
+            if any(isinstance(t, ast.Subscript) and text(t.slice) in _UNIQUE_FLAGS for t in node.targets):
+                return True
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if node.func.attr == "setdefault" and len(node.args) == 2 and text(node.args[0]) in _UNIQUE_FLAGS and is_true(node.args[1]):
+                return True
+            if node.func.attr in {"__init__", "update"} and any(k.arg in _UNIQUE_FLAGS and is_true(k.value) for k in node.keywords):
+                return True
+    return False
+
+
+_UNIQUE_FLAGS = {"unique", "primary_key"}
 
 
 def _related_model(call: ast.Call, user_aliases: frozenset[str]) -> str | None:

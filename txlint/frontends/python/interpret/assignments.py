@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import libcst as cst
 
-from txlint.core.ir import Assignment, Change, Delta, RowOrigin, RowRef, ValueKind
+from txlint.core.ir import Delta, RowOrigin, RowRef, ValueKind
 from txlint.core.ir import Value as IRValue
 from txlint.frontends.python.interpret.expressions import (
     AUGMENTED_SIGNS,
@@ -25,7 +25,7 @@ from txlint.frontends.python.interpret.expressions import (
     to_ir_value,
 )
 from txlint.frontends.python.interpret.paths import flagged
-from txlint.frontends.python.interpret.state import Binding, FieldState, RowChanges
+from txlint.frontends.python.interpret.state import Binding
 from txlint.frontends.python.interpret.values import UNKNOWN, Data, Pair, Parameter, Query, Record, Row, Value
 from txlint.frontends.python.recognisers.base import TxScope
 
@@ -41,6 +41,8 @@ class Assignments(Expressions):
             if _falls_back_to_itself(source, target):
                 written = self._without_own_value(written, target)
             self._set_field(target, replace(written, expression=source_text(source)), node)
+        elif isinstance(target, cst.Subscript):
+            self._set_item(target, value, node)
         else:
             self._bind(target, value)
             if isinstance(target, cst.Name):
@@ -57,6 +59,8 @@ class Assignments(Expressions):
             combined = Data(combined.deps, delta=Delta(column, sign, literal_number(node.value)))
         if isinstance(node.target, cst.Attribute):
             self._set_field(node.target, to_ir_value(combined), node)
+        elif isinstance(node.target, cst.Subscript):
+            self._set_item(node.target, combined, node)
         elif isinstance(node.target, cst.Name):
             self.state.env[node.target.value] = Binding(combined, self.site)
             counted = isinstance(node.operator, cst.AddAssign) and (literal_number(node.value) or 0) > 0
@@ -73,17 +77,17 @@ class Assignments(Expressions):
 
     def _set_field(self, target: cst.Attribute, value: IRValue, node: cst.CSTNode) -> None:
         owner = self.eval(target.value)
-        ref = owner.ref if isinstance(owner, Row) else RowRef(RowOrigin.PARAMETER, None, owner.name) if isinstance(owner, Parameter) else None
-        if ref is None:
-            return
-        name = target.attr.value
-        changes = self.state.rows.get(ref)
-        fields = dict(changes.fields) if changes is not None else {}
-        fields[name] = FieldState(Data(value.depends_on), Assignment(name, value, self.span(node)), self.may_be_column(owner, name))
-        table = owner.table if isinstance(owner, Row) else changes.table if changes is not None else None
-        self.state.rows[ref] = RowChanges(table, fields)
-        if table is not None:
-            self.emit(Change(self.span(node), self.tx, row=ref, column=name))
+        if isinstance(owner, (Row, Parameter)):
+            self.record_change(owner, target.attr.value, value, Data(value.depends_on), node)
+
+    def _set_item(self, target: cst.Subscript, value: Value, node: cst.CSTNode) -> None:
+        """`obj.data[k] = v` (also `+=`, `del`): an item of a row's field changed in place."""
+        container = self.eval(target.value)
+        for element in target.slice:
+            if isinstance(element.slice, cst.Index):
+                value = merge_data(value, self.eval(element.slice.value))
+        if isinstance(container, Data) and container.field_of is not None:
+            self._changed_in_place(container, None, value, node)
 
     def _bind(self, target: cst.BaseExpression, value: Value) -> None:
         if isinstance(target, cst.Name):

@@ -119,13 +119,15 @@ class Effects(InterpreterCore):
 
     # -- queries -------------------------------------------------------------------------------
     def evaluate_query(self, query: Query, node: cst.CSTNode, row_var: str | None = None, kind: ReadKind = ReadKind.ROWS) -> int:
-        """Run a lazy query here: emit its `Read`, return the op index."""
-        return self.emit(
+        """Run a lazy query here: emit its `Read`, return the op index. Related rows it joins are
+        read by the same statement, each locked only when the lock covers it (`lock_of`)."""
+        span, tx = self.span(node), self.tx_for(query.using)
+        index = self.emit(
             Read(
-                span=self.span(node),
-                tx=self.tx_for(query.using),
+                span=span,
+                tx=tx,
                 table=query.table,
-                lock=query.lock,
+                lock=query.lock if query.lock_of is None or "" in query.lock_of else None,
                 row_var=row_var,
                 key=tuple(g.column for g in query.guards),
                 guards=query.guards,
@@ -133,6 +135,18 @@ class Effects(InterpreterCore):
                 lock_requires_transaction=query.lock_requires_transaction,
             )
         )
+        reads = {"": index}
+        for path, table in query.joined if kind is ReadKind.ROWS else ():
+            parent, _, attribute = path.rpartition("__")
+            if parent not in reads:
+                continue
+            lock = query.lock if query.lock_of is None or path in query.lock_of else None
+            reads[path] = self.emit(Read(span, tx, table, lock=lock, lock_requires_transaction=query.lock_requires_transaction))
+            self.joined[(reads[parent], attribute)] = (reads[path], table)
+        return index
+
+    def joined_read(self, read: int, attribute: str) -> tuple[int, str] | None:
+        return self.joined.get((read, attribute))
 
     def row_from_read(self, read: int, table: str, name: str = "") -> Row:
         return Row(RowRef(RowOrigin.READ, read, name), table)
@@ -162,6 +176,13 @@ class Effects(InterpreterCore):
         changes = self.state.rows.get(ref)
         field = changes.fields.get(column) if changes is not None else None
         return field.pending.value.expression if field is not None and field.pending is not None else None
+
+    def changed_rows(self, table: str, read: int | None = None) -> list[RowRef]:
+        return [
+            ref
+            for ref, changes in self.state.rows.items()
+            if changes.table == table and any(f.pending for f in changes.fields.values()) and (read is None or (ref.origin is RowOrigin.READ and ref.read == read))
+        ]
 
     def forget_pending(self, ref: RowRef) -> None:
         """The row is loaded again (`refresh_from_db()`, a rollback expiring it): its changes are gone."""

@@ -14,9 +14,10 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from txlint.core.ir import Delta, Dependency, RowOrigin, RowRef, Sign, ValueKind
+from txlint.core.ir import Assignment, Change, Delta, Dependency, RowOrigin, RowRef, Sign, ValueKind
 from txlint.core.ir import Value as IRValue
 from txlint.frontends.python.interpret.effects import Effects
+from txlint.frontends.python.interpret.state import Binding, FieldState, RowChanges
 from txlint.frontends.python.interpret.values import (
     UNKNOWN,
     Data,
@@ -34,6 +35,10 @@ from txlint.frontends.python.tree import children
 
 _EMPTY_MODULE = cst.Module(body=[])
 SIGNS: dict[type[cst.BaseBinaryOp], Sign] = {cst.Subtract: "-", cst.Add: "+"}
+# Methods that change a list, set or dict in place; those of lists and dicts only are not also the
+# methods of a related manager or a queryset (`obj.members.add(u)` writes a join table at once).
+LIST_AND_DICT_ONLY = frozenset({"append", "extend", "insert", "setdefault", "popitem"})
+IN_PLACE_METHODS = LIST_AND_DICT_ONLY | {"add", "remove", "discard", "pop", "update"}
 AUGMENTED_SIGNS: dict[type[cst.BaseAugOp], Sign] = {cst.SubtractAssign: "-", cst.AddAssign: "+"}
 
 
@@ -69,7 +74,53 @@ class Expressions(Effects):
                 handed = self.eval(node.value)
                 self.yielded.append(handed)
                 return merge_data(Data(), handed)
+        if isinstance(node, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
+            return self._comprehension(node)
         return self._combine(node)
+
+    def _comprehension(self, node: cst.ListComp | cst.SetComp | cst.GeneratorExp | cst.DictComp) -> Value:
+        """`[p for p in qs if ...]` runs the query and keeps its rows (`Rows`, as `list(qs)` does); any
+        other comprehension is a value computed from what its element reads, each element of a query
+        a row of it."""
+        first = node.for_in
+        source = self.eval(first.iter)
+        name = first.target.value if isinstance(first.target, cst.Name) else None
+        element: Value = UNKNOWN
+        rows: Rows | None = None
+        if isinstance(source, Query):
+            rows = Rows(self.evaluate_query(source, first.iter, name), source.table)
+        elif isinstance(source, Rows):
+            rows = source
+        elif isinstance(source, Data):
+            element = source
+        if rows is not None:
+            element = self.row_from_read(rows.read, rows.table, name or "")
+        kept = node.value if isinstance(node, cst.DictComp) else node.elt
+        saved = self.state.env.get(name) if name is not None else None
+        if name is not None:
+            self.state.env[name] = Binding(element, self.site)
+        value: Value = Data()
+        for condition in first.ifs:
+            value = merge_data(value, self.eval(condition.test))
+        inner = first.inner_for_in
+        while inner is not None:  # its targets are not followed: what it reads still counts
+            value = merge_data(value, self.eval(inner.iter))
+            for condition in inner.ifs:
+                value = merge_data(value, self.eval(condition.test))
+            inner = inner.inner_for_in
+        if first.inner_for_in is None and rows is not None and isinstance(kept, cst.Name) and kept.value == name:
+            result: Value = rows
+        else:
+            parts = [node.key, node.value] if isinstance(node, cst.DictComp) else [node.elt]
+            for part in parts:
+                value = merge_data(value, self.eval(part))
+            result = value
+        if name is not None:
+            if saved is None:
+                self.state.env.pop(name, None)
+            else:
+                self.state.env[name] = saved
+        return result
 
     def value_of(self, node: cst.BaseExpression) -> IRValue:
         """The IR value of an expression written to a column."""
@@ -138,7 +189,18 @@ class Expressions(Effects):
             return assigned.seen
         if not self.may_be_column(base, name):
             return Data()
-        return Data(frozenset({Dependency(ref, name)}))
+        return Data(frozenset({Dependency(ref, name)}), field_of=(base, name) if isinstance(base, Row) else None)
+
+    def record_change(self, owner: Row | Parameter, name: str, value: IRValue, seen: Data, node: cst.CSTNode) -> None:
+        """Field `name` of an in-memory row now holds `value` (reading it gives `seen`); a save writes it."""
+        ref = owner.ref if isinstance(owner, Row) else RowRef(RowOrigin.PARAMETER, None, owner.name)
+        changes = self.state.rows.get(ref)
+        fields = dict(changes.fields) if changes is not None else {}
+        fields[name] = FieldState(seen, Assignment(name, value, self.span(node)), self.may_be_column(owner, name))
+        table = owner.table if isinstance(owner, Row) else changes.table if changes is not None else None
+        self.state.rows[ref] = RowChanges(table, fields)
+        if table is not None:
+            self.emit(Change(self.span(node), self.tx, row=ref, column=name))
 
     def may_be_column(self, base: Value, name: str) -> bool:
         """Class constants (`self.FROZEN`) are not read from the row; on a model whose fields the
@@ -165,7 +227,31 @@ class Expressions(Effects):
                 if _is_builtin_collection(node):
                     return argument
             value = merge_data(value, argument)
+        if isinstance(receiver, Data) and receiver.field_of is not None and isinstance(node.func, cst.Attribute):
+            self._changed_in_place(receiver, node.func.attr.value, value, node)
         return value
+
+    def _changed_in_place(self, field: Data, method: str | None, added: Value, node: cst.CSTNode) -> None:
+        """`tags.append(t)`, `data[k] = v`, `del data[k]` on a field of a row itself (not a copy): the
+        row's field is changed, computed from what was read (clarification 17), and a save writes it.
+        Methods that also exist on managers and querysets (`add`, `remove`, `update`) count only on a
+        column the schema declares as a JSON, array or key-value column; `method` None: an item set
+        or deleted."""
+        assert field.field_of is not None
+        owner, name = field.field_of
+        if not isinstance(owner, Row) or (method is not None and method not in IN_PLACE_METHODS):
+            return
+        if method is not None and method not in LIST_AND_DICT_ONLY:
+            declared = self.file.index.column_decl(owner.table, name)
+            if declared is None or not declared.collection:
+                return
+        changes = self.state.rows.get(owner.ref)
+        before = changes.fields.get(name) if changes is not None else None
+        deps = field.deps | (added.deps if isinstance(added, Data) else frozenset())
+        if before is not None and before.pending is not None:
+            deps |= before.pending.value.depends_on
+        value = IRValue(ValueKind.DERIVED, deps, expression=source_text(node))
+        self.record_change(owner, name, value, field, node)
 
     def _subscript(self, node: cst.Subscript) -> Value:
         base = self.eval(node.value)

@@ -229,6 +229,11 @@ class FunctionInterpreter(Branches):
             self.assign(node.target, self.eval(node.value), node.value, node)
         elif isinstance(node, cst.AugAssign):
             self.aug_assign(node)
+        elif isinstance(node, cst.Del):
+            deleted = [e.value for e in node.target.elements] if isinstance(node.target, cst.Tuple) else [node.target]
+            for item in deleted:
+                if isinstance(item, cst.Subscript):  # `del obj.data[key]`
+                    self._set_item(item, Data(), node)
 
     def _refines_held_query(self, expr: cst.BaseExpression) -> bool:
         """`qs.prefetch_related(...)` as a statement, where `qs` holds a locking query: the refinement

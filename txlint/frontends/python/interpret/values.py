@@ -47,6 +47,9 @@ class Data(Value):
     column_ref: str | None = None  # F("c") itself: a reference to column c
     results: frozenset[int] = frozenset()  # the writes whose result (a row count) this is
     text: str | None = None  # the value of a string constant (SQL held in a variable)
+    # The value is a field of a row itself, not a copy (`obj.tags`): changing it in place
+    # (`tags.append(t)`) changes the row, as assigning it would.
+    field_of: tuple[Value, str] | None = None
 
     @property
     def constant(self) -> bool:
@@ -63,6 +66,7 @@ class Data(Value):
             self.column_ref if self.column_ref == other.column_ref else None,
             self.results | other.results,
             self.text if self.text == other.text else None,
+            self.field_of if self.field_of == other.field_of else None,
         )
 
 
@@ -139,6 +143,12 @@ class Query(Value):
     lock_requires_transaction: bool = False
     api: str = ""  # the library that built it: its recogniser is the one that knows its methods
     sets: tuple[str, ...] = ()  # columns a row created through it gets (a related manager's foreign key)
+    # Related rows read in the same statement (Django `select_related("account__owner")`): each
+    # path (`account`, `account__owner`) and the table it reaches.
+    joined: tuple[tuple[str, str], ...] = ()
+    # The rows the lock covers when it names them (`select_for_update(of=("self", "account"))`):
+    # joined paths, "" for the query's own rows; None: every row the statement reads.
+    lock_of: frozenset[str] | None = None
 
     def join(self, other: Value) -> Value | None:
         if self == other:

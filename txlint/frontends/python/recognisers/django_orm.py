@@ -23,6 +23,8 @@ from txlint.frontends.python.interpret.state import Facet
 from txlint.frontends.python.interpret.values import Data, ModelClass, Pair, Parameter, Query, Row, Rows, Unknown, Value
 from txlint.frontends.python.literals import text_value
 from txlint.frontends.python.recognisers.base import Recogniser, TxScope
+from txlint.frontends.python.recognisers.django_saves import SAVE_METHODS, adding, copied
+from txlint.frontends.python.recognisers.project_names import qualified
 
 ATOMIC = "django.db.transaction.atomic"
 TRANSACTION_CONTROL = {f"django.db.transaction.{name}" for name in ("set_autocommit", "commit", "rollback")}
@@ -62,21 +64,25 @@ class Q(enum.Enum):
     FILTER = "filter"  # another lazy queryset, narrowed by keyword filters
     USING = "using"  # another lazy queryset, on another database alias
     LOCK = "lock"  # another lazy queryset that locks the rows it reads
+    JOIN = "join"  # another lazy queryset that also reads related rows in the same statement
     ROW = "row"  # runs the query: one row
     FACT = "fact"  # runs the query: a fact about the rows (exists, count)
     ROWS = "rows"  # runs the query: an iterator of rows
     UPDATE = "update"  # an UPDATE of the rows, returning the row count
     CREATE = "create"  # an INSERT
     GET_OR_CREATE = "get-or-create"  # looks for the row, inserts it when absent
+    UPDATE_OR_CREATE = "update-or-create"  # looks for the row (locked), updates it with `defaults`, or inserts it
+    BULK_UPDATE = "bulk-update"  # writes the named fields of the instances it is given
 
 
 QUERYSET_METHODS: dict[str, Q] = {
     **dict.fromkeys((
-        "all", "exclude", "order_by", "select_related", "prefetch_related", "only", "defer", "distinct", "annotate",
+        "all", "exclude", "order_by", "prefetch_related", "only", "defer", "distinct", "annotate",
         "alias", "values", "values_list", "reverse", "none", "extra", "complex_filter", "union", "intersection",
         "difference",
     ), Q.CHAIN),
     "filter": Q.FILTER,
+    "select_related": Q.JOIN,
     "using": Q.USING,
     "select_for_update": Q.LOCK,
     **dict.fromkeys(("get", "first", "last", "earliest", "latest", "aget", "afirst", "alast"), Q.ROW),
@@ -84,9 +90,14 @@ QUERYSET_METHODS: dict[str, Q] = {
     **dict.fromkeys(("iterator", "aiterator"), Q.ROWS),
     **dict.fromkeys(("update", "aupdate"), Q.UPDATE),
     **dict.fromkeys(("create", "acreate"), Q.CREATE),
-    **dict.fromkeys(("get_or_create", "update_or_create", "aget_or_create", "aupdate_or_create"), Q.GET_OR_CREATE),
+    **dict.fromkeys(("get_or_create", "aget_or_create"), Q.GET_OR_CREATE),
+    **dict.fromkeys(("update_or_create", "aupdate_or_create"), Q.UPDATE_OR_CREATE),
+    **dict.fromkeys(("bulk_update", "abulk_update"), Q.BULK_UPDATE),
 }  # fmt: skip
-SAVE_METHODS = {"save", "asave"}
+# Keyword arguments of get_or_create/update_or_create that are not lookups.
+DEFAULTS_ARGUMENTS = {"defaults", "create_defaults"}
+REQUESTS = {"request", "self.request"}  # a view's request: its `user` is a row loaded by the middleware
+FORM_MODULES = ("django.forms.", "rest_framework.serializers.")  # the bases of forms and serializers
 REFRESH_METHODS = {"refresh_from_db", "arefresh_from_db"}
 
 
@@ -105,6 +116,8 @@ class DjangoRecogniser(Recogniser):
     def attribute(self, ctx: Context, node: cst.Attribute, base: Value) -> Value | None:
         if isinstance(base, Row) and base.table:
             return self._related(ctx, node, base)
+        if node.attr.value == "user" and isinstance(base, (Parameter, Unknown)):
+            return self._request_user(ctx, node)
         if node.attr.value not in MANAGER_ATTRIBUTES:
             return None
         model = _model_name(ctx, node.value, base)
@@ -131,10 +144,36 @@ class DjangoRecogniser(Recogniser):
         if known is not None:
             return known
         holder = dotted_name(node) or name
-        read = ctx.emit(Read(ctx.span(node), ctx.tx, ctx.file.index.table_of(relation.model), row_var=holder, kind=ReadKind.ROWS))
-        related = Row(RowRef(RowOrigin.READ, read, holder), ctx.file.index.table_of(relation.model), via=Dependency(row.ref, name))
+        joined = ctx.joined_read(row.ref.read, name) if row.ref.origin is RowOrigin.READ and row.ref.read is not None else None
+        if joined is not None:  # read with its row by `select_related`, under the lock that covers it
+            read, table = joined
+        else:
+            table = ctx.file.index.table_of(relation.model)
+            read = ctx.emit(Read(ctx.span(node), ctx.tx, table, row_var=holder, kind=ReadKind.ROWS))
+        related = Row(RowRef(RowOrigin.READ, read, holder), table, via=Dependency(row.ref, name))
         ctx.set_facet(loaded.with_row(row.ref, name, related))
         return related
+
+    def _request_user(self, ctx: Context, node: cst.Attribute) -> Value | None:
+        """`request.user` (`self.request.user` in a class-based view): the user row the
+        authentication middleware loads, without a lock, on first access; the request keeps it."""
+        holder = dotted_name(node.value)
+        if holder not in REQUESTS or (holder == "request" and not isinstance(ctx.lookup("request"), Parameter)):
+            return None
+        model, declared = ctx.file.index.user_model()
+        if not (declared or ctx.imports.mentions("django") or ctx.imports.mentions("rest_framework")):
+            return None
+        owner = RowRef(RowOrigin.PARAMETER, None, holder)
+        loaded = ctx.facet(RelatedRows, RelatedRows())
+        known = loaded.of(owner, "user")
+        if known is not None:
+            return known
+        name = f"{holder}.user"
+        table = ctx.file.index.table_of(model)
+        read = ctx.emit(Read(ctx.span(node), ctx.tx, table, row_var=name))
+        user = Row(RowRef(RowOrigin.READ, read, name), table)
+        ctx.set_facet(loaded.with_row(owner, "user", user))
+        return user
 
     def call(self, ctx: Context, node: cst.Call, receiver: Value | None) -> Value | None:
         if isinstance(node.func, cst.Attribute):
@@ -145,6 +184,9 @@ class DjangoRecogniser(Recogniser):
                 found = self._instance_method(ctx, node, receiver, method)
                 if found is not None:
                     return found
+        form = _bound_form(ctx, node)
+        if form is not None:
+            return form
         qualified = ctx.imports.resolve(node.func)
         if qualified in TRANSACTION_CONTROL:
             return self._transaction_control(ctx, node, qualified)
@@ -206,7 +248,14 @@ class DjangoRecogniser(Recogniser):
             return replace(query, guards=query.guards + guards, using=using, span=span)
         if kind is Q.LOCK:
             # Django raises TransactionManagementError when this runs outside atomic().
-            return replace(query, lock=LockMode.EXCLUSIVE, lock_requires_transaction=True, span=span)
+            of = keyword_arg(node, "of")
+            for arg in node.args:
+                ctx.eval(arg.value)
+            paths = _string_list(of) if of is not None else None
+            lock_of = frozenset("" if p == "self" else p for p in paths) if paths is not None else None
+            return replace(query, lock=LockMode.EXCLUSIVE, lock_requires_transaction=True, span=span, lock_of=lock_of)
+        if kind is Q.JOIN:
+            return replace(query, joined=_joined(ctx, node, query), span=span)
         if kind is Q.ROW:
             query = replace(query, guards=query.guards + _guards(ctx, node.args))
             return ctx.row_from_read(ctx.evaluate_query(query, node), query.table)
@@ -225,13 +274,48 @@ class DjangoRecogniser(Recogniser):
                 ctx.eval(arg.value)
             ctx.emit(Insert(span, ctx.tx, query.table, columns))
             return Row(RowRef(RowOrigin.CREATED, None, ""), query.table)
-        guards = _guards(ctx, node.args)  # get-or-create
+        if kind is Q.BULK_UPDATE:
+            return self._bulk_update(ctx, node, query)
+        return self._get_or_create(ctx, node, query, kind)
+
+    def _get_or_create(self, ctx: Context, node: cst.Call, query: Query, kind: Q) -> Value:
+        """`get_or_create(lookup, defaults=...)` reads the row and inserts it when absent;
+        `update_or_create` also writes `defaults` to the row it found."""
+        span = ctx.span(node)
+        lookups = [arg for arg in node.args if arg.keyword is None or arg.keyword.value not in DEFAULTS_ARGUMENTS]
+        guards = tuple(_key_guard(ctx, query.table, g) for g in _guards(ctx, lookups))
+        defaults = keyword_arg(node, "defaults")
+        assignments = _defaults(ctx, defaults) if defaults is not None else ()
+        for arg in node.args:
+            if arg.keyword is not None and arg.keyword.value in DEFAULTS_ARGUMENTS and arg.value is not defaults:
+                ctx.eval(arg.value)
+        # update_or_create locks the row it finds in a savepoint of its own: not a lock the caller takes
+        # to serialise its other work (no TX103 for it), and read here as it reads.
         read = ctx.evaluate_query(replace(query, guards=query.guards + guards), node)
+        if kind is Q.UPDATE_OR_CREATE and assignments:
+            # The row found is saved by its key: a lookup column `defaults` sets again is no guard of it.
+            written = {a.column for a in assignments}
+            keys = tuple(g for g in query.guards + guards if g.column not in written)
+            ctx.emit(Write(span, ctx.tx, query.table, assignments, guards=keys))
         # `**lookup` hides the columns: without them the constraint question has no answer.
-        columns = () if any(arg.star for arg in node.args) else query.sets + tuple(g.column for g in guards)
+        columns = () if any(arg.star for arg in lookups) else query.sets + tuple(g.column for g in guards)
         insert = ctx.emit(Insert(span, ctx.tx, query.table, columns, checked_first=True, outcome_read=not ctx.is_discarded(node)))
         # `created` tells whether the insert happened: a test of it is a gate (TX105, clarification 9).
         return Pair((ctx.row_from_read(read, query.table), Data(results=frozenset({insert}))))
+
+    def _bulk_update(self, ctx: Context, node: cst.Call, query: Query) -> Value:
+        """`M.objects.bulk_update(rows, ["stock"])`: the named fields of the rows are written back, each
+        row's change as a save of it would write it. The rows are those of one read when `rows` holds
+        them (`list(qs)`), else every row of the model changed in memory here."""
+        positional = [arg.value for arg in node.args if arg.keyword is None]
+        given = ctx.eval(positional[0]) if positional else ctx.eval(keyword_arg(node, "objs") or cst.Name("None"))
+        fields_node = positional[1] if len(positional) > 1 else keyword_arg(node, "fields")
+        named = _string_list(fields_node) if fields_node is not None else None
+        for ref in ctx.changed_rows(query.table, given.read if isinstance(given, Rows) else None):
+            assignments = ctx.take_pending(ref, named)
+            if assignments:
+                ctx.emit(Write(ctx.span(node), ctx.tx, query.table, assignments, row=ref))
+        return Data()
 
     # -- model instances ------------------------------------------------------------------
     def _instance_method(self, ctx: Context, node: cst.Call, owner: Row | Parameter, method: str) -> Value | None:
@@ -248,7 +332,7 @@ class DjangoRecogniser(Recogniser):
     def _save(self, ctx: Context, node: cst.Call, owner: Row | Parameter) -> Value | None:
         update_fields = keyword_arg(node, "update_fields")
         force_insert = keyword_arg(node, "force_insert")
-        if (isinstance(force_insert, cst.Name) and force_insert.value == "True") or _copied(ctx, owner):
+        if (isinstance(force_insert, cst.Name) and force_insert.value == "True") or copied(ctx, owner) or adding(ctx, node):
             # A copy saved as a new row (`obj.pk = None; obj.save(force_insert=True)`): an INSERT.
             ref = owner.ref if isinstance(owner, Row) else RowRef(RowOrigin.PARAMETER, None, owner.name)
             columns = tuple(a.column for a in ctx.take_pending(ref, None))
@@ -271,10 +355,22 @@ class DjangoRecogniser(Recogniser):
         return Data()
 
 
-def _copied(ctx: Context, owner: Row | Parameter) -> bool:
-    """`obj.pk = None` (or `obj.id = None`) before `save()`: Django inserts a copy, it writes no existing row."""
-    ref = owner.ref if isinstance(owner, Row) else RowRef(RowOrigin.PARAMETER, None, owner.name)
-    return any(name in {"pk", "id"} and ctx.pending_value(ref, name) == "None" for name in ctx.pending_columns(ref))
+def _bound_form(ctx: Context, node: cst.Call) -> Data | None:
+    """`EmailForm(request.POST, initial={"email": user.email})`: a project form (or serializer) whose
+    cleaned values come from the data it is bound to, not from the `initial` values or the `instance`
+    it is also given (clarification 17: a value from a form is not computed from the row)."""
+    if not (dotted_name(node.func) or "").rsplit(".", 1)[-1][:1].isupper():
+        return None  # not a class
+    name = qualified(ctx, node.func)
+    library = ctx.file.index.library_class_of(name) if name is not None else None
+    if library is None or not library.startswith(FORM_MODULES):
+        return None
+    given = [ctx.eval(arg.value) for arg in node.args]
+    data_position = 1 if library.startswith("rest_framework.") else 0
+    positional = [value for arg, value in zip(node.args, given, strict=True) if arg.keyword is None and not arg.star]
+    keywords = {arg.keyword.value: value for arg, value in zip(node.args, given, strict=True) if arg.keyword is not None}
+    data = keywords.get("data", positional[data_position] if len(positional) > data_position else None)
+    return Data(data.deps) if isinstance(data, Data) else Data()
 
 
 def _model_name(ctx: Context, node: cst.BaseExpression, base: Value) -> str | None:
@@ -295,6 +391,26 @@ def _model_name(ctx: Context, node: cst.BaseExpression, base: Value) -> str | No
 def _query_of_model(ctx: Context, node: cst.BaseExpression, value: Value) -> Query | None:
     model = _model_name(ctx, node, value)
     return Query(table=ctx.file.index.table_of(model), span=ctx.span(node), using=DEFAULT_DATABASE, api=API) if model else None
+
+
+def _joined(ctx: Context, node: cst.Call, query: Query) -> tuple[tuple[str, str], ...]:
+    """The related rows `select_related("account", "account__owner")` reads with the query's own: each
+    path (its prefixes included, parents first) with the table it reaches through the project's
+    foreign keys. A path the index cannot follow is left out (its row is then read on first access)."""
+    found = dict(query.joined)
+    for arg in node.args:
+        path = text_value(arg.value) if arg.keyword is None else None
+        if path is None:
+            ctx.eval(arg.value)
+            continue
+        model, parts = query.table, path.split("__")
+        for depth, part in enumerate(parts):
+            relation = ctx.file.index.relation_of(model, part)
+            if relation is None or relation.kind != "forward":
+                break
+            model = ctx.file.index.table_of(relation.model)
+            found.setdefault("__".join(parts[: depth + 1]), model)
+    return tuple(sorted(found.items(), key=lambda item: item[0].count("__")))
 
 
 def _string_arg(node: cst.Call, position: int) -> str | None:
@@ -320,6 +436,35 @@ def _string_list(node: cst.BaseExpression) -> list[str] | None:
             return None
         names.append(name)
     return names
+
+
+def _key_guard(ctx: Context, table: str, guard: Guard) -> Guard:
+    """`id=` in a lookup is the primary key (`pk`) of a model that declares no `id` field of its own."""
+    if guard.column == "id" and "id" not in ctx.file.index.columns_of(table):
+        return replace(guard, column="pk")
+    return guard
+
+
+def _defaults(ctx: Context, node: cst.BaseExpression) -> tuple[Assignment, ...]:
+    """The columns `defaults={"balance": ...}` (or `dict(balance=...)`) writes, with their values."""
+    if isinstance(node, cst.Dict):
+        found = []
+        for element in node.elements:
+            if isinstance(element, cst.DictElement) and (column := text_value(element.key)) is not None:
+                found.append(Assignment(column, ctx.value_of(element.value), ctx.span(element)))
+            else:
+                ctx.eval(element.value)
+        return tuple(found)
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "dict":
+        found = []
+        for arg in node.args:
+            if arg.keyword is not None:
+                found.append(Assignment(arg.keyword.value, ctx.value_of(arg.value), ctx.span(arg)))
+            else:
+                ctx.eval(arg.value)
+        return tuple(found)
+    ctx.eval(node)
+    return ()
 
 
 def _guards(ctx: Context, args: Sequence[cst.Arg]) -> tuple[Guard, ...]:
