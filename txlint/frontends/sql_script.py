@@ -25,6 +25,7 @@ configured `dialect` (default postgres).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import PurePath
@@ -72,9 +73,15 @@ class ScriptResult:
     errors: list[sqlfacts.SqlError] = field(default_factory=list)
 
 
+# A backtick-quoted identifier where a name stands (after a space, `(`, `,` or `.`, or at a line's start).
+_BACKTICK_IDENTIFIER = re.compile(r"(?:^|[\s(,.])`[A-Za-z_][\w$]*`", re.MULTILINE)
+
+
 def dialect_of(text: str, default: str, path: str | None = None) -> str:
     """The file's dialect: a first-line `-- txlint: dialect=mysql` comment, else the file name
-    (`*.mysql.sql`, `*.pg.sql`, ... see `DIALECT_SUFFIXES`), else the configured `default`."""
+    (`*.mysql.sql`, `*.pg.sql`, ... see `DIALECT_SUFFIXES`), else the configured `default` --
+    unless that is PostgreSQL and the file quotes identifiers with backticks (`` `orders` ``),
+    which PostgreSQL never accepts: such a file was written for MySQL (a dump, a fixture load)."""
     first = text.lstrip("\ufeff").split("\n", 1)[0].strip()
     if first.startswith("--") and "txlint:" in first and "dialect=" in first:
         name = first.split("dialect=", 1)[1].split()[0].strip().lower()
@@ -86,6 +93,8 @@ def dialect_of(text: str, default: str, path: str | None = None) -> str:
             named = DIALECT_SUFFIXES.get(suffixes[-2].lower().lstrip("."))
             if named is not None:
                 return named
+    if default == "postgres" and _BACKTICK_IDENTIFIER.search(text):
+        return "mysql"
     return default
 
 
