@@ -96,6 +96,7 @@ class ProjectIndex:
     _with_fields: dict[frozenset[str], tuple[str, ...]] = field(default_factory=dict, repr=False)
     _relations: dict[tuple[str, str], Relation] | None = field(default=None, repr=False)
     _unique_fields: frozenset[str] | None = field(default=None, repr=False)
+    _users: tuple[str, bool] | None = field(default=None, repr=False)  # answer of `user_model`, kept
     summaries: dict[str, FunctionSummary] = field(default_factory=dict)  # by qualified name
     _by_tail: dict[str, list[str]] = field(default_factory=dict, repr=False)  # last two parts -> qualified names
     exports: dict[str, str] = field(default_factory=dict)  # a module-level import: `pkg.db.Session` -> what it names
@@ -281,8 +282,10 @@ class ProjectIndex:
     def user_model(self) -> tuple[str, bool]:
         """The model of the project's users (what `request.user` is) and whether the project declares
         it (else Django's `User`)."""
-        found = self._user_model()
-        return found, found != "User" or any(not d.path.startswith("<") for d in self.decls.get(found, []))
+        if self._users is None:
+            found = self._user_model()
+            self._users = found, found != "User" or any(not d.path.startswith("<") for d in self.decls.get(found, []))
+        return self._users
 
     def _user_model(self) -> str:
         users = [

@@ -145,7 +145,10 @@ def _flask_extensions(tree: ast.Module, imports: ImportTable) -> frozenset[str]:
                 if local == "db" and target.rsplit(".", 1)[-1] == "db" and not target.startswith("django."):
                     found.add(local)
         elif isinstance(statement, ast.ClassDef):
-            owners = {_model_of(base) for base in positional(statement)} - {None}
+            # `models.Model` is Django's: only an owner that is no library's may be the extension object.
+            owners = {o for base in positional(statement) if (o := _model_of(base)) is not None and not (imports.resolve_name(o) or "").startswith("django.")}
+            if not owners:
+                continue
             calls = {
                 (dotted(node.func) or "").rpartition(".")[0] for node in ast.walk(statement) if isinstance(node, ast.Call) and last_part(node.func) == "Column"
             }

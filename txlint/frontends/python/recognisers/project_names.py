@@ -56,6 +56,7 @@ def qualified(ctx: Context, callee: cst.BaseExpression) -> str | None:
         return f"{file.module_name}.{callee.value}"  # a function of this module
     if isinstance(callee, cst.Attribute) and isinstance(callee.value, cst.Name):
         owner = callee.value.value
-        if ctx.lookup(owner) is None and not ctx.uses.is_local(owner):
-            return f"{file.module_name}.{owner}.{callee.attr.value}"  # a method of this module's instance
+        instance = f"{file.module_name}.{owner}"
+        if ctx.lookup(owner) is None and file.index.instance_class_of(instance) is not None:
+            return f"{instance}.{callee.attr.value}"  # a method of this module's instance
     return None
