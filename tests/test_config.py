@@ -242,8 +242,15 @@ BACKTICKS = "SELECT `id` FROM `accounts`;\n"  # MySQL quoting; not PostgreSQL
 
 def test_dialect_decides_how_sql_is_parsed(project, run_txlint):
     project.write("q.sql", BACKTICKS)
-    assert run_txlint("check", "--format", "json", ".").codes() == ["TX000"]  # postgres by default
+    project.config('dialect = "postgres"\n')
+    assert run_txlint("check", "--format", "json", ".").codes() == ["TX000"]  # PostgreSQL, as configured
     project.config('dialect = "mysql"\n')
+    run = run_txlint("check", "--format", "json", ".")
+    assert run.exit_code == 0, run.output
+
+
+def test_with_no_dialect_configured_a_file_in_mysql_quoting_is_read_as_mysql(project, run_txlint):
+    project.write("q.sql", BACKTICKS)
     run = run_txlint("check", "--format", "json", ".")
     assert run.exit_code == 0, run.output
 

@@ -267,15 +267,16 @@ def test_the_dialect_of_a_file(path: str, text: str, expected: str) -> None:
 @pytest.mark.parametrize(
     ("text", "default", "expected"),
     [
-        ("INSERT INTO `t` (`a`) VALUES (1);", "postgres", "mysql"),  # a MySQL dump under the default
-        ("SELECT s.`name` FROM s;", "postgres", "mysql"),
-        ("SELECT '`quoted` in a string';", "postgres", "postgres"),  # not where a name stands
-        ("SELECT 1;", "postgres", "postgres"),
-        ("INSERT INTO `t` (`a`) VALUES (1);", "sqlite", "sqlite"),  # SQLite takes backticks too: the choice stays
-        ("-- txlint: dialect=postgres\nSELECT `a` FROM t;", "postgres", "postgres"),  # said explicitly
+        ("INSERT INTO `t` (`a`) VALUES (1);", "", "mysql"),  # a MySQL dump, no dialect configured
+        ("SELECT s.`name` FROM s;", "", "mysql"),
+        ("SELECT '`quoted` in a string';", "", "postgres"),  # not where a name stands
+        ("SELECT 1;", "", "postgres"),
+        ("INSERT INTO `t` (`a`) VALUES (1);", "postgres", "postgres"),  # configured: the choice stays
+        ("INSERT INTO `t` (`a`) VALUES (1);", "sqlite", "sqlite"),
+        ("-- txlint: dialect=postgres\nSELECT `a` FROM t;", "", "postgres"),  # said explicitly
     ],
 )
-def test_backtick_identifiers_mean_mysql_when_postgres_is_only_the_default(text: str, default: str, expected: str) -> None:
+def test_backtick_identifiers_mean_mysql_when_no_dialect_is_configured(text: str, default: str, expected: str) -> None:
     assert dialect_of(text, default, "dump.sql") == expected
 
 

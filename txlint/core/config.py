@@ -31,8 +31,9 @@ class Config:
     # SQL dialect of SQL strings and `.sql` files. A `.sql` file may ask for its own: a first-line
     # `-- txlint: dialect=mysql` comment wins, then its name (`*.mysql.sql`, `*.mariadb.sql`,
     # `*.pg.sql`, `*.postgres.sql`, `*.postgresql.sql`, `*.psql.sql`, `*.sqlite.sql`), then this
-    # setting (`txlint.frontends.sql_script.dialect_of`).
-    dialect: str = "postgres"
+    # setting (`txlint.frontends.sql_script.dialect_of`). Unset (""): PostgreSQL, except that a
+    # `.sql` file quoting names with backticks is MySQL's; `sql_dialect` is the one to parse with.
+    dialect: str = ""
     money_columns: tuple[str, ...] = DEFAULT_MONEY_COLUMNS
     core_tables: tuple[str, ...] = ()
     lock_functions: tuple[str, ...] = ()
@@ -55,6 +56,11 @@ class Config:
             if f.name not in {"root", "source", "exclude", "max_file_size"}
         )
 
+
+    @property
+    def sql_dialect(self) -> str:
+        """The dialect SQL strings in code are parsed with: the configured one, else PostgreSQL."""
+        return self.dialect or "postgres"
 
 def _freeze(value: object) -> object:
     if isinstance(value, dict):

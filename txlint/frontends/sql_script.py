@@ -79,9 +79,10 @@ _BACKTICK_IDENTIFIER = re.compile(r"(?:^|[\s(,.])`[A-Za-z_][\w$]*`", re.MULTILIN
 
 def dialect_of(text: str, default: str, path: str | None = None) -> str:
     """The file's dialect: a first-line `-- txlint: dialect=mysql` comment, else the file name
-    (`*.mysql.sql`, `*.pg.sql`, ... see `DIALECT_SUFFIXES`), else the configured `default` --
-    unless that is PostgreSQL and the file quotes identifiers with backticks (`` `orders` ``),
-    which PostgreSQL never accepts: such a file was written for MySQL (a dump, a fixture load)."""
+    (`*.mysql.sql`, `*.pg.sql`, ... see `DIALECT_SUFFIXES`), else the configured `default`; with
+    none configured (""), PostgreSQL -- unless the file quotes identifiers with backticks
+    (`` `orders` ``), which PostgreSQL never accepts: such a file was written for MySQL (a dump, a
+    fixture load)."""
     first = text.lstrip("\ufeff").split("\n", 1)[0].strip()
     if first.startswith("--") and "txlint:" in first and "dialect=" in first:
         name = first.split("dialect=", 1)[1].split()[0].strip().lower()
@@ -93,9 +94,9 @@ def dialect_of(text: str, default: str, path: str | None = None) -> str:
             named = DIALECT_SUFFIXES.get(suffixes[-2].lower().lstrip("."))
             if named is not None:
                 return named
-    if default == "postgres" and _BACKTICK_IDENTIFIER.search(text):
-        return "mysql"
-    return default
+    if default:
+        return default
+    return "mysql" if _BACKTICK_IDENTIFIER.search(text) else "postgres"
 
 
 def _span(statement: sqlfacts.Statement, lines: list[str]) -> Span:

@@ -91,5 +91,5 @@ def parameters(ctx: Context, params: cst.BaseExpression | None) -> Resolver:
 
 def statements(ctx: Context, sql: str) -> tuple[sqlfacts.Statement, ...]:
     """The statements of a SQL text in the configured dialect (none when it does not parse)."""
-    parsed = parse_statements(sql, ctx.file.config.dialect)
+    parsed = parse_statements(sql, ctx.file.config.sql_dialect)
     return () if isinstance(parsed, sqlfacts.SqlError) else parsed
