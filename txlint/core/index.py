@@ -14,6 +14,7 @@ from typing import Literal
 
 from txlint.core.ftypes import Span
 from txlint.core.ir import ModuleIR, ValueKind, Write
+from txlint.core.relationships import MappedRelation, RelationshipDecl, mapped_relations
 from txlint.core.summaries import CallSite, FunctionSummary, Symbol, SymbolKind
 
 
@@ -71,6 +72,9 @@ class TableDecl:
     # when the project does not declare one of them, its constraints are unknown.
     opaque_bases: tuple[str, ...] = ()
     unique_field: bool = False  # a field class whose `__init__` makes every field of it unique
+    orm: str = ""  # the library mapping the class ("django", "sqlalchemy"; "" for SQL DDL and Core tables)
+    relationships: tuple[RelationshipDecl, ...] = ()  # SQLAlchemy `relationship()`s (not columns)
+    foreign_tables: tuple[str, ...] = ()  # the tables (or classes) its columns' foreign keys reference
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,7 @@ class ProjectIndex:
     _table_names: dict[str, list[TableDecl]] = field(default_factory=dict, repr=False)
     _with_fields: dict[frozenset[str], tuple[str, ...]] = field(default_factory=dict, repr=False)
     _relations: dict[tuple[str, str], Relation] | None = field(default=None, repr=False)
+    _mapped_relations: dict[tuple[str, str], MappedRelation] | None = field(default=None, repr=False)
     _unique_fields: frozenset[str] | None = field(default=None, repr=False)
     summaries: dict[str, FunctionSummary] = field(default_factory=dict)  # by qualified name
     _by_tail: dict[str, list[str]] = field(default_factory=dict, repr=False)  # last two parts -> qualified names
@@ -260,6 +265,35 @@ class ProjectIndex:
         # A model the project does not declare (Django's own `User`) still has the reverse accessors
         # of the project's foreign keys to it.
         return self._relations.get((model, attribute))
+
+    def mapped_relation_of(self, model: str, attribute: str) -> MappedRelation | None:
+        """What `instance.attribute` reaches through a SQLAlchemy relationship of `model` (a table or
+        class name) or of one of its bases, or through a `backref` another class declares on it."""
+        if self._mapped_relations is None:
+            self._mapped_relations = mapped_relations(self.decls, self.declarations_of_table, self.table_of)
+        for decl in self.declarations_of_table(model):
+            found = self._mapped_relations.get((decl.name, attribute))
+            if found is not None:
+                return found
+        return None
+
+    def mapped_relations_of(self, model: str) -> list[tuple[str, MappedRelation]]:
+        """Every SQLAlchemy relationship attribute of `model` and its bases, by name."""
+        if self._mapped_relations is None:
+            self._mapped_relations = mapped_relations(self.decls, self.declarations_of_table, self.table_of)
+        names = {d.name for d in self.declarations_of_table(model)}
+        found: dict[str, MappedRelation] = {}
+        for (owner, attribute), relation in sorted(self._mapped_relations.items()):
+            if owner in names:
+                found.setdefault(attribute, relation)
+        return sorted(found.items())
+
+    def is_sqlalchemy_model(self, table: str) -> bool:
+        """Whether SQLAlchemy maps the model (`table` a table or class name): its instances are written
+        by a session's flush, only their changed columns, never by a Django `save()`. A name both
+        libraries declare in one project is not told apart, and is not taken as SQLAlchemy's."""
+        orms = {d.orm for d in self.declarations_of_table(table)}
+        return "sqlalchemy" in orms and "django" not in orms
 
     def _all_relations(self) -> dict[tuple[str, str], Relation]:
         forward: dict[tuple[str, str], Relation] = {}
