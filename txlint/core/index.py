@@ -109,6 +109,7 @@ class ProjectIndex:
     settings: dict[str, str] = field(default_factory=dict)  # framework settings the project turns on
     _packages: frozenset[str] = field(default_factory=frozenset, repr=False)  # the project's top-level modules
     _exported: dict[str, str | None] = field(default_factory=dict, repr=False)  # answers of `export_of`, kept
+    _below: dict[str, list[str]] | None = field(default=None, repr=False)  # re-exports by their names without the first part
     call_sites: dict[str, list[CallSite]] = field(default_factory=dict)  # by callee
 
     def add_call_sites(self, sites: Iterable[CallSite]) -> None:
@@ -156,7 +157,7 @@ class ProjectIndex:
             if symbol.name != symbol.target:
                 tables[symbol.kind][symbol.name] = symbol.target
         self._packages = frozenset(packages)
-        self._exported = {}
+        self._exported, self._below = {}, None
 
     def setting(self, name: str) -> str | None:
         """A framework setting some file of the project turns on (`ATOMIC_REQUESTS`)."""
@@ -205,7 +206,7 @@ class ProjectIndex:
         while current not in seen and len(seen) < 16:
             seen.add(current)
             head, _, rest = current.rpartition(".")
-            target = self.exports.get(current)
+            target = self.exports.get(current) or self._exported_below(current)
             if target is None:
                 # `pkg.db.AsyncSession.begin`: the re-export is its head
                 while head and target is None:
@@ -219,6 +220,20 @@ class ProjectIndex:
                 break
             current = target
         return current if current != qualified else None
+
+    def _exported_below(self, qualified: str) -> str | None:
+        """A re-export named by the end of its qualified name: the project root is a folder above the
+        package (`server/polar/...`), whose modules import each other as `polar....` (summaries are
+        matched so too, `summary_of`). Only when one name of the project ends so."""
+        if qualified.split(".", 1)[0] not in self._packages:
+            return None
+        if self._below is None:
+            below: dict[str, list[str]] = {}
+            for name, target in self.exports.items():
+                below.setdefault(name.split(".", 1)[-1], []).append(target)
+            self._below = below
+        found = self._below.get(qualified, [])
+        return found[0] if len(found) == 1 else None
 
     def add_atomic_writers(self, writers: Iterable[AtomicWriter]) -> None:
         for writer in writers:

@@ -69,7 +69,7 @@ class Assignments(Expressions):
     def _without_own_value(self, value: IRValue, target: cst.Attribute) -> IRValue:
         """`obj.f = data.get("f", obj.f)`: the input, or the field's own value written back unchanged
         (clarification 17): what it depends on, the field itself left out."""
-        owner = self.lookup(target.value.value) if isinstance(target.value, cst.Name) else None
+        owner = self.eval(target.value)  # a name, or a related row (`existing.user`), loaded once
         if not isinstance(owner, Row):
             return value
         deps = frozenset(d for d in value.depends_on if not (d.row == owner.ref and d.column == target.attr.value))
@@ -131,16 +131,16 @@ def literal_truth(node: cst.BaseExpression) -> bool | None:
 
 
 def _falls_back_to_itself(source: cst.BaseExpression, target: cst.Attribute) -> bool:
-    """`data.get("f", obj.f)`, `data.f or obj.f`, `x if x is not None else obj.f` (or `obj.f` itself)
-    assigned to `obj.f`: a value from elsewhere, or the field's own value unchanged (a PATCH that keeps
-    what it is not given)."""
+    """`data.get("f", obj.f)`, `data.f or obj.f`, `obj.f or data.f`, `x if x is not None else obj.f` (or
+    `obj.f` itself) assigned to `obj.f`: a value from elsewhere, or the field's own value unchanged (a PATCH
+    that keeps what it is not given, a field filled in when empty)."""
     own = source_text(target)
     if source_text(source) == own:
         return True  # `obj.f = obj.f`
     if isinstance(source, cst.Call) and isinstance(source.func, cst.Attribute) and source.func.attr.value == "get" and len(source.args) == 2:
         return source_text(source.args[1].value) == own
     if isinstance(source, cst.BooleanOperation) and isinstance(source.operator, cst.Or):
-        return source_text(source.right) == own
+        return own in (source_text(source.left), source_text(source.right))  # `obj.f or data.f`: kept when set
     if isinstance(source, cst.IfExp):
         return own in (source_text(source.body), source_text(source.orelse))
     return False

@@ -138,6 +138,8 @@ class SqlAlchemyRecogniser(Recogniser):
         owner = ctx.eval(expr.func.value)
         owner = sessions.module_session(ctx, expr.func.value) or owner if isinstance(owner, Unknown) else owner
         if isinstance(owner, Session):
+            if expr.func.attr.value == "begin_nested":
+                ctx.autobegin(expr)  # a SAVEPOINT inside the session's transaction (begun now if not yet): leaving it commits nothing
             return TxScope(flushes=owner.orm)  # leaving the block flushes an ORM session
         # `with engine.begin() as conn:` yields a connection whose statements run in the block.
         named = isinstance(owner, (Unknown, Parameter)) and _looks_like_engine(expr.func.value)
