@@ -69,9 +69,9 @@ def symbols(path: str, text: str, tree: ast.Module, imports: ImportTable, root: 
         return resolving.resolve_name(dotted(node))
 
     for statement in tree.body:
-        if (assigned := _assigned(statement)) is not None and (base := _new_type(assigned[1], resolving)) is not None:
+        if (assigned := _assigned(statement)) is not None and (new_type := _new_type(assigned[1], resolving)) is not None:
             # `AsyncSession = NewType("AsyncSession", _AsyncSession)`: a name for the type, like an import of it.
-            aliased = named(base)
+            aliased = named(new_type)
             if aliased is not None and (aliased.split(".", 1)[0] in LIBRARIES or aliased.startswith(f"{module}.")):
                 found.append(Symbol(SymbolKind.IMPORT, f"{module}.{assigned[0]}", aliased))
         elif isinstance(statement, ast.ClassDef):
