@@ -109,7 +109,7 @@ class ProjectIndex:
     settings: dict[str, str] = field(default_factory=dict)  # framework settings the project turns on
     _packages: frozenset[str] = field(default_factory=frozenset, repr=False)  # the project's top-level modules
     _exported: dict[str, str | None] = field(default_factory=dict, repr=False)  # answers of `export_of`, kept
-    _below: dict[str, list[str]] | None = field(default=None, repr=False)  # re-exports by their names without the first part
+    _below: dict[str, list[str]] = field(default_factory=dict, repr=False)  # re-exports by their names without the first part
     call_sites: dict[str, list[CallSite]] = field(default_factory=dict)  # by callee
 
     def add_call_sites(self, sites: Iterable[CallSite]) -> None:
@@ -157,7 +157,10 @@ class ProjectIndex:
             if symbol.name != symbol.target:
                 tables[symbol.kind][symbol.name] = symbol.target
         self._packages = frozenset(packages)
-        self._exported, self._below = {}, None
+        self._exported = {}
+        self._below = {}
+        for name, target in self.exports.items():
+            self._below.setdefault(name.split(".", 1)[-1], []).append(target)
 
     def setting(self, name: str) -> str | None:
         """A framework setting some file of the project turns on (`ATOMIC_REQUESTS`)."""
@@ -227,11 +230,6 @@ class ProjectIndex:
         matched so too, `summary_of`). Only when one name of the project ends so."""
         if qualified.split(".", 1)[0] not in self._packages:
             return None
-        if self._below is None:
-            below: dict[str, list[str]] = {}
-            for name, target in self.exports.items():
-                below.setdefault(name.split(".", 1)[-1], []).append(target)
-            self._below = below
         found = self._below.get(qualified, [])
         return found[0] if len(found) == 1 else None
 
@@ -251,6 +249,7 @@ class ProjectIndex:
                 known.append(decl)
         index._resolve_models()
         index._relations = index._all_relations()
+        index._mapped_relations = mapped_relations(index.decls, index.declarations_of_table, index.table_of)
         return index
 
     def _resolve_models(self) -> None:
