@@ -75,7 +75,7 @@ from txlint.frontends.python.interpret.paths import (
     through,
 )
 from txlint.frontends.python.interpret.state import Binding, State, TxKind
-from txlint.frontends.python.interpret.values import UNKNOWN, Data, Handle, Pair, Parameter, Query, Row, Rows, Session, Value
+from txlint.frontends.python.interpret.values import UNKNOWN, Data, Handle, ModelClass, Pair, Parameter, Query, Row, Rows, Session, Value
 
 
 class FunctionInterpreter(Branches):
@@ -167,7 +167,9 @@ class FunctionInterpreter(Branches):
             name = param.name.value
             if index == 0 and self.class_name is not None and name in {"self", "cls"}:
                 is_model = self.file.index.is_model(self.class_name)
-                value: Value = Row(RowRef(RowOrigin.PARAMETER, None, name), self.class_name) if is_model and name == "self" else UNKNOWN
+                value: Value = UNKNOWN
+                if is_model:  # `self` is a row of the model; `cls` of a classmethod is the model (`select(cls)`)
+                    value = Row(RowRef(RowOrigin.PARAMETER, None, name), self.class_name) if name == "self" else ModelClass(self.class_name)
             else:
                 value = next((v for r in self.file.recognisers if (v := r.parameter(self, param)) is not None), UNKNOWN)
                 if value is UNKNOWN:
