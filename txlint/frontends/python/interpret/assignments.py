@@ -38,9 +38,10 @@ class Assignments(Expressions):
             if any(r.assigned(self, target, source) for r in self.file.recognisers):
                 return
             written = to_ir_value(value)
+            seen = Data(written.depends_on)  # reading it back still gives what it came from (`x = x or 0; x += n`)
             if _falls_back_to_itself(source, target):
                 written = self._without_own_value(written, target)
-            self._set_field(target, replace(written, expression=source_text(source)), node)
+            self._set_field(target, replace(written, expression=source_text(source)), node, seen)
         elif isinstance(target, cst.Subscript):
             self._set_item(target, value, node)
         else:
@@ -75,10 +76,10 @@ class Assignments(Expressions):
         deps = frozenset(d for d in value.depends_on if not (d.row == owner.ref and d.column == target.attr.value))
         return value if deps == value.depends_on else IRValue(ValueKind.DERIVED if deps else ValueKind.INDEPENDENT, deps)
 
-    def _set_field(self, target: cst.Attribute, value: IRValue, node: cst.CSTNode) -> None:
+    def _set_field(self, target: cst.Attribute, value: IRValue, node: cst.CSTNode, seen: Data | None = None) -> None:
         owner = self.eval(target.value)
         if isinstance(owner, (Row, Parameter)):
-            self.record_change(owner, target.attr.value, value, Data(value.depends_on), node)
+            self.record_change(owner, target.attr.value, value, seen if seen is not None else Data(value.depends_on), node)
 
     def _set_item(self, target: cst.Subscript, value: Value, node: cst.CSTNode) -> None:
         """`obj.data[k] = v` (also `+=`, `del`): an item of a row's field changed in place."""
