@@ -171,6 +171,8 @@ class SqlAlchemyRecogniser(Recogniser):
             return base.item(node.attr.value)  # `row.balance` of `execute(select(M.balance, ...)).one()`
         if isinstance(base, Row) and base.table:
             return related.related(ctx, node, base)  # `topic.forum`, `topic.posts`
+        if isinstance(base, related.AwaitableAttributes):
+            return related.related(ctx, node, base.row)  # `await topic.awaitable_attrs.forum`
         return None
 
     def assigned(self, ctx: Context, target: cst.Attribute, value: cst.BaseExpression) -> bool:

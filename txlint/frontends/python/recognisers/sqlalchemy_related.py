@@ -48,11 +48,21 @@ class LoadedRelations(Facet):
         return LoadedRelations(self.held & other.held)  # held on both paths
 
 
+@dataclass(frozen=True)
+class AwaitableAttributes(Value):
+    """`topic.awaitable_attrs` (asyncio's `AsyncAttrs`): `await topic.awaitable_attrs.forum` lazy-loads
+    `topic.forum` as reading the attribute does in sync code."""
+
+    row: Row
+
+
 def related(ctx: Context, node: cst.Attribute, row: Row) -> Value | None:
     """`topic.forum`: the related row (read here without a lock, unless the owner's statement joined
     it), `topic.posts`: its rows, or the query of them for a dynamic relationship; None when the
     attribute is no relationship or how it loads is not known."""
     name = node.attr.value
+    if name == "awaitable_attrs":
+        return AwaitableAttributes(row)
     relation = ctx.file.index.mapped_relation_of(row.table, name)
     if relation is None:
         return None
@@ -67,7 +77,7 @@ def related(ctx: Context, node: cst.Attribute, row: Row) -> Value | None:
         return Query(table, ctx.span(node), api="sqlalchemy")  # run when asked (`.filter(...).first()`, `.all()`)
     if relation.loading not in LOADED:
         return None  # "raise", "noload", "write_only": loaded, if at all, by the caller's options
-    holder = dotted_name(node) or name
+    holder = (dotted_name(node) or name).replace(".awaitable_attrs.", ".")
     joined = ctx.joined_read(row.ref.read, name) if row.ref.origin is RowOrigin.READ and row.ref.read is not None else None
     if joined is not None:
         read, table = joined
