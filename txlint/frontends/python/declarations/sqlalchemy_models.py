@@ -62,7 +62,7 @@ def table_decls(tree: ast.Module, imports: ImportTable, path: str) -> list[Table
         bases = tuple(last_part(base) for base in positional(statement))
         facts = _class_facts(statement, module, annotated_columns=sqlmodel_table or sqlmodel_base)
         # `__abstract__ = True` is SQLAlchemy's; a class deriving from one read here is a mapped class's base.
-        derived = any(base in {d.name for d in decls} for base in bases)
+        derived = any(base in {d.name for d in decls} for base in bases) and not _maps_a_table(statement)
         if not is_root and facts.table is None and not facts.mapped and not (sqlmodel_base and facts.columns) and not facts.abstract and not derived:
             continue  # not a mapped class as far as this file can tell (Django models are read elsewhere)
         naming = module.naming_of(statement)
@@ -133,6 +133,12 @@ class _ModuleFacts:
                 return self._namings[name]
             queue += self._bases.get(name, ())
         return str
+
+
+def _maps_a_table(cls: ast.ClassDef) -> bool:
+    """`__table__ = Table(...)` in the class body: the table's own declaration says what it is
+    (`declarations.sqlalchemy_tables`)."""
+    return any(isinstance(s, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__table__" for t in s.targets) for s in cls.body)
 
 
 def _flask_extensions(tree: ast.Module, imports: ImportTable) -> frozenset[str]:
