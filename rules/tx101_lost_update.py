@@ -55,7 +55,17 @@ class LostUpdate(Rule):
             "in the assignment itself; kept in a variable first, it is read as recomputed from the "
             "field. SQLAlchemy's autoflush is not followed: a change is written where the code "
             "flushes or commits (or the block that commits ends), so a function that changes an "
-            "instance and leaves the flush to its caller is not reported."
+            "instance and leaves the flush to its caller is not reported. "
+            "A SQLAlchemy related object (`topic.forum`, `forum.topics`) is read as a lazy load takes it, "
+            "in a statement of its own without a lock, even when the session already holds that row "
+            "locked (the identity map then hands it over without SQL); rows a locking statement reads "
+            "itself (`joinedload`, `contains_eager`, `lazy=\"joined\"`) count as locked, though PostgreSQL "
+            "refuses FOR UPDATE on the nullable side of the outer joins SQLAlchemy uses for them. "
+            "Relationships loaded `lazy=\"raise\"`/`\"noload\"`, and those whose declaration and foreign keys "
+            "do not tell one row from a collection, are not followed. A parameter of unknown type is taken "
+            "for an instance when the columns it changes are declared together by exactly one model (or by "
+            "the one it is named after): another object with such a field, flushed with the session, "
+            "would be taken for one."
         ),
     )
     INVALID = [
@@ -88,6 +98,22 @@ class LostUpdate(Rule):
             "    voucher.used += 1\n"
             "    voucher.save(update_fields=['used'])  # error\n"
         ),
+        # A SQLAlchemy related object: loaded on first access, without a lock.
+        (
+            "from flask_sqlalchemy import SQLAlchemy\n"
+            "db = SQLAlchemy()\n"
+            "class Forum(db.Model):\n"
+            "    id = db.Column(db.Integer, primary_key=True)\n"
+            "    topic_count = db.Column(db.Integer)\n"
+            "class Topic(db.Model):\n"
+            "    id = db.Column(db.Integer, primary_key=True)\n"
+            "    forum_id = db.Column(db.Integer, db.ForeignKey('forum.id'))\n"
+            "    forum = db.relationship('Forum', backref='topics')\n"
+            "def add_topic(topic_id):\n"
+            "    topic = db.session.get(Topic, topic_id, with_for_update=True)\n"
+            "    topic.forum.topic_count += 1\n"
+            "    db.session.commit()  # error\n"
+        ),
     ]
     VALID = [
         # The near miss: the same code with the row locked inside the transaction.
@@ -98,6 +124,25 @@ class LostUpdate(Rule):
             "        acct = Account.objects.select_for_update().get(pk=account_id)\n"
             "        acct.balance -= amount\n"
             "        acct.save()\n"
+        ),
+        # The related row is read by the locking statement itself (FOR UPDATE locks every table it reads).
+        (
+            "from flask_sqlalchemy import SQLAlchemy\n"
+            "from sqlalchemy import select\n"
+            "from sqlalchemy.orm import joinedload\n"
+            "db = SQLAlchemy()\n"
+            "class Forum(db.Model):\n"
+            "    id = db.Column(db.Integer, primary_key=True)\n"
+            "    topic_count = db.Column(db.Integer)\n"
+            "class Topic(db.Model):\n"
+            "    id = db.Column(db.Integer, primary_key=True)\n"
+            "    forum_id = db.Column(db.Integer, db.ForeignKey('forum.id'))\n"
+            "    forum = db.relationship('Forum')\n"
+            "def add_topic(topic_id):\n"
+            "    stmt = select(Topic).options(joinedload(Topic.forum)).where(Topic.id == topic_id).with_for_update()\n"
+            "    topic = db.session.execute(stmt).scalar_one()\n"
+            "    topic.forum.topic_count += 1\n"
+            "    db.session.commit()\n"
         ),
         # The written value does not depend on anything read.
         (

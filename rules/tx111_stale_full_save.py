@@ -90,6 +90,27 @@ class StaleFullSave(Rule):
             "    else:\n"
             "        product.save(update_fields=['title'])\n"
         ),
+        # Near miss: a SQLAlchemy flush (here through the project's `save()` helper) writes only the
+        # changed columns: nothing stale is written back.
+        (
+            "from flask_sqlalchemy import SQLAlchemy\n"
+            "from sqlalchemy import update\n"
+            "db = SQLAlchemy()\n"
+            "class Topic(db.Model):\n"
+            "    id = db.Column(db.Integer, primary_key=True)\n"
+            "    title = db.Column(db.String(80))\n"
+            "    views = db.Column(db.Integer)\n"
+            "    def save(self):\n"
+            "        db.session.add(self)\n"
+            "        db.session.commit()\n"
+            "def seen(topic_id):\n"
+            "    db.session.execute(update(Topic).where(Topic.id == topic_id).values(views=Topic.views + 1))\n"
+            "    db.session.commit()\n"
+            "def retitle(topic_id, title):\n"
+            "    topic = db.session.get(Topic, topic_id)\n"
+            "    topic.title = title\n"
+            "    topic.save()\n"
+        ),
         # Near miss: a constant update is not an atomic writer (clarification 13).
         (
             "def hide(pk):\n"

@@ -14,6 +14,7 @@ from typing import Literal
 
 from txlint.core.ftypes import Span
 from txlint.core.ir import ModuleIR, ValueKind, Write
+from txlint.core.relationships import MappedRelation, RelationshipDecl, mapped_relations
 from txlint.core.summaries import CallSite, FunctionSummary, Symbol, SymbolKind
 
 
@@ -71,6 +72,9 @@ class TableDecl:
     # when the project does not declare one of them, its constraints are unknown.
     opaque_bases: tuple[str, ...] = ()
     unique_field: bool = False  # a field class whose `__init__` makes every field of it unique
+    orm: str = ""  # the library mapping the class ("django", "sqlalchemy"; "" for SQL DDL and Core tables)
+    relationships: tuple[RelationshipDecl, ...] = ()  # SQLAlchemy `relationship()`s (not columns)
+    foreign_tables: tuple[str, ...] = ()  # the tables (or classes) its columns' foreign keys reference
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,7 @@ class ProjectIndex:
     _table_names: dict[str, list[TableDecl]] = field(default_factory=dict, repr=False)
     _with_fields: dict[frozenset[str], tuple[str, ...]] = field(default_factory=dict, repr=False)
     _relations: dict[tuple[str, str], Relation] | None = field(default=None, repr=False)
+    _mapped_relations: dict[tuple[str, str], MappedRelation] | None = field(default=None, repr=False)
     _unique_fields: frozenset[str] | None = field(default=None, repr=False)
     _users: tuple[str, bool] | None = field(default=None, repr=False)  # answer of `user_model`, kept
     summaries: dict[str, FunctionSummary] = field(default_factory=dict)  # by qualified name
@@ -105,6 +110,7 @@ class ProjectIndex:
     settings: dict[str, str] = field(default_factory=dict)  # framework settings the project turns on
     _packages: frozenset[str] = field(default_factory=frozenset, repr=False)  # the project's top-level modules
     _exported: dict[str, str | None] = field(default_factory=dict, repr=False)  # answers of `export_of`, kept
+    _below: dict[str, list[str]] = field(default_factory=dict, repr=False)  # re-exports by their names without the first part
     call_sites: dict[str, list[CallSite]] = field(default_factory=dict)  # by callee
 
     def add_call_sites(self, sites: Iterable[CallSite]) -> None:
@@ -153,6 +159,9 @@ class ProjectIndex:
                 tables[symbol.kind][symbol.name] = symbol.target
         self._packages = frozenset(packages)
         self._exported = {}
+        self._below = {}
+        for name, target in self.exports.items():
+            self._below.setdefault(name.split(".", 1)[-1], []).append(target)
 
     def setting(self, name: str) -> str | None:
         """A framework setting some file of the project turns on (`ATOMIC_REQUESTS`)."""
@@ -201,7 +210,7 @@ class ProjectIndex:
         while current not in seen and len(seen) < 16:
             seen.add(current)
             head, _, rest = current.rpartition(".")
-            target = self.exports.get(current)
+            target = self.exports.get(current) or self._exported_below(current)
             if target is None:
                 # `pkg.db.AsyncSession.begin`: the re-export is its head
                 while head and target is None:
@@ -215,6 +224,15 @@ class ProjectIndex:
                 break
             current = target
         return current if current != qualified else None
+
+    def _exported_below(self, qualified: str) -> str | None:
+        """A re-export named by the end of its qualified name: the project root is a folder above the
+        package (`server/polar/...`), whose modules import each other as `polar....` (summaries are
+        matched so too, `summary_of`). Only when one name of the project ends so."""
+        if qualified.split(".", 1)[0] not in self._packages:
+            return None
+        found = self._below.get(qualified, [])
+        return found[0] if len(found) == 1 else None
 
     def add_atomic_writers(self, writers: Iterable[AtomicWriter]) -> None:
         for writer in writers:
@@ -232,6 +250,7 @@ class ProjectIndex:
                 known.append(decl)
         index._resolve_models()
         index._relations = index._all_relations()
+        index._mapped_relations = mapped_relations(index.decls, index.declarations_of_table, index.table_of)
         return index
 
     def _resolve_models(self) -> None:
@@ -261,6 +280,35 @@ class ProjectIndex:
         # A model the project does not declare (Django's own `User`) still has the reverse accessors
         # of the project's foreign keys to it.
         return self._relations.get((model, attribute))
+
+    def mapped_relation_of(self, model: str, attribute: str) -> MappedRelation | None:
+        """What `instance.attribute` reaches through a SQLAlchemy relationship of `model` (a table or
+        class name) or of one of its bases, or through a `backref` another class declares on it."""
+        if self._mapped_relations is None:
+            self._mapped_relations = mapped_relations(self.decls, self.declarations_of_table, self.table_of)
+        for decl in self.declarations_of_table(model):
+            found = self._mapped_relations.get((decl.name, attribute))
+            if found is not None:
+                return found
+        return None
+
+    def mapped_relations_of(self, model: str) -> list[tuple[str, MappedRelation]]:
+        """Every SQLAlchemy relationship attribute of `model` and its bases, by name."""
+        if self._mapped_relations is None:
+            self._mapped_relations = mapped_relations(self.decls, self.declarations_of_table, self.table_of)
+        names = {d.name for d in self.declarations_of_table(model)}
+        found: dict[str, MappedRelation] = {}
+        for (owner, attribute), relation in sorted(self._mapped_relations.items()):
+            if owner in names:
+                found.setdefault(attribute, relation)
+        return sorted(found.items())
+
+    def is_sqlalchemy_model(self, table: str) -> bool:
+        """Whether SQLAlchemy maps the model (`table` a table or class name): its instances are written
+        by a session's flush, only their changed columns, never by a Django `save()`. A name both
+        libraries declare in one project is not told apart, and is not taken as SQLAlchemy's."""
+        orms = {d.orm for d in self.declarations_of_table(table)}
+        return "sqlalchemy" in orms and "django" not in orms
 
     def _all_relations(self) -> dict[tuple[str, str], Relation]:
         forward: dict[tuple[str, str], Relation] = {}

@@ -87,12 +87,15 @@ class FunctionSummary:
     # What every `yield` hands out, when they agree: what `with f() as x` binds for a context manager,
     # what FastAPI's `Depends(f)` injects for a generator (a session: `yield SessionLocal()`).
     yields: Returned | None = None
+    # It flushes or commits an ORM session it shares with its caller (Flask's `db.session`, one it is
+    # handed): a call of it writes the caller's changed instances too (a project's `save()` helper).
+    flushes: bool = False
 
     @property
     def says_something(self) -> bool:
         return (
             self.returns is not None or self.yields is not None or self.opens_transaction or bool(self.acts) or bool(self.keys) or self.locks_rows
-            or bool(self.executes)
+            or bool(self.executes) or self.flushes
         )  # fmt: skip
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from txlint.core.index import AtomicWriter, ColumnDecl, ProjectIndex, Relation, TableDecl
+from txlint.core.relationships import MappedRelation
 from txlint.core.summaries import CallSite, FunctionSummary
 
 Lookup = tuple[str, list[Any], str]  # method name, JSON-ready arguments, digest of the answer
@@ -35,6 +36,9 @@ QUESTIONS = (
     "atomic_writers_of",
     "model_with_fields",
     "relation_of",
+    "mapped_relation_of",
+    "mapped_relations_of",
+    "is_sqlalchemy_model",
     "summary_of",
     "export_of",
     "call_sites_of",
@@ -106,6 +110,15 @@ class RecordingIndex(ProjectIndex):
 
     def relation_of(self, model: str, attribute: str) -> Relation | None:
         return self._ask("relation_of", (model, attribute), lambda: super(RecordingIndex, self).relation_of(model, attribute))
+
+    def mapped_relation_of(self, model: str, attribute: str) -> MappedRelation | None:
+        return self._ask("mapped_relation_of", (model, attribute), lambda: super(RecordingIndex, self).mapped_relation_of(model, attribute))
+
+    def mapped_relations_of(self, model: str) -> list[tuple[str, MappedRelation]]:
+        return self._ask("mapped_relations_of", (model,), lambda: super(RecordingIndex, self).mapped_relations_of(model))
+
+    def is_sqlalchemy_model(self, table: str) -> bool:
+        return bool(self._ask("is_sqlalchemy_model", (table,), lambda: super(RecordingIndex, self).is_sqlalchemy_model(table)))
 
     def model_with_fields(self, columns: Iterable[str], named: str = "") -> str | None:
         given = tuple(sorted(columns))

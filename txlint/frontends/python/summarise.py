@@ -18,6 +18,7 @@ from txlint.core.queries import expiries_after, takes_lock
 from txlint.core.summaries import FunctionSummary, KeyEffect, Returned, ReturnedKind
 from txlint.frontends.python.interpret.interpreter import FunctionInterpreter
 from txlint.frontends.python.interpret.values import Data, Fetched, Pair, Query, Row, Rows, Session, Value
+from txlint.frontends.python.recognisers.sqlalchemy_sessions import SharedFlushes
 
 CONTEXT_MANAGERS = frozenset({"contextlib.contextmanager", "contextlib.asynccontextmanager"})
 
@@ -41,7 +42,8 @@ def summary(name: str, interpreter: FunctionInterpreter, path: str) -> FunctionS
     )
     found = FunctionSummary(
         name, _returns(interpreter), opens, database, _acts(interpreter), keys=keys, params=params if keys or executes else (), locks_rows=locks_rows,
-        executes=executes, executes_with=executes_with, fetches=_fetches(interpreter) if executes else "", path=path, yields=yields
+        executes=executes, executes_with=executes_with, fetches=_fetches(interpreter) if executes else "", path=path, yields=yields,
+        flushes=interpreter.memo(SharedFlushes, SharedFlushes).seen,
     )
     return found if found.says_something else None
 

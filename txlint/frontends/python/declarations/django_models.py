@@ -90,6 +90,7 @@ def table_decls(tree: ast.Module, imports: ImportTable, path: str) -> list[Table
                 non_negative=meta.non_negative,
                 opaque_bases=opaque,
                 unique_field=_makes_itself_unique(statement),
+                orm="django" if is_root or imports.mentions("django") else "",  # any class is read here: only these can be Django's
             )
         )
     return decls

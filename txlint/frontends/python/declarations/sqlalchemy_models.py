@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable
 
 from txlint.core.index import ColumnDecl, TableDecl
+from txlint.frontends.python.declarations import sqlalchemy_relationships
 from txlint.frontends.python.declarations.syntax import dotted, is_true, keyword, last_part, module_statements, positional, text
 from txlint.frontends.python.imports import ImportTable
 
@@ -60,7 +61,9 @@ def table_decls(tree: ast.Module, imports: ImportTable, path: str) -> list[Table
         is_root = sqlmodel_table or flask_model or any(imports.resolve_name(dotted(base)) in DECLARATIVE_BASES for base in positional(statement))
         bases = tuple(last_part(base) for base in positional(statement))
         facts = _class_facts(statement, module, annotated_columns=sqlmodel_table or sqlmodel_base)
-        if not is_root and facts.table is None and not facts.mapped and not (sqlmodel_base and facts.columns):
+        # `__abstract__ = True` is SQLAlchemy's; a class deriving from one read here is a mapped class's base.
+        derived = any(base in {d.name for d in decls} for base in bases) and not _maps_a_table(statement)
+        if not is_root and facts.table is None and not facts.mapped and not (sqlmodel_base and facts.columns) and not facts.abstract and not derived:
             continue  # not a mapped class as far as this file can tell (Django models are read elsewhere)
         naming = module.naming_of(statement)
         decls.append(
@@ -75,6 +78,9 @@ def table_decls(tree: ast.Module, imports: ImportTable, path: str) -> list[Table
                 version_column=facts.version,
                 non_negative=facts.non_negative,
                 unique_sets=facts.unique_sets,
+                orm="sqlalchemy",
+                relationships=sqlalchemy_relationships.relationships(statement),
+                foreign_tables=sqlalchemy_relationships.foreign_tables(statement),
             )
         )
     return decls
@@ -127,6 +133,12 @@ class _ModuleFacts:
                 return self._namings[name]
             queue += self._bases.get(name, ())
         return str
+
+
+def _maps_a_table(cls: ast.ClassDef) -> bool:
+    """`__table__ = Table(...)` in the class body: the table's own declaration says what it is
+    (`declarations.sqlalchemy_tables`)."""
+    return any(isinstance(s, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__table__" for t in s.targets) for s in cls.body)
 
 
 def _flask_extensions(tree: ast.Module, imports: ImportTable) -> frozenset[str]:
@@ -203,6 +215,7 @@ class _ClassFacts:
         self.non_negative: tuple[str, ...] = ()
         self.unique_sets: tuple[tuple[str, ...], ...] = ()
         self.mapped = False  # it declares SQLAlchemy columns or names its table by a `declared_attr`
+        self.abstract = False  # `__abstract__ = True`: a base of mapped classes, mapped to no table of its own
 
 
 def _class_facts(cls: ast.ClassDef, module: _ModuleFacts, annotated_columns: bool = False) -> _ClassFacts:
@@ -241,6 +254,8 @@ def _class_facts(cls: ast.ClassDef, module: _ModuleFacts, annotated_columns: boo
         name = target.id
         if name == "__tablename__" and text(value) is not None:
             facts.table = text(value)
+        elif name == "__abstract__":
+            facts.abstract = is_true(value)
         elif name == "__mapper_args__" and isinstance(value, ast.Dict):
             facts.version = _version_id_col(value)
         elif name == "__table_args__":

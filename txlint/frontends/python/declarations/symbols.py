@@ -32,6 +32,7 @@ from txlint.frontends.python.recognisers.sqlalchemy_sessions import ANNOTATED, S
 # of theirs is followed to it.
 LIBRARIES = frozenset(name.split(".", 1)[0] for recogniser in RECOGNISERS for name in recogniser.names) | {"sqlmodel"}
 LOWER_CASE_CLASSES = SESSION_FACTORIES | SCOPED_SESSIONS | FACTORIES.keys()  # classes and factories whose instances count, though their names are not capitalised
+NEW_TYPES = {"typing.NewType", "typing_extensions.NewType"}
 _ATOMIC_REQUESTS = re.compile(r"""["']?ATOMIC_REQUESTS["']?\s*[:=]\s*True""")
 # Flask-Caching's default timeout set to 0: an add/set without `timeout` never expires
 # (`CACHE_DEFAULT_TIMEOUT = 0`, `{"CACHE_DEFAULT_TIMEOUT": 0}`, `config["CACHE_DEFAULT_TIMEOUT"] = 0`,
@@ -51,23 +52,29 @@ def settings(text: str) -> list[Symbol]:
 def symbols(path: str, text: str, tree: ast.Module, imports: ImportTable, root: Path) -> list[Symbol]:
     """The module's symbols (see the module's docstring); `imports` is `ImportTable.of_tree(tree)`."""
     module, is_package = module_of(path, root)
-    top = module.split(".", 1)[0]
+    tops = set(module.split(".", 2)[:2])  # `server.polar.db` imports its project's names as `polar....`
     found = [
         Symbol(SymbolKind.IMPORT, name, target)
         for name, target in imports.project_names(module, is_package)
-        if target.split(".", 1)[0] in LIBRARIES or target.split(".", 1)[0] == top
+        if target.split(".", 1)[0] in LIBRARIES or target.split(".", 1)[0] in tops
     ]
     found += settings(text)
     resolving = imports.for_project(module, is_package, lambda name: None, lambda name: False)
     classes = {s.name for s in tree.body if isinstance(s, ast.ClassDef)}
+    aliases = {a[0] for s in tree.body if (a := _assigned(s)) is not None and _new_type(a[1], resolving) is not None}
 
     def named(node: ast.expr) -> str | None:
-        if isinstance(node, ast.Name) and node.id in classes:
+        if isinstance(node, ast.Name) and (node.id in classes or node.id in aliases):
             return f"{module}.{node.id}"
         return resolving.resolve_name(dotted(node))
 
     for statement in tree.body:
-        if isinstance(statement, ast.ClassDef):
+        if (assigned := _assigned(statement)) is not None and (new_type := _new_type(assigned[1], resolving)) is not None:
+            # `AsyncSession = NewType("AsyncSession", _AsyncSession)`: a name for the type, like an import of it.
+            aliased = named(new_type)
+            if aliased is not None and (aliased.split(".", 1)[0] in LIBRARIES or aliased.startswith(f"{module}.")):
+                found.append(Symbol(SymbolKind.IMPORT, f"{module}.{assigned[0]}", aliased))
+        elif isinstance(statement, ast.ClassDef):
             bases = positional(statement)
             base = named(bases[0]) if bases else None
             if base is not None:
@@ -95,6 +102,13 @@ def _assigned(statement: ast.stmt) -> tuple[str, ast.expr] | None:
         return statement.targets[0].id, statement.value
     if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name) and statement.value is not None:
         return statement.target.id, statement.value
+    return None
+
+
+def _new_type(value: ast.expr, imports: ImportTable) -> ast.expr | None:
+    """The type `NewType("Name", Type)` derives from, None for any other value."""
+    if isinstance(value, ast.Call) and imports.resolve_name(dotted(value.func)) in NEW_TYPES and len(value.args) == 2:
+        return value.args[1]
     return None
 
 

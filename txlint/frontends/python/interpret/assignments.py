@@ -38,9 +38,10 @@ class Assignments(Expressions):
             if any(r.assigned(self, target, source) for r in self.file.recognisers):
                 return
             written = to_ir_value(value)
+            seen = Data(written.depends_on)  # reading it back still gives what it came from (`x = x or 0; x += n`)
             if _falls_back_to_itself(source, target):
                 written = self._without_own_value(written, target)
-            self._set_field(target, replace(written, expression=source_text(source)), node)
+            self._set_field(target, replace(written, expression=source_text(source)), node, seen)
         elif isinstance(target, cst.Subscript):
             self._set_item(target, value, node)
         else:
@@ -69,16 +70,16 @@ class Assignments(Expressions):
     def _without_own_value(self, value: IRValue, target: cst.Attribute) -> IRValue:
         """`obj.f = data.get("f", obj.f)`: the input, or the field's own value written back unchanged
         (clarification 17): what it depends on, the field itself left out."""
-        owner = self.lookup(target.value.value) if isinstance(target.value, cst.Name) else None
+        owner = self.eval(target.value)  # a name, or a related row (`existing.user`), loaded once
         if not isinstance(owner, Row):
             return value
         deps = frozenset(d for d in value.depends_on if not (d.row == owner.ref and d.column == target.attr.value))
         return value if deps == value.depends_on else IRValue(ValueKind.DERIVED if deps else ValueKind.INDEPENDENT, deps)
 
-    def _set_field(self, target: cst.Attribute, value: IRValue, node: cst.CSTNode) -> None:
+    def _set_field(self, target: cst.Attribute, value: IRValue, node: cst.CSTNode, seen: Data | None = None) -> None:
         owner = self.eval(target.value)
         if isinstance(owner, (Row, Parameter)):
-            self.record_change(owner, target.attr.value, value, Data(value.depends_on), node)
+            self.record_change(owner, target.attr.value, value, seen if seen is not None else Data(value.depends_on), node)
 
     def _set_item(self, target: cst.Subscript, value: Value, node: cst.CSTNode) -> None:
         """`obj.data[k] = v` (also `+=`, `del`): an item of a row's field changed in place."""
@@ -131,16 +132,16 @@ def literal_truth(node: cst.BaseExpression) -> bool | None:
 
 
 def _falls_back_to_itself(source: cst.BaseExpression, target: cst.Attribute) -> bool:
-    """`data.get("f", obj.f)`, `data.f or obj.f`, `x if x is not None else obj.f` (or `obj.f` itself)
-    assigned to `obj.f`: a value from elsewhere, or the field's own value unchanged (a PATCH that keeps
-    what it is not given)."""
+    """`data.get("f", obj.f)`, `data.f or obj.f`, `obj.f or data.f`, `x if x is not None else obj.f` (or
+    `obj.f` itself) assigned to `obj.f`: a value from elsewhere, or the field's own value unchanged (a PATCH
+    that keeps what it is not given, a field filled in when empty)."""
     own = source_text(target)
     if source_text(source) == own:
         return True  # `obj.f = obj.f`
     if isinstance(source, cst.Call) and isinstance(source.func, cst.Attribute) and source.func.attr.value == "get" and len(source.args) == 2:
         return source_text(source.args[1].value) == own
     if isinstance(source, cst.BooleanOperation) and isinstance(source.operator, cst.Or):
-        return source_text(source.right) == own
+        return own in (source_text(source.left), source_text(source.right))  # `obj.f or data.f`: kept when set
     if isinstance(source, cst.IfExp):
         return own in (source_text(source.body), source_text(source.orelse))
     return False

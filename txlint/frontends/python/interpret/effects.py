@@ -177,12 +177,17 @@ class Effects(InterpreterCore):
         field = changes.fields.get(column) if changes is not None else None
         return field.pending.value.expression if field is not None and field.pending is not None else None
 
-    def changed_rows(self, table: str, read: int | None = None) -> list[RowRef]:
+    def changed_rows(self, table: str | None, read: int | None = None) -> list[RowRef]:
         return [
             ref
             for ref, changes in self.state.rows.items()
             if changes.table == table and any(f.pending for f in changes.fields.values()) and (read is None or (ref.origin is RowOrigin.READ and ref.read == read))
         ]
+
+    def type_row(self, ref: RowRef, table: str) -> None:
+        changes = self.state.rows.get(ref)
+        if changes is not None:
+            self.state.rows[ref] = RowChanges(table, changes.fields)
 
     def forget_pending(self, ref: RowRef) -> None:
         """The row is loaded again (`refresh_from_db()`, a rollback expiring it): its changes are gone."""

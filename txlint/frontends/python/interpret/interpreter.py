@@ -58,6 +58,7 @@ from txlint.frontends.python.flow.cfg import (
 )
 from txlint.frontends.python.flow.dominance import control_dependences
 from txlint.frontends.python.flow.solver import Solution, solve
+from txlint.frontends.python.imports import dotted_name
 from txlint.frontends.python.interpret.branches import Branches, deps_of
 from txlint.frontends.python.interpret.context import FileContext
 from txlint.frontends.python.interpret.graphs import function_graph
@@ -74,7 +75,7 @@ from txlint.frontends.python.interpret.paths import (
     through,
 )
 from txlint.frontends.python.interpret.state import Binding, State, TxKind
-from txlint.frontends.python.interpret.values import UNKNOWN, Data, Handle, Pair, Parameter, Query, Row, Rows, Session, Value
+from txlint.frontends.python.interpret.values import UNKNOWN, Data, Handle, ModelClass, Pair, Parameter, Query, Row, Rows, Session, Value
 
 
 class FunctionInterpreter(Branches):
@@ -166,11 +167,13 @@ class FunctionInterpreter(Branches):
             name = param.name.value
             if index == 0 and self.class_name is not None and name in {"self", "cls"}:
                 is_model = self.file.index.is_model(self.class_name)
-                value: Value = Row(RowRef(RowOrigin.PARAMETER, None, name), self.class_name) if is_model and name == "self" else UNKNOWN
+                value: Value = UNKNOWN
+                if is_model:  # `self` is a row of the model; `cls` of a classmethod is the model (`select(cls)`)
+                    value = Row(RowRef(RowOrigin.PARAMETER, None, name), self.class_name) if name == "self" else ModelClass(self.class_name)
             else:
                 value = next((v for r in self.file.recognisers if (v := r.parameter(self, param)) is not None), UNKNOWN)
                 if value is UNKNOWN:
-                    model = self.file.class_name(param.annotation.annotation) if param.annotation else None
+                    model = annotated_model(self.file, param.annotation.annotation) if param.annotation else None
                     value = Row(RowRef(RowOrigin.PARAMETER, None, name), model) if model else Parameter(name)
             self.state.env[name] = Binding(value, 0)
 
@@ -366,6 +369,24 @@ def _hands_over(value: Value) -> bool:
     if isinstance(value, Pair):
         return any(isinstance(item, Handle) for item in value.items)
     return isinstance(value, Handle)
+
+
+def annotated_model(file: FileContext, annotation: cst.BaseExpression) -> str | None:
+    """The model class an annotation names: `Account`, `"Account"`, `Account | None`,
+    `Optional["Account"]`, `"Topic | None"` (one model and nothing but None beside it)."""
+    if isinstance(annotation, cst.SimpleString):
+        written = annotation.evaluated_value
+        try:
+            annotation = cst.parse_expression(written if isinstance(written, str) else "")
+        except cst.ParserSyntaxError:
+            return None
+    if isinstance(annotation, cst.BinaryOperation) and isinstance(annotation.operator, cst.BitOr):
+        sides = [s for s in (annotation.left, annotation.right) if not (isinstance(s, cst.Name) and s.value == "None")]
+        return annotated_model(file, sides[0]) if len(sides) == 1 else None
+    if isinstance(annotation, cst.Subscript) and (dotted_name(annotation.value) or "").rsplit(".", 1)[-1] == "Optional" and len(annotation.slice) == 1:
+        inner = annotation.slice[0].slice
+        return annotated_model(file, inner.value) if isinstance(inner, cst.Index) else None
+    return file.class_name(annotation)
 
 
 def _captures(pattern: cst.CSTNode) -> list[str]:

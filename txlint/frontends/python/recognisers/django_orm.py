@@ -330,6 +330,8 @@ class DjangoRecogniser(Recogniser):
         return None
 
     def _save(self, ctx: Context, node: cst.Call, owner: Row | Parameter) -> Value | None:
+        if isinstance(owner, Row) and ctx.file.index.is_sqlalchemy_model(owner.table):
+            return None  # a SQLAlchemy model's own `save()` helper: its summary says what it does
         update_fields = keyword_arg(node, "update_fields")
         force_insert = keyword_arg(node, "force_insert")
         if (isinstance(force_insert, cst.Name) and force_insert.value == "True") or copied(ctx, owner) or adding(ctx, node):
@@ -344,7 +346,7 @@ class DjangoRecogniser(Recogniser):
             ref = RowRef(RowOrigin.PARAMETER, None, owner.name)
             assigned = ctx.pending_columns(ref)
             model = ctx.file.index.model_with_fields(assigned, owner.name) if assigned else None
-            if update_fields is None and model is None:
+            if (update_fields is None and model is None) or (model is not None and ctx.file.index.is_sqlalchemy_model(model)):
                 return None
             table = ctx.file.index.table_of(model) if model is not None else ""
         else:

@@ -19,9 +19,10 @@ from txlint.core.ir import Act, CacheOp, LockMode, Read, RowOrigin
 from txlint.core.summaries import FunctionSummary, Passed, Returned, ReturnedKind, module_of
 from txlint.frontends.python.interpret.context import Context
 from txlint.frontends.python.interpret.values import UNKNOWN, Pair, Query, Row, Rows, Session, Value
+from txlint.frontends.python.recognisers import sqlalchemy_sessions as sessions
 from txlint.frontends.python.recognisers.base import Recogniser, TxScope
 from txlint.frontends.python.recognisers.cache.syntax import key_text
-from txlint.frontends.python.recognisers.project_names import labelled_arguments, qualified, summary_called
+from txlint.frontends.python.recognisers.project_names import labelled_arguments, mapped_method_summary, qualified, summary_called
 
 
 class ProjectCalls(Recogniser):
@@ -32,7 +33,11 @@ class ProjectCalls(Recogniser):
         found = ctx.file.index.summary_of(name) if name is not None else None
         if found is None and isinstance(receiver, Row) and isinstance(node.func, cst.Attribute) and node.func.attr.value not in LIBRARY_ROW_METHODS:
             found = _method_summary(ctx, receiver, node.func.attr.value)
+        elif found is None and isinstance(receiver, Row) and isinstance(node.func, cst.Attribute) and ctx.file.index.is_sqlalchemy_model(receiver.table):
+            found = mapped_method_summary(ctx, receiver.table, node.func.attr.value)  # a SQLAlchemy model's own `save()` helper
         _record(ctx, node, name, found, receiver)
+        if found is not None and found.flushes:
+            sessions.flush(ctx, node)  # a helper committing the shared session writes this function's changes too
         overrides = isinstance(node.func, cst.Attribute) and node.func.attr.value in LIBRARY_ROW_METHODS
         if found is not None and found.acts and not overrides:  # an overridden save() is the write itself
             ctx.emit(Act(ctx.span(node), ctx.tx, what=f"`{_short(found.name)}()` {found.acts}", through=found.name))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from txlint.core.summaries import FunctionSummary, argument_labels
+from txlint.core.summaries import FunctionSummary, argument_labels, module_of
 from txlint.frontends.python.interpret.context import Context
 
 
@@ -59,4 +59,22 @@ def qualified(ctx: Context, callee: cst.BaseExpression) -> str | None:
         instance = f"{file.module_name}.{owner}"
         if ctx.lookup(owner) is None and file.index.instance_class_of(instance) is not None:
             return f"{instance}.{callee.attr.value}"  # a method of this module's instance
+    return None
+
+
+def mapped_method_summary(ctx: Context, model: str, method: str) -> FunctionSummary | None:
+    """The summary of a method of a SQLAlchemy model: defined on its class or on a class it derives from,
+    a declared one or a mixin the declarations only name as a base (`CRUDMixin.save`, found by the end
+    of its qualified name when one class of the project has that name)."""
+    index = ctx.file.index
+    decls = index.declarations_of_table(model)
+    for decl in decls:
+        found = index.summary_of(f"{module_of(decl.path, ctx.file.config.root)[0]}.{decl.name}.{method}")
+        if found is not None:
+            return found
+    declared = {d.name for d in decls}
+    for base in dict.fromkeys(b for d in decls for b in d.bases if b not in declared):
+        found = index.summary_of(f"{base}.{method}")
+        if found is not None:
+            return found
     return None

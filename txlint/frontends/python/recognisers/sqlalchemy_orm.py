@@ -35,8 +35,10 @@ from txlint.frontends.python.interpret.values import (
     Value,
 )
 from txlint.frontends.python.literals import string_value
+from txlint.frontends.python.recognisers import sqlalchemy_related as related
 from txlint.frontends.python.recognisers import sqlalchemy_sessions as sessions
 from txlint.frontends.python.recognisers.base import Recogniser, TxScope
+from txlint.frontends.python.recognisers.project_names import mapped_method_summary
 from txlint.frontends.python.recognisers.sql_strings import parameters, sql_text, statements
 from txlint.frontends.python.recognisers.sqlalchemy_core.statements import run_core_statement
 from txlint.frontends.python.recognisers.sqlalchemy_sessions import SESSION_FACTORIES, SessionFactory
@@ -136,6 +138,8 @@ class SqlAlchemyRecogniser(Recogniser):
         owner = ctx.eval(expr.func.value)
         owner = sessions.module_session(ctx, expr.func.value) or owner if isinstance(owner, Unknown) else owner
         if isinstance(owner, Session):
+            if expr.func.attr.value == "begin_nested":
+                ctx.autobegin(expr)  # a SAVEPOINT inside the session's transaction (begun now if not yet): leaving it commits nothing
             return TxScope(flushes=owner.orm)  # leaving the block flushes an ORM session
         # `with engine.begin() as conn:` yields a connection whose statements run in the block.
         named = isinstance(owner, (Unknown, Parameter)) and _looks_like_engine(expr.func.value)
@@ -165,7 +169,15 @@ class SqlAlchemyRecogniser(Recogniser):
             return Session(dotted_name(node) or "session")
         if isinstance(base, Record) and node.attr.value in base.columns:
             return base.item(node.attr.value)  # `row.balance` of `execute(select(M.balance, ...)).one()`
+        if isinstance(base, Row) and base.table:
+            return related.related(ctx, node, base)  # `topic.forum`, `topic.posts`
+        if isinstance(base, related.AwaitableAttributes):
+            return related.related(ctx, node, base.row)  # `await topic.awaitable_attrs.forum`
         return None
+
+    def assigned(self, ctx: Context, target: cst.Attribute, value: cst.BaseExpression) -> bool:
+        related.assigned(ctx, target, value)  # `topic.forum = new_forum`; the change itself is the interpreter's
+        return False
 
     def call(self, ctx: Context, node: cst.Call, receiver: Value | None) -> Value | None:
         qualified = ctx.imports.resolve(node.func)
@@ -193,6 +205,8 @@ class SqlAlchemyRecogniser(Recogniser):
             return self._update_method(ctx, node, receiver, method)
         if isinstance(receiver, Session) and method in SESSION_METHODS:
             return self._session_method(ctx, node, receiver, SESSION_METHODS[method])
+        if isinstance(receiver, Parameter) and _flushing_helper(ctx, node, receiver, method):
+            return Data()  # `topicsread.save()` on a parameter known by the fields it changed
         return _result_method(ctx, receiver, method)
 
     # -- statements ------------------------------------------------------------------------
@@ -210,12 +224,15 @@ class SqlAlchemyRecogniser(Recogniser):
     def _query_method(self, ctx: Context, node: cst.Call, query: Query, kind: S) -> Value | None:
         if kind is S.CHAIN:
             method = node.func.attr.value if isinstance(node.func, cst.Attribute) else ""
+            if method == "options":
+                return replace(related.joined_options(ctx, node, query), span=ctx.span(node))
             guards = _where_guards(ctx, node) if method in {"where", "filter"} else _keyword_guards(ctx, node) if method == "filter_by" else ()
             return replace(query, guards=query.guards + guards, span=ctx.span(node))
         if kind is S.LOCK:
             read_only = keyword_arg(node, "read")
             shared = isinstance(read_only, cst.Name) and read_only.value == "True"
-            return replace(query, lock=LockMode.SHARE if shared else LockMode.EXCLUSIVE, span=ctx.span(node))
+            locked = related.declared_joined(ctx, query)  # its `lazy="joined"` relationships are read (and locked) with it
+            return replace(locked, lock=LockMode.SHARE if shared else LockMode.EXCLUSIVE, span=ctx.span(node), lock_of=related.lock_of(ctx, node, locked))
         if kind in (S.ROW, S.ROWS):
             for arg in node.args:
                 ctx.eval(arg.value)  # `get(pk)`, `first_or_404(description=...)`
@@ -254,6 +271,7 @@ class SqlAlchemyRecogniser(Recogniser):
             if model is None:
                 return None
             query = Query(ctx.file.index.table_of(model), ctx.span(node), lock=_get_lock(node), api=API)
+            query = related.declared_joined(ctx, query) if query.lock is not None else query
             return ctx.row_from_read(ctx.evaluate_query(query, node), query.table)
         if kind is S.ADD and node.args:
             added = ctx.eval(node.args[0].value)
@@ -266,7 +284,9 @@ class SqlAlchemyRecogniser(Recogniser):
             model = _model_arg(ctx, node)
             return Query(ctx.file.index.table_of(model), ctx.span(node), api=API) if model else Data()
         if kind in (S.FLUSH, S.COMMIT):
-            ctx.flush_rows(node)
+            sessions.flush(ctx, node)
+            if isinstance(node.func, cst.Attribute) and sessions.shared(ctx, node.func.value):
+                ctx.memo(sessions.SharedFlushes, sessions.SharedFlushes).seen = True
             if kind is S.COMMIT:
                 ctx.emit(Commit(ctx.span(node), ctx.tx))
                 ctx.end_manual()
@@ -354,6 +374,23 @@ def _refresh(ctx: Context, node: cst.Call) -> Value:
         if isinstance(target, cst.Name):
             ctx.rebind(target.value, Row(RowRef(RowOrigin.READ, read, row.ref.name), row.table))
     return Data()
+
+
+def _flushing_helper(ctx: Context, node: cst.Call, param: Parameter, method: str) -> bool:
+    """`obj.save()` where `obj` is a parameter whose changed fields make it an instance of one SQLAlchemy
+    model, and the model's project method (on it or a base) flushes or commits the shared session."""
+    index = ctx.file.index
+    changed = ctx.pending_columns(RowRef(RowOrigin.PARAMETER, None, param.name))
+    model = index.model_with_fields(changed, param.name) if changed else None
+    if model is None or not index.is_sqlalchemy_model(model):
+        return False
+    found = mapped_method_summary(ctx, model, method)
+    if found is None or not found.flushes:
+        return False
+    for arg in node.args:
+        ctx.eval(arg.value)
+    sessions.flush(ctx, node)
+    return True
 
 
 def _result_method(ctx: Context, receiver: Value | None, method: str) -> Value | None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from txlint.core.ir import RowOrigin
 from txlint.core.summaries import ReturnedKind
 from txlint.frontends.python.imports import dotted_name
 from txlint.frontends.python.interpret.context import Context
@@ -44,6 +45,24 @@ CORE = "core"  # `Returned(SESSION, api=CORE)`: a Core connection, not an ORM se
 @dataclass(frozen=True)
 class SessionFactory(Value):
     """A `sessionmaker`/`async_sessionmaker` instance."""
+
+
+@dataclass
+class SharedFlushes:
+    """Whether the function being interpreted flushes or commits an ORM session it shares with its
+    caller (not one it made): its summary says so (`FunctionSummary.flushes`)."""
+
+    seen: bool = False
+
+
+def shared(ctx: Context, receiver: cst.BaseExpression) -> bool:
+    """A session expression the caller shares: `db.session`, `self.session`, a module's scoped session,
+    a parameter; not a local variable the function bound itself (`with SessionLocal() as s:`)."""
+    if not isinstance(receiver, cst.Name):
+        return True
+    params = ctx.func.params
+    names = {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)}
+    return receiver.value in names or ctx.lookup(receiver.value) is None
 
 
 def module_class(ctx: Context, node: cst.BaseExpression) -> str | None:
@@ -114,3 +133,18 @@ def annotated_type(ctx: Context, annotation: cst.BaseExpression) -> str | None:
     if qualified is None and isinstance(annotation, cst.Name) and ctx.file.module_name:
         qualified = ctx.file.index.export_of(f"{ctx.file.module_name}.{annotation.value}")
     return qualified
+
+
+def flush(ctx: Context, node: cst.CSTNode) -> None:
+    """A flush (or commit, or a project helper doing one) of a session: every changed instance is
+    written, its changed columns only. A parameter of unknown type whose changed fields are columns
+    the project declares together on exactly one SQLAlchemy model is an instance of it
+    (clarification 15: a parameter known by the fields it saves), handed in by the caller."""
+    index = ctx.file.index
+    for ref in ctx.changed_rows(None):
+        if ref.origin is not RowOrigin.PARAMETER:
+            continue
+        model = index.model_with_fields(ctx.pending_columns(ref), ref.name)
+        if model is not None and index.is_sqlalchemy_model(model):
+            ctx.type_row(ref, index.table_of(model))
+    ctx.flush_rows(node)
