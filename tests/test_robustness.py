@@ -56,6 +56,14 @@ def test_several_broken_files_are_each_reported(project, run_txlint):
     ]  # fmt: skip
 
 
+@pytest.mark.parametrize("name", ["\U00031350", "x\U000e01f0y"])  # code points newer than this Python's Unicode
+def test_a_name_python_refuses_is_tx000_not_an_internal_error(project, run_txlint, name):
+    project.write("odd.py", f"from django.db import transaction\n{name} = 1\n")
+    result = check_with_app(project, run_txlint)
+    assert [f for f in result.findings() if f[1] == "odd.py"] == [("TX000", "odd.py", 2)]
+    assert "internal error" not in result.output
+
+
 def test_syntax_error_only_exits_1(project, run_txlint):
     project.write("broken.py", "def f(:\n")
     result = run_txlint("check", ".")

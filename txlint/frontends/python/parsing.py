@@ -137,7 +137,7 @@ class Planned:
         if self.skeleton is not None:
             try:
                 module = cst.parse_module(self.skeleton)
-            except (cst.ParserSyntaxError, RecursionError, MemoryError):
+            except (cst.ParserSyntaxError, cst.CSTValidationError, RecursionError, MemoryError):
                 self.skeleton, self.cut_lines = None, ()
             else:
                 positions = LazyPositions(module, self.skeleton_lines)
@@ -148,6 +148,10 @@ class Planned:
             if self.cpython_reads:  # a limit of libcst's parser, not an error in the code
                 return TooDeep(f"libcst cannot parse this file, which Python itself reads ({_libcst_message(error)})")
             return _syntax_error(self.text, error)
+        except cst.CSTValidationError as error:  # a node libcst built but refuses (`Name` not an identifier)
+            if self.cpython_reads:
+                return TooDeep(f"libcst cannot parse this file, which Python itself reads ({error})")
+            return _cpython_syntax_error(self.text) or PythonSyntaxError(str(error), 1, 1)
         except (RecursionError, MemoryError):
             return TooDeep() if self.cpython_reads else PythonSyntaxError("code nested too deeply to analyse", 1, 1)
         if self.text_lines is None:  # syntax of a Python newer than 3.12: no tree of CPython's to read lines off
@@ -339,8 +343,8 @@ def _libcst_reads(text: str, refused: PythonSyntaxError) -> cst.Module | None:
         return None
     try:
         return cst.parse_module(text)
-    except (cst.ParserSyntaxError, RecursionError, MemoryError):
-        return None
+    except (cst.ParserSyntaxError, cst.CSTValidationError, RecursionError, MemoryError):
+        return None  # a node libcst's parser built but will not accept (an identifier Python refuses) too
 
 
 def _stack_depth() -> int:
@@ -356,18 +360,26 @@ def _libcst_message(error: cst.ParserSyntaxError) -> str:
     return _LIBCST_POSITION.sub("", error.message).removeprefix("parser error: ").strip() or error.message
 
 
-def _syntax_error(text: str, error: cst.ParserSyntaxError) -> PythonSyntaxError:
-    """The parse error with CPython's wording and position when CPython agrees, else libcst's.
-
-    libcst's native parser puts the position in its message and reports column 0
-    in its attributes, so CPython's `SyntaxError` (exact, 1-based) is preferred.
-    """
+def _cpython_syntax_error(text: str) -> PythonSyntaxError | None:
+    """CPython's own complaint about the text, if it has one."""
     try:
         _ast_parse(text)
     except SyntaxError as cpython:
         return PythonSyntaxError(cpython.msg, cpython.lineno or 1, cpython.offset or 1)
     except (RecursionError, MemoryError, ValueError):
         pass
+    return None
+
+
+def _syntax_error(text: str, error: cst.ParserSyntaxError) -> PythonSyntaxError:
+    """The parse error with CPython's wording and position when CPython agrees, else libcst's.
+
+    libcst's native parser puts the position in its message and reports column 0
+    in its attributes, so CPython's `SyntaxError` (exact, 1-based) is preferred.
+    """
+    refused = _cpython_syntax_error(text)
+    if refused is not None:
+        return refused
     found = _LIBCST_POSITION.search(error.message)
     message = _libcst_message(error)
     if found:
