@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from txlint.core.config import Config
 from txlint.core.ftypes import Severity, Span
 from txlint.core.index import ProjectIndex, normalise_column
-from txlint.core.ir import Act, Change, Condition, Insert, LockMode, Op, Read, ReadKind, RowOrigin, Unit, ValueKind, Write, in_order
-from txlint.core.queries import callers_passing, cas_guards, holds_lock, other_rows, written_columns
+from txlint.core.ir import Act, Assignment, Change, Condition, Insert, LockMode, Op, Read, ReadKind, RowOrigin, RowRef, Unit, ValueKind, Write, in_order
+from txlint.core.queries import callers_passing, cas_guards, holds_lock, is_money_column, other_rows, same_row, written_columns
 from txlint.core.rule import RelatedSpan, Report, Rule, RuleContext, RuleDoc
 from txlint.core.summaries import Passed
 
@@ -152,12 +153,18 @@ class CheckThenAct(Rule):
 
     def check(self, unit: Unit, context: RuleContext) -> Iterable[Report]:
         index = context.index
+        decided: set[tuple[Span, str, str]] = set()  # (check, row, column) already reported
         for position, op in enumerate(unit.ops):
             report = None
             if isinstance(op, Write):
-                report = _row_state_act(unit, op, context)
+                found = _row_state_act(unit, op, context)
+                if found is not None:
+                    report, cause = found
+                    if cause in decided:
+                        continue  # one check, saves of the row before and after the work: one root cause (clarification 25)
+                    decided.add(cause)
             elif isinstance(op, Insert) and _may_duplicate(op, index):
-                report = _existence_act(unit, position, op)
+                report = _existence_act(unit, position, op, context)
             if report is not None:
                 yield report
 
@@ -172,17 +179,23 @@ def _reads_behind(unit: Unit, conditions: Iterable[Condition]) -> Iterator[tuple
                     yield dep.row.read, read, dep.column, condition
 
 
-def _row_state_act(unit: Unit, write: Write, context: RuleContext) -> Report | None:
+Cause = tuple[Span, str, str]  # the check, the row, the column: what one report is about
+
+
+def _row_state_act(unit: Unit, write: Write, context: RuleContext) -> tuple[Report, Cause] | None:
     """`if row.c == x: ... row.c = y; save()` (or an update of that column on the row's table).
 
     The decision is the branch around the write, or around the assignment of the column when the
-    save comes after the branch (`if row.status != s: row.status = s` ... `row.save()`)."""
+    save comes after the branch (`if row.status != s: row.status = s` ... `row.save()`). Of the
+    checks it depends on, the innermost, and of a check's columns those the guarded code changes,
+    are named first: the check that decides (`if not c.email:` inside `if form.is_valid():`), and
+    the column it guards (`last_check`, not a default given to `interval` before the test)."""
     if cas_guards(write, context.config):
         return None  # a conditional write: TX108 judges whether its row count is checked
     written = written_columns(write)
     for conditions, guarded in _deciding(unit, write, written):
         own = conditions is write.conditions
-        for read_index, read, column, condition in _reads_behind(unit, conditions):
+        for read_index, read, column, condition in _deciding_first(unit, conditions):
             if read.kind is not ReadKind.ROWS or column is None or normalise_column(column) not in written:
                 continue
             same_row = write.row is not None and write.row.origin is RowOrigin.READ and write.row.read == read_index
@@ -191,17 +204,32 @@ def _row_state_act(unit: Unit, write: Write, context: RuleContext) -> Report | N
             if holds_lock(read, write, shared_counts=True):
                 continue
             acts = _acts_beyond_the_flag(unit, write, column, condition, guarded)
-            if acts is None or (acts is write and (not own or _converges(condition, column, write))):
-                continue  # a branch that only assigns the column (a default, the flag) guards no act
-            return Report(
+            if acts is None or (acts is write and (not own or _converges(unit, write, RowRef(RowOrigin.READ, read_index, read.row_var or ""), context.config))):
+                continue  # a branch that only assigns the column (a default, the flag, a value all racers agree on) guards no act
+            report = Report(
                 write.span,
                 f"`{read.row_var or read.table}.{column}` is checked without a row lock and then changed" + _naming(acts),
                 (RelatedSpan(condition.span, "checked here"), RelatedSpan(read.span, "read here without a row lock")),
             )
-        report = _handed_in(unit, write, written, conditions, guarded, context)
-        if report is not None:
-            return report
+            return report, (condition.span, f"read {read_index}", normalise_column(column))
+        handed = _handed_in(unit, write, written, conditions, guarded, context)
+        if handed is not None:
+            return handed
     return None
+
+
+def _deciding_first(unit: Unit, conditions: tuple[Condition, ...]) -> list[tuple[int, Read, str | None, Condition]]:
+    """`_reads_behind`, the innermost check first, and a check's columns changed under it first."""
+    order = {id(c): position for position, c in enumerate(conditions)}
+
+    def changed_under(read_index: int, column: str | None, condition: Condition) -> bool:
+        return column is not None and any(
+            isinstance(op, Change) and op.row.origin is RowOrigin.READ and op.row.read == read_index and normalise_column(op.column) == normalise_column(column) and condition in op.conditions
+            for op in unit.ops
+        )
+
+    found = list(_reads_behind(unit, conditions))
+    return sorted(found, key=lambda f: (-order[id(f[3])], not changed_under(f[0], f[2], f[3])))
 
 
 def _deciding(unit: Unit, write: Write, written: set[str]) -> Iterator[tuple[tuple[Condition, ...], tuple[Condition, ...]]]:
@@ -218,7 +246,7 @@ def _deciding(unit: Unit, write: Write, written: set[str]) -> Iterator[tuple[tup
             yield op.conditions, op.conditions
 
 
-def _handed_in(unit: Unit, write: Write, written: set[str], conditions: tuple[Condition, ...], guarded: tuple[Condition, ...], context: RuleContext) -> Report | None:
+def _handed_in(unit: Unit, write: Write, written: set[str], conditions: tuple[Condition, ...], guarded: tuple[Condition, ...], context: RuleContext) -> tuple[Report, Cause] | None:
     """The same on a row the callers hand in (`self` in a model method): reported when a call site
     in the project passes a row read without a lock and none passes a locked one (clarification 16)."""
     row = write.row
@@ -235,11 +263,12 @@ def _handed_in(unit: Unit, write: Write, written: set[str], conditions: tuple[Co
             unlocked = [site for site, state in sites if state is Passed.UNLOCKED]
             if not unlocked or any(state is Passed.LOCKED for _, state in sites):
                 continue
-            return Report(
+            report = Report(
                 write.span,
                 f"`{row.name}.{dep.column}` is checked without a row lock and then changed" + _naming(acts) + f"; `{unlocked[0].caller}` passes the row unlocked",
                 (RelatedSpan(condition.span, "checked here"), *(RelatedSpan(Span.point(s.line, s.column), f"`{s.caller}` calls it with a row read without a lock", path=s.path) for s in unlocked[:2])),
             )
+            return report, (condition.span, f"parameter {row.name}", normalise_column(dep.column))
     return None
 
 
@@ -272,31 +301,86 @@ def _may_duplicate(insert: Insert, index: ProjectIndex) -> bool:
     return not index.is_unique(insert.table, insert.columns)
 
 
-def _converges(condition: Condition, column: str, write: Write) -> bool:
-    """`if row.c != v: row.c = v`: racers all write the same value, so the race is harmless."""
-    assigned = {normalise_column(a.column): a.value.expression for a in write.assignments}
-    return any(
-        normalise_column(c.column) == normalise_column(column) and c.expression == assigned.get(normalise_column(column))
-        for c in condition.comparisons
-    )
+def _converges(unit: Unit, write: Write, row: RowRef, config: Config) -> bool:
+    """The write does nothing a second racer would do differently (clarification 18): every column
+    it sets gets a value all racers that passed the check agree on, or the value the check compared
+    the column with (`if row.c != v: row.c = v`, `if row.c < v: row.c = v`: any order of the racers
+    ends as some serial order would). The race is then harmless to the check; a value rewritten
+    from what was read is a lost update if anything, TX101's business."""
+    return all(_agreed(assignment, _deciding_assignment(unit, write, assignment), row, config) for assignment in write.assignments)
 
 
-def _existence_act(unit: Unit, position: int, insert: Insert) -> Report | None:
-    """`if not exists(T ...): ... insert into T` with no unique constraint; also get-or-create."""
+def _deciding_assignment(unit: Unit, write: Write, assignment: Assignment) -> tuple[Condition, ...]:
+    """The conditions under which a column was set: the write's, and those of its assignment."""
+    found = list(write.conditions)
+    for op in unit.ops:
+        if isinstance(op, Change) and op.span == assignment.span:
+            found += [c for c in op.conditions if c not in found]
+    return tuple(found)
+
+
+def _agreed(assignment: Assignment, conditions: tuple[Condition, ...], row: RowRef, config: Config) -> bool:
+    """A value every racer writes alike: a constant or an input (no database value feeds it), the
+    value the check compared the column with, or one rewritten from the checked row alone (filled
+    from its other columns, `if not a.slug: a.slug = slugify(a.title)`; an item set in a collection
+    read from the column). Not: a value of unknown origin (a parameter: who claims the row), one
+    from another row, arithmetic on a column (a counter), or any rewrite of a money-like column
+    from itself (a spend: clarification 8)."""
+    value, column = assignment.value, normalise_column(assignment.column)
+    if value.kind is ValueKind.INDEPENDENT:
+        return True
+    if value.expression is not None and any(
+        same_row(c.row, row) and normalise_column(c.column) == column and c.expression == value.expression for condition in conditions for c in condition.comparisons
+    ):
+        return True
+    if value.kind is not ValueKind.DERIVED or value.delta is not None or not value.depends_on:
+        return False
+    if not all(same_row(d.row, row) and d.column is not None for d in value.depends_on):
+        return False
+    return not is_money_column(assignment.column, config) or all(normalise_column(d.column or "") != column for d in value.depends_on)
+
+
+def _existence_act(unit: Unit, position: int, insert: Insert, context: RuleContext) -> Report | None:
+    """`if not exists(T ...): ... insert into T` with no unique constraint; also get-or-create.
+
+    The check must decide the insert (one of the insert's own conditions, an early exit included),
+    and on its arm where no row was found: an insert made only where the row exists (`if not
+    purchase: return` ... `create(...)`) records something about that row. A related row looked up
+    through a row the callers hand in (`if not self.entity:` in a model method) is a check of that
+    row's foreign key: its callers decide (clarification 16)."""
     if insert.checked_first:
         return Report(insert.span, f"get-or-create on `{insert.table}` without a unique constraint on its lookup columns")
-    for op in unit.ops[: position + 1]:
-        for read_index, read, column, condition in _reads_behind(unit, op.conditions):
-            existence = read.kind is ReadKind.FACT or column is None  # `if not exists()`, `if row is None`
-            if existence and read.table == insert.table and read_index < position:
-                if _serialised_before(unit, read_index):
-                    continue
-                return Report(
-                    insert.span,
-                    f"a row is inserted into `{insert.table}` after checking that none exists, with no unique constraint",
-                    (RelatedSpan(condition.span, "checked here"), RelatedSpan(read.span, "existence read here (a lock cannot cover absent rows)")),
-                )
+    for read_index, read, column, condition in _reads_behind(unit, insert.conditions):
+        existence = read.kind is ReadKind.FACT or column is None  # `if not exists()`, `if row is None`
+        if not (existence and read.table == insert.table and read_index < position):
+            continue
+        if condition.holds is not None and condition.truthy is not None and condition.holds == condition.truthy:
+            continue  # the insert runs where the row was found
+        if _serialised_before(unit, read_index):
+            continue
+        if read.via is not None and read.via.row.origin is RowOrigin.PARAMETER:
+            return _unset_on_handed_in(unit, insert, read, read.via.row.name, read.via.column or "", condition, context)
+        return Report(
+            insert.span,
+            f"a row is inserted into `{insert.table}` after checking that none exists, with no unique constraint",
+            (RelatedSpan(condition.span, "checked here"), RelatedSpan(read.span, "existence read here (a lock cannot cover absent rows)")),
+        )
     return None
+
+
+def _unset_on_handed_in(unit: Unit, insert: Insert, read: Read, row: str, key: str, condition: Condition, context: RuleContext) -> Report | None:
+    """`if not self.entity: self.entity = Entity.objects.create(...)` on a row the callers hand in:
+    reported when a call site passes the row read without a lock and none passes it locked or new
+    (an instance not yet saved has no row another request could see)."""
+    sites = callers_passing(unit, row, context)
+    unlocked = [site for site, state in sites if state is Passed.UNLOCKED]
+    if not unlocked or any(state in (Passed.LOCKED, Passed.CREATED) for _, state in sites):
+        return None
+    return Report(
+        insert.span,
+        f"a row is inserted into `{insert.table}` after checking that `{row}.{key}` points at none; `{unlocked[0].caller}` passes the row unlocked",
+        (RelatedSpan(condition.span, "checked here"), *(RelatedSpan(Span.point(s.line, s.column), f"`{s.caller}` calls it with a row read without a lock", path=s.path) for s in unlocked[:2])),
+    )
 
 
 def _serialised_before(unit: Unit, check_index: int) -> bool:

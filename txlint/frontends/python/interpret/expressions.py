@@ -173,6 +173,12 @@ class Expressions(Effects):
         return merged
 
     def _attribute(self, node: cst.Attribute) -> Value:
+        found = self._attribute_value(node)
+        if self.fields_in_test is not None:
+            self.fields_in_test[id(node)] = found
+        return found
+
+    def _attribute_value(self, node: cst.Attribute) -> Value:
         base = self.eval(node.value)
         for recogniser in self.file.recognisers:
             found = recogniser.attribute(self, node, base)

@@ -149,7 +149,7 @@ class DjangoRecogniser(Recogniser):
             read, table = joined
         else:
             table = ctx.file.index.table_of(relation.model)
-            read = ctx.emit(Read(ctx.span(node), ctx.tx, table, row_var=holder, kind=ReadKind.ROWS))
+            read = ctx.emit(Read(ctx.span(node), ctx.tx, table, row_var=holder, kind=ReadKind.ROWS, via=Dependency(row.ref, name)))
         related = Row(RowRef(RowOrigin.READ, read, holder), table, via=Dependency(row.ref, name))
         ctx.set_facet(loaded.with_row(row.ref, name, related))
         return related

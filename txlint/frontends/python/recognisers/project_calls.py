@@ -21,6 +21,7 @@ from txlint.frontends.python.interpret.context import Context
 from txlint.frontends.python.interpret.values import UNKNOWN, Pair, Query, Row, Rows, Session, Value
 from txlint.frontends.python.recognisers.base import Recogniser, TxScope
 from txlint.frontends.python.recognisers.cache.syntax import key_text
+from txlint.frontends.python.recognisers.django_saves import on_new_instance
 from txlint.frontends.python.recognisers.project_names import labelled_arguments, qualified, summary_called
 
 
@@ -85,6 +86,8 @@ def _record(ctx: Context, node: cst.Call, name: str | None, found: FunctionSumma
     if isinstance(receiver, Row) and isinstance(node.func, cst.Attribute) and node.func.attr.value not in LIBRARY_ROW_METHODS:
         method = node.func.attr.value
         state = _state(ctx, receiver)
+        if state is not Passed.LOCKED and on_new_instance(ctx, node):
+            state = Passed.CREATED  # `if not self.id: self._make_entity()`: a row nobody else sees yet
         classes = {receiver.table, *(d.name for d in ctx.file.index.declarations_of_table(receiver.table))}
         for cls in sorted(classes):
             ctx.record_call(f"{cls}.{method}", node, (("self", state), *rows))
