@@ -6,8 +6,8 @@ from collections.abc import Iterable
 
 from txlint.core.ftypes import Severity
 from txlint.core.index import normalise_column
-from txlint.core.ir import RowOrigin, Unit, ValueKind, Write
-from txlint.core.queries import is_foreign_key, is_state_column, is_version_column, not_a_cas, written_columns
+from txlint.core.ir import Guard, RowOrigin, Unit, ValueKind, Write
+from txlint.core.queries import is_foreign_key, is_row_value, is_state_column, is_version_column, not_a_cas, written_columns
 from txlint.core.rule import Report, Rule, RuleContext, RuleDoc
 
 
@@ -113,9 +113,16 @@ class ValueCas(Rule):
                     continue
                 if column in monotonic or f"{op.table}.{guard.column}".lower() in monotonic:
                     continue
-                if is_foreign_key(op.table, guard.column, index) or not_a_cas(op, guard, index):
+                if is_foreign_key(op.table, guard.column, index) or not_a_cas(op, guard, index) or _repointed(op, guard):
                     continue  # a reference re-pointed or detached, a date, a kept minimum: no ABA to fear (clarification 20)
                 if guard.value.kind is ValueKind.DERIVED and any(d.row.origin is RowOrigin.READ for d in guard.value.depends_on):
                     yield Report(op.span, f"`{op.table}.{guard.column}` is compared with its old value (ABA): compare a version column instead")
                     break
 
+
+def _repointed(write: Write, guard: Guard) -> bool:
+    """Rows moved from one row to another (`filter(condition=dup).update(condition=kept)`): both the
+    value compared and the value written are rows, so the column is a reference, declared or not
+    (a library's base model declares it); a reference has no value to suffer ABA."""
+    column = normalise_column(guard.column)
+    return is_row_value(guard.value) and any(normalise_column(a.column) == column and is_row_value(a.value) for a in write.assignments)
