@@ -153,19 +153,19 @@ class CheckThenAct(Rule):
 
     def check(self, unit: Unit, context: RuleContext) -> Iterable[Report]:
         index = context.index
-        decided: set[tuple[Span, str, str]] = set()  # (check, row, column) already reported
+        decided: set[Span] = set()  # the checks already reported
         for position, op in enumerate(unit.ops):
-            report = None
+            found: tuple[Report, Span | None] | None = None
             if isinstance(op, Write):
                 found = _row_state_act(unit, op, context)
-                if found is not None:
-                    report, cause = found
-                    if cause in decided:
-                        continue  # one check, saves of the row before and after the work: one root cause (clarification 25)
-                    decided.add(cause)
             elif isinstance(op, Insert) and _may_duplicate(op, index):
-                report = _existence_act(unit, position, op, context)
-            if report is not None:
+                found = _existence_act(unit, position, op, context)
+            if found is not None:
+                report, check = found
+                if check is not None and check in decided:
+                    continue  # one check, and saves of the row or inserts before and after the work: one root cause (clarification 25)
+                if check is not None:
+                    decided.add(check)
                 yield report
 
 
@@ -179,10 +179,7 @@ def _reads_behind(unit: Unit, conditions: Iterable[Condition]) -> Iterator[tuple
                     yield dep.row.read, read, dep.column, condition
 
 
-Cause = tuple[Span, str, str]  # the check, the row, the column: what one report is about
-
-
-def _row_state_act(unit: Unit, write: Write, context: RuleContext) -> tuple[Report, Cause] | None:
+def _row_state_act(unit: Unit, write: Write, context: RuleContext) -> tuple[Report, Span] | None:
     """`if row.c == x: ... row.c = y; save()` (or an update of that column on the row's table).
 
     The decision is the branch around the write, or around the assignment of the column when the
@@ -211,7 +208,7 @@ def _row_state_act(unit: Unit, write: Write, context: RuleContext) -> tuple[Repo
                 f"`{read.row_var or read.table}.{column}` is checked without a row lock and then changed" + _naming(acts),
                 (RelatedSpan(condition.span, "checked here"), RelatedSpan(read.span, "read here without a row lock")),
             )
-            return report, (condition.span, f"read {read_index}", normalise_column(column))
+            return report, condition.span
         handed = _handed_in(unit, write, written, conditions, guarded, context)
         if handed is not None:
             return handed
@@ -246,7 +243,7 @@ def _deciding(unit: Unit, write: Write, written: set[str]) -> Iterator[tuple[tup
             yield op.conditions, op.conditions
 
 
-def _handed_in(unit: Unit, write: Write, written: set[str], conditions: tuple[Condition, ...], guarded: tuple[Condition, ...], context: RuleContext) -> tuple[Report, Cause] | None:
+def _handed_in(unit: Unit, write: Write, written: set[str], conditions: tuple[Condition, ...], guarded: tuple[Condition, ...], context: RuleContext) -> tuple[Report, Span] | None:
     """The same on a row the callers hand in (`self` in a model method): reported when a call site
     in the project passes a row read without a lock and none passes a locked one (clarification 16)."""
     row = write.row
@@ -256,7 +253,7 @@ def _handed_in(unit: Unit, write: Write, written: set[str], conditions: tuple[Co
         for dep in in_order(condition.depends_on):
             if dep.row != row or dep.column is None or normalise_column(dep.column) not in written:
                 continue
-            acts = _acts_beyond_the_flag(unit, write, dep.column, condition, guarded)
+            acts = _acts_beyond_the_flag(unit, write, dep.column, condition, guarded, beyond_writes=True)
             if acts is None or isinstance(acts, Write):
                 continue  # on a row from elsewhere, only a decision that guards an insert or an act is worth the callers' lock
             sites = callers_passing(unit, row.name, context)
@@ -268,7 +265,7 @@ def _handed_in(unit: Unit, write: Write, written: set[str], conditions: tuple[Co
                 f"`{row.name}.{dep.column}` is checked without a row lock and then changed" + _naming(acts) + f"; `{unlocked[0].caller}` passes the row unlocked",
                 (RelatedSpan(condition.span, "checked here"), *(RelatedSpan(Span.point(s.line, s.column), f"`{s.caller}` calls it with a row read without a lock", path=s.path) for s in unlocked[:2])),
             )
-            return report, (condition.span, f"parameter {row.name}", normalise_column(dep.column))
+            return report, condition.span
     return None
 
 
@@ -276,17 +273,19 @@ def _naming(act: Op | None) -> str:
     return f", and {act.what}" if isinstance(act, Act) else ""
 
 
-def _acts_beyond_the_flag(unit: Unit, write: Write, column: str, condition: Condition, guarded: tuple[Condition, ...]) -> Op | None:
+def _acts_beyond_the_flag(unit: Unit, write: Write, column: str, condition: Condition, guarded: tuple[Condition, ...], beyond_writes: bool = False) -> Op | None:
     """What the decision guards beyond setting the flag, or None when it guards nothing more.
 
     Setting the checked column to a constant, and nothing else, converges: racers write the same
     value. The race matters when the decision guards more: a computed value or other columns (the
     write itself is returned), or another write, insert or act (clarification 18) that happens only
     together with this change (under all of its conditions): an insert made on every attempt,
-    whether or not the flag is then set, is not what the check guards."""
+    whether or not the flag is then set, is not what the check guards. `beyond_writes`: an insert
+    or act is looked for past the other writes."""
     checked = normalise_column(column)
+    kinds = (Insert, Act) if beyond_writes else (Write, Insert, Act)
     for op in unit.ops:
-        if op is not write and isinstance(op, (Write, Insert, Act)) and condition in op.conditions and set(guarded) <= set(op.conditions):
+        if op is not write and isinstance(op, kinds) and condition in op.conditions and set(guarded) <= set(op.conditions):
             return op
     for assignment in write.assignments:
         if normalise_column(assignment.column) != checked or assignment.value.kind is not ValueKind.INDEPENDENT:
@@ -340,35 +339,39 @@ def _agreed(assignment: Assignment, conditions: tuple[Condition, ...], row: RowR
     return not is_money_column(assignment.column, config) or all(normalise_column(d.column or "") != column for d in value.depends_on)
 
 
-def _existence_act(unit: Unit, position: int, insert: Insert, context: RuleContext) -> Report | None:
+def _existence_act(unit: Unit, position: int, insert: Insert, context: RuleContext) -> tuple[Report, Span | None] | None:
     """`if not exists(T ...): ... insert into T` with no unique constraint; also get-or-create.
 
-    The check must decide the insert (one of the insert's own conditions, an early exit included),
-    and on its arm where no row was found: an insert made only where the row exists (`if not
-    purchase: return` ... `create(...)`) records something about that row. A related row looked up
+    The check decides the insert, or what is done before it where none was found (`if not seen:
+    charge()` ... `create(...)`, the insert recording that it was done), on its arm where no row was
+    found: what runs only where the row exists (`if not purchase: return` ... `create(...)`, `if
+    payment: cancel(payment)`) is about that row, not about a duplicate. A related row looked up
     through a row the callers hand in (`if not self.entity:` in a model method) is a check of that
     row's foreign key: its callers decide (clarification 16)."""
     if insert.checked_first:
-        return Report(insert.span, f"get-or-create on `{insert.table}` without a unique constraint on its lookup columns")
-    for read_index, read, column, condition in _reads_behind(unit, insert.conditions):
-        existence = read.kind is ReadKind.FACT or column is None  # `if not exists()`, `if row is None`
-        if not (existence and read.table == insert.table and read_index < position):
-            continue
-        if condition.holds is not None and condition.truthy is not None and condition.holds == condition.truthy:
-            continue  # the insert runs where the row was found
-        if _serialised_before(unit, read_index):
-            continue
-        if read.via is not None and read.via.row.origin is RowOrigin.PARAMETER:
-            return _unset_on_handed_in(unit, insert, read, read.via.row.name, read.via.column or "", condition, context)
-        return Report(
-            insert.span,
-            f"a row is inserted into `{insert.table}` after checking that none exists, with no unique constraint",
-            (RelatedSpan(condition.span, "checked here"), RelatedSpan(read.span, "existence read here (a lock cannot cover absent rows)")),
-        )
+        return Report(insert.span, f"get-or-create on `{insert.table}` without a unique constraint on its lookup columns"), None
+    for op in unit.ops[: position + 1]:
+        for read_index, read, column, condition in _reads_behind(unit, op.conditions):
+            existence = read.kind is ReadKind.FACT or column is None  # `if not exists()`, `if row is None`
+            if not (existence and read.table == insert.table and read_index < position):
+                continue
+            if condition.holds is not None and condition.truthy is not None and condition.holds == condition.truthy:
+                continue  # it runs where the row was found
+            if _serialised_before(unit, read_index):
+                continue
+            if read.via is not None and read.via.row.origin is RowOrigin.PARAMETER:
+                handed = _unset_on_handed_in(unit, insert, read.via.row.name, read.via.column or "", condition, context)
+                return (handed, condition.span) if handed is not None else None
+            report = Report(
+                insert.span,
+                f"a row is inserted into `{insert.table}` after checking that none exists, with no unique constraint",
+                (RelatedSpan(condition.span, "checked here"), RelatedSpan(read.span, "existence read here (a lock cannot cover absent rows)")),
+            )
+            return report, condition.span
     return None
 
 
-def _unset_on_handed_in(unit: Unit, insert: Insert, read: Read, row: str, key: str, condition: Condition, context: RuleContext) -> Report | None:
+def _unset_on_handed_in(unit: Unit, insert: Insert, row: str, key: str, condition: Condition, context: RuleContext) -> Report | None:
     """`if not self.entity: self.entity = Entity.objects.create(...)` on a row the callers hand in:
     reported when a call site passes the row read without a lock and none passes it locked or new
     (an instance not yet saved has no row another request could see)."""

@@ -55,3 +55,14 @@ def test_the_column_named_is_the_one_the_check_guards(findings: list[Finding]) -
 def test_the_check_named_is_the_innermost_that_decides(findings: list[Finding]) -> None:
     (found,) = in_function(findings, "written_rows.py", "edit_email_with_form_class", "TX102")
     assert checked_here(found) == lines_of("written_rows.py", "if not event.email:")[-1:]
+
+
+def test_a_check_guarding_an_insert_and_the_key_it_sets_is_reported_once(findings: list[Finding]) -> None:
+    (found,) = in_function(findings, "unsaved.py", "ensure_entity", "TX102")
+    assert "passes the row unlocked" in found.message
+
+
+def test_an_act_below_a_called_function_is_named(findings: list[Finding]) -> None:
+    (found,) = in_function(findings, "acts_below.py", "cancel", "TX102")
+    assert "`refund()` calls `issue_refund()` (a payment call is made)" in found.message
+    assert "cancel_registrant" in found.message

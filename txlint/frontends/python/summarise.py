@@ -91,14 +91,18 @@ _RECORD_TABLES = re.compile(r"(log|logentry|history|audit|trail)s?$", re.IGNOREC
 
 def _acts(interpreter: FunctionInterpreter) -> str:
     """What the function does that its caller's check may be guarding: the first write, insert or
-    act it does itself. A callee's acts are not passed on: a check guards what the function it
-    calls does, not everything below that (and summaries then settle in a round or two)."""
+    act it does itself, else the first of a function it calls (`refund()` calling the payment
+    provider through `invoice.refund()`: the caller's check guards the refund all the same)."""
+    passed_on = ""
     for op in interpreter.table.ops:
         if isinstance(op, (Write, Insert)) and not _RECORD_TABLES.search(op.table):
             return f"writes `{op.table}`"
-        if isinstance(op, Act) and not op.through:  # a callee's act is its own summary's, not passed on up
+        if isinstance(op, Act) and not op.through:
             return op.what
-    return ""
+        if isinstance(op, Act) and not passed_on:
+            callee, _, what = op.what.partition("()` ")
+            passed_on = f"calls {callee}()` ({what})" if what else f"calls {op.what}"
+    return passed_on
 
 
 def _returns(interpreter: FunctionInterpreter) -> Returned | None:
