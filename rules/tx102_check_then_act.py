@@ -201,7 +201,7 @@ def _row_state_act(unit: Unit, write: Write, context: RuleContext) -> tuple[Repo
             if holds_lock(read, write, shared_counts=True):
                 continue
             acts = _acts_beyond_the_flag(unit, write, column, condition, guarded)
-            if acts is None or (acts is write and (not own or _converges(unit, write, condition, RowRef(RowOrigin.READ, read_index, read.row_var or ""), context.config))):
+            if acts is None or (acts is write and (not own or _converges(unit, write, condition, column, RowRef(RowOrigin.READ, read_index, read.row_var or ""), context.config))):
                 continue  # a branch that only assigns the column (a default, the flag, a value all racers agree on) guards no act
             report = Report(
                 write.span,
@@ -300,16 +300,16 @@ def _may_duplicate(insert: Insert, index: ProjectIndex) -> bool:
     return not index.is_unique(insert.table, insert.columns)
 
 
-def _converges(unit: Unit, write: Write, check: Condition, row: RowRef, config: Config) -> bool:
+def _converges(unit: Unit, write: Write, check: Condition, column: str, row: RowRef, config: Config) -> bool:
     """The write does nothing a second racer would do differently (clarification 18): every column
     the check guards (set under it) gets a value all racers that passed the check agree on, or the
     value the check compared the column with (`if row.c != v: row.c = v`, `if row.c < v: row.c =
     v`: any order of the racers ends as some serial order would). The race is then harmless to the
-    check; a value rewritten from what was read is a lost update if anything, TX101's business. A
-    column set before the check, and saved along, is not what it guards."""
+    check; a value rewritten from what was read is a lost update if anything, TX101's business.
+    Another column set before the check, and saved along, is not what it guards."""
     for assignment in write.assignments:
         changes = [op for op in unit.ops if isinstance(op, Change) and op.span == assignment.span]
-        if changes and not any(check in op.conditions for op in changes):
+        if changes and normalise_column(assignment.column) != normalise_column(column) and not any(check in op.conditions for op in changes):
             continue
         conditions = [*write.conditions, *(c for op in changes for c in op.conditions)]
         if not _agreed(assignment, tuple(conditions), row, config):
