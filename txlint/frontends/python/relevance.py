@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from txlint.frontends.python.skeleton import Function, cuttable, first_line
 
 # The words a value or an op a recogniser knows starts from, in a function's own text (`prefilter`'s words
-# are wider: they also find the modules that declare tables). Django: a manager, `save()`/`asave()`,
+# are wider: they also find the modules that declare tables). Django: a manager, `save()`/`asave()`, a view's `get_object()`,
 # `refresh_from_db()`, `atomic`, the transaction functions, the shortcuts; SQLAlchemy: a session (a
 # parameter named so, Flask's `db.session`, `Session(...)`, an annotation), `engine.begin()`, a statement
 # locking its rows; DB-API: a connection, a cursor, `execute`, autocommit, psycopg 3's `conn.transaction()`,
@@ -49,7 +49,7 @@ from txlint.frontends.python.skeleton import Function, cuttable, first_line
 # command only redis has (its receiver is a redis client, whatever it is called).
 FUNCTION_TRIGGERS = (
     ".objects", "_default_manager", "_base_manager", "save(", "refresh_from_db", "atomic", "set_autocommit",
-    ".commit(", ".rollback(", "get_object_or_404", "get_list_or_404", "select_for_update",
+    ".commit(", ".rollback(", "get_object_or_404", "get_list_or_404", "get_object(", "select_for_update",
     "sqlalchemy", "session", "Session", ".begin(", "begin_nested", "with_for_update",
     "connect(", "cursor", "execute", "autocommit", "transaction(",
     "fetchrow", "fetchval", "fetch_one", "fetch_val", "fetch_all", "getconn", "create_pool",

@@ -36,6 +36,10 @@ ACT_PREFIXES: dict[str, str] = {"stripe.": "a payment call is made", "braintree.
 class Acts(Recogniser):
     """Emits an `Act` for a task sent, a mail, an HTTP or payment call; claims nothing."""
 
+    # A function naming one of these (an import of it, or of its module) can act: a helper that only
+    # calls the payment provider is summarised for the check that guards it.
+    names = frozenset({n for n in ACTS if not n.startswith("os.")} | {"stripe.Charge", "stripe.Refund", "stripe.PaymentIntent", "braintree.Transaction", "paypalrestsdk.Payment"})
+
     def call(self, ctx: Context, node: cst.Call, receiver: Value | None) -> Value | None:
         what = _act(ctx, node)
         if what is not None:
