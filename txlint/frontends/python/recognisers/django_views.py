@@ -139,4 +139,3 @@ def _model_of_queryset(ctx: Context, value: cst.BaseExpression) -> str | None:
 
 def _text(file: FileContext, node: cst.CSTNode | None) -> str:
     return file.module.code_for_node(node) if node is not None else ""
-
