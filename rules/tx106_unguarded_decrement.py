@@ -75,11 +75,14 @@ class UnguardedDecrement(Rule):
 
 
 def _bounds(guard: Guard, delta: Delta) -> bool:
-    """`c >= x` bounds any decrement; `c > 0` only a decrement by exactly 1."""
+    """`c >= x` bounds any decrement; `c > 0`, and `c != 0` (`exclude(c=0)`: a counter stepping
+    down by one stops at zero), only a decrement by exactly 1."""
     if normalise_column(guard.column) != normalise_column(delta.column):
         return False
     if guard.op == ">=":
         return True
     if guard.op == ">":
         return guard.value.expression not in {"0", "0.0"} or delta.literal_amount == 1
+    if guard.op == "!=":
+        return guard.value.expression in {"0", "0.0"} and delta.literal_amount == 1
     return False

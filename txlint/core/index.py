@@ -71,6 +71,9 @@ class TableDecl:
     # when the project does not declare one of them, its constraints are unknown.
     opaque_bases: tuple[str, ...] = ()
     unique_field: bool = False  # a field class whose `__init__` makes every field of it unique
+    # The classes (simple names) whose instances the class body assigns besides fields: its managers
+    # (`objects = DiscountCodeManager()`, `OrderQuerySet.as_manager()`), methods of which run on its rows.
+    managers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -313,6 +316,14 @@ class ProjectIndex:
         hint = named.replace("_", "").lower()
         matching = [name for name in leaves if hint and name.lower().removeprefix("abstract") == hint]
         return matching[0] if len(matching) == 1 else None
+
+    def models_managed_by(self, manager: str) -> list[str]:
+        """The models whose class bodies assign an instance of class `manager` (a simple name)."""
+        return sorted({d.name for decls in self.decls.values() for d in decls if manager in d.managers and self.is_model(d.name)})
+
+    def managers_of(self, table: str) -> list[str]:
+        """The manager classes (simple names) a model, or one of its bases, assigns."""
+        return list(dict.fromkeys(m for d in self.declarations_of_table(table) for m in d.managers))
 
     def _bases_of(self, name: str) -> set[str]:
         return {d.name for d in self.declarations_of_table(name)} - {name}

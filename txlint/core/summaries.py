@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from txlint.core.ir import CacheKind, LockMode
+from txlint.core.ir import CacheKind, Guard, LockMode
 
 
 class ReturnedKind(enum.StrEnum):
@@ -50,6 +50,7 @@ class Returned:
     lock: LockMode | None = None  # ROW/ROWS: read with this lock; QUERY: it locks when run
     api: str = ""  # QUERY: the library that built it (its recogniser knows the query's methods); SESSION: "core" for a connection
     items: tuple[Returned | None, ...] = ()  # TUPLE: each item, None when it says nothing
+    guards: tuple[Guard, ...] = ()  # QUERY: the conditions it filters on with constants (`exclude(uses_remaining=0)`)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import re
 
 import libcst as cst
 
-from txlint.core.ir import Act, CacheKind, CacheOp, Commit, Insert, Read, RowOrigin, Write
+from txlint.core.ir import Act, CacheKind, CacheOp, Commit, Insert, Read, RowOrigin, ValueKind, Write
 from txlint.core.queries import expiries_after, takes_lock
 from txlint.core.summaries import FunctionSummary, KeyEffect, Returned, ReturnedKind
 from txlint.frontends.python.interpret.interpreter import FunctionInterpreter
@@ -126,7 +126,8 @@ def _described(value: Value, interpreter: FunctionInterpreter) -> Returned | Non
         read = _read(interpreter, value.read)
         return Returned(ReturnedKind.ROWS, value.table, read.lock if read is not None else None)
     if isinstance(value, Query):
-        return Returned(ReturnedKind.QUERY, value.table, value.lock, value.api)
+        constant = tuple(g for g in value.guards if g.value.kind is ValueKind.INDEPENDENT and not g.value.depends_on)
+        return Returned(ReturnedKind.QUERY, value.table, value.lock, value.api, guards=constant)
     if isinstance(value, Session):
         return Returned(ReturnedKind.SESSION, api="" if value.orm else "core")
     if isinstance(value, Pair) and value.items:

@@ -90,9 +90,27 @@ def table_decls(tree: ast.Module, imports: ImportTable, path: str) -> list[Table
                 non_negative=meta.non_negative,
                 opaque_bases=opaque,
                 unique_field=_makes_itself_unique(statement),
+                managers=_managers(statement),
             )
         )
     return decls
+
+
+def _managers(cls: ast.ClassDef) -> tuple[str, ...]:
+    """The classes of the instances a class body assigns that are not fields: `Manager()`,
+    `QuerySet.as_manager()`, `Manager.from_queryset(QuerySet)()` (both), by simple name."""
+    found: list[str] = []
+    for _, value in _assignments(cls.body):
+        if not isinstance(value, ast.Call):
+            continue
+        func = value.func
+        if isinstance(func, ast.Call) and isinstance(func.func, ast.Attribute) and func.func.attr == "from_queryset":
+            found += [d for d in (dotted(func.func.value), *(dotted(a) for a in func.args)) if d]
+        elif isinstance(func, ast.Attribute) and func.attr == "as_manager":
+            found += [d for d in (dotted(func.value),) if d]
+        elif (name := dotted(func)) is not None and not name.endswith(("Field", "Key")) and name.rsplit(".", 1)[-1][:1].isupper():
+            found.append(name)
+    return tuple(dict.fromkeys(name.rsplit(".", 1)[-1] for name in found))
 
 
 def _library_decls(qualified: str) -> list[TableDecl]:

@@ -167,6 +167,8 @@ class FunctionInterpreter(Branches):
             if index == 0 and self.class_name is not None and name in {"self", "cls"}:
                 is_model = self.file.index.is_model(self.class_name)
                 value: Value = Row(RowRef(RowOrigin.PARAMETER, None, name), self.class_name) if is_model and name == "self" else UNKNOWN
+                if value is UNKNOWN and name == "self":  # the instance of a library's class (a model's manager)
+                    value = next((v for r in self.file.recognisers if (v := r.parameter(self, param)) is not None), UNKNOWN)
             else:
                 value = next((v for r in self.file.recognisers if (v := r.parameter(self, param)) is not None), UNKNOWN)
                 if value is UNKNOWN:

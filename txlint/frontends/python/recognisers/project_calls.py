@@ -33,6 +33,8 @@ class ProjectCalls(Recogniser):
         found = ctx.file.index.summary_of(name) if name is not None else None
         if found is None and isinstance(receiver, Row) and isinstance(node.func, cst.Attribute) and node.func.attr.value not in LIBRARY_ROW_METHODS:
             found = _method_summary(ctx, receiver, node.func.attr.value)
+        elif found is None and isinstance(receiver, Query) and isinstance(node.func, cst.Attribute):
+            found = _manager_summary(ctx, receiver, node.func.attr.value)
         _record(ctx, node, name, found, receiver)
         overrides = isinstance(node.func, cst.Attribute) and node.func.attr.value in LIBRARY_ROW_METHODS
         if found is not None and found.acts and not overrides:  # an overridden save() is the write itself
@@ -70,6 +72,15 @@ def _method_summary(ctx: Context, row: Row, method: str) -> FunctionSummary | No
     for decl in ctx.file.index.declarations_of_table(row.table):
         module, _ = module_of(decl.path, ctx.file.config.root)
         found = ctx.file.index.summary_of(f"{module}.{decl.name}.{method}")
+        if found is not None:
+            return found
+    return None
+
+
+def _manager_summary(ctx: Context, query: Query, method: str) -> FunctionSummary | None:
+    """The summary of a method of the model's own manager (or queryset) class: `DiscountCode.objects.active()`."""
+    for manager in ctx.file.index.managers_of(query.table):
+        found = ctx.file.index.summary_of(f"{manager}.{method}")
         if found is not None:
             return found
     return None
@@ -129,7 +140,7 @@ def _value(ctx: Context, node: cst.Call, returned: Returned, through: str) -> Va
         return Pair(tuple(_value(ctx, node, item, through) if item is not None else UNKNOWN for item in returned.items))
     if returned.kind is ReturnedKind.SESSION:
         return Session(_short(through), orm=returned.api != "core")  # a new session: the caller owns it
-    query = Query(returned.table, ctx.span(node), lock=returned.lock, api=returned.api)
+    query = Query(returned.table, ctx.span(node), lock=returned.lock, api=returned.api, guards=returned.guards)
     if returned.kind is ReturnedKind.QUERY:
         return query
     read = ctx.emit(Read(ctx.span(node), ctx.tx, returned.table, lock=returned.lock, through=through))
