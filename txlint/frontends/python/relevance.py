@@ -18,6 +18,8 @@ own text names:
   `release = r.register_script(...)`); a `self.<attr>` assigned in a function
   that can operate (`self.client = client` where `client: Redis`);
 - a configured lock function (`lock-functions`, passed in as extra words);
+- a method of a manager or queryset class (`class X(Manager)`): `self` is a
+  model's rows;
 - another function of the module, named in a function that can operate: a
   callback (`r.transaction(update, "key")` calls `update` with a pipeline),
   a helper whose `NoReturn` ends a path.
@@ -155,7 +157,7 @@ def operating_functions(text: str, tree: ast.Module, known: frozenset[str], extr
     vocabulary.add(_import_aliases(module.bindings, known))
     bindings = [(statement, _Text(module.text_of(statement))) for statement in module.bindings if not isinstance(statement, (ast.Import, ast.ImportFrom))]
     assignments: dict[Function, list[_AttributeAssignment]] = {}
-    operating: set[Function] = {function for function in module.functions if _never_returns(function)}
+    operating: set[Function] = {function for function in module.functions if _never_returns(function)} | _manager_methods(tree)
     while True:
         before = (len(vocabulary.aliases), len(operating))
         vocabulary.add(name for statement, source in bindings if vocabulary.mentions(source) for name in _targets(statement))
@@ -175,6 +177,16 @@ def operating_functions(text: str, tree: ast.Module, known: frozenset[str], extr
         operating |= _callers(module, texts, operating)
         if (len(vocabulary.aliases), len(operating)) == before:
             return operating
+
+
+def _manager_methods(tree: ast.Module) -> set[Function]:
+    """The methods of a class deriving from a manager or a queryset class (`class X(Manager)`,
+    `models.QuerySet`): `self.filter(...)` there queries the model's rows with no trigger word."""
+    found: set[Function] = set()
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and any(ast.unparse(base).endswith(("Manager", "QuerySet")) for base in node.bases):
+            found |= {member for member in node.body if isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    return found
 
 
 def _callers(module: _Module, texts: dict[Function, _Text], operating: set[Function]) -> set[Function]:
