@@ -55,7 +55,13 @@ class LostUpdate(Rule):
             "in the assignment itself; kept in a variable first, it is read as recomputed from the "
             "field. SQLAlchemy's autoflush is not followed: a change is written where the code "
             "flushes or commits (or the block that commits ends), so a function that changes an "
-            "instance and leaves the flush to its caller is not reported."
+            "instance and leaves the flush to its caller is not reported. "
+            "A foreign key given back the row it was read to point at, or a row made from that row (the "
+            "instance a form saves), is a reference, not a value recomputed, and is not reported; the "
+            "row is recognised only when the value still depends on it as a whole (through calls), not "
+            "when it was taken apart into columns. "
+            "A field named by `getattr`/`setattr` is followed when the name is a string constant or a "
+            "parameter of the function (`{field}` in messages); a name computed in the function is not."
         ),
     )
     INVALID = [

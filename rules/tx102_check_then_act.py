@@ -49,7 +49,22 @@ class CheckThenAct(Rule):
         known_problems=(
             "A check whose result reaches the write through a helper in another module is not seen. "
             "A lock on some other row taken earlier in the same transaction is assumed to serialise an "
-            "existence check (when unsure, txlint stays silent)."
+            "existence check (when unsure, txlint stays silent). "
+            "The column checked must be written in the function itself: a status set by a method it "
+            "calls (`self.set_status(...)` of a mixin, a `_mark_paid()` two calls down) is not seen as "
+            "the change, so such a check-then-act is not reported. "
+            "A check guarding only the write of its own column with a value every racer agrees on (a "
+            "constant, the value compared, a fill from the row's other columns, a rewrite of a column "
+            "that is not money-like from itself) is taken to converge; a claim of an unset column by a "
+            "value the caller brings (a parameter) is reported. An act is looked for in the function "
+            "and in the functions it calls, to any depth through their summaries (the first act of each); "
+            "an act inside a library's function (a processor's `issue_credit()` of a class the project "
+            "imports) is not. "
+            "On a row the callers hand in, the check is reported only when some call site passes that "
+            "row read without a lock and none passes it locked (a model method with no known caller, or "
+            "only callers whose rows are of unknown origin, is silent). "
+            "An existence check written as a compound test (`if row and row.state == ...:`) is not told "
+            "apart from its arm where the row was found; a single test (`if row:`, `if not row: return`) is."
         ),
     )
     INVALID = [
@@ -105,6 +120,14 @@ class CheckThenAct(Rule):
             "        return\n"
             "    hook.enabled = False\n"
             "    hook.save(update_fields=['enabled'])\n"
+        ),
+        # Near miss: the column set to the value it was compared with, and nothing else (racers converge).
+        (
+            "def rename(corp_id, name):\n"
+            "    corp = Corp.objects.get(pk=corp_id)\n"
+            "    if corp.name != name:\n"
+            "        corp.name = name\n"
+            "        corp.save(update_fields=['name'])\n"
         ),
         # Near miss: an attempt logged every time, and the flag cleared only on some outcome.
         (

@@ -36,7 +36,9 @@ class UnguardedDecrement(Rule):
             "in code on the row locked in the same transaction (`SELECT balance INTO v ... FOR UPDATE; "
             "IF v >= amount THEN UPDATE ... SET balance = balance - amount`, seen in stored procedures) "
             "is reported, and so is a decrement followed by a check of the new value that rolls back "
-            "(`IF (SELECT balance ...) < 0 THEN ROLLBACK`)."
+            "(`IF (SELECT balance ...) < 0 THEN ROLLBACK`). "
+            "`c != 0` (`exclude(c=0)`) is taken as a bound for a decrement by exactly one, which stops at "
+            "zero; a column that is already negative is not kept from going further."
         ),
     )
     INVALID = [

@@ -42,7 +42,11 @@ class ValueCas(Rule):
         known_problems=(
             "Date and time columns are known from Django's date and time fields, else from their names "
             "(`expires_at`, `valid_until`); the column types of SQLAlchemy models and SQL DDL are not read "
-            "for this, so a date column of such a table named otherwise is still judged as a value."
+            "for this, so a date column of such a table named otherwise is still judged as a value. "
+            "Rows moved from one row to another (`filter(condition=dup).update(condition=kept)`) are "
+            "recognised as a reference re-pointed when both values are rows (model instances); when the "
+            "values are ids (`condition_id=dup.id`) of a foreign key the project does not declare (a "
+            "library's base model), the column is still judged as a value."
         ),
     )
     INVALID = [
@@ -69,6 +73,15 @@ class ValueCas(Rule):
             "def close(basket_id, order):\n"
             "    basket = Basket.objects.get(pk=basket_id)\n"
             "    basket.answers.update(basket=None)\n"
+        ),
+        # Near miss: rows moved from a duplicate to the row kept: both values are rows, so the column is
+        # a reference even where a library's base model declares it.
+        (
+            "def merge(name):\n"
+            "    conditions = Condition.objects.filter(name=name)\n"
+            "    kept = conditions.first()\n"
+            "    for duplicate in conditions.exclude(pk=kept.pk):\n"
+            "        Offer.objects.filter(condition=duplicate).update(condition=kept)\n"
         ),
         # Near miss: a date compared with the one read (clarification 20): time does not go back and forth.
         (

@@ -41,7 +41,11 @@ class UncheckedCas(Rule):
         known_problems=(
             "A guard that keeps a minimum or maximum is recognised when the WHERE compares the written "
             "column with the very expression written (`low__gt=v` with `low=v`, `SET low = %s WHERE low > %s` "
-            "given the same variable twice); a keeper written otherwise (`Least(F('low'), v)`) is still a CAS."
+            "given the same variable twice); a keeper written otherwise (`Least(F('low'), v)`) is still a CAS. "
+            "A unique state column compared with a constant and not written, when nothing else names the "
+            "row, is read as the row's key (`filter(import_state=\"New\").update(stamp=now)`), not as a "
+            "guard; a state column that is unique only through a constraint the project cannot see is "
+            "still a guard. `exclude(c=v)` is the guard `c != v` only when it has one keyword filter."
         ),
     )
     INVALID = [
