@@ -45,7 +45,10 @@ class UncheckedCas(Rule):
             "A unique state column compared with a constant and not written, when nothing else names the "
             "row, is read as the row's key (`filter(import_state=\"New\").update(stamp=now)`), not as a "
             "guard; a state column that is unique only through a constraint the project cannot see is "
-            "still a guard. `exclude(c=v)` is the guard `c != v` only when it has one keyword filter."
+            "still a guard. `exclude(c=v)` is the guard `c != v` only when it has one keyword filter. "
+            "A manager assigned under another name than `objects` (`pending = TicketManager()`) is "
+            "followed only in a function that names some other database operation: the prefilter "
+            "reads text, and `Ticket.pending.unassigned().update(...)` alone names none."
         ),
     )
     INVALID = [

@@ -74,6 +74,7 @@ class TableDecl:
     # The classes (simple names) whose instances the class body assigns besides fields: its managers
     # (`objects = DiscountCodeManager()`, `OrderQuerySet.as_manager()`), methods of which run on its rows.
     managers: tuple[str, ...] = ()
+    manager_attributes: tuple[str, ...] = ()  # the attributes they are assigned to (`objects`, `pending`)
 
 
 @dataclass(frozen=True)
@@ -320,6 +321,10 @@ class ProjectIndex:
     def models_managed_by(self, manager: str) -> list[str]:
         """The models whose class bodies assign an instance of class `manager` (a simple name)."""
         return sorted({d.name for decls in self.decls.values() for d in decls if manager in d.managers and self.is_model(d.name)})
+
+    def is_manager_attribute(self, table: str, attribute: str) -> bool:
+        """`Model.<attribute>` is a manager the model (or one of its bases) assigns."""
+        return any(attribute in d.manager_attributes for d in self.declarations_of_table(table))
 
     def managers_of(self, table: str) -> list[str]:
         """The manager classes (simple names) a model, or one of its bases, assigns."""

@@ -139,10 +139,8 @@ class DjangoRecogniser(Recogniser):
             return self._related(ctx, node, base)
         if node.attr.value == "user" and isinstance(base, (Parameter, Unknown)):
             return self._request_user(ctx, node)
-        if node.attr.value not in MANAGER_ATTRIBUTES:
-            return None
         model = _model_name(ctx, node.value, base)
-        if model is None:
+        if model is None or (node.attr.value not in MANAGER_ATTRIBUTES and not ctx.file.index.is_manager_attribute(model, node.attr.value)):
             return None
         return Query(table=ctx.file.index.table_of(model), span=ctx.span(node), using=DEFAULT_DATABASE, api=API)
 
