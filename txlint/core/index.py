@@ -322,6 +322,11 @@ class ProjectIndex:
         """The models whose class bodies assign an instance of class `manager` (a simple name)."""
         return sorted({d.name for decls in self.decls.values() for d in decls if manager in d.managers and self.is_model(d.name)})
 
+    def is_mixin_of_models(self, name: str) -> bool:
+        """A class that is no model but that models derive from (`class Refund(StatusMixin, Model)`):
+        its methods run on rows of those models."""
+        return not self.is_model(name) and any(name in d.bases for decls in self.decls.values() for d in decls if self.is_model(d.name))
+
     def is_manager_attribute(self, table: str, attribute: str) -> bool:
         """`Model.<attribute>` is a manager the model (or one of its bases) assigns."""
         return any(attribute in d.manager_attributes for d in self.declarations_of_table(table))

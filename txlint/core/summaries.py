@@ -88,12 +88,16 @@ class FunctionSummary:
     # What every `yield` hands out, when they agree: what `with f() as x` binds for a context manager,
     # what FastAPI's `Depends(f)` injects for a generator (a session: `yield SessionLocal()`).
     yields: Returned | None = None
+    # The columns of the row it is a method of (`self`) that it assigns and saves (`set_status(s)`:
+    # `self.status = s; self.save()`), each with where the value comes from: "param:<name>" (that
+    # argument of the call), "constant:<text>" (a literal), "" (anything else).
+    saves: tuple[tuple[str, str], ...] = ()
 
     @property
     def says_something(self) -> bool:
         return (
             self.returns is not None or self.yields is not None or self.opens_transaction or bool(self.acts) or bool(self.keys) or self.locks_rows
-            or bool(self.executes)
+            or bool(self.executes) or bool(self.saves)
         )  # fmt: skip
 
 

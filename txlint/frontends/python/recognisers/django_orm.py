@@ -125,9 +125,12 @@ class DjangoRecogniser(Recogniser):
 
     def parameter(self, ctx: Context, param: cst.Param) -> Value | None:
         """`self` in a method of a model's manager (or of the queryset class it is made from): the
-        model's rows, as `Model.objects` is."""
+        model's rows, as `Model.objects` is; in a method of a mixin models derive from: a row."""
         if param.name.value != "self" or ctx.class_name is None:
             return None
+        if ctx.file.index.is_mixin_of_models(ctx.class_name):
+            # A mixin of models (`StatusMixin.set_status`): a row of whichever model it is mixed into.
+            return Row(RowRef(RowOrigin.PARAMETER, None, "self"), "")
         models = ctx.file.index.models_managed_by(ctx.class_name)
         tables = {ctx.file.index.table_of(m) for m in models}
         if len(tables) != 1 or ctx.file.index.library_class_of(f"{ctx.file.module_name}.{ctx.class_name}") not in MANAGER_CLASSES:

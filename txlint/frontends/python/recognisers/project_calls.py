@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import libcst as cst
 
-from txlint.core.ir import Act, CacheOp, LockMode, Read, RowOrigin
-from txlint.core.summaries import FunctionSummary, Passed, Returned, ReturnedKind, module_of
+from txlint.core.ir import Act, Assignment, CacheOp, Change, LockMode, Read, RowOrigin, ValueKind, Write
+from txlint.core.ir import Value as IRValue
+from txlint.core.summaries import FunctionSummary, Passed, Returned, ReturnedKind, argument_labels, module_of
 from txlint.frontends.python.interpret.context import Context
 from txlint.frontends.python.interpret.values import UNKNOWN, Pair, Query, Row, Rows, Session, Value
 from txlint.frontends.python.recognisers.base import Recogniser, TxScope
@@ -39,6 +40,8 @@ class ProjectCalls(Recogniser):
         overrides = isinstance(node.func, cst.Attribute) and node.func.attr.value in LIBRARY_ROW_METHODS
         if found is not None and found.acts and not overrides:  # an overridden save() is the write itself
             ctx.emit(Act(ctx.span(node), ctx.tx, what=f"`{_short(found.name)}()` {found.acts}", through=found.name))
+        if found is not None and found.saves and isinstance(receiver, Row) and receiver.table and not overrides:
+            _saved_by_method(ctx, node, receiver, found)
         given = found.returns or found.yields if found is not None else None  # a context manager: what `as` binds
         if found is None or given is None:
             return None
@@ -68,13 +71,39 @@ LIBRARY_ROW_METHODS = frozenset({
 
 
 def _method_summary(ctx: Context, row: Row, method: str) -> FunctionSummary | None:
-    """The summary of a method called on a row: defined on its model or on one of the model's bases."""
-    for decl in ctx.file.index.declarations_of_table(row.table):
+    """The summary of a method called on a row: defined on its model or on one of the model's bases,
+    a mixin that is no model included (`class Refund(StatusMixin, Model)`)."""
+    decls = ctx.file.index.declarations_of_table(row.table)
+    for decl in decls:
         module, _ = module_of(decl.path, ctx.file.config.root)
         found = ctx.file.index.summary_of(f"{module}.{decl.name}.{method}")
         if found is not None:
             return found
+    for mixin in dict.fromkeys(base for decl in decls for base in decl.bases if not ctx.file.index.is_model(base)):
+        found = ctx.file.index.summary_of(f"{mixin}.{method}")
+        if found is not None:
+            return found
     return None
+
+
+def _saved_by_method(ctx: Context, node: cst.Call, row: Row, found: FunctionSummary) -> None:
+    """`order.set_status("paid")`: the method assigns and saves columns of the row it is called on;
+    the caller sees the change and the write there, with the value the call gives."""
+    span = ctx.span(node)
+    arguments = dict(labelled_arguments(node))
+    assignments = []
+    for column, source in found.saves:
+        kind, _, detail = source.partition(":")
+        value = IRValue(ValueKind.UNKNOWN)
+        if kind == "constant":
+            value = IRValue(ValueKind.INDEPENDENT, expression=detail)
+        elif kind == "param" and found.params:
+            argument = next((arguments[label] for label in argument_labels(found.params, detail) if label in arguments), None)
+            if argument is not None:
+                value = ctx.value_of(argument)
+        ctx.emit(Change(span, ctx.tx, row=row.ref, column=column))
+        assignments.append(Assignment(column, value, span))
+    ctx.emit(Write(span, ctx.tx, row.table, tuple(assignments), row=row.ref))
 
 
 def _manager_summary(ctx: Context, query: Query, method: str) -> FunctionSummary | None:
