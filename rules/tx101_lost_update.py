@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 
 from txlint.core.ftypes import Severity, Span
 from txlint.core.index import normalise_column
-from txlint.core.ir import Assignment, LockMode, Read, RowOrigin, RowRef, Unit, ValueKind, Write, in_order
+from txlint.core.ir import Assignment, Dependency, LockMode, Read, RowOrigin, RowRef, Unit, ValueKind, Write, in_order
 from txlint.core.queries import callers_passing, cas_guards, holds_lock, same_row, writes_row_of
 from txlint.core.rule import RelatedSpan, Report, Rule, RuleContext, RuleDoc
 from txlint.core.summaries import Passed
@@ -65,7 +65,13 @@ class LostUpdate(Rule):
             "do not tell one row from a collection, are not followed. A parameter of unknown type is taken "
             "for an instance when the columns it changes are declared together by exactly one model (or by "
             "the one it is named after): another object with such a field, flushed with the session, "
-            "would be taken for one."
+            "would be taken for one. "
+            "A foreign key given back the row it was read to point at, or a row made from that row (the "
+            "instance a form saves), is a reference, not a value recomputed, and is not reported; the "
+            "row is recognised only when the value still depends on it as a whole (through calls), not "
+            "when it was taken apart into columns. "
+            "A field named by `getattr`/`setattr` is followed when the name is a string constant or a "
+            "parameter of the function (`{field}` in messages); a name computed in the function is not."
         ),
     )
     INVALID = [
@@ -239,7 +245,7 @@ def _lost_update_by_key(unit: Unit, write: Write) -> Report | None:
         if assignment.value.kind is not ValueKind.DERIVED:
             continue
         for dep in in_order(assignment.value.depends_on):
-            if dep.column is None or normalise_column(dep.column) != normalise_column(assignment.column):
+            if dep.column is None or normalise_column(dep.column) != normalise_column(assignment.column) or _reference_through(unit, dep, assignment.value.depends_on):
                 continue
             read = unit.read_at(dep.row.read) if dep.row.origin is RowOrigin.READ else None
             if read is None or dep.row.read is None or not writes_row_of(read, dep.row.read, write):
@@ -254,18 +260,35 @@ def _lost_update_by_key(unit: Unit, write: Write) -> Report | None:
     return None
 
 
-def _from_itself(assignment: Assignment, is_row: Callable[[RowRef], bool]) -> bool:
-    """`f = g(f)`: the new value of a column is computed from that same column of the row."""
+def _from_itself(assignment: Assignment, is_row: Callable[[RowRef], bool], unit: Unit) -> bool:
+    """`f = g(f)`: the new value of a column is computed from that same column of the row. A foreign
+    key given the row it was read to point at, or a row made from that row (the instance a form
+    saves), is a reference written back, not a value recomputed (clarification 17)."""
     if assignment.value.kind is not ValueKind.DERIVED:
         return False
     column = normalise_column(assignment.column)
-    return any(is_row(d.row) and d.column is not None and normalise_column(d.column) == column for d in assignment.value.depends_on)
+    deps = assignment.value.depends_on
+    return any(
+        is_row(d.row) and d.column is not None and normalise_column(d.column) == column and not _reference_through(unit, d, deps)
+        for d in deps
+    )
+
+
+def _reference_through(unit: Unit, key: Dependency, deps: frozenset[Dependency]) -> bool:
+    """The value depends on column `key` only as the key a related row was loaded through, and on
+    that row as a whole (`email = event.email` ... `event.email = email`)."""
+    for dep in deps:
+        if dep.column is None and dep.row.origin is RowOrigin.READ:
+            read = unit.read_at(dep.row.read)
+            if read is not None and read.via == key:
+                return True
+    return False
 
 
 def _lost_update(unit: Unit, write: Write, context: RuleContext) -> Report | None:
     row = write.row
     assert row is not None
-    recomputed = [a for a in write.assignments if _from_itself(a, lambda ref: same_row(ref, row))]
+    recomputed = [a for a in write.assignments if _from_itself(a, lambda ref: same_row(ref, row), unit)]
     if row.origin is RowOrigin.PARAMETER:
         # Loaded elsewhere: only arithmetic on the field (`+=`, `f - x`) is worth asking every caller
         # about; a rewrite (a JSON field, `min(f, cap)` on a request's own record) is not.

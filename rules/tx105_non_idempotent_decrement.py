@@ -222,6 +222,8 @@ def _moves_on(condition: Condition, ref: RowRef, column: str, written: str | Non
     for comparison in condition.comparisons:
         if not (same_row(comparison.row, ref) and normalise_column(comparison.column) == column) or condition.holds is None:
             continue
+        if comparison.op not in ("=", "!="):
+            continue  # an order comparison tells nothing of a flag being set
         same = _literal(written) == _literal(comparison.expression)
         passes_while_equal = (comparison.op == "=") == condition.holds
         return not same if passes_while_equal else same

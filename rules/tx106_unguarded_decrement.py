@@ -36,7 +36,9 @@ class UnguardedDecrement(Rule):
             "in code on the row locked in the same transaction (`SELECT balance INTO v ... FOR UPDATE; "
             "IF v >= amount THEN UPDATE ... SET balance = balance - amount`, seen in stored procedures) "
             "is reported, and so is a decrement followed by a check of the new value that rolls back "
-            "(`IF (SELECT balance ...) < 0 THEN ROLLBACK`)."
+            "(`IF (SELECT balance ...) < 0 THEN ROLLBACK`). "
+            "`c != 0` (`exclude(c=0)`) is taken as a bound for a decrement by exactly one, which stops at "
+            "zero; a column that is already negative is not kept from going further."
         ),
     )
     INVALID = [
@@ -75,11 +77,14 @@ class UnguardedDecrement(Rule):
 
 
 def _bounds(guard: Guard, delta: Delta) -> bool:
-    """`c >= x` bounds any decrement; `c > 0` only a decrement by exactly 1."""
+    """`c >= x` bounds any decrement; `c > 0`, and `c != 0` (`exclude(c=0)`: a counter stepping
+    down by one stops at zero), only a decrement by exactly 1."""
     if normalise_column(guard.column) != normalise_column(delta.column):
         return False
     if guard.op == ">=":
         return True
     if guard.op == ">":
         return guard.value.expression not in {"0", "0.0"} or delta.literal_amount == 1
+    if guard.op == "!=":
+        return guard.value.expression in {"0", "0.0"} and delta.literal_amount == 1
     return False

@@ -6,8 +6,8 @@ from collections.abc import Iterable
 
 from txlint.core.ftypes import Severity
 from txlint.core.index import normalise_column
-from txlint.core.ir import RowOrigin, Unit, ValueKind, Write
-from txlint.core.queries import is_foreign_key, is_state_column, is_version_column, not_a_cas, written_columns
+from txlint.core.ir import Guard, RowOrigin, Unit, ValueKind, Write
+from txlint.core.queries import is_foreign_key, is_row_value, is_state_column, is_version_column, not_a_cas, written_columns
 from txlint.core.rule import Report, Rule, RuleContext, RuleDoc
 
 
@@ -42,7 +42,11 @@ class ValueCas(Rule):
         known_problems=(
             "Date and time columns are known from Django's date and time fields, else from their names "
             "(`expires_at`, `valid_until`); the column types of SQLAlchemy models and SQL DDL are not read "
-            "for this, so a date column of such a table named otherwise is still judged as a value."
+            "for this, so a date column of such a table named otherwise is still judged as a value. "
+            "Rows moved from one row to another (`filter(condition=dup).update(condition=kept)`) are "
+            "recognised as a reference re-pointed when both values are rows (model instances); when the "
+            "values are ids (`condition_id=dup.id`) of a foreign key the project does not declare (a "
+            "library's base model), the column is still judged as a value."
         ),
     )
     INVALID = [
@@ -69,6 +73,15 @@ class ValueCas(Rule):
             "def close(basket_id, order):\n"
             "    basket = Basket.objects.get(pk=basket_id)\n"
             "    basket.answers.update(basket=None)\n"
+        ),
+        # Near miss: rows moved from a duplicate to the row kept: both values are rows, so the column is
+        # a reference even where a library's base model declares it.
+        (
+            "def merge(name):\n"
+            "    conditions = Condition.objects.filter(name=name)\n"
+            "    kept = conditions.first()\n"
+            "    for duplicate in conditions.exclude(pk=kept.pk):\n"
+            "        Offer.objects.filter(condition=duplicate).update(condition=kept)\n"
         ),
         # Near miss: a date compared with the one read (clarification 20): time does not go back and forth.
         (
@@ -113,9 +126,16 @@ class ValueCas(Rule):
                     continue
                 if column in monotonic or f"{op.table}.{guard.column}".lower() in monotonic:
                     continue
-                if is_foreign_key(op.table, guard.column, index) or not_a_cas(op, guard, index):
+                if is_foreign_key(op.table, guard.column, index) or not_a_cas(op, guard, index) or _repointed(op, guard):
                     continue  # a reference re-pointed or detached, a date, a kept minimum: no ABA to fear (clarification 20)
                 if guard.value.kind is ValueKind.DERIVED and any(d.row.origin is RowOrigin.READ for d in guard.value.depends_on):
                     yield Report(op.span, f"`{op.table}.{guard.column}` is compared with its old value (ABA): compare a version column instead")
                     break
 
+
+def _repointed(write: Write, guard: Guard) -> bool:
+    """Rows moved from one row to another (`filter(condition=dup).update(condition=kept)`): both the
+    value compared and the value written are rows, so the column is a reference, declared or not
+    (a library's base model declares it); a reference has no value to suffer ABA."""
+    column = normalise_column(guard.column)
+    return is_row_value(guard.value) and any(normalise_column(a.column) == column and is_row_value(a.value) for a in write.assignments)

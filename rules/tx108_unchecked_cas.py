@@ -6,8 +6,8 @@ from collections.abc import Iterable
 
 from txlint.core.ftypes import Severity
 from txlint.core.index import ProjectIndex, normalise_column
-from txlint.core.ir import Unit, Write
-from txlint.core.queries import cas_guards, not_a_cas
+from txlint.core.ir import Guard, Unit, Write
+from txlint.core.queries import cas_guards, not_a_cas, written_columns
 from txlint.core.rule import Report, Rule, RuleContext, RuleDoc
 
 
@@ -41,7 +41,14 @@ class UncheckedCas(Rule):
         known_problems=(
             "A guard that keeps a minimum or maximum is recognised when the WHERE compares the written "
             "column with the very expression written (`low__gt=v` with `low=v`, `SET low = %s WHERE low > %s` "
-            "given the same variable twice); a keeper written otherwise (`Least(F('low'), v)`) is still a CAS."
+            "given the same variable twice); a keeper written otherwise (`Least(F('low'), v)`) is still a CAS. "
+            "A unique state column compared with a constant and not written, when nothing else names the "
+            "row, is read as the row's key (`filter(import_state=\"New\").update(stamp=now)`), not as a "
+            "guard; a state column that is unique only through a constraint the project cannot see is "
+            "still a guard. `exclude(c=v)` is the guard `c != v` only when it has one keyword filter. "
+            "A manager assigned under another name than `objects` (`pending = TicketManager()`) is "
+            "followed only in a function that names some other database operation: the prefilter "
+            "reads text, and `Ticket.pending.unassigned().update(...)` alone names none."
         ),
     )
     INVALID = [
@@ -103,10 +110,23 @@ class UncheckedCas(Rule):
         index = context.index
         for op in unit.ops:
             if isinstance(op, Write) and op.result_checked is False and _one_row(op, index):
-                guards = [g for g in cas_guards(op, context.config) if not not_a_cas(op, g, index)]
+                guards = [g for g in cas_guards(op, context.config) if not not_a_cas(op, g, index) and not _the_key(op, g, index)]
                 if guards:
                     columns = ", ".join(f"`{op.table}.{g.column}`" for g in guards)
                     yield Report(op.span, f"conditional update on {columns}: its affected-row count is never checked")
+
+
+def _the_key(write: Write, guard: Guard, index: ProjectIndex) -> bool:
+    """A state column that is unique, compared with a value and not written, when nothing else
+    names the row: it is how the row is found (`filter(import_state="New").update(stamp=now)` on a
+    table with one row per state), not a guard the update could lose; no transition is made."""
+    column = normalise_column(guard.column)
+    if guard.op != "=" or column in written_columns(write) or not index.is_unique(write.table, [guard.column]):
+        return False
+    return not any(
+        other is not guard and other.op == "=" and (normalise_column(other.column) in {"pk", "id"} or index.is_unique(write.table, [other.column]))
+        for other in write.guards
+    )
 
 
 def _one_row(write: Write, index: ProjectIndex) -> bool:

@@ -75,6 +75,10 @@ class TableDecl:
     orm: str = ""  # the library mapping the class ("django", "sqlalchemy"; "" for SQL DDL and Core tables)
     relationships: tuple[RelationshipDecl, ...] = ()  # SQLAlchemy `relationship()`s (not columns)
     foreign_tables: tuple[str, ...] = ()  # the tables (or classes) its columns' foreign keys reference
+    # The classes (simple names) whose instances the class body assigns besides fields: its managers
+    # (`objects = DiscountCodeManager()`, `OrderQuerySet.as_manager()`), methods of which run on its rows.
+    managers: tuple[str, ...] = ()
+    manager_attributes: tuple[str, ...] = ()  # the attributes they are assigned to (`objects`, `pending`)
 
 
 @dataclass(frozen=True)
@@ -361,6 +365,23 @@ class ProjectIndex:
         hint = named.replace("_", "").lower()
         matching = [name for name in leaves if hint and name.lower().removeprefix("abstract") == hint]
         return matching[0] if len(matching) == 1 else None
+
+    def models_managed_by(self, manager: str) -> list[str]:
+        """The models whose class bodies assign an instance of class `manager` (a simple name)."""
+        return sorted({d.name for decls in self.decls.values() for d in decls if manager in d.managers and self.is_model(d.name)})
+
+    def is_mixin_of_models(self, name: str) -> bool:
+        """A class that is no model but that models derive from (`class Refund(StatusMixin, Model)`):
+        its methods run on rows of those models."""
+        return not self.is_model(name) and any(name in d.bases for decls in self.decls.values() for d in decls if self.is_model(d.name))
+
+    def is_manager_attribute(self, table: str, attribute: str) -> bool:
+        """`Model.<attribute>` is a manager the model (or one of its bases) assigns."""
+        return any(attribute in d.manager_attributes for d in self.declarations_of_table(table))
+
+    def managers_of(self, table: str) -> list[str]:
+        """The manager classes (simple names) a model, or one of its bases, assigns."""
+        return list(dict.fromkeys(m for d in self.declarations_of_table(table) for m in d.managers))
 
     def _bases_of(self, name: str) -> set[str]:
         return {d.name for d in self.declarations_of_table(name)} - {name}

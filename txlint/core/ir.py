@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 Sign = Literal["+", "-"]
 GuardOp = Literal["=", "!=", ">", ">=", "<", "<=", "is null", "is not null", "in"]
-ComparisonOp = Literal["=", "!="]
+ComparisonOp = Literal["=", "!=", "<", "<=", ">", ">="]
 ExitKind = Literal["return", "end", "raise"]  # a `return`, falling off the end, a `raise` with a lock held
 
 
@@ -140,6 +140,9 @@ class Condition:
     comparisons: tuple[Comparison, ...] = ()
     holds: bool | None = None  # the op runs when the test is true (True), false (False), or either way is not told
     results: frozenset[int] = frozenset()  # the writes and inserts (op indices) whose row counts the test reads
+    # A true test means the one value it tests (a row, a fact, a count) is truthy (True: `if row:`,
+    # `if qs.exists():`) or falsy (False: `if not row:`, `if row is None:`); None: a compound test.
+    truthy: bool | None = None
 
 
 class ReadKind(enum.StrEnum):
@@ -174,6 +177,7 @@ class Read(Op):
     lock_requires_transaction: bool = False  # the library raises when this lock is taken outside a transaction
     advisory: bool = False  # an advisory lock (pg_advisory_xact_lock): a mutex on a key, not on rows of `table`
     through: str = ""  # the project function that reads it for this unit (its summary), "" when read here
+    via: Dependency | None = None  # a related row loaded through a foreign key of another row (`order.user`): that key
 
 
 @dataclass(frozen=True)

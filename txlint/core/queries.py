@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from txlint.core.config import Config
 from txlint.core.index import ProjectIndex, normalise_column
-from txlint.core.ir import Assignment, CacheKind, CacheOp, Delta, Guard, LockMode, Op, Read, RowOrigin, RowRef, Unit, ValueKind, Write
+from txlint.core.ir import Assignment, CacheKind, CacheOp, Delta, Guard, LockMode, Op, Read, RowOrigin, RowRef, Unit, Value, ValueKind, Write
 from txlint.core.summaries import CallSite, Passed
 
 if TYPE_CHECKING:
@@ -89,6 +89,19 @@ def not_a_cas(write: Write, guard: Guard, index: ProjectIndex) -> bool:
         return True
     expression = assignment.value.expression
     return guard.op in {">", ">=", "<", "<="} and expression is not None and guard.value.expression == expression
+
+
+_DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+def is_row_value(value: Value) -> bool:
+    """The value is a row itself (a model instance: `first`, `order.user`), not data computed from
+    one: a column written with it or compared with it is a reference to that row."""
+    if value.kind is not ValueKind.DERIVED or value.delta is not None or value.expression is None or not _DOTTED.fullmatch(value.expression):
+        return False
+    whole = [d for d in value.depends_on if d.column is None]
+    keys = [d for d in value.depends_on if d.column is not None]
+    return bool(whole) and all(value.expression == f"{d.row.name}.{d.column}" for d in keys)
 
 
 def is_temporal(table: str, column: str, index: ProjectIndex) -> bool:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from txlint.core.ir import CacheKind, LockMode
+from txlint.core.ir import CacheKind, Guard, LockMode
 
 
 class ReturnedKind(enum.StrEnum):
@@ -50,6 +50,7 @@ class Returned:
     lock: LockMode | None = None  # ROW/ROWS: read with this lock; QUERY: it locks when run
     api: str = ""  # QUERY: the library that built it (its recogniser knows the query's methods); SESSION: "core" for a connection
     items: tuple[Returned | None, ...] = ()  # TUPLE: each item, None when it says nothing
+    guards: tuple[Guard, ...] = ()  # QUERY: the conditions it filters on with constants (`exclude(uses_remaining=0)`)
 
 
 @dataclass(frozen=True)
@@ -90,12 +91,16 @@ class FunctionSummary:
     # It flushes or commits an ORM session it shares with its caller (Flask's `db.session`, one it is
     # handed): a call of it writes the caller's changed instances too (a project's `save()` helper).
     flushes: bool = False
+    # The columns of the row it is a method of (`self`) that it assigns and saves (`set_status(s)`:
+    # `self.status = s; self.save()`), each with where the value comes from: "param:<name>" (that
+    # argument of the call), "constant:<text>" (a literal), "" (anything else).
+    saves: tuple[tuple[str, str], ...] = ()
 
     @property
     def says_something(self) -> bool:
         return (
             self.returns is not None or self.yields is not None or self.opens_transaction or bool(self.acts) or bool(self.keys) or self.locks_rows
-            or bool(self.executes) or self.flushes
+            or bool(self.executes) or self.flushes or bool(self.saves)
         )  # fmt: skip
 
 

@@ -20,7 +20,7 @@ import re
 OPERATION_TRIGGERS = (
     # Django ORM: managers and querysets, instance writes, transactions
     ".objects", "_default_manager", "_base_manager", "QuerySet", "Manager", ".save(", ".delete(",
-    "bulk_", "get_object_or_404", "select_for_update", "atomic",
+    "bulk_", "get_object_or_404", "get_object(", "select_for_update", "atomic",
     "set_autocommit", "get_or_create", "update_or_create", "refresh_from_db",
     # SQLAlchemy
     "sqlalchemy", "session", "Session", "with_for_update",

@@ -18,6 +18,8 @@ own text names:
   `release = r.register_script(...)`); a `self.<attr>` assigned in a function
   that can operate (`self.client = client` where `client: Redis`);
 - a configured lock function (`lock-functions`, passed in as extra words);
+- a method of a manager or queryset class (`class X(Manager)`): `self` is a
+  model's rows;
 - another function of the module, named in a function that can operate: a
   callback (`r.transaction(update, "key")` calls `update` with a pipeline),
   a helper whose `NoReturn` ends a path.
@@ -41,7 +43,7 @@ from dataclasses import dataclass
 from txlint.frontends.python.skeleton import Function, cuttable, first_line
 
 # The words a value or an op a recogniser knows starts from, in a function's own text (`prefilter`'s words
-# are wider: they also find the modules that declare tables). Django: a manager, `save()`/`asave()`,
+# are wider: they also find the modules that declare tables). Django: a manager, `save()`/`asave()`, a view's `get_object()`,
 # `refresh_from_db()`, `atomic`, the transaction functions, the shortcuts; SQLAlchemy: a session (a
 # parameter named so, Flask's `db.session`, `Session(...)`, an annotation), `engine.begin()`, a statement
 # locking its rows; DB-API: a connection, a cursor, `execute`, autocommit, psycopg 3's `conn.transaction()`,
@@ -49,7 +51,7 @@ from txlint.frontends.python.skeleton import Function, cuttable, first_line
 # command only redis has (its receiver is a redis client, whatever it is called).
 FUNCTION_TRIGGERS = (
     ".objects", "_default_manager", "_base_manager", "save(", "refresh_from_db", "atomic", "set_autocommit",
-    ".commit(", ".rollback(", "get_object_or_404", "get_list_or_404", "select_for_update",
+    ".commit(", ".rollback(", "get_object_or_404", "get_list_or_404", "get_object(", "select_for_update",
     "sqlalchemy", "session", "Session", ".begin(", "begin_nested", "with_for_update",
     "connect(", "cursor", "execute", "autocommit", "transaction(",
     "fetchrow", "fetchval", "fetch_one", "fetch_val", "fetch_all", "getconn", "create_pool",
@@ -155,7 +157,7 @@ def operating_functions(text: str, tree: ast.Module, known: frozenset[str], extr
     vocabulary.add(_import_aliases(module.bindings, known))
     bindings = [(statement, _Text(module.text_of(statement))) for statement in module.bindings if not isinstance(statement, (ast.Import, ast.ImportFrom))]
     assignments: dict[Function, list[_AttributeAssignment]] = {}
-    operating: set[Function] = {function for function in module.functions if _never_returns(function)}
+    operating: set[Function] = {function for function in module.functions if _never_returns(function)} | _manager_methods(tree)
     while True:
         before = (len(vocabulary.aliases), len(operating))
         vocabulary.add(name for statement, source in bindings if vocabulary.mentions(source) for name in _targets(statement))
@@ -175,6 +177,16 @@ def operating_functions(text: str, tree: ast.Module, known: frozenset[str], extr
         operating |= _callers(module, texts, operating)
         if (len(vocabulary.aliases), len(operating)) == before:
             return operating
+
+
+def _manager_methods(tree: ast.Module) -> set[Function]:
+    """The methods of a class deriving from a manager or a queryset class (`class X(Manager)`,
+    `models.QuerySet`): `self.filter(...)` there queries the model's rows with no trigger word."""
+    found: set[Function] = set()
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and any(ast.unparse(base).endswith(("Manager", "QuerySet")) for base in node.bases):
+            found |= {member for member in node.body if isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    return found
 
 
 def _callers(module: _Module, texts: dict[Function, _Text], operating: set[Function]) -> set[Function]:

@@ -13,7 +13,8 @@ import re
 
 import libcst as cst
 
-from txlint.core.ir import Act, CacheKind, CacheOp, Commit, Insert, Read, RowOrigin, Write
+from txlint.core.index import normalise_column
+from txlint.core.ir import Act, CacheKind, CacheOp, Commit, Insert, Read, RowOrigin, ValueKind, Write
 from txlint.core.queries import expiries_after, takes_lock
 from txlint.core.summaries import FunctionSummary, KeyEffect, Returned, ReturnedKind
 from txlint.frontends.python.interpret.interpreter import FunctionInterpreter
@@ -40,9 +41,10 @@ def summary(name: str, interpreter: FunctionInterpreter, path: str) -> FunctionS
     locks_rows = not interpreter.unit.transactions and any(
         isinstance(op, Read) and op.lock is not None and op.evaluated and op.tx is None and not op.advisory and not op.autocommit for op in interpreter.table.ops
     )
+    saves = _saves(interpreter, params)
     found = FunctionSummary(
-        name, _returns(interpreter), opens, database, _acts(interpreter), keys=keys, params=params if keys or executes else (), locks_rows=locks_rows,
-        executes=executes, executes_with=executes_with, fetches=_fetches(interpreter) if executes else "", path=path, yields=yields,
+        name, _returns(interpreter), opens, database, _acts(interpreter, saves), keys=keys, params=params if keys or executes or saves else (), locks_rows=locks_rows,
+        executes=executes, executes_with=executes_with, fetches=_fetches(interpreter) if executes else "", path=path, yields=yields, saves=saves,
         flushes=interpreter.memo(SharedFlushes, SharedFlushes).seen,
     )
     return found if found.says_something else None
@@ -91,16 +93,52 @@ def _keys(interpreter: FunctionInterpreter, params: tuple[str, ...]) -> tuple[Ke
 _RECORD_TABLES = re.compile(r"(log|logentry|history|audit|trail)s?$", re.IGNORECASE)
 
 
-def _acts(interpreter: FunctionInterpreter) -> str:
-    """What the function does that its caller's check may be guarding: the first write, insert or
-    act it does itself. A callee's acts are not passed on: a check guards what the function it
-    calls does, not everything below that (and summaries then settle in a round or two)."""
+def _saves(interpreter: FunctionInterpreter, params: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """The columns of `self` the method assigns and saves, and where their values come from. A
+    column the method checks itself before saving it (`if self.cancel_dt: return`) is left out: the
+    method carries that check-then-act, judged with its callers (clarification 25)."""
+    if not params or params[0] != "self":
+        return ()
+    found: dict[str, str] = {}
     for op in interpreter.table.ops:
+        if not (isinstance(op, Write) and op.row is not None and op.row.origin is RowOrigin.PARAMETER and op.row.name == "self"):
+            continue
+        checked = {normalise_column(d.column) for c in op.conditions for d in c.depends_on if d.row == op.row and d.column is not None}
+        for assignment in op.assignments:
+            if normalise_column(assignment.column) in checked:
+                continue
+            text = assignment.value.expression or ""
+            if text in params[1:]:
+                source = f"param:{text}"
+            elif assignment.value.kind is ValueKind.INDEPENDENT and not assignment.value.depends_on and _CONSTANT.fullmatch(text):
+                source = f"constant:{text}"
+            else:
+                source = ""
+            found[assignment.column] = source if found.get(assignment.column, source) == source else ""
+    return tuple(found.items())
+
+
+# A literal, or a name of a constant (`Order.STATUS_PAID`, `REFUND.COMPLETE`).
+_CONSTANT = re.compile(r"""(-?\d+(\.\d+)?|'[^']*'|"[^"]*"|True|False|None|([A-Za-z_]\w*\.)*[A-Z][A-Z0-9_]*)""")
+
+
+def _acts(interpreter: FunctionInterpreter, saves: tuple[tuple[str, str], ...] = ()) -> str:
+    """What the function does that its caller's check may be guarding: the first write, insert or
+    act it does itself, else the first of a function it calls (`refund()` calling the payment
+    provider through `invoice.refund()`: the caller's check guards the refund all the same). Saving
+    columns of its own row (`saves`) is told to the caller as that write, not as an act."""
+    passed_on = ""
+    for op in interpreter.table.ops:
+        if saves and isinstance(op, Write) and op.row is not None and op.row.origin is RowOrigin.PARAMETER and op.row.name == "self":
+            continue
         if isinstance(op, (Write, Insert)) and not _RECORD_TABLES.search(op.table):
             return f"writes `{op.table}`"
-        if isinstance(op, Act) and not op.through:  # a callee's act is its own summary's, not passed on up
+        if isinstance(op, Act) and not op.through:
             return op.what
-    return ""
+        if isinstance(op, Act) and not passed_on:
+            callee, _, what = op.what.partition("()` ")
+            passed_on = f"calls {callee}()` ({what})" if what else f"calls {op.what}"
+    return passed_on
 
 
 def _returns(interpreter: FunctionInterpreter) -> Returned | None:
@@ -124,7 +162,8 @@ def _described(value: Value, interpreter: FunctionInterpreter) -> Returned | Non
         read = _read(interpreter, value.read)
         return Returned(ReturnedKind.ROWS, value.table, read.lock if read is not None else None)
     if isinstance(value, Query):
-        return Returned(ReturnedKind.QUERY, value.table, value.lock, value.api)
+        constant = tuple(g for g in value.guards if g.value.kind is ValueKind.INDEPENDENT and not g.value.depends_on)
+        return Returned(ReturnedKind.QUERY, value.table, value.lock, value.api, guards=constant)
     if isinstance(value, Session):
         return Returned(ReturnedKind.SESSION, api="" if value.orm else "core")
     if isinstance(value, Pair) and value.items:

@@ -91,9 +91,33 @@ def table_decls(tree: ast.Module, imports: ImportTable, path: str) -> list[Table
                 opaque_bases=opaque,
                 unique_field=_makes_itself_unique(statement),
                 orm="django" if is_root or imports.mentions("django") else "",  # any class is read here: only these can be Django's
+                managers=tuple(dict.fromkeys(c for _, classes in _managers(statement) for c in classes)),
+                manager_attributes=tuple(name for name, _ in _managers(statement)),
             )
         )
     return decls
+
+
+def _managers(cls: ast.ClassDef) -> list[tuple[str, tuple[str, ...]]]:
+    """The managers a class body assigns, with their classes by simple name: `objects =
+    DiscountCodeManager()` (a class named as a manager or queryset), `QuerySet.as_manager()`,
+    `Manager.from_queryset(QuerySet)()` (both)."""
+    found: list[tuple[str, tuple[str, ...]]] = []
+    for attribute, value in _assignments(cls.body):
+        if not isinstance(value, ast.Call):
+            continue
+        func = value.func
+        names: list[str | None] = []
+        if isinstance(func, ast.Call) and isinstance(func.func, ast.Attribute) and func.func.attr == "from_queryset":
+            names = [dotted(func.func.value), *(dotted(a) for a in func.args)]
+        elif isinstance(func, ast.Attribute) and func.attr == "as_manager":
+            names = [dotted(func.value)]
+        elif (name := dotted(func)) is not None and name.endswith(("Manager", "QuerySet")):
+            names = [name]
+        classes = tuple(dict.fromkeys(n.rsplit(".", 1)[-1] for n in names if n))
+        if classes:
+            found.append((attribute, classes))
+    return found
 
 
 def _library_decls(qualified: str) -> list[TableDecl]:

@@ -29,9 +29,16 @@ class Branches(Assignments):
     counted: tuple[frozenset[int], bool] | None  # writes whose row count the test reads, and the test's truth when it is not zero
 
     def _condition(self, test: cst.BaseExpression) -> Condition:
-        value = self.eval(test)
+        self.fields_in_test = {}
+        try:
+            value = self.eval(test)
+            comparisons = self._comparisons(test)
+        finally:
+            self.fields_in_test = None
         results = value.results if isinstance(value, Data) else frozenset()
-        return Condition(self.span(test), deps_of(value), self._comparisons(test), results=results)
+        core, positive = truth_of(test)
+        truthy = None if isinstance(core, (cst.BooleanOperation, cst.Comparison)) else positive
+        return Condition(self.span(test), deps_of(value), comparisons, results=results, truthy=truthy)
 
     def _comparisons(self, test: cst.BaseExpression) -> tuple[Comparison, ...]:
         """`row.c == expr` / `expr != row.c` in a condition or in one of its `and`-ed parts, with the
@@ -47,18 +54,33 @@ class Branches(Assignments):
         return tuple(found)
 
     def _comparison(self, test: cst.BaseExpression) -> tuple[Comparison, ...]:
+        """Each side that is a field of a row, compared with the other side's text: both, when both
+        are fields (`self.name != self.entity.name`); an order comparison is turned to put the field
+        first (`v > row.c` is `row.c < v`)."""
         if not (isinstance(test, cst.Comparison) and len(test.comparisons) == 1):
             return ()
         target = test.comparisons[0]
-        op = _EQUALITIES.get(type(target.operator))
+        op = _COMPARISONS.get(type(target.operator))
         if op is None:
             return ()
-        for field_side, other in ((test.left, target.comparator), (target.comparator, test.left)):
-            if isinstance(field_side, cst.Attribute) and isinstance(field_side.value, cst.Name):
-                owner = self.lookup(field_side.value.value)
-                if isinstance(owner, Row):
-                    return (Comparison(owner.ref, field_side.attr.value, op, source_text(other)),)
-        return ()
+        found = []
+        for field_side, other, turned in ((test.left, target.comparator, False), (target.comparator, test.left, True)):
+            field = self._field(field_side)
+            if field is not None:
+                found.append(Comparison(field[0].ref, field[1], _TURNED.get(op, op) if turned else op, source_text(other)))
+        return tuple(found)
+
+    def _field(self, node: cst.BaseExpression) -> tuple[Row, str] | None:
+        """`row.c` (also `self.entity.c`): the row and the field, as the test's evaluation found them."""
+        if not isinstance(node, cst.Attribute):
+            return None
+        if isinstance(node.value, cst.Name):
+            owner = self.lookup(node.value.value)
+            return (owner, node.attr.value) if isinstance(owner, Row) else None
+        seen = self.fields_in_test.get(id(node)) if self.fields_in_test is not None else None
+        if isinstance(seen, Data) and seen.field_of is not None and isinstance(seen.field_of[0], Row):
+            return seen.field_of[0], seen.field_of[1]
+        return None
 
     def _decided(self, test: cst.BaseExpression, condition: Condition) -> list[tuple[int, bool | None]]:
         """Locks whose acquisition result `test` tests: (op, whether a true test means held; None: unknown)."""
@@ -119,7 +141,11 @@ def deps_of(value: Value) -> frozenset[Dependency]:
     return frozenset()
 
 
-_EQUALITIES: dict[type[cst.BaseCompOp], ComparisonOp] = {cst.Equal: "=", cst.NotEqual: "!=", cst.Is: "=", cst.IsNot: "!="}
+_COMPARISONS: dict[type[cst.BaseCompOp], ComparisonOp] = {
+    cst.Equal: "=", cst.NotEqual: "!=", cst.Is: "=", cst.IsNot: "!=",
+    cst.LessThan: "<", cst.LessThanEqual: "<=", cst.GreaterThan: ">", cst.GreaterThanEqual: ">=",
+}  # fmt: skip
+_TURNED: dict[ComparisonOp, ComparisonOp] = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
 _FALSY = {"None", "False", "0"}
 _TRUTHY = {"True", "1"}
 

@@ -52,6 +52,7 @@ class InterpreterCore:
         self.lazy: dict[Span, tuple[Query, int | None]] = {}  # locking queries kept in a variable
         self.lazy_used: set[Span] = set()
         self.joined: dict[tuple[int, str], tuple[int, str]] = {}  # (read, attribute) -> the read of the row it joined, its table
+        self.fields_in_test: dict[int, Value] | None = None  # while a branch test is evaluated: its attributes' values, by node id
         # For the function's summary (`summarise`): the values its `return`s give, and for each
         # `yield` whether a transaction is open there (the block a context manager wraps runs in it).
         self.returned: list[Value] = []

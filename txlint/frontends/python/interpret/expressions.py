@@ -173,6 +173,12 @@ class Expressions(Effects):
         return merged
 
     def _attribute(self, node: cst.Attribute) -> Value:
+        found = self._attribute_value(node)
+        if self.fields_in_test is not None:
+            self.fields_in_test[id(node)] = found
+        return found
+
+    def _attribute_value(self, node: cst.Attribute) -> Value:
         base = self.eval(node.value)
         for recogniser in self.file.recognisers:
             found = recogniser.attribute(self, node, base)
@@ -213,6 +219,10 @@ class Expressions(Effects):
         return True
 
     def _call(self, node: cst.Call) -> Value:
+        if isinstance(node.func, cst.Name) and node.func.value in NAMED_FIELD_BUILTINS and self.lookup(node.func.value) is None:
+            named = self._named_field(node, node.func.value)
+            if named is not None:
+                return named
         receiver = self.eval(node.func.value) if isinstance(node.func, cst.Attribute) else None
         for recogniser in self.file.recognisers:
             found = recogniser.call(self, node, receiver)
@@ -230,6 +240,42 @@ class Expressions(Effects):
         if isinstance(receiver, Data) and receiver.field_of is not None and isinstance(node.func, cst.Attribute):
             self._changed_in_place(receiver, node.func.attr.value, value, node)
         return value
+
+    def _named_field(self, node: cst.Call, builtin: str) -> Value | None:
+        """`getattr(row, name)` and `setattr(row, name, value)`: the field named, read or assigned as
+        `row.name` is. A name that is a parameter of the function (`_action_for_field(self, field)`)
+        is the same column wherever the function uses it: it is called `{field}`. Any other name, or
+        a receiver that is not a row, is plain Python (None)."""
+        args = node.args
+        if len(args) < 2 or any(a.keyword is not None or a.star for a in args) or (builtin == "setattr") != (len(args) == 3):
+            return None
+        owner = self.eval(args[0].value)
+        column = self._field_name(args[1].value)
+        if not isinstance(owner, (Row, Parameter)) or column is None:
+            return None
+        ref = owner.ref if isinstance(owner, Row) else RowRef(RowOrigin.PARAMETER, None, owner.name)
+        if builtin == "setattr":
+            assigned = self.eval(args[2].value)
+            self.record_change(owner, column, dataclasses.replace(to_ir_value(assigned), expression=source_text(args[2].value)), Data(deps_of_value(assigned)), node)
+            return Data()
+        for default in args[2:]:
+            self.eval(default.value)
+        changes = self.state.rows.get(ref)
+        assigned_before = changes.fields.get(column) if changes is not None else None
+        if assigned_before is not None:
+            return assigned_before.seen
+        if not column.startswith("{") and not self.may_be_column(owner, column):
+            return Data()
+        return Data(frozenset({Dependency(ref, column)}), field_of=(owner, column) if isinstance(owner, Row) else None)
+
+    def _field_name(self, node: cst.BaseExpression) -> str | None:
+        """The field a `getattr`/`setattr` names: a string constant, or `{name}` for a parameter."""
+        if isinstance(node, cst.SimpleString):
+            text = text_value(node)
+            return text if text and text.isidentifier() else None
+        if isinstance(node, cst.Name) and isinstance(self.lookup(node.value), Parameter):
+            return f"{{{node.value}}}"
+        return None
 
     def _changed_in_place(self, field: Data, method: str | None, added: Value, node: cst.CSTNode) -> None:
         """`tags.append(t)`, `data[k] = v`, `del data[k]` on a field of a row itself (not a copy): the
@@ -298,6 +344,11 @@ def to_ir_value(value: Value) -> IRValue:
 
 
 _TESTS_OF_COUNTS = (cst.Comparison, cst.UnaryOperation, cst.BooleanOperation)
+NAMED_FIELD_BUILTINS = frozenset({"getattr", "setattr"})
+
+
+def deps_of_value(value: Value) -> frozenset[Dependency]:
+    return merge_data(value, None).deps
 
 
 def merge_data(left: Value | None, right: Value | None) -> Data:

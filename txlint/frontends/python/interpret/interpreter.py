@@ -170,6 +170,8 @@ class FunctionInterpreter(Branches):
                 value: Value = UNKNOWN
                 if is_model:  # `self` is a row of the model; `cls` of a classmethod is the model (`select(cls)`)
                     value = Row(RowRef(RowOrigin.PARAMETER, None, name), self.class_name) if name == "self" else ModelClass(self.class_name)
+                if value is UNKNOWN and name == "self":  # the instance of a library's class (a model's manager)
+                    value = next((v for r in self.file.recognisers if (v := r.parameter(self, param)) is not None), UNKNOWN)
             else:
                 value = next((v for r in self.file.recognisers if (v := r.parameter(self, param)) is not None), UNKNOWN)
                 if value is UNKNOWN:

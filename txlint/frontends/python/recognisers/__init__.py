@@ -13,6 +13,7 @@ from txlint.frontends.python.recognisers.cache import CacheRecogniser
 from txlint.frontends.python.recognisers.configured_locks import ConfiguredLocks
 from txlint.frontends.python.recognisers.dbapi_drivers import DbApiRecogniser
 from txlint.frontends.python.recognisers.django_orm import DjangoRecogniser
+from txlint.frontends.python.recognisers.django_views import DjangoViews
 from txlint.frontends.python.recognisers.project_calls import ProjectCalls
 from txlint.frontends.python.recognisers.sqlalchemy_core import SqlAlchemyCoreRecogniser
 from txlint.frontends.python.recognisers.sqlalchemy_orm import SqlAlchemyRecogniser
@@ -21,4 +22,6 @@ from txlint.frontends.python.recognisers.sqlalchemy_orm import SqlAlchemyRecogni
 # wraps; then the project's functions whose summaries say what they do (the callee is the project's).
 # SQLAlchemy Core comes before the ORM: it claims the engines, connections and `Table` statements,
 # and leaves sessions and models to the ORM.
-RECOGNISERS: tuple[Recogniser, ...] = (ConfiguredLocks(), ProjectCalls(), DjangoRecogniser(), SqlAlchemyCoreRecogniser(), SqlAlchemyRecogniser(), DbApiRecogniser(), CacheRecogniser(), Acts())
+RECOGNISERS: tuple[Recogniser, ...] = (
+    ConfiguredLocks(), ProjectCalls(), DjangoRecogniser(), DjangoViews(), SqlAlchemyCoreRecogniser(), SqlAlchemyRecogniser(), DbApiRecogniser(), CacheRecogniser(), Acts(),
+)  # fmt: skip

@@ -1,7 +1,8 @@
 """Calls with an effect outside the database rows a function works on: what a check guards.
 
 Clarification 18: TX102's act is anything the check was meant to keep from
-happening twice — a task sent, a mail, a payment or HTTP call. Each is an
+happening twice — a task sent (or a process started to do the work), a mail,
+a payment or HTTP call. Each is an
 `Act` op; the call itself is left to whatever else knows it (this recogniser
 never claims a call), so its arguments are evaluated as usual.
 """
@@ -25,12 +26,19 @@ ACTS: dict[str, str] = {
     "django.core.mail.mail_managers": "a mail is sent",
     **{f"requests.{m}": "an HTTP request is sent" for m in ("post", "put", "patch", "delete", "request")},
     **{f"httpx.{m}": "an HTTP request is sent" for m in ("post", "put", "patch", "delete", "request")},
+    # A background job started as a process (a management command run in the background): a task.
+    **{f"subprocess.{f}": "a process is started" for f in ("Popen", "run", "call", "check_call", "check_output")},
+    "os.system": "a process is started",
 }
 ACT_PREFIXES: dict[str, str] = {"stripe.": "a payment call is made", "braintree.": "a payment call is made", "paypalrestsdk.": "a payment call is made"}
 
 
 class Acts(Recogniser):
     """Emits an `Act` for a task sent, a mail, an HTTP or payment call; claims nothing."""
+
+    # A function naming one of these (an import of it, or of its module) can act: a helper that only
+    # calls the payment provider is summarised for the check that guards it.
+    names = frozenset({n for n in ACTS if not n.startswith("os.")} | {"stripe.Charge", "stripe.Refund", "stripe.PaymentIntent", "braintree.Transaction", "paypalrestsdk.Payment"})
 
     def call(self, ctx: Context, node: cst.Call, receiver: Value | None) -> Value | None:
         what = _act(ctx, node)

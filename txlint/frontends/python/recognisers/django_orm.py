@@ -62,6 +62,7 @@ class Q(enum.Enum):
 
     CHAIN = "chain"  # another lazy queryset
     FILTER = "filter"  # another lazy queryset, narrowed by keyword filters
+    EXCLUDE = "exclude"  # another lazy queryset, without the rows one keyword filter matches
     USING = "using"  # another lazy queryset, on another database alias
     LOCK = "lock"  # another lazy queryset that locks the rows it reads
     JOIN = "join"  # another lazy queryset that also reads related rows in the same statement
@@ -77,11 +78,12 @@ class Q(enum.Enum):
 
 QUERYSET_METHODS: dict[str, Q] = {
     **dict.fromkeys((
-        "all", "exclude", "order_by", "prefetch_related", "only", "defer", "distinct", "annotate",
+        "all", "order_by", "prefetch_related", "only", "defer", "distinct", "annotate",
         "alias", "values", "values_list", "reverse", "none", "extra", "complex_filter", "union", "intersection",
         "difference",
     ), Q.CHAIN),
     "filter": Q.FILTER,
+    "exclude": Q.EXCLUDE,
     "select_related": Q.JOIN,
     "using": Q.USING,
     "select_for_update": Q.LOCK,
@@ -94,6 +96,14 @@ QUERYSET_METHODS: dict[str, Q] = {
     **dict.fromkeys(("update_or_create", "aupdate_or_create"), Q.UPDATE_OR_CREATE),
     **dict.fromkeys(("bulk_update", "abulk_update"), Q.BULK_UPDATE),
 }  # fmt: skip
+# Django's classes a model's manager derives from: its methods run queries on the model's rows.
+MANAGER_CLASSES = frozenset({
+    "django.db.models.Manager", "django.db.models.manager.Manager", "django.db.models.manager.BaseManager",
+    "django.db.models.QuerySet", "django.db.models.query.QuerySet",
+})  # fmt: skip
+# What a manager's `self` gives the rows it creates: unknown (called through a related manager,
+# `product.actions`, it sets the foreign key; a uniqueness question then has no answer).
+SETS_UNKNOWN = ("*",)
 # Keyword arguments of get_or_create/update_or_create that are not lookups.
 DEFAULTS_ARGUMENTS = {"defaults", "create_defaults"}
 REQUESTS = {"request", "self.request"}  # a view's request: its `user` is a row loaded by the middleware
@@ -113,15 +123,27 @@ class DjangoRecogniser(Recogniser):
         using = _string_kwarg(expr, "using") if isinstance(expr, cst.Call) else None
         return TxScope(using or DEFAULT_DATABASE)
 
+    def parameter(self, ctx: Context, param: cst.Param) -> Value | None:
+        """`self` in a method of a model's manager (or of the queryset class it is made from): the
+        model's rows, as `Model.objects` is; in a method of a mixin models derive from: a row."""
+        if param.name.value != "self" or ctx.class_name is None:
+            return None
+        if ctx.file.index.is_mixin_of_models(ctx.class_name):
+            # A mixin of models (`StatusMixin.set_status`): a row of whichever model it is mixed into.
+            return Row(RowRef(RowOrigin.PARAMETER, None, "self"), "")
+        models = ctx.file.index.models_managed_by(ctx.class_name)
+        tables = {ctx.file.index.table_of(m) for m in models}
+        if len(tables) != 1 or ctx.file.index.library_class_of(f"{ctx.file.module_name}.{ctx.class_name}") not in MANAGER_CLASSES:
+            return None
+        return Query(table=tables.pop(), span=ctx.span(param), using=DEFAULT_DATABASE, api=API, sets=SETS_UNKNOWN)
+
     def attribute(self, ctx: Context, node: cst.Attribute, base: Value) -> Value | None:
         if isinstance(base, Row) and base.table:
             return self._related(ctx, node, base)
         if node.attr.value == "user" and isinstance(base, (Parameter, Unknown)):
             return self._request_user(ctx, node)
-        if node.attr.value not in MANAGER_ATTRIBUTES:
-            return None
         model = _model_name(ctx, node.value, base)
-        if model is None:
+        if model is None or (node.attr.value not in MANAGER_ATTRIBUTES and not ctx.file.index.is_manager_attribute(model, node.attr.value)):
             return None
         return Query(table=ctx.file.index.table_of(model), span=ctx.span(node), using=DEFAULT_DATABASE, api=API)
 
@@ -149,7 +171,7 @@ class DjangoRecogniser(Recogniser):
             read, table = joined
         else:
             table = ctx.file.index.table_of(relation.model)
-            read = ctx.emit(Read(ctx.span(node), ctx.tx, table, row_var=holder, kind=ReadKind.ROWS))
+            read = ctx.emit(Read(ctx.span(node), ctx.tx, table, row_var=holder, kind=ReadKind.ROWS, via=Dependency(row.ref, name)))
         related = Row(RowRef(RowOrigin.READ, read, holder), table, via=Dependency(row.ref, name))
         ctx.set_facet(loaded.with_row(row.ref, name, related))
         return related
@@ -240,10 +262,10 @@ class DjangoRecogniser(Recogniser):
     # -- querysets ------------------------------------------------------------------------
     def _query_method(self, ctx: Context, node: cst.Call, query: Query, kind: Q) -> Value:
         span = ctx.span(node)
-        if kind in (Q.CHAIN, Q.FILTER, Q.USING):
+        if kind in (Q.CHAIN, Q.FILTER, Q.EXCLUDE, Q.USING):
             for arg in node.args:
                 ctx.eval(arg.value)
-            guards = _guards(ctx, node.args) if kind is Q.FILTER else ()
+            guards = _guards(ctx, node.args) if kind is Q.FILTER else _excluded(ctx, node.args) if kind is Q.EXCLUDE else ()
             using = _string_kwarg(node, None) if kind is Q.USING else query.using
             return replace(query, guards=query.guards + guards, using=using, span=span)
         if kind is Q.LOCK:
@@ -269,7 +291,7 @@ class DjangoRecogniser(Recogniser):
             write = Write(span, ctx.tx, query.table, assignments, guards=query.guards, result_checked=not ctx.is_discarded(node))
             return Data(results=frozenset({ctx.emit(write)}))
         if kind is Q.CREATE:
-            columns = query.sets + tuple(arg.keyword.value for arg in node.args if arg.keyword is not None)
+            columns = () if query.sets == SETS_UNKNOWN else query.sets + tuple(arg.keyword.value for arg in node.args if arg.keyword is not None)
             for arg in node.args:
                 ctx.eval(arg.value)
             ctx.emit(Insert(span, ctx.tx, query.table, columns))
@@ -298,7 +320,7 @@ class DjangoRecogniser(Recogniser):
             keys = tuple(g for g in query.guards + guards if g.column not in written)
             ctx.emit(Write(span, ctx.tx, query.table, assignments, guards=keys))
         # `**lookup` hides the columns: without them the constraint question has no answer.
-        columns = () if any(arg.star for arg in lookups) else query.sets + tuple(g.column for g in guards)
+        columns = () if any(arg.star for arg in lookups) or query.sets == SETS_UNKNOWN else query.sets + tuple(g.column for g in guards)
         insert = ctx.emit(Insert(span, ctx.tx, query.table, columns, checked_first=True, outcome_read=not ctx.is_discarded(node)))
         # `created` tells whether the insert happened: a test of it is a gate (TX105, clarification 9).
         return Pair((ctx.row_from_read(read, query.table), Data(results=frozenset({insert}))))
@@ -467,6 +489,20 @@ def _defaults(ctx: Context, node: cst.BaseExpression) -> tuple[Assignment, ...]:
         return tuple(found)
     ctx.eval(node)
     return ()
+
+
+# `exclude(c<op>v)` keeps the rows where `c <negated op> v` (NULLs aside, which no guard here counts on).
+NEGATED: dict[GuardOp, GuardOp] = {"=": "!=", ">=": "<", ">": "<=", "<=": ">", "<": ">=", "is null": "is not null"}
+
+
+def _excluded(ctx: Context, args: Sequence[cst.Arg]) -> tuple[Guard, ...]:
+    """`exclude(uses_remaining=0)`: the negation of its one keyword filter, as a guard (several
+    filters are excluded together, `NOT (a AND b)`, which no single guard says)."""
+    if len(args) != 1:
+        return ()
+    found = [g for g in _guards(ctx, args) if g.op != "is null" or g.value.expression == "True"]
+    negated = [NEGATED.get(g.op) for g in found]
+    return tuple(replace(g, op=op) for g, op in zip(found, negated, strict=True) if op is not None)
 
 
 def _guards(ctx: Context, args: Sequence[cst.Arg]) -> tuple[Guard, ...]:

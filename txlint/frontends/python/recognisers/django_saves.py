@@ -28,10 +28,12 @@ def copied(ctx: Context, owner: Row | Parameter) -> bool:
 
 @dataclass(frozen=True)
 class _AddingBranches:
-    """The saves of a function that run only on an instance not yet in the database: in the branch
-    of `if obj._state.adding:` (or `if obj.pk is None:`, `if not obj.pk:`) that says so."""
+    """The saves (and other method calls) of a function that run only on an instance not yet in the
+    database: in the branch of `if obj._state.adding:` (or `if obj.pk is None:`, `if not obj.pk:`)
+    that says so."""
 
     saves: frozenset[int]  # ids of `obj.save()` calls whose `obj` the branch tests
+    calls: frozenset[int]  # ids of every `obj.method()` call whose `obj` the branch tests
 
 
 def adding(ctx: Context, node: cst.Call) -> bool:
@@ -39,8 +41,15 @@ def adding(ctx: Context, node: cst.Call) -> bool:
     return id(node) in ctx.memo(_AddingBranches, lambda: _adding_branches(ctx.func)).saves
 
 
+def on_new_instance(ctx: Context, node: cst.Call) -> bool:
+    """`obj.method()` on an instance the code has just found to be new (`if not self.id:
+    self._make_entity()`): the method is handed a row nobody else can see yet."""
+    return id(node) in ctx.memo(_AddingBranches, lambda: _adding_branches(ctx.func)).calls
+
+
 def _adding_branches(func: cst.FunctionDef) -> _AddingBranches:
-    found: set[int] = set()
+    saves: set[int] = set()
+    calls: set[int] = set()
     for node in descendants(func):
         if not isinstance(node, cst.If):
             continue
@@ -49,9 +58,16 @@ def _adding_branches(func: cst.FunctionDef) -> _AddingBranches:
         if tested is None or branch is None:
             continue
         for inner in descendants(branch):
+            if _calls_method(inner, tested):
+                calls.add(id(inner))
             if _saves(inner, tested):
-                found.add(id(inner))
-    return _AddingBranches(frozenset(found))
+                saves.add(id(inner))
+    return _AddingBranches(frozenset(saves), frozenset(calls))
+
+
+def _calls_method(node: cst.CSTNode, name: str) -> bool:
+    """`name.method(...)`."""
+    return isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and dotted_name(node.func.value) == name
 
 
 def _saves(node: cst.CSTNode, name: str) -> bool:

@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import libcst as cst
 
-from txlint.core.ir import Act, CacheOp, LockMode, Read, RowOrigin
-from txlint.core.summaries import FunctionSummary, Passed, Returned, ReturnedKind, module_of
+from txlint.core.ir import Act, Assignment, CacheOp, Change, LockMode, Read, RowOrigin, ValueKind, Write
+from txlint.core.ir import Value as IRValue
+from txlint.core.summaries import FunctionSummary, Passed, Returned, ReturnedKind, argument_labels, module_of
 from txlint.frontends.python.interpret.context import Context
 from txlint.frontends.python.interpret.values import UNKNOWN, Pair, Query, Row, Rows, Session, Value
 from txlint.frontends.python.recognisers import sqlalchemy_sessions as sessions
 from txlint.frontends.python.recognisers.base import Recogniser, TxScope
 from txlint.frontends.python.recognisers.cache.syntax import key_text
+from txlint.frontends.python.recognisers.django_saves import on_new_instance
 from txlint.frontends.python.recognisers.project_names import labelled_arguments, mapped_method_summary, qualified, summary_called
 
 
@@ -35,12 +37,16 @@ class ProjectCalls(Recogniser):
             found = _method_summary(ctx, receiver, node.func.attr.value)
         elif found is None and isinstance(receiver, Row) and isinstance(node.func, cst.Attribute) and ctx.file.index.is_sqlalchemy_model(receiver.table):
             found = mapped_method_summary(ctx, receiver.table, node.func.attr.value)  # a SQLAlchemy model's own `save()` helper
+        elif found is None and isinstance(receiver, Query) and isinstance(node.func, cst.Attribute):
+            found = _manager_summary(ctx, receiver, node.func.attr.value)
         _record(ctx, node, name, found, receiver)
         if found is not None and found.flushes:
             sessions.flush(ctx, node)  # a helper committing the shared session writes this function's changes too
         overrides = isinstance(node.func, cst.Attribute) and node.func.attr.value in LIBRARY_ROW_METHODS
         if found is not None and found.acts and not overrides:  # an overridden save() is the write itself
             ctx.emit(Act(ctx.span(node), ctx.tx, what=f"`{_short(found.name)}()` {found.acts}", through=found.name))
+        if found is not None and found.saves and isinstance(receiver, Row) and receiver.table and not overrides:
+            _saved_by_method(ctx, node, receiver, found)
         given = found.returns or found.yields if found is not None else None  # a context manager: what `as` binds
         if found is None or given is None:
             return None
@@ -70,10 +76,45 @@ LIBRARY_ROW_METHODS = frozenset({
 
 
 def _method_summary(ctx: Context, row: Row, method: str) -> FunctionSummary | None:
-    """The summary of a method called on a row: defined on its model or on one of the model's bases."""
-    for decl in ctx.file.index.declarations_of_table(row.table):
+    """The summary of a method called on a row: defined on its model or on one of the model's bases,
+    a mixin that is no model included (`class Refund(StatusMixin, Model)`)."""
+    decls = ctx.file.index.declarations_of_table(row.table)
+    for decl in decls:
         module, _ = module_of(decl.path, ctx.file.config.root)
         found = ctx.file.index.summary_of(f"{module}.{decl.name}.{method}")
+        if found is not None:
+            return found
+    for mixin in dict.fromkeys(base for decl in decls for base in decl.bases if not ctx.file.index.is_model(base)):
+        found = ctx.file.index.summary_of(f"{mixin}.{method}")
+        if found is not None:
+            return found
+    return None
+
+
+def _saved_by_method(ctx: Context, node: cst.Call, row: Row, found: FunctionSummary) -> None:
+    """`order.set_status("paid")`: the method assigns and saves columns of the row it is called on;
+    the caller sees the change and the write there, with the value the call gives."""
+    span = ctx.span(node)
+    arguments = dict(labelled_arguments(node))
+    assignments = []
+    for column, source in found.saves:
+        kind, _, detail = source.partition(":")
+        value = IRValue(ValueKind.UNKNOWN)
+        if kind == "constant":
+            value = IRValue(ValueKind.INDEPENDENT, expression=detail)
+        elif kind == "param" and found.params:
+            argument = next((arguments[label] for label in argument_labels(found.params, detail) if label in arguments), None)
+            if argument is not None:
+                value = ctx.value_of(argument)
+        ctx.emit(Change(span, ctx.tx, row=row.ref, column=column))
+        assignments.append(Assignment(column, value, span))
+    ctx.emit(Write(span, ctx.tx, row.table, tuple(assignments), row=row.ref))
+
+
+def _manager_summary(ctx: Context, query: Query, method: str) -> FunctionSummary | None:
+    """The summary of a method of the model's own manager (or queryset) class: `DiscountCode.objects.active()`."""
+    for manager in ctx.file.index.managers_of(query.table):
+        found = ctx.file.index.summary_of(f"{manager}.{method}")
         if found is not None:
             return found
     return None
@@ -90,6 +131,8 @@ def _record(ctx: Context, node: cst.Call, name: str | None, found: FunctionSumma
     if isinstance(receiver, Row) and isinstance(node.func, cst.Attribute) and node.func.attr.value not in LIBRARY_ROW_METHODS:
         method = node.func.attr.value
         state = _state(ctx, receiver)
+        if state is not Passed.LOCKED and on_new_instance(ctx, node):
+            state = Passed.CREATED  # `if not self.id: self._make_entity()`: a row nobody else sees yet
         classes = {receiver.table, *(d.name for d in ctx.file.index.declarations_of_table(receiver.table))}
         for cls in sorted(classes):
             ctx.record_call(f"{cls}.{method}", node, (("self", state), *rows))
@@ -131,7 +174,7 @@ def _value(ctx: Context, node: cst.Call, returned: Returned, through: str) -> Va
         return Pair(tuple(_value(ctx, node, item, through) if item is not None else UNKNOWN for item in returned.items))
     if returned.kind is ReturnedKind.SESSION:
         return Session(_short(through), orm=returned.api != "core")  # a new session: the caller owns it
-    query = Query(returned.table, ctx.span(node), lock=returned.lock, api=returned.api)
+    query = Query(returned.table, ctx.span(node), lock=returned.lock, api=returned.api, guards=returned.guards)
     if returned.kind is ReturnedKind.QUERY:
         return query
     read = ctx.emit(Read(ctx.span(node), ctx.tx, returned.table, lock=returned.lock, through=through))
