@@ -358,7 +358,10 @@ def _agreed(assignment: Assignment, conditions: tuple[Condition, ...], row: RowR
         return False
     if not all(same_row(d.row, row) and d.column is not None for d in value.depends_on):
         return False
-    return not is_money_column(assignment.column, config) or all(normalise_column(d.column or "") != column for d in value.depends_on)
+    from_itself = any(normalise_column(d.column or "") == column for d in value.depends_on)
+    # An augmented assignment (`row.tokens -= cost`) is arithmetic on the column however many columns
+    # fed it: a counter or a spend, never a value the racers agree on (clarification 8).
+    return not from_itself or (not is_money_column(assignment.column, config) and value.expression is not None)
 
 
 def _existence_act(unit: Unit, position: int, insert: Insert, context: RuleContext) -> tuple[Report, Span | None] | None:
