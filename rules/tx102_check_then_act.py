@@ -48,6 +48,11 @@ class CheckThenAct(Rule):
         ),
         known_problems=(
             "A check whose result reaches the write through a helper in another module is not seen. "
+            "A claim the callers make first (a queue row set in flight under a unique constraint, so "
+            "that one worker at a time reaches the callee) is not seen: the callee's `get_or_create`/"
+            "`update_or_create` on columns with no unique constraint is still reported. Values a "
+            "function is handed (a dict of settings written over a row when they differ) are taken "
+            "for values of unknown origin, not for values every racer agrees on. "
             "A lock on some other row taken earlier in the same transaction is assumed to serialise an "
             "existence check (when unsure, txlint stays silent). "
             "The column checked must be written in the function itself: a status set by a method it "

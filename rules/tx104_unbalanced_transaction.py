@@ -47,6 +47,9 @@ class UnbalancedTransaction(Rule):
             "                cur.execute(\"UPDATE payouts SET state = 'settled' WHERE id = %s\", (payout_id,))\n"
         ),
         known_problems=(
+            "A framework that commits the session after each request or task (Indico's request "
+            "handlers, `pyramid_tm`) is not seen: a function that commits part of its work and leaves "
+            "the rest to that framework is reported. "
             "Exceptions raised by the database calls themselves are not paths here: an error that "
             "propagates to the caller is the caller's to handle. A receiver of unknown type that is "
             "awaited and sent SQL (most often an application's own async wrapper, whose caller opens "
