@@ -174,3 +174,22 @@ def _import_statements(body: list[ast.stmt]) -> list[ast.Import | ast.ImportFrom
             for handler in statement.handlers:
                 queue += handler.body
     return found
+
+
+TYPE_WRAPPERS = frozenset({"Optional", "Union", "Annotated"})
+
+
+def annotation_alternatives(annotation: cst.BaseExpression, wrappers: frozenset[str] = TYPE_WRAPPERS) -> Iterator[cst.Name | cst.Attribute]:
+    """The named types an annotation may stand for: itself, either side of `|`, the arguments of
+    the `wrappers` (`Optional[...]`, `Union[...]`, `Annotated[...]`). A string annotation's text and
+    other subscripts (`list[X]`) stand for none."""
+    if isinstance(annotation, cst.BinaryOperation) and isinstance(annotation.operator, cst.BitOr):
+        yield from annotation_alternatives(annotation.left, wrappers)
+        yield from annotation_alternatives(annotation.right, wrappers)
+    elif isinstance(annotation, cst.Subscript):
+        if (dotted_name(annotation.value) or "").rsplit(".", 1)[-1] in wrappers:
+            for element in annotation.slice:
+                if isinstance(element.slice, cst.Index):
+                    yield from annotation_alternatives(element.slice.value, wrappers)
+    elif isinstance(annotation, (cst.Name, cst.Attribute)):
+        yield annotation

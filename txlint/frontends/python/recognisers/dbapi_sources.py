@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 
 import libcst as cst
 
-from txlint.frontends.python.imports import ImportTable, dotted_name, keyword_arg
+from txlint.frontends.python.imports import ImportTable, annotation_alternatives, dotted_name, keyword_arg
 from txlint.frontends.python.interpret.context import Context, FileContext
 from txlint.frontends.python.interpret.values import Parameter, Unknown, Value
 from txlint.frontends.python.recognisers.dbapi_models import (
@@ -53,7 +53,7 @@ def made(imports: ImportTable, call: cst.Call, name: str) -> Connection | Pool |
 def annotated(imports: ImportTable, annotation: cst.BaseExpression, name: str, passed: bool) -> Connection | Pool | None:
     """The connection or pool an annotation names (also inside `X | None`, `Optional[X]`). A passed-in
     connection of an autocommit driver may be inside its caller's transaction (`Mode.CALLER`)."""
-    for candidate in _annotation_types(annotation):
+    for candidate in annotation_alternatives(annotation):
         found = ANNOTATIONS.get(imports.resolve(candidate) or "")
         if found is not None:
             kind, driver = found
@@ -254,22 +254,6 @@ def _compound_parts(statement: cst.CSTNode) -> Iterator[cst.BaseSmallStatement]:
             yield from _small_statements(part)
     for clause in (*getattr(statement, "handlers", ()), *getattr(statement, "cases", ())):
         yield from _small_statements(clause.body)
-
-
-def _annotation_types(annotation: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
-    """The types an annotation may stand for: itself, either side of `|`, the argument of
-    `Optional[...]`/`Annotated[...]` (and a string annotation's text is not read)."""
-    if isinstance(annotation, cst.BinaryOperation) and isinstance(annotation.operator, cst.BitOr):
-        yield from _annotation_types(annotation.left)
-        yield from _annotation_types(annotation.right)
-    elif isinstance(annotation, cst.Subscript):
-        head = (dotted_name(annotation.value) or "").rsplit(".", 1)[-1]
-        if head in {"Optional", "Annotated", "Union"}:
-            for element in annotation.slice:
-                if isinstance(element.slice, cst.Index):
-                    yield from _annotation_types(element.slice.value)
-    elif isinstance(annotation, (cst.Name, cst.Attribute)):
-        yield annotation
 
 
 def _is(node: cst.BaseExpression | None, literal: str) -> bool:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from txlint.core.summaries import module_of
-from txlint.frontends.python.imports import dotted_name, keyword_arg
+from txlint.frontends.python.imports import annotation_alternatives, dotted_name, keyword_arg
 from txlint.frontends.python.interpret.context import Context, FileContext
 from txlint.frontends.python.interpret.values import ModelClass, Parameter, Unknown, Value
 from txlint.frontends.python.literals import text_value
@@ -54,26 +54,13 @@ def autocommit_of(call: cst.Call, default: bool = False) -> bool:
 def annotated(ctx: Context | FileContext, annotation: cst.BaseExpression) -> Value | None:
     """The value a parameter or attribute annotated with `annotation` holds: an engine or a
     connection (`Engine`, `AsyncConnection`, also `Optional[...]`/`... | None`)."""
-    for part in _annotation_parts(annotation):
+    for part in annotation_alternatives(annotation, frozenset({"Optional"})):
         qualified = ctx.imports.resolve(part)
         if qualified in ENGINE_TYPES:
             return Engine()
         if qualified in CONNECTION_TYPES:
             return CoreConnection(dotted_name(part) or "connection")
     return None
-
-
-def _annotation_parts(annotation: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
-    if isinstance(annotation, cst.BinaryOperation) and isinstance(annotation.operator, cst.BitOr):
-        yield from _annotation_parts(annotation.left)
-        yield from _annotation_parts(annotation.right)
-    elif isinstance(annotation, cst.Subscript):
-        if (dotted_name(annotation.value) or "").rsplit(".", 1)[-1] == "Optional":
-            for element in annotation.slice:
-                if isinstance(element.slice, cst.Index):
-                    yield from _annotation_parts(element.slice.value)
-    else:
-        yield annotation
 
 
 # -- engines -------------------------------------------------------------------------------------
