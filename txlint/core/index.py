@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from txlint.core.classes import ClassTable
 from txlint.core.ftypes import Span
 from txlint.core.ir import ModuleIR, ValueKind, Write
 from txlint.core.relationships import MappedRelation, RelationshipDecl, mapped_relations
@@ -116,6 +117,7 @@ class ProjectIndex:
     _exported: dict[str, str | None] = field(default_factory=dict, repr=False)  # answers of `export_of`, kept
     _below: dict[str, list[str]] = field(default_factory=dict, repr=False)  # re-exports by their names without the first part
     call_sites: dict[str, list[CallSite]] = field(default_factory=dict)  # by callee
+    classes: ClassTable = field(default_factory=ClassTable)  # lineages and members of the project's classes
 
     def add_call_sites(self, sites: Iterable[CallSite]) -> None:
         for site in sites:
@@ -159,7 +161,11 @@ class ProjectIndex:
         for symbol in symbols:
             if symbol.kind is not SymbolKind.SETTING:
                 packages.update(symbol.name.split(".", 2)[:2])  # `src.oscar...` is imported as `oscar...`
-            if symbol.name != symbol.target:
+            if symbol.kind is SymbolKind.CLASS:
+                self.classes.add_class(symbol.name, symbol.target)
+            elif symbol.kind is SymbolKind.MEMBER:
+                self.classes.members[symbol.name] = symbol.target
+            elif symbol.name != symbol.target:
                 tables[symbol.kind][symbol.name] = symbol.target
         self._packages = frozenset(packages)
         self._exported = {}
@@ -196,6 +202,25 @@ class ProjectIndex:
             current = self.bases[current]
             current = self.export_of(current) or current
         return current if seen or qualified in self.instances else None
+
+    def lineage_of(self, cls: str) -> tuple[str, ...]:
+        """The project class `cls` names and its project bases and mixins, in method resolution order."""
+        return self.classes.lineage(cls, self.export_of)
+
+    def subclasses_of(self, cls: str) -> tuple[str, ...]:
+        """The project classes deriving from the project class `cls` names."""
+        return self.classes.subclasses(cls, self.export_of)
+
+    def member_of(self, cls: str, attribute: str) -> tuple[str, str] | None:
+        """`(owner, what)` for `cls.attribute`, from the first class of its lineage whose code says
+        what it holds: "def" (a method), "type:<qualified>", "call:<qualified>" (what calling it
+        gives), the qualified name followed through the project's re-exports and aliases."""
+        found = self.classes.member(cls, attribute, self.export_of)
+        if found is None:
+            return None
+        owner, what = found
+        kind, _, target = what.partition(":")
+        return (owner, f"{kind}:{self.export_of(target) or target}") if target else found
 
     def export_of(self, qualified: str) -> str | None:
         """What a name imported from a project module stands for when that module imported it
