@@ -109,6 +109,7 @@ class ProjectIndex:
     _users: tuple[str, bool] | None = field(default=None, repr=False)  # answer of `user_model`, kept
     summaries: dict[str, FunctionSummary] = field(default_factory=dict)  # by qualified name
     _by_tail: dict[str, list[str]] = field(default_factory=dict, repr=False)  # last two parts -> qualified names
+    _owners: set[str] = field(default_factory=set, repr=False)  # what the summarised functions are in (a class, a module)
     exports: dict[str, str] = field(default_factory=dict)  # a module-level import: `pkg.db.Session` -> what it names
     instances: dict[str, str] = field(default_factory=dict)  # a module-level instance -> its class
     bases: dict[str, str] = field(default_factory=dict)  # a project class -> its first base
@@ -131,7 +132,7 @@ class ProjectIndex:
 
     def set_summaries(self, summaries: Iterable[FunctionSummary]) -> None:
         """The project's function summaries (clarification 15), replacing any before."""
-        self.summaries, self._by_tail = {}, {}
+        self.summaries, self._by_tail, self._owners = {}, {}, set()
         self.add_summaries(sorted(summaries, key=lambda s: s.name))
 
     def add_summaries(self, summaries: Iterable[FunctionSummary]) -> None:
@@ -139,6 +140,7 @@ class ProjectIndex:
         for summary in summaries:
             if summary.name not in self.summaries:
                 self._by_tail.setdefault(_tail(summary.name), []).append(summary.name)
+                self._owners.add(summary.name.rsplit(".", 1)[0])
             self.summaries[summary.name] = summary
 
     def summary_of(self, qualified: str) -> FunctionSummary | None:
@@ -210,6 +212,14 @@ class ProjectIndex:
     def subclasses_of(self, cls: str) -> tuple[str, ...]:
         """The project classes deriving from the project class `cls` names."""
         return self.classes.subclasses(cls, self.export_of)
+
+    def class_operates(self, cls: str) -> bool:
+        """Whether a method of the project class `cls` names, of a class of its lineage or of a
+        subclass, has a summary that says something: an instance of it (a collaborator, a mixin
+        derived from) may do something for whoever holds it. Models aside: their methods are
+        called on rows, which name their triggers."""
+        classes = (*self.lineage_of(cls), *self.subclasses_of(cls))
+        return not self.is_model(cls.rsplit(".", 1)[-1]) and any(c in self._owners for c in classes)
 
     def member_of(self, cls: str, attribute: str) -> tuple[str, str] | None:
         """`(owner, what)` for `cls.attribute`, from the first class of its lineage whose code says

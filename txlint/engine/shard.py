@@ -296,12 +296,16 @@ class Shard:
         return self._phase_two()
 
     def _keeps_more(self, item: _File) -> bool:
-        """A file that imports a project function whose summary says something (or an instance of a
-        project class) and names it in code txlint did not interpret: the functions naming it can
+        """A file that imports a project function whose summary says something (an instance of a
+        project class, a project class whose methods do) and names it in code txlint did not interpret: the functions naming it can
         now operate through it, so the file is parsed again keeping them (`relevance` reads one
         file at a time)."""
         index = self.index
-        words = {word for word, target in self._cut_names(item) if index.summary_of(target) is not None or index.instance_class_of(target) is not None}
+        words = {
+            word
+            for word, target in self._cut_names(item)
+            if index.summary_of(target) is not None or index.instance_class_of(target) is not None or index.class_operates(target)
+        }
         if not words - set(item.words):
             return False
         item.words = tuple(sorted(set(item.words) | words))
@@ -331,6 +335,7 @@ class Shard:
         module, is_package = module_of(item.source.path, self.config.root)
         imported = [(local.rsplit(".", 1)[-1], target) for local, target in imports.project_names(module, is_package) if self.index.in_project(target)]
         named = _named_in_cut_code(item.source.text, cut_lines, {word for word, _ in imported})
+        named |= _named_as_bases(item.source.text) if cut_lines is not None else set()  # a mixin's methods, called through `self`
         parsed.cut_names = [(word, target) for word, target in imported if word in named]
         return parsed.cut_names
 
@@ -502,6 +507,15 @@ def _named_in_cut_code(text: str, cut_lines: tuple[tuple[int, int], ...] | None,
         return set(pattern.findall(text))
     lines = text.split("\n")
     return {found for first, last in cut_lines for found in pattern.findall("\n".join(lines[first - 1 : last]))}
+
+
+_CLASS_BASES = re.compile(r"^[ \t]*class[ \t]+\w+[ \t]*\(([^)]*)\)", re.MULTILINE)
+
+
+def _named_as_bases(text: str) -> set[str]:
+    """The names the module's classes derive from (`class AddToCart(WebshopMixin, View)`): their
+    methods call a project base's through `self`, which their own text does not name."""
+    return {word for bases in _CLASS_BASES.findall(text) for word in re.findall(r"\w+", bases)}
 
 
 def _callees_first(files: list[_File], symbols: list[Symbol], root: Path) -> list[_File]:

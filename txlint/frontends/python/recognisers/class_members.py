@@ -97,6 +97,18 @@ def implemented(ctx: Context, cls: str, method: str) -> tuple[str, FunctionSumma
     return None
 
 
+def member_call(ctx: Context, callee: cst.BaseExpression) -> tuple[str, FunctionSummary | None] | None:
+    """The project method a call through `self` names: `self.method()` defined by the class or the
+    first of its project bases and mixins that does; `self.<attr>.method()` on a collaborator."""
+    if not isinstance(callee, cst.Attribute):
+        return None
+    if is_own(ctx, callee):
+        cls = this_class(ctx)
+        return method_summary(ctx, cls, callee.attr.value) if cls is not None else None
+    held_class = collaborator(ctx, callee.value)
+    return implemented(ctx, held_class, callee.attr.value) if held_class is not None else None
+
+
 def _behaviour(summary: FunctionSummary) -> FunctionSummary:
     """A summary without what only names it (its name, its file)."""
     return dataclasses.replace(summary, name="", path="")
