@@ -153,7 +153,7 @@ def _alternatives(annotation: ast.expr | None) -> list[ast.expr]:
     if isinstance(annotation, ast.Subscript):
         wrapper = (dotted(annotation.value) or "").rsplit(".", 1)[-1]
         elements = annotation.slice.elts if isinstance(annotation.slice, ast.Tuple) else [annotation.slice]
-        if wrapper == "Annotated":
+        if wrapper in {"Annotated", "FromDishka"}:
             return _alternatives(elements[0]) if elements else []
         if wrapper in {"Optional", "Union"}:
             return [t for element in elements for t in _alternatives(element)]

@@ -39,7 +39,9 @@ SCOPED_SESSIONS = {
 }  # fmt: skip
 FLASK_EXTENSIONS = {"flask_sqlalchemy.SQLAlchemy", "flask_sqlalchemy.extension.SQLAlchemy"}
 DEPENDS = {"fastapi.Depends", "fastapi.params.Depends"}
-ANNOTATED = {"typing.Annotated", "typing_extensions.Annotated"}
+# `Annotated[Session, ...]` and the dependency injectors' forms of it (dishka's `FromDishka[Session]`):
+# the type is the first argument.
+ANNOTATED = {"typing.Annotated", "typing_extensions.Annotated", "dishka.FromDishka", "dishka.integrations.base.FromDishka"}
 CORE = "core"  # `Returned(SESSION, api=CORE)`: a Core connection, not an ORM session
 
 
