@@ -157,3 +157,16 @@ def test_a_cached_subclass_is_judged_again_when_its_base_changes_what_it_holds(p
     assert _run(project.root, cache).findings == []
     base.write_text(BASE)
     assert [(f.code, Path(f.path).name) for f in _run(project.root, cache).findings] == [("TX101", "wallets.py")]
+
+
+def test_an_annotation_naming_several_types_records_them_all() -> None:
+    text = (
+        "from app.db import AsyncReadSession, AsyncSession\n"
+        "class Repo:\n"
+        "    def __init__(self, session: AsyncSession | AsyncReadSession, other: AsyncSession | int) -> None:\n"
+        "        self.session = session\n"
+        "        self.other = other\n"
+    )
+    members = _members(text)
+    assert members["pkg.repo.Repo.session"] == "type:app.db.AsyncReadSession|app.db.AsyncSession"
+    assert "pkg.repo.Repo.other" not in members  # `int` is no name the module knows: nothing is known

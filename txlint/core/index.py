@@ -223,14 +223,15 @@ class ProjectIndex:
 
     def member_of(self, cls: str, attribute: str) -> tuple[str, str] | None:
         """`(owner, what)` for `cls.attribute`, from the first class of its lineage whose code says
-        what it holds: "def" (a method), "type:<qualified>", "call:<qualified>" (what calling it
-        gives), the qualified name followed through the project's re-exports and aliases."""
+        what it holds: "def" (a method), "type:<qualified>" (several joined by "|"), "call:<qualified>"
+        (what calling it gives), the names followed through the project's re-exports and aliases."""
         found = self.classes.member(cls, attribute, self.export_of)
         if found is None:
             return None
         owner, what = found
-        kind, _, target = what.partition(":")
-        return (owner, f"{kind}:{self.export_of(target) or target}") if target else found
+        kind, _, targets = what.partition(":")
+        resolved = "|".join(sorted({self.export_of(t) or t for t in targets.split("|")}))
+        return (owner, f"{kind}:{resolved}") if targets else found
 
     def export_of(self, qualified: str) -> str | None:
         """What a name imported from a project module stands for when that module imported it

@@ -14,7 +14,8 @@ class leaves:
   the parameter assigned to it, a `cast`, a property's return type) or
   `call:<qualified>` (the result of calling that: a session factory, a project
   function or class), or `def` for a method (so that a method defined lower in
-  the lineage hides a base's of the same name).
+  the lineage hides a base's of the same name). An annotation naming several
+  types (`AsyncSession | AsyncReadSession`) records them all, joined by `|`.
 
 Only evidence counts: an attribute assigned values of two different kinds of
 evidence is left out (unknown), and one assigned something else (a literal,
@@ -133,11 +134,14 @@ def _value(value: ast.expr, params: dict[str, ast.expr], named: Named) -> str | 
 
 
 def annotated(annotation: ast.expr | None, named: Named) -> str | None:
-    """The type an annotation names: itself, the one that is not `None` of `X | None`/`Optional[X]`/
-    `Union[X, None]`, the first argument of `Annotated[X, ...]`, a string's expression; None when it
-    names none, or several."""
-    found = {q for node in _alternatives(annotation) if (q := named(node)) is not None}
-    return found.pop() if len(found) == 1 else None
+    """The types an annotation names, joined by `|`: itself, those that are not `None` of `X | Y`/
+    `Optional[X]`/`Union[X, None]`, the first argument of `Annotated[X, ...]`, a string's expression;
+    None when one of them is not a name this module knows (a builtin, a type variable)."""
+    alternatives = _alternatives(annotation)
+    found = [named(node) for node in alternatives]
+    if not found or any(q is None for q in found):
+        return None
+    return "|".join(sorted({q for q in found if q is not None}))
 
 
 def _alternatives(annotation: ast.expr | None) -> list[ast.expr]:

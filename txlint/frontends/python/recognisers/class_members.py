@@ -25,11 +25,20 @@ TYPE, CALL, METHOD = "type", "call", "def"
 
 @dataclass(frozen=True)
 class Held:
-    """What a member holds: an instance of the type `target` (`kind` TYPE), or what calling `target`
-    gives (`kind` CALL: a session factory, a project function or class)."""
+    """What a member holds: an instance of one of the types `targets` (`kind` TYPE), or what calling
+    `targets[0]` gives (`kind` CALL: a session factory, a project function or class)."""
 
     kind: str
-    target: str
+    targets: tuple[str, ...]
+
+    @property
+    def target(self) -> str:
+        """The one type or callee; "" when the annotation names several."""
+        return self.targets[0] if len(self.targets) == 1 else ""
+
+    def all_in(self, types: frozenset[str] | set[str]) -> bool:
+        """Every type it may be is one of `types` (`AsyncSession | AsyncReadSession`, both sessions)."""
+        return all(t in types for t in self.targets)
 
 
 def this_class(ctx: Context) -> str | None:
@@ -55,14 +64,14 @@ def held(ctx: Context, node: cst.BaseExpression) -> Held | None:
     found = ctx.file.index.member_of(cls, node.attr.value)
     if found is None:
         return None
-    kind, _, target = found[1].partition(":")
-    return Held(kind, target) if kind in (TYPE, CALL) and target else None
+    kind, _, targets = found[1].partition(":")
+    return Held(kind, tuple(targets.split("|"))) if kind in (TYPE, CALL) and targets else None
 
 
 def collaborator(ctx: Context, node: cst.BaseExpression) -> str | None:
     """The project class whose instance `self.<attr>` holds (`crud: LedgerCrud`, `LedgerCrud()`)."""
     found = held(ctx, node)
-    if found is None:
+    if found is None or not found.target:
         return None
     lineage = ctx.file.index.lineage_of(found.target)
     return lineage[0] if lineage else None

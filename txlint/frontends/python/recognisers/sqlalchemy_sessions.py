@@ -108,7 +108,7 @@ def held(ctx: Context, node: cst.Attribute, session_types: frozenset[str]) -> Se
     if found is None:
         return None
     name = dotted_name(node) or "session"
-    if found.target in session_types:
+    if found.all_in(session_types):  # annotated so, or made by calling the class (`Session(engine)`)
         return Session(name)
     if found.kind != class_members.CALL:
         return None
