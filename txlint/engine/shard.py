@@ -337,6 +337,7 @@ class Shard:
         named = _named_in_cut_code(item.source.text, cut_lines, {word for word, _ in imported})
         named |= _named_as_bases(item.source.text) if cut_lines is not None else set()  # a mixin's methods, called through `self`
         parsed.cut_names = [(word, target) for word, target in imported if word in named]
+        parsed.cut_names += [(word, f"{target}.{m.split('.', 1)[1]}") for word, target in imported for m in named if m.startswith(word + ".")]
         return parsed.cut_names
 
     def _phase_two(self) -> tuple[list[AtomicWriter], list[FunctionSummary], bool]:
@@ -499,14 +500,20 @@ def _reuse(item: _File, cached: Entry) -> None:
 
 
 def _named_in_cut_code(text: str, cut_lines: tuple[tuple[int, int], ...] | None, words: set[str]) -> set[str]:
-    """Which of `words` the functions that were cut name (`cut_lines` None: the whole text)."""
+    """Which of `words` the functions that were cut name (`cut_lines` None: the whole text), and
+    `word.method` for each method called on one (`OrderLine.get_current_order_line_for_user(user)`:
+    a static or class method of a project class)."""
     if not words:
         return set()
-    pattern = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + r")\b")
-    if cut_lines is None:
-        return set(pattern.findall(text))
-    lines = text.split("\n")
-    return {found for first, last in cut_lines for found in pattern.findall("\n".join(lines[first - 1 : last]))}
+    pattern = re.compile(r"\b(" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + r")\b(?:\.(\w+)\s*\()?")
+    texts = [text] if cut_lines is None else ["\n".join(text.split("\n")[first - 1 : last]) for first, last in cut_lines]
+    found: set[str] = set()
+    for cut in texts:
+        for word, method in pattern.findall(cut):
+            found.add(word)
+            if method:
+                found.add(f"{word}.{method}")
+    return found
 
 
 _CLASS_BASES = re.compile(r"^[ \t]*class[ \t]+\w+[ \t]*\(([^)]*)\)", re.MULTILINE)
