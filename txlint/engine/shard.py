@@ -304,7 +304,7 @@ class Shard:
         words = {
             word
             for word, target in self._cut_names(item)
-            if index.summary_of(target) is not None or index.instance_class_of(target) is not None or index.class_operates(target)
+            if (index.class_operates(target.removeprefix(_HELD)) if target.startswith(_HELD) else index.summary_of(target) is not None or index.instance_class_of(target) is not None)
         }
         if not words - set(item.words):
             return False
@@ -335,9 +335,10 @@ class Shard:
         module, is_package = module_of(item.source.path, self.config.root)
         imported = [(local.rsplit(".", 1)[-1], target) for local, target in imports.project_names(module, is_package) if self.index.in_project(target)]
         named = _named_in_cut_code(item.source.text, cut_lines, {word for word, _ in imported})
-        named |= _named_as_bases(item.source.text) if cut_lines is not None else set()  # a mixin's methods, called through `self`
+        held = _held_or_derived(item.source.text)
         parsed.cut_names = [(word, target) for word, target in imported if word in named]
         parsed.cut_names += [(word, f"{target}.{m.split('.', 1)[1]}") for word, target in imported for m in named if m.startswith(word + ".")]
+        parsed.cut_names += [(word, _HELD + target) for word, target in imported if word in held]
         return parsed.cut_names
 
     def _phase_two(self) -> tuple[list[AtomicWriter], list[FunctionSummary], bool]:
@@ -516,13 +517,21 @@ def _named_in_cut_code(text: str, cut_lines: tuple[tuple[int, int], ...] | None,
     return found
 
 
+# Where a class names the classes whose methods its own call through `self`: its bases, the
+# parameters of its `__init__`, its annotated members, what it assigns to `self.<attr>` by calling.
 _CLASS_BASES = re.compile(r"^[ \t]*class[ \t]+\w+[ \t]*\(([^)]*)\)", re.MULTILINE)
+_INIT_PARAMETERS = re.compile(r"\bdef[ \t]+__init__[ \t]*\(([^)]*)\)")
+_ANNOTATED_MEMBERS = re.compile(r"^[ \t]+(?:self\.)?\w+[ \t]*:([^=\n]*)", re.MULTILINE)
+_MADE_MEMBERS = re.compile(r"\bself\.\w+[ \t]*=[ \t]*(?:await[ \t]+)?([\w.]+)[ \t]*\(")
+_HELD = "held:"  # `_cut_names`: a class a class here derives from or holds, asked `class_operates`
 
 
-def _named_as_bases(text: str) -> set[str]:
-    """The names the module's classes derive from (`class AddToCart(WebshopMixin, View)`): their
-    methods call a project base's through `self`, which their own text does not name."""
-    return {word for bases in _CLASS_BASES.findall(text) for word in re.findall(r"\w+", bases)}
+def _held_or_derived(text: str) -> set[str]:
+    """The names the module's classes derive from (`class AddToCart(WebshopMixin, View)`) or hold
+    (`def __init__(self, crud: LedgerCrud)`, `crud: LedgerCrud`, `self.crud = LedgerCrud()`): their
+    methods call that class's through `self`, which their own text does not name."""
+    found = [*_CLASS_BASES.findall(text), *_INIT_PARAMETERS.findall(text), *_ANNOTATED_MEMBERS.findall(text), *_MADE_MEMBERS.findall(text)]
+    return {word for part in found for word in re.findall(r"\w+", part)}
 
 
 def _callees_first(files: list[_File], symbols: list[Symbol], root: Path) -> list[_File]:
