@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from txlint.core.classes import ClassTable
 from txlint.core.ftypes import Span
 from txlint.core.ir import ModuleIR, ValueKind, Write
 from txlint.core.relationships import MappedRelation, RelationshipDecl, mapped_relations
@@ -109,6 +110,7 @@ class ProjectIndex:
     summaries: dict[str, FunctionSummary] = field(default_factory=dict)  # by qualified name
     _by_tail: dict[str, list[str]] = field(default_factory=dict, repr=False)  # last two parts -> qualified names
     _summarised_under: set[str] = field(default_factory=set, repr=False)  # modules and classes holding a summarised function
+    _owners: set[str] = field(default_factory=set, repr=False)  # what the summarised functions are in (a class, a module)
     exports: dict[str, str] = field(default_factory=dict)  # a module-level import: `pkg.db.Session` -> what it names
     instances: dict[str, str] = field(default_factory=dict)  # a module-level instance -> its class
     bases: dict[str, str] = field(default_factory=dict)  # a project class -> its first base
@@ -117,6 +119,7 @@ class ProjectIndex:
     _exported: dict[str, str | None] = field(default_factory=dict, repr=False)  # answers of `export_of`, kept
     _below: dict[str, list[str]] = field(default_factory=dict, repr=False)  # re-exports by their names without the first part
     call_sites: dict[str, list[CallSite]] = field(default_factory=dict)  # by callee
+    classes: ClassTable = field(default_factory=ClassTable)  # lineages and members of the project's classes
 
     def add_call_sites(self, sites: Iterable[CallSite]) -> None:
         for site in sites:
@@ -130,7 +133,7 @@ class ProjectIndex:
 
     def set_summaries(self, summaries: Iterable[FunctionSummary]) -> None:
         """The project's function summaries (clarification 15), replacing any before."""
-        self.summaries, self._by_tail, self._summarised_under = {}, {}, set()
+        self.summaries, self._by_tail, self._summarised_under, self._owners = {}, {}, set(), set()
         self.add_summaries(sorted(summaries, key=lambda s: s.name))
 
     def add_summaries(self, summaries: Iterable[FunctionSummary]) -> None:
@@ -140,6 +143,7 @@ class ProjectIndex:
                 self._by_tail.setdefault(_tail(summary.name), []).append(summary.name)
                 parts = summary.name.split(".")
                 self._summarised_under.update(".".join(parts[:n]) for n in range(1, len(parts)))
+                self._owners.add(summary.name.rsplit(".", 1)[0])
             self.summaries[summary.name] = summary
 
     def summarises_under(self, qualified: str) -> bool:
@@ -167,7 +171,11 @@ class ProjectIndex:
         for symbol in symbols:
             if symbol.kind is not SymbolKind.SETTING:
                 packages.update(symbol.name.split(".", 2)[:2])  # `src.oscar...` is imported as `oscar...`
-            if symbol.name != symbol.target:
+            if symbol.kind is SymbolKind.CLASS:
+                self.classes.add_class(symbol.name, symbol.target)
+            elif symbol.kind is SymbolKind.MEMBER:
+                self.classes.members[symbol.name] = symbol.target
+            elif symbol.name != symbol.target:
                 tables[symbol.kind][symbol.name] = symbol.target
         self._packages = frozenset(packages)
         self._exported = {}
@@ -204,6 +212,34 @@ class ProjectIndex:
             current = self.bases[current]
             current = self.export_of(current) or current
         return current if seen or qualified in self.instances else None
+
+    def lineage_of(self, cls: str) -> tuple[str, ...]:
+        """The project class `cls` names and its project bases and mixins, in method resolution order."""
+        return self.classes.lineage(cls, self.export_of)
+
+    def subclasses_of(self, cls: str) -> tuple[str, ...]:
+        """The project classes deriving from the project class `cls` names."""
+        return self.classes.subclasses(cls, self.export_of)
+
+    def class_operates(self, cls: str) -> bool:
+        """Whether a method of the project class `cls` names, of a class of its lineage or of a
+        subclass, has a summary that says something: an instance of it (a collaborator, a mixin
+        derived from) may do something for whoever holds it. Models aside: their methods are
+        called on rows, which name their triggers."""
+        classes = (*self.lineage_of(cls), *self.subclasses_of(cls))
+        return not self.is_model(cls.rsplit(".", 1)[-1]) and any(c in self._owners for c in classes)
+
+    def member_of(self, cls: str, attribute: str) -> tuple[str, str] | None:
+        """`(owner, what)` for `cls.attribute`, from the first class of its lineage whose code says
+        what it holds: "def" (a method), "type:<qualified>" (several joined by "|"), "call:<qualified>"
+        (what calling it gives), the names followed through the project's re-exports and aliases."""
+        found = self.classes.member(cls, attribute, self.export_of)
+        if found is None:
+            return None
+        owner, what = found
+        kind, _, targets = what.partition(":")
+        resolved = "|".join(sorted({self.export_of(t) or t for t in targets.split("|")}))
+        return (owner, f"{kind}:{resolved}") if targets else found
 
     def export_of(self, qualified: str) -> str | None:
         """What a name imported from a project module stands for when that module imported it

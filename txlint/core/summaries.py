@@ -197,6 +197,8 @@ class SymbolKind(enum.StrEnum):
     INSTANCE = "instance"  # an instance of a class (`cache = CTFdCache()`)
     BASE = "base"  # a class deriving from another (`class CTFdCache(Cache)`)
     SETTING = "setting"  # a framework setting the project turns on (`ATOMIC_REQUESTS: True`)
+    CLASS = "class"  # a class and every base it names, joined by "," (`declarations.class_members`)
+    MEMBER = "member"  # `module.Class.attr`: what the class's code says the member holds (`declarations.class_members`)
 
 
 @dataclass(frozen=True)

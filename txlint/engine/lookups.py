@@ -46,6 +46,9 @@ QUESTIONS = (
     "project_packages",
     "setting",
     "instance_class_of",
+    "lineage_of",
+    "subclasses_of",
+    "member_of",
 )
 
 
@@ -132,6 +135,15 @@ class RecordingIndex(ProjectIndex):
 
     def instance_class_of(self, qualified: str) -> str | None:
         return self._ask("instance_class_of", (qualified,), lambda: super(RecordingIndex, self).instance_class_of(qualified))
+
+    def lineage_of(self, cls: str) -> tuple[str, ...]:
+        return self._ask("lineage_of", (cls,), lambda: super(RecordingIndex, self).lineage_of(cls))
+
+    def subclasses_of(self, cls: str) -> tuple[str, ...]:
+        return self._ask("subclasses_of", (cls,), lambda: super(RecordingIndex, self).subclasses_of(cls))
+
+    def member_of(self, cls: str, attribute: str) -> tuple[str, str] | None:
+        return self._ask("member_of", (cls, attribute), lambda: super(RecordingIndex, self).member_of(cls, attribute))
 
     def setting(self, name: str) -> str | None:
         return self._ask("setting", (name,), lambda: super(RecordingIndex, self).setting(name))

@@ -296,15 +296,20 @@ class Shard:
         return self._phase_two()
 
     def _keeps_more(self, item: _File) -> bool:
-        """A file that imports a project function whose summary says something (or an instance of a
-        project class, or a module holding such a function) and names it in code txlint did not interpret: the functions naming it can
+        """A file that imports a project function whose summary says something (an instance of a
+        project class, a project class whose methods do, a module holding such a function) and names it in code txlint did not interpret: the functions naming it can
         now operate through it, so the file is parsed again keeping them (`relevance` reads one
         file at a time)."""
         index = self.index
         words = {
-            word for word, target in self._cut_names(item)
-            if index.summary_of(target) is not None or index.instance_class_of(target) is not None or index.summarises_under(target)
-        }  # fmt: skip
+            word
+            for word, target in self._cut_names(item)
+            if (
+                index.class_operates(target.removeprefix(_HELD))
+                if target.startswith(_HELD)
+                else index.summary_of(target) is not None or index.instance_class_of(target) is not None or index.summarises_under(target)
+            )
+        }
         if not words - set(item.words):
             return False
         item.words = tuple(sorted(set(item.words) | words))
@@ -334,7 +339,10 @@ class Shard:
         module, is_package = module_of(item.source.path, self.config.root)
         imported = [(local.rsplit(".", 1)[-1], target) for local, target in imports.project_names(module, is_package) if self.index.in_project(target)]
         named = _named_in_cut_code(item.source.text, cut_lines, {word for word, _ in imported})
+        held = _held_or_derived(item.source.text)
         parsed.cut_names = [(word, target) for word, target in imported if word in named]
+        parsed.cut_names += [(word, f"{target}.{m.split('.', 1)[1]}") for word, target in imported for m in named if m.startswith(word + ".")]
+        parsed.cut_names += [(word, _HELD + target) for word, target in imported if word in held]
         return parsed.cut_names
 
     def _phase_two(self) -> tuple[list[AtomicWriter], list[FunctionSummary], bool]:
@@ -497,14 +505,37 @@ def _reuse(item: _File, cached: Entry) -> None:
 
 
 def _named_in_cut_code(text: str, cut_lines: tuple[tuple[int, int], ...] | None, words: set[str]) -> set[str]:
-    """Which of `words` the functions that were cut name (`cut_lines` None: the whole text)."""
+    """Which of `words` the functions that were cut name (`cut_lines` None: the whole text), and
+    `word.method` for each method called on one (`OrderLine.get_current_order_line_for_user(user)`:
+    a static or class method of a project class)."""
     if not words:
         return set()
-    pattern = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + r")\b")
-    if cut_lines is None:
-        return set(pattern.findall(text))
-    lines = text.split("\n")
-    return {found for first, last in cut_lines for found in pattern.findall("\n".join(lines[first - 1 : last]))}
+    pattern = re.compile(r"\b(" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + r")\b(?:\.(\w+)\s*\()?")
+    texts = [text] if cut_lines is None else ["\n".join(text.split("\n")[first - 1 : last]) for first, last in cut_lines]
+    found: set[str] = set()
+    for cut in texts:
+        for word, method in pattern.findall(cut):
+            found.add(word)
+            if method:
+                found.add(f"{word}.{method}")
+    return found
+
+
+# Where a class names the classes whose methods its own call through `self`: its bases, the
+# parameters of its `__init__`, its annotated members, what it assigns to `self.<attr>` by calling.
+_CLASS_BASES = re.compile(r"^[ \t]*class[ \t]+\w+[ \t]*\(([^)]*)\)", re.MULTILINE)
+_INIT_PARAMETERS = re.compile(r"\bdef[ \t]+__init__[ \t]*\(([^)]*)\)")
+_ANNOTATED_MEMBERS = re.compile(r"^[ \t]+(?:self\.)?\w+[ \t]*:([^=\n]*)", re.MULTILINE)
+_MADE_MEMBERS = re.compile(r"\bself\.\w+[ \t]*=[ \t]*(?:await[ \t]+)?([\w.]+)[ \t]*\(")
+_HELD = "held:"  # `_cut_names`: a class a class here derives from or holds, asked `class_operates`
+
+
+def _held_or_derived(text: str) -> set[str]:
+    """The names the module's classes derive from (`class AddToCart(WebshopMixin, View)`) or hold
+    (`def __init__(self, crud: LedgerCrud)`, `crud: LedgerCrud`, `self.crud = LedgerCrud()`): their
+    methods call that class's through `self`, which their own text does not name."""
+    found = [*_CLASS_BASES.findall(text), *_INIT_PARAMETERS.findall(text), *_ANNOTATED_MEMBERS.findall(text), *_MADE_MEMBERS.findall(text)]
+    return {word for part in found for word in re.findall(r"\w+", part)}
 
 
 def _callees_first(files: list[_File], symbols: list[Symbol], root: Path) -> list[_File]:

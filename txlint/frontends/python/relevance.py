@@ -20,6 +20,8 @@ own text names:
 - a configured lock function (`lock-functions`, passed in as extra words);
 - a method of a manager or queryset class (`class X(Manager)`): `self` is a
   model's rows;
+- a method of a class deriving from a project class whose methods operate
+  (passed in as an extra word): `self.method()` may be one of them;
 - another function of the module, named in a function that can operate: a
   callback (`r.transaction(update, "key")` calls `update` with a pipeline),
   a helper whose `NoReturn` ends a path.
@@ -158,6 +160,7 @@ def operating_functions(text: str, tree: ast.Module, known: frozenset[str], extr
     bindings = [(statement, _Text(module.text_of(statement))) for statement in module.bindings if not isinstance(statement, (ast.Import, ast.ImportFrom))]
     assignments: dict[Function, list[_AttributeAssignment]] = {}
     operating: set[Function] = {function for function in module.functions if _never_returns(function)} | _manager_methods(tree)
+    operating |= _derived_methods(tree, vocabulary.extra)
     while True:
         before = (len(vocabulary.aliases), len(operating))
         vocabulary.add(name for statement, source in bindings if vocabulary.mentions(source) for name in _targets(statement))
@@ -185,6 +188,17 @@ def _manager_methods(tree: ast.Module) -> set[Function]:
     found: set[Function] = set()
     for node in tree.body:
         if isinstance(node, ast.ClassDef) and any(ast.unparse(base).endswith(("Manager", "QuerySet")) for base in node.bases):
+            found |= {member for member in node.body if isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    return found
+
+
+def _derived_methods(tree: ast.Module, words: frozenset[str]) -> set[Function]:
+    """The methods of a class deriving from a project class one of whose methods operates (an
+    extra word: `class AddToCart(WebshopMixin, View)`): `self.current_order_line()` there is the
+    mixin's, with no trigger word of its own."""
+    found: set[Function] = set()
+    for node in tree.body if words else ():
+        if isinstance(node, ast.ClassDef) and any(not words.isdisjoint(_WORD.findall(ast.unparse(base))) for base in node.bases):
             found |= {member for member in node.body if isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef))}
     return found
 

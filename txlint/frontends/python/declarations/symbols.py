@@ -11,7 +11,7 @@ names that make sessions (`SessionLocal = sessionmaker(bind=engine)`,
 (`engine = create_engine(...)`, `declarations.sqlalchemy_tables`). Type aliases:
 `SessionDep = Annotated[Session, Depends(get_db)]` stands for its type, like an import of it.
 Bases: the first base of each
-module-level class. Settings: framework settings the file turns on.
+module-level class; classes and members: `declarations.class_members`. Settings: framework settings the file turns on.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 
 from txlint.core.summaries import Symbol, SymbolKind, module_of
 from txlint.frontends.python.declarations import sqlalchemy_tables
+from txlint.frontends.python.declarations.class_members import class_members
 from txlint.frontends.python.declarations.syntax import dotted, positional
 from txlint.frontends.python.imports import ImportTable
 from txlint.frontends.python.recognisers import RECOGNISERS
@@ -61,6 +62,7 @@ def symbols(path: str, text: str, tree: ast.Module, imports: ImportTable, root: 
     found += settings(text)
     resolving = imports.for_project(module, is_package, lambda name: None, lambda name: False)
     classes = {s.name for s in tree.body if isinstance(s, ast.ClassDef)}
+    functions = {s.name for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}
     aliases = {a[0] for s in tree.body if (a := _assigned(s)) is not None and _new_type(a[1], resolving) is not None}
 
     def named(node: ast.expr) -> str | None:
@@ -93,6 +95,16 @@ def symbols(path: str, text: str, tree: ast.Module, imports: ImportTable, root: 
             if typed is not None:
                 found.append(Symbol(SymbolKind.INSTANCE, f"{module}.{statement.target.id}", typed))
     found += [Symbol(SymbolKind.INSTANCE, f"{module}.{name}", kind) for name, kind in sqlalchemy_tables.instances(tree, resolving)]
+
+    module_names = functions | {a[0] for s in tree.body if (a := _assigned(s)) is not None}
+
+    def callable_named(node: ast.expr) -> str | None:
+        """Also this module's functions and instances: `self.session = SessionLocal()`."""
+        if isinstance(node, ast.Name) and node.id in module_names and node.id not in classes and node.id not in aliases:
+            return f"{module}.{node.id}" if resolving.resolve_name(node.id) is None else resolving.resolve_name(node.id)
+        return named(node)
+
+    found += class_members(module, tree, callable_named)
     return found
 
 

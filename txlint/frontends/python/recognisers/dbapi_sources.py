@@ -25,6 +25,7 @@ import libcst as cst
 from txlint.frontends.python.imports import ImportTable, annotation_alternatives, dotted_name, keyword_arg
 from txlint.frontends.python.interpret.context import Context, FileContext
 from txlint.frontends.python.interpret.values import Parameter, Unknown, Value
+from txlint.frontends.python.recognisers import class_members
 from txlint.frontends.python.recognisers.dbapi_models import (
     ANNOTATIONS,
     AUTOCOMMIT_KEYWORDS,
@@ -83,7 +84,7 @@ def outer(ctx: Context, node: cst.BaseExpression) -> Connection | Pool | Cursor 
     facts = ctx.file.facts(OuterBindings, _outer_bindings)
     head, _, attribute = name.partition(".")
     if head in {"self", "cls"} and ctx.class_name is not None and "." not in attribute:
-        return _shared(facts.attributes.get((ctx.class_name, attribute)))
+        return _shared(facts.attributes.get((ctx.class_name, attribute)) or _held(ctx, node, attribute))
     if ctx.lookup(head) is not None:
         return None  # a local name
     if name in facts.names:
@@ -98,6 +99,18 @@ def outer(ctx: Context, node: cst.BaseExpression) -> Connection | Pool | Cursor 
     kind, driver = found
     short = name.rsplit(".", 1)[-1]
     return _shared(Connection(short, driver=driver) if kind is Kind.CONNECTION else Pool(short, driver))
+
+
+def _held(ctx: Context, node: cst.BaseExpression, attribute: str) -> Connection | Pool | None:
+    """`self.conn` that a project base of the class (or the class, in another way than this module's
+    assignments show) declares or assigns: annotated with a driver's type, or made by its factory."""
+    found = class_members.held(ctx, node)
+    if found is None:
+        return None
+    kind, driver = (ANNOTATIONS if found.kind == class_members.TYPE else FACTORIES).get(found.target, (None, None))
+    if kind is None or driver is None:
+        return None
+    return Connection(attribute, driver=driver) if kind is Kind.CONNECTION else Pool(attribute, driver)
 
 
 def _shared(value: Connection | Pool | Cursor | None) -> Connection | Pool | Cursor | None:

@@ -7,8 +7,10 @@ opens a transaction when `traced_atomic` is a context manager around
 locking query. The summaries come from the project index
 (`ProjectIndex.summary_of`); this recogniser only names the callee:
 a module function (called by its name here or through an import, relative
-or not, also `module.function`), or a method of the class being analysed
-(`self.method()`, `cls.method()`).
+or not, also `module.function`), a method of the class being analysed or of
+the first of its project bases and mixins defining it (`self.method()`,
+`cls.method()`), or a method of a collaborator the class holds
+(`self.crud.debit()`, `class_members`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from txlint.core.ir import Value as IRValue
 from txlint.core.summaries import FunctionSummary, Passed, Returned, ReturnedKind, argument_labels, module_of
 from txlint.frontends.python.interpret.context import Context
 from txlint.frontends.python.interpret.values import UNKNOWN, Pair, Query, Row, Rows, Session, Value
+from txlint.frontends.python.recognisers import class_members
 from txlint.frontends.python.recognisers import sqlalchemy_sessions as sessions
 from txlint.frontends.python.recognisers.base import Recogniser, TxScope
 from txlint.frontends.python.recognisers.cache.syntax import key_text
@@ -34,6 +37,10 @@ class ProjectCalls(Recogniser):
     def call(self, ctx: Context, node: cst.Call, receiver: Value | None) -> Value | None:
         name = qualified(ctx, node.func)
         found = ctx.file.index.summary_of(name) if name is not None else None
+        if found is None and not isinstance(receiver, Row):
+            member = class_members.member_call(ctx, node.func)  # a mixin's method, a collaborator's
+            if member is not None:
+                name, found = member
         if found is None and isinstance(receiver, Row) and isinstance(node.func, cst.Attribute) and node.func.attr.value not in LIBRARY_ROW_METHODS:
             found = _method_summary(ctx, receiver, node.func.attr.value)
         elif found is None and isinstance(receiver, Row) and isinstance(node.func, cst.Attribute) and ctx.file.index.is_sqlalchemy_model(receiver.table):

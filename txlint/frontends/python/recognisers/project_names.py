@@ -12,6 +12,7 @@ import libcst as cst
 
 from txlint.core.summaries import FunctionSummary, argument_labels, module_of
 from txlint.frontends.python.interpret.context import Context
+from txlint.frontends.python.recognisers import class_members
 
 
 def summary_called(ctx: Context, callee: cst.BaseExpression, receiver: object = None) -> FunctionSummary | None:
@@ -20,8 +21,12 @@ def summary_called(ctx: Context, callee: cst.BaseExpression, receiver: object = 
     project's `db = Database(...)`)."""
     name = qualified(ctx, callee)
     if name is None:
-        return None
+        member = class_members.member_call(ctx, callee)  # `self.repo.transaction()`
+        return member[1] if member is not None else None
     found = ctx.file.index.summary_of(name)
+    if found is None:
+        member = class_members.member_call(ctx, callee)  # `self.atomic()` a mixin defines
+        found = member[1] if member is not None else None
     if found is None and isinstance(callee, cst.Attribute) and "." in name:
         owner, method = name.rsplit(".", 1)
         cls = ctx.file.index.instance_class_of(owner)

@@ -45,13 +45,13 @@ from txlint.frontends.python.recognisers.sqlalchemy_sessions import SESSION_FACT
 from txlint.sql import to_ir
 
 API = "sqlalchemy"
-ORM_SESSION_TYPES = {
+ORM_SESSION_TYPES = frozenset({
     "sqlalchemy.orm.Session", "sqlalchemy.orm.session.Session", "sqlalchemy.orm.scoped_session",
     "sqlalchemy.orm.scoping.scoped_session", "sqlalchemy.ext.asyncio.AsyncSession",
     "sqlalchemy.ext.asyncio.session.AsyncSession", "sqlalchemy.ext.asyncio.async_scoped_session",
     # SQLModel's sessions are SQLAlchemy's with typed `exec()`
     "sqlmodel.Session", "sqlmodel.orm.session.Session", "sqlmodel.ext.asyncio.session.AsyncSession",
-}  # fmt: skip
+})  # fmt: skip
 CONNECTION_TYPES = {"sqlalchemy.engine.Connection", "sqlalchemy.ext.asyncio.AsyncConnection"}
 SESSION_TYPES = ORM_SESSION_TYPES | CONNECTION_TYPES
 # SQLModel re-exports SQLAlchemy's statements (its `select` is typed, the same statement).
@@ -167,6 +167,10 @@ class SqlAlchemyRecogniser(Recogniser):
             return Data(column_ref=node.attr.value)  # Event.seats: a column in a statement
         if node.attr.value == "session" and isinstance(base, Unknown) and sessions.flask_extension(ctx, node.value):
             return Session(dotted_name(node) or "session")
+        if isinstance(base, Unknown):
+            held = sessions.held(ctx, node, ORM_SESSION_TYPES)  # `self.session` of a repository
+            if held is not None:
+                return held
         if isinstance(base, Record) and node.attr.value in base.columns:
             return base.item(node.attr.value)  # `row.balance` of `execute(select(M.balance, ...)).one()`
         if isinstance(base, Row) and base.table:

@@ -24,6 +24,7 @@ from txlint.core.summaries import ReturnedKind
 from txlint.frontends.python.imports import dotted_name
 from txlint.frontends.python.interpret.context import Context
 from txlint.frontends.python.interpret.values import Session, Value
+from txlint.frontends.python.recognisers import class_members
 from txlint.frontends.python.recognisers.project_names import summary_called
 
 # Calling one gives a new session; `.begin()` on one gives a session in a transaction that the block commits.
@@ -38,7 +39,9 @@ SCOPED_SESSIONS = {
 }  # fmt: skip
 FLASK_EXTENSIONS = {"flask_sqlalchemy.SQLAlchemy", "flask_sqlalchemy.extension.SQLAlchemy"}
 DEPENDS = {"fastapi.Depends", "fastapi.params.Depends"}
-ANNOTATED = {"typing.Annotated", "typing_extensions.Annotated"}
+# `Annotated[Session, ...]` and the dependency injectors' forms of it (dishka's `FromDishka[Session]`):
+# the type is the first argument.
+ANNOTATED = {"typing.Annotated", "typing_extensions.Annotated", "dishka.FromDishka", "dishka.integrations.base.FromDishka"}
 CORE = "core"  # `Returned(SESSION, api=CORE)`: a Core connection, not an ORM session
 
 
@@ -94,6 +97,27 @@ def module_session(ctx: Context, node: cst.BaseExpression) -> Session | None:
     if module_class(ctx, node) in SCOPED_SESSIONS:
         return Session(dotted_name(node) or "session")
     return None
+
+
+def held(ctx: Context, node: cst.Attribute, session_types: frozenset[str]) -> Session | None:
+    """`self.session` of a class (or a project base of it) that keeps a session: assigned an annotated
+    parameter or declared (`session: Session`, also `Optional`, a `NewType`, a property's return type),
+    made by a session factory (`SessionLocal()`, `sessionmaker(...)()`), a `scoped_session`, or a
+    project function returning one (`new_session()`)."""
+    found = class_members.held(ctx, node)
+    if found is None:
+        return None
+    name = dotted_name(node) or "session"
+    if found.all_in(session_types):  # annotated so, or made by calling the class (`Session(engine)`)
+        return Session(name)
+    if found.kind != class_members.CALL:
+        return None
+    made = ctx.file.index.library_class_of(found.target)
+    if made in SESSION_FACTORIES or made in SCOPED_SESSIONS:
+        return Session(name)
+    summary = ctx.file.index.summary_of(found.target)
+    given = summary.returns if summary is not None else None  # what calling it gives (a generator's yields are not)
+    return Session(name, orm=given.api != CORE) if given is not None and given.kind is ReturnedKind.SESSION else None
 
 
 def flask_extension(ctx: Context, node: cst.BaseExpression) -> bool:

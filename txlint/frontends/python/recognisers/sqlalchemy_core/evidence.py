@@ -24,6 +24,7 @@ from txlint.frontends.python.imports import annotation_alternatives, dotted_name
 from txlint.frontends.python.interpret.context import Context, FileContext
 from txlint.frontends.python.interpret.values import ModelClass, Parameter, Unknown, Value
 from txlint.frontends.python.literals import text_value
+from txlint.frontends.python.recognisers import class_members
 from txlint.frontends.python.recognisers.sqlalchemy_core.names import (
     AUTOCOMMIT,
     AUTOCOMMIT_ENGINE,
@@ -86,7 +87,7 @@ def owned(ctx: Context, node: cst.Attribute) -> Value | None:
     if isinstance(node.value, cst.Name) and node.value.value in {"self", "cls"}:
         if ctx.class_name is None:
             return None
-        return _module_facts(ctx.file).attributes.get((ctx.class_name, node.attr.value))
+        return _module_facts(ctx.file).attributes.get((ctx.class_name, node.attr.value)) or _held(ctx, node)
     head = (dotted_name(node) or "").split(".", 1)[0]
     if not head or ctx.lookup(head) is not None:
         return None  # a local variable, whatever a module-level import of the same name is
@@ -94,6 +95,19 @@ def owned(ctx: Context, node: cst.Attribute) -> Value | None:
     if qualified is None or not ctx.imports.in_project(qualified):
         return None
     return _engine_symbol(ctx.file, qualified) or _table_symbol(ctx.file, qualified)
+
+
+def _held(ctx: Context, node: cst.Attribute) -> Value | None:
+    """`self.conn`/`self.engine` a project base of the class declares or assigns (annotated, or made
+    by `create_engine(...)`)."""
+    found = class_members.held(ctx, node)
+    if found is None:
+        return None
+    if found.kind == class_members.CALL:
+        return Engine() if found.target in ENGINE_FACTORIES else None
+    if found.target in ENGINE_TYPES:
+        return Engine()
+    return CoreConnection(dotted_name(node) or "connection") if found.target in CONNECTION_TYPES else None
 
 
 def _engine_symbol(file: FileContext, qualified: str | None) -> Engine | None:
