@@ -41,7 +41,7 @@ from txlint.core.config import Config
 from txlint.core.ftypes import Finding
 from txlint.core.registry import code_matches
 from txlint.project.settings import discover
-from txlint.runtime.findings import RUNTIME_CODES, TransactionSafetyError, TransactionSafetyWarning, format_finding
+from txlint.runtime.findings import TransactionSafetyError, TransactionSafetyWarning, format_finding
 from txlint.runtime.trace import TraceAnalyser
 
 LOGGER = logging.getLogger("txlint")
@@ -54,10 +54,10 @@ __all__ = ["Monitor", "TransactionSafetyError", "TransactionSafetyWarning", "ena
 
 def enabled_runtime_codes(select: Iterable[str] | None, ignore: Iterable[str]) -> list[str]:
     """The runtime codes a monitor judges: `select` (codes or prefixes; None: the defaults) minus `ignore`."""
-    from txlint.core.registry import all_rules
+    from txlint.core.registry import runtime_rules
 
-    rules = all_rules()
-    available = [code for code in RUNTIME_CODES if code in rules]
+    rules = runtime_rules()
+    available = list(rules)
     if select is None:
         chosen = [code for code in available if rules[code].default_enabled]
     else:

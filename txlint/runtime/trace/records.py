@@ -9,7 +9,7 @@ from types import FrameType
 from typing import Any
 
 from txlint.core.ftypes import Span
-from txlint.core.ir import Delta, LockMode, Read, Value, ValueKind, Write
+from txlint.core.ir import Delta, LockMode, Value, ValueKind, Write
 from txlint.runtime.stack import UNKNOWN_SITE, Site
 from txlint.runtime.trace.values import MISSING, bound_value, canonical, is_number
 from txlint.sql import facts as sqlfacts
@@ -81,10 +81,9 @@ class Traced:
                 return Value(ValueKind.UNKNOWN, expression=f"<unbound {handle}:{key}>")
             return Value(ValueKind.INDEPENDENT, expression=canonical(value))
 
-        op = to_ir.statement_op(self.statement, Span.point(handle), self.tx, resolve, autocommit=self.autocommit)
-        if isinstance(op, Read) and op.lock is None and self.lock in LOCKS:
-            op = replace(op, lock=LOCKS[self.lock])
-        return op
+        # The span orders the trace's ops as they ran; the identity names this statement.
+        lock = LOCKS.get(self.lock) if self.lock is not None else None
+        return to_ir.statement_op(self.statement, Span.point(handle), self.tx, resolve, autocommit=self.autocommit, lock=lock, ident=handle)
 
     def locks(self) -> str | None:
         """The row lock a read asks for, from its SQL or from the source."""

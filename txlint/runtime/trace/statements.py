@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from txlint.core.ftypes import Finding
-from txlint.core.ir import Write
+from txlint.core.ir import Read, Write
 from txlint.core.queries import cas_guards, decrements
 from txlint.runtime.redact import params_text
 from txlint.runtime.stack import Site
@@ -102,7 +102,8 @@ class Statements(Judgement):
         if not autocommit:
             state.locked_reads.append(traced)
             return []
-        return self._judge(("TX109",), [traced], traced)
+        read = traced.op
+        return self._judge(read, [read], {traced.handle: traced}) if isinstance(read, Read) else []
 
     def _placed(self, traced: Traced, where: Where) -> Traced:
         """The statement with its application line looked up. The stack walk is the dearest step of
