@@ -13,7 +13,7 @@ from txlint.core.config import Config
 from txlint.core.fingerprint import fingerprint_of, project_path
 from txlint.core.ftypes import Finding, Related, Span
 from txlint.core.index import normalise_column
-from txlint.core.ir import Commit, Dependency, Discard, DiscardCause, LockMode, Matched, Op, Read, RowOrigin, RowRef, Unit, ValueKind, Write
+from txlint.core.ir import Commit, Condition, Dependency, Discard, DiscardCause, LockMode, Matched, Op, Read, RowOrigin, RowRef, Unit, ValueKind, Write
 from txlint.core.queries import is_money_column, is_state_column, writes_row_of
 from txlint.core.rule import Report, Rule, RuleContext
 from txlint.runtime.redact import mask_literals
@@ -186,6 +186,8 @@ class Judgement:
         about (its decrements and inserts, its compare-and-swaps that matched no row and what it
         wrote after them), in the order it did it."""
         noted: dict[int, Traced] = {t.handle: t for t in (*state.inserts, *state.decrements)}
+        if state.decrements:
+            noted.update((t.handle, t) for t in state.transitions)
         for cas in state.cas_zero:
             if cas.followed_by is not None:
                 noted[cas.handle] = cas
@@ -195,12 +197,17 @@ class Judgement:
         places: dict[int, Place] = dict(noted)
         ops: list[Op] = []
         index: dict[int, int] = {}
+        gates: list[int] = []
         for handle in sorted(noted):
             op = noted[handle].op
             if op is None:
                 continue
+            if gates and noted[handle] in state.decrements:
+                op = _gated_by(op, gates)
             index[handle] = len(ops)
             ops.append(op)
+            if noted[handle] in state.transitions:
+                gates.append(index[handle])
             if noted[handle] in state.cas_zero:
                 ops.append(self._event(Matched, site_of(noted[handle]), places, tx=state.tx_id, write=index[handle], rows=0))
         end = self._event(Commit, self._locate(where), places, tx=state.tx_id)
@@ -275,6 +282,15 @@ def _fingerprint(code: str, path: str, line: int, root: Path | None) -> str:
     the line's text, not its number, so that a baseline survives edits that move it. Only findings
     not reported before are built (`known`), so this runs once per finding, not per statement."""
     return fingerprint_of(code, project_path(path, root), "", linecache.getline(path, line))
+
+
+def _gated_by(op: Op, transitions: list[int]) -> Op:
+    """A decrement that ran after status transitions of its transaction matched their rows: a
+    retry finds the status moved on, matches no row and, its count checked, goes no further (a count
+    left unchecked is TX108's, which the trace sees when that happens). As a trace sees it, the
+    decrement runs under a test of those row counts (clarification 9)."""
+    gate = Condition(op.span, frozenset(), holds=True, results=frozenset(transitions))
+    return replace(op, conditions=(gate, *op.conditions))
 
 
 def _site(place: Place) -> Site:

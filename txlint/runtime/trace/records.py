@@ -125,6 +125,7 @@ class ConnectionState:
     cas_zero: list[Traced] = field(default_factory=list)
     decrements: list[Traced] = field(default_factory=list)
     inserts: list[Traced] = field(default_factory=list)
+    transitions: list[Traced] = field(default_factory=list)  # status transitions that matched their row
     observed: dict[str, list[tuple[frozenset[tuple[str, str]], dict[str, object]]]] = field(default_factory=dict)
     last_read: Traced | None = None
     discarded: Snapshot | None = None
@@ -136,7 +137,7 @@ class ConnectionState:
         self.begin_lock = self.advisory = False
         self.first_write = self.last_read = None
         self.writes = 0
-        for bag in (self.table_locks, self.window, self.locked_reads, self.cas_zero, self.decrements, self.inserts, self.observed):
+        for bag in (self.table_locks, self.window, self.locked_reads, self.cas_zero, self.decrements, self.inserts, self.transitions, self.observed):
             if bag:
                 bag.clear()
 
