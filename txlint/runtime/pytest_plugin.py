@@ -97,38 +97,41 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """A test failing with `TransactionSafetyError`: its traceback keeps the application's frames, and
-    the error says how to learn more."""
-    report = yield
+    """A test failing with `TransactionSafetyError`: the error says how to learn more, and its
+    traceback keeps the application's frames."""
     excinfo = call.excinfo
-    if excinfo is not None and report.failed and isinstance(excinfo.value, TransactionSafetyError):
+    if excinfo is None or not isinstance(excinfo.value, TransactionSafetyError):
+        return (yield)
+    with contextlib.suppress(Exception):
+        _add_hint(excinfo.value)
+    report = yield
+    if report.failed:
         with contextlib.suppress(Exception):  # pytest's own report stands (an older pytest, an unusual item)
             _concise(item, report, excinfo)
     return report
 
 
+def _add_hint(error: BaseException) -> None:
+    code = getattr(getattr(error, "finding", None), "code", None)
+    if isinstance(code, str) and explain_hint(code) not in getattr(error, "__notes__", ()):
+        error.add_note(explain_hint(code))
+
+
 def _concise(item: pytest.Item, report: pytest.TestReport, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
     """Rebuild the failure's text with the frames between the application's line and txlint's raise
-    left out (SQLAlchemy's flush, Django's query compiler, pytest and pluggy: often 200 lines).
+    left out (SQLAlchemy's flush, Django's query compiler, pytest and pluggy: often 100 lines).
 
     Setting `excinfo.traceback` is not enough: pytest's own filter cuts the traceback again from the
     raw one at the test function, which brings every frame back; so the text is made here the way
     pytest makes it (`Node._repr_failure_py`), with this filter instead."""
     from _pytest._code.code import Traceback  # pytest's own type (8.0 and later), not exported
 
-    error = excinfo.value
-    code = getattr(getattr(error, "finding", None), "code", None)
-    hint = explain_hint(code) if isinstance(code, str) else None
-    if hint and hint not in getattr(error, "__notes__", ()):
-        error.add_note(hint)
     config = item.config
     style = config.getoption("tbstyle", "auto")
     if config.getoption("fulltrace", False) or style in ("native", "no", "line"):
-        report.longrepr = item.repr_failure(excinfo)  # pytest's text, with the hint
-        return
+        return  # what was asked for
     kept = excinfo.traceback.filter(lambda entry: _is_application_file(str(entry.frame.code.raw.co_filename)))
     if not len(kept):
-        report.longrepr = item.repr_failure(excinfo)
         return
     excinfo.traceback = kept  # the crash line of the short summary: the application's, not txlint's
     if style == "auto":  # pytest's "auto": the first and last frames in full, the ones between short

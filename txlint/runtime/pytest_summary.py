@@ -44,7 +44,7 @@ def explain_hint(code: str) -> str:
 @dataclass
 class _Entry:
     finding: dict[str, Any]
-    tests: list[str] = field(default_factory=list)
+    tests: list[tuple[str, str]] = field(default_factory=list)  # (node id, phase)
 
 
 class FindingTally:
@@ -59,7 +59,7 @@ class FindingTally:
         self._judged.add(nodeid)
 
     def add(self, nodeid: str, when: str, findings: Iterable[dict[str, Any]]) -> None:
-        test = nodeid if when == "call" else f"{nodeid} ({when})"
+        test = (nodeid, when)
         for finding in findings:
             key = finding.get("fingerprint") or f"{finding.get('code')}:{finding.get('path')}:{finding.get('line')}"
             entry = self._entries.setdefault(key, _Entry(finding))
@@ -84,7 +84,7 @@ class FindingTally:
             return f"txlint runtime: no transaction-safety findings in {_plural(judged, 'test')} (mode={mode})"
         by_code = Counter(str(entry.finding.get("code")) for entry in self._entries.values())
         codes = ", ".join(f"{code}: {count}" for code, count in sorted(by_code.items()))
-        affected = {test.split(" (")[0] for entry in self._entries.values() for test in entry.tests}
+        affected = {nodeid for entry in self._entries.values() for nodeid, _ in entry.tests}
         outcome = "those tests failed" if mode == "raise" else "reported only, no test failed for them"
         return (
             f"txlint runtime: {_plural(len(self._entries), 'finding')} ({codes}) "
@@ -96,7 +96,7 @@ def _finding_lines(entry: _Entry) -> list[str]:
     finding = entry.finding
     lines = [f"{finding.get('path')}:{finding.get('line')}: {finding.get('code')} [{finding.get('name')}] {finding.get('message')}"]
     lines += [f"    {related.get('path')}:{related.get('line')}: {related.get('message')}" for related in finding.get("related") or ()]
-    shown = ", ".join(entry.tests[:TESTS_SHOWN])
+    shown = ", ".join(nodeid if when == "call" else f"{nodeid} ({when})" for nodeid, when in entry.tests[:TESTS_SHOWN])
     more = len(entry.tests) - TESTS_SHOWN
     lines.append(f"    hit by {_plural(len(entry.tests), 'test')}: {shown}" + (f" and {more} more" if more > 0 else ""))
     lines.append(f"    {explain_hint(str(finding.get('code')))}")
