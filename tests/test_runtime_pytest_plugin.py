@@ -463,6 +463,26 @@ def test_a_failure_in_raise_mode_shows_the_application_frames(pytester: pytest.P
     assert "sqlalchemy/orm/session.py" in full.stdout.str()  # asked for: every frame
 
 
+def test_a_test_failing_for_another_reason_shows_its_findings_too(pytester: pytest.Pytester) -> None:
+    # A web framework's test client turns the TransactionSafetyError into a 500; the test's assertion fails.
+    pytester.makepyfile(test_app=APP + '''
+
+def test_answered_500(engine):
+    try:
+        withdraw(engine)
+        status = 200
+    except Exception:
+        status = 500
+    assert status == 200
+''')
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--txlint-runtime", "-rN")
+    result.assert_outcomes(failed=1)
+    failures, _ = _failures_and_summary(result.stdout.str())
+    assert "AssertionError" in failures
+    after = failures.split("- txlint runtime findings -")[1]
+    assert "TX101 [lost-update]" in after and "txlint explain TX101" in after
+
+
 def test_a_test_s_own_raise_mode_monitor_gets_the_concise_failure_too(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_app=APP + '''
 

@@ -276,6 +276,11 @@ class RuntimeSession:
         findings = item.stash.get(_FINDINGS, {}).pop(call.when, None)
         if findings:
             setattr(report, REPORT_ATTRIBUTE, to_wire(findings))
+            error = call.excinfo.value if call.excinfo is not None else None
+            if report.failed and not isinstance(error, (TransactionSafetyError, pytest.fail.Exception)):
+                # Failed for another reason, often the finding's own doing: a web framework turned the
+                # TransactionSafetyError into a 500 response, and the test's assertion on it failed.
+                report.sections.append(("txlint runtime findings", _failure(findings, call.when)))
         return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
