@@ -131,6 +131,7 @@ def _concise(item: pytest.Item, report: pytest.TestReport, excinfo: pytest.Excep
     if config.getoption("fulltrace", False) or style in ("native", "no", "line"):
         return  # what was asked for
     kept = excinfo.traceback.filter(lambda entry: _is_application_file(str(entry.frame.code.raw.co_filename)))
+    kept = kept.filter(excinfo)  # and, as pytest does, not the frames that set `__tracebackhide__`
     if not len(kept):
         return
     excinfo.traceback = kept  # the crash line of the short summary: the application's, not txlint's
