@@ -217,13 +217,14 @@ class RuntimeSession:
 
     def _wrap(self, connection: Any) -> Any:
         """A DB-API connection opened by the tests, wrapped by the monitor of its dialect."""
+        from txlint.runtime.options import RuntimeOptions
         from txlint.runtime.sources import drivers
         from txlint.runtime.sources.dbapi_wrapper import DBAPIMonitor
 
         dialect = drivers.dialect_of(connection) or "postgres"
         monitor = self.dbapi.get(dialect)
         if monitor is None:
-            monitor = self.dbapi.setdefault(dialect, DBAPIMonitor(self.mode, dialect=dialect))
+            monitor = self.dbapi.setdefault(dialect, DBAPIMonitor(RuntimeOptions(self.mode), dialect=dialect))
         return monitor.wrap(connection)
 
     def _watch_django(self) -> None:
@@ -320,11 +321,12 @@ class FixtureMonitors:
 
     def wrap(self, connection: Any, **options: Any) -> Any:
         """Wrap a DB-API connection for this test (mode "collect" unless given)."""
+        from txlint.runtime.options import RuntimeOptions
         from txlint.runtime.sources import drivers
         from txlint.runtime.sources.dbapi_wrapper import DBAPIMonitor, unwrapped
 
         dialect = options.pop("dialect", None) or drivers.dialect_of(unwrapped(connection)) or "postgres"
-        monitor = DBAPIMonitor(options.pop("mode", "collect"), dialect=dialect, **options)
+        monitor = DBAPIMonitor(RuntimeOptions.of(options.pop("mode", "collect"), **options), dialect=dialect)
         self._monitors.append(monitor)
         return monitor.wrap(connection)  # a connection the plugin wraps too is seen by both
 

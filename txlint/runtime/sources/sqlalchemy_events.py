@@ -51,19 +51,18 @@ import sys
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import FrameType
-from typing import Any
+from typing import Any, Unpack
 
 from sqlalchemy import event, inspect
 from sqlalchemy.pool.base import _ConnectionFairy
 from sqlalchemy.schema import CreateTable, Table
 
-from txlint.core.config import Config
 from txlint.core.ftypes import Finding
 from txlint.runtime.monitor import Monitor
+from txlint.runtime.options import OptionFields, RuntimeOptions
 from txlint.runtime.sources import drivers
 from txlint.runtime.trace import TraceAnalyser, forgetting
 from txlint.sql import to_ir
@@ -80,48 +79,26 @@ __all__ = ["SQLAlchemyMonitor", "watch", "watch_all"]
 _dbapi_of = operator.attrgetter("connection.dbapi_connection" if hasattr(_ConnectionFairy, "dbapi_connection") else "connection.connection")
 
 
-def watch(
-    engine: Any,
-    mode: str = "warn",
-    *,
-    select: Iterable[str] | None = None,
-    ignore: Iterable[str] = (),
-    config: Config | None = None,
-    show_values: bool = False,
-) -> SQLAlchemyMonitor:
+def watch(engine: Any, mode: str = "warn", **options: Unpack[OptionFields]) -> SQLAlchemyMonitor:
     """Watch every connection of `engine` until the monitor is closed.
 
     Args:
         engine: a SQLAlchemy `Engine` (an `AsyncEngine` is watched through its `sync_engine`).
-        mode: "warn", "log", "raise" or "collect".
-        select: the codes (or prefixes) to report; None: every runtime code on by default.
-        ignore: codes (or prefixes) not to report.
-        config: naming conventions (money/version/non-negative columns); the project's
-            `[tool.txlint]` by default.
-        show_values: let findings and logs show bound values (and literals in SQL). Off by
-            default: SQL is shown with placeholders, since values are card numbers and
-            passwords as often as ids.
+        mode, select, ignore, config, show_values: see `txlint.runtime.options.RuntimeOptions`.
 
     Returns:
         The installed monitor; `monitor.findings` lists what it saw; `monitor.close()` (or the
         end of a `with` block) removes every listener.
     """
-    monitor = SQLAlchemyMonitor(engine, mode, select=select, ignore=ignore, config=config, show_values=show_values)
+    monitor = SQLAlchemyMonitor(engine, RuntimeOptions.of(mode, **options))
     monitor.install()
     return monitor
 
 
-def watch_all(
-    mode: str = "warn",
-    *,
-    select: Iterable[str] | None = None,
-    ignore: Iterable[str] = (),
-    config: Config | None = None,
-    show_values: bool = False,
-) -> SQLAlchemyMonitor:
+def watch_all(mode: str = "warn", **options: Unpack[OptionFields]) -> SQLAlchemyMonitor:
     """Watch every engine of the process, those created later included (the pytest plugin's way):
     the listeners go on the `Engine` and `Pool` classes, one analyser per SQL dialect."""
-    monitor = SQLAlchemyMonitor(None, mode, select=select, ignore=ignore, config=config, show_values=show_values)
+    monitor = SQLAlchemyMonitor(None, RuntimeOptions.of(mode, **options))
     monitor.install()
     return monitor
 
@@ -136,17 +113,8 @@ class SQLAlchemyMonitor(Monitor):
     """Listeners on one engine (or on every engine: `engine=None`) and on the session and mapper
     classes, feeding one `TraceAnalyser` per SQL dialect."""
 
-    def __init__(
-        self,
-        engine: Any,
-        mode: str = "warn",
-        *,
-        select: Iterable[str] | None = None,
-        ignore: Iterable[str] = (),
-        config: Config | None = None,
-        show_values: bool = False,
-    ) -> None:
-        super().__init__(mode, select=select, ignore=ignore, config=config, show_values=show_values)
+    def __init__(self, engine: Any, options: RuntimeOptions) -> None:
+        super().__init__(options)
         from sqlalchemy.engine import Engine
         from sqlalchemy.pool import Pool
 
