@@ -356,7 +356,9 @@ def _agreed(assignment: Assignment, conditions: tuple[Condition, ...], row: RowR
     if value.kind is ValueKind.INDEPENDENT:
         return True
     if value.expression is not None and any(
-        same_row(c.row, row) and normalise_column(c.column) == column and c.expression == value.expression for condition in conditions for c in condition.comparisons
+        same_row(c.row, row) and normalise_column(c.column) == column and c.expression == value.expression
+        for condition in conditions
+        for c in condition.compared or condition.comparisons
     ):
         return True
     if value.kind is not ValueKind.DERIVED or value.delta is not None or not value.depends_on:

@@ -108,6 +108,7 @@ class ProjectIndex:
     _users: tuple[str, bool] | None = field(default=None, repr=False)  # answer of `user_model`, kept
     summaries: dict[str, FunctionSummary] = field(default_factory=dict)  # by qualified name
     _by_tail: dict[str, list[str]] = field(default_factory=dict, repr=False)  # last two parts -> qualified names
+    _summarised_under: set[str] = field(default_factory=set, repr=False)  # modules and classes holding a summarised function
     exports: dict[str, str] = field(default_factory=dict)  # a module-level import: `pkg.db.Session` -> what it names
     instances: dict[str, str] = field(default_factory=dict)  # a module-level instance -> its class
     bases: dict[str, str] = field(default_factory=dict)  # a project class -> its first base
@@ -129,7 +130,7 @@ class ProjectIndex:
 
     def set_summaries(self, summaries: Iterable[FunctionSummary]) -> None:
         """The project's function summaries (clarification 15), replacing any before."""
-        self.summaries, self._by_tail = {}, {}
+        self.summaries, self._by_tail, self._summarised_under = {}, {}, set()
         self.add_summaries(sorted(summaries, key=lambda s: s.name))
 
     def add_summaries(self, summaries: Iterable[FunctionSummary]) -> None:
@@ -137,7 +138,14 @@ class ProjectIndex:
         for summary in summaries:
             if summary.name not in self.summaries:
                 self._by_tail.setdefault(_tail(summary.name), []).append(summary.name)
+                parts = summary.name.split(".")
+                self._summarised_under.update(".".join(parts[:n]) for n in range(1, len(parts)))
             self.summaries[summary.name] = summary
+
+    def summarises_under(self, qualified: str) -> bool:
+        """Whether a function of the project module (or class) `qualified` has a summary: code naming
+        the module (`crud.get_quote(...)` after `from . import crud`) calls something that operates."""
+        return qualified in self._summarised_under
 
     def summary_of(self, qualified: str) -> FunctionSummary | None:
         """The summary of the project function `qualified` names, None when it says nothing.

@@ -143,6 +143,9 @@ class Condition:
     # A true test means the one value it tests (a row, a fact, a count) is truthy (True: `if row:`,
     # `if qs.exists():`) or falsy (False: `if not row:`, `if row is None:`); None: a compound test.
     truthy: bool | None = None
+    # Comparisons in `or`-ed parts of the test as well (`if r.a != x or r.b != y:`), when there are any:
+    # none need hold where the test is true, but each tells what the test compared a field with.
+    compared: tuple[Comparison, ...] = ()
 
 
 class ReadKind(enum.StrEnum):

@@ -35,6 +35,10 @@ class ReturnedKind(enum.StrEnum):
     """What a function hands back to its caller."""
 
     ROW = "row"  # one row it read (`M.objects.get(...)`, `get_object_or_404(...)`)
+    # One record a SELECT fetched (`return cur.fetchone()`), handed back as it is or as an object built
+    # from it (`Model(**row)`, `Model.from_row(row)`): its attributes are the columns of that row of
+    # `table`, and no ORM session writes it back (only an UPDATE does).
+    RECORD = "record"
     ROWS = "rows"  # the rows of an evaluated query (`list(qs)`)
     QUERY = "query"  # a lazy query, not yet run (`M.objects.select_for_update()`)
     TUPLE = "tuple"  # a tuple whose items are described one by one
@@ -51,6 +55,7 @@ class Returned:
     api: str = ""  # QUERY: the library that built it (its recogniser knows the query's methods); SESSION: "core" for a connection
     items: tuple[Returned | None, ...] = ()  # TUPLE: each item, None when it says nothing
     guards: tuple[Guard, ...] = ()  # QUERY: the conditions it filters on with constants (`exclude(uses_remaining=0)`)
+    columns: tuple[str, ...] = ()  # RECORD: the columns its SELECT lists ("*": all)
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,25 @@ class KeyEffect:
     param: str
     kind: CacheKind
     expires: bool | None = True
+
+
+@dataclass(frozen=True)
+class RowWrite:
+    """An UPDATE of the row a parameter holds (`update_quote(quote)`: `UPDATE quotes SET state =
+    :state WHERE quote = :quote` with `quote.state`, `quote.quote`): the WHERE keys the row by an
+    attribute of the parameter, so the caller's call writes the caller's row.
+
+    `columns` are the columns it sets, each with where its value comes from: "attr:<name>" (that
+    attribute of the row: what the caller assigned to it), "param:<name>" (another argument of the
+    call), "constant:<text>" (a literal). `guards` are the WHERE's other conditions, from the same
+    sources (`AND state = :old`: a compare-and-swap). `checked`: who looks at its row count,
+    "helper" (the helper itself), "returned" (the helper hands it to its caller), "" (nobody)."""
+
+    param: str
+    table: str
+    columns: tuple[tuple[str, str], ...] = ()
+    guards: tuple[tuple[str, str, str], ...] = ()  # (column, op, source)
+    checked: str = ""
 
 
 @dataclass(frozen=True)
@@ -95,12 +119,14 @@ class FunctionSummary:
     # `self.status = s; self.save()`), each with where the value comes from: "param:<name>" (that
     # argument of the call), "constant:<text>" (a literal), "" (anything else).
     saves: tuple[tuple[str, str], ...] = ()
+    # The rows its parameters hold that it writes back by an UPDATE keyed by their attributes.
+    row_writes: tuple[RowWrite, ...] = ()
 
     @property
     def says_something(self) -> bool:
         return (
             self.returns is not None or self.yields is not None or self.opens_transaction or bool(self.acts) or bool(self.keys) or self.locks_rows
-            or bool(self.executes) or self.flushes or bool(self.saves)
+            or bool(self.executes) or self.flushes or bool(self.saves) or bool(self.row_writes)
         )  # fmt: skip
 
 

@@ -297,11 +297,14 @@ class Shard:
 
     def _keeps_more(self, item: _File) -> bool:
         """A file that imports a project function whose summary says something (or an instance of a
-        project class) and names it in code txlint did not interpret: the functions naming it can
+        project class, or a module holding such a function) and names it in code txlint did not interpret: the functions naming it can
         now operate through it, so the file is parsed again keeping them (`relevance` reads one
         file at a time)."""
         index = self.index
-        words = {word for word, target in self._cut_names(item) if index.summary_of(target) is not None or index.instance_class_of(target) is not None}
+        words = {
+            word for word, target in self._cut_names(item)
+            if index.summary_of(target) is not None or index.instance_class_of(target) is not None or index.summarises_under(target)
+        }  # fmt: skip
         if not words - set(item.words):
             return False
         item.words = tuple(sorted(set(item.words) | words))

@@ -47,14 +47,14 @@ from txlint.frontends.python.skeleton import Function, cuttable, first_line
 # `refresh_from_db()`, `atomic`, the transaction functions, the shortcuts; SQLAlchemy: a session (a
 # parameter named so, Flask's `db.session`, `Session(...)`, an annotation), `engine.begin()`, a statement
 # locking its rows; DB-API: a connection, a cursor, `execute`, autocommit, psycopg 3's `conn.transaction()`,
-# the asyncio drivers' fetch methods (asyncpg, `databases`), a pool's connection or its creation; caches: a client's library or type, Django's cache module, redis-py's `transaction(func, *keys)`, a
+# the asyncio drivers' fetch methods (asyncpg, `databases`), an application wrapper's own `fetchone(sql)`/`fetchall(sql)`, a pool's connection or its creation; caches: a client's library or type, Django's cache module, redis-py's `transaction(func, *keys)`, a
 # command only redis has (its receiver is a redis client, whatever it is called).
 FUNCTION_TRIGGERS = (
     ".objects", "_default_manager", "_base_manager", "save(", "refresh_from_db", "atomic", "set_autocommit",
     ".commit(", ".rollback(", "get_object_or_404", "get_list_or_404", "get_object(", "select_for_update",
     "sqlalchemy", "session", "Session", ".begin(", "begin_nested", "with_for_update",
     "connect(", "cursor", "execute", "autocommit", "transaction(",
-    "fetchrow", "fetchval", "fetch_one", "fetch_val", "fetch_all", "getconn", "create_pool",
+    "fetchrow", "fetchval", "fetchone(", "fetchall(", "fetch_one", "fetch_val", "fetch_all", "getconn", "create_pool",
     "redis", "Redis", "memcache", "core.cache", "BaseCache", "setnx", "setex", "psetex", "pexpire", "nx=True",
     "flask_caching", "flask_cache", "cache.get(", "cache.set(", "cache.add(", "cache.inc(", "cache.incr(", "cache.delete(",
 )  # fmt: skip

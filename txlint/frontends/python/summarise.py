@@ -18,8 +18,9 @@ from txlint.core.ir import Act, CacheKind, CacheOp, Commit, Insert, Read, RowOri
 from txlint.core.queries import expiries_after, takes_lock
 from txlint.core.summaries import FunctionSummary, KeyEffect, Returned, ReturnedKind
 from txlint.frontends.python.interpret.interpreter import FunctionInterpreter
-from txlint.frontends.python.interpret.values import Data, Fetched, Pair, Query, Row, Rows, Session, Value
+from txlint.frontends.python.interpret.values import Data, Fetched, Pair, Query, Record, Row, Rows, Session, Value
 from txlint.frontends.python.recognisers.sqlalchemy_sessions import SharedFlushes
+from txlint.frontends.python.summarise_rows import row_writes, value_source
 
 CONTEXT_MANAGERS = frozenset({"contextlib.contextmanager", "contextlib.asynccontextmanager"})
 
@@ -42,10 +43,12 @@ def summary(name: str, interpreter: FunctionInterpreter, path: str) -> FunctionS
         isinstance(op, Read) and op.lock is not None and op.evaluated and op.tx is None and not op.advisory and not op.autocommit for op in interpreter.table.ops
     )
     saves = _saves(interpreter, params)
+    records, record_ops = row_writes(interpreter, params)
     found = FunctionSummary(
-        name, _returns(interpreter), opens, database, _acts(interpreter, saves), keys=keys, params=params if keys or executes or saves else (), locks_rows=locks_rows,
+        name, _returns(interpreter), opens, database, _acts(interpreter, saves, record_ops), keys=keys,
+        params=params if keys or executes or saves or records else (), locks_rows=locks_rows,
         executes=executes, executes_with=executes_with, fetches=_fetches(interpreter) if executes else "", path=path, yields=yields, saves=saves,
-        flushes=interpreter.memo(SharedFlushes, SharedFlushes).seen,
+        flushes=interpreter.memo(SharedFlushes, SharedFlushes).seen, row_writes=records,
     )
     return found if found.says_something else None
 
@@ -107,28 +110,21 @@ def _saves(interpreter: FunctionInterpreter, params: tuple[str, ...]) -> tuple[t
         for assignment in op.assignments:
             if normalise_column(assignment.column) in checked:
                 continue
-            text = assignment.value.expression or ""
-            if text in params[1:]:
-                source = f"param:{text}"
-            elif assignment.value.kind is ValueKind.INDEPENDENT and not assignment.value.depends_on and _CONSTANT.fullmatch(text):
-                source = f"constant:{text}"
-            else:
-                source = ""
+            source = value_source(assignment.value, params)
             found[assignment.column] = source if found.get(assignment.column, source) == source else ""
     return tuple(found.items())
 
 
-# A literal, or a name of a constant (`Order.STATUS_PAID`, `REFUND.COMPLETE`).
-_CONSTANT = re.compile(r"""(-?\d+(\.\d+)?|'[^']*'|"[^"]*"|True|False|None|([A-Za-z_]\w*\.)*[A-Z][A-Z0-9_]*)""")
-
-
-def _acts(interpreter: FunctionInterpreter, saves: tuple[tuple[str, str], ...] = ()) -> str:
+def _acts(interpreter: FunctionInterpreter, saves: tuple[tuple[str, str], ...] = (), records: frozenset[int] = frozenset()) -> str:
     """What the function does that its caller's check may be guarding: the first write, insert or
     act it does itself, else the first of a function it calls (`refund()` calling the payment
     provider through `invoice.refund()`: the caller's check guards the refund all the same). Saving
-    columns of its own row (`saves`) is told to the caller as that write, not as an act."""
+    columns of its own row (`saves`), or writing back a record it is handed (`records`, the indices
+    of those UPDATEs), is told to the caller as that write, not as an act."""
     passed_on = ""
-    for op in interpreter.table.ops:
+    for index, op in enumerate(interpreter.table.ops):
+        if index in records:
+            continue
         if saves and isinstance(op, Write) and op.row is not None and op.row.origin is RowOrigin.PARAMETER and op.row.name == "self":
             continue
         if isinstance(op, (Write, Insert)) and not _RECORD_TABLES.search(op.table):
@@ -157,7 +153,12 @@ def _returns(interpreter: FunctionInterpreter) -> Returned | None:
 def _described(value: Value, interpreter: FunctionInterpreter) -> Returned | None:
     if isinstance(value, Row) and value.ref.origin is RowOrigin.READ:
         read = _read(interpreter, value.ref.read)
+        if read is not None and read.columns:  # a record fetched by SQL, handed on
+            return Returned(ReturnedKind.RECORD, value.table, read.lock, columns=read.columns)
         return Returned(ReturnedKind.ROW, value.table, read.lock if read is not None else None)
+    if isinstance(value, Record) and value.ref.origin is RowOrigin.READ:
+        read = _read(interpreter, value.ref.read)
+        return Returned(ReturnedKind.RECORD, read.table, read.lock, columns=read.columns or ("*",)) if read is not None else None
     if isinstance(value, Rows):
         read = _read(interpreter, value.read)
         return Returned(ReturnedKind.ROWS, value.table, read.lock if read is not None else None)

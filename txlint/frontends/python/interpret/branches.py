@@ -33,21 +33,22 @@ class Branches(Assignments):
         try:
             value = self.eval(test)
             comparisons = self._comparisons(test)
+            compared = self._comparisons(test, every=True)
         finally:
             self.fields_in_test = None
         results = value.results if isinstance(value, Data) else frozenset()
         core, positive = truth_of(test)
         truthy = None if isinstance(core, (cst.BooleanOperation, cst.Comparison)) else positive
-        return Condition(self.span(test), deps_of(value), comparisons, results=results, truthy=truthy)
+        return Condition(self.span(test), deps_of(value), comparisons, results=results, truthy=truthy, compared=compared if compared != comparisons else ())
 
-    def _comparisons(self, test: cst.BaseExpression) -> tuple[Comparison, ...]:
-        """`row.c == expr` / `expr != row.c` in a condition or in one of its `and`-ed parts, with the
-        other side's text."""
+    def _comparisons(self, test: cst.BaseExpression, *, every: bool = False) -> tuple[Comparison, ...]:
+        """`row.c == expr` / `expr != row.c` in a condition or in one of its `and`-ed parts (`every`:
+        its `or`-ed parts too), with the other side's text."""
         found: list[Comparison] = []
         stack = [test]
         while stack:
             part = stack.pop()
-            if isinstance(part, cst.BooleanOperation) and isinstance(part.operator, cst.And):
+            if isinstance(part, cst.BooleanOperation) and (every or isinstance(part.operator, cst.And)):
                 stack += [part.right, part.left]
             else:
                 found += self._comparison(part)

@@ -201,7 +201,7 @@ class Effects(InterpreterCore):
     def flush_rows(self, node: cst.CSTNode) -> None:
         """A unit-of-work flush: every row changed in memory is written back (its changed columns only)."""
         for ref, changes in list(self.state.rows.items()):
-            if changes.table is None:
+            if changes.table is None or self._fetched_record(ref):
                 continue
             assignments = self.take_pending(ref, None)
             if not assignments:
@@ -211,6 +211,11 @@ class Effects(InterpreterCore):
             self.emit(
                 Write(self.span(node), self.tx, changes.table, assignments, row=ref, guards=guards, result_checked=True if version else None)
             )
+
+    def _fetched_record(self, ref: RowRef) -> bool:
+        """A row read by SQL (its columns listed): a record no session tracks, written only by an UPDATE."""
+        read = self.table.ops[ref.read] if ref.origin is RowOrigin.READ and ref.read is not None and ref.read < len(self.table.ops) else None
+        return isinstance(read, Read) and bool(read.columns)
 
     # -- row counts ----------------------------------------------------------------------------
     def track_result(self, key: str, index: int) -> None:

@@ -29,6 +29,7 @@ from txlint.frontends.python.interpret.values import (
     Row,
     Rows,
     Value,
+    join_values,
 )
 from txlint.frontends.python.literals import text_value
 from txlint.frontends.python.tree import children
@@ -76,7 +77,18 @@ class Expressions(Effects):
                 return merge_data(Data(), handed)
         if isinstance(node, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
             return self._comprehension(node)
+        if isinstance(node, cst.IfExp):
+            return self._choice(node)
         return self._combine(node)
+
+    def _choice(self, node: cst.IfExp) -> Value:
+        """`Model.from_row(row) if row else None`: a fetched record or nothing is that record (a
+        function returning it returns the row); any other choice depends on all it reads."""
+        body, test, orelse = self.eval(node.body), self.eval(node.test), self.eval(node.orelse)  # in source order
+        chosen = join_values(body, orelse)
+        if isinstance(chosen, Record):
+            return chosen
+        return merge_data(merge_data(merge_data(Data(), body), test), orelse)
 
     def _comprehension(self, node: cst.ListComp | cst.SetComp | cst.GeneratorExp | cst.DictComp) -> Value:
         """`[p for p in qs if ...]` runs the query and keeps its rows (`Rows`, as `list(qs)` does); any

@@ -12,6 +12,7 @@ from txlint.frontends.python.recognisers.base import Recogniser
 from txlint.frontends.python.recognisers.cache import CacheRecogniser
 from txlint.frontends.python.recognisers.configured_locks import ConfiguredLocks
 from txlint.frontends.python.recognisers.dbapi_drivers import DbApiRecogniser
+from txlint.frontends.python.recognisers.dbapi_records import RecordModels
 from txlint.frontends.python.recognisers.django_orm import DjangoRecogniser
 from txlint.frontends.python.recognisers.django_views import DjangoViews
 from txlint.frontends.python.recognisers.project_calls import ProjectCalls
@@ -21,7 +22,9 @@ from txlint.frontends.python.recognisers.sqlalchemy_orm import SqlAlchemyRecogni
 # The project's own lock functions come first: a helper the user names is theirs, whatever library it
 # wraps; then the project's functions whose summaries say what they do (the callee is the project's).
 # SQLAlchemy Core comes before the ORM: it claims the engines, connections and `Table` statements,
-# and leaves sessions and models to the ORM.
+# and leaves sessions and models to the ORM. An object built from a fetched record is that record,
+# unless a library made it (a model class instantiated is a new row).
 RECOGNISERS: tuple[Recogniser, ...] = (
-    ConfiguredLocks(), ProjectCalls(), DjangoRecogniser(), DjangoViews(), SqlAlchemyCoreRecogniser(), SqlAlchemyRecogniser(), DbApiRecogniser(), CacheRecogniser(), Acts(),
+    ConfiguredLocks(), ProjectCalls(), DjangoRecogniser(), DjangoViews(), SqlAlchemyCoreRecogniser(), SqlAlchemyRecogniser(), DbApiRecogniser(), RecordModels(), CacheRecogniser(),
+    Acts(),
 )  # fmt: skip

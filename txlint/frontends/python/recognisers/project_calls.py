@@ -25,6 +25,7 @@ from txlint.frontends.python.recognisers.base import Recogniser, TxScope
 from txlint.frontends.python.recognisers.cache.syntax import key_text
 from txlint.frontends.python.recognisers.django_saves import on_new_instance
 from txlint.frontends.python.recognisers.project_names import labelled_arguments, mapped_method_summary, qualified, summary_called
+from txlint.frontends.python.recognisers.project_records import written_back
 
 
 class ProjectCalls(Recogniser):
@@ -47,6 +48,8 @@ class ProjectCalls(Recogniser):
             ctx.emit(Act(ctx.span(node), ctx.tx, what=f"`{_short(found.name)}()` {found.acts}", through=found.name))
         if found is not None and found.saves and isinstance(receiver, Row) and receiver.table and not overrides:
             _saved_by_method(ctx, node, receiver, found)
+        if found is not None and found.row_writes and not overrides:
+            written_back(ctx, node, found)
         given = found.returns or found.yields if found is not None else None  # a context manager: what `as` binds
         if found is None or given is None:
             return None
@@ -177,7 +180,7 @@ def _value(ctx: Context, node: cst.Call, returned: Returned, through: str) -> Va
     query = Query(returned.table, ctx.span(node), lock=returned.lock, api=returned.api, guards=returned.guards)
     if returned.kind is ReturnedKind.QUERY:
         return query
-    read = ctx.emit(Read(ctx.span(node), ctx.tx, returned.table, lock=returned.lock, through=through))
+    read = ctx.emit(Read(ctx.span(node), ctx.tx, returned.table, lock=returned.lock, through=through, columns=returned.columns))
     if returned.kind is ReturnedKind.ROWS:
         return Rows(read, returned.table)
     return ctx.row_from_read(read, returned.table)
