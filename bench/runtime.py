@@ -45,6 +45,7 @@ from sqlalchemy import Column, ForeignKey, Integer, String, create_engine, selec
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.pool import StaticPool
 
+from txlint.runtime.options import RuntimeOptions
 from txlint.runtime.sources.sqlalchemy_events import SQLAlchemyMonitor
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -136,7 +137,7 @@ def alternate(rounds: int, measure: Callable[[HookClock], Round], engine: Any) -
     the others, so what is measured is the steady state (statements parsed once, table schemas
     read once), not the monitor's start-up."""
     clock = HookClock()
-    monitor = SQLAlchemyMonitor(engine, "collect")
+    monitor = SQLAlchemyMonitor(engine, RuntimeOptions("collect"))
     monitor._listeners = [(target, name, clock.wrap(fn)) for target, name, fn in monitor._listeners]
     without: list[Round] = []
     watched: list[Round] = []

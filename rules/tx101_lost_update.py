@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 
 from txlint.core.ftypes import Severity, Span
 from txlint.core.index import normalise_column
-from txlint.core.ir import Assignment, Dependency, LockMode, Read, RowOrigin, RowRef, Unit, ValueKind, Write, in_order
+from txlint.core.ir import Assignment, Dependency, LockMode, Op, Read, RowOrigin, RowRef, Unit, ValueKind, Write, in_order
 from txlint.core.queries import callers_passing, cas_guards, holds_lock, same_row, writes_row_of
 from txlint.core.rule import RelatedSpan, Report, Rule, RuleContext, RuleDoc
 from txlint.core.summaries import Passed
@@ -16,6 +16,7 @@ class LostUpdate(Rule):
     code = "TX101"
     name = "lost-update"
     severity = Severity.ERROR
+    triggers = (Write,)  # at run time: judged when a trace sees one
     summary = "A value read without a row lock is changed in application code and written back to the same row."
     doc = RuleDoc(
         what_it_does=(
@@ -230,6 +231,11 @@ class LostUpdate(Rule):
         ),
     ]
 
+    @classmethod
+    def triggered_by(cls, op: Op) -> bool:
+        """A write whose value the trace linked to a value read (only then can it be a lost update)."""
+        return isinstance(op, Write) and any(a.value.kind is ValueKind.DERIVED for a in op.assignments)
+
     def check(self, unit: Unit, context: RuleContext) -> Iterable[Report]:
         for op in unit.ops:
             if not isinstance(op, Write) or _is_cas(op, context):
@@ -252,10 +258,10 @@ def _lost_update_by_key(unit: Unit, write: Write) -> Report | None:
                 continue
             if holds_lock(read, write, shared_counts=False) or (read.lock is not None and read.tx is None and read.lock_requires_transaction):
                 return None
-            return Report(
-                write.span,
+            return Report.about(
+                write,
                 f"`{write.table}.{assignment.column}` is computed from a value read without a row lock and written back",
-                (RelatedSpan(read.span, "read here without a row lock" if read.lock is None else _lock_problem(read)),),
+                (RelatedSpan.about(read, "read here without a row lock" if read.lock is None else _lock_problem(read)),),
             )
     return None
 
@@ -304,10 +310,10 @@ def _lost_update(unit: Unit, write: Write, context: RuleContext) -> Report | Non
         return None
     if read.lock is not None and read.tx is None and read.lock_requires_transaction:
         return None  # the lock call itself fails outside a transaction: TX109 says so
-    return Report(
-        write.span,
+    return Report.about(
+        write,
         f"{fields} is read without a row lock and written back",
-        (RelatedSpan(read.span, "read here without a row lock" if read.lock is None else _lock_problem(read)),),
+        (RelatedSpan.about(read, "read here without a row lock" if read.lock is None else _lock_problem(read)),),
     )
 
 

@@ -14,6 +14,7 @@ class LockOnWrongTable(Rule):
     code = "TX103"
     name = "lock-on-wrong-table"
     severity = Severity.ERROR
+    triggers = (Write,)  # at run time: judged when a trace sees one
     summary = "The transaction takes row locks, but only on tables other than the one it reads, decides on and writes."
     doc = RuleDoc(
         what_it_does=(
@@ -104,10 +105,10 @@ class LockOnWrongTable(Rule):
             if any(table in locked or parents.get(table) in locked for table in core):
                 continue
             _table, write = next(iter(core.items()))
-            yield Report(
-                locks[0].span,
+            yield Report.about(
+                locks[0],
                 f"the transaction locks `{locks[0].table}` but decides on and writes `{write.table}`, which no lock covers",
-                (RelatedSpan(write.span, f"`{write.table}` is written here"),),
+                (RelatedSpan.about(write, f"`{write.table}` is written here"),),
             )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from txlint.core.ftypes import Severity
-from txlint.core.ir import Commit, Exit, Unit
+from txlint.core.ir import Commit, Discard, DiscardCause, Exit, Unit
 from txlint.core.rule import RelatedSpan, Report, Rule, RuleContext, RuleDoc
 
 
@@ -13,6 +13,7 @@ class UnbalancedTransaction(Rule):
     code = "TX104"
     name = "unbalanced-transaction"
     severity = Severity.ERROR
+    triggers = (Discard,)  # at run time: judged when a trace sees one
     summary = "A transaction the function ends by hand is committed on some paths and left open on others."
     doc = RuleDoc(
         what_it_does=(
@@ -194,6 +195,7 @@ class UnbalancedTransaction(Rule):
     ]
 
     def check(self, unit: Unit, context: RuleContext) -> Iterable[Report]:
+        yield from _discarded(unit)
         # Ownership (clarification 7): the function itself commits on some path. A rollback alone
         # is most often error recovery on a session the caller owns and commits.
         if not any(isinstance(op, Commit) for op in unit.ops):
@@ -206,3 +208,20 @@ class UnbalancedTransaction(Rule):
                     "the transaction is committed on another path but left open here (neither commit nor rollback)",
                     (RelatedSpan(op.open_since, "uncommitted work since here"),),
                 )
+
+
+DISCARDED = {
+    DiscardCause.RELEASED: "the connection is handed back with its transaction open: its uncommitted writes are rolled back",
+    DiscardCause.CLOSED: "the session is closed without commit or rollback: its uncommitted writes are rolled back",
+}
+
+
+def _discarded(unit: Unit) -> Iterable[Report]:
+    """What a trace sees: a transaction that wrote was ended by its connection's release or its
+    session's close, which rolled the writes back; the code never committed or rolled back."""
+    for op in unit.ops:
+        if not isinstance(op, Discard):
+            continue
+        first = unit.ops[op.first_write] if op.first_write is not None else None
+        related = (RelatedSpan.about(first, f"first uncommitted write ({op.writes} in all)"),) if first is not None else ()
+        yield Report.about(op, DISCARDED[op.cause], related)

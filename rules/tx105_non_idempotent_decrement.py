@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from txlint.core.ftypes import Severity
 from txlint.core.index import ProjectIndex, normalise_column
-from txlint.core.ir import Condition, Dependency, Insert, RowOrigin, RowRef, Unit, ValueKind, Write
+from txlint.core.ir import Commit, Condition, Dependency, Insert, RowOrigin, RowRef, Unit, ValueKind, Write
 from txlint.core.queries import decrements, holds_lock, in_same_transaction, same_row, state_guards, transitions, writes_row_of
 from txlint.core.rule import Report, Rule, RuleContext, RuleDoc
 
@@ -15,6 +15,7 @@ class NonIdempotentDecrement(Rule):
     code = "TX105"
     name = "non-idempotent-decrement"
     severity = Severity.WARNING
+    triggers = (Commit,)  # at run time: judged when a trace sees one
     summary = "An in-database decrement of a money-like column that a retry of the same request applies again."
     doc = RuleDoc(
         what_it_does=(
@@ -46,7 +47,10 @@ class NonIdempotentDecrement(Rule):
             "An idempotency check made by the caller, in another function, is not seen. A gate read from "
             "`RETURNING` rows (`cur.fetchone() is None` after `INSERT ... ON CONFLICT DO NOTHING RETURNING id`) "
             "is not followed; test `cur.rowcount` instead, or suppress the finding. The runtime analyser "
-            "does not see data-modifying CTEs as gates."
+            "does not see data-modifying CTEs as gates. A plain insert in the same transaction into a "
+            "table no schema of the project declares (no model, no DDL; at run time, no table the "
+            "analyser was taught) may be the idempotency key: without evidence, the decrement is not "
+            "reported."
         ),
     )
     INVALID = [
@@ -150,7 +154,7 @@ class NonIdempotentDecrement(Rule):
             if _gated(unit, position, op, context):
                 continue
             columns = ", ".join(f"`{op.table}.{a.column}`" for a, _ in found)
-            yield Report(op.span, f"decrement of {columns} is applied again when the request is retried")
+            yield Report.about(op, f"decrement of {columns} is applied again when the request is retried")
 
 
 def _idempotency_key(insert: Insert, index: ProjectIndex) -> bool:
@@ -162,7 +166,9 @@ def _idempotency_key(insert: Insert, index: ProjectIndex) -> bool:
     unique = bool(insert.columns) and index.is_unique(insert.table, insert.columns)
     if insert.on_conflict or insert.checked_first:
         return insert.outcome_read is None and (insert.on_conflict or unique)
-    return unique
+    # A plain insert into a table no schema of the project declares may well be the key: its
+    # constraints are unknown, and without evidence the decrement is not reported.
+    return unique or not index.knows_table(insert.table)
 
 
 def _gated(unit: Unit, position: int, decrement: Write, context: RuleContext) -> bool:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from txlint.core.ftypes import Severity
 from txlint.core.index import normalise_column
-from txlint.core.ir import Delta, Guard, Unit, Write
+from txlint.core.ir import Delta, Guard, Op, Unit, Write
 from txlint.core.queries import decrements
 from txlint.core.rule import Report, Rule, RuleContext, RuleDoc
 
@@ -15,6 +15,7 @@ class UnguardedDecrement(Rule):
     code = "TX106"
     name = "unguarded-decrement"
     severity = Severity.WARNING
+    triggers = (Write,)  # at run time: judged when a trace sees one
     summary = "An in-database decrement of a money-like column without a lower-bound guard or constraint."
     doc = RuleDoc(
         what_it_does=(
@@ -61,6 +62,11 @@ class UnguardedDecrement(Rule):
         "BEGIN;\nUPDATE events SET seats = seats - 1 WHERE id = 7 AND seats > 0;\nCOMMIT;\n",
     ]
 
+    @classmethod
+    def triggered_by(cls, op: Op) -> bool:
+        """A write that subtracts from a column in the database."""
+        return isinstance(op, Write) and any(a.value.delta is not None and a.value.delta.sign == "-" for a in op.assignments)
+
     def check(self, unit: Unit, context: RuleContext) -> Iterable[Report]:
         index = context.index
         configured = {c.lower() for c in context.config.non_negative_columns}
@@ -73,7 +79,7 @@ class UnguardedDecrement(Rule):
                     continue
                 if index.is_non_negative(op.table, column) or any(_bounds(g, delta) for g in op.guards):
                     continue
-                yield Report(op.span, f"`{op.table}.{column}` is decremented with no lower bound: it can go negative")
+                yield Report.about(op, f"`{op.table}.{column}` is decremented with no lower bound: it can go negative")
 
 
 def _bounds(guard: Guard, delta: Delta) -> bool:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from txlint.core.ftypes import Severity
 from txlint.core.index import normalise_column
-from txlint.core.ir import Guard, RowOrigin, Unit, ValueKind, Write
+from txlint.core.ir import Guard, Op, RowOrigin, Unit, ValueKind, Write
 from txlint.core.queries import is_foreign_key, is_row_value, is_state_column, is_version_column, not_a_cas, written_columns
 from txlint.core.rule import Report, Rule, RuleContext, RuleDoc
 
@@ -15,6 +15,7 @@ class ValueCas(Rule):
     code = "TX107"
     name = "value-cas"
     severity = Severity.WARNING
+    triggers = (Write,)  # at run time: judged when a trace sees one
     summary = "A compare-and-swap UPDATE guards on the old value of the column it writes instead of a version."
     doc = RuleDoc(
         what_it_does=(
@@ -110,6 +111,11 @@ class ValueCas(Rule):
         ),
     ]
 
+    @classmethod
+    def triggered_by(cls, op: Op) -> bool:
+        """A write whose condition compares a column with a value the trace linked to a read."""
+        return isinstance(op, Write) and any(g.value.kind is ValueKind.DERIVED for g in op.guards)
+
     def check(self, unit: Unit, context: RuleContext) -> Iterable[Report]:
         index = context.index
         monotonic = {c.lower() for c in context.config.monotonic_columns}
@@ -129,7 +135,7 @@ class ValueCas(Rule):
                 if is_foreign_key(op.table, guard.column, index) or not_a_cas(op, guard, index) or _repointed(op, guard):
                     continue  # a reference re-pointed or detached, a date, a kept minimum: no ABA to fear (clarification 20)
                 if guard.value.kind is ValueKind.DERIVED and any(d.row.origin is RowOrigin.READ for d in guard.value.depends_on):
-                    yield Report(op.span, f"`{op.table}.{guard.column}` is compared with its old value (ABA): compare a version column instead")
+                    yield Report.about(op, f"`{op.table}.{guard.column}` is compared with its old value (ABA): compare a version column instead")
                     break
 
 

@@ -6,15 +6,16 @@ from collections.abc import Iterable
 
 from txlint.core.ftypes import Severity
 from txlint.core.index import ProjectIndex, normalise_column
-from txlint.core.ir import Guard, Unit, Write
+from txlint.core.ir import Commit, Guard, Insert, Matched, Unit, Write
 from txlint.core.queries import cas_guards, not_a_cas, written_columns
-from txlint.core.rule import Report, Rule, RuleContext, RuleDoc
+from txlint.core.rule import RelatedSpan, Report, Rule, RuleContext, RuleDoc
 
 
 class UncheckedCas(Rule):
     code = "TX108"
     name = "unchecked-cas"
     severity = Severity.ERROR
+    triggers = (Commit,)  # at run time: judged when a trace sees one
     summary = "A conditional (compare-and-swap) UPDATE whose affected-row count is never checked."
     doc = RuleDoc(
         what_it_does=(
@@ -110,10 +111,37 @@ class UncheckedCas(Rule):
         index = context.index
         for op in unit.ops:
             if isinstance(op, Write) and op.result_checked is False and _one_row(op, index):
-                guards = [g for g in cas_guards(op, context.config) if not not_a_cas(op, g, index) and not _the_key(op, g, index)]
-                if guards:
-                    columns = ", ".join(f"`{op.table}.{g.column}`" for g in guards)
-                    yield Report(op.span, f"conditional update on {columns}: its affected-row count is never checked")
+                columns = _guarded_columns(op, context)
+                if columns:
+                    yield Report.about(op, f"conditional update on {columns}: its affected-row count is never checked")
+        yield from _failed_and_committed(unit, context)
+
+
+def _guarded_columns(write: Write, context: RuleContext) -> str:
+    """The columns a one-row update compares with what it expects (its CAS), for a message; "" when none."""
+    guards = [g for g in cas_guards(write, context.config) if not not_a_cas(write, g, context.index) and not _the_key(write, g, context.index)]
+    return ", ".join(f"`{write.table}.{g.column}`" for g in guards)
+
+
+def _failed_and_committed(unit: Unit, context: RuleContext) -> Iterable[Report]:
+    """What a trace sees: a compare-and-swap matched no row (it lost), and its transaction went on
+    to write and then committed, as if it had won. A check of the row count would have stopped it."""
+    for position, op in enumerate(unit.ops):
+        if not isinstance(op, Matched) or op.rows != 0:
+            continue
+        cas = unit.ops[op.write]
+        if not isinstance(cas, Write) or not _one_row(cas, context.index):
+            continue
+        columns = _guarded_columns(cas, context)
+        later = unit.ops[position + 1 :]
+        wrote = next((o for o in later if isinstance(o, (Write, Insert))), None)
+        commit = next((o for o in later if isinstance(o, Commit)), None)
+        if columns and wrote is not None and commit is not None:
+            yield Report.about(
+                cas,
+                f"conditional update on {columns} matched no row, and the transaction still went on to write and commit",
+                (RelatedSpan.about(wrote, "the transaction went on to write here"), RelatedSpan.about(commit, "and committed here")),
+            )
 
 
 def _the_key(write: Write, guard: Guard, index: ProjectIndex) -> bool:

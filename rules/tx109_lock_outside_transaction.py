@@ -14,6 +14,7 @@ class LockOutsideTransaction(Rule):
     code = "TX109"
     name = "lock-outside-transaction"
     severity = Severity.ERROR
+    triggers = (Read,)  # at run time: judged when a trace sees one
     summary = "A row lock is requested outside any transaction, so it is released as soon as the statement ends."
     doc = RuleDoc(
         what_it_does=(
@@ -110,7 +111,7 @@ class LockOutsideTransaction(Rule):
             if not (isinstance(op, Read) and op.lock is not None and op.evaluated) or op.advisory:
                 continue  # session-level advisory locks are meant for autocommit; which kind it is is not known
             if op.autocommit:
-                yield Report(op.span, f"row lock on `{op.table}` taken in autocommit mode: it is released when the statement ends")
+                yield Report.about(op, f"row lock on `{op.table}` taken in autocommit mode: it is released when the statement ends")
             elif op.tx is None and unit.transactions:
                 begin = unit.transactions[0].span
                 yield Report(

@@ -58,10 +58,9 @@ def line_of(fn: Callable[..., Any], marker: str) -> int:
 def account_model(table: str) -> Any:
     """A fresh declarative `Account(id, balance)` mapped to `table`."""
     from sqlalchemy import Column, Integer
-    from sqlalchemy.orm import DeclarativeBase
+    from sqlalchemy.orm import declarative_base  # SQLAlchemy 1.4 and 2.x alike
 
-    class Base(DeclarativeBase):
-        pass
+    Base: Any = declarative_base()
 
     class Account(Base):
         __tablename__ = table

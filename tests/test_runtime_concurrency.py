@@ -156,11 +156,12 @@ def test_32_threads_on_dbapi_connections_keep_their_findings_apart(pg_rows: str,
     psycopg = pytest.importorskip("psycopg")
     from sqlalchemy.engine import make_url
 
+    from txlint.runtime.options import RuntimeOptions
     from txlint.runtime.sources.dbapi_wrapper import DBAPIMonitor
 
     url = make_url(POSTGRES_URL)
     made = workers(tmp_path, DBAPI_WORKER, THREADS)
-    monitor = DBAPIMonitor("collect", dialect="postgres")
+    monitor = DBAPIMonitor(RuntimeOptions("collect"), dialect="postgres")
     barrier = threading.Barrier(THREADS)
 
     def thread(n: int) -> None:

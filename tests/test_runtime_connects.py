@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from runtime_support import MARIADB_URL, POSTGRES_URL, unavailable
+from txlint.runtime.options import RuntimeOptions
 from txlint.runtime.sources.dbapi_wrapper import DBAPIMonitor, MonitoredConnection
 from txlint.runtime.sources.driver_connects import ConnectHooks
 
@@ -22,7 +23,7 @@ def hooks() -> Any:
         from txlint.runtime.sources import drivers
 
         dialect = drivers.dialect_of(connection) or "postgres"
-        return monitors.setdefault(dialect, DBAPIMonitor("collect", dialect=dialect)).wrap(connection)
+        return monitors.setdefault(dialect, DBAPIMonitor(RuntimeOptions("collect"), dialect=dialect)).wrap(connection)
 
     installed = ConnectHooks(wrap).install()
     yield installed, monitors

@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 
 from runtime_support import MARIADB_URL, POSTGRES_URL, line_of, unavailable, unique_name
 from txlint.runtime import TransactionSafetyError
+from txlint.runtime.options import RuntimeOptions
 from txlint.runtime.sources.dbapi_wrapper import DBAPIMonitor, MonitoredConnection, wrap
 
 
@@ -144,7 +145,7 @@ def pg() -> Any:
     raw.execute(f"CREATE TABLE {table} (id int PRIMARY KEY, balance int, status text)")
     raw.execute(f"INSERT INTO {table} VALUES (1, 100, 'paid')")
     raw.commit()
-    monitor = DBAPIMonitor("collect", dialect="postgres")
+    monitor = DBAPIMonitor(RuntimeOptions("collect"), dialect="postgres")
     yield monitor, raw, table
     raw.rollback()
     raw.autocommit = True

@@ -91,6 +91,36 @@ def test_database_decrement_with_a_bound_is_only_tx105(shop: Any) -> None:
     assert codes(monitor) == ["TX105"]
 
 
+def test_decrement_gated_by_a_status_transition_of_its_transaction_is_not_tx105(shop: Any) -> None:
+    from django.db import transaction
+    from django.db.models import F
+
+    from txlint.runtime.sources.django_connections import watch
+
+    Account, Order, _ = shop  # noqa: N806
+
+    def pay(order_id: int) -> bool:
+        with transaction.atomic():
+            if not Order.objects.filter(pk=order_id, status="pending").update(status="paid"):
+                return False  # a retry stops here: the order has moved on
+            Account.objects.filter(pk=1, balance__gte=10).update(balance=F("balance") - 10)
+            return True
+
+    def pay_ungated() -> None:
+        with transaction.atomic():
+            Order.objects.filter(pk=1).update(status="paying")  # no transition (no condition): nothing gates the debit
+            Account.objects.filter(pk=1, balance__gte=10).update(balance=F("balance") - 10)
+
+    Order.objects.create(id=2, status="pending")
+    with watch(mode="collect") as monitor:
+        assert pay(2) is True
+        assert pay(2) is False  # the retry
+    assert monitor.findings == []
+    with watch(mode="collect") as monitor:
+        pay_ungated()
+    assert codes(monitor) == ["TX105"]
+
+
 def test_cas_that_lost_then_writes_and_commits_is_tx108(shop: Any) -> None:
     from django.db import transaction
 

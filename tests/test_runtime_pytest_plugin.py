@@ -1,5 +1,7 @@
 """The pytest plugin: inactive by default; `--txlint-runtime` fails (or warns on) tests whose code
-produces findings; the `txlint_monitor` fixture for targeted use.
+produces findings, lists them in a `txlint runtime` section of the terminal summary and keeps a
+failure's traceback to the application's frames; the option's spellings; the `txlint_monitor`
+fixture for targeted use.
 
 Every inner run is a subprocess, as a user's run is: an in-process run would share (and, at its
 end, prune) this process's imported modules, the drivers' patched `connect` and Django's settings."""
@@ -218,7 +220,9 @@ def test_lost_update(engine):
     # -rN: no short summary, which repeats the message (in full when CI is set, cut to the terminal's width otherwise).
     result = pytester.runpytest_subprocess("--txlint-runtime", "-p", "no:cacheprovider", "-rN")
     result.assert_outcomes(passed=1, failed=1)
-    assert result.stdout.str().count("TX101 [lost-update]") == 1  # one report, not one per source
+    failures, summary = _failures_and_summary(result.stdout.str())
+    assert failures.count("TX101 [lost-update]") == 1  # one report, not one per source
+    assert summary.count("TX101 [lost-update]") == 1
 
 
 DJANGO_CONFTEST = '''
@@ -288,6 +292,7 @@ def test_raise_mode_watches_django_once_it_is_configured(pytester: pytest.Pytest
     assert f"test_app.py:{save_line}: TX101 [lost-update]" in output
     assert "TX104 [unbalanced-transaction]" in output
     assert "FAILED test_app.py::test_locked_is_clean" not in output
+    assert "django/db/" not in output  # the failures show the application's frames, not Django's
 
 
 def test_txlint_monitor_fixture_watches_django_too(pytester: pytest.Pytester) -> None:
@@ -309,8 +314,199 @@ def test_targeted(txlint_monitor):
 def test_option_rejects_unknown_modes(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_app="def test_nothing():\n    pass\n")
     result = pytester.runpytest_subprocess("--txlint-runtime=loud")
-    assert result.ret != 0
-    assert "invalid choice" in result.stderr.str()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "--txlint-runtime" in result.stderr.str() and "'loud'" in result.stderr.str()
+
+
+ONE_LOST_UPDATE = APP + "\n\ndef test_lost_update(engine):\n    withdraw(engine)\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "mode"),
+    [
+        (["--txlint-runtime", "tests"], "raise"),  # the flag never takes the path after it for its value
+        (["tests", "--txlint-runtime"], "raise"),
+        (["--txlint-runtime=raise", "tests"], "raise"),
+        (["--txlint-runtime=warn", "tests"], "warn"),
+        (["tests", "--txlint-runtime=warn"], "warn"),
+        (["--txlint-runtime", "tests/test_app.py::test_lost_update"], "raise"),
+        (["tests"], None),
+    ],
+)
+def test_option_spellings(pytester: pytest.Pytester, args: list[str], mode: str | None) -> None:
+    pytester.mkpydir("tests")
+    pytester.path.joinpath("tests", "test_app.py").write_text(ONE_LOST_UPDATE, encoding="utf-8")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
+    if mode == "raise":
+        result.assert_outcomes(failed=1)
+    else:
+        result.assert_outcomes(passed=1, warnings=1 if mode == "warn" else 0)
+    output = result.stdout.str()
+    assert (f"(mode={mode})" in output) == (mode is not None)  # the report header says it is on, and how
+
+
+def test_option_in_pytest_addopts(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytester.makepyfile(test_app=ONE_LOST_UPDATE)
+    monkeypatch.setenv("PYTEST_ADDOPTS", "--txlint-runtime=warn")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, warnings=1)
+
+
+def test_a_mode_after_a_space_is_refused_with_the_spelling_that_works(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_app=ONE_LOST_UPDATE)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--txlint-runtime", "warn")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "write --txlint-runtime=warn" in result.stderr.str()
+
+
+def _failures_and_summary(output: str) -> tuple[str, str]:
+    """The run's output before the `txlint runtime` section, and the section itself."""
+    head, marker, tail = output.partition(" txlint runtime ===")
+    assert marker, "no txlint runtime section"
+    return head, tail.split("short test summary info")[0]
+
+
+SUMMARY_APP = APP + '''
+
+def test_lost_update(engine):
+    withdraw(engine)
+
+def test_lost_update_again(engine):
+    withdraw(engine)
+
+def test_caught(engine):
+    try:
+        withdraw(engine)
+    except Exception:
+        pass
+
+def test_locked_is_clean(engine):
+    withdraw(engine, locked=True)
+
+def test_connection_returned_dirty(engine):
+    conn = engine.connect()
+    conn.execute(text("UPDATE accounts SET balance = 0 WHERE id = 1"))
+    conn.close()
+'''
+
+
+@pytest.mark.parametrize("mode", ["raise", "warn"])
+def test_terminal_summary_lists_each_finding_once_with_the_tests_that_hit_it(pytester: pytest.Pytester, mode: str) -> None:
+    pytester.makepyfile(test_app=SUMMARY_APP)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--txlint-runtime={mode}")
+    if mode == "raise":
+        result.assert_outcomes(passed=1, failed=4)
+    else:
+        result.assert_outcomes(passed=5, warnings=4)
+    _, summary = _failures_and_summary(result.stdout.str())
+    lines = [line.rstrip() for line in summary.splitlines()]
+    app = APP.lstrip("\n").splitlines()
+    commit, read = 1 + app.index("        session.commit()"), 1 + app.index("        account = session.get(Account, 1, with_for_update=locked)")
+    first = lines.index(next(line for line in lines if line.startswith(f"test_app.py:{commit}: TX101 [lost-update]")))
+    assert lines[first + 1] == f"    test_app.py:{commit}: SQL: UPDATE accounts SET balance=? WHERE accounts.id = ?"
+    assert lines[first + 2].startswith(f"    test_app.py:{read}: read here without a row lock: SELECT")
+    assert lines[first + 3] == "    hit by 3 tests: test_app.py::test_lost_update, test_app.py::test_lost_update_again, test_app.py::test_caught"
+    assert lines[first + 4] == "    why it is a bug and how to fix it: txlint explain TX101"
+    assert sum(line.startswith("test_app.py:") for line in lines) == 2  # TX101 once, TX104 once
+    assert any(line.startswith("    hit by 1 test: test_app.py::test_connection_returned_dirty") for line in lines)
+    assert "    why it is a bug and how to fix it: txlint explain TX104" in lines
+    outcome = "those tests failed" if mode == "raise" else "reported only, no test failed for them"
+    assert f"txlint runtime: 2 findings (TX101: 1, TX104: 1) in 4 of 5 tests (mode={mode}: {outcome})" in lines
+
+
+def test_terminal_summary_names_the_phase_of_a_teardown_finding(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_app=APP + '''
+
+@pytest.fixture
+def leaky(engine):
+    yield
+    conn = engine.connect()
+    conn.execute(text("UPDATE accounts SET balance = 0 WHERE id = 1"))
+    conn.close()
+
+def test_fine(leaky):
+    pass
+''')
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--txlint-runtime=warn")
+    result.assert_outcomes(passed=1, warnings=1)
+    _, summary = _failures_and_summary(result.stdout.str())
+    assert "    hit by 1 test: test_app.py::test_fine (teardown)" in summary
+    assert "txlint runtime: 1 finding (TX104: 1) in 1 of 1 test (mode=warn" in summary
+
+
+def test_terminal_summary_of_a_clean_run(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_app=APP + "\n\ndef test_locked_is_clean(engine):\n    withdraw(engine, locked=True)\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--txlint-runtime")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*= txlint runtime =*", "txlint runtime: no transaction-safety findings in 1 test (mode=raise)"])
+
+
+def test_no_summary_without_the_option(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_app=ONE_LOST_UPDATE)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    assert "txlint runtime" not in result.stdout.str()
+
+
+def test_a_failure_in_raise_mode_shows_the_application_frames(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_app=ONE_LOST_UPDATE)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--txlint-runtime", "-rN")
+    result.assert_outcomes(failed=1)
+    failures, _ = _failures_and_summary(result.stdout.str())
+    failure = failures.split(" test_lost_update ")[-1]
+    assert "/sqlalchemy/" not in failure and "txlint/runtime" not in failure and "pluggy" not in failure
+    assert ">       withdraw(engine)" in failure and ">           session.commit()" in failure  # the test, then the application's line
+    assert "E           txlint.runtime.findings.TransactionSafetyError: test_app.py:" in failure
+    assert "E           why it is a bug and how to fix it: txlint explain TX101" in failure
+    assert len(failure.splitlines()) < 40, failure  # it was about 100 lines of SQLAlchemy's flush
+    full = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--txlint-runtime", "-rN", "--full-trace")
+    assert "sqlalchemy/orm/session.py" in full.stdout.str()  # asked for: every frame
+
+
+def test_a_test_failing_for_another_reason_shows_its_findings_too(pytester: pytest.Pytester) -> None:
+    # A web framework's test client turns the TransactionSafetyError into a 500; the test's assertion fails.
+    pytester.makepyfile(test_app=APP + '''
+
+def test_answered_500(engine):
+    try:
+        withdraw(engine)
+        status = 200
+    except Exception:
+        status = 500
+    assert status == 200
+''')
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--txlint-runtime", "-rN")
+    result.assert_outcomes(failed=1)
+    failures, _ = _failures_and_summary(result.stdout.str())
+    assert "AssertionError" in failures
+    after = failures.split("- txlint runtime findings -")[1]
+    assert "TX101 [lost-update]" in after and "txlint explain TX101" in after
+
+
+def test_a_test_s_own_raise_mode_monitor_gets_the_concise_failure_too(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_app=APP + '''
+
+def test_watched_here(engine):
+    from txlint.runtime import watch
+    with watch(engine, mode="raise"):
+        withdraw(engine)
+''')
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rN")
+    result.assert_outcomes(failed=1)
+    output = result.stdout.str()
+    assert "sqlalchemy/orm" not in output and "txlint explain TX101" in output
+    assert "txlint runtime ===" not in output  # no summary: the plugin was not asked for
+
+
+def test_summary_under_xdist_comes_from_the_workers(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("xdist")
+    pytester.makepyfile(test_app=SUMMARY_APP)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "--txlint-runtime=warn")
+    result.assert_outcomes(passed=5)
+    _, summary = _failures_and_summary(result.stdout.str())
+    assert "    hit by 3 tests: " in summary
+    assert "txlint runtime: 2 findings (TX101: 1, TX104: 1) in 4 of 5 tests (mode=warn" in summary
+    assert result.stdout.str().count(" txlint runtime ===") == 1
 
 
 def test_plugin_module_imports_nothing_heavy() -> None:

@@ -1,12 +1,16 @@
-"""The lock request read from SQLAlchemy's compiled statement, on every supported minor version.
+"""The SQLAlchemy source on every supported minor version: lock requests, check-ins, sessions.
 
 SQLite drops `FOR UPDATE` from the SQL, so `watch()` reads `with_for_update()`
 from `context.compiled.statement`'s `_for_update_arg`, which is private in
-SQLAlchemy. pyproject accepts SQLAlchemy>=2.0,<3: each minor in
+SQLAlchemy; SQLAlchemy 1.4's pool `reset` event hands over the pool's proxy and
+no reset state (`sqlalchemy_events._legacy_reset`). pyproject accepts
+SQLAlchemy>=1.4,<3 (an application pinned to 1.4 keeps it): each minor in
 `SUPPORTED_MINORS` is installed with pip into a folder of its own (kept in
 pytest's cache, or the temporary folder, between runs) and a small script runs
 against it in a subprocess: a locked read-then-write must be clean, an
-unlocked one TX101. A failed install skips, except under `CI=true`.
+unlocked one TX101; a connection closed with its transaction open TX104, one
+rolled back first clean; every connection's state dropped at check-in. A failed
+install skips, except under `CI=true`.
 """
 
 from __future__ import annotations
@@ -24,22 +28,19 @@ sqlalchemy = pytest.importorskip("sqlalchemy")
 
 from runtime_support import unavailable  # noqa: E402
 
-SUPPORTED_MINORS = ("2.0", "2.1")  # every minor pyproject's SQLAlchemy>=2.0,<3 admits that exists
+SUPPORTED_MINORS = ("1.4", "2.0", "2.1")  # every minor pyproject's SQLAlchemy>=1.4,<3 admits that exists
 
 SCRIPT = r'''
 import json
 
 import sqlalchemy
-from sqlalchemy import Column, Integer, MetaData, Table, create_engine, select, update
-from sqlalchemy.orm import DeclarativeBase, Session
-from sqlalchemy.pool import StaticPool
+from sqlalchemy import Column, Integer, MetaData, Table, create_engine, select, text, update
+from sqlalchemy.orm import Session, declarative_base
 
 from txlint.runtime import watch
 from txlint.runtime.sources.sqlalchemy_events import _lock_request
 
-
-class Base(DeclarativeBase):
-    pass
+Base = declarative_base()  # the spelling 1.4 and 2.x share
 
 
 class Account(Base):
@@ -49,7 +50,7 @@ class Account(Base):
 
 
 stock = Table("stock", MetaData(), Column("id", Integer, primary_key=True), Column("balance", Integer))
-engine = create_engine("sqlite://", poolclass=StaticPool)
+engine = create_engine("sqlite:///shop.db")  # 1.4: a legacy (not `future=True`) engine, as old applications make
 Base.metadata.create_all(engine)
 stock.metadata.create_all(engine)
 with Session(engine) as session, session.begin():
@@ -71,17 +72,45 @@ def core(locked):
         conn.execute(update(stock).where(stock.c.id == 1).values(balance=balance - 10))
 
 
+def closed_open(rolled_back):
+    conn = engine.connect()
+    transaction = conn.begin()
+    conn.execute(text("UPDATE stock SET balance = 0 WHERE id = 1"))
+    if rolled_back:
+        transaction.rollback()
+    conn.close()
+
+
+def session_closed(committed):
+    session = Session(engine)
+    session.execute(text("UPDATE stock SET balance = 0 WHERE id = 1"))
+    if committed:
+        session.commit()
+    session.close()
+
+
+def statement_outside_a_transaction(_):
+    # 1.4 without future=True commits a DML statement by itself; 2.x leaves it open: close() rolls it back.
+    conn = engine.connect()
+    conn.execute(text("UPDATE stock SET balance = 1 WHERE id = 1"))
+    conn.close()
+
+
 result = {
     "version": sqlalchemy.__version__,
     "sql": str(select(stock).with_for_update().compile(engine)),
     "lock_request": [_lock_request(select(stock)), _lock_request(select(stock).with_for_update()),
                      _lock_request(select(stock).with_for_update(read=True)), _lock_request(update(stock).values(balance=1))],
 }
-for name, fn in (("orm", orm), ("core", core)):
-    for locked in (True, False):
+cases = [("orm", orm, ("locked", "unlocked")), ("core", core, ("locked", "unlocked")),
+         ("close", closed_open, ("rolled back", "open")), ("session", session_closed, ("committed", "open")),
+         ("outside", statement_outside_a_transaction, ("",))]
+for name, fn, variants in cases:
+    for variant in variants:
         with watch(engine, mode="collect") as monitor:
-            fn(locked)
-        result[f"{name} {'locked' if locked else 'unlocked'}"] = sorted(f.code for f in monitor.findings) + ["errors"] * monitor.errors
+            fn(variant in ("locked", "rolled back", "committed"))
+        left = monitor.analyser.connections()  # every state dropped when its connection went back
+        result[f"{name} {variant}".strip()] = sorted(f.code for f in monitor.findings) + ["errors"] * monitor.errors + ["kept"] * left
 print(json.dumps(result))
 '''
 
@@ -136,3 +165,6 @@ def test_lock_request_read_from_the_compiled_statement(minor: str, request: pyte
     assert result["lock_request"] == [None, "exclusive", "share", None]
     assert result["orm locked"] == [] and result["core locked"] == []
     assert result["orm unlocked"] == ["TX101"] and result["core unlocked"] == ["TX101"]
+    assert result["close rolled back"] == [] and result["close open"] == ["TX104"]
+    assert result["session committed"] == [] and result["session open"] == ["TX104"]
+    assert result["outside"] == ([] if minor == "1.4" else ["TX104"])

@@ -231,6 +231,34 @@ def test_idempotency_key_in_the_transaction_makes_the_decrement_safe(pg: TraceAn
     assert pg.commit("c", site=at(12)) == []
 
 
+REDEEM = "UPDATE vouchers SET state = 'redeemed' WHERE id = %s AND state = 'issued'"
+DEBIT = "UPDATE accounts SET balance = balance - %s WHERE id = %s AND balance >= %s"
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "rowcount", "expected"),
+    [
+        ([REDEEM], [], 1, []),  # the transition matched its row: a retry matches none (clarification 9)
+        (["UPDATE vouchers SET state = %s WHERE id = %s AND version = 3"], [], 1, []),  # a version column too
+        ([REDEEM], [], 0, ["TX105", "TX108"]),  # it matched none, and the debit ran anyway
+        (["UPDATE vouchers SET used_at = now() WHERE id = %s"], [], 1, ["TX105"]),  # no condition: no transition
+        ([], [REDEEM], 1, ["TX105"]),  # after the debit: the retry has already paid again
+    ],
+)
+def test_a_status_transition_that_matched_its_row_gates_the_decrement_after_it(pg: TraceAnalyser, before: list[str], after: list[str], rowcount: int, expected: list[str]) -> None:
+    pg.add_tables(sql_script.table_decls("schema.sql", "CREATE TABLE vouchers (id int PRIMARY KEY, state text, version int, used_at timestamp);", "postgres"))
+    pg.begin("c")
+    line = 10
+    for sql in before:
+        params = ("redeemed", 7) if sql.count("%s") == 2 else (7,)
+        pg.execute("c", sql, params, rowcount=rowcount, site=at(line))
+        line += 1
+    pg.execute("c", DEBIT, (10, 1, 10), rowcount=1, site=at(line))
+    for sql in after:
+        pg.execute("c", sql, (7,), rowcount=rowcount, site=at(line + 1))
+    assert codes(pg.commit("c", site=at(20))) == expected
+
+
 def test_insert_into_a_table_known_to_have_no_unique_key_is_no_idempotency_key(pg: TraceAnalyser) -> None:
     pg.add_tables(sql_script.table_decls("schema.sql", "CREATE TABLE audit (id serial PRIMARY KEY, note text);", "postgres"))
     pg.begin("c")

@@ -2,7 +2,7 @@
 
 `txlint check --write-baseline FILE` records every finding's fingerprint;
 `--baseline FILE` then drops the findings whose fingerprint is recorded. A
-fingerprint never contains a line number (see `txlint.engine.fingerprint`), so code
+fingerprint never contains a line number (see `txlint.core.fingerprint`), so code
 that only moved (lines inserted above it) still matches, while a second copy
 of a recorded bug gets its own fingerprint and is new.
 

@@ -162,6 +162,10 @@ class Op:
     span: Span
     tx: int | None  # `Transaction.id` of the outermost open transaction, None when none is seen
     conditions: tuple[Condition, ...] = field(default=(), kw_only=True)
+    # The op's identity in a runtime trace (the statement or event it stands for), which a rule's
+    # report names (`Report.subject`) so the trace can place the finding at that statement's
+    # application line. 0 on the static side, where the span is where the op is.
+    ident: int = field(default=0, kw_only=True, compare=False)
 
 
 @dataclass(frozen=True)
@@ -260,6 +264,34 @@ class Exit(Op):
     # Indices of ops (cache lock acquisitions) whose lock some path still holds when it leaves
     # here; `kind` is then also "raise" for an exception raised with a lock held.
     held: tuple[int, ...] = ()
+
+
+class DiscardCause(enum.StrEnum):
+    """How a trace saw an open transaction end without commit or rollback of its own."""
+
+    RELEASED = "released"  # its connection was handed back to the pool (or closed), which rolled it back
+    CLOSED = "closed"  # its session (unit of work) was closed, which rolled it back
+
+
+@dataclass(frozen=True)
+class Discard(Op):
+    """Runtime only: a transaction that had written ended with neither commit nor rollback, and
+    its writes were thrown away (TX104 as only a trace sees it). `first_write` is the index in the
+    unit of its first uncommitted write; `writes` how many it made."""
+
+    cause: DiscardCause
+    first_write: int | None = None
+    writes: int = 0
+
+
+@dataclass(frozen=True)
+class Matched(Op):
+    """Runtime only: the rows a write matched, as its driver counted them. `write` is the index in
+    the unit of that write. A conditional update that matched no row, followed by more writes and
+    a commit, is a compare-and-swap whose failure nobody looked at (TX108 as a trace sees it)."""
+
+    write: int
+    rows: int
 
 
 @dataclass

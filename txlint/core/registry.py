@@ -35,6 +35,11 @@ def all_rules() -> dict[str, type[Rule]]:
     return dict(sorted(found.items()))
 
 
+def runtime_rules() -> dict[str, type[Rule]]:
+    """The rules a runtime trace judges: those that declare the ops that can trigger them."""
+    return {code: rule for code, rule in all_rules().items() if rule.triggers}
+
+
 def _matching(selectors: Iterable[str], codes: Iterable[str], option: str) -> set[str]:
     codes = list(codes)
     chosen: set[str] = set()

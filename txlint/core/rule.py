@@ -13,7 +13,7 @@ from typing import ClassVar
 from txlint.core.config import Config
 from txlint.core.ftypes import Severity, Span
 from txlint.core.index import ProjectIndex
-from txlint.core.ir import ModuleIR, Unit
+from txlint.core.ir import ModuleIR, Op, Unit
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,12 @@ class RelatedSpan:
     span: Span
     message: str
     path: str | None = None  # another file of the project (a concurrent writer elsewhere)
+    subject: Op | None = None  # the op it is about (a runtime trace places it at that op's statement)
+
+    @classmethod
+    def about(cls, op: Op, message: str) -> RelatedSpan:
+        """The location of `op`, naming it: what a rule writes for a related op."""
+        return cls(op.span, message, subject=op)
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,13 @@ class Report:
     span: Span
     message: str
     related: tuple[RelatedSpan, ...] = ()
+    subject: Op | None = None  # the op the damage is done by, when the report is at one
+
+    @classmethod
+    def about(cls, op: Op, message: str, related: tuple[RelatedSpan, ...] = ()) -> Report:
+        """A report at `op`, naming it: a runtime trace finds the statement (and its application
+        line) through the op's identity, never through its span."""
+        return cls(op.span, message, related, subject=op)
 
 
 @dataclass(frozen=True)
@@ -69,9 +82,20 @@ class Rule:
     INVALID: ClassVar[list[str]] = []
     # Set by rules whose findings come from the engine itself (TX000).
     engine_emitted: ClassVar[bool] = False
+    # The ops of a runtime trace that can complete this rule's pattern: when one of them happens,
+    # the trace hands the rule the unit of what led to it. Empty: only source shows the pattern
+    # (a branch taken, a call not made), and the rule is not judged at run time.
+    triggers: ClassVar[tuple[type[Op], ...]] = ()
 
     def check(self, unit: Unit, context: RuleContext) -> Iterable[Report]:
         return ()
+
+    @classmethod
+    def triggered_by(cls, op: Op) -> bool:
+        """Whether `op`, as a trace sees it happen, can complete this rule's pattern: one of its
+        `triggers`, and what else a rule can tell cheaply from the op alone (asked of every such op,
+        so that most ops run no rule at all)."""
+        return isinstance(op, cls.triggers)
 
     @classmethod
     def explain(cls) -> str:

@@ -36,12 +36,12 @@ from typing import TYPE_CHECKING
 import pathspec
 
 from txlint.core.config import Config
+from txlint.core.fingerprint import with_fingerprints
 from txlint.core.ftypes import Finding, Notice, Related, Span
 from txlint.core.index import AtomicWriter, ProjectIndex, TableDecl, atomic_writers
 from txlint.core.registry import all_rules, code_matches
 from txlint.core.rule import Report, Rule, RuleContext
 from txlint.core.summaries import CallSite, FunctionSummary, Symbol, SymbolKind, callees_first, module_of
-from txlint.engine.fingerprint import with_fingerprints
 from txlint.engine.lookups import SUMMARY_QUESTIONS, RecordingIndex, still_true
 from txlint.engine.result_cache import Entry, ResultCache
 from txlint.engine.suppression import Suppressions

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from txlint.core.ftypes import Finding
 
-# The codes a trace can show. TX102 needs the branch a decision took, which SQL does not show.
+# The codes a trace can show: the rules that declare what can trigger them (`Rule.triggers`; a test
+# holds this list to them, which cannot be asked here without importing every rule). TX102 needs
+# the branch a decision took, which SQL does not show.
 RUNTIME_CODES = ("TX101", "TX103", "TX104", "TX105", "TX106", "TX107", "TX108", "TX109")
 
 

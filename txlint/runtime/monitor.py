@@ -41,23 +41,23 @@ from txlint.core.config import Config
 from txlint.core.ftypes import Finding
 from txlint.core.registry import code_matches
 from txlint.project.settings import discover
-from txlint.runtime.findings import RUNTIME_CODES, TransactionSafetyError, TransactionSafetyWarning, format_finding
+from txlint.runtime.findings import TransactionSafetyError, TransactionSafetyWarning, format_finding
+from txlint.runtime.options import MODES, RuntimeOptions
 from txlint.runtime.trace import TraceAnalyser
 
 LOGGER = logging.getLogger("txlint")
-MODES = ("warn", "log", "raise", "collect")
 MAX_SEEN = 10_000  # distinct (code, line) pairs remembered for deduplication
 MAX_FINDINGS = 10_000  # findings kept in `Monitor.findings`; later ones are counted (`dropped`)
 
-__all__ = ["Monitor", "TransactionSafetyError", "TransactionSafetyWarning", "enabled_runtime_codes", "format_finding", "project_config"]
+__all__ = ["MODES", "Monitor", "RuntimeOptions", "TransactionSafetyError", "TransactionSafetyWarning", "enabled_runtime_codes", "format_finding", "project_config"]
 
 
 def enabled_runtime_codes(select: Iterable[str] | None, ignore: Iterable[str]) -> list[str]:
     """The runtime codes a monitor judges: `select` (codes or prefixes; None: the defaults) minus `ignore`."""
-    from txlint.core.registry import all_rules
+    from txlint.core.registry import runtime_rules
 
-    rules = all_rules()
-    available = [code for code in RUNTIME_CODES if code in rules]
+    rules = runtime_rules()
+    available = list(rules)
     if select is None:
         chosen = [code for code in available if rules[code].default_enabled]
     else:
@@ -83,21 +83,12 @@ def project_config() -> Config:
 class Monitor:
     """Reporting shared by the runtime sources; subclasses install and remove their hooks."""
 
-    def __init__(
-        self,
-        mode: str = "warn",
-        *,
-        select: Iterable[str] | None = None,
-        ignore: Iterable[str] = (),
-        config: Config | None = None,
-        show_values: bool = False,
-    ) -> None:
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
-        self.mode = mode
-        self.show_values = show_values
-        self._codes = enabled_runtime_codes(select, ignore)
-        self._config = config or project_config()
+    def __init__(self, options: RuntimeOptions) -> None:
+        self.options = options
+        self.mode = options.mode
+        self.show_values = options.show_values
+        self._codes = enabled_runtime_codes(options.select, options.ignore)
+        self._config = options.config or project_config()
         self.findings: list[Finding] = []
         self.errors = 0  # errors of txlint itself, contained
         self.unparsed = 0  # statement texts whose SQL could not be parsed (not judged)

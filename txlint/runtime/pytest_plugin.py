@@ -19,49 +19,157 @@ txlint is installed, and inactive unless asked for:
   both); what fixtures do during setup is not judged, their teardown is.
 - `pytest --txlint-runtime=warn`: the same, but findings are
   `TransactionSafetyWarning`s in pytest's warnings summary; no test fails.
-  Put the option after the paths, or write it with `=`: a bare
-  `--txlint-runtime` followed by a path would take the path for its value.
+- In both modes a `txlint runtime` section ends pytest's terminal summary:
+  each finding once (file:line, code, message, the lines of the read and the
+  write it relates to, how many tests hit it, the `txlint explain` hint),
+  then the counts. Under pytest-xdist the findings travel on the test
+  reports, so the controller prints the section for all workers.
+- `--txlint-runtime` is a flag: `pytest --txlint-runtime tests/` runs
+  `tests/`. The mode is given with `=` (`--txlint-runtime=warn`): those two
+  spellings are options of their own (argparse matches an option string
+  exactly before it splits at `=`), so nothing after the flag is ever taken
+  for its value; `--txlint-runtime warn` is refused with that hint.
 - the `txlint_monitor` fixture, always available, for targeted use:
   `txlint_monitor.watch(engine)` / `txlint_monitor.wrap(dbapi_connection)` /
   `txlint_monitor.watch_django(using)` collect findings into
   `txlint_monitor.findings`; everything is removed when the test ends.
+- A test that fails with `TransactionSafetyError` (the plugin's raise mode, or
+  a test's own `watch(engine, mode="raise")`) shows the application's frames
+  only: the frames of SQLAlchemy, the drivers, Django, installed packages,
+  the standard library and txlint between the application's line and the
+  raise are dropped from its traceback (`--full-trace` keeps them), and the
+  error carries the `txlint explain` hint. Nothing else is touched without
+  the option.
 
 Loading this module imports nothing heavy and installs nothing.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import functools
+import os
 import sys
+import sysconfig
 from collections.abc import Generator
 from typing import Any
 
 import pytest
 
 from txlint.core.ftypes import Finding
-from txlint.runtime.findings import format_finding
+from txlint.runtime.findings import TransactionSafetyError, format_finding
+from txlint.runtime.pytest_summary import REPORT_ATTRIBUTE, FindingTally, explain_hint, to_wire
 
 _ACTIVE = "txlint-runtime-session"
+_OPTION = "--txlint-runtime"
+_MODES = ("raise", "warn")
+_FINDINGS = pytest.StashKey[dict[str, list[Finding]]]()  # a test's findings by phase ("call", "teardown")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("txlint", "txlint runtime analysis")
     group.addoption(
-        "--txlint-runtime",
-        nargs="?",
+        _OPTION,
+        action="store_const",
         const="raise",
         default=None,
-        choices=("raise", "warn"),
         dest="txlint_runtime",
-        metavar="raise|warn",
-        help="watch every SQLAlchemy engine, DB-API connection and Django database the tests use and "
-        "fail (raise, the default) or warn on transaction-safety findings",
+        help="watch every SQLAlchemy engine, DB-API connection and Django database the tests use and fail "
+        "the tests whose code has transaction-safety findings; --txlint-runtime=warn only warns "
+        "(=raise: the default). Findings are listed at the end of the run",
     )
+    # `--txlint-runtime=warn` is an option string of its own: argparse takes an exact match before it
+    # splits `--name=value`, so the flag above never takes a value (nor swallows a path after it).
+    for mode in _MODES:
+        group.addoption(f"{_OPTION}={mode}", action="store_const", const=mode, dest="txlint_runtime", help=argparse.SUPPRESS)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     mode = config.getoption("txlint_runtime", default=None)
-    if mode:
-        config.pluginmanager.register(RuntimeSession(mode), _ACTIVE)
+    if not mode:
+        return
+    for arg in config.args:
+        if arg in _MODES and not os.path.exists(arg):
+            raise pytest.UsageError(f"{_OPTION} takes no value after a space ({arg!r} is read as a path to test): write {_OPTION}={arg}")
+    config.pluginmanager.register(RuntimeSession(mode), _ACTIVE)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A test failing with `TransactionSafetyError`: the error says how to learn more, and its
+    traceback keeps the application's frames."""
+    excinfo = call.excinfo
+    if excinfo is None or not isinstance(excinfo.value, TransactionSafetyError):
+        return (yield)
+    with contextlib.suppress(Exception):
+        _add_hint(excinfo.value)
+    report = yield
+    if report.failed:
+        with contextlib.suppress(Exception):  # pytest's own report stands (an older pytest, an unusual item)
+            _concise(item, report, excinfo)
+    return report
+
+
+def _add_hint(error: BaseException) -> None:
+    code = getattr(getattr(error, "finding", None), "code", None)
+    if isinstance(code, str) and explain_hint(code) not in getattr(error, "__notes__", ()):
+        error.add_note(explain_hint(code))
+
+
+def _concise(item: pytest.Item, report: pytest.TestReport, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+    """Rebuild the failure's text with the frames between the application's line and txlint's raise
+    left out (SQLAlchemy's flush, Django's query compiler, pytest and pluggy: often 100 lines).
+
+    Setting `excinfo.traceback` is not enough: pytest's own filter cuts the traceback again from the
+    raw one at the test function, which brings every frame back; so the text is made here the way
+    pytest makes it (`Node._repr_failure_py`), with this filter instead."""
+    from _pytest._code.code import Traceback  # pytest's own type (8.0 and later), not exported
+
+    config = item.config
+    style = config.getoption("tbstyle", "auto")
+    if config.getoption("fulltrace", False) or style in ("native", "no", "line"):
+        return  # what was asked for
+    kept = excinfo.traceback.filter(lambda entry: _is_application_file(str(entry.frame.code.raw.co_filename)))
+    kept = kept.filter(excinfo)  # and, as pytest does, not the frames that set `__tracebackhide__`
+    if not len(kept):
+        return
+    excinfo.traceback = kept  # the crash line of the short summary: the application's, not txlint's
+    if style == "auto":  # pytest's "auto": the first and last frames in full, the ones between short
+        if len(kept) > 2:
+            kept = Traceback((kept[0], *(entry.with_repr_style("short") for entry in kept[1:-1]), kept[-1]))
+        style = "long"
+    try:
+        abspath = os.getcwd() != str(config.invocation_params.dir)
+    except OSError:
+        abspath = True
+    report.longrepr = excinfo.getrepr(
+        funcargs=True,
+        abspath=abspath,
+        showlocals=config.getoption("showlocals", False),
+        style=style,
+        tbfilter=lambda _: kept,
+        truncate_locals=config.get_verbosity() <= 1,
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_application_file(filename: str) -> bool:
+    """Neither a database library, an ORM nor txlint (as for a finding's line), nor an installed package
+    or the standard library (pytest's and pluggy's frames among them)."""
+    from txlint.runtime.stack import is_library_file
+
+    if filename.startswith("<") or is_library_file(filename):
+        return False
+    normal = os.path.normcase(os.path.abspath(filename))
+    return not any(normal.startswith(root) for root in _installed_roots())
+
+
+@functools.cache
+def _installed_roots() -> tuple[str, ...]:
+    paths = sysconfig.get_paths()
+    folders = {paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib") if key in paths}
+    return tuple(os.path.normcase(os.path.abspath(folder)) + os.sep for folder in folders)
 
 
 class RuntimeSession:
@@ -74,6 +182,7 @@ class RuntimeSession:
         self.django: dict[str, Any] = {}  # database alias → Django monitor
         self._unwatchable: set[str] = set()
         self.hooks: Any = None
+        self.tally = FindingTally()
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         try:
@@ -108,13 +217,14 @@ class RuntimeSession:
 
     def _wrap(self, connection: Any) -> Any:
         """A DB-API connection opened by the tests, wrapped by the monitor of its dialect."""
+        from txlint.runtime.options import RuntimeOptions
         from txlint.runtime.sources import drivers
         from txlint.runtime.sources.dbapi_wrapper import DBAPIMonitor
 
         dialect = drivers.dialect_of(connection) or "postgres"
         monitor = self.dbapi.get(dialect)
         if monitor is None:
-            monitor = self.dbapi.setdefault(dialect, DBAPIMonitor(self.mode, dialect=dialect))
+            monitor = self.dbapi.setdefault(dialect, DBAPIMonitor(RuntimeOptions(self.mode), dialect=dialect))
         return monitor.wrap(connection)
 
     def _watch_django(self) -> None:
@@ -136,7 +246,7 @@ class RuntimeSession:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
-        return (yield from self._judged(item, "test"))
+        return (yield from self._judged(item, "call"))
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, object, object]:
@@ -149,19 +259,50 @@ class RuntimeSession:
         monitors = self.monitors()
         for monitor in monitors:
             monitor.clear()
-        result = yield
-        findings = [f for monitor in self.monitors() for f in monitor.findings]
-        for monitor in self.monitors():
-            monitor.clear()
+        try:
+            result = yield
+        finally:  # a test stopped by `TransactionSafetyError` (or anything else) keeps its findings too
+            findings = [f for monitor in self.monitors() for f in monitor.findings]
+            for monitor in self.monitors():
+                monitor.clear()
+            if findings:
+                item.stash.setdefault(_FINDINGS, {})[phase] = findings
         if findings and self.mode == "raise":
             pytest.fail(_failure(findings, phase), pytrace=False)
         return result
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        """The phase's findings ride on its report: to the summary, and from an xdist worker to the controller."""
+        report = yield
+        findings = item.stash.get(_FINDINGS, {}).pop(call.when, None)
+        if findings:
+            setattr(report, REPORT_ATTRIBUTE, to_wire(findings))
+            error = call.excinfo.value if call.excinfo is not None else None
+            if report.failed and not isinstance(error, (TransactionSafetyError, pytest.fail.Exception)):
+                # Failed for another reason, often the finding's own doing: a web framework turned the
+                # TransactionSafetyError into a 500 response, and the test's assertion on it failed.
+                report.sections.append(("txlint runtime findings", _failure(findings, call.when)))
+        return report
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "call":
+            self.tally.judged(report.nodeid)
+        findings = getattr(report, REPORT_ATTRIBUTE, None)
+        if findings:
+            self.tally.add(report.nodeid, report.when, findings)
+
+    def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+        if hasattr(config, "workerinput"):
+            return  # an xdist worker: its reports, findings included, go to the controller
+        self.tally.write(terminalreporter, self.mode)
+
 
 def _failure(findings: list[Finding], phase: str) -> str:
-    where = "the test" if phase == "test" else "the test's teardown"
+    where = "the test" if phase == "call" else "the test's teardown"
     body = "\n".join(format_finding(f) for f in findings)
-    return f"txlint runtime: {len(findings)} transaction-safety finding(s) in {where}:\n{body}"
+    hints = "\n".join(explain_hint(code) for code in sorted({f.code for f in findings}))
+    return f"txlint runtime: {len(findings)} transaction-safety finding(s) in {where}:\n{body}\n{hints}"
 
 
 class FixtureMonitors:
@@ -180,11 +321,12 @@ class FixtureMonitors:
 
     def wrap(self, connection: Any, **options: Any) -> Any:
         """Wrap a DB-API connection for this test (mode "collect" unless given)."""
+        from txlint.runtime.options import RuntimeOptions
         from txlint.runtime.sources import drivers
         from txlint.runtime.sources.dbapi_wrapper import DBAPIMonitor, unwrapped
 
         dialect = options.pop("dialect", None) or drivers.dialect_of(unwrapped(connection)) or "postgres"
-        monitor = DBAPIMonitor(options.pop("mode", "collect"), dialect=dialect, **options)
+        monitor = DBAPIMonitor(RuntimeOptions.of(options.pop("mode", "collect"), **options), dialect=dialect)
         self._monitors.append(monitor)
         return monitor.wrap(connection)  # a connection the plugin wraps too is seen by both
 

@@ -113,6 +113,14 @@ def _is_library(filename: str) -> bool:
     return any(normal == root or normal.startswith(root) for root in _library_roots())
 
 
+def is_library_file(filename: str) -> bool:
+    """Whether `filename` belongs to a database library, an ORM, txlint or the standard library's
+    plumbing listed above: never the line a finding points at (nor, in a failing test's traceback,
+    a frame the pytest plugin shows)."""
+    _library_roots()
+    return _is_library(filename)
+
+
 def app_site(skip: int = 1) -> Site:
     """The innermost frame of the caller's stack that belongs to the application."""
     try:

@@ -69,12 +69,13 @@ def _joins(operand: sqlfacts.Operand, table: str | None) -> bool:
 
 
 def statement_op(
-    statement: sqlfacts.Statement, span: Span, tx: int | None, resolve: Resolver, *, autocommit: bool = False
+    statement: sqlfacts.Statement, span: Span, tx: int | None, resolve: Resolver, *, autocommit: bool = False, lock: LockMode | None = None, ident: int = 0
 ) -> Op | None:
-    """The read, write or insert one DML statement performs; None for anything else."""
+    """The read, write or insert one DML statement performs; None for anything else. `lock`: a
+    read's lock requested where the SQL does not show it; `ident`: the op's identity in a trace."""
     if statement.kind == "select" and statement.advisory_lock:
         # pg_advisory_xact_lock(k): serialises whoever takes the same key, on no table's rows.
-        return Read(span, tx, "<advisory lock>", lock=LockMode.EXCLUSIVE, autocommit=autocommit, advisory=True)
+        return Read(span, tx, "<advisory lock>", lock=LockMode.EXCLUSIVE, autocommit=autocommit, advisory=True, ident=ident)
     table = statement.table
     if table is None:
         return None
@@ -84,12 +85,13 @@ def statement_op(
             span,
             tx,
             table,
-            lock=LOCKS.get(statement.lock or ""),
+            lock=LOCKS.get(statement.lock or "") or lock,
             key=tuple(g.column for g in guards),
             guards=guards,
             columns=statement.columns,
             kind=ReadKind.FACT if statement.aggregate else ReadKind.ROWS,
             autocommit=autocommit,
+            ident=ident,
         )
     if statement.kind == "update":
         return Write(
@@ -98,9 +100,10 @@ def statement_op(
             table,
             tuple(_assignment(item, resolve, span) for item in statement.sets),
             guards=_guards(statement, resolve),
+            ident=ident,
         )
     if statement.kind == "insert":
-        return Insert(span, tx, table, statement.columns, on_conflict=statement.on_conflict_nothing or statement.upsert)
+        return Insert(span, tx, table, statement.columns, on_conflict=statement.on_conflict_nothing or statement.upsert, ident=ident)
     return None
 
 

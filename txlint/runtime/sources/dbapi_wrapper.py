@@ -37,13 +37,13 @@ has one SQL dialect: wrap connections of one kind of database per monitor.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from types import FrameType
-from typing import Any
+from typing import Any, Unpack
 
-from txlint.core.config import Config
 from txlint.core.ftypes import Finding
 from txlint.runtime.monitor import Monitor
+from txlint.runtime.options import OptionFields, RuntimeOptions
 from txlint.runtime.sources import drivers
 from txlint.runtime.trace import forgetting
 
@@ -53,30 +53,22 @@ _COMMIT_ON_EXIT = frozenset({"sqlite3", "psycopg", "psycopg2"})
 
 
 def wrap(
-    connection: Any,
-    mode: str = "warn",
-    *,
-    monitor: DBAPIMonitor | None = None,
-    dialect: str | None = None,
-    select: Iterable[str] | None = None,
-    ignore: Iterable[str] = (),
-    config: Config | None = None,
-    show_values: bool = False,
+    connection: Any, mode: str = "warn", *, monitor: DBAPIMonitor | None = None, dialect: str | None = None, **options: Unpack[OptionFields]
 ) -> MonitoredConnection:
     """Wrap one DB-API connection; a new monitor is made unless one is given (`conn.txlint_monitor`).
 
     Args:
         connection: a psycopg, psycopg2, PyMySQL or sqlite3 connection.
-        mode: "warn", "log", "raise" or "collect" (for a new monitor).
+        mode, select, ignore, config, show_values: for a new monitor; see
+            `txlint.runtime.options.RuntimeOptions`.
         monitor: an existing monitor to report to (several connections, one list of findings).
         dialect: the SQL dialect; guessed from the driver by default.
-        select, ignore, config, show_values: as for `txlint.runtime.watch`.
     """
     if monitor is None:
         if isinstance(connection, MonitoredConnection):
             return connection  # wrapping twice adds nothing (give a monitor to watch it a second time)
         dialect = dialect or drivers.dialect_of(connection) or "postgres"
-        monitor = DBAPIMonitor(mode, dialect=dialect, select=select, ignore=ignore, config=config, show_values=show_values)
+        monitor = DBAPIMonitor(RuntimeOptions.of(mode, **options), dialect=dialect)
     return monitor.wrap(connection)
 
 
@@ -90,17 +82,8 @@ def unwrapped(connection: Any) -> Any:
 class DBAPIMonitor(Monitor):
     """One analyser for any number of wrapped connections of one kind of database."""
 
-    def __init__(
-        self,
-        mode: str = "warn",
-        *,
-        dialect: str = "postgres",
-        select: Iterable[str] | None = None,
-        ignore: Iterable[str] = (),
-        config: Config | None = None,
-        show_values: bool = False,
-    ) -> None:
-        super().__init__(mode, select=select, ignore=ignore, config=config, show_values=show_values)
+    def __init__(self, options: RuntimeOptions, *, dialect: str = "postgres") -> None:
+        super().__init__(options)
         self.analyser = self.new_analyser(dialect)
 
     def wrap(self, connection: Any) -> MonitoredConnection:

@@ -37,15 +37,15 @@ from __future__ import annotations
 import sys
 import threading
 import weakref
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Unpack
 
 from django.db import connections
 from django.db.backends.signals import connection_created
 
-from txlint.core.config import Config
 from txlint.core.ftypes import Finding
 from txlint.runtime.monitor import Monitor
+from txlint.runtime.options import OptionFields, RuntimeOptions
 from txlint.runtime.sources import drivers
 from txlint.runtime.trace import forgetting
 
@@ -55,18 +55,10 @@ __all__ = ["DjangoMonitor", "watch"]
 DIALECTS = {"postgresql": "postgres", "mysql": "mysql", "sqlite": "sqlite", "oracle": "oracle"}
 
 
-def watch(
-    using: str = "default",
-    mode: str = "warn",
-    *,
-    select: Iterable[str] | None = None,
-    ignore: Iterable[str] = (),
-    config: Config | None = None,
-    show_values: bool = False,
-) -> DjangoMonitor:
+def watch(using: str = "default", mode: str = "warn", **options: Unpack[OptionFields]) -> DjangoMonitor:
     """Watch the database alias `using` in every thread until the monitor is closed
-    (`select`, `ignore`, `config`, `show_values`: as for `txlint.runtime.watch`)."""
-    monitor = DjangoMonitor(using, mode, select=select, ignore=ignore, config=config, show_values=show_values)
+    (`mode`, `select`, `ignore`, `config`, `show_values`: see `txlint.runtime.options.RuntimeOptions`)."""
+    monitor = DjangoMonitor(using, RuntimeOptions.of(mode, **options))
     monitor.install()
     return monitor
 
@@ -74,17 +66,8 @@ def watch(
 class DjangoMonitor(Monitor):
     """One execute wrapper, on every connection of one database alias."""
 
-    def __init__(
-        self,
-        using: str = "default",
-        mode: str = "warn",
-        *,
-        select: Iterable[str] | None = None,
-        ignore: Iterable[str] = (),
-        config: Config | None = None,
-        show_values: bool = False,
-    ) -> None:
-        super().__init__(mode, select=select, ignore=ignore, config=config, show_values=show_values)
+    def __init__(self, using: str, options: RuntimeOptions) -> None:
+        super().__init__(options)
         self.using = using
         dialect = DIALECTS.get(connections[using].vendor, "postgres")
         self.analyser = self.new_analyser(dialect)

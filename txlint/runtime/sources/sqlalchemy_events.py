@@ -10,7 +10,7 @@ Events used (all public; installed by `watch()`, every one removed by
   transaction: every statement there commits on its own);
 - pool `reset`: the connection goes back to the pool. A Core connection
   closed with its transaction open fires `rollback` from `close()` and then
-  `reset` with `transaction_was_reset=True`;
+  `reset` with `transaction_was_reset=True` (SQLAlchemy 2.x; see below for 1.4);
 - session `after_begin`, `after_commit`, `after_rollback`,
   `after_transaction_end` (on the `Session` class, filtered to this engine's
   connections): a session closed without commit shows
@@ -23,9 +23,21 @@ Events used (all public; installed by `watch()`, every one removed by
 One private attribute is read, guarded (missing means "not known"):
 `_for_update_arg` of the compiled SELECT (`context.compiled.statement`),
 because SQLite and SQL Server drop `FOR UPDATE` from the SQL and the lock
-request is then only there; a test checks it on the SQLAlchemy installed
-(2.0 and 2.1 pass). The `table` of a compiled DML statement, public, gives the
-table's constraints (from its `CREATE TABLE`, read once per table).
+request is then only there; a test checks it on every supported minor
+(`tests/test_runtime_sqlalchemy_versions.py`: 1.4, 2.0 and 2.1). The `table`
+of a compiled DML statement, public, gives the table's constraints (from its
+`CREATE TABLE`, read once per table).
+
+SQLAlchemy 1.4 differs in two places, both handled here: its pool `reset`
+event hands over the pool's proxy (`_ConnectionFairy`) instead of the DB-API
+connection and has no `reset_state`, so whether `close()` already rolled an
+open transaction back is read from the `transaction_was_reset` argument of the
+proxy's `_reset`, the frame that dispatches the event (private, guarded:
+unknown means "not rolled back by close", which only loses a TX104); and the
+proxy's `dbapi_connection` exists from 1.4.24 on (`connection` before).
+A 1.4 engine made without `future=True` commits a DML statement run outside a
+transaction by itself ("library autocommit"): no `begin` is fired, only the
+`commit`, which the analyser sees as the end of the implicit transaction.
 
 `watch(engine)` watches one engine; `watch_all()` (the pytest plugin's)
 listens on the `Engine` and `Pool` classes, so engines created later are
@@ -34,21 +46,23 @@ covered, with one analyser per SQL dialect.
 
 from __future__ import annotations
 
+import operator
 import sys
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from types import FrameType
+from typing import Any, Unpack
 
 from sqlalchemy import event, inspect
+from sqlalchemy.pool.base import _ConnectionFairy
 from sqlalchemy.schema import CreateTable, Table
 
-from txlint.core.config import Config
 from txlint.core.ftypes import Finding
 from txlint.runtime.monitor import Monitor
+from txlint.runtime.options import OptionFields, RuntimeOptions
 from txlint.runtime.sources import drivers
 from txlint.runtime.trace import TraceAnalyser, forgetting
 from txlint.sql import to_ir
@@ -60,49 +74,31 @@ DIALECTS = {"postgresql": "postgres", "mysql": "mysql", "mariadb": "mysql", "sql
 
 __all__ = ["SQLAlchemyMonitor", "watch", "watch_all"]
 
+# The DB-API connection under a Core `Connection`: the pool proxy's `dbapi_connection` (SQLAlchemy
+# 1.4.24 and later), its `connection` before. A C-level getter: this runs for every statement.
+_dbapi_of = operator.attrgetter("connection.dbapi_connection" if hasattr(_ConnectionFairy, "dbapi_connection") else "connection.connection")
 
-def watch(
-    engine: Any,
-    mode: str = "warn",
-    *,
-    select: Iterable[str] | None = None,
-    ignore: Iterable[str] = (),
-    config: Config | None = None,
-    show_values: bool = False,
-) -> SQLAlchemyMonitor:
+
+def watch(engine: Any, mode: str = "warn", **options: Unpack[OptionFields]) -> SQLAlchemyMonitor:
     """Watch every connection of `engine` until the monitor is closed.
 
     Args:
         engine: a SQLAlchemy `Engine` (an `AsyncEngine` is watched through its `sync_engine`).
-        mode: "warn", "log", "raise" or "collect".
-        select: the codes (or prefixes) to report; None: every runtime code on by default.
-        ignore: codes (or prefixes) not to report.
-        config: naming conventions (money/version/non-negative columns); the project's
-            `[tool.txlint]` by default.
-        show_values: let findings and logs show bound values (and literals in SQL). Off by
-            default: SQL is shown with placeholders, since values are card numbers and
-            passwords as often as ids.
+        mode, select, ignore, config, show_values: see `txlint.runtime.options.RuntimeOptions`.
 
     Returns:
         The installed monitor; `monitor.findings` lists what it saw; `monitor.close()` (or the
         end of a `with` block) removes every listener.
     """
-    monitor = SQLAlchemyMonitor(engine, mode, select=select, ignore=ignore, config=config, show_values=show_values)
+    monitor = SQLAlchemyMonitor(engine, RuntimeOptions.of(mode, **options))
     monitor.install()
     return monitor
 
 
-def watch_all(
-    mode: str = "warn",
-    *,
-    select: Iterable[str] | None = None,
-    ignore: Iterable[str] = (),
-    config: Config | None = None,
-    show_values: bool = False,
-) -> SQLAlchemyMonitor:
+def watch_all(mode: str = "warn", **options: Unpack[OptionFields]) -> SQLAlchemyMonitor:
     """Watch every engine of the process, those created later included (the pytest plugin's way):
     the listeners go on the `Engine` and `Pool` classes, one analyser per SQL dialect."""
-    monitor = SQLAlchemyMonitor(None, mode, select=select, ignore=ignore, config=config, show_values=show_values)
+    monitor = SQLAlchemyMonitor(None, RuntimeOptions.of(mode, **options))
     monitor.install()
     return monitor
 
@@ -117,17 +113,8 @@ class SQLAlchemyMonitor(Monitor):
     """Listeners on one engine (or on every engine: `engine=None`) and on the session and mapper
     classes, feeding one `TraceAnalyser` per SQL dialect."""
 
-    def __init__(
-        self,
-        engine: Any,
-        mode: str = "warn",
-        *,
-        select: Iterable[str] | None = None,
-        ignore: Iterable[str] = (),
-        config: Config | None = None,
-        show_values: bool = False,
-    ) -> None:
-        super().__init__(mode, select=select, ignore=ignore, config=config, show_values=show_values)
+    def __init__(self, engine: Any, options: RuntimeOptions) -> None:
+        super().__init__(options)
         from sqlalchemy.engine import Engine
         from sqlalchemy.pool import Pool
 
@@ -225,7 +212,7 @@ class SQLAlchemyMonitor(Monitor):
         self.call(self._begin, conn)
 
     def _begin(self, conn: Any) -> None:
-        dbapi = conn.connection.dbapi_connection
+        dbapi = _dbapi_of(conn)
         level = conn.get_execution_options().get("isolation_level")
         autocommit = level == "AUTOCOMMIT" or drivers.autocommit(dbapi) is True
         isolation = level if level and level != "AUTOCOMMIT" else drivers.isolation(dbapi)
@@ -254,33 +241,40 @@ class SQLAlchemyMonitor(Monitor):
                 table = getattr(element, "table", None)
                 if isinstance(table, Table) and (analyser.dialect, table.name) not in self._described:
                     self._describe(table, conn.dialect, analyser)
-        dbapi = conn.connection.dbapi_connection
+        dbapi = _dbapi_of(conn)
         return analyser.execute(id(dbapi), statement, parameters, rowcount=cursor.rowcount, executemany=executemany, lock=lock, origin=origin)
 
     def _on_commit(self, conn: Any) -> None:
         self.call(self._commit, conn)
 
     def _commit(self, conn: Any) -> list[Finding]:
-        analyser, key = self._analyser_for(conn.dialect), id(conn.connection.dbapi_connection)
+        analyser, key = self._analyser_for(conn.dialect), id(_dbapi_of(conn))
         return forgetting(analyser, key, analyser.commit, key)
 
     def _on_rollback(self, conn: Any) -> None:
         self.call(self._rollback, conn)
 
     def _rollback(self, conn: Any) -> None:
-        analyser, key = self._analyser_for(conn.dialect), id(conn.connection.dbapi_connection)
+        analyser, key = self._analyser_for(conn.dialect), id(_dbapi_of(conn))
         forgetting(analyser, key, analyser.rollback, key)
 
     def _on_reset(self, dbapi_connection: Any, connection_record: Any, reset_state: Any = None) -> None:
         # Raising here would reach SQLAlchemy's pool, which logs it and throws the connection away.
-        self.call(self._reset, dbapi_connection, reset_state, can_raise=False)
+        if reset_state is None:  # SQLAlchemy 1.4: the pool's proxy, and no reset state
+            self.call(self._legacy_reset, dbapi_connection, sys._getframe(1), can_raise=False)
+        else:
+            self.call(self._reset, dbapi_connection, getattr(reset_state, "transaction_was_reset", False), can_raise=False)
 
-    def _reset(self, dbapi_connection: Any, reset_state: Any) -> list[Finding]:
+    def _legacy_reset(self, connection: Any, dispatcher: FrameType | None) -> list[Finding]:
+        if isinstance(connection, _ConnectionFairy):
+            connection = getattr(connection, "dbapi_connection", None) or connection.connection
+        return self._reset(connection, _transaction_was_reset(dispatcher))
+
+    def _reset(self, dbapi_connection: Any, was_reset: bool) -> list[Finding]:
         analyser = self._analyser_knowing(id(dbapi_connection))
         if analyser is None:
             return []
-        was_reset = bool(getattr(reset_state, "transaction_was_reset", False))
-        return analyser.released(id(dbapi_connection), discarded=was_reset)
+        return analyser.released(id(dbapi_connection), discarded=bool(was_reset))
 
     def _describe(self, table: Table, dialect: Any, analyser: TraceAnalyser) -> None:
         """The table's constraints (unique keys, CHECK (c >= 0)), from its DDL as this dialect writes it."""
@@ -296,7 +290,7 @@ class SQLAlchemyMonitor(Monitor):
         self.call(self._session_begins, session, connection)
 
     def _session_begins(self, session: Any, connection: Any) -> None:
-        key = id(connection.connection.dbapi_connection)
+        key = id(_dbapi_of(connection))
         if self._analyser_knowing(key) is None:
             return  # another engine's connection
         with self._sessions_lock:
@@ -347,7 +341,7 @@ class SQLAlchemyMonitor(Monitor):
 
     def _loaded_values(self, mapper: Any, connection: Any, target: Any) -> None:
         """Tell the analyser what each changed number held when the instance was loaded."""
-        key = id(connection.connection.dbapi_connection)
+        key = id(_dbapi_of(connection))
         analyser = self._analyser_knowing(key)
         if analyser is None:
             return
@@ -399,3 +393,18 @@ def _lock_request(element: Any) -> str | None:
     if arg is None:
         return None
     return "share" if getattr(arg, "read", False) else "exclusive"
+
+
+def _transaction_was_reset(frame: FrameType | None) -> bool:
+    """SQLAlchemy 1.4: whether `Connection.close()` rolled back the transaction it found open before
+    handing the connection back (2.x says so in the `reset` event's `reset_state`). It is the
+    `transaction_was_reset` argument of `_ConnectionFairy._reset`, which dispatches the event: looked
+    for in the few frames above the listener. Not found: False (a TX104 missed, never a false one)."""
+    for _ in range(4):
+        if frame is None:
+            return False
+        code = frame.f_code
+        if code.co_name == "_reset" and "transaction_was_reset" in code.co_varnames:
+            return frame.f_locals.get("transaction_was_reset") is True
+        frame = frame.f_back
+    return False

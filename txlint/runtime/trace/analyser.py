@@ -60,16 +60,16 @@ import itertools
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Mapping
+from pathlib import Path
 from types import FrameType
 from typing import ParamSpec, TypeVar
 
 from txlint.core.config import Config
 from txlint.core.ftypes import Finding
 from txlint.core.index import ProjectIndex, TableDecl, normalise_column
-from txlint.core.ir import ModuleIR
-from txlint.core.registry import all_rules
+from txlint.core.ir import DiscardCause, ModuleIR
+from txlint.core.registry import runtime_rules
 from txlint.core.rule import Rule, RuleContext
-from txlint.runtime.findings import RUNTIME_CODES
 from txlint.runtime.stack import Site, app_site, app_site_from
 from txlint.runtime.trace.records import (
     MAX_CONNECTIONS,
@@ -131,12 +131,12 @@ class TraceAnalyser(Statements):
     ) -> None:
         self.dialect = dialect if dialect in dialect_names() else "postgres"
         self.config = config or Config()
-        rules = all_rules()
+        rules = runtime_rules()  # the rules some op of a trace can trigger
         if enabled is None:
-            enabled = [code for code in RUNTIME_CODES if code in rules and rules[code].default_enabled]
-        self.enabled = frozenset(code for code in enabled if code in RUNTIME_CODES and code in rules)
+            enabled = [code for code, rule in rules.items() if rule.default_enabled]
+        self.enabled = frozenset(code for code in enabled if code in rules)
         self._rules: dict[str, Rule] = {code: rules[code]() for code in self.enabled}
-        self._classes: dict[str, type[Rule]] = {code: rules[code] for code in RUNTIME_CODES if code in rules}
+        self._root = _resolved(self.config.root)
         self._decls: dict[str, TableDecl] = {}
         self._context = RuleContext(self.config, ModuleIR("<runtime>"), ProjectIndex())
         self._states: OrderedDict[Hashable, ConnectionState] = OrderedDict()
@@ -354,7 +354,7 @@ class TraceAnalyser(Statements):
         if snapshot is None and discarded:
             snapshot = state.discarded
         if snapshot is not None:
-            return self._unbalanced(snapshot, site, "the connection is handed back with its transaction open: its uncommitted writes are rolled back")
+            return self._unbalanced(snapshot, site, DiscardCause.RELEASED)
         with self._lock:
             if state.discarded is not None:
                 self._released[conn] = state.discarded
@@ -381,7 +381,7 @@ class TraceAnalyser(Statements):
                 snapshot = self._released.pop(conn, None)
         if snapshot is None:
             return []
-        return self._unbalanced(snapshot, site, "the session is closed without commit or rollback: its uncommitted writes are rolled back")
+        return self._unbalanced(snapshot, site, DiscardCause.CLOSED)
 
 
 def forgetting(analyser: TraceAnalyser, conn: Hashable, step: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
@@ -395,3 +395,11 @@ def forgetting(analyser: TraceAnalyser, conn: Hashable, step: Callable[P, R], *a
     except Exception:
         analyser.forget(conn)
         raise
+
+
+def _resolved(root: Path) -> Path | None:
+    """The project root findings' fingerprints are relative to; None when it cannot be resolved."""
+    try:
+        return root.resolve()
+    except OSError:
+        return None

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
+import linecache
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import replace
+from pathlib import Path
+from typing import Any, TypeVar
 
 from txlint.core.config import Config
+from txlint.core.fingerprint import fingerprint_of, project_path
 from txlint.core.ftypes import Finding, Related, Span
 from txlint.core.index import normalise_column
-from txlint.core.ir import Dependency, LockMode, Read, RowOrigin, RowRef, Unit, ValueKind, Write
+from txlint.core.ir import Commit, Condition, Dependency, Discard, DiscardCause, LockMode, Matched, Op, Read, RowOrigin, RowRef, Unit, ValueKind, Write
 from txlint.core.queries import is_money_column, is_state_column, writes_row_of
 from txlint.core.rule import Report, Rule, RuleContext
 from txlint.runtime.redact import mask_literals
@@ -27,6 +30,10 @@ from txlint.runtime.trace.records import (
 from txlint.runtime.trace.values import MISSING, bound_value, canonical, is_number, key_column
 from txlint.sql import facts as sqlfacts
 
+# Where an op of a trace happened: a statement (its SQL is shown), or an event's application line.
+Place = Traced | Site
+E = TypeVar("E", bound=Op)
+
 
 class Judgement:
     """The trace analyser's judgement of writes, commits and closes (mixed into `TraceAnalyser`)."""
@@ -41,6 +48,8 @@ class Judgement:
     _states: OrderedDict[Hashable, ConnectionState]
     _known: Callable[[str, str, int], bool] | None
     _sites: Callable[[], Site]
+    _handles: Iterator[int]
+    _root: Path | None
 
     def _locate(self, where: Where) -> Site:
         raise NotImplementedError
@@ -53,6 +62,9 @@ class Judgement:
 
     # -- TX101 and friends: an UPDATE ---------------------------------------------------------
     def _judge_write(self, state: ConnectionState, traced: Traced, statement: sqlfacts.Statement, params: object, autocommit: bool, where: Where) -> list[Finding]:
+        """An UPDATE that may complete a pattern: the rules its write triggers judge it with the
+        reads and locks of its transaction; in autocommit the statement is its own transaction, so
+        the rules its commit triggers judge it too."""
         write: Write = traced.op
         reads = self._unlocked_reads(state, write.table, write.tx if write.tx is not None else -1)
         reads = [t for t in reads if isinstance(t.op, Read)]
@@ -60,11 +72,14 @@ class Judgement:
         context = [*locks, *reads]
         position = {t.handle: i for i, t in enumerate(context)}
         linked = self._link(state, write, statement, params, reads, position)
-        codes = self._relevant(write, linked, bool(locks), autocommit)
-        if not codes:
-            return []
         judged = Traced(traced.handle, statement, self._placed(traced, where).site, traced.tx, traced.autocommit, rowcount=traced.rowcount, params=traced.params, _op=linked)
-        return self._judge(codes, [*context, judged], judged)
+        places: dict[int, Place] = {t.handle: t for t in (*context, judged)}
+        ops = [t.op for t in (*context, judged)]
+        findings = self._judge(linked, ops, places)
+        if autocommit:
+            end = self._event(Commit, judged.site or self._locate(where), places, tx=write.tx)
+            findings += self._judge(end, [linked, end], places)
+        return findings
 
     @staticmethod
     def _unlocked_reads(state: ConnectionState, table: str, tx: int) -> list[Traced]:
@@ -81,20 +96,6 @@ class Judgement:
             return False
         tx = state.tx_id if state.tx_open else -1
         return bool(self._unlocked_reads(state, table, tx))
-
-    def _relevant(self, write: Write, linked: Write, locks: bool, autocommit: bool) -> list[str]:
-        """The rules that can fire on this write: the others are not run (most writes need none)."""
-        codes = []
-        derived = any(a.value.kind is ValueKind.DERIVED for a in linked.assignments)
-        if derived:
-            codes.append("TX101")
-        if locks and (derived or write.table.lower() in {t.lower() for t in self.config.core_tables}):
-            codes.append("TX103")
-        if any(g.value.kind is ValueKind.DERIVED for g in linked.guards):
-            codes.append("TX107")
-        if any(a.value.delta is not None and a.value.delta.sign == "-" for a in write.assignments):
-            codes += ["TX106", "TX105"] if autocommit else ["TX106"]
-        return codes
 
     def _link(
         self, state: ConnectionState, write: Write, statement: sqlfacts.Statement, params: object, reads: list[Traced], position: dict[int, int]
@@ -181,37 +182,50 @@ class Judgement:
 
     # -- transaction end ---------------------------------------------------------------------
     def _at_commit(self, state: ConnectionState, where: Where) -> list[Finding]:
-        findings: list[Finding] = []
-        if "TX105" in self.enabled and state.decrements:
-            inserts = state.inserts
-            # An insert into a table whose constraints are unknown may be the idempotency key.
-            if not any(not i.op.on_conflict and not self.knows_table(i.op.table) for i in inserts):
-                findings += self._judge(("TX105",), [*inserts, *state.decrements], None)
-        if "TX108" in self.enabled:
-            here: Site | None = None
-            for cas in state.cas_zero:
-                if cas.followed_by is None:
-                    continue
-                here = here or self._locate(where)
-                unchecked = Traced(cas.handle, cas.statement, cas.site, cas.tx, params=cas.params, _op=replace(cas.op, result_checked=False))
-                extra = [
-                    Related(site_of(cas.followed_by).display_path(), site_of(cas.followed_by).line, 1, f"the transaction went on to write here: {self._shown(cas.followed_by)}"),
-                    Related(here.display_path(), here.line, 1, "and committed here"),
-                ]
-                found = self._judge(("TX108",), [unchecked], unchecked, extra)
-                findings += [
-                    replace(f, message=f"{f.message.split(':')[0]} matched no row, and the transaction still went on to write and commit")
-                    for f in found
-                ]
-        return findings
-
-    def _unbalanced(self, snapshot: Snapshot, site: Site | None, message: str) -> list[Finding]:
-        if "TX104" not in self.enabled:
+        """The transaction commits: the rules a commit triggers judge what it did that they ask
+        about (its decrements and inserts, its compare-and-swaps that matched no row and what it
+        wrote after them), in the order it did it."""
+        noted: dict[int, Traced] = {t.handle: t for t in (*state.inserts, *state.decrements)}
+        if state.decrements:
+            noted.update((t.handle, t) for t in state.transitions)
+        for cas in state.cas_zero:
+            if cas.followed_by is not None:
+                noted[cas.handle] = cas
+                noted[cas.followed_by.handle] = cas.followed_by
+        if not noted:
             return []
-        here = site or self._sites()
-        write = snapshot.first_write
-        related = (Related(site_of(write).display_path(), site_of(write).line, 1, f"first uncommitted write ({snapshot.writes} in all): {self._shown(write)}"),)
-        return [self._make(self._classes["TX104"], message, here, related)]
+        places: dict[int, Place] = dict(noted)
+        ops: list[Op] = []
+        index: dict[int, int] = {}
+        gates: list[int] = []
+        for handle in sorted(noted):
+            op = noted[handle].op
+            if op is None:
+                continue
+            if gates and noted[handle] in state.decrements:
+                op = _gated_by(op, gates)
+            index[handle] = len(ops)
+            ops.append(op)
+            if noted[handle] in state.transitions:
+                gates.append(index[handle])
+            if noted[handle] in state.cas_zero:
+                ops.append(self._event(Matched, site_of(noted[handle]), places, tx=state.tx_id, write=index[handle], rows=0))
+        end = self._event(Commit, self._locate(where), places, tx=state.tx_id)
+        return self._judge(end, [*ops, end], places)
+
+    def _unbalanced(self, snapshot: Snapshot, site: Site | None, cause: DiscardCause) -> list[Finding]:
+        """A transaction that wrote was ended by a release or a close, which threw its writes away."""
+        first = snapshot.first_write
+        places: dict[int, Place] = {first.handle: first}
+        written = first.op if isinstance(first.op, Op) else Write(Span.point(first.handle), first.tx, first.statement.table or "", ident=first.handle)
+        discard = self._event(Discard, site or self._sites(), places, tx=first.tx, cause=cause, first_write=0, writes=snapshot.writes)
+        return self._judge(discard, [written, discard], places)
+
+    def _event(self, kind: type[E], site: Site, places: dict[int, Place], *, tx: int | None, **fields: Any) -> E:
+        """A runtime-only op (a commit, a discard, a row count), at the application line it happened at."""
+        handle = next(self._handles)
+        places[handle] = site
+        return kind(Span.point(handle), tx, ident=handle, **fields)
 
     # -- rules → findings --------------------------------------------------------------------
     def _shown(self, traced: Traced) -> str:
@@ -222,39 +236,62 @@ class Judgement:
         shown = shorter(traced.statement.text)
         return f"{shown} -- values: {traced.params}" if traced.params is not None else shown
 
-    def _judge(self, codes: Iterable[str], traced: list[Traced], focus: Traced | None, extra: Iterable[Related] = ()) -> list[Finding]:
-        """Run the rules on a small unit made of `traced`; keep the reports that involve `focus`."""
-        rules = [self._rules[code] for code in codes if code in self._rules]
+    def _judge(self, trigger: Op, ops: list[Op], places: Mapping[int, Place]) -> list[Finding]:
+        """Run the rules `trigger` can complete (their `triggers`) on the unit `ops`, which ends with
+        what led to it. Kept: the reports that involve the trigger, or, when the trigger is the end
+        of a transaction, every report (its end completes every pattern in it)."""
+        rules = [rule for rule in self._rules.values() if rule.triggered_by(trigger)]
         if not rules:
             return []
-        by_handle = {t.handle: t for t in traced}
-        unit = Unit("<runtime>", Span.point(traced[-1].handle), ops=[t.op for t in traced])
+        unit = Unit("<runtime>", trigger.span, ops=ops)
+        ends = isinstance(trigger, Commit)
         findings: list[Finding] = []
         for rule in rules:
             for report in rule.check(unit, self._context):
-                if focus is not None and focus.handle not in {report.span.line, *(r.span.line for r in report.related)}:
+                named = {report.subject.ident if report.subject is not None else 0, *(r.subject.ident for r in report.related if r.subject is not None)}
+                if not ends and trigger.ident not in named:
                     continue
-                finding = self._from_report(rule, report, by_handle, focus, extra)
+                finding = self._from_report(rule, report, places, trigger)
                 if finding is not None:
                     findings.append(finding)
         return findings
 
-    def _from_report(self, rule: Rule, report: Report, by_handle: dict[int, Traced], focus: Traced | None, extra: Iterable[Related]) -> Finding | None:
-        primary = by_handle.get(report.span.line) or focus or next(iter(by_handle.values()))
-        where = site_of(primary)
+    def _from_report(self, rule: Rule, report: Report, places: Mapping[int, Place], trigger: Op) -> Finding | None:
+        subject = report.subject if report.subject is not None else trigger
+        primary = places.get(subject.ident) or places[trigger.ident]
+        where = _site(primary)
         if self._known is not None and self._known(rule.code, where.display_path(), where.line):
             return None
-        related = [Related(where.display_path(), where.line, 1, f"SQL: {self._shown(primary)}")]
+        related = [Related(where.display_path(), where.line, 1, f"SQL: {self._shown(primary)}")] if isinstance(primary, Traced) else []
         for r in report.related:
-            other = by_handle.get(r.span.line)
+            other = places.get(r.subject.ident) if r.subject is not None else None
             if other is not None:
-                there = site_of(other)
-                related.append(Related(there.display_path(), there.line, 1, f"{r.message}: {self._shown(other)}"))
-        related += extra
+                there = _site(other)
+                text = f"{r.message}: {self._shown(other)}" if isinstance(other, Traced) else r.message
+                related.append(Related(there.display_path(), there.line, 1, text))
         return self._make(type(rule), report.message, where, tuple(related))
 
-    @staticmethod
-    def _make(rule: type[Rule], message: str, site: Site, related: tuple[Related, ...]) -> Finding:
+    def _make(self, rule: type[Rule], message: str, site: Site, related: tuple[Related, ...]) -> Finding:
         path = site.display_path()
-        fingerprint = hashlib.sha256(f"{rule.code}\0{site.path}\0{site.line}".encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        fingerprint = _fingerprint(rule.code, site.path, site.line, self._root)
         return Finding(rule.code, rule.name, rule.severity, message, path, site.line, 1, site.line, 1, related, fingerprint=fingerprint)
+
+
+def _fingerprint(code: str, path: str, line: int, root: Path | None) -> str:
+    """As the static side fingerprints a finding, with no enclosing unit (a trace does not name one):
+    the line's text, not its number, so that a baseline survives edits that move it. Only findings
+    not reported before are built (`known`), so this runs once per finding, not per statement."""
+    return fingerprint_of(code, project_path(path, root), "", linecache.getline(path, line))
+
+
+def _gated_by(op: Op, transitions: list[int]) -> Op:
+    """A decrement that ran after status transitions of its transaction matched their rows: a
+    retry finds the status moved on, matches no row and, its count checked, goes no further (a count
+    left unchecked is TX108's, which the trace sees when that happens). As a trace sees it, the
+    decrement runs under a test of those row counts (clarification 9)."""
+    gate = Condition(op.span, frozenset(), holds=True, results=frozenset(transitions))
+    return replace(op, conditions=(gate, *op.conditions))
+
+
+def _site(place: Place) -> Site:
+    return site_of(place) if isinstance(place, Traced) else place

@@ -9,7 +9,7 @@ from types import FrameType
 from typing import Any
 
 from txlint.core.ftypes import Span
-from txlint.core.ir import Delta, LockMode, Read, Value, ValueKind, Write
+from txlint.core.ir import Delta, LockMode, Value, ValueKind, Write
 from txlint.runtime.stack import UNKNOWN_SITE, Site
 from txlint.runtime.trace.values import MISSING, bound_value, canonical, is_number
 from txlint.sql import facts as sqlfacts
@@ -81,10 +81,9 @@ class Traced:
                 return Value(ValueKind.UNKNOWN, expression=f"<unbound {handle}:{key}>")
             return Value(ValueKind.INDEPENDENT, expression=canonical(value))
 
-        op = to_ir.statement_op(self.statement, Span.point(handle), self.tx, resolve, autocommit=self.autocommit)
-        if isinstance(op, Read) and op.lock is None and self.lock in LOCKS:
-            op = replace(op, lock=LOCKS[self.lock])
-        return op
+        # The span orders the trace's ops as they ran; the identity names this statement.
+        lock = LOCKS.get(self.lock) if self.lock is not None else None
+        return to_ir.statement_op(self.statement, Span.point(handle), self.tx, resolve, autocommit=self.autocommit, lock=lock, ident=handle)
 
     def locks(self) -> str | None:
         """The row lock a read asks for, from its SQL or from the source."""
@@ -126,6 +125,7 @@ class ConnectionState:
     cas_zero: list[Traced] = field(default_factory=list)
     decrements: list[Traced] = field(default_factory=list)
     inserts: list[Traced] = field(default_factory=list)
+    transitions: list[Traced] = field(default_factory=list)  # status transitions that matched their row
     observed: dict[str, list[tuple[frozenset[tuple[str, str]], dict[str, object]]]] = field(default_factory=dict)
     last_read: Traced | None = None
     discarded: Snapshot | None = None
@@ -137,7 +137,7 @@ class ConnectionState:
         self.begin_lock = self.advisory = False
         self.first_write = self.last_read = None
         self.writes = 0
-        for bag in (self.table_locks, self.window, self.locked_reads, self.cas_zero, self.decrements, self.inserts, self.observed):
+        for bag in (self.table_locks, self.window, self.locked_reads, self.cas_zero, self.decrements, self.inserts, self.transitions, self.observed):
             if bag:
                 bag.clear()
 

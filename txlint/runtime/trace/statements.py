@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from txlint.core.ftypes import Finding
-from txlint.core.ir import Write
-from txlint.core.queries import cas_guards, decrements
+from txlint.core.ir import Read, Write
+from txlint.core.queries import cas_guards, decrements, transitions
 from txlint.runtime.redact import params_text
 from txlint.runtime.stack import Site
 from txlint.runtime.trace.judgement import Judgement
@@ -102,7 +102,8 @@ class Statements(Judgement):
         if not autocommit:
             state.locked_reads.append(traced)
             return []
-        return self._judge(("TX109",), [traced], traced)
+        read = traced.op
+        return self._judge(read, [read], {traced.handle: traced}) if isinstance(read, Read) else []
 
     def _placed(self, traced: Traced, where: Where) -> Traced:
         """The statement with its application line looked up. The stack walk is the dearest step of
@@ -149,5 +150,9 @@ class Statements(Judgement):
                 op = traced.op
                 if isinstance(op, Write) and decrements(op, self.config):
                     state.decrements.append(self._placed(traced, where))
+            elif traced.rowcount and statement.predicates and len(state.transitions) < MAX_BATCH:
+                op = traced.op
+                if isinstance(op, Write) and transitions(op, self.config, self._context.index.version_column(op.table)):
+                    state.transitions.append(traced)  # a gate for the decrements after it (clarification 9)
         elif statement.kind == "insert" and len(state.inserts) < MAX_BATCH:
             state.inserts.append(traced)

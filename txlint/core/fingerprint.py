@@ -28,12 +28,26 @@ def with_fingerprints(findings: list[Finding], lines: list[str], unit_of: dict[F
     result = []
     for finding in sorted(findings, key=Finding.sort_key):
         text = lines[finding.line - 1] if 0 < finding.line <= len(lines) else ""
-        base = "\0".join((finding.code, project_path(finding.path, resolved), unit_of.get(finding, ""), "".join(text.split())))
+        base = _base(finding.code, project_path(finding.path, resolved), unit_of.get(finding, ""), text)
         seen[base] += 1
-        # surrogatepass: a file name that is not valid UTF-8 (legal on POSIX) still hashes.
-        digest = hashlib.sha256(f"{base}\0{seen[base]}".encode("utf-8", "surrogatepass")).hexdigest()[:16]
-        result.append(replace(finding, fingerprint=digest))
+        result.append(replace(finding, fingerprint=_digest(base, seen[base])))
     return result
+
+
+def fingerprint_of(code: str, path: str, unit: str, text: str, occurrence: int = 1) -> str:
+    """The fingerprint of one finding: `path` relative to the project root (`project_path`), the
+    enclosing `unit` ("" when not known, as at run time), the reported line's `text`, and which
+    occurrence of that same base it is."""
+    return _digest(_base(code, path, unit, text), occurrence)
+
+
+def _base(code: str, path: str, unit: str, text: str) -> str:
+    return "\0".join((code, path, unit, "".join(text.split())))
+
+
+def _digest(base: str, occurrence: int) -> str:
+    # surrogatepass: a file name that is not valid UTF-8 (legal on POSIX) still hashes.
+    return hashlib.sha256(f"{base}\0{occurrence}".encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def project_path(path: str, root: Path | None) -> str:
