@@ -47,7 +47,10 @@ class CacheCheckThenSet(Rule):
             "A cache fill (`if cache.get(k) is None: cache.set(k, compute())`) writes computed data, not a "
             "marker, and its read value is usually used: it is not reported. A claim made only after some "
             "call the analysis takes for work (anything but a cache command, a conversion, an id or time "
-            "maker, string formatting or logging) is taken for an outcome record and is missed."
+            "maker, string formatting or logging) is taken for an outcome record and is missed. "
+            "A marker used as a throttle in front of work that only rewrites a cache with freshly "
+            "computed values (pretix's quota availability write) is reported, though two requests "
+            "passing together only write the same data twice."
         ),
     )
     INVALID = [

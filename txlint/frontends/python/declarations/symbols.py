@@ -41,12 +41,19 @@ _ATOMIC_REQUESTS = re.compile(r"""["']?ATOMIC_REQUESTS["']?\s*[:=]\s*True""")
 _NO_CACHE_TIMEOUT = re.compile(r"""\bCACHE_DEFAULT_TIMEOUT["']?\]?\s*[:=,]\s*0(?![.\w])""")
 
 
+# SQLAlchemy's autoflush turned off anywhere in the project (`sessionmaker(autoflush=False)`,
+# Flask-SQLAlchemy's `session_options={"autoflush": False}`): a query no longer tells where changes are written.
+_NO_AUTOFLUSH = re.compile(r"""\bautoflush["']?\s*[:=]\s*False\b""")
+
+
 def settings(text: str) -> list[Symbol]:
     """The framework settings a file turns on, read off its text (a settings module often
     mentions nothing else txlint parses a file for)."""
     found = [Symbol(SymbolKind.SETTING, "ATOMIC_REQUESTS", "True")] if _ATOMIC_REQUESTS.search(text) else []
     if _NO_CACHE_TIMEOUT.search(text):
         found.append(Symbol(SymbolKind.SETTING, "CACHE_DEFAULT_TIMEOUT", "0"))
+    if _NO_AUTOFLUSH.search(text):
+        found.append(Symbol(SymbolKind.SETTING, "SQLALCHEMY_AUTOFLUSH", "False"))
     return found
 
 

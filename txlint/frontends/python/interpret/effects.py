@@ -198,6 +198,9 @@ class Effects(InterpreterCore):
         for ref in [r for r, changes in self.state.rows.items() if any(f.pending for f in changes.fields.values())]:
             self.state.rows.pop(ref)
 
+    def pending_tables(self) -> set[str]:
+        return {changes.table for changes in self.state.rows.values() if changes.table is not None and any(f.pending for f in changes.fields.values())}
+
     def flush_rows(self, node: cst.CSTNode) -> None:
         """A unit-of-work flush: every row changed in memory is written back (its changed columns only)."""
         for ref, changes in list(self.state.rows.items()):

@@ -237,6 +237,8 @@ class SqlAlchemyRecogniser(Recogniser):
             shared = isinstance(read_only, cst.Name) and read_only.value == "True"
             locked = related.declared_joined(ctx, query)  # its `lazy="joined"` relationships are read (and locked) with it
             return replace(locked, lock=LockMode.SHARE if shared else LockMode.EXCLUSIVE, span=ctx.span(node), lock_of=related.lock_of(ctx, node, locked))
+        if kind in (S.ROW, S.ROWS, S.FACT) and not (isinstance(node.func, cst.Attribute) and node.func.attr.value in IDENTITY_LOADS):
+            autoflush(ctx, node)
         if kind in (S.ROW, S.ROWS):
             for arg in node.args:
                 ctx.eval(arg.value)  # `get(pk)`, `first_or_404(description=...)`
@@ -267,6 +269,7 @@ class SqlAlchemyRecogniser(Recogniser):
         if kind in AUTOBEGIN:
             ctx.autobegin(node)
         if kind in (S.EXECUTE, S.FIRST) and node.args:
+            autoflush(ctx, node)
             return self._execute(ctx, node)
         if kind is S.REFRESH and node.args:
             return _refresh(ctx, node)
@@ -320,6 +323,24 @@ class SqlAlchemyRecogniser(Recogniser):
                 return _column_result(read, statement.columns, method)
             return ctx.row_from_read(read, statement.table) if method in FIRST_ROW else Rows(read, statement.table)
         return Data()  # other statements: not resolved statically here
+
+
+# Loads by primary key that the identity map may answer without SQL (and then without a flush).
+IDENTITY_LOADS = frozenset({"get", "get_or_404"})
+
+
+def autoflush(ctx: Context, node: cst.Call) -> None:
+    """SQLAlchemy's autoflush, on unless the project turns it off: a statement the session runs
+    (a select, an ORM update, a legacy Query's results) first writes the changed instances the
+    session holds, in the transaction of that statement. A function that changes a row it read and
+    then queries has written it there, whoever commits later. Not followed where the file opens a
+    `no_autoflush` block or the project sets `autoflush=False` anywhere (no evidence then of where
+    the write happens: the commit or an explicit flush still says)."""
+    index = ctx.file.index
+    if index.setting("SQLALCHEMY_AUTOFLUSH") == "False" or "no_autoflush" in ctx.file.text:
+        return
+    if any(index.is_sqlalchemy_model(table) for table in ctx.pending_tables()):
+        sessions.flush(ctx, node)
 
 
 @dataclass(frozen=True)
