@@ -99,6 +99,7 @@ class ProjectIndex:
 
     decls: dict[str, list[TableDecl]] = field(default_factory=dict)
     _models: set[str] = field(default_factory=set)
+    _model_bases: frozenset[str] = field(default_factory=frozenset, repr=False)  # the classes models derive from
     writers: dict[str, list[AtomicWriter]] = field(default_factory=dict)
     _by_table: dict[str, list[TableDecl]] = field(default_factory=dict, repr=False)
     _table_names: dict[str, list[TableDecl]] = field(default_factory=dict, repr=False)
@@ -312,6 +313,8 @@ class ProjectIndex:
                     models.add(name)
                     changed = True
         self._models = models
+        # What models derive from, once: asked for `self` of every method a file interprets.
+        self._model_bases = frozenset(base for name, decls in self.decls.items() if name in models for d in decls for base in d.bases)
 
     def is_model(self, name: str) -> bool:
         return name in self._models
@@ -417,7 +420,7 @@ class ProjectIndex:
     def is_mixin_of_models(self, name: str) -> bool:
         """A class that is no model but that models derive from (`class Refund(StatusMixin, Model)`):
         its methods run on rows of those models."""
-        return not self.is_model(name) and any(name in d.bases for decls in self.decls.values() for d in decls if self.is_model(d.name))
+        return name in self._model_bases and not self.is_model(name)
 
     def is_manager_attribute(self, table: str, attribute: str) -> bool:
         """`Model.<attribute>` is a manager the model (or one of its bases) assigns."""

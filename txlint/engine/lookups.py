@@ -24,6 +24,7 @@ Lookup = tuple[str, list[Any], str]  # method name, JSON-ready arguments, digest
 
 QUESTIONS = (
     "is_model",
+    "is_mixin_of_models",
     "declarations_of_table",
     "columns_of",
     "knows_table",
@@ -82,6 +83,9 @@ class RecordingIndex(ProjectIndex):
 
     def is_model(self, name: str) -> bool:
         return bool(self._ask("is_model", (name,), lambda: super(RecordingIndex, self).is_model(name)))
+
+    def is_mixin_of_models(self, name: str) -> bool:
+        return bool(self._ask("is_mixin_of_models", (name,), lambda: super(RecordingIndex, self).is_mixin_of_models(name)))
 
     def declarations_of_table(self, table: str) -> list[TableDecl]:
         return self._ask("declarations_of_table", (table,), lambda: super(RecordingIndex, self).declarations_of_table(table))
