@@ -112,3 +112,19 @@ def test_a_discard_is_reported_through_the_rule(cause: DiscardCause) -> None:
     [finding] = found
     assert (finding.code, finding.line) == ("TX104", 20)
     assert finding.related[0].line == 10 and finding.related[0].message.startswith("first uncommitted write (1 in all): UPDATE accounts")
+
+
+def test_the_pytest_summary_keeps_apart_findings_on_alike_lines(tmp_path: Path) -> None:
+    """Two lines of the same text share a runtime fingerprint (it follows the text); the summary
+    still lists both, and one finding hit by two tests once."""
+    from txlint.runtime.pytest_summary import FindingTally, to_wire
+
+    app = tmp_path / "shop.py"
+    app.write_text("account.balance -= 10\naccount.balance -= 10\n", encoding="utf-8")
+    first = lost_update(TraceAnalyser("postgres", Config(root=tmp_path)), 2, 1, str(app))
+    second = lost_update(TraceAnalyser("postgres", Config(root=tmp_path)), 1, 2, str(app))
+    assert first[0].fingerprint == second[0].fingerprint
+    tally = FindingTally()
+    tally.add("test_a", "call", to_wire(first))
+    tally.add("test_b", "call", to_wire(first + second))
+    assert len(tally) == 2

@@ -48,7 +48,7 @@ class _Entry:
 
 
 class FindingTally:
-    """Every finding of the session by fingerprint, with the tests (and phases) that produced it."""
+    """Every finding of the session by code and line, with the tests (and phases) that produced it."""
 
     def __init__(self) -> None:
         self._entries: dict[str, _Entry] = {}
@@ -61,7 +61,9 @@ class FindingTally:
     def add(self, nodeid: str, when: str, findings: Iterable[dict[str, Any]]) -> None:
         test = (nodeid, when)
         for finding in findings:
-            key = finding.get("fingerprint") or f"{finding.get('code')}:{finding.get('path')}:{finding.get('line')}"
+            # By line, not by fingerprint: a fingerprint follows the line's text, so two findings on
+            # two alike lines of a file (`account.save()` twice) share one; within a run, the line tells them apart.
+            key = f"{finding.get('code')}:{finding.get('path')}:{finding.get('line')}"
             entry = self._entries.setdefault(key, _Entry(finding))
             if test not in entry.tests:
                 entry.tests.append(test)
