@@ -39,7 +39,7 @@ from __future__ import annotations
 import ast
 import functools
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from txlint.frontends.python.skeleton import Function, cuttable, first_line
@@ -185,20 +185,21 @@ def operating_functions(text: str, tree: ast.Module, known: frozenset[str], extr
 def _manager_methods(tree: ast.Module) -> set[Function]:
     """The methods of a class deriving from a manager or a queryset class (`class X(Manager)`,
     `models.QuerySet`): `self.filter(...)` there queries the model's rows with no trigger word."""
-    found: set[Function] = set()
-    for node in tree.body:
-        if isinstance(node, ast.ClassDef) and any(ast.unparse(base).endswith(("Manager", "QuerySet")) for base in node.bases):
-            found |= {member for member in node.body if isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef))}
-    return found
+    return _methods_of_classes(tree, lambda base: base.endswith(("Manager", "QuerySet")))
 
 
 def _derived_methods(tree: ast.Module, words: frozenset[str]) -> set[Function]:
     """The methods of a class deriving from a project class one of whose methods operates (an
     extra word: `class AddToCart(WebshopMixin, View)`): `self.current_order_line()` there is the
     mixin's, with no trigger word of its own."""
+    return _methods_of_classes(tree, lambda base: not words.isdisjoint(_WORD.findall(base))) if words else set()
+
+
+def _methods_of_classes(tree: ast.Module, derives: Callable[[str], bool]) -> set[Function]:
+    """The methods of the module's classes one of whose bases (its source text) `derives` accepts."""
     found: set[Function] = set()
-    for node in tree.body if words else ():
-        if isinstance(node, ast.ClassDef) and any(not words.isdisjoint(_WORD.findall(ast.unparse(base))) for base in node.bases):
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and any(derives(ast.unparse(base)) for base in node.bases):
             found |= {member for member in node.body if isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef))}
     return found
 

@@ -195,21 +195,21 @@ class Judgement:
         if not noted:
             return []
         places: dict[int, Place] = dict(noted)
+        decrements, transitions, lost = ({t.handle for t in bag} for bag in (state.decrements, state.transitions, state.cas_zero))
         ops: list[Op] = []
-        index: dict[int, int] = {}
-        gates: list[int] = []
+        gates: list[int] = []  # the positions of the transitions so far
         for handle in sorted(noted):
             op = noted[handle].op
             if op is None:
                 continue
-            if gates and noted[handle] in state.decrements:
+            if gates and handle in decrements:
                 op = _gated_by(op, gates)
-            index[handle] = len(ops)
+            position = len(ops)
             ops.append(op)
-            if noted[handle] in state.transitions:
-                gates.append(index[handle])
-            if noted[handle] in state.cas_zero:
-                ops.append(self._event(Matched, site_of(noted[handle]), places, tx=state.tx_id, write=index[handle], rows=0))
+            if handle in transitions:
+                gates.append(position)
+            if handle in lost:
+                ops.append(self._event(Matched, site_of(noted[handle]), places, tx=state.tx_id, write=position, rows=0))
         end = self._event(Commit, self._locate(where), places, tx=state.tx_id)
         return self._judge(end, [*ops, end], places)
 

@@ -9,7 +9,7 @@ from types import FrameType
 from typing import Any
 
 from txlint.core.ftypes import Span
-from txlint.core.ir import Delta, LockMode, Value, ValueKind, Write
+from txlint.core.ir import Delta, Value, ValueKind, Write
 from txlint.runtime.stack import UNKNOWN_SITE, Site
 from txlint.runtime.trace.values import MISSING, bound_value, canonical, is_number
 from txlint.sql import facts as sqlfacts
@@ -30,7 +30,7 @@ FIRST_WORDS = frozenset(
     {"select", "with", "update", "insert", "replace", "delete", "begin", "start", "commit", "rollback", "end", "set", "lock", "savepoint", "release", "("}
 )
 PROTECTIVE_ISOLATION = frozenset({"serializable", "repeatable read"})
-LOCKS = {"exclusive": LockMode.EXCLUSIVE, "share": LockMode.SHARE}
+LOCKS = to_ir.LOCKS  # a lock request by name ("exclusive", "share"), as the SQL facts name it
 
 # Where a statement comes from, as a source knows it: the application's line itself, the frame its
 # event was raised from (the application's line is the first one outside the libraries from there

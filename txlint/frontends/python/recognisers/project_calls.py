@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from txlint.core.ir import Act, Assignment, CacheOp, Change, LockMode, Read, RowOrigin, ValueKind, Write
-from txlint.core.ir import Value as IRValue
-from txlint.core.summaries import FunctionSummary, Passed, Returned, ReturnedKind, argument_labels, module_of
+from txlint.core.ir import Act, Assignment, CacheOp, Change, LockMode, Read, RowOrigin, Write
+from txlint.core.summaries import FunctionSummary, Passed, Returned, ReturnedKind, module_of
 from txlint.frontends.python.interpret.context import Context
 from txlint.frontends.python.interpret.values import UNKNOWN, Pair, Query, Row, Rows, Session, Value
 from txlint.frontends.python.recognisers import class_members
@@ -27,7 +26,7 @@ from txlint.frontends.python.recognisers import sqlalchemy_sessions as sessions
 from txlint.frontends.python.recognisers.base import Recogniser, TxScope
 from txlint.frontends.python.recognisers.cache.syntax import key_text
 from txlint.frontends.python.recognisers.django_saves import on_new_instance
-from txlint.frontends.python.recognisers.project_names import labelled_arguments, mapped_method_summary, qualified, summary_called
+from txlint.frontends.python.recognisers.project_names import labelled_arguments, mapped_method_summary, qualified, summary_called, value_given
 from txlint.frontends.python.recognisers.project_records import written_back
 
 
@@ -105,19 +104,10 @@ def _saved_by_method(ctx: Context, node: cst.Call, row: Row, found: FunctionSumm
     """`order.set_status("paid")`: the method assigns and saves columns of the row it is called on;
     the caller sees the change and the write there, with the value the call gives."""
     span = ctx.span(node)
-    arguments = dict(labelled_arguments(node))
     assignments = []
     for column, source in found.saves:
-        kind, _, detail = source.partition(":")
-        value = IRValue(ValueKind.UNKNOWN)
-        if kind == "constant":
-            value = IRValue(ValueKind.INDEPENDENT, expression=detail)
-        elif kind == "param" and found.params:
-            argument = next((arguments[label] for label in argument_labels(found.params, detail) if label in arguments), None)
-            if argument is not None:
-                value = ctx.value_of(argument)
         ctx.emit(Change(span, ctx.tx, row=row.ref, column=column))
-        assignments.append(Assignment(column, value, span))
+        assignments.append(Assignment(column, value_given(ctx, node, found, source), span))
     ctx.emit(Write(span, ctx.tx, row.table, tuple(assignments), row=row.ref))
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import libcst as cst
 
+from txlint.core.ir import Value as IRValue
+from txlint.core.ir import ValueKind
 from txlint.core.summaries import FunctionSummary, argument_labels, module_of
 from txlint.frontends.python.interpret.context import Context
 from txlint.frontends.python.recognisers import class_members
@@ -46,6 +48,20 @@ def argument(node: cst.Call, params: tuple[str, ...], name: str) -> cst.BaseExpr
     """The argument a call passes for the callee's parameter `name`."""
     labels = argument_labels(params, name)
     return next((value for label, value in labelled_arguments(node) if label in labels), None)
+
+
+def value_given(ctx: Context, node: cst.Call, found: FunctionSummary, source: str) -> IRValue:
+    """A value a callee writes or compares, as this call gives it, from where its summary says it
+    comes from (`summarise_rows.value_source`): "constant:<text>", "param:<name>" (that argument
+    of the call); unknown otherwise."""
+    kind, _, detail = source.partition(":")
+    if kind == "constant":
+        return IRValue(ValueKind.INDEPENDENT, expression=detail)
+    if kind == "param" and found.params:
+        given = argument(node, found.params, detail)
+        if given is not None:
+            return ctx.value_of(given)
+    return IRValue(ValueKind.UNKNOWN)
 
 
 def qualified(ctx: Context, callee: cst.BaseExpression) -> str | None:

@@ -18,12 +18,11 @@ from typing import cast
 
 import libcst as cst
 
-from txlint.core.ir import Act, Assignment, Guard, GuardOp, RowOrigin, RowRef, ValueKind, Write
-from txlint.core.ir import Value as IRValue
+from txlint.core.ir import Act, Assignment, Guard, GuardOp, RowOrigin, RowRef, Write
 from txlint.core.summaries import FunctionSummary, RowWrite
 from txlint.frontends.python.interpret.context import Context
 from txlint.frontends.python.interpret.values import Parameter, Row
-from txlint.frontends.python.recognisers.project_names import argument
+from txlint.frontends.python.recognisers.project_names import argument, value_given
 
 
 def written_back(ctx: Context, node: cst.Call, found: FunctionSummary) -> None:
@@ -36,7 +35,7 @@ def written_back(ctx: Context, node: cst.Call, found: FunctionSummary) -> None:
             ctx.emit(Act(ctx.span(node), ctx.tx, what=f"`{found.name.rsplit('.', 1)[-1]}()` writes `{written.table}`", through=found.name))
             continue
         assignments = _assignments(ctx, node, found, written, ref)
-        guards = tuple(Guard(column, cast(GuardOp, op), _value(ctx, node, found, source)) for column, op, source in written.guards)
+        guards = tuple(Guard(column, cast(GuardOp, op), value_given(ctx, node, found, source)) for column, op, source in written.guards)
         checked = True if written.checked == "helper" else (not ctx.is_discarded(node)) if written.checked == "returned" else None
         ctx.emit(Write(ctx.span(node), ctx.tx, written.table, assignments, row=ref, guards=guards, result_checked=checked))
 
@@ -66,17 +65,6 @@ def _assignments(ctx: Context, node: cst.Call, found: FunctionSummary, written: 
             if assigned is not None:
                 found_assignments.append(Assignment(column, assigned.value, assigned.span))
         else:
-            found_assignments.append(Assignment(column, _value(ctx, node, found, source), ctx.span(node)))
+            found_assignments.append(Assignment(column, value_given(ctx, node, found, source), ctx.span(node)))
     return tuple(found_assignments)
 
-
-def _value(ctx: Context, node: cst.Call, found: FunctionSummary, source: str) -> IRValue:
-    """A value the helper writes or compares, as the call gives it."""
-    kind, _, detail = source.partition(":")
-    if kind == "constant":
-        return IRValue(ValueKind.INDEPENDENT, expression=detail)
-    if kind == "param":
-        given = argument(node, found.params, detail)
-        if given is not None:
-            return ctx.value_of(given)
-    return IRValue(ValueKind.UNKNOWN)
