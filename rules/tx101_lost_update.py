@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 
 from txlint.core.ftypes import Severity, Span
@@ -10,6 +11,9 @@ from txlint.core.ir import Assignment, Dependency, LockMode, Op, Read, RowOrigin
 from txlint.core.queries import callers_passing, cas_guards, holds_lock, same_row, writes_row_of
 from txlint.core.rule import RelatedSpan, Report, Rule, RuleContext, RuleDoc
 from txlint.core.summaries import Passed
+
+
+_PLAIN_ACCESS = re.compile(r"[A-Za-z_][\w.]*(\[[\w\"']+\])*")
 
 
 class LostUpdate(Rule):
@@ -251,7 +255,7 @@ class LostUpdate(Rule):
 def _lost_update_by_key(unit: Unit, write: Write) -> Report | None:
     """`SELECT c ... WHERE id = k` then `UPDATE ... SET c = f(c) WHERE id = k` (SQL, or an ORM update by key)."""
     for assignment in write.assignments:
-        if assignment.value.kind is not ValueKind.DERIVED:
+        if assignment.value.kind is not ValueKind.DERIVED or _copied(assignment):
             continue
         for dep in in_order(assignment.value.depends_on):
             if dep.column is None or normalise_column(dep.column) != normalise_column(assignment.column) or _reference_through(unit, dep, assignment.value.depends_on):
@@ -267,6 +271,17 @@ def _lost_update_by_key(unit: Unit, write: Write) -> Report | None:
                 (RelatedSpan.about(read, "read here without a row lock" if read.lock is None else _lock_problem(read)),),
             )
     return None
+
+
+def _copied(assignment: Assignment) -> bool:
+    """`SET c = row.c` (`row[2]`): the column's value handed back as it is, not recomputed. Whatever
+    the value is by then (a method of the row may have set it), this writer computed nothing from
+    the old one."""
+    value = assignment.value
+    expression = value.expression
+    if value.delta is not None or expression is None or len(value.depends_on) != 1:
+        return False
+    return _PLAIN_ACCESS.fullmatch(expression.replace(" ", "")) is not None
 
 
 def _from_itself(assignment: Assignment, is_row: Callable[[RowRef], bool], unit: Unit) -> bool:

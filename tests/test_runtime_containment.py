@@ -152,9 +152,9 @@ def test_only_findings_raise_and_only_as_transaction_safety_error(db: Path) -> N
     from txlint.runtime import TransactionSafetyError
 
     conn = wrap(sqlite3.connect(db), mode="raise")
-    conn.execute("SELECT balance FROM accounts WHERE id = ?", (1,)).fetchone()
+    (balance,) = conn.execute("SELECT balance FROM accounts WHERE id = ?", (1,)).fetchone()
     with pytest.raises(TransactionSafetyError) as caught:
-        conn.execute("UPDATE accounts SET balance = ? WHERE id = ?", (5, 1))
+        conn.execute("UPDATE accounts SET balance = ? WHERE id = ?", (balance - 5, 1))
     assert caught.value.finding.code == "TX101"
     conn.rollback()
     conn.close()

@@ -40,7 +40,7 @@ def test_watch_attaches_once_and_close_detaches(shop: Any) -> None:
     assert not monitor.installed()
 
 
-def test_lost_update_in_atomic_is_tx101_at_the_save(shop: Any) -> None:
+def test_lost_update_in_atomic_is_tx101_at_the_assignment_sent_by_the_save(shop: Any) -> None:
     from django.db import transaction
 
     from txlint.runtime.sources.django_connections import watch
@@ -50,13 +50,14 @@ def test_lost_update_in_atomic_is_tx101_at_the_save(shop: Any) -> None:
     def withdraw() -> None:
         with transaction.atomic():
             account = Account.objects.get(pk=1)
-            account.balance -= 10
-            account.save()  # <- TX101
+            account.balance -= 10  # <- TX101
+            account.save()  # <- sent
 
     with watch(mode="collect") as monitor:
         withdraw()
     assert [(f.code, f.line) for f in monitor.findings] == [("TX101", line_of(withdraw, "<- TX101"))]
     assert all("%s" in r.message for r in monitor.findings[0].related)
+    assert [(r.line, r.message.split(":")[0]) for r in monitor.findings[0].related][0] == (line_of(withdraw, "<- sent"), "sent to the database here")
 
 
 def test_select_for_update_is_a_lock_even_where_the_backend_drops_it(shop: Any) -> None:

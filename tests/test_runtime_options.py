@@ -14,7 +14,7 @@ from txlint.runtime.options import RuntimeOptions
 def test_options_are_checked_once_for_every_source() -> None:
     options = RuntimeOptions.of("collect", select="TX10", ignore=["TX106"], show_values=True)
     assert options == RuntimeOptions("collect", select=("TX10",), ignore=("TX106",), show_values=True)
-    with pytest.raises(TypeError, match=r"unknown runtime option\(s\) selct; the options are mode, config, ignore, select, show_values"):
+    with pytest.raises(TypeError, match=r"unknown runtime option\(s\) selct; the options are mode, config, ignore, read_source, select, show_values"):
         RuntimeOptions.of("warn", selct=["TX101"])
     with pytest.raises(ValueError, match="mode must be one of warn, log, raise, collect, not 'loud'"):
         RuntimeOptions.of("loud")

@@ -109,8 +109,8 @@ def test_connection_returned_dirty(engine):
     result.stdout.fnmatch_lines(["*txlint runtime: watching SQLAlchemy engines, DB-API connections and Django databases (mode=raise)*"])
     output = result.stdout.str()
     assert output.count("TX101 [lost-update]") >= 2 and "TX104 [unbalanced-transaction]" in output
-    commit_line = 1 + APP.lstrip("\n").splitlines().index("        session.commit()")
-    assert f"test_app.py:{commit_line}: TX101" in output  # the application's line, in withdraw()
+    assigned = 1 + APP.lstrip("\n").splitlines().index("        account.balance -= 10")
+    assert f"test_app.py:{assigned}: TX101" in output  # the application's line, in withdraw(): the assignment the commit flushed
 
 
 def test_warn_mode_only_warns(pytester: pytest.Pytester) -> None:
@@ -288,8 +288,8 @@ def test_raise_mode_watches_django_once_it_is_configured(pytester: pytest.Pytest
     result = pytester.runpytest_subprocess("--txlint-runtime", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, failed=2)
     output = result.stdout.str()
-    save_line = 1 + DJANGO_APP.lstrip("\n").splitlines().index("        account.save()")
-    assert f"test_app.py:{save_line}: TX101 [lost-update]" in output
+    assigned = 1 + DJANGO_APP.lstrip("\n").splitlines().index("        account.balance -= 10")
+    assert f"test_app.py:{assigned}: TX101 [lost-update]" in output
     assert "TX104 [unbalanced-transaction]" in output
     assert "FAILED test_app.py::test_locked_is_clean" not in output
     assert "django/db/" not in output  # the failures show the application's frames, not Django's
@@ -402,8 +402,9 @@ def test_terminal_summary_lists_each_finding_once_with_the_tests_that_hit_it(pyt
     lines = [line.rstrip() for line in summary.splitlines()]
     app = APP.lstrip("\n").splitlines()
     commit, read = 1 + app.index("        session.commit()"), 1 + app.index("        account = session.get(Account, 1, with_for_update=locked)")
-    first = lines.index(next(line for line in lines if line.startswith(f"test_app.py:{commit}: TX101 [lost-update]")))
-    assert lines[first + 1] == f"    test_app.py:{commit}: SQL: UPDATE accounts SET balance=? WHERE accounts.id = ?"
+    assigned = 1 + app.index("        account.balance -= 10")
+    first = lines.index(next(line for line in lines if line.startswith(f"test_app.py:{assigned}: TX101 [lost-update]")))
+    assert lines[first + 1] == f"    test_app.py:{commit}: sent to the database here: UPDATE accounts SET balance=? WHERE accounts.id = ?"
     assert lines[first + 2].startswith(f"    test_app.py:{read}: read here without a row lock: SELECT")
     assert lines[first + 3] == "    hit by 3 tests: test_app.py::test_lost_update, test_app.py::test_lost_update_again, test_app.py::test_caught"
     assert lines[first + 4] == "    why it is a bug and how to fix it: txlint explain TX101"

@@ -144,8 +144,8 @@ def test_tx101_lost_update_really_loses_money_and_is_reported(server: Any, accou
         with Session(server) as session:
             account = session.get(Account, 1)
             time.sleep(THINK)
-            account.balance -= 10
-            session.commit()  # <- TX101
+            account.balance -= 10  # <- TX101
+            session.commit()
 
     def withdraw_locked() -> None:
         with Session(server) as session:

@@ -154,12 +154,19 @@ def writes_row_of(read: Read, read_index: int, write: Write) -> bool:
     Same table, and every equality guard of the read is matched by the write:
     the same column compared with the same expression (`id = account_id` in
     both), or with a value taken from the row the read produced (`pk=acct.pk`).
+    A read with no equality guard (a scan: `WHERE balance > 0`) is written back
+    row by row when the write compares a column with that column of a row the
+    read produced (`WHERE id = row[0]` for `SELECT id, ...`).
     """
     if read.table != write.table:
         return False
     read_keys = {(_key(g.column), g.value.expression) for g in read.guards if g.op == "="}
     if not read_keys:
-        return False
+        return any(
+            guard.op == "="
+            and any(d.row.origin is RowOrigin.READ and d.row.read == read_index and d.column is not None and _key(d.column) == _key(guard.column) for d in guard.value.depends_on)
+            for guard in write.guards
+        )
     matched = set()
     for guard in write.guards:
         if guard.op != "=":

@@ -41,8 +41,10 @@ from txlint.core.config import Config
 from txlint.core.ftypes import Finding
 from txlint.core.registry import code_matches
 from txlint.project.settings import discover
+from txlint.runtime import request_count
 from txlint.runtime.findings import TransactionSafetyError, TransactionSafetyWarning, format_finding
 from txlint.runtime.options import MODES, RuntimeOptions
+from txlint.runtime.source_facts import SourceFacts
 from txlint.runtime.trace import TraceAnalyser
 
 LOGGER = logging.getLogger("txlint")
@@ -89,6 +91,7 @@ class Monitor:
         self.show_values = options.show_values
         self._codes = enabled_runtime_codes(options.select, options.ignore)
         self._config = options.config or project_config()
+        self._source = SourceFacts(self._config) if options.read_source else None
         self.findings: list[Finding] = []
         self.errors = 0  # errors of txlint itself, contained
         self.unparsed = 0  # statement texts whose SQL could not be parsed (not judged)
@@ -103,8 +106,12 @@ class Monitor:
     # -- containment --------------------------------------------------------------------------
 
     def new_analyser(self, dialect: str) -> TraceAnalyser:
-        """An analyser of `dialect`'s SQL with this monitor's codes, settings and reporting."""
-        return TraceAnalyser(dialect, self._config, enabled=self._codes, show_values=self.show_values, notify=self.unreadable, known=self.already_reported)
+        """An analyser of `dialect`'s SQL with this monitor's codes, settings and reporting. A
+        framework imported by now has its request signals followed (`request_count`)."""
+        request_count.follow()
+        return TraceAnalyser(
+            dialect, self._config, enabled=self._codes, show_values=self.show_values, notify=self.unreadable, known=self.already_reported, source=self._source
+        )
 
     def call(self, fn: Callable[..., Any], *args: Any, can_raise: bool = True, **kwargs: Any) -> Any:
         """Run an analyser step for a hook: its errors are contained, its findings reported."""

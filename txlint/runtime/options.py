@@ -24,6 +24,7 @@ class OptionFields(TypedDict, total=False):
     ignore: Iterable[str]
     config: Config | None
     show_values: bool
+    read_source: bool
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,9 @@ class RuntimeOptions:
         settings of the working directory's project.
     show_values: let findings and logs show bound values (and literals in SQL). Off by default:
         values are card numbers and passwords as often as ids.
+    read_source: ask the application's source whether a value written was computed from the one
+        read (TX101, clarification 17), and point a finding at the assignment rather than the line
+        that flushed it. On by default; off: judged by the values alone (no file is parsed).
     """
 
     mode: str = "warn"
@@ -45,6 +49,7 @@ class RuntimeOptions:
     ignore: tuple[str, ...] = ()
     config: Config | None = None
     show_values: bool = False
+    read_source: bool = True
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -68,6 +73,7 @@ class RuntimeOptions:
             ignore=_codes(ignore, "ignore"),
             config=config,
             show_values=bool(options.get("show_values", False)),
+            read_source=bool(options.get("read_source", True)),
         )
 
 

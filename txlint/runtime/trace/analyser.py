@@ -70,6 +70,7 @@ from txlint.core.index import ProjectIndex, TableDecl, normalise_column
 from txlint.core.ir import DiscardCause, ModuleIR
 from txlint.core.registry import runtime_rules
 from txlint.core.rule import Rule, RuleContext
+from txlint.runtime.source_facts import SourceFacts
 from txlint.runtime.stack import Site, app_site, app_site_from
 from txlint.runtime.trace.records import (
     MAX_CONNECTIONS,
@@ -110,6 +111,9 @@ class TraceAnalyser(Statements):
         notify: called with the error of each statement text that cannot be parsed.
         known: `known(code, path, line)` says a finding there was already reported and need not
             be built again (a bug in a hot loop would cost its full report on every pass).
+        source: what the application's source says about a write (`SourceFacts`): whether the
+            value written was computed from the one read (TX101), and where it was assigned. None:
+            judged by values alone.
 
     >>> analyser = TraceAnalyser("sqlite", sites=lambda: Site("shop.py", 7))
     >>> analyser.execute("c1", "SELECT id, balance FROM accounts WHERE id = ?", (1,))
@@ -128,6 +132,7 @@ class TraceAnalyser(Statements):
         show_values: bool = False,
         notify: Callable[[sqlfacts.SqlError], None] | None = None,
         known: Callable[[str, str, int], bool] | None = None,
+        source: SourceFacts | None = None,
     ) -> None:
         self.dialect = dialect if dialect in dialect_names() else "postgres"
         self.config = config or Config()
@@ -152,6 +157,8 @@ class TraceAnalyser(Statements):
         self.show_values = show_values
         self._notify = notify
         self._known = known
+        self._source = source
+        self._test_files: dict[str, bool] = {}
         self.unparsed = 0  # statement texts that could not be parsed (their statements are not judged)
 
     # -- schema ---------------------------------------------------------------------------

@@ -16,7 +16,11 @@ from txlint.core.index import normalise_column
 from txlint.core.ir import Commit, Condition, Dependency, Discard, DiscardCause, LockMode, Matched, Op, Read, RowOrigin, RowRef, Unit, ValueKind, Write
 from txlint.core.queries import is_money_column, is_state_column, writes_row_of
 from txlint.core.rule import Report, Rule, RuleContext
+from txlint.project.discovery import relative_under
+from txlint.project.one_off import is_one_off
+from txlint.runtime import request_count
 from txlint.runtime.redact import mask_literals
+from txlint.runtime.source_facts import SourceFacts
 from txlint.runtime.stack import Site
 from txlint.runtime.trace.records import (
     PROTECTIVE_ISOLATION,
@@ -50,6 +54,8 @@ class Judgement:
     _sites: Callable[[], Site]
     _handles: Iterator[int]
     _root: Path | None
+    _source: SourceFacts | None
+    _test_files: dict[str, bool]
 
     def _locate(self, where: Where) -> Site:
         raise NotImplementedError
@@ -66,27 +72,44 @@ class Judgement:
         reads and locks of its transaction; in autocommit the statement is its own transaction, so
         the rules its commit triggers judge it too."""
         write: Write = traced.op
+        placed = self._placed(traced, where)
         reads = self._unlocked_reads(state, write.table, write.tx if write.tx is not None else -1)
+        if not self._in_tests(placed.site):  # a test's own read is no request's (clarification 23)
+            reads = [t for t in reads if not self._in_tests(t.site)]
         reads = [t for t in reads if isinstance(t.op, Read)]
         locks = [t for t in state.locked_reads if t.tx == write.tx and t not in reads]
         context = [*locks, *reads]
         position = {t.handle: i for i, t in enumerate(context)}
-        linked = self._link(state, write, statement, params, reads, position)
-        judged = Traced(traced.handle, statement, self._placed(traced, where).site, traced.tx, traced.autocommit, rowcount=traced.rowcount, params=traced.params, _op=linked)
+        linked, assigned = self._link(state, write, statement, params, reads, position, site_of(placed))
+        site, sent = (Site(site_of(placed).path, assigned), site_of(placed)) if assigned is not None else (placed.site, None)
+        judged = Traced(traced.handle, statement, site, traced.tx, traced.autocommit, rowcount=traced.rowcount, params=traced.params, sent=sent, _op=linked)
         places: dict[int, Place] = {t.handle: t for t in (*context, judged)}
         ops = [t.op for t in (*context, judged)]
         findings = self._judge(linked, ops, places)
         if autocommit:
-            end = self._event(Commit, judged.site or self._locate(where), places, tx=write.tx)
+            end = self._event(Commit, site_of(placed), places, tx=write.tx)
             findings += self._judge(end, [linked, end], places)
         return findings
 
-    @staticmethod
-    def _unlocked_reads(state: ConnectionState, table: str, tx: int) -> list[Traced]:
-        """The latest reads of `table` that a write in transaction `tx` may have computed from: those
-        whose rows the transaction holds an exclusive lock on are out."""
-        reads = [t for t in state.window if t.statement.kind == "select" and t.statement.table == table]
+    def _unlocked_reads(self, state: ConnectionState, table: str, tx: int) -> list[Traced]:
+        """The latest reads of `table` that a write in transaction `tx` may have computed from: not
+        those whose rows the transaction holds an exclusive lock on, nor those of an earlier request
+        of this thread."""
+        request = request_count.current()
+        reads = [t for t in state.window if t.statement.kind == "select" and t.statement.table == table and t.request == request]
         return [t for t in reads if not (t.tx == tx and t.locks() == "exclusive")][-16:]
+
+    def _in_tests(self, site: Site | None) -> bool:
+        """Whether an application line lies in a test file (or a migration: a one-off of the
+        project). A read a test makes itself is not the read behind a write the application sends:
+        no request of a user runs the test's code."""
+        if site is None:
+            return False
+        verdict = self._test_files.get(site.path)
+        if verdict is None:
+            relative = relative_under(site.path, str(self._root)) if self._root is not None else None
+            verdict = self._test_files[site.path] = is_one_off(relative if relative is not None else site.path)
+        return verdict
 
     def wants_old_values(self, conn: Hashable, table: str) -> bool:
         """Whether loaded values of `table`'s rows could matter to this connection's next write
@@ -98,24 +121,44 @@ class Judgement:
         return bool(self._unlocked_reads(state, table, tx))
 
     def _link(
-        self, state: ConnectionState, write: Write, statement: sqlfacts.Statement, params: object, reads: list[Traced], position: dict[int, int]
-    ) -> Write:
-        """The write with the values it is inferred to have computed from earlier reads marked DERIVED."""
+        self,
+        state: ConnectionState,
+        write: Write,
+        statement: sqlfacts.Statement,
+        params: object,
+        reads: list[Traced],
+        position: dict[int, int],
+        site: Site,
+    ) -> tuple[Write, int | None]:
+        """The write with the values it is inferred to have computed from earlier reads marked
+        DERIVED, and the line the first of them was assigned at when the source shows another line
+        than the one that sent it (a flush, a `save()`).
+
+        The source decides where it says (clarification 17: the function that sent the write
+        computes the value from database values, or assigns an input or a constant); where it does
+        not, the values do (a known old number that changed; an unknown one of a money column)."""
         if not reads:
-            return write
+            return write, None
         assignments = list(write.assignments)
+        assigned: int | None = None
         for i, (fact, assignment) in enumerate(zip(statement.sets, write.assignments, strict=False)):
             if assignment.value.kind is not ValueKind.INDEPENDENT or fact.operand.kind != "placeholder" or fact.operand.placeholder is None:
-                continue
-            new = bound_value(params, fact.operand.placeholder)
-            if not is_number(new):
                 continue
             source = self._read_of(state, write, assignment.column, reads)
             if source is None:
                 continue
-            old = self._value_read(state, source, write, assignment.column)
-            depends = is_money_column(assignment.column, self.config) if old is MISSING else is_number(old) and old != new
+            said = self._source.written(site.path, site.line, assignment.column) if self._source is not None else None
+            if said is not None and said.derived is not None:
+                depends = said.derived
+            else:
+                new = bound_value(params, fact.operand.placeholder)
+                if not is_number(new):
+                    continue
+                old = self._value_read(state, source, write, assignment.column)
+                depends = is_money_column(assignment.column, self.config) if old is MISSING else is_number(old) and old != new
             if depends:
+                if assigned is None and said is not None:
+                    assigned = said.line
                 dependency = Dependency(RowRef(RowOrigin.READ, position[source.handle], ""), assignment.column)
                 assignments[i] = replace(assignment, value=replace(assignment.value, kind=ValueKind.DERIVED, depends_on=frozenset({dependency})))
         guards = list(write.guards)
@@ -133,7 +176,7 @@ class Judgement:
             if old is MISSING or canonical(old) == guard.value.expression:
                 dependency = Dependency(RowRef(RowOrigin.READ, position[source.handle], ""), guard.column)
                 guards[i] = replace(guard, value=replace(guard.value, kind=ValueKind.DERIVED, depends_on=frozenset({dependency})))
-        return replace(write, assignments=tuple(assignments), guards=tuple(guards))
+        return replace(write, assignments=tuple(assignments), guards=tuple(guards)), assigned
 
     def _read_of(self, state: ConnectionState, write: Write, column: str, reads: list[Traced], *, protected_counts: bool = True) -> Traced | None:
         """The latest read of `column` of the row `write` changes; None when there is none or the
@@ -263,6 +306,8 @@ class Judgement:
         if self._known is not None and self._known(rule.code, where.display_path(), where.line):
             return None
         related = [Related(where.display_path(), where.line, 1, f"SQL: {self._shown(primary)}")] if isinstance(primary, Traced) else []
+        if isinstance(primary, Traced) and primary.sent is not None:
+            related = [Related(primary.sent.display_path(), primary.sent.line, 1, f"sent to the database here: {self._shown(primary)}")]
         for r in report.related:
             other = places.get(r.subject.ident) if r.subject is not None else None
             if other is not None:

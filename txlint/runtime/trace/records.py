@@ -58,6 +58,8 @@ class Traced:
     values: dict[str, object] | None = None  # a read: the first row it returned, by normalised column
     followed_by: Traced | None = None  # a CAS write that matched no row: the next write of its transaction
     params: str | None = None  # the bound values as shown, kept only when the user asked to see them
+    request: int = 0  # a read: the number of requests its thread had started (`txlint.runtime.request_count`)
+    sent: Site | None = None  # a write a finding points at the assignment of: the line that sent it
     _op: Any = MISSING
 
     @property

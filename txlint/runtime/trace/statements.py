@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from txlint.core.ftypes import Finding
 from txlint.core.ir import Read, Write
 from txlint.core.queries import cas_guards, decrements, transitions
+from txlint.runtime import request_count
 from txlint.runtime.redact import params_text
 from txlint.runtime.stack import Site
 from txlint.runtime.trace.judgement import Judgement
@@ -92,7 +93,7 @@ class Statements(Judgement):
             bound = {}
             for key in plan.read_keys:
                 bound[key] = bound_value(params, key)
-        traced = Traced(next(self._handles), plan.statement, site, tx, autocommit, bound, lock)
+        traced = Traced(next(self._handles), plan.statement, site, tx, autocommit, bound, lock, request=request_count.current())
         if self.show_values:
             traced.params = params_text(params)
         state.window.append(traced)

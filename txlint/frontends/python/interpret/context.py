@@ -21,7 +21,7 @@ from txlint.core.summaries import Passed
 from txlint.frontends.python.imports import ImportTable, dotted_name
 from txlint.frontends.python.interpret.paths import Paths
 from txlint.frontends.python.interpret.state import F
-from txlint.frontends.python.interpret.values import Query, Row, Value
+from txlint.frontends.python.interpret.values import Query, Record, Row, Rows, Value
 from txlint.frontends.python.positions import LazyPositions
 
 if TYPE_CHECKING:
@@ -109,6 +109,9 @@ class Context(Protocol):
     def op(self, index: int) -> Op: ...
     def evaluate_query(self, query: Query, node: cst.CSTNode, row_var: str | None = None, kind: ReadKind = ReadKind.ROWS) -> int: ...
     def row_from_read(self, read: int, table: str, name: str = "") -> Row: ...
+    def element_of(self, rows: Rows, name: str = "") -> Row | Record:
+        """One of a collection of rows: an instance, or a cursor's tuple of the read's columns."""
+        ...
     def joined_read(self, read: int, attribute: str) -> tuple[int, str] | None:
         """The read (and table) of the related row `attribute` that read `read` joined (`select_related`)."""
         ...

@@ -36,7 +36,7 @@ from txlint.core.ir import (
 from txlint.frontends.python.interpret.core import InterpreterCore
 from txlint.frontends.python.interpret.paths import ended, holding, opened, released
 from txlint.frontends.python.interpret.state import RowChanges, TxFrame, TxKind
-from txlint.frontends.python.interpret.values import Query, Row
+from txlint.frontends.python.interpret.values import Query, Record, Row, Rows
 
 
 class Effects(InterpreterCore):
@@ -150,6 +150,12 @@ class Effects(InterpreterCore):
 
     def row_from_read(self, read: int, table: str, name: str = "") -> Row:
         return Row(RowRef(RowOrigin.READ, read, name), table)
+
+    def element_of(self, rows: Rows, name: str = "") -> Row | Record:
+        """One of a collection of rows: an instance, or a cursor's tuple of the read's columns."""
+        if rows.records is not None:
+            return Record(RowRef(RowOrigin.READ, rows.read, name), rows.records)
+        return self.row_from_read(rows.read, rows.table, name)
 
     # -- rows changed in memory ----------------------------------------------------------------
     def take_pending(self, ref: RowRef, columns: Sequence[str] | None) -> tuple[Assignment, ...]:

@@ -106,7 +106,7 @@ class Expressions(Effects):
         elif isinstance(source, Data):
             element = source
         if rows is not None:
-            element = self.row_from_read(rows.read, rows.table, name or "")
+            element = self.element_of(rows, name or "")
         kept = node.value if isinstance(node, cst.DictComp) else node.elt
         saved = self.state.env.get(name) if name is not None else None
         if name is not None:
@@ -324,7 +324,7 @@ class Expressions(Effects):
             read = self.evaluate_query(base, node)
             return self.row_from_read(read, base.table)
         if isinstance(base, Rows):
-            return self.row_from_read(base.read, base.table)
+            return self.element_of(base)
         if isinstance(base, Row) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
             key = node.slice[0].slice.value  # a row of a SQL read taken by column name: `row["balance"]`
             name = text_value(key) if isinstance(key, cst.SimpleString) else None

@@ -258,7 +258,7 @@ class FunctionInterpreter(Branches):
             read = self.evaluate_query(source, node.iter, name)
             element = self.row_from_read(read, source.table, name or "")
         elif isinstance(source, Rows):
-            element = self.row_from_read(source.read, source.table, name or "")
+            element = self.element_of(source, name or "")
         elif isinstance(source, Data):
             element = source
         self.state.elements[id(node)] = element

@@ -125,10 +125,12 @@ class Fetched(Value):
 
 @dataclass(frozen=True)
 class Rows(Value):
-    """An evaluated collection of rows (`list(qs)`): iterating it yields `Row`s of one read."""
+    """An evaluated collection of rows (`list(qs)`): iterating it yields `Row`s of one read, or, for
+    a cursor's `fetchall()`, the `Record`s (tuples of its selected columns) of that read."""
 
     read: int
     table: str
+    records: tuple[str, ...] | None = field(default=None, kw_only=True)  # a cursor's rows: the read's selected columns
 
 
 @dataclass(frozen=True)

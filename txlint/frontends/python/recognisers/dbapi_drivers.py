@@ -267,7 +267,7 @@ class DbApiRecogniser(Recogniser):
         if not isinstance(last, Read) or read is None:
             return Data()
         if op is Op.ROWS:
-            return Rows(read, last.table)
+            return Rows(read, last.table, records=last.columns)
         record = Record(RowRef(RowOrigin.READ, read, ""), last.columns)
         return record.item(0) if op is Op.VALUE else record
 
@@ -292,7 +292,7 @@ class DbApiRecogniser(Recogniser):
         assert isinstance(last, Read)
         if op is Op.FETCH_ONE:
             return Record(RowRef(RowOrigin.READ, read, ""), last.columns)
-        return Rows(read, last.table)
+        return Rows(read, last.table, records=last.columns)
 
     def _connection(self, ctx: Context, cursor: Cursor) -> Connection:
         """The connection a cursor runs on, as it is now (`conn.autocommit = True` after `cursor()`)."""
