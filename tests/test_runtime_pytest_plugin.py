@@ -515,3 +515,30 @@ def test_plugin_module_imports_nothing_heavy() -> None:
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_fixture_setup_is_not_judged_in_raise_mode_but_the_test_is(pytester: pytest.Pytester) -> None:
+    """A fixture that makes its data with a read-modify-write is no request: the test runs; the same
+    code in the test body fails it."""
+    pytester.makepyfile(
+        test_app=APP
+        + '''
+
+@pytest.fixture
+def prepared(engine):
+    withdraw(engine)
+    return engine
+
+
+def test_uses_prepared_data(prepared):
+    with Session(prepared) as session:
+        assert session.get(Account, 1).balance == 90
+
+
+def test_does_it_itself(prepared):
+    withdraw(prepared)
+'''
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--txlint-runtime")
+    result.assert_outcomes(passed=1, failed=1)
+    assert "FAILED test_app.py::test_does_it_itself" in result.stdout.str()

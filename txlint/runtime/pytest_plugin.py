@@ -183,6 +183,7 @@ class RuntimeSession:
         self._unwatchable: set[str] = set()
         self.hooks: Any = None
         self.tally = FindingTally()
+        self._setting_up = False  # a test's fixtures are being set up: nothing is judged
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         try:
@@ -210,6 +211,10 @@ class RuntimeSession:
     def pytest_report_header(self, config: pytest.Config) -> str:
         return f"txlint runtime: watching SQLAlchemy engines, DB-API connections and Django databases (mode={self.mode})"
 
+    def _mode_now(self) -> str:
+        """The mode of a monitor made now: collecting while a test's fixtures are set up."""
+        return "collect" if self._setting_up else self.mode
+
     def monitors(self) -> list[Any]:
         """Every monitor of the session so far."""
         sqlalchemy = [self.monitor] if self.monitor is not None else []
@@ -224,7 +229,7 @@ class RuntimeSession:
         dialect = drivers.dialect_of(connection) or "postgres"
         monitor = self.dbapi.get(dialect)
         if monitor is None:
-            monitor = self.dbapi.setdefault(dialect, DBAPIMonitor(RuntimeOptions(self.mode), dialect=dialect))
+            monitor = self.dbapi.setdefault(dialect, DBAPIMonitor(RuntimeOptions(self._mode_now()), dialect=dialect))
         return monitor.wrap(connection)
 
     def _watch_django(self) -> None:
@@ -240,9 +245,27 @@ class RuntimeSession:
             return
         for alias in aliases:
             try:
-                self.django[alias] = watch(using=alias, mode=self.mode)
+                self.django[alias] = watch(using=alias, mode=self._mode_now())
             except Exception:  # noqa: BLE001 - a backend that cannot load: its own tests will say so
                 self._unwatchable.add(alias)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, object, object]:
+        """Fixtures' setup is not judged: it makes the data a test starts from, as no request
+        does. The monitors collect (raise nothing) while it runs, and what they found is dropped."""
+        if self.hooks is not None:
+            self.hooks.install()
+        self._watch_django()
+        self._setting_up = True
+        for monitor in self.monitors():
+            monitor.mode = "collect"
+        try:
+            return (yield)
+        finally:
+            self._setting_up = False
+            for monitor in self.monitors():  # those made during the setup too
+                monitor.mode = self.mode
+                monitor.clear()
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:

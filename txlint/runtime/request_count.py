@@ -6,7 +6,9 @@ wraps around the test; the second request's write would otherwise be linked to
 the first one's read, which no user's concurrent request can interleave with.
 Each thread counts the requests it has started (a web server handles a
 request on one thread); a read remembers the count it was made under, and a
-write looks back only at the reads of its own request.
+write looks back only at the reads of its own request. A thread id Python
+reuses for a new thread inherits the old count: only whether two counts
+differ matters.
 
 The count follows the frameworks' own "request started" signals, connected once
 when a source is installed and the framework is imported: Django's
@@ -19,19 +21,24 @@ from __future__ import annotations
 import sys
 import threading
 
-_local = threading.local()
+_counts: dict[int, int] = {}  # thread id -> requests started on it (a dict: a threading.local is dearer to read)
+_get_ident = threading.get_ident
+MAX_THREADS = 4096  # a server that makes a thread per request: the counts of finished ones are let go
 _followed: set[str] = set()
 _lock = threading.Lock()
 
 
 def current() -> int:
     """The number of requests this thread has started (0 before the first)."""
-    return getattr(_local, "count", 0)
+    return _counts.get(_get_ident(), 0)
 
 
 def started(*_args: object, **_kwargs: object) -> None:
     """A request starts on this thread (a signal receiver: any arguments)."""
-    _local.count = getattr(_local, "count", 0) + 1
+    ident = _get_ident()
+    if len(_counts) >= MAX_THREADS and ident not in _counts:
+        _counts.clear()
+    _counts[ident] = _counts.get(ident, 0) + 1
 
 
 def follow() -> None:

@@ -93,7 +93,10 @@ class Statements(Judgement):
             bound = {}
             for key in plan.read_keys:
                 bound[key] = bound_value(params, key)
-        traced = Traced(next(self._handles), plan.statement, site, tx, autocommit, bound, lock, request=request_count.current())
+        traced = Traced(next(self._handles), plan.statement, site, tx, autocommit, bound, lock)
+        request = request_count.current()
+        if request:
+            traced.request = request
         if self.show_values:
             traced.params = params_text(params)
         state.window.append(traced)
