@@ -20,20 +20,23 @@ along one path. The same rule classes then judge small units built from it:
 
 How TX101 learns that a written value depends on a read one. The static side
 follows the data flow; a trace has only values. An UPDATE's `SET c = <bound
-value>` on row k is taken as computed from the read when, earlier in the same
-transaction (or in autocommit statements on the same connection since the
-last transaction ended), a SELECT read column c of row k (the same equality
-keys with the same bound values, `ir_queries.writes_row_of`) without a lock,
-the bound value is a number, and
+value>` on row k is a candidate when, earlier in the same transaction (or in
+autocommit statements on the same connection since the last transaction
+ended) and in the same request, a SELECT read column c of row k (the same
+equality keys with the same bound values, `ir_queries.writes_row_of`) without
+a lock; a read made by a test's own code is no candidate for a write the
+application sends. The application's source then decides (`SourceFacts`,
+when given): the function that sent the write computes c from database values
+(linked, any column), or surely does not (a constant, an input: not linked).
+Where the source cannot tell or there is none, the values do: the bound value
+is a number and
 - the value that read returned for c is known (a source reports fetched rows,
   or the ORM's loaded state) and is a different number; or
 - that value is unknown and c is a money-like column (config
   `money-columns`).
 A write of text, of the value that was read, or of a non-money column whose
-old value is unknown is not linked: when unsure, silent. A number overwritten
-with a value that merely differs (`user.age = form_age` after loading the
-user) is linked too; that is the price of not seeing the arithmetic. The
-written row counts as protected, and nothing is linked, when the transaction
+old value is unknown is not linked by values: when unsure, silent. The written
+row counts as protected, and nothing is linked, when the transaction
 holds an exclusive lock on it from another read, a `LOCK TABLE` on its table,
 any advisory lock (its key cannot be matched), SQLite's `BEGIN IMMEDIATE`, or
 runs at SERIALIZABLE or REPEATABLE READ on PostgreSQL with the read in the
