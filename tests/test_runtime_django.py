@@ -287,3 +287,38 @@ def test_raise_mode_reports_tx104_after_the_connection_is_closed(shop: Any) -> N
         with pytest.raises(TransactionSafetyError, match="TX104"):
             connection.close()
         assert connection.connection is None  # closed all the same
+
+
+def test_a_read_of_an_earlier_request_is_not_behind_the_next_request_s_write(shop: Any) -> None:
+    """Django's test client runs a test's requests on one connection, often in the test's own
+    transaction: the second request's write is not computed from the first one's read."""
+    from django.core.signals import request_started
+    from django.db import close_old_connections, transaction
+
+    from txlint.runtime.sources.django_connections import watch
+
+    Account = shop[0]  # noqa: N806
+    request_started.disconnect(close_old_connections)  # as Django's test client does while it runs a request
+
+    def view_shows() -> int:
+        return int(Account.objects.get(pk=1).balance)
+
+    def view_sets() -> None:
+        Account.objects.filter(pk=1).update(balance=70)
+
+    def view_withdraws() -> None:
+        account = Account.objects.get(pk=1)
+        account.balance -= 10
+        account.save()  # <- TX101 (by values alone no source shows the assignment)
+
+    try:  # by values alone (no source read): only the request count keeps the first read out
+        with watch(mode="collect", read_source=False) as monitor, transaction.atomic():
+            request_started.send(sender=None)
+            view_shows()
+            request_started.send(sender=None)
+            view_sets()
+            request_started.send(sender=None)
+            view_withdraws()
+    finally:
+        request_started.connect(close_old_connections)
+    assert [(f.code, f.line) for f in monitor.findings] == [("TX101", line_of(view_withdraws, "<- TX101"))]
