@@ -191,7 +191,7 @@ def test_module_path_is_shown_relative(shop: Any) -> None:
     from txlint.runtime.sources.django_connections import watch
 
     Account = shop[0]  # noqa: N806
-    with watch(mode="collect") as monitor, transaction.atomic():
+    with watch(mode="collect", read_source=False) as monitor, transaction.atomic():  # a model taken from a tuple: no source shows it
         account = Account.objects.get(pk=1)
         account.balance += 5
         account.save()
@@ -322,3 +322,55 @@ def test_a_read_of_an_earlier_request_is_not_behind_the_next_request_s_write(sho
     finally:
         request_started.connect(close_old_connections)
     assert [(f.code, f.line) for f in monitor.findings] == [("TX101", line_of(view_withdraws, "<- TX101"))]
+
+
+def test_a_row_read_by_one_key_and_saved_by_its_primary_key_is_one_row(shop: Any) -> None:
+    """`get(code=...)` then `save()` (`WHERE id = %s`): the row the read returned links them."""
+    from django.db import transaction
+
+    from txlint.runtime.sources.django_connections import watch
+
+    Account, Order, _ = shop  # noqa: N806
+
+    def pay() -> None:
+        with transaction.atomic():
+            order = Order.objects.get(status="paid")
+            order.status = order.status + "-shipped"  # <- TX101
+            order.save()
+
+    def relabel() -> None:
+        with transaction.atomic():
+            order = Order.objects.get(status="paid-shipped")
+            order.status = "archived"
+            order.save()
+
+    with watch(mode="collect", read_source=False) as by_values:
+        pay()
+    assert by_values.findings == []  # text: by values alone nothing is linked
+    Order.objects.filter(pk=1).update(status="paid")
+    with watch(mode="collect") as monitor:
+        pay()
+        relabel()
+    assert [(f.code, f.line) for f in monitor.findings] == [("TX101", line_of(pay, "<- TX101"))]
+    from django.db.models import Model
+
+    assert "from_db" in Model.__dict__ and Model.__dict__["from_db"].__func__.__module__ == "django.db.models.base"  # put back
+
+
+def test_a_row_locked_by_one_key_and_saved_by_its_primary_key_is_protected(shop: Any) -> None:
+    from django.db import transaction
+
+    from txlint.runtime.sources.django_connections import watch
+
+    Order = shop[1]  # noqa: N806
+
+    def pay() -> None:
+        shown = Order.objects.get(status="paid")  # what the page showed, unlocked
+        with transaction.atomic():
+            order = Order.objects.select_for_update().get(status=shown.status)
+            order.status = order.status + "-shipped"
+            order.save()
+
+    with watch(mode="collect") as monitor:
+        pay()
+    assert monitor.findings == []

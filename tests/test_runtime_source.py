@@ -21,7 +21,7 @@ import pytest
 
 from txlint.core.config import Config
 from txlint.runtime import request_count
-from txlint.runtime.source_facts import SourceFacts
+from txlint.runtime.source_facts import SourceFacts, Written
 from txlint.runtime.sources.dbapi_wrapper import MonitoredConnection, wrap
 
 APP = '''
@@ -196,8 +196,9 @@ def test_source_facts_classify_each_written_value(app: ModuleType, tmp_path: Pat
     assert facts.written(path, line(app, "(0, account_id)"), "balance").derived is False
     assert facts.written(path, line(app, "(amount, account_id)"), "balance").derived is False
     assert facts.written(path, line(app, "<- by values"), "balance").derived is None
-    assert facts.written(path, line(app, "<- computed"), "balance") is None  # not a column it writes
-    assert facts.written(path, 1, "hits") is None  # no write there
+    # not a column it writes there, no write there: no evidence of a value computed from a read
+    assert facts.written(path, line(app, "<- computed"), "balance") == Written(False)
+    assert facts.written(path, 1, "hits") == Written(False)
 
 
 def test_source_facts_say_nothing_of_files_outside_the_project_or_unparsable(tmp_path: Path) -> None:

@@ -2,6 +2,10 @@
 
 Most tests run on a SQLite file (always available, one per test); the
 TX104/TX109 checks that need a real server run on PostgreSQL.
+
+The hook judges by values here (`read_source=False`): the models are made by a factory
+(`runtime_support.account_model`), a class no source declares, so the source could show no
+write; `tests/test_runtime_source.py` covers what the source decides.
 """
 
 from __future__ import annotations
@@ -84,7 +88,7 @@ def test_importing_txlint_runtime_changes_nothing() -> None:
 
 def test_watch_installs_and_close_removes_every_listener(engine: Any) -> None:
     before = {name: len(getattr(engine.dispatch, name)) for name in ENGINE_EVENTS}
-    monitor = watch(engine, mode="collect")
+    monitor = watch(engine, read_source=False, mode="collect")
     assert all(len(getattr(engine.dispatch, name)) == before[name] + 1 for name in ENGINE_EVENTS)
     assert event.contains(engine, "reset", monitor._on_reset)
     assert event.contains(Session, "after_transaction_end", monitor._after_transaction_end)
@@ -97,7 +101,7 @@ def test_watch_installs_and_close_removes_every_listener(engine: Any) -> None:
 
 
 def test_install_is_idempotent(engine: Any, Account: Any) -> None:
-    monitor = watch(engine, mode="collect")
+    monitor = watch(engine, read_source=False, mode="collect")
     monitor.install()
     monitor.install()
     assert len(engine.dispatch.after_cursor_execute) == 1
@@ -111,7 +115,7 @@ def test_install_is_idempotent(engine: Any, Account: Any) -> None:
 
 
 def test_context_manager_removes_the_listeners(engine: Any) -> None:
-    with watch(engine, mode="collect") as monitor:
+    with watch(engine, read_source=False, mode="collect") as monitor:
         assert monitor.installed()
     assert not monitor.installed()
 
@@ -122,7 +126,7 @@ def test_watch_all_covers_engines_created_later_and_removes_its_class_listeners(
 
     from txlint.runtime.sources.sqlalchemy_events import watch_all
 
-    with watch_all(mode="collect") as monitor:
+    with watch_all(mode="collect", read_source=False) as monitor:
         engine = create_engine(f"sqlite:///{tmp_path / 'later.db'}")
         model = account_model("accounts")
         model.metadata.create_all(engine)
@@ -136,7 +140,7 @@ def test_watch_all_covers_engines_created_later_and_removes_its_class_listeners(
 
 
 def test_two_monitors_on_one_engine_are_independent(engine: Any, Account: Any) -> None:
-    with watch(engine, mode="collect", select=["TX101"]) as first, watch(engine, mode="collect", select=["TX104"]) as second:
+    with watch(engine, read_source=False, mode="collect", select=["TX101"]) as first, watch(engine, read_source=False, mode="collect", select=["TX104"]) as second:
         withdraw(engine, Account)
     assert (codes(first), codes(second)) == (["TX101"], [])
 
@@ -145,7 +149,7 @@ def test_two_monitors_on_one_engine_are_independent(engine: Any, Account: Any) -
 
 
 def test_lost_update_points_at_the_application_line_with_placeholder_sql(engine: Any, Account: Any) -> None:
-    with watch(engine, mode="collect") as monitor:
+    with watch(engine, read_source=False, mode="collect") as monitor:
         withdraw(engine, Account, amount=37)
     [finding] = monitor.findings
     assert (finding.code, Path(finding.path).name, finding.line) == ("TX101", THIS_FILE, line_of(withdraw, "<- TX101"))
@@ -156,7 +160,7 @@ def test_lost_update_points_at_the_application_line_with_placeholder_sql(engine:
 
 
 def test_locked_read_is_clean_even_where_the_dialect_drops_for_update(engine: Any, Account: Any) -> None:
-    with watch(engine, mode="collect") as monitor:
+    with watch(engine, read_source=False, mode="collect") as monitor:
         withdraw_locked(engine, Account)
     assert monitor.findings == []  # SQLite: the lock comes from the compiled statement
 
@@ -173,7 +177,7 @@ def test_lock_request_is_read_from_the_statement_on_this_sqlalchemy_version() ->
 
 
 def test_same_finding_is_reported_once(engine: Any, Account: Any) -> None:
-    with watch(engine, mode="collect") as monitor:
+    with watch(engine, read_source=False, mode="collect") as monitor:
         for _ in range(5):
             withdraw(engine, Account)
     assert codes(monitor) == ["TX101"]
@@ -185,7 +189,7 @@ def test_non_money_counter_needs_the_loaded_value(engine: Any, Account: Any) -> 
             session.get(Account, 1).hits += 1
             session.commit()
 
-    with watch(engine, mode="collect") as monitor:
+    with watch(engine, read_source=False, mode="collect") as monitor:
         bump()
     assert codes(monitor) == ["TX101"]  # 0 -> 1 on a column read without lock, known from the ORM's state
 
@@ -195,7 +199,7 @@ def test_core_decrement_is_tx105_and_tx106_and_a_check_constraint_removes_tx106(
     plain = Table("stock", metadata, Column("id", Integer, primary_key=True), Column("qty", Integer))
     checked = Table("stock_checked", metadata, Column("id", Integer, primary_key=True), Column("qty", Integer, CheckConstraint("qty >= 0")))
     metadata.create_all(engine)
-    with watch(engine, mode="collect") as monitor:
+    with watch(engine, read_source=False, mode="collect") as monitor:
         with engine.begin() as conn:
             conn.execute(update(plain).where(plain.c.id == 1).values(qty=plain.c.qty - 1))
             conn.execute(update(checked).where(checked.c.id == 1).values(qty=checked.c.qty - 1))
@@ -219,7 +223,7 @@ def test_unchecked_cas_that_lost_then_commits_is_tx108(engine: Any) -> None:
             conn.execute(update(orders).where(orders.c.id == order_id, orders.c.status == "pending").values(status="shipped"))  # <- CAS
             conn.execute(shipments.insert().values(order_id=order_id))
 
-    with watch(engine, mode="collect") as monitor:
+    with watch(engine, read_source=False, mode="collect") as monitor:
         ship(1)
     [finding] = monitor.findings
     assert (finding.code, finding.line) == ("TX108", line_of(ship, "<- CAS"))
@@ -241,7 +245,7 @@ def test_connection_closed_with_uncommitted_writes_is_tx104(engine: Any, Account
         with engine.begin() as conn:
             conn.execute(text("UPDATE accounts SET hits = hits + 1 WHERE id = 1"))
 
-    with watch(engine, mode="collect") as monitor:
+    with watch(engine, read_source=False, mode="collect") as monitor:
         fine()
         assert monitor.findings == []
         leaky()
@@ -263,7 +267,7 @@ def test_session_closed_after_a_flush_without_commit_is_tx104(engine: Any, Accou
             session.flush()
             session.rollback()
 
-    with watch(engine, mode="collect", select=["TX104"]) as monitor:
+    with watch(engine, read_source=False, mode="collect", select=["TX104"]) as monitor:
         fine()
         assert monitor.findings == []
         leaky()
@@ -275,7 +279,7 @@ def test_lock_on_an_autocommit_connection_is_tx109(engine: Any, Account: Any) ->
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(select(Account.__table__).where(Account.id == 1).with_for_update())  # <- TX109
 
-    with watch(engine, mode="collect") as monitor:
+    with watch(engine, read_source=False, mode="collect") as monitor:
         with engine.begin() as conn:
             conn.execute(select(Account.__table__).where(Account.id == 1).with_for_update())
         assert monitor.findings == []
@@ -287,7 +291,7 @@ def test_lock_on_an_autocommit_connection_is_tx109(engine: Any, Account: Any) ->
 
 
 def test_warn_mode_warns_at_the_application_line(engine: Any, Account: Any) -> None:
-    with watch(engine, mode="warn"), pytest.warns(TransactionSafetyWarning, match="TX101") as record:
+    with watch(engine, read_source=False, mode="warn"), pytest.warns(TransactionSafetyWarning, match="TX101") as record:
         withdraw(engine, Account)
     assert Path(record[0].filename).name == THIS_FILE and record[0].lineno == line_of(withdraw, "<- TX101")
 
@@ -295,20 +299,20 @@ def test_warn_mode_warns_at_the_application_line(engine: Any, Account: Any) -> N
 def test_warn_mode_never_raises_even_when_warnings_are_errors(engine: Any, Account: Any) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        with watch(engine, mode="warn") as monitor:
+        with watch(engine, read_source=False, mode="warn") as monitor:
             withdraw(engine, Account)
     assert codes(monitor) == ["TX101"] and monitor.errors == 0
 
 
 def test_log_mode_logs_on_the_txlint_logger(engine: Any, Account: Any, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="txlint"), watch(engine, mode="log") as monitor:
+    with caplog.at_level(logging.WARNING, logger="txlint"), watch(engine, read_source=False, mode="log") as monitor:
         withdraw(engine, Account)
     assert codes(monitor) == ["TX101"]
     assert [r.name for r in caplog.records] == ["txlint"] and "TX101 [lost-update]" in caplog.records[0].getMessage()
 
 
 def test_raise_mode_raises_from_the_statement_that_completes_the_pattern(engine: Any, Account: Any) -> None:
-    with watch(engine, mode="raise"):
+    with watch(engine, read_source=False, mode="raise"):
         with pytest.raises(TransactionSafetyError) as caught:
             withdraw(engine, Account)
         assert caught.value.finding.code == "TX101"
@@ -321,7 +325,7 @@ def test_raise_mode_raises_from_the_statement_that_completes_the_pattern(engine:
 
 def test_raise_mode_keeps_a_check_in_finding_for_the_end_of_the_block(engine: Any, Account: Any) -> None:
     with pytest.raises(TransactionSafetyError, match="TX104"):
-        with watch(engine, mode="raise"):
+        with watch(engine, read_source=False, mode="raise"):
             conn = engine.connect()
             conn.execute(text("UPDATE accounts SET hits = 3 WHERE id = 1"))
             conn.close()  # the pool must not see the exception: the connection goes back fine
@@ -331,7 +335,7 @@ def test_raise_mode_keeps_a_check_in_finding_for_the_end_of_the_block(engine: An
 def test_collect_mode_is_silent(engine: Any, Account: Any, caplog: pytest.LogCaptureFixture) -> None:
     with warnings.catch_warnings(record=True) as seen, caplog.at_level(logging.DEBUG, logger="txlint"):
         warnings.simplefilter("always")
-        with watch(engine, mode="collect") as monitor:
+        with watch(engine, read_source=False, mode="collect") as monitor:
             withdraw(engine, Account)
     assert codes(monitor) == ["TX101"]
     assert not [w for w in seen if issubclass(w.category, TransactionSafetyWarning)] and not caplog.records
@@ -347,13 +351,13 @@ def test_select_and_ignore(engine: Any) -> None:
             conn.execute(update(stock).where(stock.c.id == 1).values(qty=stock.c.qty - 1))
 
     for options, expected in [({}, ["TX105", "TX106"]), ({"select": ["TX106"]}, ["TX106"]), ({"ignore": ["TX105"]}, ["TX106"]), ({"select": ["TX10"], "ignore": ["TX106"]}, ["TX105"])]:
-        with watch(engine, mode="collect", **options) as monitor:
+        with watch(engine, read_source=False, mode="collect", **options) as monitor:
             sell()
         assert codes(monitor) == expected, options
     with pytest.raises(ValueError, match="TX201"):
         watch(engine, select=["TX201"])
     with pytest.raises(ValueError, match="mode"):
-        watch(engine, mode="loud")
+        watch(engine, read_source=False, mode="loud")
 
 
 # -- never break the host -------------------------------------------------------------------------
@@ -363,7 +367,7 @@ def test_errors_inside_the_hook_are_contained_counted_and_logged_once(engine: An
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("bug in txlint")
 
-    with caplog.at_level(logging.ERROR, logger="txlint"), watch(engine, mode="raise") as monitor:
+    with caplog.at_level(logging.ERROR, logger="txlint"), watch(engine, read_source=False, mode="raise") as monitor:
         monitor.analyser.execute = broken  # type: ignore[method-assign]
         monitor.analyser.begin = broken  # type: ignore[method-assign]
         for _ in range(3):
@@ -375,7 +379,7 @@ def test_errors_inside_the_hook_are_contained_counted_and_logged_once(engine: An
 
 
 def test_threads_share_one_monitor(engine: Any, Account: Any) -> None:
-    with watch(engine, mode="collect") as monitor:
+    with watch(engine, read_source=False, mode="collect") as monitor:
         threads = [threading.Thread(target=withdraw, args=(engine, Account, 1)) for _ in range(4)]
         for thread in threads:
             thread.start()
@@ -409,7 +413,7 @@ def test_postgres_connection_returned_with_an_open_transaction_is_tx104(pg_table
         conn.execute(update(Account).where(Account.id == 1).values(hits=Account.hits + 1))
         conn.close()  # <- TX104
 
-    with watch(engine, mode="collect") as monitor:
+    with watch(engine, read_source=False, mode="collect") as monitor:
         leaky()
     assert [(f.code, f.line) for f in monitor.findings] == [("TX104", line_of(leaky, "<- TX104"))]
     with Session(engine) as session:
@@ -419,7 +423,7 @@ def test_postgres_connection_returned_with_an_open_transaction_is_tx104(pg_table
 def test_postgres_lock_in_autocommit_is_tx109_and_really_held_by_nobody(pg_table: Any) -> None:
     engine, Account = pg_table  # noqa: N806
     locked = select(Account.__table__).where(Account.id == 1).with_for_update()
-    with watch(engine, mode="collect") as monitor:
+    with watch(engine, read_source=False, mode="collect") as monitor:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as holder:
             holder.execute(locked)
             with engine.begin() as other:  # NOWAIT: fails at once if the row were still locked

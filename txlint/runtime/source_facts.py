@@ -40,7 +40,7 @@ from txlint.core.config import Config
 from txlint.core.index import ProjectIndex, TableDecl, normalise_column
 from txlint.core.ir import ModuleIR, Value, ValueKind, Write
 from txlint.core.summaries import Symbol, module_of
-from txlint.frontends.python import ParsedPython, analyse, declarations, parse
+from txlint.frontends.python import Irrelevant, Outline, ParsedPython, analyse, declarations, parse
 from txlint.frontends.python.imports import ImportTable
 
 MAX_FILES = 512  # source files whose answers are kept
@@ -99,9 +99,15 @@ class SourceFacts:
         self.unread = 0  # files that could not be read or parsed (their writes are judged by values)
 
     def written(self, path: str, line: int, column: str) -> Written | None:
-        """What the function sending the write at `path:line` assigned to `column`; None when the
-        source does not say (no such file, no write at that line, the column not among its
-        assignments: a whole-row save writes back columns the function never touched)."""
+        """What the function sending the write at `path:line` assigned to `column`; None when there
+        is no source (a file outside the project, unreadable, or Python the parser refuses): the
+        values decide then.
+
+        A project file that shows no assignment of the column at that line (the change was made
+        in a function that returned before the flush, a whole-row save writes back a column the
+        function never touched, or the analysis does not recognise the write) gives no evidence
+        that the value came from a read: `derived` False, not linked (clarification 17: evidence
+        decides; when the project gives none, stay silent)."""
         source = self._source(path)
         if source is None:
             return None
@@ -119,7 +125,7 @@ class SourceFacts:
                 if verdict or assigned is None:
                     assigned = sent.parsed.positions.resolve(assignment.span).line
         if not verdicts:
-            return None
+            return Written(False)
         derived = True if True in verdicts else (False if all(v is False for v in verdicts) else None)
         return Written(derived, assigned if assigned != line else None)
 
@@ -146,8 +152,10 @@ class SourceFacts:
         if text is None:
             return None
         parsed = parse(path, text)
+        if isinstance(parsed, (Irrelevant, Outline)):
+            return _Source([])  # valid Python in which the analysis sees no database work
         if not isinstance(parsed, ParsedPython):
-            return None  # a syntax error, or a file that operates on no database
+            return None  # a syntax error, or nesting too deep to parse
         tree = ast.parse(text)
         decls, symbols = self._imported(path, tree)
         index = ProjectIndex.build(decls)

@@ -46,7 +46,7 @@ from django.db.backends.signals import connection_created
 from txlint.core.ftypes import Finding
 from txlint.runtime.monitor import Monitor
 from txlint.runtime.options import OptionFields, RuntimeOptions
-from txlint.runtime.sources import drivers
+from txlint.runtime.sources import django_loads, drivers
 from txlint.runtime.trace import forgetting
 
 __all__ = ["DjangoMonitor", "watch"]
@@ -82,12 +82,14 @@ class DjangoMonitor(Monitor):
             return self
         connection_created.connect(self._on_created, weak=False, dispatch_uid=self._uid)
         self._attach(connections[self.using])
+        django_loads.follow(self)
         self._installed = True
         self.closed = False
         return self
 
     def _uninstall(self) -> None:
         connection_created.disconnect(dispatch_uid=self._uid)
+        django_loads.unfollow(self)
         with self._lock:
             attached = list(self._attached)
             self._attached = weakref.WeakSet()

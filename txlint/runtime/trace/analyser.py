@@ -307,6 +307,11 @@ class TraceAnalyser(Statements):
         state = self._states.get(conn)
         return state.last_read if state is not None else None
 
+    @staticmethod
+    def wants_row(token: object) -> bool:
+        """Whether the read behind `token` still has no row recorded (only its first row is kept)."""
+        return isinstance(token, Traced) and token.values is None
+
     def record_row(self, token: object, row: Mapping[str, object]) -> None:
         """The first row a read returned (column name → value), when the source can see it."""
         if isinstance(token, Traced) and token.values is None:

@@ -80,11 +80,12 @@ class Judgement:
         locks = [t for t in state.locked_reads if t.tx == write.tx and t not in reads]
         context = [*locks, *reads]
         position = {t.handle: i for i, t in enumerate(context)}
-        linked, assigned = self._link(state, write, statement, params, reads, position, site_of(placed))
+        read_ops = {t.handle: _as_read_of(t, write) for t in reads}
+        linked, assigned = self._link(state, write, statement, params, reads, position, site_of(placed), read_ops)
         site, sent = (Site(site_of(placed).path, assigned), site_of(placed)) if assigned is not None else (placed.site, None)
         judged = Traced(traced.handle, statement, site, traced.tx, traced.autocommit, rowcount=traced.rowcount, params=traced.params, sent=sent, _op=linked)
         places: dict[int, Place] = {t.handle: t for t in (*context, judged)}
-        ops = [t.op for t in (*context, judged)]
+        ops = [read_ops.get(t.handle, t.op) for t in (*context, judged)]
         findings = self._judge(linked, ops, places)
         if autocommit:
             end = self._event(Commit, site_of(placed), places, tx=write.tx)
@@ -129,6 +130,7 @@ class Judgement:
         reads: list[Traced],
         position: dict[int, int],
         site: Site,
+        read_ops: Mapping[int, Read],
     ) -> tuple[Write, int | None]:
         """The write with the values it is inferred to have computed from earlier reads marked
         DERIVED, and the line the first of them was assigned at when the source shows another line
@@ -144,7 +146,7 @@ class Judgement:
         for i, (fact, assignment) in enumerate(zip(statement.sets, write.assignments, strict=False)):
             if assignment.value.kind is not ValueKind.INDEPENDENT or fact.operand.kind != "placeholder" or fact.operand.placeholder is None:
                 continue
-            source = self._read_of(state, write, assignment.column, reads)
+            source = self._read_of(state, write, assignment.column, reads, read_ops)
             if source is None:
                 continue
             said = self._source.written(site.path, site.line, assignment.column) if self._source is not None else None
@@ -169,7 +171,7 @@ class Judgement:
                 continue
             if guard.value.kind is not ValueKind.INDEPENDENT or condition.operand.kind != "placeholder" or condition.operand.placeholder is None:
                 continue
-            source = self._read_of(state, write, guard.column, reads, protected_counts=False)
+            source = self._read_of(state, write, guard.column, reads, read_ops, protected_counts=False)
             if source is None:
                 continue
             old = self._value_read(state, source, write, guard.column)
@@ -178,12 +180,14 @@ class Judgement:
                 guards[i] = replace(guard, value=replace(guard.value, kind=ValueKind.DERIVED, depends_on=frozenset({dependency})))
         return replace(write, assignments=tuple(assignments), guards=tuple(guards)), assigned
 
-    def _read_of(self, state: ConnectionState, write: Write, column: str, reads: list[Traced], *, protected_counts: bool = True) -> Traced | None:
+    def _read_of(
+        self, state: ConnectionState, write: Write, column: str, reads: list[Traced], read_ops: Mapping[int, Read], *, protected_counts: bool = True
+    ) -> Traced | None:
         """The latest read of `column` of the row `write` changes; None when there is none or the
         transaction protects that row otherwise."""
         wanted = normalise_column(column)
         for traced in reversed(reads):
-            read: Read = traced.op
+            read = read_ops.get(traced.handle, traced.op)
             if "*" not in read.columns and wanted not in {normalise_column(c) for c in read.columns}:
                 continue
             if not writes_row_of(read, 0, write):
@@ -208,7 +212,7 @@ class Judgement:
         if self.dialect == "postgres" and state.isolation in PROTECTIVE_ISOLATION and read.tx == write.tx:
             return True
         return any(
-            t.op.lock is LockMode.EXCLUSIVE and t.tx == write.tx and writes_row_of(t.op, 0, write) for t in state.locked_reads
+            t.op.lock is LockMode.EXCLUSIVE and t.tx == write.tx and writes_row_of(_as_read_of(t, write), 0, write) for t in state.locked_reads
         )
 
     def _value_read(self, state: ConnectionState, read: Traced, write: Write, column: str) -> object:
@@ -327,6 +331,28 @@ def _fingerprint(code: str, path: str, line: int, root: Path | None) -> str:
     the line's text, not its number, so that a baseline survives edits that move it. Only findings
     not reported before are built (`known`), so this runs once per finding, not per statement."""
     return fingerprint_of(code, project_path(path, root), "", linecache.getline(path, line))
+
+
+def _as_read_of(traced: Traced, write: Write) -> Read:
+    """A read as the rules see it: one that returned the row `write` names by other keys is the read
+    of that row (its WHERE the write's key), so that `writes_row_of` pairs them as they are."""
+    read: Read = traced.op
+    if writes_row_of(read, 0, write) or not _returned_row_of(traced, write):
+        return read
+    return replace(read, guards=tuple(g for g in write.guards if g.op == "="))
+
+
+def _returned_row_of(read: Traced, write: Write) -> bool:
+    """The read returned the row the write names by other keys: `SELECT ... WHERE code = %s` returned
+    the row whose id is 2, and `UPDATE ... WHERE id = 2` writes it (an ORM loads by one key and
+    saves by the primary key). Every equality of the write's WHERE must hold of the returned row."""
+    values = read.values
+    if not values or read.statement.table != write.table:
+        return False
+    keys = [(normalise_column(g.column), g.value.expression) for g in write.guards if g.op == "=" and g.value.kind is ValueKind.INDEPENDENT]
+    if not keys or len(keys) != sum(1 for g in write.guards if g.op == "="):
+        return False
+    return all(column in values and canonical(values[column]) == expression for column, expression in keys)
 
 
 def _gated_by(op: Op, transitions: list[int]) -> Op:
