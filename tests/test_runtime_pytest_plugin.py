@@ -542,3 +542,59 @@ def test_does_it_itself(prepared):
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--txlint-runtime")
     result.assert_outcomes(passed=1, failed=1)
     assert "FAILED test_app.py::test_does_it_itself" in result.stdout.str()
+
+
+def test_a_read_of_an_earlier_test_is_not_behind_a_later_test_s_write(pytester: pytest.Pytester) -> None:
+    """Tests that share one connection (and, under a framework's test case, one transaction) are
+    separate runs: the second test's write is not computed from the first test's read."""
+    pytester.makepyfile(
+        shop='''
+import sqlite3
+
+CONNECTIONS = []
+
+
+def conn():
+    if not CONNECTIONS:  # opened by the first test (a connection opened at import is not watched)
+        CONNECTIONS.append(sqlite3.connect(":memory:", check_same_thread=False))
+    return CONNECTIONS[0]
+
+
+def setup():
+    conn().execute("CREATE TABLE IF NOT EXISTS accounts (id INTEGER PRIMARY KEY, balance INTEGER)")
+    conn().execute("INSERT OR REPLACE INTO accounts VALUES (1, 100)")
+
+
+def show(account_id):
+    return conn().execute("SELECT id, balance FROM accounts WHERE id = ?", (account_id,)).fetchone()[1]
+
+
+def pay(account_id, price):
+    balance = _after(price)  # a helper the source cannot see through: the values decide
+    conn().execute("UPDATE accounts SET balance = ? WHERE id = ?", (balance, account_id))
+
+
+def _after(price):
+    return 100 - price
+''',
+        test_shop='''
+import shop
+
+
+def test_show():
+    shop.setup()
+    assert shop.show(1) == 100
+
+
+def test_pay():
+    shop.pay(1, 10)
+
+
+def test_show_and_pay():
+    shop.show(1)
+    shop.pay(1, 30)
+''',
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--txlint-runtime")
+    result.assert_outcomes(passed=2, failed=1)  # the one test that reads and then pays itself
+    assert "FAILED test_shop.py::test_show_and_pay" in result.stdout.str()

@@ -58,6 +58,7 @@ from typing import Any
 import pytest
 
 from txlint.core.ftypes import Finding
+from txlint.runtime import request_count
 from txlint.runtime.findings import TransactionSafetyError, format_finding
 from txlint.runtime.pytest_summary import REPORT_ATTRIBUTE, FindingTally, explain_hint, to_wire
 
@@ -256,6 +257,7 @@ class RuntimeSession:
         if self.hooks is not None:
             self.hooks.install()
         self._watch_django()
+        request_count.started()  # what an earlier test read is not what this one computes from
         self._setting_up = True
         for monitor in self.monitors():
             monitor.mode = "collect"
@@ -279,6 +281,8 @@ class RuntimeSession:
         if self.hooks is not None:
             self.hooks.install()  # drivers imported since the last test
         self._watch_django()
+        if phase == "call":
+            request_count.started()  # the test's own run: its fixtures' reads are the data it starts from
         monitors = self.monitors()
         for monitor in monitors:
             monitor.clear()
