@@ -12,7 +12,6 @@ from txlint.core.queries import callers_passing, cas_guards, holds_lock, same_ro
 from txlint.core.rule import RelatedSpan, Report, Rule, RuleContext, RuleDoc
 from txlint.core.summaries import Passed
 
-
 _PLAIN_ACCESS = re.compile(r"[A-Za-z_][\w.]*(\[[\w\"']+\])*")
 
 

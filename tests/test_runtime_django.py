@@ -57,7 +57,7 @@ def test_lost_update_in_atomic_is_tx101_at_the_assignment_sent_by_the_save(shop:
         withdraw()
     assert [(f.code, f.line) for f in monitor.findings] == [("TX101", line_of(withdraw, "<- TX101"))]
     assert all("%s" in r.message for r in monitor.findings[0].related)
-    assert [(r.line, r.message.split(":")[0]) for r in monitor.findings[0].related][0] == (line_of(withdraw, "<- sent"), "sent to the database here")
+    assert next((r.line, r.message.split(":")[0]) for r in monitor.findings[0].related) == (line_of(withdraw, "<- sent"), "sent to the database here")
 
 
 def test_select_for_update_is_a_lock_even_where_the_backend_drops_it(shop: Any) -> None:
@@ -330,7 +330,7 @@ def test_a_row_read_by_one_key_and_saved_by_its_primary_key_is_one_row(shop: Any
 
     from txlint.runtime.sources.django_connections import watch
 
-    Account, Order, _ = shop  # noqa: N806
+    _, Order, _ = shop  # noqa: N806
 
     def pay() -> None:
         with transaction.atomic():
