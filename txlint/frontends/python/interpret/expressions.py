@@ -198,6 +198,10 @@ class Expressions(Effects):
                 return found
         ref = base.ref if isinstance(base, Row) else RowRef(RowOrigin.PARAMETER, None, base.name) if isinstance(base, Parameter) else None
         if ref is None:
+            if base is UNKNOWN and isinstance(node.value, cst.Name) and self.lookup(node.value.value) is None and self.imports.resolve_name(node.value.value) is not None:
+                model = self.file.class_name(node)  # a model named through its module: `models.Bill`
+                if model:
+                    return ModelClass(model)
             return base if isinstance(base, Data) else UNKNOWN
         name = node.attr.value
         changes = self.state.rows.get(ref)
