@@ -374,3 +374,22 @@ def test_a_row_locked_by_one_key_and_saved_by_its_primary_key_is_protected(shop:
     with watch(mode="collect") as monitor:
         pay()
     assert monitor.findings == []
+
+
+def test_loaded_rows_are_followed_whatever_arguments_django_passes_to_from_db(shop: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Django 6.1 calls `from_db(..., fetch_mode=...)`: the wrapper forwards what it is given."""
+    from txlint.runtime.sources import django_loads
+    from txlint.runtime.sources.django_connections import watch
+
+    Account = shop[0]  # noqa: N806
+    seen: dict[str, Any] = {}
+
+    def newer_from_db(cls: Any, db: str, field_names: Any, values: Any, *, fetch_mode: Any = None) -> Any:
+        seen["fetch_mode"] = fetch_mode
+        return "instance"
+
+    with watch(mode="collect"):
+        with monkeypatch.context() as patched:
+            patched.setattr(django_loads, "_original", classmethod(newer_from_db))
+            assert Account.from_db("default", ["id", "balance"], [1, 100], fetch_mode="lazy") == "instance"
+    assert seen == {"fetch_mode": "lazy"}

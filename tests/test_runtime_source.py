@@ -77,6 +77,14 @@ def through_repository(conn, account_id, repo):
     conn.commit()
 
 
+def from_request(conn, account_id, spec):
+    cur = conn.cursor()
+    cur.execute("SELECT id, hits FROM accounts WHERE id = ?", (account_id,))
+    cur.fetchone()
+    cur.execute("UPDATE accounts SET hits = ? WHERE id = ?", (spec.hits + 1, account_id))  # <- request
+    conn.commit()
+
+
 def write_only(conn, account_id, hits):
     conn.execute("UPDATE accounts SET hits = ? WHERE id = ?", (hits, account_id))
     conn.commit()
@@ -154,6 +162,16 @@ def test_a_form_value_written_after_a_read_is_not_linked(app: ModuleType, conn: 
     assert found(conn) == []
 
 
+def test_a_value_computed_from_a_request_object_is_not_linked(app: ModuleType, conn: MonitoredConnection) -> None:
+    """`spec.hits + 1` depends on a parameter's attribute: the request's data, not the row read."""
+
+    class Spec:
+        hits = 41
+
+    app.from_request(conn, 1, Spec())
+    assert found(conn) == []
+
+
 def test_a_value_the_source_cannot_trace_is_judged_by_the_values(app: ModuleType, conn: MonitoredConnection) -> None:
     """A repository handed in may return what it read: the source cannot say, so a money column
     written after a read of its row is linked, as without a source."""
@@ -196,6 +214,7 @@ def test_source_facts_classify_each_written_value(app: ModuleType, tmp_path: Pat
     assert facts.written(path, line(app, "(0, account_id)"), "balance").derived is False
     assert facts.written(path, line(app, "(amount, account_id)"), "balance").derived is False
     assert facts.written(path, line(app, "<- by values"), "balance").derived is None
+    assert facts.written(path, line(app, "<- request"), "hits").derived is False  # from another object
     # not a column it writes there, no write there: no evidence of a value computed from a read
     assert facts.written(path, line(app, "<- computed"), "balance") == Written(False)
     assert facts.written(path, 1, "hits") == Written(False)

@@ -38,7 +38,8 @@ from pathlib import Path
 
 from txlint.core.config import Config
 from txlint.core.index import ProjectIndex, TableDecl, normalise_column
-from txlint.core.ir import ModuleIR, Value, ValueKind, Write
+from txlint.core.ir import ModuleIR, RowOrigin, Unit, Value, ValueKind, Write
+from txlint.core.queries import same_row
 from txlint.core.summaries import Symbol, module_of
 from txlint.frontends.python import Irrelevant, Outline, ParsedPython, analyse, declarations, parse
 from txlint.frontends.python.imports import ImportTable
@@ -75,6 +76,7 @@ class _Sent:
     # What each local of the function is assigned (None: bound otherwise too: a loop, `+=`, unpacking)
     locals: dict[str, list[ast.expr] | None]
     in_project: Callable[[str], bool]  # whether an imported name is the project's own
+    unit: Unit  # the function, for the reads its values depend on
 
 
 @dataclass
@@ -170,7 +172,7 @@ class SourceFacts:
                     span = parsed.positions.resolve(op.span)
                     around = [f for f in functions if f.lineno <= span.line <= (f.end_lineno or f.lineno)]
                     bound = _locals(around[-1]) if around else {}
-                    writes.append(_Sent(span.line, max(span.line, span.end_line), op, parsed, params, bound, self._in_project))
+                    writes.append(_Sent(span.line, max(span.line, span.end_line), op, parsed, params, bound, self._in_project, unit))
         return _Source(writes)
 
     def _in_project(self, qualified: str) -> bool:
@@ -222,7 +224,7 @@ def _verdict(value: Value, sent: _Sent) -> bool | None:
     when the expression shows why: a value made of a call or a local it could not trace may well
     come from a read it does not model (a query picked by a conditional, a helper's result)."""
     if value.kind is ValueKind.DERIVED:
-        return True
+        return _from_written_row(value, sent)
     if value.kind is ValueKind.IN_DATABASE:
         return False
     if value.expression is None:
@@ -232,6 +234,24 @@ def _verdict(value: Value, sent: _Sent) -> bool | None:
     except (SyntaxError, ValueError, RecursionError):
         return None
     return False if _plain(tree.body, sent, 3) else None
+
+
+def _from_written_row(value: Value, sent: _Sent) -> bool:
+    """A value computed from a column of the row the write writes (the instance saved, or a read
+    of its table): what a lost update recomputes. One computed from a request's object
+    (`check.name = spec.name`), from another table's row, or a row given as a reference
+    (`project.owner = request.user`) is not (clarification 17)."""
+    row = sent.write.row
+    for dependency in value.depends_on:
+        if dependency.column is None:
+            continue
+        if row is not None and same_row(dependency.row, row):
+            return True
+        if dependency.row.origin is RowOrigin.READ:
+            read = sent.unit.read_at(dependency.row.read)
+            if read is not None and read.table == sent.write.table:
+                return True
+    return False
 
 
 def _plain(expression: ast.expr, sent: _Sent, depth: int) -> bool:

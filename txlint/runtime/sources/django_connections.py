@@ -75,6 +75,7 @@ class DjangoMonitor(Monitor):
         self._lock = threading.Lock()
         self._installed = False
         self._uid = f"txlint-runtime-{id(self)}"
+        self._awaiting = _Awaiting()  # per thread: the read whose first row `django_loads` records
 
     def install(self) -> DjangoMonitor:
         """Attach to this thread's connection and to every connection of the alias opened later."""
@@ -146,7 +147,17 @@ class DjangoMonitor(Monitor):
         lock = None
         if not connection.features.has_select_for_update and sql.lstrip()[:6].upper() == "SELECT":
             lock = _lock_request(origin)
-        return analyser.execute(key, sql, params, rowcount=rowcount, executemany=many, in_transaction=inside, lock=lock, origin=origin)
+        findings = analyser.execute(key, sql, params, rowcount=rowcount, executemany=many, in_transaction=inside, lock=lock, origin=origin)
+        token = analyser.last_read(key)
+        self._awaiting.token = token if analyser.wants_row(token) else None  # the rows Django builds next are its
+        return findings
+
+    def awaiting_row(self) -> object | None:
+        """The read of this thread's connection whose first loaded row is still to be recorded."""
+        return self._awaiting.token
+
+    def row_recorded(self) -> None:
+        self._awaiting.token = None
 
     # -- transaction boundaries ----------------------------------------------------------------
     def _committed(self, connection: Any) -> list[Finding]:
@@ -168,6 +179,10 @@ class DjangoMonitor(Monitor):
         if drivers.in_transaction(raw) is False:
             self.analyser.ended(key)
         return self.analyser.released(key)
+
+
+class _Awaiting(threading.local):
+    token: object | None = None
 
 
 _BOUNDARIES = ("commit", "rollback", "close")

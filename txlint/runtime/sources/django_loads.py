@@ -19,7 +19,6 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
-from django.db import connections
 from django.db.models import Model
 
 if TYPE_CHECKING:
@@ -54,20 +53,22 @@ def unfollow(monitor: DjangoMonitor) -> None:
             _original = None
 
 
-def _from_db(cls: type[Model], db: str, field_names: Any, values: Any) -> Model:
+def _from_db(cls: type[Model], db: str, field_names: Any, values: Any, *args: Any, **kwargs: Any) -> Model:
+    """Django's `from_db`, whatever arguments its version passes (6.1 adds `fetch_mode=`), then the
+    row handed to the monitors that wait for one (a read's first row only: most calls cost a check)."""
     original = _original
-    instance = (original.__func__ if original is not None else Model.from_db.__func__)(cls, db, field_names, values)
-    for monitor in list(_monitors):
-        if monitor.using == db and not monitor.closed:
-            monitor.collect(_record, monitor, cls, db, field_names, values)
+    instance = (original.__func__ if original is not None else Model.from_db.__func__)(cls, db, field_names, values, *args, **kwargs)
+    for monitor in _monitors:
+        token = monitor.awaiting_row()
+        if token is not None and monitor.using == db and not monitor.closed:
+            monitor.collect(_record, monitor, token, cls, field_names, values)
     return instance
 
 
-def _record(monitor: DjangoMonitor, cls: type[Model], db: str, field_names: Any, values: Any) -> None:
+def _record(monitor: DjangoMonitor, token: object, cls: type[Model], field_names: Any, values: Any) -> None:
+    monitor.row_recorded()
     analyser = monitor.analyser
-    key = id(connections[db])
-    token = analyser.last_read(key)
-    if token is None or not analyser.wants_row(token):
+    if not analyser.wants_row(token):
         return
     columns = _columns.get(cls)
     if columns is None:
