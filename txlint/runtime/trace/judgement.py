@@ -5,7 +5,7 @@ from __future__ import annotations
 import linecache
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -141,12 +141,15 @@ class Judgement:
         not, the values do (a known old number that changed; an unknown one of a money column)."""
         if not reads:
             return write, None
+        candidates = self._candidates(state, write, reads, read_ops)
+        if not candidates:
+            return write, None
         assignments = list(write.assignments)
         assigned: int | None = None
         for i, (fact, assignment) in enumerate(zip(statement.sets, write.assignments, strict=False)):
             if assignment.value.kind is not ValueKind.INDEPENDENT or fact.operand.kind != "placeholder" or fact.operand.placeholder is None:
                 continue
-            source = self._read_of(state, write, assignment.column, reads, read_ops)
+            source = self._read_of(candidates, assignment.column)
             if source is None:
                 continue
             said = self._source.written(site.path, site.line, assignment.column) if self._source is not None else None
@@ -171,7 +174,7 @@ class Judgement:
                 continue
             if guard.value.kind is not ValueKind.INDEPENDENT or condition.operand.kind != "placeholder" or condition.operand.placeholder is None:
                 continue
-            source = self._read_of(state, write, guard.column, reads, read_ops, protected_counts=False)
+            source = self._read_of(candidates, guard.column, protected_counts=False)
             if source is None:
                 continue
             old = self._value_read(state, source, write, guard.column)
@@ -180,21 +183,31 @@ class Judgement:
                 guards[i] = replace(guard, value=replace(guard.value, kind=ValueKind.DERIVED, depends_on=frozenset({dependency})))
         return replace(write, assignments=tuple(assignments), guards=tuple(guards)), assigned
 
-    def _read_of(
-        self, state: ConnectionState, write: Write, column: str, reads: list[Traced], read_ops: Mapping[int, Read], *, protected_counts: bool = True
-    ) -> Traced | None:
-        """The latest read of `column` of the row `write` changes; None when there is none or the
-        transaction protects that row otherwise."""
-        wanted = normalise_column(column)
+    def _candidates(self, state: ConnectionState, write: Write, reads: list[Traced], read_ops: Mapping[int, Read]) -> list[_Candidate]:
+        """The reads of the row `write` changes, latest first, each with the columns it read (None:
+        all) and whether the transaction protects the row otherwise. Worked out once per write: an
+        ORM's full save sets thirty columns, each asking the same questions of the same reads."""
+        found = []
         for traced in reversed(reads):
             read = read_ops.get(traced.handle, traced.op)
-            if "*" not in read.columns and wanted not in {normalise_column(c) for c in read.columns}:
-                continue
             if not writes_row_of(read, 0, write):
                 continue
-            if protected_counts and (self._protected(state, traced, write) or (read.lock is LockMode.EXCLUSIVE and read.tx == write.tx)):
+            columns = None if "*" in read.columns else frozenset(normalise_column(c) for c in read.columns)
+            protected = self._protected(state, traced, write) or (read.lock is LockMode.EXCLUSIVE and read.tx == write.tx)
+            found.append(_Candidate(traced, columns, protected))
+        return found
+
+    @staticmethod
+    def _read_of(candidates: list[_Candidate], column: str, *, protected_counts: bool = True) -> Traced | None:
+        """The latest read of `column` of the row written; None when there is none or the
+        transaction protects that row otherwise."""
+        wanted = normalise_column(column)
+        for candidate in candidates:
+            if candidate.columns is not None and wanted not in candidate.columns:
+                continue
+            if protected_counts and candidate.protected:
                 return None  # the row is locked by this transaction: nothing to link
-            return traced
+            return candidate.traced
         return None
 
     @staticmethod
@@ -331,6 +344,15 @@ def _fingerprint(code: str, path: str, line: int, root: Path | None) -> str:
     the line's text, not its number, so that a baseline survives edits that move it. Only findings
     not reported before are built (`known`), so this runs once per finding, not per statement."""
     return fingerprint_of(code, project_path(path, root), "", linecache.getline(path, line))
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    """A read of the row a write changes, as `_link` asks about it."""
+
+    traced: Traced
+    columns: frozenset[str] | None  # None: every column (`SELECT *`)
+    protected: bool
 
 
 def _as_read_of(traced: Traced, write: Write) -> Read:
