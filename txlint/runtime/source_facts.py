@@ -97,6 +97,7 @@ class SourceFacts:
         self.config = config
         self._root = _absolute(config.root)
         self._files: dict[str, _Source | None] = {}
+        self._declared: dict[str, _Declared] = {}  # module file -> what it declares (read once)
         self._lock = threading.Lock()
         self.unread = 0  # files that could not be read or parsed (their writes are judged by values)
 
@@ -189,33 +190,51 @@ class SourceFacts:
 
     def _imported(self, path: str, tree: ast.Module) -> tuple[list[TableDecl], list[Symbol]]:
         """The tables and symbols of the file and of the project modules it imports (and they
-        import, to a bound): what its models and their abstract bases declare."""
-        root = self._root or ""
+        import, to a bound): what its models and their abstract bases declare. Each module is read
+        once for the process (`_declared`): the files a test suite's writes come from import the
+        same models."""
         decls: list[TableDecl] = []
         symbols: list[Symbol] = []
         seen: set[str] = set()
-        queue: list[tuple[str, ast.Module]] = [(path, tree)]
+        queue: list[str] = [path]
         while queue and len(seen) < MAX_IMPORTED:
-            current, current_tree = queue.pop(0)
+            current = queue.pop(0)
             if current in seen:
                 continue
             seen.add(current)
-            imports = ImportTable.of_tree(current_tree)
-            decls += declarations.table_decls(current_tree, imports, current)
-            text = _text(current) or ""
-            symbols += declarations.symbols(current, text, current_tree, imports, self.config.root)
-            for name in _imported_modules(current_tree, module_of(current, self.config.root)):
-                file = _project_file(name, root)
-                if file is None or file in seen:
-                    continue
-                source = _text(file)
-                if source is None:
-                    continue
-                try:
-                    queue.append((file, ast.parse(source)))
-                except (SyntaxError, ValueError, RecursionError):
-                    continue
+            declared = self._declared.get(current)
+            if declared is None:
+                declared = self._declared[current] = self._declarations(current, tree if current == path else None)
+            decls += declared.decls
+            symbols += declared.symbols
+            queue += [file for file in declared.imports if file not in seen]
         return decls, symbols
+
+    def _declarations(self, path: str, tree: ast.Module | None) -> _Declared:
+        """What one module declares, and the project files it imports."""
+        if tree is None:
+            text = _text(path)
+            try:
+                tree = ast.parse(text) if text is not None else None
+            except (SyntaxError, ValueError, RecursionError):
+                tree = None
+        if tree is None:
+            return _Declared([], [], [])
+        imports = ImportTable.of_tree(tree)
+        decls = declarations.table_decls(tree, imports, path)
+        symbols = declarations.symbols(path, _text(path) or "", tree, imports, self.config.root)
+        root = self._root or ""
+        files = [f for f in (_project_file(name, root) for name in _imported_modules(tree, module_of(path, self.config.root))) if f is not None]
+        return _Declared(decls, symbols, list(dict.fromkeys(files)))
+
+
+@dataclass(frozen=True)
+class _Declared:
+    """One module's tables and symbols, and the project files it imports."""
+
+    decls: list[TableDecl]
+    symbols: list[Symbol]
+    imports: list[str]
 
 
 def _verdict(value: Value, sent: _Sent) -> bool | None:
