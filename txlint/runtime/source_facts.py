@@ -53,8 +53,9 @@ MAX_BYTES = 2_000_000  # a larger file is not read (a generated one)
 class Written:
     """What a function's source says about one column it writes.
 
-    derived: True when the value is computed from values read from the database; False when it
-        is an input or a constant (made only of literals, the function's parameters other than
+    derived: True when the value is computed from a column of the row written (the instance
+        saved, or a read of its table); False when it is computed from something else (a request
+        object's attributes, another row, a row given as a reference), an input or a constant (made only of literals, the function's parameters other than
         `self`, imported names and builtins) or an expression the database evaluates; None when the
         source does not say (a local the analysis cannot trace, a call it does not know).
     line: the line the value was assigned at (None when it is the write's own line).
