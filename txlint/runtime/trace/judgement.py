@@ -244,7 +244,11 @@ class Judgement:
     def _at_commit(self, state: ConnectionState, where: Where) -> list[Finding]:
         """The transaction commits: the rules a commit triggers judge what it did that they ask
         about (its decrements and inserts, its compare-and-swaps that matched no row and what it
-        wrote after them), in the order it did it."""
+        wrote after them), in the order it did it. Inserts are asked about only beside a decrement
+        (as the key that may make its retry idempotent): a transaction with neither a decrement nor
+        a compare-and-swap that matched nothing, the common one, costs nothing here."""
+        if not state.decrements and not state.cas_zero:
+            return []
         noted: dict[int, Traced] = {t.handle: t for t in (*state.inserts, *state.decrements)}
         if state.decrements:
             noted.update((t.handle, t) for t in state.transitions)
