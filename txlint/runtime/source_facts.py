@@ -135,19 +135,21 @@ class SourceFacts:
 
     def _source(self, path: str) -> _Source | None:
         if path in self._files:
-            return self._files[path]
+            known = self._files.get(path)  # `get`: a concurrent clear of the cache reads as "no source"
+            return known
         with self._lock:
-            if path not in self._files:
-                try:
-                    found = self._analysed(path)
-                except Exception:  # noqa: BLE001 - a bug of txlint must not reach the host: judged by values instead
-                    found = None
-                if found is None:
-                    self.unread += 1
-                if len(self._files) >= MAX_FILES:
-                    self._files.clear()
-                self._files[path] = found
-        return self._files[path]
+            if path in self._files:
+                return self._files[path]
+            try:
+                found = self._analysed(path)
+            except Exception:  # noqa: BLE001 - a bug of txlint must not reach the host: judged by values instead
+                found = None
+            if found is None:
+                self.unread += 1
+            if len(self._files) >= MAX_FILES:
+                self._files.clear()
+            self._files[path] = found
+            return found
 
     def _analysed(self, path: str) -> _Source | None:
         if not path.endswith(".py") or self._root is None or not _below(_absolute(path), self._root):
