@@ -24,8 +24,7 @@ from txlint.engine.result_cache import ResultCache
 from txlint.engine.run_memo import RunMemo
 from txlint.engine.shard import FileJob, FileOutcome
 from txlint.engine.workers import LocalWorker, Phase, ProcessWorker, partition
-from txlint.project.discovery import relative_under
-from txlint.project.one_off import is_one_off
+from txlint.project.one_off import is_one_off_in
 
 # Rounds of summaries after the first analysis: a helper's summary reaches its callers' callers one
 # round later; a cycle in the call graph stops here, whatever it has not settled.
@@ -82,8 +81,7 @@ class Engine:
         if self.config.include_tests:
             return True
         # `abspath`, not `resolve`: a symlink loop is the file's notice, not an error here
-        relative = relative_under(os.path.abspath(path), self._root)
-        return not is_one_off(relative if relative is not None else path)
+        return not is_one_off_in(os.path.abspath(path), self._root)
 
     def _run(self, jobs: list[FileJob]) -> RunResult:
         memo = RunMemo(ResultCache.for_run(self.cache_folder, self.config, self.enabled)) if self.cache_folder is not None else None

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from pathlib import PurePath
 
+from txlint.project.discovery import relative_under
+
 TEST_FOLDERS = frozenset({"tests", "test"})
 MIGRATION_FOLDERS = frozenset({"migrations"})
 ALEMBIC_PARENTS = frozenset({"alembic", "migrations", "migration"})
@@ -29,3 +31,10 @@ def is_one_off(path: str | PurePath) -> bool:
         return True
     # Alembic keeps its revisions in `versions/` beside its `env.py`, under `alembic/` or `migrations/`.
     return any(part == "versions" and index > 0 and folders[index - 1] in ALEMBIC_PARENTS for index, part in enumerate(folders))
+
+
+def is_one_off_in(path: str, root: str) -> bool:
+    """Whether a file is one-off code, judged by its path below the project root (`root`, absolute;
+    as given when it lies elsewhere): `tests/` above the project does not make everything a test."""
+    relative = relative_under(path, root)
+    return is_one_off(relative if relative is not None else path)

@@ -168,6 +168,7 @@ class SourceFacts:
         index.set_symbols(symbols)
         module: ModuleIR = analyse(parsed, index, self.config)
         functions = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        bindings: dict[int, dict[str, list[ast.expr] | None]] = {}  # by function node: its writes share them
         writes = []
         for unit in module.units:
             params = frozenset(unit.params) - {"self", "cls"}
@@ -175,7 +176,9 @@ class SourceFacts:
                 if isinstance(op, Write) and op.assignments:
                     span = parsed.positions.resolve(op.span)
                     around = [f for f in functions if f.lineno <= span.line <= (f.end_lineno or f.lineno)]
-                    bound = _locals(around[-1]) if around else {}
+                    if around and id(around[-1]) not in bindings:
+                        bindings[id(around[-1])] = _locals(around[-1])
+                    bound = bindings[id(around[-1])] if around else {}
                     writes.append(_Sent(span.line, max(span.line, span.end_line), op, parsed, params, bound, self._in_project, unit))
         return _Source(writes)
 

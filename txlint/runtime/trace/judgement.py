@@ -16,8 +16,7 @@ from txlint.core.index import normalise_column
 from txlint.core.ir import Commit, Condition, Dependency, Discard, DiscardCause, LockMode, Matched, Op, Read, RowOrigin, RowRef, Unit, ValueKind, Write
 from txlint.core.queries import is_money_column, is_state_column, writes_row_of
 from txlint.core.rule import Report, Rule, RuleContext
-from txlint.project.discovery import relative_under
-from txlint.project.one_off import is_one_off
+from txlint.project.one_off import is_one_off, is_one_off_in
 from txlint.runtime import request_count
 from txlint.runtime.redact import mask_literals
 from txlint.runtime.source_facts import SourceFacts
@@ -108,8 +107,7 @@ class Judgement:
             return False
         verdict = self._test_files.get(site.path)
         if verdict is None:
-            relative = relative_under(site.path, str(self._root)) if self._root is not None else None
-            verdict = self._test_files[site.path] = is_one_off(relative if relative is not None else site.path)
+            verdict = self._test_files[site.path] = is_one_off_in(site.path, str(self._root)) if self._root is not None else is_one_off(site.path)
         return verdict
 
     def wants_old_values(self, conn: Hashable, table: str) -> bool:
@@ -326,9 +324,11 @@ class Judgement:
         where = _site(primary)
         if self._known is not None and self._known(rule.code, where.display_path(), where.line):
             return None
-        related = [Related(where.display_path(), where.line, 1, f"SQL: {self._shown(primary)}")] if isinstance(primary, Traced) else []
-        if isinstance(primary, Traced) and primary.sent is not None:
-            related = [Related(primary.sent.display_path(), primary.sent.line, 1, f"sent to the database here: {self._shown(primary)}")]
+        related = []
+        if isinstance(primary, Traced):  # its SQL, at the line that sent it when the finding is at the assignment
+            sent = primary.sent or where
+            label = "sent to the database here" if primary.sent is not None else "SQL"
+            related.append(Related(sent.display_path(), sent.line, 1, f"{label}: {self._shown(primary)}"))
         for r in report.related:
             other = places.get(r.subject.ident) if r.subject is not None else None
             if other is not None:
