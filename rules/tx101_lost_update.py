@@ -80,6 +80,9 @@ class LostUpdate(Rule):
             "A field named by `getattr`/`setattr` is followed when the name is a string constant or a "
             "parameter of the function (`{field}` in messages); a name computed in the function is not."
         ),
+        fix_safety=(
+            "Unsafe (`--unsafe-fixes`): the read that loads the row is made to lock it — Django's `.select_for_update()` on the manager (`Model.objects.select_for_update().get(...)`, `get_object_or_404(Model.objects.select_for_update(), ...)`), only inside `transaction.atomic()`, which Django requires; SQLAlchemy's `session.get(Model, id, with_for_update=True)`, `Model.query.with_for_update()` and `select(...).with_for_update()`. It takes a lock the code did not take before: other transactions now wait for this one, and a read of several rows locks them all."
+        ),
     )
     INVALID = [
         (

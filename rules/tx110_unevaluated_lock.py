@@ -34,6 +34,9 @@ class UnevaluatedLock(Rule):
             "    locked = list(Product.objects.select_for_update().filter(pk__in=ids))\n"
             "    Product.objects.filter(pk__in=ids).update(title=\"reserved\")\n"
         ),
+        fix_safety=(
+            'Safe (`--fix`): a locking query built as a statement of its own is evaluated where it stands (`list(Model.objects.select_for_update().filter(...))`), which is what the code meant; a query assigned to a name is left alone.'
+        ),
     )
     INVALID = [
         (

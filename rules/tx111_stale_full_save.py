@@ -44,6 +44,9 @@ class StaleFullSave(Rule):
             "`obj._state.adding` / `obj.pk is None` around it; a helper that saves, called under such a "
             "branch, is still judged as an update."
         ),
+        fix_safety=(
+            'Unsafe (`--unsafe-fixes`): `obj.save()` becomes `obj.save(update_fields=[...])` with the fields the function assigned on `obj` before the save. A field set elsewhere (a helper the row was passed to, a signal, `auto_now`) is no longer written by this save.'
+        ),
     )
     INVALID = [
         (

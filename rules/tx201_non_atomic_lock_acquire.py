@@ -41,6 +41,9 @@ class NonAtomicLockAcquire(Rule):
             "A key whose expiry is given in another function is not followed there: the take alone is "
             "then TX202."
         ),
+        fix_safety=(
+            'Safe (`--fix`): when the expiry runs right after the take succeeds (the next statement, the first statement of the `if` the take decides, or after `if not take: return`), the take becomes one command `set(key, value, nx=True, ex=ttl)` (`px=` for `pexpire`) and the expiry is removed. An expiry in another branch (a repair of an old key) or after other work gets no fix.'
+        ),
     )
     INVALID = [
         (

@@ -44,6 +44,9 @@ class LockWithoutExpiry(Rule):
             "A key deliberately kept forever (a one-time marker) is reported; suppress it there. An expiry "
             "given in another function is not seen."
         ),
+        fix_safety=(
+            'Unsafe (`--unsafe-fixes`): the take gets an expiry of 60 seconds (`set(key, value, nx=True, ex=60)`, a cache `add(..., timeout=60)`). The value is a choice: it must outlast the longest the guarded work may take, or a second holder gets the lock while the first still runs.'
+        ),
     )
     INVALID = [
         # A try-acquire helper returning the take's result: its callers decide on it (clarification 22).

@@ -100,6 +100,9 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
     root = tmp_path / "project"
     root.mkdir()
     monkeypatch.chdir(root)
+    # A CI runner's FORCE_COLOR (or a developer's NO_COLOR) must not colour the reports the tests read.
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    monkeypatch.delenv("NO_COLOR", raising=False)
     return Project(root)
 
 

@@ -91,18 +91,20 @@ def render_all(findings: Sequence[Finding], files_checked: int = 1, root: Path |
     """Every output format of `findings`, each checked for what a consumer relies on."""
     context = ReportContext(files_checked, root or Path.cwd(), ALL_CODES)
     outputs = {name: reporter(findings, context) for name, reporter in FORMATS.items()}
-    assert_text(outputs["text"], findings)
+    assert_text(outputs["concise"], findings)
+    assert_text(outputs["text"], findings, blank_after_each=True)
     assert_json(outputs["json"], findings)
     assert_sarif(outputs["sarif"], findings)
     assert_github(outputs["github"], findings)
     return outputs
 
 
-def assert_text(output: str, findings: Sequence[Finding]) -> None:
-    """One line per finding and per related location, one summary line, no terminal control."""
+def assert_text(output: str, findings: Sequence[Finding], blank_after_each: bool = False) -> None:
+    """One line per finding and per related location (`full` without sources: and a blank line after
+    each finding), one summary line, no terminal control."""
     lines = output.split("\n")
     assert lines[-1] == ""
-    assert len(lines) - 1 == len(findings) + sum(len(f.related) for f in findings) + 1
+    assert len(lines) - 1 == len(findings) * (2 if blank_after_each else 1) + sum(len(f.related) for f in findings) + 1
     assert not CONTROL.search(output.replace("\n", "")), "a control character reached the terminal"
     output.encode("utf-8")  # no lone surrogates: a UTF-8 terminal or pipe can take every character
 

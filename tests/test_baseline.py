@@ -213,7 +213,7 @@ def test_a_damaged_baseline_fails_even_with_exit_zero(project, run_txlint):
     assert run_txlint("check", "--exit-zero", "--baseline", BASELINE, ".").exit_code == 2
 
 
-@pytest.mark.parametrize("other", [["--baseline", "old.json"], ["--diff", "HEAD"], ["--add-ignore"], ["--statistics"], ["--output-file", "x"]])
+@pytest.mark.parametrize("other", [["--baseline", "old.json"], ["--changed-since", "HEAD"], ["--add-ignore"], ["--statistics"], ["--output-file", "x"]])
 def test_write_baseline_refuses_options_it_cannot_honour(project, run_txlint, other):
     project.write("app.py")
     run = run_txlint("check", "--write-baseline", BASELINE, *other, ".")

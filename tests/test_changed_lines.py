@@ -1,4 +1,4 @@
-"""`--diff REF` / `--changed-since REF`: report only findings on lines changed since a git revision.
+"""`--changed-since REF`: report only findings on lines changed since a git revision.
 
 Every test runs real git on a throw-away repository: what a pull-request gate
 sees is what `git diff` says, renames, untracked files and quoted file names
@@ -74,14 +74,14 @@ def reported(run_txlint, *args: str) -> list[tuple[str, str, int]]:
 
 def test_nothing_changed_reports_nothing(repo, run_txlint):
     assert len(reported(run_txlint, ".")) == 2  # the bugs are there
-    run = run_txlint("check", "--format", "json", "--diff", "HEAD", ".")
+    run = run_txlint("check", "--format", "json", "--changed-since", "HEAD", ".")
     assert run.exit_code == 0, run.output
     assert run.json() == []
 
 
 def test_a_modified_line_reports_its_finding_only(repo, run_txlint):
     repo.write("app.py", TWO_BUGS.replace("        acct.balance += amount\n        acct.save()", "        acct.balance += amount\n        acct.save()  # refunds"))
-    assert reported(run_txlint, "--diff", "HEAD", ".") == [("TX101", "app.py", REFUND_SAVE_LINE)]
+    assert reported(run_txlint, "--changed-since", "HEAD", ".") == [("TX101", "app.py", REFUND_SAVE_LINE)]
 
 
 def test_changing_the_read_reports_the_finding_on_the_unchanged_save(repo, run_txlint):
@@ -89,12 +89,12 @@ def test_changing_the_read_reports_the_finding_on_the_unchanged_save(repo, run_t
     repo.write("app.py", LOCKED_UPDATE)
     commit(repo.root, "lock the read")
     repo.write("app.py", LOST_UPDATE)
-    assert reported(run_txlint, "--diff", "HEAD", ".") == [("TX101", "app.py", LOST_UPDATE_LINE)]
+    assert reported(run_txlint, "--changed-since", "HEAD", ".") == [("TX101", "app.py", LOST_UPDATE_LINE)]
 
 
 def test_lines_inserted_above_do_not_make_old_findings_changed(repo, run_txlint):
     repo.write("app.py", "import os\n" + TWO_BUGS)
-    assert reported(run_txlint, "--diff", "HEAD", ".") == []
+    assert reported(run_txlint, "--changed-since", "HEAD", ".") == []
 
 
 def test_staged_and_unstaged_changes_both_count(repo, run_txlint):
@@ -102,38 +102,38 @@ def test_staged_and_unstaged_changes_both_count(repo, run_txlint):
     repo.write("app.py", staged)
     git(repo.root, "add", "app.py")
     repo.write("app.py", staged.replace("acct.save()\n", "acct.save()  # not staged\n"))
-    lines = [line for _, _, line in reported(run_txlint, "--diff", "HEAD", ".")]
+    lines = [line for _, _, line in reported(run_txlint, "--changed-since", "HEAD", ".")]
     assert lines == [LOST_UPDATE_LINE, REFUND_SAVE_LINE]
 
 
 def test_committed_changes_since_an_older_ref_count(repo, run_txlint):
     repo.write("new.py", LOST_UPDATE)
     commit(repo.root, "add new.py")
-    assert reported(run_txlint, "--diff", "HEAD~1", ".") == [("TX101", "new.py", LOST_UPDATE_LINE)]
-    assert reported(run_txlint, "--diff", "HEAD", ".") == []
+    assert reported(run_txlint, "--changed-since", "HEAD~1", ".") == [("TX101", "new.py", LOST_UPDATE_LINE)]
+    assert reported(run_txlint, "--changed-since", "HEAD", ".") == []
 
 
 def test_an_untracked_file_counts_as_wholly_changed(repo, run_txlint):
     repo.write("pkg/new.py", LOST_UPDATE)
-    assert reported(run_txlint, "--diff", "HEAD", ".") == [("TX101", "pkg/new.py", LOST_UPDATE_LINE)]
+    assert reported(run_txlint, "--changed-since", "HEAD", ".") == [("TX101", "pkg/new.py", LOST_UPDATE_LINE)]
 
 
 def test_an_ignored_untracked_file_is_not_changed(repo, run_txlint):
     repo.write(".gitignore", "generated.py\n")
     commit(repo.root, "ignore")
     repo.write("generated.py", LOST_UPDATE)
-    assert reported(run_txlint, "--diff", "HEAD", "generated.py") == []
+    assert reported(run_txlint, "--changed-since", "HEAD", "generated.py") == []
 
 
 def test_a_renamed_file_is_not_changed(repo, run_txlint):
     git(repo.root, "mv", "app.py", "wallet.py")
-    assert reported(run_txlint, "--diff", "HEAD", ".") == []
+    assert reported(run_txlint, "--changed-since", "HEAD", ".") == []
 
 
 def test_a_renamed_and_edited_file_reports_the_edited_lines_under_its_new_name(repo, run_txlint):
     git(repo.root, "mv", "app.py", "wallet.py")
     repo.write("wallet.py", TWO_BUGS.replace("        acct.balance += amount\n        acct.save()", "        acct.balance += amount\n        acct.save()  # edited"))
-    assert reported(run_txlint, "--diff", "HEAD", ".") == [("TX101", "wallet.py", REFUND_SAVE_LINE)]
+    assert reported(run_txlint, "--changed-since", "HEAD", ".") == [("TX101", "wallet.py", REFUND_SAVE_LINE)]
 
 
 def test_a_branch_is_compared_with_its_merge_base_not_the_moved_target(repo, run_txlint):
@@ -145,7 +145,7 @@ def test_a_branch_is_compared_with_its_merge_base_not_the_moved_target(repo, run
     repo.write("app.py", TWO_BUGS.replace("acct.save()", "acct.save()  # main's edit"))
     commit(repo.root, "main moves on")
     git(repo.root, "checkout", "-q", "feature")
-    assert reported(run_txlint, "--diff", "main", ".") == [("TX101", "feature.py", LOST_UPDATE_LINE)]
+    assert reported(run_txlint, "--changed-since", "main", ".") == [("TX101", "feature.py", LOST_UPDATE_LINE)]
 
 
 def test_changed_since_is_an_alias(repo, run_txlint):
@@ -158,7 +158,7 @@ def test_paths_are_matched_from_a_subfolder(repo, run_txlint, monkeypatch):
     commit(repo.root, "add mod")
     repo.write("pkg/sub/mod.py", LOST_UPDATE.replace("acct.save()", "acct.save()  # edited"))
     monkeypatch.chdir(repo.root / "pkg")
-    assert reported(run_txlint, "--diff", "HEAD", ".") == [("TX101", os.path.join("sub", "mod.py"), LOST_UPDATE_LINE)]
+    assert reported(run_txlint, "--changed-since", "HEAD", ".") == [("TX101", os.path.join("sub", "mod.py"), LOST_UPDATE_LINE)]
 
 
 def test_a_path_into_the_repository_from_outside_it(repo, run_txlint, monkeypatch, tmp_path):
@@ -166,7 +166,7 @@ def test_a_path_into_the_repository_from_outside_it(repo, run_txlint, monkeypatc
     outside = tmp_path / "elsewhere"
     outside.mkdir()
     monkeypatch.chdir(outside)
-    assert [line for _, _, line in reported(run_txlint, "--diff", "HEAD", str(repo.root))] == [LOST_UPDATE_LINE]
+    assert [line for _, _, line in reported(run_txlint, "--changed-since", "HEAD", str(repo.root))] == [LOST_UPDATE_LINE]
 
 
 @pytest.mark.parametrize("name", ["with space.py", "café.py", 'quo"te.py'])
@@ -174,14 +174,14 @@ def test_unusual_file_names(repo, run_txlint, name):
     repo.write(name, LOCKED_UPDATE)
     commit(repo.root, "add")
     repo.write(name, LOST_UPDATE)
-    assert reported(run_txlint, "--diff", "HEAD", ".") == [("TX101", name, LOST_UPDATE_LINE)]
+    assert reported(run_txlint, "--changed-since", "HEAD", ".") == [("TX101", name, LOST_UPDATE_LINE)]
 
 
 def test_sql_files(repo, run_txlint):
     repo.write("ledger.sql", "BEGIN;\nUPDATE accounts SET balance = balance - 10 WHERE id = 7 AND balance >= 10;\nCOMMIT;\n")
     commit(repo.root, "sql")
     repo.write("ledger.sql", "BEGIN;\nUPDATE accounts SET balance = balance - 10 WHERE id = 7 AND balance >= 10;\nCOMMIT;\n\nBEGIN;\nUPDATE wallets SET balance = balance - 5 WHERE id = 1;\nCOMMIT;\n")
-    findings = reported(run_txlint, "--diff", "HEAD", "ledger.sql")
+    findings = reported(run_txlint, "--changed-since", "HEAD", "ledger.sql")
     assert findings and {line for _, _, line in findings} == {6}
     assert len(reported(run_txlint, "ledger.sql")) > len(findings)
 
@@ -191,14 +191,14 @@ def test_sql_files(repo, run_txlint):
 
 def test_diff_with_github_annotations(repo, run_txlint):
     repo.write("new.py", LOST_UPDATE)
-    run = run_txlint("check", "--format", "github", "--diff", "HEAD", ".")
+    run = run_txlint("check", "--format", "github", "--changed-since", "HEAD", ".")
     assert run.exit_code == 1
     assert "file=new.py" in run.stdout and "file=app.py" not in run.stdout
 
 
 def test_diff_with_statistics(repo, run_txlint):
     repo.write("new.py", LOST_UPDATE)
-    run = run_txlint("check", "--statistics", "--format", "json", "--diff", "HEAD", ".")
+    run = run_txlint("check", "--statistics", "--format", "json", "--changed-since", "HEAD", ".")
     assert run.json() == [{"code": "TX101", "name": "lost-update", "count": 1}]
 
 
@@ -206,30 +206,30 @@ def test_diff_with_baseline(repo, run_txlint):
     assert run_txlint("check", "--write-baseline", "baseline.json", ".").exit_code == 0
     edited = TWO_BUGS.replace("Account.objects.get(pk=account_id)", "Account.objects.get(pk=account_id)  # edited", 1)
     repo.write("app.py", "import os\n" + edited)
-    assert len(reported(run_txlint, "--diff", "HEAD", ".")) == 1  # its read changed
+    assert len(reported(run_txlint, "--changed-since", "HEAD", ".")) == 1  # its read changed
     # ... but it is in the baseline: not reported.
-    run = run_txlint("check", "--format", "json", "--diff", "HEAD", "--baseline", "baseline.json", ".")
+    run = run_txlint("check", "--format", "json", "--changed-since", "HEAD", "--baseline", "baseline.json", ".")
     assert run.exit_code == 0, run.output
     assert run.json() == []
 
 
 def test_diff_with_exit_zero(repo, run_txlint):
     repo.write("new.py", LOST_UPDATE)
-    assert run_txlint("check", "--exit-zero", "--diff", "HEAD", ".").exit_code == 0
+    assert run_txlint("check", "--exit-zero", "--changed-since", "HEAD", ".").exit_code == 0
 
 
 # -- errors -----------------------------------------------------------------------------------------
 
 
 def test_an_unknown_ref_exits_2_naming_it(repo, run_txlint):
-    run = run_txlint("check", "--diff", "no-such-branch", ".")
+    run = run_txlint("check", "--changed-since", "no-such-branch", ".")
     assert run.exit_code == 2
     assert run.stderr.startswith("txlint: error: ") and "no-such-branch" in run.stderr
     assert run.stdout == "" and "Traceback" not in run.output
 
 
 def test_a_ref_that_looks_like_an_option_exits_2(repo, run_txlint):
-    run = run_txlint("check", "--diff=--output=/tmp/x", ".")
+    run = run_txlint("check", "--changed-since=--output=/tmp/x", ".")
     assert run.exit_code == 2
     assert "not a git revision" in run.stderr
 
@@ -237,14 +237,14 @@ def test_a_ref_that_looks_like_an_option_exits_2(repo, run_txlint):
 def test_outside_a_git_repository_exits_2(project, run_txlint, monkeypatch):
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(project.root.parent))
     project.write("app.py")
-    run = run_txlint("check", "--diff", "HEAD", ".")
+    run = run_txlint("check", "--changed-since", "HEAD", ".")
     assert run.exit_code == 2
     assert "git repository" in run.stderr and "Traceback" not in run.output
 
 
 def test_without_git_exits_2(repo, run_txlint, monkeypatch):
     monkeypatch.setenv("PATH", str(repo.root / "no-bin"))
-    run = run_txlint("check", "--diff", "HEAD", ".")
+    run = run_txlint("check", "--changed-since", "HEAD", ".")
     assert run.exit_code == 2
     assert "git" in run.stderr and "not found" in run.stderr
 
@@ -254,7 +254,7 @@ def test_a_repository_without_commits_exits_2(project, run_txlint, monkeypatch):
         monkeypatch.delenv(name, raising=False)
     git(project.root, "init", "-q")
     project.write("app.py")
-    run = run_txlint("check", "--diff", "HEAD", ".")
+    run = run_txlint("check", "--changed-since", "HEAD", ".")
     assert run.exit_code == 2 and "HEAD" in run.stderr
 
 
@@ -265,7 +265,7 @@ def test_unrelated_history_falls_back_to_the_ref_with_a_notice(repo, run_txlint)
     repo.write("other.py", LOCKED_UPDATE)
     commit(repo.root, "unrelated root")
     git(repo.root, "checkout", "-q", "main")
-    run = run_txlint("check", "--format", "json", "--diff", "other", ".")
+    run = run_txlint("check", "--format", "json", "--changed-since", "other", ".")
     assert "no merge base" in run.stderr
     assert {path for _, path, _ in run.findings()} == {"app.py"}  # app.py does not exist in `other`: all new
 

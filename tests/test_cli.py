@@ -7,8 +7,11 @@ installed console script as a subprocess, so the real entry point is covered.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+import tomllib
+from dataclasses import fields
 from importlib.metadata import version
 
 import pytest
@@ -21,6 +24,7 @@ from conftest import (
     LOST_UPDATE_LINE,
     LOST_UPDATE_READ_LINE,
 )
+from txlint.core.config import Config
 
 # -- exit status ----------------------------------------------------------------------------
 
@@ -139,6 +143,29 @@ def test_every_format_reports_the_finding(project, run_txlint, output_format):
         json.loads(run.stdout)
 
 
+@pytest.mark.parametrize("output_format", ["full", "concise", "json", "sarif", "github"])
+def test_output_format_is_ruffs_name_for_format(project, run_txlint, output_format):
+    project.write("app.py")
+    assert run_txlint("check", "--output-format", output_format, ".").stdout == run_txlint("check", "--format", output_format, ".").stdout
+    both = run_txlint("check", "--format", output_format, "--output-format", output_format, ".")
+    assert both.exit_code == 1, both.output
+
+
+def test_format_and_output_format_must_agree(project, run_txlint):
+    project.write("app.py")
+    run = run_txlint("check", "--format", "json", "--output-format", "sarif", ".")
+    assert run.exit_code == 2
+    assert "--format" in run.stderr and "--output-format" in run.stderr
+    assert run.stdout == ""
+    assert run_txlint("check", "--format", "text", "--output-format", "full", ".").exit_code == 1  # two names of one format
+
+
+def test_output_format_counts_as_a_format_for_the_gate_options(project, run_txlint):
+    project.write("app.py")
+    run = run_txlint("check", "--add-ignore", "--output-format", "json", ".")
+    assert run.exit_code == 2 and "--add-ignore" in run.stderr
+
+
 def test_statistics_counts_findings_per_code(project, run_txlint):
     project.write("a.py")
     project.write("b.py")
@@ -253,6 +280,165 @@ def test_stdin_cannot_be_combined_with_paths(project, run_txlint):
     assert run.stdout == ""
 
 
+def test_stdin_filename_alone_reads_stdin(project, run_txlint):
+    """As ruff: `--stdin-filename NAME` without `-` reads the buffer from stdin, never the saved file."""
+    project.write("app/views.py", LOCKED_UPDATE)
+    run = run_txlint("check", "--stdin-filename", "app/views.py", "--format", "json", input=LOST_UPDATE)
+    assert run.exit_code == 1, run.output
+    assert run.findings() == [("TX101", "app/views.py", LOST_UPDATE_LINE)]
+    clean = run_txlint("check", "--stdin-filename", "app/views.py", input=LOCKED_UPDATE)
+    assert clean.exit_code == 0, clean.output
+    assert clean.stdout == "No findings (1 file checked).\n"
+
+
+def test_stdin_filename_alone_cannot_take_add_ignore(project, run_txlint):
+    run = run_txlint("check", "--add-ignore", "--stdin-filename", "app.py", input=LOST_UPDATE)
+    assert run.exit_code == 2
+    assert "--add-ignore" in run.stderr
+
+
+def test_stdin_filename_for_a_file_not_on_disk_yet(project, run_txlint):
+    run = run_txlint("check", "--stdin-filename", "new/module.py", "--format", "json", input=LOST_UPDATE)
+    assert run.findings() == [("TX101", "new/module.py", LOST_UPDATE_LINE)]
+
+
+@pytest.mark.parametrize("args", [["app.py"], ["-", "app.py"], [".", "-"]])
+def test_stdin_filename_with_other_paths_is_refused(project, run_txlint, args):
+    project.write("app.py")
+    run = run_txlint("check", "--stdin-filename", "views.py", *args, input=LOST_UPDATE)
+    assert run.exit_code == 2
+    assert run.stdout == ""
+    assert "--stdin-filename" in run.stderr and next(p for p in args if p != "-") in run.stderr
+
+
+# -- colour -----------------------------------------------------------------------------------
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "coloured"),
+    [
+        pytest.param([], {}, False, id="auto-not-a-terminal"),
+        pytest.param([], {"FORCE_COLOR": "1"}, True, id="force-color"),
+        pytest.param([], {"FORCE_COLOR": ""}, False, id="empty-force-color"),
+        pytest.param([], {"NO_COLOR": "1", "FORCE_COLOR": "1"}, False, id="no-color-wins"),
+        pytest.param(["--color", "always"], {}, True, id="always"),
+        pytest.param(["--color", "always"], {"NO_COLOR": "1"}, True, id="always-beats-no-color"),
+        pytest.param(["--color", "never"], {"FORCE_COLOR": "1"}, False, id="never-beats-force-color"),
+        pytest.param(["--color", "always", "--format", "concise"], {}, True, id="concise"),
+    ],
+)
+def test_colour_choice(project, run_txlint, monkeypatch, args, env, coloured):
+    project.write("app.py")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    run = run_txlint("check", *args, ".")
+    assert run.exit_code == 1
+    assert bool(ANSI.search(run.stdout)) is coloured
+    plain = run_txlint("check", *[a for a in args if a not in ("--color", "always", "never")], "--color", "never", ".")
+    assert ANSI.sub("", run.stdout) == plain.stdout  # the same report, coloured or not
+
+
+def test_colour_marks_the_path_bold_and_the_code_by_severity(project, run_txlint):
+    project.write("app.py")
+    first = run_txlint("check", "--color", "always", ".").stdout.splitlines()[0]
+    assert first.startswith("\x1b[1mapp.py\x1b[0m:")
+    assert "\x1b[31m\x1b[1mTX101\x1b[0m" in first  # an error: bold red
+
+
+@pytest.mark.parametrize("output_format", ["json", "sarif", "github"])
+def test_machine_formats_are_never_coloured(project, run_txlint, monkeypatch, output_format):
+    project.write("app.py")
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    assert not ANSI.search(run_txlint("check", "--color", "always", "--format", output_format, ".").stdout)
+
+
+def test_output_file_and_statistics_are_never_coloured(project, run_txlint):
+    project.write("app.py")
+    assert run_txlint("check", "--color", "always", "--output-file", "report.txt", ".").exit_code == 1
+    assert not ANSI.search((project.root / "report.txt").read_text(encoding="utf-8"))
+    assert not ANSI.search(run_txlint("check", "--color", "always", "--statistics", ".").stdout)
+
+
+def test_script_force_color_through_a_pipe(project, run_script, monkeypatch):
+    """The real console script writes colour to a pipe when asked (click strips it otherwise)."""
+    project.write("app.py")
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    assert ANSI.search(run_script("check", ".").stdout)
+    monkeypatch.delenv("FORCE_COLOR")
+    assert not ANSI.search(run_script("check", ".").stdout)
+
+
+# -- --show-settings, --show-files ------------------------------------------------------------
+
+
+def _settings_table(output: str) -> dict[str, object]:
+    """The `[tool.txlint]` part of `--show-settings`, read back as TOML."""
+    return tomllib.loads(output[output.index("[tool.txlint]") :])["tool"]["txlint"]
+
+
+def test_show_settings_names_the_file_root_cache_codes_and_every_key(project, run_txlint):
+    config = project.config('ignore = ["TX105"]\nexclude = ["legacy/"]\ndialect = "mysql"\nper-file-ignores = { "tests/**" = ["TX101"] }\n')
+    project.write("app.py")
+    run = run_txlint("check", "--show-settings", "--select", "TX1")
+    assert run.exit_code == 0, run.output
+    lines = run.stdout.splitlines()
+    assert f"Settings file: {config.resolve()}" in lines
+    assert f"Project root: {project.root.resolve()}" in lines
+    assert f"Cache folder: {project.root.resolve() / '.txlint_cache'}" in lines
+    enabled = next(line for line in lines if line.startswith("Enabled codes"))
+    assert "TX101" in enabled and "TX105" not in enabled and "TX201" not in enabled
+    table = _settings_table(run.stdout)
+    assert {key.replace("-", "_") for key in table} | {"root", "source"} == {f.name for f in fields(Config)}
+    assert table["select"] == ["TX1"] and table["ignore"] == ["TX105"] and table["exclude"] == ["legacy/"]
+    assert table["dialect"] == "mysql" and table["per-file-ignores"] == {"tests/**": ["TX101"]}
+    assert table["max-file-size"] == Config().max_file_size and table["include-tests"] is False
+    assert not (project.root / ".txlint_cache").exists()  # nothing was checked
+
+
+def test_show_settings_without_a_config_file(project, run_txlint):
+    run = run_txlint("check", "--show-settings", "--no-cache")
+    assert run.exit_code == 0, run.output
+    assert "Settings file: none (the defaults)" in run.stdout
+    assert "Cache folder: none (--no-cache)" in run.stdout
+    assert "# select: not set" in run.stdout
+    assert "select" not in _settings_table(run.stdout)
+
+
+def test_show_files_lists_what_a_check_reads(project, run_txlint):
+    project.config('exclude = ["legacy/"]\n')
+    project.write("b.py")
+    project.write("a/app.py")
+    project.write("db/schema.sql", "SELECT 1;\n")
+    project.write("legacy/old.py")
+    project.write("notes.txt", "hello\n")
+    run = run_txlint("check", "--show-files")
+    assert run.exit_code == 0, run.output
+    assert run.stdout.splitlines() == ["a/app.py", "b.py", "db/schema.sql"]
+    assert not (project.root / ".txlint_cache").exists()
+
+
+def test_show_files_marks_the_files_read_for_the_index_only(project, run_txlint):
+    project.config("")
+    project.write("shop/views.py")
+    project.write("shop/models.py", LOCKED_UPDATE)
+    run = run_txlint("check", "--show-files", "shop/views.py")
+    assert run.exit_code == 0, run.output
+    assert run.stdout.splitlines() == ["shop/views.py", "shop/models.py (index only)"]
+    alone = run_txlint("check", "--show-files", "--no-project-index", "shop/views.py")
+    assert alone.stdout.splitlines() == ["shop/views.py"]
+    stdin = run_txlint("check", "--show-files", "--no-project-index", "--stdin-filename", "shop/new.py")
+    assert stdin.stdout.splitlines() == ["shop/new.py (stdin)"]
+
+
+def test_show_settings_and_files_together(project, run_txlint):
+    project.write("app.py")
+    run = run_txlint("check", "--show-settings", "--show-files")
+    assert run.exit_code == 0, run.output
+    assert run.stdout.startswith("Settings file:") and run.stdout.endswith("\napp.py\n")
+
+
 # -- rules, explain, version ------------------------------------------------------------------
 
 
@@ -365,6 +551,13 @@ def test_script_bad_config_exits_2(project, run_script):
 
 def test_script_stdin(project, run_script):
     run = run_script("check", "-", "--stdin-filename", "app/views.py", input=LOST_UPDATE)
+    assert run.exit_code == 1, run.output
+    assert run.stdout.startswith(f"app/views.py:{LOST_UPDATE_LINE}:{LOST_UPDATE_COLUMN}: TX101 ")
+
+
+def test_script_stdin_filename_without_dash(project, run_script):
+    project.write("app/views.py", LOCKED_UPDATE)
+    run = run_script("check", "--stdin-filename", "app/views.py", input=LOST_UPDATE)
     assert run.exit_code == 1, run.output
     assert run.stdout.startswith(f"app/views.py:{LOST_UPDATE_LINE}:{LOST_UPDATE_COLUMN}: TX101 ")
 

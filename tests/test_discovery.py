@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from conftest import BROKEN_PYTHON
+from conftest import BROKEN_PYTHON, LOCKED_UPDATE, LOST_UPDATE_LINE
 
 BROKEN_SQL = "SELECT 'unterminated;\n"
 
@@ -130,12 +130,29 @@ def test_symlinked_folder_is_checked_once(project, run_txlint):
 
 
 def test_nonexistent_path_exits_2_naming_it(project, run_txlint):
-    project.write("app.py", BROKEN_PYTHON)
-    for args in (["missing.py"], ["app.py", "missing_dir"]):
-        run = run_txlint("check", *args)
+    """Nothing of what was asked exists: a usage error, as a typo in the only path usually is."""
+    for args in (["missing.py"], ["missing.py", "missing_dir"]):
+        run = run_txlint("check", "--exit-zero", *args)
         assert run.exit_code == 2, args
-        assert args[-1] in run.stderr
+        assert run.stdout == ""
+        for path in args:
+            assert f"{path}: no such file or directory" in run.stderr
         assert "Traceback" not in run.output
+
+
+def test_nonexistent_path_beside_real_ones_does_not_stop_the_check(project, run_txlint):
+    """As ruff's E902: the other paths are checked, the missing one is named on stderr even with
+    --quiet, and the run fails (exit 1) because a file it was told to check was not checked."""
+    project.write("app.py")
+    project.write("clean.py", LOCKED_UPDATE)
+    run = run_txlint("check", "--quiet", "--format", "json", "app.py", "missing_dir")
+    assert run.exit_code == 1, run.output
+    assert run.findings() == [("TX101", "app.py", LOST_UPDATE_LINE)]
+    assert run.stderr.splitlines() == ["missing_dir: no such file or directory"]
+    clean = run_txlint("check", "clean.py", "missing.py")
+    assert clean.exit_code == 1, clean.output  # no finding, but missing.py was not checked
+    assert "1 could not be analysed" in clean.stdout
+    assert run_txlint("check", "--exit-zero", "clean.py", "missing.py").exit_code == 0
 
 
 def test_nonexistent_path_through_the_console_script(project, run_script):
@@ -154,7 +171,19 @@ def test_named_file_of_another_type_is_reported_and_skipped(project, run_txlint)
     assert run.stderr.count("notes.txt") == 1
 
 
-def test_empty_folder_exits_0(project, run_txlint):
+def test_empty_folder_exits_0_and_says_so(project, run_txlint):
     project.mkdir("empty")
     run = run_txlint("check", "empty")
     assert run.exit_code == 0, run.output
+    assert run.stderr == "No Python or SQL files found under empty.\n"
+    assert run.stdout == "No findings (0 files checked).\n"
+    assert run_txlint("check", "--quiet", "empty").output == ""
+
+
+def test_paths_without_python_or_sql_say_so(project, run_txlint):
+    project.write("docs/index.md", "# hello\n")
+    project.write("notes.txt", "hello\n")
+    run = run_txlint("check", "--format", "json", "docs", "notes.txt")
+    assert run.exit_code == 0, run.output
+    assert run.json() == []
+    assert "No Python or SQL files found under docs, notes.txt." in run.stderr

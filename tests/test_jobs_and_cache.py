@@ -385,3 +385,50 @@ def test_a_cached_caller_is_judged_again_when_a_helper_it_names_starts_to_do_som
     # And back: the helper no longer locks anything, the caller's finding goes.
     locks.write_text(IN_MEMORY_LOCKS)
     assert _cached_run(project, cache).findings == []
+
+
+def test_a_summary_with_values_read_from_rows_survives_the_cache() -> None:
+    """A helper's returned query filtered on values its rows hold (a set of dependencies, a guard's
+    operator): storing one once failed and turned the cache off for the rest of the run, reading one
+    back failed and made every such file a miss."""
+    from txlint.core.ir import Dependency, Guard, RowOrigin, RowRef, Value, ValueKind
+    from txlint.core.summaries import FunctionSummary, Returned, ReturnedKind
+    from txlint.engine.result_cache import Entry
+
+    row = RowRef(RowOrigin.READ, 0, "p")
+    value = Value(ValueKind.DERIVED, frozenset({Dependency(row, "title"), Dependency(row, "owner")}))
+    returned = Returned(ReturnedKind.QUERY, "Product", api="django", guards=(Guard("title", "=", value), Guard("stock", ">=", Value(ValueKind.INDEPENDENT))))
+    entry = Entry(writers=[], summaries=[FunctionSummary("shop.queries.same_title", returns=returned)], words=("same_title",))
+    stored = json.loads(json.dumps(entry.to_json()))
+    assert Entry.from_json(stored) == entry
+    assert json.dumps(entry.to_json()) == json.dumps(Entry.from_json(stored).to_json())  # the same bytes: the memo hashes them
+
+
+@pytest.mark.parametrize("folder", _folders(), ids=lambda p: p.name)
+def test_every_file_of_a_warm_run_is_served_by_its_entry(folder: Path, tmp_path: Path) -> None:
+    """Every analysis a run makes can be stored: the second run, without the memo, analyses nothing."""
+    cold = _run(folder, cache_folder=tmp_path)
+    shutil.rmtree(tmp_path / f"v{FORMAT}" / "runs")
+    warm = _run(folder, cache_folder=tmp_path)
+    assert cold.files_analysed > 0
+    assert warm.files_analysed == 0
+    assert warm.findings == cold.findings
+
+
+def test_a_fact_the_cache_cannot_hold_costs_only_that_file(project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One entry that cannot be written leaves the cache on for every other file."""
+    from txlint.engine.result_cache import Entry
+
+    _shop(project)
+    stored = Entry.to_json
+
+    def refuse_one(entry: Entry) -> dict[str, object]:
+        if any(s.name.endswith("retitle") for s in entry.summaries):
+            raise TypeError("cannot store a frozenset")
+        return stored(entry)
+
+    monkeypatch.setattr(Entry, "to_json", refuse_one)
+    cache = tmp_path / "cache"
+    _cached_run(project, cache)
+    shutil.rmtree(cache / f"v{FORMAT}" / "runs")
+    assert _cached_run(project, cache).files_analysed == 1

@@ -1,6 +1,8 @@
 """txlint installs the way the README says: the wheel ships `rules/` as
 `txlint.rules`, the editable install maps it to the source folder, and the
-`txlint` console script is the real entry point.
+`txlint` console script is the real entry point. The wheel carries what an
+index page and a type checker read: valid core metadata 2.4 with an SPDX
+license expression and its license file, the project's URLs, `py.typed`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
+
+from txlint import __version__
+from txlint.core.links import REPOSITORY_URL
 
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
@@ -118,6 +123,62 @@ def test_wheel_declares_the_console_script(wheel: Path) -> None:
     assert parser["console_scripts"].get("txlint") == PYPROJECT["project"]["scripts"]["txlint"]
     module, _, attribute = parser["console_scripts"]["txlint"].partition(":")
     assert callable(getattr(__import__(module, fromlist=[attribute]), attribute))
+
+
+def _dist_info(archive: zipfile.ZipFile) -> str:
+    (folder,) = {n.split("/", 1)[0] for n in archive.namelist() if n.split("/", 1)[0].endswith(".dist-info")}
+    return folder
+
+
+def test_wheel_ships_py_typed_and_the_license(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        assert "txlint/py.typed" in names, "PEP 561: without py.typed type checkers ignore txlint's annotations"
+        license_path = f"{_dist_info(archive)}/licenses/LICENSE"  # PEP 639's place for it
+        assert license_path in names, sorted(n for n in names if "dist-info" in n)
+        assert archive.read(license_path).decode("utf-8") == (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert "MIT License" in (ROOT / "LICENSE").read_text(encoding="utf-8")
+
+
+def test_wheel_metadata_is_valid_and_complete(wheel: Path) -> None:
+    from packaging.metadata import Metadata
+
+    with zipfile.ZipFile(wheel) as archive:
+        raw = archive.read(f"{_dist_info(archive)}/METADATA")
+    metadata = Metadata.from_email(raw, validate=True)  # raises on a field that breaks the spec
+    assert metadata.name == "txlint" and str(metadata.version) == __version__
+    assert metadata.metadata_version == "2.4"
+    assert metadata.license_expression == "MIT" and metadata.license_files == ["LICENSE"]
+    assert metadata.license is None  # the old free-text field would contradict the expression
+    assert not [c for c in metadata.classifiers or [] if c.startswith("License ::")]  # PEP 639: the expression only
+    assert "Typing :: Typed" in (metadata.classifiers or [])
+    assert metadata.keywords and metadata.author == "the txlint authors"
+    urls = metadata.project_urls or {}
+    assert {"Homepage", "Documentation", "Repository", "Issues"} <= set(urls), urls
+    assert {"runtime", "fast", "lsp"} <= set(metadata.provides_extra or [])
+    assert str(metadata.requires_python) == PYPROJECT["project"]["requires-python"]
+
+
+def test_project_urls_are_the_one_repository_url() -> None:
+    from txlint.cli.reporters import sarif
+
+    urls = PYPROJECT["project"]["urls"]
+    assert urls["Repository"] == urls["Homepage"] == REPOSITORY_URL == sarif.INFORMATION_URI
+    assert all(url == REPOSITORY_URL or url.startswith((f"{REPOSITORY_URL}/", f"{REPOSITORY_URL}#")) for url in urls.values()), urls
+
+
+def test_classifiers_are_known_to_the_index() -> None:
+    classifiers = pytest.importorskip("trove_classifiers", reason="trove-classifiers is not installed").classifiers
+    declared = PYPROJECT["project"]["classifiers"]
+    assert [c for c in declared if c not in classifiers] == []
+
+
+def test_build_backend_reads_the_license_expression() -> None:
+    # `license = "MIT"` and `license-files` (PEP 639) need setuptools 77; an older one refuses the file.
+    assert PYPROJECT["project"]["license"] == "MIT" and PYPROJECT["project"]["license-files"] == ["LICENSE"]
+    (requirement,) = [r for r in PYPROJECT["build-system"]["requires"] if r.startswith("setuptools")]
+    assert requirement == "setuptools>=77.0.3"
+    assert requirement in PYPROJECT["project"]["optional-dependencies"]["dev"]  # --no-isolation builds need it too
 
 
 def test_installed_wheel_finds_its_rules(wheel: Path, tmp_path: Path) -> None:

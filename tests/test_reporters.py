@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from importlib.metadata import version
+from pathlib import Path
 
 import pytest
 
@@ -16,12 +18,15 @@ from conftest import (
     LOST_UPDATE_LINE,
     LOST_UPDATE_READ_LINE,
 )
-from txlint.cli.reporters import github
+from txlint.cli.reporters import github, sarif
 from txlint.core.ftypes import Finding, Related, Severity
+from txlint.core.links import rule_doc_path, rule_doc_url
+
+ROOT = Path(__file__).resolve().parents[1]
 
 FINDING_FIELDS = {
     "code", "name", "severity", "message", "path", "line", "column",
-    "end_line", "end_column", "related", "fingerprint",
+    "end_line", "end_column", "related", "fingerprint", "fix", "url",
 }  # fmt: skip
 
 # The same function, shifted by unrelated lines above it and another function after it.
@@ -46,12 +51,44 @@ def _finding(**changes: object) -> Finding:
 # -- text -------------------------------------------------------------------------------------
 
 
-def test_text_finding_line_note_and_summary(project, run_txlint):
+def test_text_finding_line_note_source_line_and_summary(project, run_txlint):
+    """The default (ruff's `full`): the finding, its note, the source line with carets under the span, a blank line."""
     project.write("app.py")
     lines = run_txlint("check", ".").stdout.splitlines()
     assert lines[0].startswith(f"app.py:{LOST_UPDATE_LINE}:{LOST_UPDATE_COLUMN}: TX101 [lost-update] ")
     assert lines[1].strip().startswith(f"app.py:{LOST_UPDATE_READ_LINE}:")
+    assert lines[2:6] == ["  |", f"{LOST_UPDATE_LINE} |         acct.save()", "  |         ^^^^^^^^^^^", ""]
+    assert lines[6].startswith("Found 1 finding")
+    assert len(lines) == 7
+
+
+@pytest.mark.parametrize("name", ["full", "text"])
+def test_text_is_full(project, run_txlint, name):
+    project.write("app.py")
+    assert run_txlint("check", "--format", name, ".").stdout == run_txlint("check", ".").stdout
+
+
+def test_concise_is_one_line_per_finding_and_note(project, run_txlint):
+    project.write("app.py")
+    lines = run_txlint("check", "--output-format", "concise", ".").stdout.splitlines()
+    assert lines[0].startswith(f"app.py:{LOST_UPDATE_LINE}:{LOST_UPDATE_COLUMN}: TX101 [lost-update] ")
+    assert lines[1].strip().startswith(f"app.py:{LOST_UPDATE_READ_LINE}:")
     assert len(lines) == 3  # finding, related note, summary
+
+
+def test_full_shows_the_stdin_source_not_the_file_on_disk(project, run_txlint):
+    project.write("app.py", LOCKED_UPDATE.replace("acct.save()", "acct.save()  # on disk"))
+    run = run_txlint("check", "--stdin-filename", "app.py", input=LOST_UPDATE)
+    assert f"{LOST_UPDATE_LINE} |         acct.save()\n" in run.stdout
+
+
+def test_full_without_the_source_shows_the_finding_alone(project, run_txlint):
+    """A file that went away (or cannot be decoded) after the check: no excerpt, never a wrong one."""
+    from txlint.cli.reporters import text
+
+    output = text.render([_finding(line=99)], 1, source=lambda path: ["only one line"])
+    assert output.splitlines() == [_finding(line=99).path + ":99:9: TX101 [lost-update] lost", "", "Found 1 finding in 1 file (1 file checked)."]
+    assert text.render([_finding()], 1, source=lambda path: None) == output.replace(":99:", ":7:")
 
 
 def test_text_file_name_with_a_newline_stays_on_one_line(project, run_txlint):
@@ -95,6 +132,14 @@ def test_json_related_points_at_the_read(project, run_txlint):
     assert related["line"] == LOST_UPDATE_READ_LINE
     # `Account.objects.get(` starts after `        acct = ` (15 characters), 1-based.
     assert related["column"] == 16
+
+
+def test_json_url_is_the_page_of_the_rule_in_the_repository(project, run_txlint):
+    project.write("app.py")
+    (finding,) = run_txlint("check", "--format", "json", ".").json()
+    assert finding["url"] == rule_doc_url("TX101")
+    assert finding["url"].endswith("/" + rule_doc_path("TX101"))
+    assert (ROOT / rule_doc_path("TX101")).is_file()
 
 
 def test_json_columns_are_1_based(project, run_txlint):
@@ -154,6 +199,8 @@ def test_sarif_rule_descriptors(project, run_txlint):
         for key in ("shortDescription", "fullDescription", "help"):
             assert isinstance(rule[key]["text"], str) and rule[key]["text"], (rule["id"], key)
         assert rule["defaultConfiguration"]["level"] in {"error", "warning", "note", "none"}
+        assert rule["helpUri"] == rule_doc_url(rule["id"])
+        assert (ROOT / rule_doc_path(rule["id"])).is_file()
     tx101 = next(rule for rule in driver["rules"] if rule["id"] == "TX101")
     assert tx101["name"] == "lost-update"
     assert tx101["defaultConfiguration"]["level"] == "error"
@@ -236,6 +283,34 @@ def test_sarif_related_locations(project, run_txlint):
     assert related["physicalLocation"]["artifactLocation"]["uri"] == "app.py"
     assert related["physicalLocation"]["region"]["startLine"] == LOST_UPDATE_READ_LINE
     assert related["message"]["text"]
+
+
+EMBEDDED_LINK = re.compile(r"\[((?:[^\\\[\]]|\\[\\\[\]])*)\]\((\d+)\)")  # SARIF 2.1.0 §3.11.6, plain text
+
+
+def test_sarif_message_links_its_related_locations(project, run_txlint):
+    project.write("app.py")
+    (result,) = _sarif(run_txlint, ".")["runs"][0]["results"]
+    (related,) = result["relatedLocations"]
+    links = EMBEDDED_LINK.findall(result["message"]["text"])
+    assert [(text, int(target)) for text, target in links] == [(related["message"]["text"], related["id"])]
+
+
+def test_sarif_links_several_related_locations_by_id_and_escapes_link_text():
+    finding = _finding(related=(Related("app.py", 5, 16, "read here"), Related("lib/x.py", 9, 1, r"rows[0] read\here")))
+    (result,) = json.loads(sarif.render([finding], Path.cwd(), {"TX101"}))["runs"][0]["results"]
+    text = result["message"]["text"]
+    assert text.startswith("lost ")
+    assert EMBEDDED_LINK.findall(text) == [("read here", "1"), (r"rows\[0\] read\\here", "2")]
+    ids = [r["id"] for r in result["relatedLocations"]]
+    assert ids == [1, 2]  # every link target is exactly one related location's id
+    assert [r["message"]["text"] for r in result["relatedLocations"]] == ["read here", r"rows[0] read\here"]
+
+
+def test_sarif_message_without_related_locations_has_no_links():
+    (result,) = json.loads(sarif.render([_finding()], Path.cwd(), {"TX101"}))["runs"][0]["results"]
+    assert result["message"]["text"] == "lost"
+    assert "relatedLocations" not in result
 
 
 def test_sarif_stdin_uses_the_stdin_filename(project, run_txlint):
@@ -333,6 +408,26 @@ def test_github_no_findings_prints_nothing(project, run_txlint):
 def test_github_related_are_not_separate_commands():
     finding = _finding(related=(Related("app.py", 5, 16, "read here"),))
     assert len(github.render([finding]).splitlines()) == 1
+
+
+def test_github_message_keeps_the_related_notes_as_lines():
+    finding = _finding(related=(Related("app.py", 5, 16, "read here"), Related("lib/other.py", 12, 1, "also written here")))
+    message = GITHUB_LINE.fullmatch(github.render([finding]).rstrip("\n"))["message"]  # type: ignore[index]
+    assert message == "[lost-update] lost%0Aread here at app.py:5%0Aalso written here at lib/other.py:12"
+
+
+def test_github_related_notes_are_escaped_too():
+    finding = _finding(related=(Related("50%\n::error file=x.py::forged.py", 5, 16, "read\r\nhere 100%"),))
+    output = github.render([finding])
+    assert output.count("\n") == 1 and "\r" not in output
+    message = GITHUB_LINE.fullmatch(output.rstrip("\n"))["message"]  # type: ignore[index]
+    assert message.endswith("%0Aread%0D%0Ahere 100%25 at 50%25%0A::error file=x.py::forged.py:5")
+
+
+def test_github_related_notes_from_a_real_run(project, run_txlint):
+    project.write("app.py")
+    (line,) = run_txlint("check", "--format", "github", ".").stdout.splitlines()
+    assert "%0A" in line and f" at app.py:{LOST_UPDATE_READ_LINE}" in line
 
 
 # -- fingerprints -----------------------------------------------------------------------------

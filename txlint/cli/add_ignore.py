@@ -99,6 +99,26 @@ def add_ignores(findings: Iterable[Finding], *, dialect: str, stamps: Mapping[st
     return outcome
 
 
+def ignored_line(text: str, line: int, code: str, *, sql: bool) -> str | None:
+    """Line `line` of `text` (1-based, without its ending) with `code` added to its txlint comment,
+    or None where a comment cannot go: what an editor's "ignore" action writes (the same rules as
+    `--add-ignore`, checked the same way)."""
+    lines = _split_lines(text)
+    try:
+        comments = None if sql else _python_comments(text)
+    except _Refused:
+        return None
+    if code == PARSE_ERROR or _unfit(line, len(lines), comments) is not None:
+        return None
+    content = lines[line - 1][0]
+    edited = _with_directive(content, (code,), comments.get(line) if comments is not None else None, sql=sql)
+    new_text = "".join(c + e for c, e in lines[: line - 1]) + edited + "".join(c + e for c, e in [("", lines[line - 1][1]), *lines[line:]])
+    suppressions = Suppressions.of_sql(new_text) if sql else Suppressions.of_python(new_text)
+    if not suppressions.suppressed(code, line) or (not sql and not _same_python(text, new_text)):
+        return None
+    return edited
+
+
 class _Refused(Exception):
     """The whole file is left unchanged, for this reason."""
 

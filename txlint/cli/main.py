@@ -1,7 +1,9 @@
 """The command line: `txlint check`, `txlint rules`, `txlint explain`. The only module that prints.
 
 Exit status: 0 no findings, 1 findings, 2 a usage or configuration error (with
-a message that names the problem, never a traceback).
+a message that names the problem, never a traceback). A file that could not be
+analysed, or a named path that does not exist beside others that do, fails
+the run (1) as ruff's E902 does; when no named path exists it is a usage error.
 """
 
 from __future__ import annotations
@@ -15,22 +17,28 @@ from pathlib import Path
 from typing import NoReturn
 
 import click
-from click.core import ParameterSource
 
 from txlint import __version__
 from txlint.cli import baseline as baseline_file
 from txlint.cli.add_ignore import Stamp, add_ignores
 from txlint.cli.atomicfile import write_atomic
 from txlint.cli.changed_lines import ChangedLines, ChangedLinesError, changed_since
+from txlint.cli.colour import CHOICES as COLOUR_CHOICES
+from txlint.cli.colour import wants_colour
+from txlint.cli.fixing import apply_fixes, fixes_summary, offer_fixes
+from txlint.cli.inputs import InputError, Inputs, inputs_of
+from txlint.cli.progress import Progress
 from txlint.cli.reporters import FORMATS, ReportContext
 from txlint.cli.reporters.text import clean, render_statistics, statistics
+from txlint.cli.show import files_text, settings_text
+from txlint.cli.source_lines import SourceLines
 from txlint.core.config import Config
 from txlint.core.ftypes import Notice
 from txlint.core.registry import SelectionError, all_rules, enabled_codes
 from txlint.engine.runner import Engine, RunResult
-from txlint.project.discovery import Discovery, PathError, display_path
+from txlint.project.discovery import MISSING, Discovery, display_path, within
 from txlint.project.discovery import discover as discover_files
-from txlint.project.layout import CACHE_FOLDER_NAME, IndexOnly, cache_folder, default_jobs, git_work_tree, index_companions
+from txlint.project.layout import CACHE_FOLDER_NAME, IndexOnly, cache_folder, default_jobs, git_work_tree, index_companions, project_root
 from txlint.project.settings import ConfigError, discover, load_file
 
 
@@ -44,22 +52,22 @@ def _fail(message: str) -> NoReturn:
     sys.exit(2)
 
 
-def _load_config(config_file: Path | None, paths: tuple[str, ...], stdin_filename: str | None) -> Config:
-    if config_file is not None:
-        return load_file(config_file)
-    first = paths[0] if paths else "."
-    start = Path(stdin_filename) if first == "-" and stdin_filename else Path.cwd() if first == "-" else Path(first)
-    return discover(start if start.exists() else Path.cwd())
+def _repository_root(config: Config, inputs: Inputs) -> Path:
+    """The folder SARIF and baseline paths are relative to: the git work tree holding the checked
+    paths, else the config's folder, else the cwd when it holds them, else their folder.
 
-
-def _repository_root(config: Config) -> Path:
-    """The folder SARIF paths are relative to: the git work tree holding the cwd, else the config's folder, else the cwd.
-
-    Without a config file `config.root` is the first path's folder, which would
-    make the other paths' files absolute `file:` URIs.
+    Found from the checked paths, so a run from another folder writes the same
+    paths. Without a config file `config.root` is the first path's folder, which
+    would make the other paths' files absolute `file:` URIs: hence the cwd.
     """
+    folder = inputs.folder().resolve()
     here = Path.cwd().resolve()
-    return git_work_tree(here) or (config.root if config.source is not None else here)
+    tree = git_work_tree(folder)
+    if tree is not None:
+        return tree
+    if config.source is not None:
+        return config.root
+    return here if within(str(folder), str(here)) else folder
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -84,7 +92,7 @@ def _gate_options(command: Callable[..., None]) -> Callable[..., None]:
             help="Record every current finding in FILE and exit 0, reporting nothing; later runs with --baseline FILE report only new ones.",
         ),
         click.option(
-            "--diff", "--changed-since", "diff_ref", metavar="REF",
+            "--changed-since", "diff_ref", metavar="REF",
             help="Report only findings on lines changed since git revision REF (from its merge base with HEAD; untracked files count as changed).",
         ),
         click.option(
@@ -117,20 +125,12 @@ class _Gate:
         if self.write_baseline is not None and self.add_ignore:
             return "--write-baseline and --add-ignore cannot be combined: run them one after the other"
         if self.write_baseline is not None and (self.baseline is not None or self.diff_ref is not None):
-            return "--write-baseline records every finding, so it cannot be combined with --baseline or --diff"
+            return "--write-baseline records every finding, so it cannot be combined with --baseline or --changed-since"
         if action is not None and (statistics or self.output_file is not None or format_given):
             return f"{action} prints no report, so it cannot be combined with --statistics, --output-file or --format"
         if self.add_ignore and paths == ("-",):
             return "--add-ignore edits files, so it cannot read the source from stdin (`-`)"
         return None
-
-
-def _git_start(paths: tuple[str, ...]) -> Path:
-    """Where to look for the git repository of `--diff`: the first path's folder (so a path into another work tree works), else the cwd."""
-    first = Path(paths[0])
-    if paths[0] == "-" or not first.exists():
-        return Path.cwd()
-    return first if first.is_dir() else first.parent
 
 
 def _gate_inputs(gate: _Gate, git_start: Path, quiet: bool) -> tuple[ChangedLines | None, baseline_file.Baseline | None]:
@@ -171,7 +171,7 @@ def _gate_filter(
     if changed is not None:
         kept = [f for f in result.findings if changed.touches(f)]
         if len(kept) < len(result.findings):
-            notices.append(Notice(f"--diff {gate.diff_ref}", f"{_count(len(result.findings) - len(kept), 'finding')} on unchanged lines not reported"))
+            notices.append(Notice(f"--changed-since {gate.diff_ref}", f"{_count(len(result.findings) - len(kept), 'finding')} on unchanged lines not reported"))
         result.findings = kept
     return notices
 
@@ -200,10 +200,11 @@ def _count(number: int, singular: str, plural: str | None = None) -> str:
     return f"{number} {singular if number == 1 else plural or singular + 's'}"
 
 
-def _emit(output: str, output_file: Path | None) -> None:
-    """The report to standard output, or atomically to `output_file` (its folder created)."""
+def _emit(output: str, output_file: Path | None, colour: bool = False) -> None:
+    """The report to standard output, or atomically to `output_file` (its folder created).
+    `colour`: the output holds ANSI colour meant for stdout, even when it is not a terminal (FORCE_COLOR)."""
     if output_file is None:
-        click.echo(output, nl=False)
+        click.echo(output, nl=False, color=colour or None)
         return
     try:
         output_file.parent.mkdir(parents=True, exist_ok=True)
@@ -226,13 +227,79 @@ def _speed_options(command: Callable[..., None]) -> Callable[..., None]:
         click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache."),
         click.option(
             "--cache-dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
-            help=f"Keep the result cache in DIR (default: {CACHE_FOLDER_NAME} in the project root, else the working folder).",
+            help=f"Keep the result cache in DIR (default: {CACHE_FOLDER_NAME} in the project root, else in the first checked path's folder).",
         ),
         click.option(
             "--project-index/--no-project-index", default=True, show_default=True,
             help="When only files are named (pre-commit, editors), read the rest of the project for its index "
             "(models, atomic writers) and report on the named files only.",
         ),
+    ]  # fmt: skip
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+# -- output options (issue 16): format, colour, what to show instead of a check -------------------
+
+TEXT_FORMATS = frozenset({"text", "full", "concise"})
+
+
+def _output_options(command: Callable[..., None]) -> Callable[..., None]:
+    """How the report looks, and the two questions `check` answers without checking."""
+    formats = click.Choice(sorted(FORMATS))
+    options = [
+        click.option(
+            "--format", "output_format", type=formats, default=None, metavar="FORMAT",
+            help=f"Output format: {', '.join(sorted(FORMATS))}. Default `full`: each finding with its source line and "
+            "carets under the code (`text` is the same); `concise`: one line per finding.",
+        ),
+        click.option("--output-format", "output_format_alias", type=formats, default=None, metavar="FORMAT", help="The same as --format (ruff's name)."),
+        click.option(
+            "--color", "color", type=click.Choice(COLOUR_CHOICES), default="auto", show_default=True,
+            help="Colour the text formats: `auto` on a terminal (a non-empty NO_COLOR turns it off, FORCE_COLOR on), "
+            "`always`, `never`. Never in json, sarif, github or --output-file.",
+        ),
+        click.option(
+            "--show-settings", is_flag=True,
+            help="Print the resolved settings (configuration file, project root, cache folder, enabled codes, "
+            "every [tool.txlint] key) and exit 0 without checking.",
+        ),
+        click.option(
+            "--show-files", is_flag=True,
+            help="Print the files that would be checked, one a line (and those read for the project index only, "
+            "marked), and exit 0 without checking.",
+        ),
+    ]  # fmt: skip
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _output_format(given: str | None, alias: str | None) -> str:
+    """`--format` or `--output-format` (the same option under ruff's name); both, only when they agree."""
+    if given is not None and alias is not None and FORMATS[given] is not FORMATS[alias]:
+        _fail(f"--format {given} and --output-format {alias} disagree: give one of them")
+    return given or alias or "full"
+
+
+def _is_terminal(stream: object) -> bool:
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
+
+
+# -- fixes (ruff's convention) ----------------------------------------------------------------------
+
+
+def _fix_options(command: Callable[..., None]) -> Callable[..., None]:
+    """`--fix`, `--unsafe-fixes`, `--show-fixes`, `--diff`: what `check` does with the fixes it finds."""
+    options = [
+        click.option("--fix", is_flag=True, help="Apply the safe fixes (each verified: the file re-analysed without that finding and nothing new)."),
+        click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff, also the fixes that change behaviour (take a lock, choose a TTL)."),
+        click.option("--show-fixes", is_flag=True, help="With --fix, list the fixes applied per file."),
+        click.option("--diff", "fix_diff", is_flag=True, help="Print the fixes as a unified diff instead of applying them; exit 1 when there is one (the changed-lines gate is --changed-since)."),
     ]  # fmt: skip
     for option in reversed(options):
         command = option(command)
@@ -247,24 +314,31 @@ def _speed_options(command: Callable[..., None]) -> Callable[..., None]:
 @click.option("--select", multiple=True, help="Only these codes or prefixes (comma-separated), e.g. TX1,TX201.")
 @click.option("--extend-select", multiple=True, help="Add these codes or prefixes to the selection.")
 @click.option("--ignore", multiple=True, help="Do not report these codes or prefixes.")
-@click.option(
-    "--format", "output_format", type=click.Choice(sorted(FORMATS)), default="text", show_default=True, help="Output format."
-)
+@_output_options
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 @click.option("--statistics", is_flag=True, help="Print how many findings each code has instead of the findings.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), help="Read settings from this file.")
 @click.option(
-    "--quiet", "-q", is_flag=True, help="Print findings only: no summary, no notices but those of files that could not be analysed."
-)
-@click.option("--stdin-filename", help="With path `-`: read the source from stdin and report it under this name.")
+    "--quiet", "-q", is_flag=True,
+    help="Print findings only: no summary, no progress, no notices but those of files that could not be analysed.",
+)  # fmt: skip
+@click.option(
+    "--stdin-filename", metavar="NAME",
+    help="Read the source from stdin (with or without the path `-`) and report it under NAME; no other path may be given.",
+)  # fmt: skip
 @_speed_options
 @_gate_options
+@_fix_options
 def check(
     paths: tuple[str, ...],
     select: tuple[str, ...],
     extend_select: tuple[str, ...],
     ignore: tuple[str, ...],
-    output_format: str,
+    output_format: str | None,
+    output_format_alias: str | None,
+    color: str,
+    show_settings: bool,
+    show_files: bool,
     exit_zero: bool,
     statistics: bool,
     config_file: Path | None,
@@ -279,77 +353,160 @@ def check(
     diff_ref: str | None,
     output_file: Path | None,
     add_ignore: bool,
+    fix: bool,
+    unsafe_fixes: bool,
+    show_fixes: bool,
+    fix_diff: bool,
 ) -> None:
     """Check PATHS (files and folders; default `.`) for transaction-safety bugs."""
-    paths = paths or (".",)
+    try:
+        inputs = inputs_of(paths, stdin_filename)
+    except InputError as error:
+        _fail(str(error))
+    chosen = _output_format(output_format, output_format_alias)
     gate = _Gate(baseline_path, write_baseline, diff_ref, output_file, add_ignore)
-    if "-" in paths and len(paths) > 1:
-        _fail("`-` (stdin) cannot be combined with other paths")
-    if statistics and output_format not in {"text", "json"}:
+    if statistics and chosen not in TEXT_FORMATS | {"json"}:
         _fail("--statistics prints text or json only")
-    format_given = click.get_current_context().get_parameter_source("output_format") is ParameterSource.COMMANDLINE
-    refusal = gate.refusal(paths, statistics, format_given)
+    refusal = gate.refusal(inputs.paths, statistics, output_format is not None or output_format_alias is not None)
     if refusal is not None:
         _fail(refusal)
-    try:
-        config = _load_config(config_file, paths, stdin_filename)
-        if select:
-            config = replace(config, select=_codes(select))
-        config = replace(config, extend_select=config.extend_select + _codes(extend_select), ignore=config.ignore + _codes(ignore))
-        enabled = enabled_codes(config.select, config.extend_select, config.ignore)
-    except (ConfigError, SelectionError) as error:
-        _fail(str(error))
-        return
-    found = None if paths == ("-",) else _discover(paths, config)
+    config, enabled = _settings(config_file, inputs, select, extend_select, ignore)
+    cache = cache_folder(config, cache_dir, no_cache)
+    if show_settings or show_files:
+        _show(inputs, config, enabled, cache, settings=show_settings, files=show_files, project_index=project_index, quiet=quiet)
+    found = None if inputs.stdin else _discover(inputs.paths, config)
     cwd = os.getcwd()
-    checked = [stdin_filename or "-"] if found is None else [display_path(p, cwd) for p in found.files]
-    changed, known = _gate_inputs(gate, _git_start(paths), quiet)
+    checked = [inputs.shown] if found is None else [display_path(p, cwd) for p in found.files]
+    changed, known = _gate_inputs(gate, inputs.folder(), quiet)
     # Before the analysis: a file edited meanwhile must not get comments on lines that moved.
     stamps = {shown: stamp for shown in checked if (stamp := Stamp.of(shown)) is not None} if add_ignore else None
-    engine = Engine(config, enabled, jobs=jobs or default_jobs(), cache_folder=cache_folder(config, cache_dir, no_cache))
-    companions = IndexOnly([], [])
-    if project_index and found is not None:
-        companions = index_companions(paths, found.files, config)
-    elif project_index and stdin_filename is not None and Path(stdin_filename).is_file():
-        companions = index_companions((stdin_filename,), [Path(stdin_filename)], config)
-    if found is None:
-        result = engine.check_text(checked[0], sys.stdin.buffer.read(), companions.files, companions.display)
-    else:
-        files, shown = [*found.files, *companions.files], [*checked, *companions.display]
-        result = engine.check_files(files, shown, [True] * len(checked) + [False] * len(companions.files))
-        result.notices[:0] = found.notices
-    root = _repository_root(config)
+    companions = _companions(inputs, found, config, project_index)
+    stdin_data = sys.stdin.buffer.read() if found is None else None
+    engine = Engine(config, enabled, jobs=jobs or default_jobs(), cache_folder=cache)
+    result = _analyse(engine, found, checked, companions, stdin_data, quiet)
+    root = _repository_root(config, inputs)
     result.notices += _gate_filter(result, gate, changed, known, lambda: {baseline_file.project_path(p, root) for p in checked}, enabled)
     for notice in result.notices:
         if notice.not_analysed or not quiet:  # a file that dropped out of the check is always shown
             _notice(notice)
+    if found is not None and not found.files and not quiet:
+        _nothing_found(inputs.paths, found)
     if write_baseline is not None:
         _write_baseline(write_baseline, result, root, quiet)
         sys.exit(0)
     if add_ignore:
         sys.exit(0 if _add_ignore(result, config, stamps, quiet) or exit_zero else 1)
-    _emit(_report(result, output_format, statistics, quiet, root, enabled), output_file)
-    # A file txlint could not analyse fails the run, as a parse error (TX000) does: unseen, its bugs would pass.
+    result.findings = offer_fixes(result.findings, config.max_file_size, {checked[0]: stdin_data} if stdin_data is not None else None)
+    if fix or fix_diff:
+        if fix_diff and any(path != "-" and not Path(path).exists() for path in inputs.paths):
+            _fail("--diff previews fixes and takes no value; to report only findings on lines changed since a git ref, use --changed-since REF")
+        if found is None:
+            _fail("--fix and --diff edit files, so they cannot read the source from stdin")
+        project = ([*found.files, *companions.files], [*checked, *companions.display])
+        outcome = apply_fixes(result.findings, config, enabled, cache, project, unsafe=unsafe_fixes, write=not fix_diff)
+        for shown, why in outcome.refused:
+            _notice(Notice(shown, f"fixes not applied: {why}"))
+        if fix_diff:
+            click.echo("".join(outcome.diffs), nl=False)
+            if not quiet:
+                click.echo(f"Would fix {_count(outcome.count, 'finding')}.", err=True)
+            sys.exit(1 if outcome.count and not exit_zero else 0)
+        result.findings = outcome.findings
+        if not quiet:
+            click.echo(fixes_summary(outcome) if show_fixes else f"Fixed {_count(outcome.count, 'finding')}.\n", err=True, nl=False)
+    colour = not statistics and output_file is None and chosen in TEXT_FORMATS and wants_colour(color, os.environ, _is_terminal(sys.stdout))
+    source = SourceLines(config.max_file_size, {checked[0]: stdin_data} if stdin_data is not None else None)
+    context = ReportContext(result.files_checked, root, enabled, sum(n.not_analysed for n in result.notices), source, colour)
+    _emit(_report(result, chosen, statistics, quiet, context), output_file, colour)
+    # A file txlint could not analyse (or a named path that does not exist) fails the run, as a
+    # parse error (TX000) does: unseen, its bugs would pass.
     failed = bool(result.findings) or any(notice.not_analysed for notice in result.notices)
     sys.exit(0 if exit_zero or not failed else 1)
 
 
-def _discover(paths: tuple[str, ...], config: Config) -> Discovery:
+def _analyse(engine: Engine, found: Discovery | None, checked: list[str], companions: IndexOnly, stdin_data: bytes | None, quiet: bool) -> RunResult:
+    """Run the engine over the files (or stdin's source), with progress on a terminal's stderr."""
+    progress = Progress(sys.stderr, len(checked)) if not quiet and _is_terminal(sys.stderr) else None
+    engine.progress = progress
     try:
-        return discover_files([Path(p) for p in paths], config.root, config.exclude)
-    except PathError as error:
+        if found is None:
+            return engine.check_text(checked[0], stdin_data or b"", companions.files, companions.display)
+        files, shown = [*found.files, *companions.files], [*checked, *companions.display]
+        result = engine.check_files(files, shown, [True] * len(checked) + [False] * len(companions.files))
+        result.notices[:0] = found.notices
+        return result
+    finally:
+        if progress is not None:
+            progress.close()
+
+
+def _settings(
+    config_file: Path | None, inputs: Inputs, select: tuple[str, ...], extend_select: tuple[str, ...], ignore: tuple[str, ...]
+) -> tuple[Config, frozenset[str]]:
+    """The configuration (`--config`, else the one that applies to what is checked) with the command line's selection."""
+    try:
+        config = load_file(config_file) if config_file is not None else discover(inputs.anchor())
+        if select:
+            config = replace(config, select=_codes(select))
+        config = replace(config, extend_select=config.extend_select + _codes(extend_select), ignore=config.ignore + _codes(ignore))
+        return config, enabled_codes(config.select, config.extend_select, config.ignore)
+    except (ConfigError, SelectionError) as error:
         _fail(str(error))
 
 
-def _report(result: RunResult, output_format: str, show_statistics: bool, quiet: bool, root: Path, enabled: frozenset[str]) -> str:
+def _discover(paths: tuple[str, ...], config: Config) -> Discovery:
+    """The files to check. A path that does not exist is a not-analysed notice (the run goes on and fails);
+    when none of them exists there is nothing to check: a usage error."""
+    found = discover_files([Path(p) for p in paths], config.root, config.exclude, missing_ok=True)
+    if len(found.missing) == len(paths):
+        _fail("; ".join(f"{path}: {MISSING}" for path in found.missing))
+    return found
+
+
+def _nothing_found(paths: tuple[str, ...], found: Discovery) -> None:
+    """Say so when the paths hold nothing to check: an empty report alone looks like a clean one."""
+    under = [p for p in paths if p not in found.missing]
+    named = ", ".join(under[:3]) + (f" and {len(under) - 3} more" if len(under) > 3 else "")  # pre-commit may pass hundreds
+    click.echo(f"No Python or SQL files found under {clean(named)}.", err=True)
+
+
+def _companions(inputs: Inputs, found: Discovery | None, config: Config, wanted: bool) -> IndexOnly:
+    """The project's files read for its index only (see `layout.index_companions`)."""
+    if not wanted:
+        return IndexOnly([], [])
+    if found is not None:
+        return index_companions(tuple(p for p in inputs.paths if p not in found.missing), found.files, config)
+    if inputs.stdin_name is not None and Path(inputs.stdin_name).is_file():
+        return index_companions((inputs.stdin_name,), [Path(inputs.stdin_name)], config)
+    return IndexOnly([], [])
+
+
+def _show(inputs: Inputs, config: Config, enabled: frozenset[str], cache: Path | None, *, settings: bool, files: bool, project_index: bool, quiet: bool) -> NoReturn:
+    """`--show-settings` and `--show-files`: print what a check would use, exit 0."""
+    parts = []
+    if settings:
+        parts.append(settings_text(config, enabled, project_root(config) or config.root, cache))
+    if files:
+        found = None if inputs.stdin else _discover(inputs.paths, config)
+        for notice in found.notices if found is not None else []:
+            if notice.not_analysed or not quiet:
+                _notice(notice)
+        if found is not None and not found.files and not quiet:
+            _nothing_found(inputs.paths, found)
+        checked = [inputs.shown] if found is None else [display_path(p) for p in found.files]
+        parts.append(files_text(checked, _companions(inputs, found, config, project_index).display, stdin=inputs.stdin))
+    click.echo("\n".join(parts), nl=False)
+    sys.exit(0)
+
+
+def _report(result: RunResult, output_format: str, show_statistics: bool, quiet: bool, context: ReportContext) -> str:
     if show_statistics:
         if output_format == "json":
             rows = [{"code": c, "name": n, "count": k} for c, n, k in statistics(result.findings)]
             return json.dumps(rows, indent=2) + "\n"
         return render_statistics(result.findings)
-    context = ReportContext(result.files_checked, root, enabled, sum(n.not_analysed for n in result.notices))
     output = FORMATS[output_format](result.findings, context)
-    if output_format == "text" and quiet:
+    if output_format in TEXT_FORMATS and quiet:
         output = "".join(line + "\n" for line in output.splitlines()[:-1])
     return output
 
@@ -379,11 +536,11 @@ def rules_command(output_format: str) -> None:
 
 
 def rule_table_markdown() -> str:
-    """The README's rule table, generated from the rule modules."""
-    lines = ["| Code | Name | Severity | Default | What it finds |", "|---|---|---|---|---|"]
-    for r in all_rules().values():
-        lines.append(f"| {r.code} | {r.name} | {r.severity.value} | {'on' if r.default_enabled else 'off'} | {r.summary} |")
-    return "\n".join(lines) + "\n"
+    """The README's rule table, generated from the rule modules, each code linked to its page."""
+    from txlint.cli.docs_pages import rule_table
+    from txlint.core.links import rule_doc_path
+
+    return rule_table(rule_doc_path)
 
 
 @cli.command()
@@ -395,6 +552,16 @@ def explain(code: str) -> None:
         _fail(f"unknown rule code `{code}` (see `txlint rules`)")
         return
     click.echo(rule.explain(), nl=False)
+
+
+@cli.command()
+def server() -> None:
+    """Run the language server over stdin/stdout, for editors (needs the `lsp` extra: pip install "txlint[lsp]")."""
+    try:
+        from txlint.server.app import serve
+    except ImportError as error:
+        _fail(f"the language server needs pygls and lsprotocol: pip install \"txlint[lsp]\" ({error})")
+    serve()
 
 
 def main() -> None:

@@ -53,6 +53,34 @@ class Related:
     message: str
 
 
+class Applicability(enum.StrEnum):
+    """Whether a fix keeps what the code does (`--fix` applies it) or changes it (`--unsafe-fixes`)."""
+
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace the text from (line, column) up to, not including, (end_line, end_column) by `content`
+    (1-based; columns in code points, as a finding's)."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    content: str
+
+
+@dataclass(frozen=True)
+class Fix:
+    """Edits of the finding's own file that repair it, what they do, and whether that is safe."""
+
+    message: str
+    applicability: Applicability
+    edits: tuple[Edit, ...]
+
+
 @dataclass(frozen=True)
 class Finding:
     """One reported problem. The JSON reporter emits exactly these field names."""
@@ -68,6 +96,7 @@ class Finding:
     end_column: int
     related: tuple[Related, ...] = ()
     fingerprint: str = ""
+    fix: Fix | None = None  # set by `txlint.fixes` for the findings it can repair
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.line, self.column, self.code)
@@ -76,6 +105,8 @@ class Finding:
         data = asdict(self)
         data["severity"] = self.severity.value
         data["related"] = [asdict(r) for r in self.related]
+        if self.fix is not None:
+            data["fix"] = {**asdict(self.fix), "applicability": self.fix.applicability.value}
         return data
 
 

@@ -65,6 +65,9 @@ class RuleDoc:
     example: str
     use_instead: str
     known_problems: str = ""
+    # Whether `txlint check --fix` can repair a finding, and whether that fix is safe (keeps what the
+    # code does) or unsafe (changes behaviour: takes a lock, chooses a value); empty: no fix.
+    fix_safety: str = ""
 
 
 class Rule:
@@ -123,4 +126,6 @@ class Rule:
         ]
         if cls.doc.known_problems:
             parts += ["", "## Known problems", cls.doc.known_problems.strip()]
+        if cls.doc.fix_safety:
+            parts += ["", "## Fix safety", cls.doc.fix_safety.strip()]
         return "\n".join(parts) + "\n"

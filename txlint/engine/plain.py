@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import json
 import types
 import typing
 from functools import cache
@@ -27,6 +28,9 @@ def to_plain(value: object) -> Any:
         return value.value
     if isinstance(value, (tuple, list)):
         return [to_plain(v) for v in value]
+    if isinstance(value, frozenset):
+        # In a fixed order, so that the same facts make the same bytes (the run memo hashes them).
+        return sorted((to_plain(v) for v in value), key=lambda plain: json.dumps(plain, sort_keys=True))
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     raise TypeError(f"cannot store a {type(value).__name__}")
@@ -65,6 +69,15 @@ def _build(hint: Any, data: Any) -> Any:
         if len(args) != len(data):
             raise ValueError("tuple of the wrong length")
         return tuple(_build(a, item) for a, item in zip(args, data, strict=True))
+    if origin is typing.Literal:
+        if data in typing.get_args(hint):
+            return data
+        raise ValueError(f"{data!r} is not one of {typing.get_args(hint)}")
+    if origin is frozenset:
+        if not isinstance(data, list):
+            raise ValueError(f"expected a list, got {type(data).__name__}")
+        (member,) = typing.get_args(hint)
+        return frozenset(_build(member, item) for item in data)
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         if not isinstance(data, dict):
             raise ValueError(f"expected an object for {hint.__name__}")

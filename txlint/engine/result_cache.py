@@ -27,7 +27,7 @@ from txlint.core.summaries import CallSite, FunctionSummary, Symbol
 from txlint.engine.lookups import Lookup
 from txlint.engine.plain import from_plain, to_plain
 
-FORMAT = 2
+FORMAT = 3
 CACHEDIR_TAG = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
     "# This file is a cache directory tag created by txlint.\n"
@@ -49,6 +49,9 @@ class Entry:
     finding_lookups: list[Lookup] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
     checked: bool = True
+    # The project names its analysis kept functions for (`Shard._keeps_more`): without them a warm run
+    # would find those names again in the cut code and analyse the file once more.
+    words: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -63,6 +66,7 @@ class Entry:
             "finding_lookups": [list(x) for x in self.finding_lookups],
             "notices": to_plain(self.notices),
             "checked": self.checked,
+            "words": list(self.words),
         }
 
     @classmethod
@@ -80,6 +84,7 @@ class Entry:
             finding_lookups=[_lookup(x) for x in data["finding_lookups"]],
             notices=[from_plain(Notice, n) for n in data["notices"]],
             checked=bool(data["checked"]),
+            words=tuple(str(word) for word in data["words"]),
         )
 
 
@@ -127,7 +132,11 @@ class ResultCache:
         if not self.usable:
             return
         try:
-            write_json(Path(self._file(key)), entry.to_json())
+            document = entry.to_json()
+        except (TypeError, ValueError, RecursionError):
+            return  # a fact this format cannot hold: that file is analysed again next time, the others are kept
+        try:
+            write_json(Path(self._file(key)), document)
         except (OSError, TypeError, ValueError):
             self.usable = False
 

@@ -10,7 +10,7 @@ report the same findings.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from txlint.core.summaries import CallSite, FunctionSummary, Symbol
 from txlint.engine.gcpolicy import few_collections
 from txlint.engine.result_cache import ResultCache
 from txlint.engine.run_memo import RunMemo
-from txlint.engine.shard import FileJob, FileOutcome
+from txlint.engine.shard import PROGRESS_PHASES, FileJob, FileOutcome, Shard
 from txlint.engine.workers import LocalWorker, Phase, ProcessWorker, partition
 from txlint.project.one_off import is_one_off_in
 
@@ -48,14 +48,25 @@ class Engine:
     """One configured run over a set of files.
 
     `jobs` is the number of processes (1: this process only); `cache_folder`
-    enables the on-disk result cache there (None: no cache).
+    enables the on-disk result cache there (None: no cache). `progress`, when
+    given, is called as `progress(done, total)` while the run goes on (steps
+    of a file's work; the CLI turns it into a display, the engine prints nothing).
     """
 
-    def __init__(self, config: Config, enabled: frozenset[str], *, jobs: int = 1, cache_folder: Path | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        enabled: frozenset[str],
+        *,
+        jobs: int = 1,
+        cache_folder: Path | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
         self.config = config
         self.enabled = enabled
         self.jobs = max(1, jobs)
         self.cache_folder = cache_folder
+        self.progress = progress
         self._root = os.path.abspath(config.root)
 
     def check_files(self, files: Sequence[Path], display: Sequence[str], report: Sequence[bool] | None = None) -> RunResult:
@@ -76,6 +87,15 @@ class Engine:
         others = [FileJob(n, shown, file=path, report=False) for n, (path, shown) in enumerate(zip(index_files, index_display, strict=True), 1)]
         return self._run([FileJob(0, display, data=data, judged=self._judged(Path(display))), *others])
 
+    def run_kept(self, jobs: list[FileJob]) -> tuple[RunResult, Shard]:
+        """Run `jobs` in this process, without the memo of whole runs, and hand back the shard with
+        every file's facts and the index built from them: a language server judges edits against it
+        (`workspace.Workspace`)."""
+        worker = LocalWorker(self.config, self.enabled, self.cache_folder, jobs)
+        with few_collections():
+            result = self._drive([worker])
+        return result, worker.shard
+
     def _judged(self, path: Path) -> bool:
         """Tests and migrations are read for the index but not judged, unless `include-tests` (clarification 23)."""
         if self.config.include_tests:
@@ -92,11 +112,12 @@ class Engine:
                 return RunResult(replayed.findings, replayed.notices, replayed.files_checked, files_analysed=0)
         # Files served from the cache cost little each: processes are for the files to analyse.
         processes = min(self.jobs, (key.uncached if key is not None else len(jobs)) // MIN_FILES_PER_PROCESS)
+        counter = _Counter(self.progress, len(jobs) * PROGRESS_PHASES) if self.progress is not None else None
         if processes > 1:
             groups = partition(jobs, processes, _size)
-            workers: list[LocalWorker | ProcessWorker] = [ProcessWorker(self.config, self.enabled, self.cache_folder, g) for g in groups]
+            workers: list[LocalWorker | ProcessWorker] = [ProcessWorker(self.config, self.enabled, self.cache_folder, g, counter) for g in groups]
         else:
-            workers = [LocalWorker(self.config, self.enabled, self.cache_folder, jobs)]
+            workers = [LocalWorker(self.config, self.enabled, self.cache_folder, jobs, counter)]
         try:
             with few_collections():
                 result = self._drive(workers)
@@ -138,6 +159,19 @@ class Engine:
             result.files_checked += outcome.checked
         result.findings.sort(key=Finding.sort_key)
         return result
+
+
+class _Counter:
+    """Adds up the files the shards report done, for the engine's `progress(done, total)`."""
+
+    def __init__(self, progress: Callable[[int, int], None], total: int) -> None:
+        self.progress = progress
+        self.total = total
+        self.done = 0
+
+    def __call__(self, files: int) -> None:
+        self.done = min(self.total, self.done + files)
+        self.progress(self.done, self.total)
 
 
 def _phase_two(

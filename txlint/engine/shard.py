@@ -27,11 +27,10 @@ from __future__ import annotations
 
 import ast
 import os
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import pathspec
 
@@ -42,6 +41,7 @@ from txlint.core.index import AtomicWriter, ProjectIndex, TableDecl, atomic_writ
 from txlint.core.registry import all_rules, code_matches
 from txlint.core.rule import Report, Rule, RuleContext
 from txlint.core.summaries import CallSite, FunctionSummary, Symbol, SymbolKind, callees_first, module_of
+from txlint.engine.cut_names import HELD, held_or_derived, named_in_cut_code
 from txlint.engine.lookups import SUMMARY_QUESTIONS, RecordingIndex, still_true
 from txlint.engine.result_cache import Entry, ResultCache
 from txlint.engine.suppression import Suppressions
@@ -60,6 +60,10 @@ PARSE_ERROR = "TX000"
 # analysis, and a file with findings is parsed again for their positions: a small project pays
 # nothing, a large one's memory stays bounded.
 TREE_BUDGET = 4_000_000
+# The phases that call `Shard.on_file` once per file (summarise, writers, judge).
+PROGRESS_PHASES = 3
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -142,6 +146,14 @@ class Shard:
         self.analysed = 0  # files whose analysis ran in this process (not served from the cache)
         self._tree_chars = 0  # of the trees kept past their analysis (`TREE_BUDGET`)
         self._per_file = [(pathspec.GitIgnoreSpec.from_lines([glob]), codes) for glob, codes in config.per_file_ignores.items()]
+        # Called once per file in each of the phases `summarise`, `writers` and `judge` (a progress display's count).
+        self.on_file: Callable[[], None] = _nothing
+
+    def _each(self, items: Iterable[_T]) -> Iterator[_T]:
+        """`items`, with `on_file` called once the loop is done with each (a `continue` included)."""
+        for item in items:
+            yield item
+            self.on_file()
 
     # -- phase 1 ---------------------------------------------------------------------------
     def summarise(self, jobs: list[FileJob]) -> list[tuple[int, list[TableDecl], list[FunctionSummary], list[Symbol]]]:
@@ -149,7 +161,7 @@ class Shard:
         module-level symbols (re-exports, instances, class bases), and the function summaries a cached analysis left (where
         the summary rounds start from)."""
         found = []
-        for job in jobs:
+        for job in self._each(jobs):
             item = _File(job)
             self.files.append(item)
             self._read(item)
@@ -171,6 +183,7 @@ class Shard:
             item.cached = self.cache.load(item.key)
         if item.cached is not None:
             item.entry = Entry(decls=item.cached.decls, symbols=item.cached.symbols, notices=list(item.cached.notices), checked=item.cached.checked)
+            item.words = item.cached.words
             return
         self._guard(item, "indexing", self._parse_and_index)
 
@@ -256,7 +269,7 @@ class Shard:
         self.index.set_symbols(symbols)
         self.index.set_summaries(summaries)
         self._ordered = _callees_first(self.files, symbols, self.config.root)
-        for item in self._ordered:
+        for item in self._each(self._ordered):
             if not item.usable:
                 continue
             cached = item.cached
@@ -305,8 +318,8 @@ class Shard:
             word
             for word, target in self._cut_names(item)
             if (
-                index.class_operates(target.removeprefix(_HELD))
-                if target.startswith(_HELD)
+                index.class_operates(target.removeprefix(HELD))
+                if target.startswith(HELD)
                 else index.summary_of(target) is not None or index.instance_class_of(target) is not None or index.summarises_under(target)
             )
         }
@@ -338,11 +351,11 @@ class Shard:
             return []
         module, is_package = module_of(item.source.path, self.config.root)
         imported = [(local.rsplit(".", 1)[-1], target) for local, target in imports.project_names(module, is_package) if self.index.in_project(target)]
-        named = _named_in_cut_code(item.source.text, cut_lines, {word for word, _ in imported})
-        held = _held_or_derived(item.source.text)
+        named = named_in_cut_code(item.source.text, cut_lines, {word for word, _ in imported})
+        held = held_or_derived(item.source.text)
         parsed.cut_names = [(word, target) for word, target in imported if word in named]
         parsed.cut_names += [(word, f"{target}.{m.split('.', 1)[1]}") for word, target in imported for m in named if m.startswith(word + ".")]
-        parsed.cut_names += [(word, _HELD + target) for word, target in imported if word in held]
+        parsed.cut_names += [(word, HELD + target) for word, target in imported if word in held]
         return parsed.cut_names
 
     def _phase_two(self) -> tuple[list[AtomicWriter], list[FunctionSummary], bool]:
@@ -401,7 +414,7 @@ class Shard:
         self.index.add_atomic_writers(writers)
         self.index.add_call_sites(calls)
         outcomes = []
-        for item in self.files:
+        for item in self._each(self.files):
             if item.usable and item.job.report:
                 self._guard(item, "analysing", self._findings)
             self._store(item)
@@ -471,6 +484,7 @@ class Shard:
             return  # only indexed, never analysed: nothing worth keeping yet
         if cached is not None and entry.writers is cached.writers and entry.findings is cached.findings:
             return  # served wholly from the cache: already on disk
+        entry.words = item.words
         self.cache.store(item.key, entry)
 
     # -- helpers ---------------------------------------------------------------------------
@@ -498,44 +512,14 @@ class Shard:
         return any(spec.match_file(relative) and code_matches(finding.code, codes) for spec, codes in self._per_file)
 
 
+def _nothing() -> None:
+    pass
+
+
 def _reuse(item: _File, cached: Entry) -> None:
     """The cached analysis stands for this run's."""
     item.entry.writers, item.entry.writer_lookups = cached.writers, cached.writer_lookups
     item.entry.summaries, item.entry.calls = cached.summaries, cached.calls
-
-
-def _named_in_cut_code(text: str, cut_lines: tuple[tuple[int, int], ...] | None, words: set[str]) -> set[str]:
-    """Which of `words` the functions that were cut name (`cut_lines` None: the whole text), and
-    `word.method` for each method called on one (`OrderLine.get_current_order_line_for_user(user)`:
-    a static or class method of a project class)."""
-    if not words:
-        return set()
-    pattern = re.compile(r"\b(" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + r")\b(?:\.(\w+)\s*\()?")
-    texts = [text] if cut_lines is None else ["\n".join(text.split("\n")[first - 1 : last]) for first, last in cut_lines]
-    found: set[str] = set()
-    for cut in texts:
-        for word, method in pattern.findall(cut):
-            found.add(word)
-            if method:
-                found.add(f"{word}.{method}")
-    return found
-
-
-# Where a class names the classes whose methods its own call through `self`: its bases, the
-# parameters of its `__init__`, its annotated members, what it assigns to `self.<attr>` by calling.
-_CLASS_BASES = re.compile(r"^[ \t]*class[ \t]+\w+[ \t]*\(([^)]*)\)", re.MULTILINE)
-_INIT_PARAMETERS = re.compile(r"\bdef[ \t]+__init__[ \t]*\(([^)]*)\)")
-_ANNOTATED_MEMBERS = re.compile(r"^[ \t]+(?:self\.)?\w+[ \t]*:([^=\n]*)", re.MULTILINE)
-_MADE_MEMBERS = re.compile(r"\bself\.\w+[ \t]*=[ \t]*(?:await[ \t]+)?([\w.]+)[ \t]*\(")
-_HELD = "held:"  # `_cut_names`: a class a class here derives from or holds, asked `class_operates`
-
-
-def _held_or_derived(text: str) -> set[str]:
-    """The names the module's classes derive from (`class AddToCart(WebshopMixin, View)`) or hold
-    (`def __init__(self, crud: LedgerCrud)`, `crud: LedgerCrud`, `self.crud = LedgerCrud()`): their
-    methods call that class's through `self`, which their own text does not name."""
-    found = [*_CLASS_BASES.findall(text), *_INIT_PARAMETERS.findall(text), *_ANNOTATED_MEMBERS.findall(text), *_MADE_MEMBERS.findall(text)]
-    return {word for part in found for word in re.findall(r"\w+", part)}
 
 
 def _callees_first(files: list[_File], symbols: list[Symbol], root: Path) -> list[_File]:

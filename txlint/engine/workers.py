@@ -8,6 +8,9 @@ because each phase needs what all shards found in the one before.
 
 A child that dies (killed, out of memory, a crash in native code) costs the
 files it held, each reported with a notice; the other shards go on.
+
+With a progress callback, a child also sends how many files it has done,
+at most every `TICK_INTERVAL` seconds, before each phase's answer.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import functools
 import gc
 import multiprocessing
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -28,6 +32,11 @@ from txlint.core.config import Config
 from txlint.engine.deepstack import run_deep
 from txlint.engine.gcpolicy import RUN_THRESHOLDS
 from txlint.engine.shard import FileJob, Shard
+
+# Seconds between two progress messages of a child process.
+TICK_INTERVAL = 0.2
+# Told how many more files a shard is done with (in one of the phases that count them).
+Progress = Callable[[int], None]
 
 
 class Phase(enum.Enum):
@@ -56,8 +65,10 @@ def run_phase(shard: Shard, phase: Phase, jobs: list[FileJob], argument: Any) ->
 class LocalWorker:
     """A shard run in this process (`--jobs 1`, stdin, or a single file)."""
 
-    def __init__(self, config: Config, enabled: frozenset[str], cache_folder: Path | None, jobs: list[FileJob]) -> None:
+    def __init__(self, config: Config, enabled: frozenset[str], cache_folder: Path | None, jobs: list[FileJob], progress: Progress | None = None) -> None:
         self.shard = Shard(config, enabled, cache_folder)
+        if progress is not None:
+            self.shard.on_file = functools.partial(progress, 1)
         self.jobs = jobs
         self._result: Any = None
 
@@ -78,13 +89,15 @@ class LocalWorker:
 class ProcessWorker:
     """A shard in a child process."""
 
-    def __init__(self, config: Config, enabled: frozenset[str], cache_folder: Path | None, jobs: list[FileJob]) -> None:
+    def __init__(self, config: Config, enabled: frozenset[str], cache_folder: Path | None, jobs: list[FileJob], progress: Progress | None = None) -> None:
         self.jobs = jobs
         self.analysed = 0
         self.dead: str | None = None
+        self._progress = progress
         context = multiprocessing.get_context("fork") if sys.platform == "linux" else multiprocessing.get_context("spawn")
         self._pipe, child = context.Pipe()
-        self._process = context.Process(target=_serve, args=(child, config, enabled, cache_folder, jobs), daemon=True, name="txlint-shard")
+        args = (child, config, enabled, cache_folder, jobs, progress is not None)
+        self._process = context.Process(target=_serve, args=args, daemon=True, name="txlint-shard")
         self._process.start()
         child.close()
 
@@ -100,6 +113,10 @@ class ProcessWorker:
             return None, self.dead
         try:
             status, value, analysed = self._pipe.recv()
+            while status == "tick":
+                if self._progress is not None:
+                    self._progress(value)
+                status, value, analysed = self._pipe.recv()
         except (OSError, EOFError) as error:
             self._process.join(5)
             self.dead = f"worker process ended unexpectedly (exit code {self._process.exitcode}): {error or 'no reply'}"
@@ -120,10 +137,32 @@ class ProcessWorker:
         self._pipe.close()
 
 
-def _serve(pipe: Connection, config: Config, enabled: frozenset[str], cache_folder: Path | None, jobs: list[FileJob]) -> None:
+class _Ticks:
+    """A child's count of files done, sent to the parent at most every `TICK_INTERVAL` seconds."""
+
+    def __init__(self, pipe: Connection) -> None:
+        self.pipe = pipe
+        self.pending = 0
+        self.sent_at = time.monotonic()
+
+    def __call__(self) -> None:
+        self.pending += 1
+        if time.monotonic() - self.sent_at >= TICK_INTERVAL:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            self.pipe.send(("tick", self.pending, 0))
+            self.pending, self.sent_at = 0, time.monotonic()
+
+
+def _serve(pipe: Connection, config: Config, enabled: frozenset[str], cache_folder: Path | None, jobs: list[FileJob], ticks: bool) -> None:
     """The child's loop: one request per phase until told to stop."""
     gc.set_threshold(*RUN_THRESHOLDS)  # a spawned child does not inherit the parent's settings
     shard = Shard(config, enabled, cache_folder)
+    counter = _Ticks(pipe) if ticks else None
+    if counter is not None:
+        shard.on_file = counter
     while True:
         try:
             phase, argument = pipe.recv()
@@ -133,6 +172,8 @@ def _serve(pipe: Connection, config: Config, enabled: frozenset[str], cache_fold
             return
         try:
             value = run_deep(functools.partial(run_phase, shard, phase, jobs, argument))
+            if counter is not None:
+                counter.flush()
             pipe.send(("ok", value, shard.analysed))
         except BaseException as error:  # noqa: BLE001 - reported by the parent, which still finishes the run
             detail = "".join(traceback.format_exception_only(type(error), error)).strip()

@@ -35,15 +35,22 @@ GITIGNORE_LIMIT = 100 * 1000 * 1000  # git's own limit for a pattern file
 
 
 class PathError(Exception):
-    """A path named on the command line does not exist."""
+    """A path named on the command line does not exist (raised unless `discover` is told to go on)."""
+
+
+MISSING = "no such file or directory"
 
 
 @dataclass
 class Discovery:
-    """The files to check, in a stable order, and the notices about what was skipped."""
+    """The files to check, in a stable order, and the notices about what was skipped.
+
+    `missing`: the given paths that do not exist (as given), when `discover` went on without them.
+    """
 
     files: list[Path] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
 
 
 def display_path(path: Path | str, cwd: str | None = None) -> str:
@@ -240,13 +247,22 @@ def _ignored(path: Path, is_dir: bool, ignores: list[tuple[Path, Spec]]) -> bool
     return ignored
 
 
-def discover(paths: Iterable[Path], root: Path, exclude: Iterable[str]) -> Discovery:
-    """Expand the command line's paths into the files to check."""
+def discover(paths: Iterable[Path], root: Path, exclude: Iterable[str], *, missing_ok: bool = False) -> Discovery:
+    """Expand the command line's paths into the files to check.
+
+    A path that does not exist raises `PathError`; with `missing_ok` it is a
+    not-analysed notice instead (as ruff's E902), so the other paths are still
+    checked and the run still fails for the file it could not check.
+    """
     walker = _Walker(root, exclude)
     for given in paths:
         path = Path(os.path.abspath(given))
         if not path.exists() and not path.is_symlink():
-            raise PathError(f"{given}: no such file or folder")
+            if not missing_ok:
+                raise PathError(f"{given}: {MISSING}")
+            walker.result.missing.append(os.fspath(given))
+            walker.result.notices.append(Notice(os.fspath(given), MISSING, not_analysed=True))
+            continue
         if path.is_dir():
             if not walker.excluded(path, True):
                 walker.walk(path, _parent_ignores(path))

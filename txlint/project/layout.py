@@ -5,6 +5,11 @@ need facts from the whole project (a model declared elsewhere, an atomic
 counter updated elsewhere). So when only files are named, every other file
 of the project is read for the index as well — from the cache, after the
 first run — and findings are reported for the named files only.
+
+The root is found from the checked paths, never from the working folder:
+`cd /tmp && txlint check ~/proj` reads the same configuration, index and
+cache as `cd ~/proj && txlint check .` (`Config.root` is already the first
+checked path's folder, or its configuration file's).
 """
 
 from __future__ import annotations
@@ -20,10 +25,11 @@ CACHE_FOLDER_NAME = ".txlint_cache"
 
 
 def project_root(config: Config) -> Path | None:
-    """The folder of the configuration file, else the git work tree holding the cwd, else None."""
+    """The folder of the configuration file, else the git work tree holding the checked paths
+    (`config.root`: the first one's folder), else None: no project around them."""
     if config.source is not None:
         return config.root
-    return git_work_tree(Path.cwd())
+    return git_work_tree(config.root)
 
 
 def git_work_tree(start: Path) -> Path | None:
@@ -41,12 +47,13 @@ def default_jobs() -> int:
 
 
 def cache_folder(config: Config, chosen: Path | None, disabled: bool) -> Path | None:
-    """Where the result cache lives: `--cache-dir`, else `.txlint_cache` in the project root (or the cwd)."""
+    """Where the result cache lives: `--cache-dir`, else `.txlint_cache` in the project root, else in
+    the first checked path's folder (never the working folder, which may be any folder)."""
     if disabled:
         return None
     if chosen is not None:
         return chosen
-    return (project_root(config) or Path.cwd()) / CACHE_FOLDER_NAME
+    return (project_root(config) or config.root) / CACHE_FOLDER_NAME
 
 
 @dataclass(frozen=True)

@@ -13,16 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from txlint.core.config import Config
+from txlint.project.keys import KEYS, Kind
 
 
 class ConfigError(Exception):
     """A configuration problem the user must fix; the message names key and file."""
-
-
-_LIST_KEYS = {
-    "select", "ignore", "extend-select", "exclude", "money-columns", "core-tables",
-    "lock-functions", "non-negative-columns", "monotonic-columns", "version-fields",
-}  # fmt: skip
 
 
 def _check_str_list(key: str, value: Any, where: str) -> tuple[str, ...]:
@@ -32,27 +27,28 @@ def _check_str_list(key: str, value: Any, where: str) -> tuple[str, ...]:
 
 
 def _convert(key: str, value: Any, where: str) -> Any:
-    if key in _LIST_KEYS:
+    kind = KEYS[key].kind if key in KEYS else None  # the schema of the table is written from KEYS too
+    if kind is Kind.STRINGS:
         return _check_str_list(key, value, where)
-    if key == "per-file-ignores":
+    if kind is Kind.STRINGS_BY_GLOB:
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: `{key}` must be a table of glob = [codes]")
         return {str(k): _check_str_list(f"{key}.{k}", v, where) for k, v in value.items()}
-    if key == "lock-parents":
+    if kind is Kind.STRING_BY_NAME:
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
             raise ConfigError(f"{where}: `{key}` must be a table of child = parent table names")
         return dict(value)
-    if key == "dialect":
+    if kind is Kind.DIALECT:
         from txlint.sql import dialect_names
 
         if not isinstance(value, str) or value.lower() not in dialect_names():
             raise ConfigError(f"{where}: `{key}` must be one of {', '.join(sorted(dialect_names()))}")
         return value.lower()
-    if key in {"atomic-requests", "include-tests"}:
+    if kind is Kind.FLAG:
         if not isinstance(value, bool):
             raise ConfigError(f"{where}: `{key}` must be true or false")
         return value
-    if key == "max-file-size":
+    if kind is Kind.SIZE:
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise ConfigError(f"{where}: `{key}` must be a positive number of bytes")
         return value

@@ -7,6 +7,9 @@ other escape, and its log shows ANSI escape sequences as colours and moves,
 so every other control character (and a lone surrogate, from a file name
 that is not UTF-8, which no UTF-8 stream can print) is written as a visible
 backslash escape, as the text format does.
+
+An annotation has one location, so a finding's related notes go into its message, one line each:
+`read here without a row lock at app/views.py:12`.
 """
 
 from __future__ import annotations
@@ -28,6 +31,12 @@ def escape_property(value: str) -> str:
     return escape_data(value).replace(":", "%3A").replace(",", "%2C")
 
 
+def _message(f: Finding) -> str:
+    """`[name] message`, then a line per related note saying where it is."""
+    notes = "".join(f"\n{r.message} at {r.path.replace(os.sep, '/')}:{r.line}" for r in f.related)
+    return f"[{f.name}] {f.message}{notes}"
+
+
 def render(findings: Sequence[Finding]) -> str:
     lines = []
     for f in findings:
@@ -42,5 +51,5 @@ def render(findings: Sequence[Finding]) -> str:
                 ("title", f.code),
             )
         )
-        lines.append(f"::{f.severity.github_command} {props}::{escape_data(f'[{f.name}] {f.message}')}")
+        lines.append(f"::{f.severity.github_command} {props}::{escape_data(_message(f))}")
     return "".join(line + "\n" for line in lines)

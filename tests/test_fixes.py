@@ -1,0 +1,164 @@
+"""Fixes: proposed per rule, shown in JSON/SARIF and as a diff, applied only when they hold."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+
+from conftest import Project, Run
+
+MODELS = (
+    "from django.db import models\nfrom django.db.models import F\n"
+    "class Account(models.Model):\n    balance = models.IntegerField()\n    flag = models.BooleanField()\n"
+    "class Product(models.Model):\n    title = models.CharField()\n    views = models.IntegerField()\n"
+    "def seen(pk):\n    Product.objects.filter(pk=pk).update(views=F('views') + 1)\n"
+)
+LOCKS = """\
+import redis
+r = redis.Redis()
+
+def cancel(order_id):
+    key = f'lock:order:{order_id}'
+    if not r.setnx(key, '1'):
+        return False
+    r.expire(key, 10)
+    return True
+
+def claim(job_id):
+    if r.set(f'job:{job_id}', 1, nx=True):
+        r.pexpire(f'job:{job_id}', 30000)
+        run(job_id)
+
+def forever(job_id):
+    if r.setnx(f'job:{job_id}', 1):
+        run(job_id)
+"""
+VIEWS = """\
+from django.db import transaction
+from shop.models import Account, Product
+
+def withdraw(account_id, amount):
+    with transaction.atomic():
+        acct = Account.objects.get(pk=account_id)
+        acct.balance -= amount
+        acct.save()
+
+def lock_only(ids):
+    with transaction.atomic():
+        Account.objects.select_for_update().filter(id__in=ids)
+        Account.objects.filter(id__in=ids).update(flag=True)
+
+def rename(pk, title):
+    p = Product.objects.get(pk=pk)
+    p.title = title
+    p.save()
+"""
+
+
+@pytest.fixture
+def shop(project: Project) -> Project:
+    project.write(".git/HEAD", "ref: refs/heads/main\n")  # a work tree: the project's other files feed the index
+    project.write("shop/__init__.py", "")
+    project.write("shop/models.py", MODELS)
+    project.write("shop/locks.py", LOCKS)
+    project.write("shop/views.py", VIEWS)
+    return project
+
+
+def _codes(run: Run) -> list[tuple[str, int]]:
+    return sorted((f["code"], f["line"]) for f in json.loads(run.stdout))
+
+
+def test_json_and_sarif_carry_each_fix_with_its_safety(shop: Project, run_txlint: Callable[..., Run]) -> None:
+    findings = json.loads(run_txlint("check", "--no-cache", "--format", "json", "shop").stdout)
+    fixes = {(f["code"], f["line"]): f["fix"] for f in findings}
+    assert fixes[("TX201", 6)]["applicability"] == "safe"
+    assert fixes[("TX201", 6)]["edits"][0]["content"] == "r.set(key, '1', nx=True, ex=10)"
+    assert fixes[("TX202", 17)]["applicability"] == "unsafe"
+    assert fixes[("TX101", 8)]["applicability"] == "unsafe"
+    assert fixes[("TX110", 12)]["applicability"] == "safe"
+    assert fixes[("TX111", 18)]["applicability"] == "unsafe"
+    sarif = json.loads(run_txlint("check", "--no-cache", "--format", "sarif", "shop").stdout)
+    results = sarif["runs"][0]["results"]
+    take = next(r for r in results if r["ruleId"] == "TX201")
+    [change] = take["fixes"][0]["artifactChanges"]
+    assert change["artifactLocation"]["uri"] == "shop/locks.py"
+    assert {r["insertedContent"]["text"] for r in change["replacements"]} == {"r.set(key, '1', nx=True, ex=10)", ""}
+    assert "unsafe" in next(r for r in results if r["ruleId"] == "TX101")["fixes"][0]["description"]["text"]
+
+
+def test_diff_previews_the_safe_fixes_and_changes_nothing(shop: Project, run_txlint: Callable[..., Run]) -> None:
+    before = (shop.root / "shop/locks.py").read_text()
+    run = run_txlint("check", "--no-cache", "--diff", "shop")
+    assert run.exit_code == 1
+    assert "-    r.expire(key, 10)\n" in run.stdout and "+    if not r.set(key, '1', nx=True, ex=10):\n" in run.stdout
+    assert "+    if r.set(f'job:{job_id}', 1, nx=True, px=30000):\n" in run.stdout
+    assert "+        list(Account.objects.select_for_update().filter(id__in=ids))\n" in run.stdout
+    assert "select_for_update().get" not in run.stdout  # unsafe: not without --unsafe-fixes
+    assert (shop.root / "shop/locks.py").read_text() == before
+
+
+def test_fix_applies_safe_fixes_and_the_file_re_analyses_clean(shop: Project, run_txlint: Callable[..., Run]) -> None:
+    run = run_txlint("check", "--no-cache", "--fix", "--show-fixes", "--format", "json", "shop")
+    assert _codes(run) == [("TX101", 8), ("TX111", 18), ("TX202", 15)]  # the unsafe ones remain, reported where they are now
+    assert "Fixed 3 findings:" in run.stderr and "2 x TX201 (non-atomic-lock-acquire)" in run.stderr
+    locks = (shop.root / "shop/locks.py").read_text()
+    assert "r.expire(" not in locks and "r.pexpire(" not in locks
+    again = run_txlint("check", "--no-cache", "--format", "json", "shop")
+    assert _codes(again) == [("TX101", 8), ("TX111", 18), ("TX202", 15)]
+
+
+def test_unsafe_fixes_repair_everything_here(shop: Project, run_txlint: Callable[..., Run]) -> None:
+    run = run_txlint("check", "--no-cache", "--fix", "--unsafe-fixes", "shop")
+    assert run.exit_code == 0, run.stdout + run.stderr
+    views = (shop.root / "shop/views.py").read_text()
+    assert "Account.objects.select_for_update().get(pk=account_id)" in views
+    assert "p.save(update_fields=['title'])" in views
+    assert "nx=True, ex=60" in (shop.root / "shop/locks.py").read_text()
+    assert run_txlint("check", "--no-cache", "shop").exit_code == 0
+
+
+def test_a_fix_that_would_leave_another_finding_is_not_applied(project: Project, run_txlint: Callable[..., Run]) -> None:
+    """Django refuses `select_for_update()` outside a transaction: no lock is proposed there."""
+    project.write("shop/__init__.py", "")
+    project.write("shop/models.py", MODELS)
+    code = "from shop.models import Account\ndef pay(pk, amount):\n    a = Account.objects.get(pk=pk)\n    a.balance -= amount\n    a.save()\n"
+    path = project.write("shop/pay.py", code)
+    run = run_txlint("check", "--no-cache", "--fix", "--unsafe-fixes", "shop")
+    assert path.read_text() == code
+    assert run.exit_code == 1 and "Fixed 0 findings." in run.stderr
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        # The expiry repairs an old key when the take failed: not what `set(nx, ex)` does.
+        "import redis\nr = redis.Redis()\ndef claim(j):\n    if r.setnx(j, 1):\n        run(j)\n    else:\n        r.expire(j, 60)\n",
+        # Something runs between the take and the expiry.
+        "import redis\nr = redis.Redis()\ndef claim(j):\n    r.setnx(j, 1)\n    log(j)\n    r.expire(j, 60)\n",
+        # The expiry's TTL is not a plain argument.
+        "import redis\nr = redis.Redis()\ndef claim(j):\n    r.setnx(j, 1)\n    r.expire(j, time=60)\n",
+    ],
+)
+def test_tx201_near_misses_offer_no_fix(project: Project, run_txlint: Callable[..., Run], code: str) -> None:
+    project.write("locks.py", code)
+    findings = json.loads(run_txlint("check", "--no-cache", "--format", "json", "locks.py").stdout)
+    assert [f["code"] for f in findings] == ["TX201"]
+    assert findings[0]["fix"] is None
+
+
+def test_crlf_files_keep_their_line_endings(project: Project, run_txlint: Callable[..., Run]) -> None:
+    code = "import redis\nr = redis.Redis()\ndef claim(j):\n    if r.setnx(j, 1):\n        r.expire(j, 60)\n    return True\n"
+    path = project.write("locks.py", code.replace("\n", "\r\n").encode())
+    run = run_txlint("check", "--no-cache", "--fix", "locks.py")
+    assert run.exit_code == 0, run.stderr
+    data = path.read_bytes()
+    assert b"r.set(j, 1, nx=True, ex=60):\r\n" in data and b"\n" not in data.replace(b"\r\n", b"")
+    assert b"pass" in data  # the expiry was the block's only statement
+
+
+def test_fix_refuses_stdin(project: Project, run_txlint: Callable[..., Run]) -> None:
+    run = run_txlint("check", "--fix", "-", "--stdin-filename", "x.py", input="x = 1\n")
+    assert run.exit_code == 2 and "cannot read the source from stdin" in run.stderr
