@@ -101,10 +101,12 @@ def render_all(findings: Sequence[Finding], files_checked: int = 1, root: Path |
 
 def assert_text(output: str, findings: Sequence[Finding], blank_after_each: bool = False) -> None:
     """One line per finding and per related location (`full` without sources: and a blank line after
-    each finding), one summary line, no terminal control."""
+    each finding), one summary line (and one on what `--fix` can do when a finding has a fix), no
+    terminal control."""
     lines = output.split("\n")
     assert lines[-1] == ""
-    assert len(lines) - 1 == len(findings) * (2 if blank_after_each else 1) + sum(len(f.related) for f in findings) + 1
+    summary = 2 if any(f.fix is not None for f in findings) else 1
+    assert len(lines) - 1 == len(findings) * (2 if blank_after_each else 1) + sum(len(f.related) for f in findings) + summary
     assert not CONTROL.search(output.replace("\n", "")), "a control character reached the terminal"
     output.encode("utf-8")  # no lone surrogates: a UTF-8 terminal or pipe can take every character
 

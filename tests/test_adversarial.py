@@ -590,8 +590,10 @@ def test_awkward_file_names_in_every_format(project, run_txlint, key, output_for
     output = result.stdout
     if output_format in ("text", "concise"):
         assert not CONTROL.search(output.replace("\n", ""))
-        # the finding, its note, (`full`: the source line between two gutter lines, a blank line,) the summary
-        assert len(output.splitlines()) == (7 if output_format == "text" else 3)
+        # the finding, its note, (`full`: the source line between two gutter lines, a blank line,) the
+        # summary and its line on the fix (locking the read: unsafe)
+        assert len(output.splitlines()) == (8 if output_format == "text" else 4)
+        assert output.splitlines()[-1] == "1 fixable with --fix --unsafe-fixes."
         assert output.startswith(escape_visible(name).replace("\r", "\\r").replace("\n", "\\n") + ":")
     elif output_format == "json":
         (finding,) = json.loads(output)

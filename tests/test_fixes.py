@@ -161,4 +161,128 @@ def test_crlf_files_keep_their_line_endings(project: Project, run_txlint: Callab
 
 def test_fix_refuses_stdin(project: Project, run_txlint: Callable[..., Run]) -> None:
     run = run_txlint("check", "--fix", "-", "--stdin-filename", "x.py", input="x = 1\n")
-    assert run.exit_code == 2 and "cannot read the source from stdin" in run.stderr
+    assert run.exit_code == 2 and "cannot read the source from stdin" in run.stderr and not run.stdout
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        # The answer is compared: `set(nx=True)` answers None where `setnx` answered False.
+        "import redis\nr = redis.Redis()\ndef claim(j):\n    if r.setnx(j, 1) == 0:\n        return False\n    r.expire(j, 60)\n    return True\n",
+        # The answer is kept and returned.
+        "import redis\nr = redis.Redis()\ndef claim(j):\n    got = r.setnx(j, 1)\n    r.expire(j, 60)\n    return got\n",
+        # A take over several lines: rewritten it would lose its indentation.
+        "import redis\nr = redis.Redis()\ndef claim(j):\n    if r.setnx(\n        j, 1\n    ):\n        r.expire(j, 60)\n",
+        # A comment on the expiry's line would be lost with it.
+        "import redis\nr = redis.Redis()\ndef claim(j):\n    if r.setnx(j, 1):\n        r.expire(j, 60)  # keep this note\n        run(j)\n",
+    ],
+)
+def test_tx201_takes_whose_answer_is_used_get_no_fix(project: Project, run_txlint: Callable[..., Run], code: str) -> None:
+    project.write("locks.py", code)
+    findings = json.loads(run_txlint("check", "--no-cache", "--format", "json", "locks.py").stdout)
+    assert [f["code"] for f in findings] == ["TX201"] and findings[0]["fix"] is None
+
+
+def test_sqlalchemy_reads_are_locked_where_the_query_is_made(project: Project, run_txlint: Callable[..., Run]) -> None:
+    project.write(
+        "models.py",
+        "from sqlalchemy import Integer\nfrom sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column\n"
+        "class Base(DeclarativeBase):\n    pass\n"
+        "class Account(Base):\n    __tablename__ = 'accounts'\n    id: Mapped[int] = mapped_column(Integer, primary_key=True)\n"
+        "    balance: Mapped[int] = mapped_column(Integer)\n",
+    )
+    project.write(
+        "pay.py",
+        "from sqlalchemy import select\nfrom sqlalchemy.orm import Session\nfrom models import Account\n"
+        "def legacy(session: Session, pk, amount):\n    acct = session.query(Account).filter(Account.id == pk).one()\n    acct.balance -= amount\n    session.commit()\n"
+        "def modern(session: Session, pk, amount):\n    acct = session.execute(select(Account).where(Account.id == pk)).scalar_one()\n    acct.balance -= amount\n    session.commit()\n"
+        "def by_key(session: Session, pk, amount):\n    acct = session.get(Account, pk)\n    acct.balance -= amount\n    session.commit()\n",
+    )
+    run = run_txlint("check", "--no-cache", "--diff", "--unsafe-fixes", "models.py", "pay.py")
+    assert "+    acct = session.query(Account).with_for_update().filter(Account.id == pk).one()\n" in run.stdout
+    assert "+    acct = session.execute(select(Account).where(Account.id == pk).with_for_update()).scalar_one()\n" in run.stdout
+    assert "+    acct = session.get(Account, pk, with_for_update=True)\n" in run.stdout
+
+
+def test_an_unevaluated_django_lock_outside_a_transaction_gets_no_fix(project: Project, run_txlint: Callable[..., Run]) -> None:
+    """Evaluated outside `atomic()`, Django's `select_for_update()` raises: not a safe repair."""
+    project.write("shop/__init__.py", "")
+    project.write("shop/models.py", MODELS)
+    project.write("shop/jobs.py", "from shop.models import Account\ndef lock_only(ids):\n    Account.objects.select_for_update().filter(id__in=ids)\n")
+    findings = json.loads(run_txlint("check", "--no-cache", "--format", "json", "shop").stdout)
+    assert [(f["code"], f["fix"]) for f in findings] == [("TX110", None)]
+
+
+def test_update_fields_name_only_declared_fields(shop: Project, run_txlint: Callable[..., Run]) -> None:
+    """`p._dirty = True` is no field: `save(update_fields=[..., '_dirty'])` would raise, so no fix."""
+    views = shop.root / "shop/views.py"
+    views.write_text(VIEWS.replace("    p.title = title\n", "    p.title = title\n    p._dirty = True\n"))
+    findings = json.loads(run_txlint("check", "--no-cache", "--format", "json", "shop").stdout)
+    [stale] = [f for f in findings if f["code"] == "TX111"]
+    assert stale["fix"] is None
+    views.write_text(VIEWS)
+    findings = json.loads(run_txlint("check", "--format", "json", "shop").stdout)  # warm: the fix is cached with its finding
+    [stale] = [f for f in findings if f["code"] == "TX111"]
+    assert stale["fix"]["edits"][0]["content"] == "p.save(update_fields=['title'])"
+
+
+def test_fix_with_a_baseline_fixes_the_new_findings(shop: Project, run_txlint: Callable[..., Run]) -> None:
+    assert run_txlint("check", "--no-cache", "--write-baseline", "base.json", "shop").exit_code == 0
+    shop.write("shop/more.py", "import redis\nr = redis.Redis()\ndef claim(j):\n    if r.setnx(j, 1):\n        r.expire(j, 60)\n        run(j)\n")
+    run = run_txlint("check", "--no-cache", "--baseline", "base.json", "--fix", "shop")
+    assert "Fixed 1 finding." in run.stderr, run.stderr
+    assert run.exit_code == 0
+    assert "nx=True, ex=60" in (shop.root / "shop/more.py").read_text()
+    assert "r.expire(key, 10)" in (shop.root / "shop/locks.py").read_text()  # in the baseline: accepted, not fixed
+
+
+def test_a_file_edited_during_the_run_is_not_fixed(shop: Project, run_txlint: Callable[..., Run], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The findings' positions are of the text analysed: a file saved meanwhile is left alone."""
+    import txlint.cli.main as main
+
+    analyse = main._analyse
+
+    def edited_meanwhile(*args: object, **kwargs: object) -> object:
+        result = analyse(*args, **kwargs)  # type: ignore[arg-type]
+        locks = shop.root / "shop/locks.py"
+        locks.write_text(locks.read_text().replace("    r.expire(key, 10)\n", "    notify_owner(key)\n"))
+        return result
+
+    monkeypatch.setattr(main, "_analyse", edited_meanwhile)
+    run = run_txlint("check", "--no-cache", "--fix", "shop")
+    assert "shop/locks.py: fixes not applied: the file changed while txlint was running" in run.stderr
+    assert "notify_owner(key)" in (shop.root / "shop/locks.py").read_text()
+
+
+def test_the_diff_applies_with_git_even_without_a_final_newline(project: Project, run_txlint: Callable[..., Run]) -> None:
+    import subprocess
+
+    code = "import redis\nr = redis.Redis()\ndef claim(j):\n    if r.setnx(j, 1):\n        r.expire(j, 60)\n        run(j)"
+    project.write("locks.py", code)
+    diff = run_txlint("check", "--no-cache", "--diff", "locks.py").stdout
+    assert "\\ No newline at end of file" in diff
+    subprocess.run(["git", "init", "-q", "."], check=True, cwd=project.root)
+    patched = subprocess.run(["git", "apply", "-"], input=diff, text=True, cwd=project.root, capture_output=True)
+    assert patched.returncode == 0, patched.stderr
+    assert (project.root / "locks.py").read_text().endswith("    if r.set(j, 1, nx=True, ex=60):\n        run(j)")
+
+
+def test_fixes_that_fail_together_are_kept_one_by_one() -> None:
+    """Three fixes: together they do not hold (a stand-in analysis says so), the first and the
+    last do, each with those kept before it."""
+    from txlint.core.ftypes import Applicability, Edit, Finding, Fix, Severity
+    from txlint.fixes.apply import fix_text
+
+    text = "a = 1\nb = 2\nc = 3\n"
+    findings = [
+        Finding("TX201", "x", Severity.ERROR, "m", "f.py", n, 1, n, 2, fix=Fix("f", Applicability.SAFE, (Edit(n, 5, n, 6, str(10 * n)),)))
+        for n in (1, 2, 3)
+    ]
+
+    def recheck(candidate: str) -> list[Finding]:
+        left = [f for f, line in zip(findings, candidate.split("\n"), strict=False) if not line.endswith("0")]
+        return left + ([findings[0]] * 3 if "b = 20" in candidate else [])  # fixing `b` breaks something
+
+    result = fix_text(text, findings, False, recheck)
+    assert result.text == "a = 10\nb = 2\nc = 30\n"
+    assert [f.line for f in result.fixed] == [1, 3]

@@ -25,7 +25,7 @@ ALLOWED: dict[str, set[str]] = {
     "sql": {"core", "sql"},
     "frontends": {"core", "sql", "frontends"},
     "project": {"core", "sql", "project"},
-    "engine": {"core", "sql", "frontends", "project", "engine", "rules"},  # the result cache digests the rules' code
+    "engine": {"core", "sql", "frontends", "project", "engine", "fixes", "rules"},  # the result cache digests the rules' code; a finding gets its fix where it is judged
     "runtime": {"core", "sql", "frontends", "project", "runtime"},  # the source of a write a trace saw says what it computed
     "fixes": {"core", "fixes"},  # libcst edits of the code a finding points at; no rule, no engine
     "cli": {"core", "sql", "frontends", "project", "engine", "fixes", "cli", "server"},  # `txlint server` starts the server

@@ -59,7 +59,8 @@ def test_text_finding_line_note_source_line_and_summary(project, run_txlint):
     assert lines[1].strip().startswith(f"app.py:{LOST_UPDATE_READ_LINE}:")
     assert lines[2:6] == ["  |", f"{LOST_UPDATE_LINE} |         acct.save()", "  |         ^^^^^^^^^^^", ""]
     assert lines[6].startswith("Found 1 finding")
-    assert len(lines) == 7
+    assert lines[7] == "1 fixable with --fix --unsafe-fixes."  # locking the read changes behaviour: not a safe fix
+    assert len(lines) == 8
 
 
 @pytest.mark.parametrize("name", ["full", "text"])
@@ -73,7 +74,7 @@ def test_concise_is_one_line_per_finding_and_note(project, run_txlint):
     lines = run_txlint("check", "--output-format", "concise", ".").stdout.splitlines()
     assert lines[0].startswith(f"app.py:{LOST_UPDATE_LINE}:{LOST_UPDATE_COLUMN}: TX101 [lost-update] ")
     assert lines[1].strip().startswith(f"app.py:{LOST_UPDATE_READ_LINE}:")
-    assert len(lines) == 3  # finding, related note, summary
+    assert len(lines) == 4  # finding, related note, summary, what --fix can do
 
 
 def test_full_shows_the_stdin_source_not_the_file_on_disk(project, run_txlint):

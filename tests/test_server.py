@@ -192,3 +192,101 @@ async def editor_session(project: Project) -> AsyncIterator[Editor]:
         editor.client.exit(None)
         await asyncio.wait_for(editor.client.stop(), TIMEOUT)
     assert not any("internal error" in message for message in editor.logs), editor.logs
+
+
+def _applied(text: str, edits: list[types.TextEdit]) -> str:
+    """`text` with LSP edits made (ASCII text: UTF-16 offsets are character offsets)."""
+    lines = text.split("\n")
+    starts = [sum(len(line) + 1 for line in lines[:n]) for n in range(len(lines) + 1)]
+    spans = sorted(((starts[e.range.start.line] + e.range.start.character, starts[e.range.end.line] + e.range.end.character, e.new_text) for e in edits), reverse=True)
+    for start, end, new in spans:
+        text = text[:start] + new + text[end:]
+    return text
+
+
+def test_a_code_action_applies_a_fix_that_holds(project: Project) -> None:
+    locks = "import redis\nr = redis.Redis()\ndef claim(j):\n    if r.setnx(j, 1):\n        r.expire(j, 60)\n        run(j)\n"
+
+    async def scenario() -> None:
+        async for editor in editor_session(project):
+            path = project.write("bank/locks.py", locks)
+            uri = editor.open(path, locks)
+            [diagnostic] = await editor.diagnostics(uri, 1)
+            assert diagnostic.code == "TX201"
+            actions = await asyncio.wait_for(
+                editor.client.text_document_code_action_async(
+                    types.CodeActionParams(types.TextDocumentIdentifier(uri), diagnostic.range, types.CodeActionContext(diagnostics=[diagnostic]))
+                ),
+                TIMEOUT,
+            )
+            assert actions is not None
+            [fix] = [a for a in actions if isinstance(a, types.CodeAction) and a.title.startswith("Fix TX201")]
+            assert fix.is_preferred and "unsafe" not in fix.title
+            assert fix.edit is not None and fix.edit.changes is not None
+            fixed = _applied(locks, list(fix.edit.changes[uri]))
+            assert "r.set(j, 1, nx=True, ex=60)" in fixed and "expire" not in fixed
+            editor.change(uri, fixed, 2)
+            assert await editor.diagnostics(uri, 2) == []
+
+    _run(scenario())
+
+
+def test_bad_settings_are_said_once_and_a_fix_of_them_is_picked_up(project: Project) -> None:
+    project.write("pyproject.toml", "[tool.txlint]\nselect = 5\n")
+
+    async def scenario() -> None:
+        async for editor in editor_session(project):
+            path = project.write("bank/views.py", WITHDRAW)
+            uri = editor.open(path, WITHDRAW)
+            for version in (2, 3):
+                editor.change(uri, WITHDRAW + "\n" * version, version)
+            await asyncio.wait_for(editor.client.text_document_hover_async(types.HoverParams(types.TextDocumentIdentifier(uri), types.Position(0, 0))), TIMEOUT)
+            assert len(editor.shown) == 1
+            project.write("pyproject.toml", '[tool.txlint]\nignore = ["TX111"]\n')
+            settings = str(from_fs_path(str(project.root / "pyproject.toml")))
+            editor.client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams([types.FileEvent(settings, types.FileChangeType.Changed)]))
+            assert [d.code for d in await editor.diagnostics(uri, 3)] == ["TX101"]
+
+    _run(scenario())
+
+
+def test_a_file_outside_any_project_is_judged_alone(project: Project, tmp_path: Path) -> None:
+    """No workspace folder, no configuration, no git: the file's folder is not walked."""
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    # Were the folder read, the counter below would make the script's full save stale (TX111).
+    (loose / "models.py").write_text(MODELS)
+    (loose / "counters.py").write_text("from django.db.models import F\nfrom models import Account\ndef top_up(pk):\n    Account.objects.filter(pk=pk).update(balance=F('balance') + 1)\n")
+    script = loose / "script.py"
+    text = "from models import Account\ndef rename(pk, note):\n    a = Account.objects.get(pk=pk)\n    a.note = note\n    a.save()\n"
+    script.write_text(text)
+
+    async def scenario() -> None:
+        editor = Editor()
+        await editor.client.start_io(sys.executable, "-m", "txlint", "server")
+        await asyncio.wait_for(editor.client.initialize_async(types.InitializeParams(capabilities=types.ClientCapabilities())), TIMEOUT)
+        editor.client.initialized(types.InitializedParams())
+        uri = editor.open(script, text)
+        assert await editor.diagnostics(uri, 1) == []
+        locks = text + "import redis\nr = redis.Redis()\ndef claim(j):\n    if r.setnx(j, 1):\n        r.expire(j, 60)\n"
+        editor.change(uri, locks, 2)
+        assert [d.code for d in await editor.diagnostics(uri, 2)] == ["TX201"]
+        await asyncio.wait_for(editor.client.shutdown_async(None), TIMEOUT)
+        editor.client.exit(None)
+        await asyncio.wait_for(editor.client.stop(), TIMEOUT)
+        assert not editor.logs
+
+    _run(scenario())
+
+
+def test_positions_count_lines_as_python_does(project: Project) -> None:
+    """A form feed inside a line is no line break for Python: the diagnostic is on the line Python says."""
+    text = "import redis\n\x0c\nr = redis.Redis()  # \u2028 a separator in a comment\ndef claim(j):\n    if r.setnx(j, 1):\n        r.expire(j, 60)\n"
+
+    async def scenario() -> None:
+        async for editor in editor_session(project):
+            uri = editor.open(project.write("bank/locks.py", text), text)
+            [diagnostic] = await editor.diagnostics(uri, 1)
+            assert (diagnostic.range.start.line, diagnostic.range.start.character) == (4, 7)
+
+    _run(scenario())

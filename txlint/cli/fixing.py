@@ -1,7 +1,7 @@
-"""`--fix`, `--unsafe-fixes`, `--diff`, `--show-fixes`: fixes proposed, verified, previewed, written.
+"""`--fix`, `--unsafe-fixes`, `--diff`, `--show-fixes`: fixes verified, previewed, written.
 
-Every finding of a checked Python file is offered its fix (`Finding.fix`, in
-JSON and SARIF too). Applying them follows `--add-ignore`'s guarantees: a
+Every finding a fixer can repair carries its fix (`Finding.fix`, proposed where
+the engine judges the file; in JSON and SARIF too). Applying them follows `--add-ignore`'s guarantees: a
 file is edited only when the new text parses and the project, analysed again
 with it (`txlint.engine.workspace`, from the result cache), reports none of
 the fixed findings and nothing new; the file must not have changed since it
@@ -12,17 +12,22 @@ from __future__ import annotations
 
 import difflib
 import os
+import sys
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import click
+
+from txlint.cli.add_ignore import Stamp
 from txlint.cli.atomicfile import write_atomic
+from txlint.cli.inputs import Inputs
+from txlint.cli.reporters.text import clean
 from txlint.core.config import Config
 from txlint.core.ftypes import Finding
 from txlint.engine.workspace import Workspace
-from txlint.fixes.apply import fix_text, wanted
-from txlint.fixes.propose import fixable, with_fixes
+from txlint.fixes.apply import Fixed, fix_text, wanted
 from txlint.project.sources import read_source
 
 
@@ -40,84 +45,82 @@ class FixOutcome:
         return sum(len(found) for found in self.fixed.values())
 
 
-def offer_fixes(findings: list[Finding], max_size: int, texts: dict[str, bytes] | None = None) -> list[Finding]:
-    """`findings` with the fix each one's fixer proposes (files read once, those with fixable findings only)."""
-    by_file: dict[str, list[int]] = {}
-    for number, finding in enumerate(findings):
-        if fixable(finding):
-            by_file.setdefault(finding.path, []).append(number)
-    out = list(findings)
-    for path, numbers in by_file.items():
-        text = _text(path, max_size, texts)
-        if text is None:
-            continue
-        for number, finding in zip(numbers, with_fixes([findings[n] for n in numbers], text), strict=True):
-            out[number] = finding
-    return out
-
-
 def apply_fixes(
-    findings: list[Finding],
-    config: Config,
-    enabled: frozenset[str],
-    cache: Path | None,
+    reported: list[Finding],
+    everything: list[Finding],
+    settings: tuple[Config, frozenset[str], Path | None],
     project: tuple[Sequence[Path], Sequence[str]],
+    stamps: dict[str, Stamp],
     *,
     unsafe: bool,
     write: bool,
 ) -> FixOutcome:
-    """Apply the fixes `unsafe` allows to the files they are in (`write` False: diffs only)."""
-    files = sorted({f.path for f in findings if wanted(f, unsafe)})
-    outcome = FixOutcome([f for f in findings if f.path not in files])
+    """Apply the fixes `unsafe` allows of the `reported` findings to the files they are in (`write`
+    False: diffs only). `everything` is what the analysis found before a baseline or a diff gate hid
+    some: a fix must not add to it. `stamps` are the files as they were before the analysis: a file
+    changed since is left alone, since the findings' positions are of the text that was analysed."""
+    files = sorted({f.path for f in reported if wanted(f, unsafe)})
+    outcome = FixOutcome([f for f in reported if f.path not in files])
     if not files:
         return outcome
-    workspace = Workspace(config, enabled, cache)
+    workspace = Workspace(*settings)
     workspace.load(*project)
     for shown in files:
-        mine = [f for f in findings if f.path == shown]
-        path = Path(shown)
-        try:
-            data = path.read_bytes()
-            stamp = os.stat(path)
-        except OSError as error:
-            outcome.refused.append((shown, f"cannot read the file: {error.strerror or error}"))
+        mine = [f for f in reported if f.path == shown]
+        result = _fix_file(workspace, shown, mine, [f for f in everything if f.path == shown], stamps.get(shown), unsafe, write, outcome)
+        if result is None or not result.fixed:
             outcome.findings += mine
-            continue
-        text = _decoded(data)
-        if text is None:
-            outcome.refused.append((shown, "the file cannot be written back byte for byte as UTF-8"))
-            outcome.findings += mine
-            continue
-        crlf = "\r\n" in text
-        if crlf:
-            mine = [_crlf(f) for f in mine]
-
-        def recheck(candidate: str, shown: str = shown, path: Path = path) -> list[Finding]:
-            return workspace.update(shown, path, candidate.encode("utf-8")).findings
-
-        result = fix_text(text, mine, unsafe, recheck)
-        if not result.fixed:
-            outcome.findings += mine
-            workspace.update(shown, path, None)
-            continue
-        if write:
-            try:
-                now = os.stat(path)
-                if (now.st_size, now.st_mtime_ns) != (stamp.st_size, stamp.st_mtime_ns) or path.read_bytes() != data:
-                    raise OSError("the file changed while txlint was running; run again")
-                write_atomic(Path(os.path.realpath(path)), result.text.encode("utf-8"))
-            except OSError as error:
-                outcome.refused.append((shown, str(error.strerror or error)))
-                outcome.findings += mine
-                workspace.update(shown, path, None)
-                continue
         else:
-            outcome.diffs.append(_diff(shown, text, result.text))
-        outcome.fixed[shown] = result.fixed
-        outcome.findings += result.remaining if write else [f for f in mine if f not in result.fixed]
-        workspace.update(shown, path, None)
+            outcome.fixed[shown] = result.fixed
+            # What the file reports now, of what was reported before (a gate's hidden findings stay hidden).
+            still = [f for f in mine if not any(f is fixed or _same(f, fixed) for fixed in result.fixed)]
+            outcome.findings += result.remaining if len(mine) == len([f for f in everything if f.path == shown]) else still
+        workspace.update(shown, Path(shown), None)
     outcome.findings.sort(key=Finding.sort_key)
     return outcome
+
+
+def _fix_file(
+    workspace: Workspace, shown: str, mine: list[Finding], all_mine: list[Finding], stamp: Stamp | None, unsafe: bool, write: bool, outcome: FixOutcome
+) -> Fixed | None:
+    path = Path(shown)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        outcome.refused.append((shown, f"cannot read the file: {error.strerror or error}"))
+        return None
+    if stamp is None or Stamp.of(path) != stamp:
+        outcome.refused.append((shown, "the file changed while txlint was running; run again"))
+        return None
+    text = _decoded(data)
+    if text is None:
+        outcome.refused.append((shown, "the file cannot be written back byte for byte as UTF-8"))
+        return None
+    if "\r\n" in text:
+        mine, all_mine = [_crlf(f) for f in mine], [_crlf(f) for f in all_mine]
+
+    def recheck(candidate: str) -> list[Finding]:
+        return workspace.update(shown, path, candidate.encode("utf-8")).findings
+
+    result = fix_text(text, all_mine, unsafe, recheck, candidates=mine)
+    if not result.fixed:
+        return result
+    if not write:
+        outcome.diffs.append(_diff(shown, text, result.text))
+        return result
+    try:
+        if Stamp.of(path) != stamp or path.read_bytes() != data:
+            raise OSError("the file changed while txlint was running; run again")
+        write_atomic(Path(os.path.realpath(path)), result.text.encode("utf-8"))
+    except OSError as error:
+        outcome.refused.append((shown, str(error.strerror or error)))
+        return None
+    return result
+
+
+def _same(a: Finding, b: Finding) -> bool:
+    """The same finding (a finding and its copy with a fix, or with CRLF edits)."""
+    return (a.code, a.path, a.line, a.column, a.message) == (b.code, b.path, b.line, b.column, b.message)
 
 
 def fixes_summary(outcome: FixOutcome) -> str:
@@ -155,4 +158,61 @@ def _crlf(finding: Finding) -> Finding:
 
 
 def _diff(shown: str, old: str, new: str) -> str:
-    return "".join(difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True), f"a/{shown}", f"b/{shown}"))
+    """A unified diff `git apply` and `patch` take: lines split at `\\n` only, and a last line
+    without one marked as such."""
+    lines = []
+    for line in difflib.unified_diff(_lines(old), _lines(new), f"a/{shown}", f"b/{shown}"):
+        lines.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+    return "".join(lines)
+
+
+def _lines(text: str) -> list[str]:
+    return [line + "\n" for line in text.split("\n")[:-1]] + ([text.rsplit("\n", 1)[-1]] if not text.endswith("\n") else [])
+
+
+# -- what `check` does with them --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FixRequest:
+    """What `check` was asked to do with fixes."""
+
+    unsafe: bool
+    diff: bool
+    show: bool
+    quiet: bool
+    exit_zero: bool
+
+
+def fix_refusal(inputs: Inputs, other_action: bool, fix_diff: bool) -> str | None:
+    """Before the analysis: why fixes cannot be applied here, if they cannot."""
+    if inputs.stdin:
+        return "--fix and --diff edit files, so they cannot read the source from stdin (`-`)"
+    if other_action:
+        return "--fix and --diff cannot be combined with --add-ignore or --write-baseline: run them one after the other"
+    missing = [path for path in inputs.paths if not Path(path).exists()]
+    if fix_diff and missing:
+        return f"{missing[0]}: no such file or directory (--diff previews fixes and takes no value; to report only findings on lines changed since a git ref, use --changed-since REF)"
+    return None
+
+
+def applied(
+    findings: list[Finding],
+    everything: list[Finding],
+    settings: tuple[Config, frozenset[str], Path | None],
+    project: tuple[list[Path], list[str]],
+    stamps: dict[str, Stamp],
+    request: FixRequest,
+) -> list[Finding]:
+    """Apply the fixes (or print them as a diff and exit); the findings still reported."""
+    outcome = apply_fixes(findings, everything, settings, project, stamps, unsafe=request.unsafe, write=not request.diff)
+    for shown, why in outcome.refused:
+        click.echo(f"{clean(shown)}: fixes not applied: {clean(why)}", err=True)
+    if request.diff:
+        click.echo("".join(outcome.diffs), nl=False)
+        if not request.quiet:
+            click.echo(f"Would fix {outcome.count} finding{'s' if outcome.count != 1 else ''}.", err=True)
+        sys.exit(1 if outcome.count and not request.exit_zero else 0)
+    if not request.quiet:
+        click.echo(fixes_summary(outcome) if request.show else f"Fixed {outcome.count} finding{'s' if outcome.count != 1 else ''}.\n", err=True, nl=False)
+    return outcome.findings

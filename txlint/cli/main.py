@@ -25,7 +25,7 @@ from txlint.cli.atomicfile import write_atomic
 from txlint.cli.changed_lines import ChangedLines, ChangedLinesError, changed_since
 from txlint.cli.colour import CHOICES as COLOUR_CHOICES
 from txlint.cli.colour import wants_colour
-from txlint.cli.fixing import apply_fixes, fixes_summary, offer_fixes
+from txlint.cli.fixing import FixRequest, applied, fix_refusal
 from txlint.cli.inputs import InputError, Inputs, inputs_of
 from txlint.cli.progress import Progress
 from txlint.cli.reporters import FORMATS, ReportContext
@@ -370,6 +370,10 @@ def check(
     refusal = gate.refusal(inputs.paths, statistics, output_format is not None or output_format_alias is not None)
     if refusal is not None:
         _fail(refusal)
+    if fix or fix_diff:
+        refusal = fix_refusal(inputs, gate.add_ignore or gate.write_baseline is not None, fix_diff)
+        if refusal is not None:
+            _fail(refusal)
     config, enabled = _settings(config_file, inputs, select, extend_select, ignore)
     cache = cache_folder(config, cache_dir, no_cache)
     if show_settings or show_files:
@@ -379,12 +383,13 @@ def check(
     checked = [inputs.shown] if found is None else [display_path(p, cwd) for p in found.files]
     changed, known = _gate_inputs(gate, inputs.folder(), quiet)
     # Before the analysis: a file edited meanwhile must not get comments on lines that moved.
-    stamps = {shown: stamp for shown in checked if (stamp := Stamp.of(shown)) is not None} if add_ignore else None
+    stamps = {shown: stamp for shown in checked if (stamp := Stamp.of(shown)) is not None} if add_ignore or fix or fix_diff else None
     companions = _companions(inputs, found, config, project_index)
     stdin_data = sys.stdin.buffer.read() if found is None else None
     engine = Engine(config, enabled, jobs=jobs or default_jobs(), cache_folder=cache)
     result = _analyse(engine, found, checked, companions, stdin_data, quiet)
     root = _repository_root(config, inputs)
+    everything = list(result.findings)  # before a baseline or a diff gate hides some: a fix must not add to them
     result.notices += _gate_filter(result, gate, changed, known, lambda: {baseline_file.project_path(p, root) for p in checked}, enabled)
     for notice in result.notices:
         if notice.not_analysed or not quiet:  # a file that dropped out of the check is always shown
@@ -396,24 +401,11 @@ def check(
         sys.exit(0)
     if add_ignore:
         sys.exit(0 if _add_ignore(result, config, stamps, quiet) or exit_zero else 1)
-    result.findings = offer_fixes(result.findings, config.max_file_size, {checked[0]: stdin_data} if stdin_data is not None else None)
     if fix or fix_diff:
-        if fix_diff and any(path != "-" and not Path(path).exists() for path in inputs.paths):
-            _fail("--diff previews fixes and takes no value; to report only findings on lines changed since a git ref, use --changed-since REF")
-        if found is None:
-            _fail("--fix and --diff edit files, so they cannot read the source from stdin")
+        assert found is not None and stamps is not None
         project = ([*found.files, *companions.files], [*checked, *companions.display])
-        outcome = apply_fixes(result.findings, config, enabled, cache, project, unsafe=unsafe_fixes, write=not fix_diff)
-        for shown, why in outcome.refused:
-            _notice(Notice(shown, f"fixes not applied: {why}"))
-        if fix_diff:
-            click.echo("".join(outcome.diffs), nl=False)
-            if not quiet:
-                click.echo(f"Would fix {_count(outcome.count, 'finding')}.", err=True)
-            sys.exit(1 if outcome.count and not exit_zero else 0)
-        result.findings = outcome.findings
-        if not quiet:
-            click.echo(fixes_summary(outcome) if show_fixes else f"Fixed {_count(outcome.count, 'finding')}.\n", err=True, nl=False)
+        request = FixRequest(unsafe_fixes, fix_diff, show_fixes, quiet, exit_zero)
+        result.findings = applied(result.findings, everything, (config, enabled, cache), project, stamps, request)
     colour = not statistics and output_file is None and chosen in TEXT_FORMATS and wants_colour(color, os.environ, _is_terminal(sys.stdout))
     source = SourceLines(config.max_file_size, {checked[0]: stdin_data} if stdin_data is not None else None)
     context = ReportContext(result.files_checked, root, enabled, sum(n.not_analysed for n in result.notices), source, colour)

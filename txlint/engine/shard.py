@@ -45,6 +45,7 @@ from txlint.engine.cut_names import HELD, held_or_derived, named_in_cut_code
 from txlint.engine.lookups import SUMMARY_QUESTIONS, RecordingIndex, still_true
 from txlint.engine.result_cache import Entry, ResultCache
 from txlint.engine.suppression import Suppressions
+from txlint.fixes.propose import with_fixes
 from txlint.project.sources import SourceText, decode_source, read_source
 
 if TYPE_CHECKING:
@@ -148,6 +149,9 @@ class Shard:
         self._per_file = [(pathspec.GitIgnoreSpec.from_lines([glob]), codes) for glob, codes in config.per_file_ignores.items()]
         # Called once per file in each of the phases `summarise`, `writers` and `judge` (a progress display's count).
         self.on_file: Callable[[], None] = _nothing
+        # Whether a finding gets its fix proposed when it is judged (a language server judging a
+        # keystroke asks for fixes only when the editor asks for code actions).
+        self.propose_fixes = True
 
     def _each(self, items: Iterable[_T]) -> Iterator[_T]:
         """`items`, with `on_file` called once the loop is done with each (a `continue` included)."""
@@ -445,8 +449,12 @@ class Shard:
             recording = RecordingIndex(self.index)
             found = self._rule_findings(item, recording)
         findings: list[Finding] = list(self._parsed(item).syntax_errors) + [f for f, _ in found]
+        reported = self._kept(item, findings, {f: unit for f, unit in found})
+        # Each finding's fix, proposed from the text it was found in (the fields a model declares are
+        # a question of the index like any other: a changed model judges the file again).
+        fixing = self.propose_fixes and item.source is not None
+        item.entry.findings = with_fixes(reported, item.source.text, recording.columns_of) if fixing and item.source is not None else reported
         item.entry.finding_lookups = recording.lookups
-        item.entry.findings = self._kept(item, findings, {f: unit for f, unit in found})
         self._parsed(item).python = None
 
     def _rule_findings(self, item: _File, recording: RecordingIndex) -> list[tuple[Finding, str]]:

@@ -38,6 +38,8 @@ class FileReport:
     findings: list[Finding]
     notices: list[Notice]
     whole_run: bool
+    moved: bool = False  # what other files' findings point at in this one (a writer, a call) moved
+    broken: bool = False  # the text does not parse: its parse error, the file's last good facts kept
 
 
 class Workspace:
@@ -47,7 +49,8 @@ class Workspace:
         self.engine = Engine(config, enabled, jobs=1, cache_folder=cache_folder)
         self._files: list[Path] = []
         self._display: list[str] = []
-        self._texts: dict[str, bytes] = {}  # display -> unsaved text of an open file
+        self._texts: dict[str, bytes] = {}  # display -> unsaved text of an open file (its last text that parses)
+        self._broken: dict[str, FileReport] = {}  # display -> the parse error of its newest text
         self._shard: Shard | None = None
         self.last_run: RunResult | None = None
 
@@ -62,10 +65,12 @@ class Workspace:
     def update(self, display: str, file: Path, text: bytes | None) -> FileReport:
         """The findings of `display` after an edit: `text` is the editor's unsaved content, None the
         file as saved on disk."""
+        previous = self._texts.get(display)
         if text is None:
             self._texts.pop(display, None)
         else:
             self._texts[display] = text
+        self._broken.pop(display, None)
         if display not in self._display:
             self._files.append(file)
             self._display.append(display)
@@ -77,6 +82,15 @@ class Workspace:
         job = FileJob(old.job.number, display, file=file, data=text, report=True, judged=old.job.judged)
         new = _File(job)
         reached = run_deep(lambda: self._judge_alone(shard, old, new))
+        if reached is not None and reached.broken:
+            # Half-typed code: the project keeps the file's last text that parsed (a whole run
+            # triggered by another file reads that), the editor sees the parse error.
+            if previous is None:
+                self._texts.pop(display, None)
+            else:
+                self._texts[display] = previous
+            self._broken[display] = reached
+            return reached
         if reached is None:
             self._run_all()
             return FileReport(*self._outcome_of(display), whole_run=True)
@@ -85,6 +99,15 @@ class Workspace:
             run.findings = sorted([f for f in run.findings if f.path != display] + reached.findings, key=Finding.sort_key)
             run.notices = [n for n in run.notices if n.path != display] + reached.notices
         return reached
+
+    def forget(self, display: str) -> None:
+        """A file that is gone: the project is run again without it."""
+        if display in self._display:
+            at = self._display.index(display)
+            del self._files[at], self._display[at]
+            self._texts.pop(display, None)
+            self._broken.pop(display, None)
+            self._run_all()
 
     def findings_of(self, display: str) -> list[Finding]:
         """What the last analysis found in `display` (after `load`, `update`)."""
@@ -97,7 +120,7 @@ class Workspace:
         shard._read(new)
         parsed = new.parsed
         if parsed is not None and parsed.syntax_errors:
-            return FileReport(list(parsed.syntax_errors), list(new.entry.notices), whole_run=False)
+            return FileReport(list(parsed.syntax_errors), list(new.entry.notices), whole_run=False, broken=True)
         if not new.usable or not old.usable:
             return None
         if new.entry.decls != old.entry.decls or new.entry.symbols != old.entry.symbols or new.words != old.words:
@@ -110,13 +133,14 @@ class Workspace:
             return None
         if [_placeless_call(c) for c in new.entry.calls] != [_placeless_call(c) for c in old.entry.calls]:
             return None
+        moved = new_writers != old_writers or new.entry.calls != old.entry.calls
         _swap_facts(shard, old_writers, new_writers, old.entry.calls, new.entry.calls)
         shard.files[shard.files.index(old)] = new
         if old in shard._ordered:
             shard._ordered[shard._ordered.index(old)] = new
         shard._guard(new, "analysing", shard._findings)
-        shard._store(new)
-        return FileReport(list(new.entry.findings or []), list(new.entry.notices), whole_run=False)
+        # Not stored in the result cache: judged without its fixes, the entry is not what a check stores.
+        return FileReport(list(new.entry.findings or []), list(new.entry.notices), whole_run=False, moved=moved)
 
     # -- the whole project ----------------------------------------------------------------------
     def _run_all(self) -> RunResult:
@@ -125,9 +149,12 @@ class Workspace:
             for n, (path, shown) in enumerate(zip(self._files, self._display, strict=True))
         ]
         self.last_run, self._shard = self.engine.run_kept(jobs)
+        self._shard.propose_fixes = False  # an edit's findings: their fixes are worked out when asked for
         return self.last_run
 
     def _outcome_of(self, display: str) -> tuple[list[Finding], list[Notice]]:
+        if display in self._broken:
+            return list(self._broken[display].findings), list(self._broken[display].notices)
         run = self.last_run
         if run is None:
             return [], []

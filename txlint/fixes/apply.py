@@ -1,10 +1,11 @@
 """Apply fixes to one file's text, keeping only those the analysis confirms.
 
-A fix is kept when the edited text parses and, analysed again against the
-project, reports none of the fixed findings and nothing it did not report
-before (per rule, no more findings than before minus those fixed). Fixes are
-tried together first, then one by one, so one fix that does not hold costs only
-itself.
+A set of fixes is kept when the edited text parses and, analysed again against
+the project, reports none of the fixed findings and nothing it did not report
+before (per rule, no more findings than before minus those fixed). All the
+fixes are tried together first; if that does not hold, one at a time, each
+kept when it holds together with those kept before it — every edit applied to
+the original text, where its positions were taken.
 """
 
 from __future__ import annotations
@@ -30,31 +31,26 @@ class Fixed:
 
 
 def wanted(finding: Finding, unsafe: bool) -> bool:
+    """Whether the finding's fix is one to apply: safe, or unsafe ones allowed."""
     return finding.fix is not None and (unsafe or finding.fix.applicability is Applicability.SAFE)
 
 
-def fix_text(text: str, findings: Sequence[Finding], unsafe: bool, recheck: Recheck) -> Fixed:
-    """Apply the fixes of `findings` allowed by `unsafe` to `text`, verified by `recheck`."""
-    candidates = [f for f in findings if wanted(f, unsafe)]
-    if not candidates:
+def fix_text(text: str, findings: Sequence[Finding], unsafe: bool, recheck: Recheck, candidates: Sequence[Finding] | None = None) -> Fixed:
+    """Apply the fixes allowed by `unsafe` to `text`, verified by `recheck`. `findings` are all the
+    file's findings (what a fix must not add to); `candidates`, those whose fixes to try (default:
+    all of them)."""
+    chosen = [f for f in (findings if candidates is None else candidates) if wanted(f, unsafe)]
+    if not chosen:
         return Fixed(text, [], list(findings))
-    attempt = _attempt(text, findings, candidates, recheck)
-    if attempt is not None:
-        return attempt
-    current, fixed, remaining = text, [], list(findings)
-    for candidate in candidates:
-        same = [f for f in remaining if _same(f, candidate)]
-        if not same:
-            continue
-        one = _attempt(current, remaining, [same[0]], recheck)
-        if one is not None:
-            current, remaining = one.text, one.remaining
-            fixed += one.fixed
-    return Fixed(current, fixed, remaining)
-
-
-def _same(a: Finding, b: Finding) -> bool:
-    return (a.code, a.line, a.column, a.message) == (b.code, b.line, b.column, b.message) and a.fix is not None
+    together = _attempt(text, findings, chosen, recheck)
+    if together is not None or len(chosen) == 1:
+        return together or Fixed(text, [], list(findings))
+    kept: Fixed | None = None
+    for candidate in chosen:
+        trial = _attempt(text, findings, [*(kept.fixed if kept else []), candidate], recheck)
+        if trial is not None:
+            kept = trial
+    return kept or Fixed(text, [], list(findings))
 
 
 def _attempt(text: str, before: Sequence[Finding], chosen: Sequence[Finding], recheck: Recheck) -> Fixed | None:

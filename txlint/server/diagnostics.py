@@ -24,6 +24,12 @@ _SEVERITY = {
 }
 
 
+def lines_of(text: str) -> list[str]:
+    """The lines as Python and the editor number them: split at `\\n` only (a form feed or U+2028
+    inside a line is no line break), without their `\\r`."""
+    return [line.removesuffix("\r") for line in text.split("\n")]
+
+
 def utf16_column(line_text: str, column: int) -> int:
     """The 0-based UTF-16 offset of the 1-based code point column `column` of `line_text`."""
     prefix = line_text[: max(0, column - 1)]

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 import click
 
 from txlint.cli.reporters.excerpt import excerpt
-from txlint.core.ftypes import Finding, Severity
+from txlint.core.ftypes import Applicability, Finding, Severity
 
 # The lines of a file as findings name it (None: not available); the report reads nothing itself.
 SourceLookup = Callable[[str], Sequence[str] | None]
@@ -49,7 +49,8 @@ def render_concise(findings: Sequence[Finding], files_checked: int, not_analysed
 def _finding_lines(f: Finding, colour: bool) -> list[str]:
     """`path:line:col: CODE [name] message` and its indented related notes."""
     code = click.style(f.code, fg=SEVERITY_COLOURS.get(f.severity), bold=True) if colour else f.code
-    lines = [f"{_path(f.path, colour)}:{f.line}:{f.column}: {code} [{f.name}] {clean(f.message)}"]
+    fixable = " [*]" if f.fix is not None and f.fix.applicability is Applicability.SAFE else ""
+    lines = [f"{_path(f.path, colour)}:{f.line}:{f.column}: {code} [{f.name}]{fixable} {clean(f.message)}"]
     for r in f.related:
         lines.append(f"    {_path(r.path, colour)}:{r.line}:{r.column}: note: {clean(r.message)}")
     return lines
@@ -82,7 +83,13 @@ def summary(findings: Sequence[Finding], files_checked: int, not_analysed: int =
         return f"No findings ({checked})."
     files = len({f.path for f in findings})
     count = len(findings)
-    return f"Found {count} finding{'s' if count != 1 else ''} in {files} file{'s' if files != 1 else ''} ({checked})."
+    found = f"Found {count} finding{'s' if count != 1 else ''} in {files} file{'s' if files != 1 else ''} ({checked})."
+    safe = sum(f.fix is not None and f.fix.applicability is Applicability.SAFE for f in findings)
+    unsafe = sum(f.fix is not None and f.fix.applicability is Applicability.UNSAFE for f in findings)
+    if safe or unsafe:
+        hidden = f" ({unsafe} more with --unsafe-fixes)" if unsafe else ""
+        found += f"\n[*] {safe} fixable with --fix{hidden}." if safe else f"\n{unsafe} fixable with --fix --unsafe-fixes."
+    return found
 
 
 def statistics(findings: Sequence[Finding]) -> list[tuple[str, str, int]]:
