@@ -41,6 +41,9 @@ class UnguardedDecrement(Rule):
             "`c != 0` (`exclude(c=0)`) is taken as a bound for a decrement by exactly one, which stops at "
             "zero; a column that is already negative is not kept from going further."
         ),
+        fix_safety=(
+            "Unsafe (`--unsafe-fixes`): the decrement gets its lower bound where the code writes its update — Django's `filter(..., stock__gte=qty)`, SQLAlchemy's `.where(Model.stock >= qty)` before `.values(...)` (a statement built in a local first too) — and its row count decides: an update run as a statement of its own becomes `if not ...update(...): raise ValueError(...)` (`if (...).rowcount == 0:` for SQLAlchemy), a result kept in a local that the function never reads gets that test after it. A request that went on with a negative balance now raises: choose the exception your callers expect. SQL strings get no fix."
+        ),
     )
     INVALID = [
         "from django.db.models import F\ndef sell(pk, qty):\n    Product.objects.filter(pk=pk).update(stock=F('stock') - qty)  # error\n",

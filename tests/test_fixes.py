@@ -286,3 +286,60 @@ def test_fixes_that_fail_together_are_kept_one_by_one() -> None:
     result = fix_text(text, findings, False, recheck)
     assert result.text == "a = 10\nb = 2\nc = 30\n"
     assert [f.line for f in result.fixed] == [1, 3]
+
+
+DECREMENTS = """\
+from django.db.models import F
+from sqlalchemy import update
+from models import Product, Wallet
+
+def sell(pk, qty):
+    Product.objects.filter(pk=pk).update(stock=F("stock") - qty)
+
+def sell_counted(pk, qty):
+    sold = Product.objects.filter(pk=pk).update(stock=F("stock") - qty)
+    return sold
+
+async def pay(session, wid, amount):
+    await session.execute(update(Wallet).where(Wallet.id == wid).values(balance=Wallet.balance - amount))
+    await session.commit()
+
+def pay_later(session, wid, amount):
+    stmt = (
+        update(Wallet)
+        .where(Wallet.id == wid)
+        .values(balance=Wallet.balance - amount)
+    )
+    result = session.execute(stmt)
+    session.commit()
+"""
+DECREMENT_MODELS = """\
+from django.db import models
+from sqlalchemy import Integer
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+class Product(models.Model):
+    stock = models.IntegerField()
+class Base(DeclarativeBase):
+    pass
+class Wallet(Base):
+    __tablename__ = "wallets"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    balance: Mapped[int] = mapped_column(Integer)
+"""
+
+
+def test_a_decrement_gets_its_bound_and_its_row_count_decides(project: Project, run_txlint: Callable[..., Run]) -> None:
+    project.write("models.py", DECREMENT_MODELS)
+    path = project.write("shop.py", DECREMENTS)
+    before = {(f["code"], f["line"]) for f in json.loads(run_txlint("check", "--no-cache", "--format", "json", ".").stdout)}
+    assert {line for code, line in before if code == "TX106"} == {6, 9, 13, 22}
+    run = run_txlint("check", "--no-cache", "--fix", "--unsafe-fixes", "--show-fixes", ".")
+    assert "4 x TX106 (unguarded-decrement)" in run.stderr, run.stderr
+    fixed = path.read_text()
+    assert "    if not Product.objects.filter(pk=pk, stock__gte=qty).update(stock=F(\"stock\") - qty):\n        raise ValueError('not enough stock')\n" in fixed
+    assert "    sold = Product.objects.filter(pk=pk, stock__gte=qty).update(stock=F(\"stock\") - qty)\n    return sold\n" in fixed
+    assert "    if (await session.execute(update(Wallet).where(Wallet.id == wid).where(Wallet.balance >= amount).values(balance=Wallet.balance - amount))).rowcount == 0:\n" in fixed
+    assert "        .where(Wallet.id == wid)\n        .where(Wallet.balance >= amount)\n        .values(" in fixed
+    assert "    result = session.execute(stmt)\n    if result.rowcount == 0:\n        raise ValueError('not enough balance')\n" in fixed
+    after = json.loads(run_txlint("check", "--no-cache", "--format", "json", ".").stdout)
+    assert not [f for f in after if f["code"] in {"TX106", "TX108", "TX000"}]

@@ -7,12 +7,14 @@ from dataclasses import replace
 
 from txlint.core.ftypes import Finding, Fix
 from txlint.fixes.cache_fixes import atomic_take, expiring_take
+from txlint.fixes.decrement_fixes import bounded_decrement
 from txlint.fixes.orm_fixes import evaluated_lock, fields_saved, locked_read
 from txlint.fixes.source import FieldsOf, Source
 
 # Per rule, the fixer that knows how Python code writes its repair (none for the other rules).
 FIXERS: dict[str, Callable[[Source, Finding], Fix | None]] = {
     "TX101": locked_read,
+    "TX106": bounded_decrement,
     "TX110": evaluated_lock,
     "TX111": fields_saved,
     "TX201": atomic_take,
