@@ -432,3 +432,44 @@ def test_a_fact_the_cache_cannot_hold_costs_only_that_file(project: Project, tmp
     _cached_run(project, cache)
     shutil.rmtree(cache / f"v{FORMAT}" / "runs")
     assert _cached_run(project, cache).files_analysed == 1
+
+
+def test_an_editor_buffer_after_a_full_check_analyses_only_itself(project: Project, tmp_path: Path) -> None:
+    """`txlint check .`, then the same project through stdin with one file edited (an editor's
+    buffer): every other file is served by the entries the full check stored, tests included, and
+    the full check after it is still warm (an index-only read does not overwrite a judged entry)."""
+    from txlint.project.layout import index_companions
+    from txlint.project.settings import discover as settings_of
+
+    project.write(".git/HEAD", "ref: refs/heads/main\n")  # a work tree, no configuration file
+    _shop(project)
+    project.write("shop/helpers.py", "from shop.models import Product\ndef load(pk):\n    return Product.objects.get(pk=pk)\n")
+    project.write("tests/test_shop.py", "from shop.helpers import load\ndef test_load():\n    assert load(1)\n")
+    cache = tmp_path / "cache"
+    full = _cached_run(project, cache)
+    edited = Path("shop/views.py")
+    config = settings_of(edited)
+    assert config.root == project.root  # the work tree, as for `check .`: the same modules, the same cache
+    companions = index_companions((str(edited),), [edited], config)
+    engine = Engine(config, enabled_codes(None, (), ()), cache_folder=cache)
+    buffer = engine.check_text(str(edited), (RETITLE + "# edited\n").encode(), companions.files, companions.display)
+    assert buffer.files_analysed == 1
+    assert [f.code for f in buffer.findings] == [f.code for f in full.findings if f.path == "shop/views.py"]
+    shutil.rmtree(cache / f"v{FORMAT}" / "runs")
+    assert _cached_run(project, cache).files_analysed == 0
+
+
+def test_stdin_judges_the_project_s_other_files_as_a_full_check_does(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests and migrations read beside an editor's buffer are not judged (clarification 23), as in
+    `txlint check .`: judged, they would leave summaries and findings a full check does not."""
+    project.write("app/views.py", LOST_UPDATE)
+    project.write("tests/test_views.py", LOST_UPDATE)
+    files = [project.root / "app/views.py", project.root / "tests/test_views.py"]
+    engine = Engine(Config(root=project.root), enabled_codes(None, (), ()))
+    seen: list[list[FileJob]] = []
+    monkeypatch.setattr(Engine, "_run", lambda self, jobs: seen.append(jobs) or RunResult())
+    engine.check_files(files, ["app/views.py", "tests/test_views.py"])
+    engine.check_text("app/views.py", LOST_UPDATE.encode(), files[1:], ["tests/test_views.py"])
+    full, buffer = seen
+    assert [job.judged for job in full] == [True, False]
+    assert [job.judged for job in buffer] == [True, False]

@@ -84,7 +84,10 @@ class Engine:
 
     def check_text(self, display: str, data: bytes, index_files: Sequence[Path] = (), index_display: Sequence[str] = ()) -> RunResult:
         """Check source handed over on stdin, reported under `display`; `index_files` feed the index only."""
-        others = [FileJob(n, shown, file=path, report=False) for n, (path, shown) in enumerate(zip(index_files, index_display, strict=True), 1)]
+        others = [
+            FileJob(n, shown, file=path, report=False, judged=self._judged(path))
+            for n, (path, shown) in enumerate(zip(index_files, index_display, strict=True), 1)
+        ]
         return self._run([FileJob(0, display, data=data, judged=self._judged(Path(display))), *others])
 
     def run_kept(self, jobs: list[FileJob]) -> tuple[RunResult, Shard]:

@@ -490,8 +490,8 @@ class Shard:
         entry, cached = item.entry, item.cached
         if entry.writers is None and cached is None and entry.checked:
             return  # only indexed, never analysed: nothing worth keeping yet
-        if cached is not None and entry.writers is cached.writers and entry.findings is cached.findings:
-            return  # served wholly from the cache: already on disk
+        if cached is not None and entry.writers is cached.writers and entry.findings in (cached.findings, None):
+            return  # served wholly from the cache, or only read for the index: what is on disk is as good or better
         entry.words = item.words
         self.cache.store(item.key, entry)
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from txlint.core.config import Config
 from txlint.project.keys import KEYS, Kind
+from txlint.project.layout import git_work_tree
 
 
 class ConfigError(Exception):
@@ -105,9 +106,13 @@ def find_config(start: Path) -> Path | None:
 
 
 def discover(start: Path) -> Config:
-    """The configuration that applies to `start`, or the defaults when there is none."""
+    """The configuration that applies to `start`, or the defaults when there is none: rooted then at
+    the git work tree holding `start`, else at its folder. The root names the project's modules and
+    keys its result cache, so `txlint check app/x.py`, stdin named `app/x.py` and `txlint check .`
+    must agree on it."""
     found = find_config(start)
     if found is None:
         here = start.resolve()
-        return Config(root=here if here.is_dir() else here.parent)
+        folder = here if here.is_dir() else here.parent
+        return Config(root=git_work_tree(folder) or folder)
     return load_file(found)
