@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from conftest import LOST_UPDATE
 from txlint import __version__
 from txlint.core.links import REPOSITORY_URL
 
@@ -32,15 +33,6 @@ TAG = f"v{__version__}"
 ACTION_NAME = REPOSITORY_URL.removeprefix("https://github.com/")  # owner/name, as `uses:` spells it
 EXPRESSION = re.compile(r"\$\{\{\s*([^}]*?)\s*\}\}")
 
-LOST_UPDATE = """\
-from django.db import transaction
-
-def withdraw(account_id, amount):
-    with transaction.atomic():
-        acct = Account.objects.get(pk=account_id)
-        acct.balance -= amount
-        acct.save()
-"""
 
 
 def _action() -> dict[str, Any]:

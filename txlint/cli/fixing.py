@@ -14,7 +14,6 @@ import difflib
 import os
 import sys
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -45,26 +44,31 @@ class FixOutcome:
         return sum(len(found) for found in self.fixed.values())
 
 
-def apply_fixes(
-    reported: list[Finding],
-    everything: list[Finding],
-    settings: tuple[Config, frozenset[str], Path | None],
-    project: tuple[Sequence[Path], Sequence[str]],
-    stamps: dict[str, Stamp],
-    *,
-    unsafe: bool,
-    write: bool,
-) -> FixOutcome:
-    """Apply the fixes `unsafe` allows of the `reported` findings to the files they are in (`write`
-    False: diffs only). `everything` is what the analysis found before a baseline or a diff gate hid
-    some: a fix must not add to it. `stamps` are the files as they were before the analysis: a file
-    changed since is left alone, since the findings' positions are of the text that was analysed."""
+@dataclass(frozen=True)
+class FixInputs:
+    """What fixes are applied from: the `reported` findings (their fixes are applied), `everything`
+    the analysis found before a baseline or a diff gate hid some (a fix must not add to it), the
+    settings and files of the project to verify them against, and the files' `stamps` before the
+    analysis (a file changed since is left alone: the findings' positions are of the text that was
+    analysed)."""
+
+    reported: list[Finding]
+    everything: list[Finding]
+    settings: tuple[Config, frozenset[str], Path | None]
+    project: tuple[list[Path], list[str]]
+    stamps: dict[str, Stamp]
+
+
+def apply_fixes(inputs: FixInputs, *, unsafe: bool, write: bool) -> FixOutcome:
+    """Apply the fixes `unsafe` allows of the reported findings to the files they are in (`write`
+    False: diffs only)."""
+    reported, everything, stamps = inputs.reported, inputs.everything, inputs.stamps
     files = sorted({f.path for f in reported if wanted(f, unsafe)})
     outcome = FixOutcome([f for f in reported if f.path not in files])
     if not files:
         return outcome
-    workspace = Workspace(*settings)
-    workspace.load(*project)
+    workspace = Workspace(*inputs.settings)
+    workspace.load(*inputs.project)
     for shown in files:
         mine = [f for f in reported if f.path == shown]
         result = _fix_file(workspace, shown, mine, [f for f in everything if f.path == shown], stamps.get(shown), unsafe, write, outcome)
@@ -196,16 +200,9 @@ def fix_refusal(inputs: Inputs, other_action: bool, fix_diff: bool) -> str | Non
     return None
 
 
-def applied(
-    findings: list[Finding],
-    everything: list[Finding],
-    settings: tuple[Config, frozenset[str], Path | None],
-    project: tuple[list[Path], list[str]],
-    stamps: dict[str, Stamp],
-    request: FixRequest,
-) -> list[Finding]:
+def applied(inputs: FixInputs, request: FixRequest) -> list[Finding]:
     """Apply the fixes (or print them as a diff and exit); the findings still reported."""
-    outcome = apply_fixes(findings, everything, settings, project, stamps, unsafe=request.unsafe, write=not request.diff)
+    outcome = apply_fixes(inputs, unsafe=request.unsafe, write=not request.diff)
     for shown, why in outcome.refused:
         click.echo(f"{clean(shown)}: fixes not applied: {clean(why)}", err=True)
     if request.diff:

@@ -25,7 +25,7 @@ from txlint.cli.atomicfile import write_atomic
 from txlint.cli.changed_lines import ChangedLines, ChangedLinesError, changed_since
 from txlint.cli.colour import CHOICES as COLOUR_CHOICES
 from txlint.cli.colour import wants_colour
-from txlint.cli.fixing import FixRequest, applied, fix_refusal
+from txlint.cli.fixing import FixInputs, FixRequest, applied, fix_refusal
 from txlint.cli.inputs import InputError, Inputs, inputs_of
 from txlint.cli.progress import Progress
 from txlint.cli.reporters import FORMATS, ReportContext
@@ -405,7 +405,7 @@ def check(
         assert found is not None and stamps is not None
         project = ([*found.files, *companions.files], [*checked, *companions.display])
         request = FixRequest(unsafe_fixes, fix_diff, show_fixes, quiet, exit_zero)
-        result.findings = applied(result.findings, everything, (config, enabled, cache), project, stamps, request)
+        result.findings = applied(FixInputs(result.findings, everything, (config, enabled, cache), project, stamps), request)
     colour = not statistics and output_file is None and chosen in TEXT_FORMATS and wants_colour(color, os.environ, _is_terminal(sys.stdout))
     source = SourceLines(config.max_file_size, {checked[0]: stdin_data} if stdin_data is not None else None)
     context = ReportContext(result.files_checked, root, enabled, sum(n.not_analysed for n in result.notices), source, colour)
