@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from txlint.core.config import Config
 from txlint.core.ftypes import Finding, Notice
@@ -25,6 +25,8 @@ from txlint.engine.run_memo import RunMemo
 from txlint.engine.shard import PROGRESS_PHASES, FileJob, FileOutcome, Shard
 from txlint.engine.workers import LocalWorker, Phase, ProcessWorker, partition
 from txlint.project.one_off import is_one_off_in
+
+S = TypeVar("S", bound=Shard)
 
 # Rounds of summaries after the first analysis: a helper's summary reaches its callers' callers one
 # round later; a cycle in the call graph stops here, whatever it has not settled.
@@ -77,7 +79,7 @@ class Engine:
         """
         wanted = report if report is not None else [True] * len(files)
         jobs = [
-            FileJob(n, shown, file=path, report=flag, judged=self._judged(path))
+            FileJob(n, shown, file=path, report=flag, judged=self.judged(path))
             for n, (path, shown, flag) in enumerate(zip(files, display, wanted, strict=True))
         ]
         return self._run(jobs)
@@ -85,21 +87,22 @@ class Engine:
     def check_text(self, display: str, data: bytes, index_files: Sequence[Path] = (), index_display: Sequence[str] = ()) -> RunResult:
         """Check source handed over on stdin, reported under `display`; `index_files` feed the index only."""
         others = [
-            FileJob(n, shown, file=path, report=False, judged=self._judged(path))
+            FileJob(n, shown, file=path, report=False, judged=self.judged(path))
             for n, (path, shown) in enumerate(zip(index_files, index_display, strict=True), 1)
         ]
-        return self._run([FileJob(0, display, data=data, judged=self._judged(Path(display))), *others])
+        return self._run([FileJob(0, display, data=data, judged=self.judged(Path(display))), *others])
 
-    def run_kept(self, jobs: list[FileJob]) -> tuple[RunResult, Shard]:
-        """Run `jobs` in this process, without the memo of whole runs, and hand back the shard with
-        every file's facts and the index built from them: a language server judges edits against it
-        (`workspace.Workspace`)."""
-        worker = LocalWorker(self.config, self.enabled, self.cache_folder, jobs)
+    def run_kept(self, jobs: list[FileJob], shard: type[S]) -> tuple[RunResult, S]:
+        """Run `jobs` in this process, in a shard of the class `shard`, without the memo of whole
+        runs, and hand back that shard with every file's facts and the index built from them: a
+        language server judges edits against it (`workspace.Workspace`)."""
+        worker = LocalWorker(self.config, self.enabled, self.cache_folder, jobs, shard=shard)
         with few_collections():
             result = self._drive([worker])
+        assert isinstance(worker.shard, shard)
         return result, worker.shard
 
-    def _judged(self, path: Path) -> bool:
+    def judged(self, path: Path) -> bool:
         """Tests and migrations are read for the index but not judged, unless `include-tests` (clarification 23)."""
         if self.config.include_tests:
             return True

@@ -65,8 +65,16 @@ def run_phase(shard: Shard, phase: Phase, jobs: list[FileJob], argument: Any) ->
 class LocalWorker:
     """A shard run in this process (`--jobs 1`, stdin, or a single file)."""
 
-    def __init__(self, config: Config, enabled: frozenset[str], cache_folder: Path | None, jobs: list[FileJob], progress: Progress | None = None) -> None:
-        self.shard = Shard(config, enabled, cache_folder)
+    def __init__(
+        self,
+        config: Config,
+        enabled: frozenset[str],
+        cache_folder: Path | None,
+        jobs: list[FileJob],
+        progress: Progress | None = None,
+        shard: type[Shard] = Shard,
+    ) -> None:
+        self.shard = shard(config, enabled, cache_folder)
         if progress is not None:
             self.shard.on_file = functools.partial(progress, 1)
         self.jobs = jobs

@@ -23,11 +23,11 @@ from pathlib import Path
 
 from txlint.core.config import Config
 from txlint.core.ftypes import Finding, Notice, Span
-from txlint.core.index import AtomicWriter
+from txlint.core.index import AtomicWriter, ProjectIndex
 from txlint.core.summaries import CallSite
 from txlint.engine.deepstack import run_deep
 from txlint.engine.runner import Engine, RunResult
-from txlint.engine.shard import FileJob, Shard, _File
+from txlint.engine.shard import FileJob, Shard
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,41 @@ class FileReport:
     broken: bool = False  # the text does not parse: its parse error, the file's last good facts kept
 
 
+class ResidentShard(Shard):
+    """A shard kept after its run, that can judge one of its files again alone."""
+
+    def judge_alone(self, display: str, file: Path, text: bytes | None) -> FileReport | None:
+        """The file `display`, holding `text` (None: as on disk), read, analysed and judged in its
+        old place against the index; None when the rest of the project could see the change (a
+        whole run is then due)."""
+        old = next(item for item in self.files if item.job.display == display)
+        new = type(old)(FileJob(old.job.number, display, file=file, data=text, report=True, judged=old.job.judged))
+        self._read(new)
+        parsed = new.parsed
+        if parsed is not None and parsed.syntax_errors:
+            return FileReport(list(parsed.syntax_errors), list(new.entry.notices), whole_run=False, broken=True)
+        if not new.usable or not old.usable:
+            return None
+        if new.entry.decls != old.entry.decls or new.entry.symbols != old.entry.symbols or new.words != old.words:
+            return None
+        self._guard(new, "analysing", self._analyse)
+        if new.failed or new.entry.summaries != old.entry.summaries:
+            return None
+        new_writers, old_writers = new.entry.writers or [], old.entry.writers or []
+        if [_placeless_writer(w) for w in new_writers] != [_placeless_writer(w) for w in old_writers]:
+            return None
+        if [_placeless_call(c) for c in new.entry.calls] != [_placeless_call(c) for c in old.entry.calls]:
+            return None
+        moved = new_writers != old_writers or new.entry.calls != old.entry.calls
+        _swap_facts(self.index, old_writers, new_writers, old.entry.calls, new.entry.calls)
+        self.files[self.files.index(old)] = new
+        if old in self._ordered:
+            self._ordered[self._ordered.index(old)] = new
+        self._guard(new, "analysing", self._findings)
+        # Not stored in the result cache: judged without its fixes, the entry is not what a check stores.
+        return FileReport(list(new.entry.findings or []), list(new.entry.notices), whole_run=False, moved=moved)
+
+
 class Workspace:
     """The files of one project, analysed; `update` judges one of them again after an edit."""
 
@@ -51,7 +86,7 @@ class Workspace:
         self._display: list[str] = []
         self._texts: dict[str, bytes] = {}  # display -> unsaved text of an open file (its last text that parses)
         self._broken: dict[str, FileReport] = {}  # display -> the parse error of its newest text
-        self._shard: Shard | None = None
+        self._shard: ResidentShard | None = None
         self.last_run: RunResult | None = None
 
     def load(self, files: Sequence[Path], display: Sequence[str]) -> RunResult:
@@ -78,10 +113,7 @@ class Workspace:
             return FileReport(*self._outcome_of(display), whole_run=True)
         shard = self._shard
         assert shard is not None
-        old = next(item for item in shard.files if item.job.display == display)
-        job = FileJob(old.job.number, display, file=file, data=text, report=True, judged=old.job.judged)
-        new = _File(job)
-        reached = run_deep(lambda: self._judge_alone(shard, old, new))
+        reached = run_deep(lambda: shard.judge_alone(display, file, text))
         if reached is not None and reached.broken:
             # Half-typed code: the project keeps the file's last text that parsed (a whole run
             # triggered by another file reads that), the editor sees the parse error.
@@ -113,42 +145,13 @@ class Workspace:
         """What the last analysis found in `display` (after `load`, `update`)."""
         return self._outcome_of(display)[0]
 
-    # -- the edited file alone ------------------------------------------------------------------
-    def _judge_alone(self, shard: Shard, old: _File, new: _File) -> FileReport | None:
-        """Judge `new` in `old`'s place against the index; None when the rest of the project could
-        see the change (a whole run is then due)."""
-        shard._read(new)
-        parsed = new.parsed
-        if parsed is not None and parsed.syntax_errors:
-            return FileReport(list(parsed.syntax_errors), list(new.entry.notices), whole_run=False, broken=True)
-        if not new.usable or not old.usable:
-            return None
-        if new.entry.decls != old.entry.decls or new.entry.symbols != old.entry.symbols or new.words != old.words:
-            return None
-        shard._guard(new, "analysing", shard._analyse)
-        if new.failed or new.entry.summaries != old.entry.summaries:
-            return None
-        new_writers, old_writers = new.entry.writers or [], old.entry.writers or []
-        if [_placeless_writer(w) for w in new_writers] != [_placeless_writer(w) for w in old_writers]:
-            return None
-        if [_placeless_call(c) for c in new.entry.calls] != [_placeless_call(c) for c in old.entry.calls]:
-            return None
-        moved = new_writers != old_writers or new.entry.calls != old.entry.calls
-        _swap_facts(shard, old_writers, new_writers, old.entry.calls, new.entry.calls)
-        shard.files[shard.files.index(old)] = new
-        if old in shard._ordered:
-            shard._ordered[shard._ordered.index(old)] = new
-        shard._guard(new, "analysing", shard._findings)
-        # Not stored in the result cache: judged without its fixes, the entry is not what a check stores.
-        return FileReport(list(new.entry.findings or []), list(new.entry.notices), whole_run=False, moved=moved)
-
     # -- the whole project ----------------------------------------------------------------------
     def _run_all(self) -> RunResult:
         jobs = [
-            FileJob(n, shown, file=path, data=self._texts.get(shown), judged=self.engine._judged(path))
+            FileJob(n, shown, file=path, data=self._texts.get(shown), judged=self.engine.judged(path))
             for n, (path, shown) in enumerate(zip(self._files, self._display, strict=True))
         ]
-        self.last_run, self._shard = self.engine.run_kept(jobs)
+        self.last_run, self._shard = self.engine.run_kept(jobs, ResidentShard)
         self._shard.propose_fixes = False  # an edit's findings: their fixes are worked out when asked for
         return self.last_run
 
@@ -169,10 +172,9 @@ def _placeless_call(site: CallSite) -> CallSite:
     return replace(site, line=0, column=0)
 
 
-def _swap_facts(shard: Shard, old_writers: list[AtomicWriter], new_writers: list[AtomicWriter], old_calls: list[CallSite], new_calls: list[CallSite]) -> None:
+def _swap_facts(index: ProjectIndex, old_writers: list[AtomicWriter], new_writers: list[AtomicWriter], old_calls: list[CallSite], new_calls: list[CallSite]) -> None:
     """The index's writers and call sites of the file, as they are placed now (their positions are
     what findings in other files point at)."""
-    index = shard.index
     gone = {id(w) for w in old_writers}
     for table, writers in index.writers.items():
         index.writers[table] = [w for w in writers if id(w) not in gone]
