@@ -27,7 +27,6 @@ from txlint.core.config import Config
 from txlint.core.ftypes import Finding
 from txlint.engine.workspace import Workspace
 from txlint.fixes.apply import Fixed, fix_text, wanted
-from txlint.project.sources import read_source
 
 
 @dataclass
@@ -135,13 +134,6 @@ def fixes_summary(outcome: FixOutcome) -> str:
         for (code, name), count in sorted(Counter((f.code, f.name) for f in fixed).items()):
             lines.append(f"    {count} x {code} ({name})")
     return "\n".join(lines) + "\n"
-
-
-def _text(path: str, max_size: int, texts: dict[str, bytes] | None) -> str | None:
-    if texts is not None and path in texts:
-        return _decoded(texts[path])
-    source = read_source(Path(path), path, max_size)
-    return getattr(source, "text", None)
 
 
 def _decoded(data: bytes) -> str | None:

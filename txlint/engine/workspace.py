@@ -94,9 +94,6 @@ class Workspace:
         self._files, self._display = list(files), list(display)
         return self._run_all()
 
-    def knows(self, display: str) -> bool:
-        return display in self._display
-
     def update(self, display: str, file: Path, text: bytes | None) -> FileReport:
         """The findings of `display` after an edit: `text` is the editor's unsaved content, None the
         file as saved on disk."""
