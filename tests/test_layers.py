@@ -28,7 +28,7 @@ ALLOWED: dict[str, set[str]] = {
     "engine": {"core", "sql", "frontends", "project", "engine", "fixes", "rules"},  # the result cache digests the rules' code; a finding gets its fix where it is judged
     "runtime": {"core", "sql", "frontends", "project", "runtime"},  # the source of a write a trace saw says what it computed
     "fixes": {"core", "fixes"},  # libcst edits of the code a finding points at; no rule, no engine
-    "cli": {"core", "sql", "frontends", "project", "engine", "fixes", "cli", "server"},  # `txlint server` starts the server
+    "cli": {"core", "sql", "frontends", "project", "engine", "fixes", "cli", "server", "runtime"},  # `txlint server` starts the server; `txlint trace` replays logs through the runtime's analyser
     "server": {"core", "project", "engine", "fixes", "cli", "server"},  # an editor's ignore action writes what --add-ignore writes
 }
 MAX_LINES = 600

@@ -32,6 +32,7 @@ from txlint.cli.reporters import FORMATS, ReportContext
 from txlint.cli.reporters.text import clean, render_statistics, statistics
 from txlint.cli.show import files_text, settings_text
 from txlint.cli.source_lines import SourceLines
+from txlint.cli.trace import trace as trace_command
 from txlint.core.config import Config
 from txlint.core.ftypes import Notice
 from txlint.core.registry import SelectionError, all_rules, enabled_codes
@@ -554,6 +555,9 @@ def server() -> None:
     except ImportError as error:
         _fail(f"the language server needs pygls and lsprotocol: pip install \"txlint[lsp]\" ({error})")
     serve()
+
+
+cli.add_command(trace_command)
 
 
 def main() -> None:

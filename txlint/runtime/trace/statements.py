@@ -35,6 +35,9 @@ class Statements(Judgement):
 
     _tx_ids: Iterator[int]
     _handles: Iterator[int]
+    # Row counts are never known (a statement log): a status transition may have matched its row,
+    # and gates the decrements after it, as it would if it had (clarification 24: when unsure, silent).
+    counts_unknown = False
 
     def _open(self, state: ConnectionState, isolation: str | None = None, lock: str | None = None) -> None:
         raise NotImplementedError
@@ -154,7 +157,7 @@ class Statements(Judgement):
                 op = traced.op
                 if isinstance(op, Write) and decrements(op, self.config):
                     state.decrements.append(self._placed(traced, where))
-            elif traced.rowcount and statement.predicates and len(state.transitions) < MAX_BATCH:
+            elif (traced.rowcount or (traced.rowcount is None and self.counts_unknown)) and statement.predicates and len(state.transitions) < MAX_BATCH:
                 op = traced.op
                 if isinstance(op, Write) and transitions(op, self.config, self._context.index.version_column(op.table)):
                     state.transitions.append(traced)  # a gate for the decrements after it (clarification 9)

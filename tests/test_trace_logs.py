@@ -1,0 +1,256 @@
+"""`txlint trace`: statement logs of real PostgreSQL and MariaDB servers, and the log readers."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import Project, Run
+from txlint.runtime.logs import mysql, postgres
+from txlint.runtime.logs.literals import normalised
+
+IN_CI = os.environ.get("CI") == "true"
+Statement = tuple[str, tuple[object, ...] | None]
+
+
+def _unavailable(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: the database services must run)")
+    pytest.skip(reason)
+
+
+def _patterns(acc: str, orders: str, versioned: str, placeholder: str = "%s") -> list[tuple[str, list[Statement]]]:
+    """Each pattern's bad and safe variant, as one connection runs it (name: the code it shows)."""
+    p = placeholder
+    return [
+        ("TX101 bad", [("BEGIN", None), (f"SELECT id, balance FROM {acc} WHERE id = {p}", (1,)), (f"UPDATE {acc} SET balance = {p} WHERE id = {p}", (90, 1)), ("COMMIT", None)]),
+        ("TX101 safe", [("BEGIN", None), (f"SELECT id, balance FROM {acc} WHERE id = {p} FOR UPDATE", (1,)), (f"UPDATE {acc} SET balance = {p} WHERE id = {p}", (90, 1)), ("COMMIT", None)]),
+        ("TX103 bad", [("BEGIN", None), (f"SELECT id FROM {orders} WHERE id = {p} FOR UPDATE", (1,)), (f"SELECT id, balance FROM {acc} WHERE id = {p}", (1,)), (f"UPDATE {acc} SET balance = {p} WHERE id = {p}", (60, 1)), ("COMMIT", None)]),
+        ("TX103 safe", [("BEGIN", None), (f"SELECT id, balance FROM {acc} WHERE id = {p} FOR UPDATE", (1,)), (f"UPDATE {acc} SET balance = {p} WHERE id = {p}", (60, 1)), ("COMMIT", None)]),
+        ("TX104 bad", [("BEGIN", None), (f"UPDATE {acc} SET balance = {p} WHERE id = {p}", (5, 2))]),
+        ("TX104 safe", [("BEGIN", None), (f"UPDATE {acc} SET balance = {p} WHERE id = {p}", (5, 2)), ("COMMIT", None)]),
+        ("TX105 bad", [("BEGIN", None), (f"UPDATE {acc} SET balance = balance - {p} WHERE id = {p} AND balance >= {p}", (10, 2, 10)), ("COMMIT", None)]),
+        ("TX105 safe", [("BEGIN", None), (f"UPDATE {orders} SET status = {p} WHERE id = {p} AND status = {p}", ("paid", 1, "pending")), (f"UPDATE {acc} SET balance = balance - {p} WHERE id = {p} AND balance >= {p}", (10, 2, 10)), ("COMMIT", None)]),
+        ("TX106 bad", [("BEGIN", None), (f"UPDATE {orders} SET status = {p} WHERE id = {p} AND status = {p}", ("paid", 1, "pending")), (f"UPDATE {acc} SET balance = balance - {p} WHERE id = {p}", (10, 2)), ("COMMIT", None)]),
+        ("TX106 safe", [("BEGIN", None), (f"UPDATE {orders} SET status = {p} WHERE id = {p} AND status = {p}", ("paid", 1, "pending")), (f"UPDATE {acc} SET balance = balance - {p} WHERE id = {p} AND balance >= {p}", (10, 2, 10)), ("COMMIT", None)]),
+        ("TX107 bad", [(f"SELECT id, balance FROM {acc} WHERE id = {p}", (1,)), (f"UPDATE {acc} SET balance = {p} WHERE id = {p} AND balance = {p}", (70, 1, 80))]),
+        ("TX107 safe", [(f"SELECT id, balance, version FROM {versioned} WHERE id = {p}", (1,)), (f"UPDATE {versioned} SET balance = {p}, version = version + 1 WHERE id = {p} AND version = {p}", (70, 1, 1))]),
+        ("TX109 bad", [(f"SELECT id, balance FROM {acc} WHERE id = {p} FOR UPDATE", (1,))]),
+        ("TX109 safe", [("BEGIN", None), (f"SELECT id, balance FROM {acc} WHERE id = {p} FOR UPDATE", (1,)), ("COMMIT", None)]),
+    ]
+
+
+def _judged(run_txlint: Callable[..., Run], project: Project, log: str, log_format: str) -> dict[str, set[str]]:
+    """`txlint trace --format json` over the log slice: the codes found per connection."""
+    project.write("slice.log", log)
+    run = run_txlint("trace", "--log-format", log_format, "--format", "json", "slice.log")
+    assert run.exit_code in (0, 1), run.stderr
+    codes: dict[str, set[str]] = {}
+    for finding in json.loads(run.stdout):
+        assert finding["path"] == "slice.log"
+        codes.setdefault(finding["message"].rsplit("(connection ", 1)[1].rstrip(")"), set()).add(finding["code"])
+    return codes
+
+
+def _check(codes: dict[str, set[str]], runs: list[tuple[str, str]]) -> None:
+    for name, conn in runs:
+        code, variant = name.split()
+        found = codes.get(conn, set())
+        if variant == "bad":
+            assert code in found, f"{name}: {sorted(found)}"
+        else:
+            assert code not in found, f"{name}: {sorted(found)}"
+
+
+# -- PostgreSQL ------------------------------------------------------------------------------------
+
+DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3"
+
+
+def _postgres_log(connection: object) -> Path:
+    row = connection.execute("SELECT pg_current_logfile(), current_setting('data_directory'), current_setting('server_version_num')").fetchone()  # type: ignore[attr-defined]
+    current, data, version = row
+    if current:
+        return Path(current) if os.path.isabs(current) else Path(data) / current
+    major = int(version) // 10000
+    return Path(f"/var/log/postgresql/postgresql-{major}-main.log")
+
+
+@pytest.mark.parametrize("inlined", [False, True], ids=["server-side parameters", "values inlined by the client"])
+def test_postgres_log_shows_each_pattern_on_its_bad_variant_only(project: Project, run_txlint: Callable[..., Run], inlined: bool) -> None:
+    psycopg = pytest.importorskip("psycopg")
+    from psycopg import sql as pgsql
+
+    try:
+        admin = psycopg.connect(DSN, autocommit=True)
+    except psycopg.OperationalError as error:
+        _unavailable(f"PostgreSQL is not answering at 127.0.0.1:5432: {error}")
+        return
+    log = _postgres_log(admin)
+    if not os.access(log, os.R_OK):
+        _unavailable(f"the PostgreSQL log {log} cannot be read")
+    suffix = uuid.uuid4().hex[:8]
+    acc, orders, versioned = f"acc_{suffix}", f"ord_{suffix}", f"ver_{suffix}"
+    admin.execute(f"CREATE TABLE {acc} (id int primary key, balance int)")
+    admin.execute(f"CREATE TABLE {orders} (id int primary key, status text)")
+    admin.execute(f"CREATE TABLE {versioned} (id int primary key, balance int, version int)")
+    admin.execute(f"INSERT INTO {acc} VALUES (1, 100), (2, 100)")
+    admin.execute(f"INSERT INTO {orders} VALUES (1, 'pending')")
+    admin.execute(f"INSERT INTO {versioned} VALUES (1, 100, 1)")
+    start = log.stat().st_size
+    runs = []
+    try:
+        for name, statements in _patterns(acc, orders, versioned):
+            conn = psycopg.connect(DSN, autocommit=True, options="-c log_statement=all -c log_disconnections=on")
+            runs.append((name, str(conn.info.backend_pid)))
+            for text, params in statements:
+                if inlined and params:
+                    conn.execute(pgsql.SQL(text.replace("%s", "{}")).format(*[pgsql.Literal(v) for v in params]))  # type: ignore[arg-type]
+                else:
+                    conn.execute(text, params)  # type: ignore[arg-type]
+            conn.close()
+        time.sleep(0.2)  # the server writes its log asynchronously
+        with log.open(encoding="utf-8", errors="replace") as stream:
+            stream.seek(start)
+            written = stream.read()
+    finally:
+        for table in (acc, orders, versioned):
+            admin.execute(f"DROP TABLE IF EXISTS {table}")
+        admin.close()
+    assert ("LOG:  statement: UPDATE" in written) == inlined and ("LOG:  execute" in written) != inlined
+    _check(_judged(run_txlint, project, written, "postgres"), runs)
+
+
+# -- MariaDB ---------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _general_log(cursor: object) -> Iterator[Path]:
+    """The server's general query log, on, into a file of its own, for this block (one test at a
+    time: the setting is the server's)."""
+    with open("/tmp/txlint-general-log.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        path = Path(f"/tmp/txlint-general-{uuid.uuid4().hex}.log")
+        cursor.execute(f"SET GLOBAL general_log_file = '{path}'")  # type: ignore[attr-defined]
+        cursor.execute("SET GLOBAL general_log = 1")  # type: ignore[attr-defined]
+        try:
+            yield path
+        finally:
+            cursor.execute("SET GLOBAL general_log = 0")  # type: ignore[attr-defined]
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def test_mariadb_general_log_shows_each_pattern_on_its_bad_variant_only(project: Project, run_txlint: Callable[..., Run]) -> None:
+    pymysql = pytest.importorskip("pymysql")
+    try:
+        admin = pymysql.connect(host="127.0.0.1", port=3306, user="root", database="test", autocommit=True, connect_timeout=3)
+    except pymysql.err.OperationalError as error:
+        _unavailable(f"MariaDB is not answering at 127.0.0.1:3306: {error}")
+        return
+    cursor = admin.cursor()
+    suffix = uuid.uuid4().hex[:8]
+    acc, orders, versioned = f"acc_{suffix}", f"ord_{suffix}", f"ver_{suffix}"
+    cursor.execute(f"CREATE TABLE {acc} (id int primary key, balance int)")
+    cursor.execute(f"CREATE TABLE {orders} (id int primary key, status varchar(20))")
+    cursor.execute(f"CREATE TABLE {versioned} (id int primary key, balance int, version int)")
+    cursor.execute(f"INSERT INTO {acc} VALUES (1, 100), (2, 100)")
+    cursor.execute(f"INSERT INTO {orders} VALUES (1, 'pending')")
+    cursor.execute(f"INSERT INTO {versioned} VALUES (1, 100, 1)")
+    runs = []
+    try:
+        with _general_log(cursor) as log:
+            for name, statements in _patterns(acc, orders, versioned):
+                conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", database="test", autocommit=True)
+                runs.append((name, str(conn.thread_id())))
+                for text, params in statements:
+                    conn.cursor().execute(text.replace("BEGIN", "START TRANSACTION"), params)
+                conn.close()
+            time.sleep(0.2)
+        written = log.read_text(encoding="utf-8", errors="replace")
+        log.unlink(missing_ok=True)
+    finally:
+        for table in (acc, orders, versioned):
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        admin.close()
+    _check(_judged(run_txlint, project, written, "mysql"), runs)
+
+
+# -- the readers, on logs as the servers write them ------------------------------------------------
+
+
+def test_postgres_records_parameters_failures_and_multi_line_statements() -> None:
+    log = [
+        "2026-12-05 16:00:11.465 UTC [25651] app@shop LOG:  execute <unnamed>: UPDATE accounts SET balance = $1\n",
+        "\tWHERE id = $2\n",
+        "2026-12-05 16:00:11.465 UTC [25651] app@shop DETAIL:  parameters: $1 = '90', $2 = 'it''s'\n",
+        "2026-12-05 16:00:11.466 UTC [25652] app@shop LOG:  statement: UPDATE accounts SET balance = 1 WHERE id = 2\n",
+        "2026-12-05 16:00:11.466 UTC [25652] app@shop ERROR:  relation \"accounts\" does not exist\n",
+        "2026-12-05 16:00:11.466 UTC [25652] app@shop STATEMENT:  UPDATE accounts SET balance = 1 WHERE id = 2\n",
+        "2026-12-05 16:00:12.000 UTC [2225] LOG:  checkpoint starting: time\n",
+        "2026-12-05 16:00:12.001 UTC [25651] app@shop LOG:  disconnection: session time: 0:00:00.010 user=app database=shop host=127.0.0.1 port=5000\n",
+    ]
+    got = [(e.conn, e.line, e.kind, e.sql, e.params) for e in postgres.events(log)]
+    # A statement is given out when its connection's next record shows it ran (not an ERROR).
+    assert got == [
+        ("25652", 5, "failed", "UPDATE accounts SET balance = 1 WHERE id = 2", ()),
+        ("25651", 1, "statement", "UPDATE accounts SET balance = $1\nWHERE id = $2", (90, "it's")),
+        ("25651", 8, "disconnect", "", ()),
+    ]
+
+
+def test_postgres_prefixes_other_than_debian_s() -> None:
+    log = ["2026-12-05 16:00:11 UTC:127.0.0.1(5000):app@shop:[6571f2a1.a0b]:LOG:  statement: SELECT balance FROM accounts WHERE id = 7\n"]
+    [event] = postgres.events(log, "%t:%r:%u@%d:[%c]:")
+    assert (event.conn, event.sql, event.params) == ("6571f2a1.a0b", "SELECT balance FROM accounts WHERE id = $1", (7,))
+    with pytest.raises(postgres.PrefixError):
+        postgres.prefix_pattern("%m %u@%d ")
+
+
+def test_mysql_general_log_of_mariadb_and_mysql_8() -> None:
+    log = [
+        "/usr/sbin/mariadbd, Version: 10.11.19-MariaDB-0+deb12u1 (Debian 12). started with:\n",
+        "Time\t\t    Id Command\tArgument\n",
+        "261205 16:02:30\t   184 Connect\troot@127.0.0.1 on test using TCP/IP\n",
+        "\t\t   184 Query\tUPDATE accounts\n",
+        "SET balance = 'a\\'b' WHERE id = 7\n",
+        "\t\t   184 Query\tSET autocommit=0\n",
+        "2026-12-05T16:02:30.123456Z\t   185 Query\tSELECT 1\n",
+        "\t\t   184 Quit\t\n",
+    ]
+    got = [(e.conn, e.line, e.kind, e.sql, e.params) for e in mysql.events(log)]
+    assert got == [
+        ("184", 3, "connect", "", ()),
+        ("184", 4, "statement", "UPDATE accounts\nSET balance = %s WHERE id = %s", ("a'b", 7)),
+        ("184", 6, "autocommit-off", "", ()),
+        ("185", 7, "statement", "SELECT %s", (1,)),
+        ("184", 8, "disconnect", "", ()),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("sql", "dialect", "expected"),
+    [
+        ("UPDATE t SET c = 'x''y', d = -1.5 WHERE id = 7", "postgres", ("UPDATE t SET c = $1, d = $2 WHERE id = $3", ("x'y", -1.5, 7))),
+        ('SELECT "col 1", t2.c FROM t2 WHERE d > now() - interval \'1 day\' -- id = 3', "postgres", ('SELECT "col 1", t2.c FROM t2 WHERE d > now() - interval \'1 day\' -- id = 3', ())),
+        ("SELECT a::int FROM t WHERE x = $1", "postgres", ("SELECT a::int FROM t WHERE x = $1", ())),
+        ('SELECT `c1` FROM t WHERE s = "q" AND n = 2 # 5', "mysql", ("SELECT `c1` FROM t WHERE s = %s AND n = %s # 5", ("q", 2))),
+    ],
+)
+def test_literals_become_placeholders_and_names_stay(sql: str, dialect: str, expected: tuple[str, tuple[object, ...]]) -> None:
+    assert normalised(sql, dialect) == expected
+
+
+def test_a_log_that_cannot_be_read_and_a_prefix_without_a_connection_are_usage_errors(project: Project, run_txlint: Callable[..., Run]) -> None:
+    run = run_txlint("trace", "--log-format", "postgres", "missing.log")
+    assert run.exit_code == 2 and "missing.log: No such file or directory" in run.stderr
+    project.write("x.log", "")
+    run = run_txlint("trace", "--log-format", "postgres", "--log-line-prefix", "%m ", "x.log")
+    assert run.exit_code == 2 and "needs %p" in run.stderr

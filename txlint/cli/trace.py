@@ -1,0 +1,134 @@
+"""`txlint trace`: the patterns in a database's statement log, whatever language sent the statements.
+
+PostgreSQL (`log_statement = 'all'`, stderr log) and MySQL/MariaDB (the general query log) record
+every statement of every connection in order. The log is read as a stream (state per open
+connection only) and judged by the runtime's trace analyser and the same rules; findings point at
+the log's file and line. Exit status as `check`: 0 no findings, 1 findings, 2 a usage error.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import IO, NoReturn
+
+import click
+
+from txlint.cli.reporters import FORMATS, ReportContext
+from txlint.cli.reporters.text import clean
+from txlint.core.config import Config
+from txlint.core.ftypes import Finding
+from txlint.core.registry import SelectionError, enabled_codes
+from txlint.project.settings import ConfigError, discover, load_file
+from txlint.runtime.logs import mysql, postgres
+from txlint.runtime.logs.events import Event
+from txlint.runtime.logs.replay import LogReplay
+
+DIALECTS = {"postgres": "postgres", "mysql": "mysql"}
+REPORT_FORMATS = ("full", "concise", "text", "json", "sarif", "github")
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"txlint: error: {clean(message)}", err=True)
+    sys.exit(2)
+
+
+@click.command("trace")
+@click.argument("logs", nargs=-1, required=True)
+@click.option("--log-format", type=click.Choice(sorted(DIALECTS)), required=True, help="Whose log: PostgreSQL's stderr log or MySQL's/MariaDB's general query log.")
+@click.option("--log-line-prefix", default=postgres.DEFAULT_PREFIX, show_default=True, metavar="PREFIX", help="PostgreSQL's log_line_prefix (it must hold %p or %c).")
+@click.option(
+    "--autocommit-default", type=click.Choice(["on", "off"]), default="on", show_default=True,
+    help="MySQL: whether a connection that says nothing runs in autocommit (the server's autocommit setting).",
+)  # fmt: skip
+@click.option("--format", "--output-format", "output_format", type=click.Choice(REPORT_FORMATS), default="concise", show_default=True, help="Output format.")
+@click.option("--select", multiple=True, help="Only these codes or prefixes.")
+@click.option("--ignore", multiple=True, help="Do not report these codes or prefixes.")
+@click.option("--show-values", is_flag=True, help="Show the statements' values in findings (masked by default: they are card numbers as often as ids).")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), help="Read settings (money-columns, ...) from this file.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+def trace(
+    logs: tuple[str, ...],
+    log_format: str,
+    log_line_prefix: str,
+    autocommit_default: str,
+    output_format: str,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    show_values: bool,
+    config_file: Path | None,
+    exit_zero: bool,
+) -> None:
+    """Find transaction-safety bugs in database statement LOGS (`-` for standard input)."""
+    config = _config(config_file, select, ignore)
+    enabled = enabled_codes(config.select, config.extend_select, config.ignore)
+    if log_format == "postgres":
+        try:
+            postgres.prefix_pattern(log_line_prefix)
+        except postgres.PrefixError as error:
+            _fail(str(error))
+    findings: list[Finding] = []
+    statements = 0
+    for name in logs:
+        replay = LogReplay(name, DIALECTS[log_format], config, enabled=enabled, show_values=show_values, autocommit=autocommit_default == "on")
+        with _opened(name) as stream:
+            findings += replay.feed(_events(stream, log_format, log_line_prefix))
+        statements += replay.statements
+    findings = _unique(findings)
+    context = ReportContext(len(logs), Path.cwd(), enabled)
+    click.echo(FORMATS[output_format](findings, context), nl=False)
+    click.echo(f"txlint trace: {statements} statements read in {len(logs)} log{'s' if len(logs) != 1 else ''}.", err=True)
+    sys.exit(0 if exit_zero or not findings else 1)
+
+
+def _config(config_file: Path | None, select: tuple[str, ...], ignore: tuple[str, ...]) -> Config:
+    try:
+        config = load_file(config_file) if config_file is not None else discover(Path.cwd())
+        codes = tuple(part.strip() for value in select for part in value.split(",") if part.strip())
+        skipped = tuple(part.strip() for value in ignore for part in value.split(",") if part.strip())
+        config = replace(config, select=codes or config.select, ignore=config.ignore + skipped)
+        enabled_codes(config.select, config.extend_select, config.ignore)
+    except (ConfigError, SelectionError) as error:
+        _fail(str(error))
+    return config
+
+
+def _events(stream: IO[str], log_format: str, prefix: str) -> Iterator[Event]:
+    if log_format == "postgres":
+        return postgres.events(stream, prefix)
+    return mysql.events(stream)
+
+
+class _opened:
+    """A log opened as text (`-`: standard input); a log that cannot be read is a usage error."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.stream: IO[str] | None = None
+
+    def __enter__(self) -> IO[str]:
+        if self.name == "-":
+            return sys.stdin
+        try:
+            self.stream = open(self.name, encoding="utf-8", errors="replace")  # noqa: SIM115 - closed by __exit__
+        except OSError as error:
+            _fail(f"{self.name}: {error.strerror or error}")
+        return self.stream
+
+    def __exit__(self, *exc: object) -> None:
+        if self.stream is not None:
+            self.stream.close()
+
+
+def _unique(findings: list[Finding]) -> list[Finding]:
+    """Each finding once (the same statement text repeated by a loop is one finding per line anyway)."""
+    seen: set[tuple[str, str, int, str]] = set()
+    out = []
+    for finding in findings:
+        key = (finding.code, finding.path, finding.line, finding.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(finding)
+    return out

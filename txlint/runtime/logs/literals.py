@@ -1,0 +1,79 @@
+"""A statement as a log shows it, with its values inlined, turned into text with placeholders and
+the values beside it: what the trace analyser takes from a driver.
+
+A log shows `UPDATE accounts SET balance = 90 WHERE id = 7` where a driver would have sent
+`... = $1 WHERE id = $2` with (90, 7). Normalised, the analyser judges the two alike (a number
+written over a money column read earlier), and parses each distinct text once however many values
+go through it. One regular-expression pass: quoted names and comments are kept, string and number
+literals replaced (a literal typed by a keyword, `INTERVAL '1 day'`, `DATE '...'`, is kept: it is
+part of the SQL's shape, not a value).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+# Alternatives in order: what to keep (quoted names, comments, typed literals, placeholders), then
+# what to take out (strings, numbers).
+_POSTGRES = re.compile(
+    r"""(?P<keep>"(?:[^"]|"")*"|--[^\n]*|/\*.*?\*/|\$\d+|(?:interval|date|time|timestamp|timestamptz)\s+'(?:[^']|'')*'|::\w+)"""
+    r"""|(?P<string>(?<![\w$])[eE]?'(?:[^']|'')*')"""
+    r"""|(?P<number>(?<![\w$.])-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w.]))""",
+    re.IGNORECASE | re.DOTALL,
+)
+_MYSQL = re.compile(
+    r"""(?P<keep>`(?:[^`]|``)*`|--[^\n]*|\#[^\n]*|/\*.*?\*/|(?:interval|date|time|timestamp)\s+'(?:[^'\\]|\\.|'')*')"""
+    r"""|(?P<string>(?<![\w$])(?:'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*"))"""
+    r"""|(?P<number>(?<![\w$.])-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w.]))""",
+    re.IGNORECASE | re.DOTALL,
+)
+_HAS_LITERAL = re.compile(r"['\"\d]")
+_ESCAPES = re.compile(r"\\(.)", re.DOTALL)
+
+
+def number(text: str) -> int | float | str:
+    """A literal's value: an int, a float, or the text itself when it is neither."""
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            return text
+
+
+def normalised(sql: str, dialect: str) -> tuple[str, tuple[object, ...]]:
+    """`sql` with its literals replaced by placeholders (`$1`... for PostgreSQL, `%s` for MySQL),
+    and their values in order."""
+    if not _HAS_LITERAL.search(sql):
+        return sql, ()
+    values: list[object] = []
+    mysql = dialect == "mysql"
+    pattern = _MYSQL if mysql else _POSTGRES
+
+    def placeholder() -> str:
+        return "%s" if mysql else f"${len(values)}"
+
+    def replace(match: re.Match[str]) -> str:
+        if match.group("keep") is not None:
+            return match.group(0)
+        text = match.group(0)
+        if match.group("string") is not None:
+            values.append(_string(text, mysql))
+        else:
+            values.append(number(text))
+        return placeholder()
+
+    return pattern.sub(replace, sql), tuple(values)
+
+
+def _string(text: str, mysql: bool) -> str:
+    quote = text[-1]
+    body = text[text.index(quote) + 1 : -1]
+    if mysql:
+        body = _ESCAPES.sub(lambda m: {"n": "\n", "t": "\t", "0": "\0"}.get(m.group(1), m.group(1)), body)
+    return body.replace(quote * 2, quote)
+
+
+Normaliser = Callable[[str, str], tuple[str, tuple[object, ...]]]

@@ -1,0 +1,145 @@
+"""PostgreSQL's stderr log, read as the statements each connection ran, in order.
+
+With `log_statement = 'all'` the server logs each statement before it runs: `statement: SQL`
+(the simple protocol, values inlined by the client), or `execute <name>: SQL` followed by a
+`DETAIL:  parameters: $1 = '...'` line (the extended protocol, values bound by the server). A
+statement that then fails is followed by an `ERROR:` line of its process: it did nothing, and is
+dropped. `disconnection:` (with `log_disconnections`) ends a connection: what it left uncommitted is
+rolled back. A record is one line beginning with the log line prefix, and the lines after it that
+begin with a tab. The prefix is the server's `log_line_prefix` (Debian's `%m [%p] %q%u@%d ` by
+default); its `%p` (process id) or `%c` (session id) names the connection.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from txlint.runtime.logs.events import Event
+from txlint.runtime.logs.literals import normalised, number
+
+DEFAULT_PREFIX = "%m [%p] %q%u@%d "
+_ESCAPES = {
+    "m": r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? ?\S*",
+    "t": r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ?\S*",
+    "s": r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ?\S*",
+    "n": r"\d+(?:\.\d+)?",
+    "p": r"(?P<pid>\d+)",
+    "c": r"(?P<session>[0-9a-f]+\.[0-9a-f]+)",
+    "l": r"\d+",
+    "u": r"\S*",
+    "d": r"\S*",
+    "a": r".*?",
+    "h": r"\S*",
+    "r": r"\S*",
+    "b": r".*?",
+    "i": r"\S*",
+    "e": r"[0-9A-Z]{5}",
+    "x": r"\d+",
+    "v": r"\S*",
+    "Q": r"-?\d+",
+    "%": r"%",
+}
+_LEVELS = r"(?P<level>LOG|ERROR|FATAL|PANIC|DETAIL|STATEMENT|HINT|CONTEXT|WARNING|NOTICE|INFO|DEBUG\d?|LOCATION|QUERY)"
+_STATEMENT = re.compile(r"(?:duration: [\d.]+ ms  )?(?:statement: |execute (?:<unnamed>|[^:]*): )(?P<sql>.*)\Z", re.DOTALL)
+_PARAMETER = re.compile(r"\$(\d+) = (NULL|'(?:[^']|'')*')", re.DOTALL)
+
+
+class PrefixError(ValueError):
+    """A `log_line_prefix` that names no connection (no `%p`, no `%c`)."""
+
+
+def prefix_pattern(prefix: str) -> re.Pattern[str]:
+    """A regular expression of the log line prefix, then the message's level and text."""
+    if "%p" not in prefix and "%c" not in prefix:
+        raise PrefixError(f"log_line_prefix {prefix!r} names no connection: it needs %p (process id) or %c (session id)")
+    parts, optional = [], False
+    at = 0
+    while at < len(prefix):
+        char = prefix[at]
+        if char == "%" and at + 1 < len(prefix):
+            code = prefix[at + 1]
+            at += 2
+            if code == "q":  # what follows is only written for session processes
+                parts.append("(?:")
+                optional = True
+            else:
+                parts.append(_ESCAPES.get(code, r"\S*"))
+            continue
+        parts.append(re.escape(char))
+        at += 1
+    body = "".join(parts) + (")?" if optional else "")
+    return re.compile(body + _LEVELS + r":  (?P<message>.*)\Z", re.DOTALL)
+
+
+@dataclass
+class _Pending:
+    """A statement logged before it ran, waiting to see whether an `ERROR:` or its parameters follow."""
+
+    line: int
+    sql: str
+    params: tuple[object, ...] | None = None
+
+
+def events(lines: Iterable[str], prefix: str = DEFAULT_PREFIX) -> Iterator[Event]:
+    """The statements and disconnections of a PostgreSQL stderr log, in order, each with its line."""
+    pattern = prefix_pattern(prefix)
+    pending: dict[str, _Pending] = {}
+    for number_, record in _records(lines):
+        match = pattern.match(record)
+        if match is None:
+            continue
+        conn = match.group("session") or match.group("pid") if "session" in pattern.groupindex else match.group("pid")
+        if conn is None:
+            continue
+        level, message = match.group("level"), match.group("message")
+        waiting = pending.pop(conn, None)
+        if level == "DETAIL" and waiting is not None and message.startswith("parameters: "):
+            waiting.params = tuple(_parameter(value) for _, value in _PARAMETER.findall(message))
+            pending[conn] = waiting
+            continue
+        if level in {"ERROR", "FATAL", "PANIC"}:
+            yield Event(conn, number_, "failed", waiting.sql if waiting else "")
+            continue
+        if waiting is not None:
+            yield _statement(conn, waiting)
+        if level != "LOG":
+            continue
+        statement = _STATEMENT.match(message)
+        if statement is not None:
+            pending[conn] = _Pending(number_, statement.group("sql"))
+        elif message.startswith("disconnection:"):
+            yield Event(conn, number_, "disconnect")
+        elif message.startswith(("connection authorized:", "connection received:")):
+            yield Event(conn, number_, "connect")
+    for conn, waiting in pending.items():
+        yield _statement(conn, waiting)
+
+
+def _statement(conn: str, waiting: _Pending) -> Event:
+    if waiting.params is not None:
+        return Event(conn, waiting.line, "statement", waiting.sql, waiting.params)
+    sql, params = normalised(waiting.sql, "postgres")
+    return Event(conn, waiting.line, "statement", sql, params)
+
+
+def _parameter(value: str) -> object:
+    if value == "NULL":
+        return None
+    return number(value[1:-1].replace("''", "'"))
+
+
+def _records(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
+    """(line number, text) of each record: a line and the tab-indented lines that continue it."""
+    start, parts = 0, list[str]()
+    for number_, line in enumerate(lines, 1):
+        text = line.rstrip("\n").removesuffix("\r")
+        if text.startswith("\t") and parts:
+            parts.append(text[1:])
+            continue
+        if parts:
+            yield start, "\n".join(parts)
+        start, parts = number_, [text]
+    if parts:
+        yield start, "\n".join(parts)
