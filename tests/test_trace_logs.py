@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
 from conftest import Project, Run
+from log_support import DSN, general_log, postgres_log, unavailable
 from txlint.runtime.logs import mysql, postgres
 from txlint.runtime.logs.literals import normalised
 
-IN_CI = os.environ.get("CI") == "true"
 Statement = tuple[str, tuple[object, ...] | None]
-
-
-def _unavailable(reason: str) -> None:
-    if IN_CI:
-        pytest.fail(f"{reason} (CI=true: the database services must run)")
-    pytest.skip(reason)
 
 
 def _patterns(acc: str, orders: str, versioned: str, placeholder: str = "%s") -> list[tuple[str, list[Statement]]]:
@@ -72,16 +63,6 @@ def _check(codes: dict[str, set[str]], runs: list[tuple[str, str]]) -> None:
 
 # -- PostgreSQL ------------------------------------------------------------------------------------
 
-DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3"
-
-
-def _postgres_log(connection: object) -> Path:
-    row = connection.execute("SELECT pg_current_logfile(), current_setting('data_directory'), current_setting('server_version_num')").fetchone()  # type: ignore[attr-defined]
-    current, data, version = row
-    if current:
-        return Path(current) if os.path.isabs(current) else Path(data) / current
-    major = int(version) // 10000
-    return Path(f"/var/log/postgresql/postgresql-{major}-main.log")
 
 
 @pytest.mark.parametrize("inlined", [False, True], ids=["server-side parameters", "values inlined by the client"])
@@ -92,11 +73,11 @@ def test_postgres_log_shows_each_pattern_on_its_bad_variant_only(project: Projec
     try:
         admin = psycopg.connect(DSN, autocommit=True)
     except psycopg.OperationalError as error:
-        _unavailable(f"PostgreSQL is not answering at 127.0.0.1:5432: {error}")
+        unavailable(f"PostgreSQL is not answering at 127.0.0.1:5432: {error}")
         return
-    log = _postgres_log(admin)
+    log = postgres_log(admin)
     if not os.access(log, os.R_OK):
-        _unavailable(f"the PostgreSQL log {log} cannot be read")
+        unavailable(f"the PostgreSQL log {log} cannot be read")
     suffix = uuid.uuid4().hex[:8]
     acc, orders, versioned = f"acc_{suffix}", f"ord_{suffix}", f"ver_{suffix}"
     admin.execute(f"CREATE TABLE {acc} (id int primary key, balance int)")
@@ -132,28 +113,12 @@ def test_postgres_log_shows_each_pattern_on_its_bad_variant_only(project: Projec
 # -- MariaDB ---------------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _general_log(cursor: object) -> Iterator[Path]:
-    """The server's general query log, on, into a file of its own, for this block (one test at a
-    time: the setting is the server's)."""
-    with open("/tmp/txlint-general-log.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        path = Path(f"/tmp/txlint-general-{uuid.uuid4().hex}.log")
-        cursor.execute(f"SET GLOBAL general_log_file = '{path}'")  # type: ignore[attr-defined]
-        cursor.execute("SET GLOBAL general_log = 1")  # type: ignore[attr-defined]
-        try:
-            yield path
-        finally:
-            cursor.execute("SET GLOBAL general_log = 0")  # type: ignore[attr-defined]
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
 def test_mariadb_general_log_shows_each_pattern_on_its_bad_variant_only(project: Project, run_txlint: Callable[..., Run]) -> None:
     pymysql = pytest.importorskip("pymysql")
     try:
         admin = pymysql.connect(host="127.0.0.1", port=3306, user="root", database="test", autocommit=True, connect_timeout=3)
     except pymysql.err.OperationalError as error:
-        _unavailable(f"MariaDB is not answering at 127.0.0.1:3306: {error}")
+        unavailable(f"MariaDB is not answering at 127.0.0.1:3306: {error}")
         return
     cursor = admin.cursor()
     suffix = uuid.uuid4().hex[:8]
@@ -166,7 +131,7 @@ def test_mariadb_general_log_shows_each_pattern_on_its_bad_variant_only(project:
     cursor.execute(f"INSERT INTO {versioned} VALUES (1, 100, 1)")
     runs = []
     try:
-        with _general_log(cursor) as log:
+        with general_log(cursor) as log:
             for name, statements in _patterns(acc, orders, versioned):
                 conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", database="test", autocommit=True)
                 runs.append((name, str(conn.thread_id())))

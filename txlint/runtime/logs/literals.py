@@ -30,6 +30,8 @@ _MYSQL = re.compile(
 )
 _HAS_LITERAL = re.compile(r"['\"\d]")
 _ESCAPES = re.compile(r"\\(.)", re.DOTALL)
+# A quoted value written as a number, not as a code (`'007'` keeps its zeros: it is text).
+_NUMERIC = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?\Z")
 
 
 def number(text: str) -> int | float | str:
@@ -68,9 +70,13 @@ def normalised(sql: str, dialect: str) -> tuple[str, tuple[object, ...]]:
     return pattern.sub(replace, sql), tuple(values)
 
 
-def _string(text: str, mysql: bool) -> str:
+def _string(text: str, mysql: bool) -> object:
+    """A string literal's value; a number when it is written as one (`'50'`: PDO and other clients
+    quote every value they inline, and the database compares it as the number)."""
     quote = text[-1]
     body = text[text.index(quote) + 1 : -1]
+    if _NUMERIC.match(body):
+        return number(body)
     if mysql:
         body = _ESCAPES.sub(lambda m: {"n": "\n", "t": "\t", "0": "\0"}.get(m.group(1), m.group(1)), body)
     return body.replace(quote * 2, quote)
