@@ -7,6 +7,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -219,3 +220,65 @@ def test_a_log_that_cannot_be_read_and_a_prefix_without_a_connection_are_usage_e
     project.write("x.log", "")
     run = run_txlint("trace", "--log-format", "postgres", "--log-line-prefix", "%m ", "x.log")
     assert run.exit_code == 2 and "needs %p" in run.stderr
+
+
+CSVLOG = (
+    '2026-12-05 16:00:11.465 UTC,"app","shop",25651,"127.0.0.1:5000",6571f2a1.6433,3,"BEGIN",2026-12-05 16:00:10 UTC,3/7,0,LOG,00000,'
+    '"statement: BEGIN",,,,,,,,,"psql","client backend",,0\n'
+    '2026-12-05 16:00:11.466 UTC,"app","shop",25651,"127.0.0.1:5000",6571f2a1.6433,4,"SELECT",2026-12-05 16:00:10 UTC,3/7,0,LOG,00000,'
+    '"execute <unnamed>: SELECT id, balance FROM accounts\nWHERE id = $1","parameters: $1 = \'7\'",,,,,,,,"psql","client backend",,0\n'
+    '2026-12-05 16:00:11.467 UTC,"app","shop",25651,"127.0.0.1:5000",6571f2a1.6433,5,"UPDATE",2026-12-05 16:00:10 UTC,3/7,0,LOG,00000,'
+    '"statement: UPDATE accounts SET balance = 90 WHERE id = 7",,,,,,,,,"psql","client backend",,0\n'
+    '2026-12-05 16:00:11.468 UTC,"app","shop",25651,"127.0.0.1:5000",6571f2a1.6433,6,"COMMIT",2026-12-05 16:00:10 UTC,3/7,0,LOG,00000,'
+    '"statement: COMMIT",,,,,,,,,"psql","client backend",,0\n'
+)
+JSONLOG = "".join(
+    json.dumps({"timestamp": "2026-12-05 16:00:11.465 UTC", "user": "app", "dbname": "shop", "pid": 25651, "session_id": "6571f2a1.6433", "error_severity": "LOG", **fields}) + "\n"
+    for fields in (
+        {"message": "statement: BEGIN"},
+        {"message": "execute <unnamed>: SELECT id, balance FROM accounts WHERE id = $1", "detail": "parameters: $1 = '7'"},
+        {"message": "statement: UPDATE accounts SET balance = 90 WHERE id = 7"},
+        {"message": "statement: COMMIT"},
+    )
+)
+
+
+@pytest.mark.parametrize(("log", "lines"), [(CSVLOG, [1, 2, 4, 5]), (JSONLOG, [1, 2, 3, 4])], ids=["csvlog", "jsonlog"])
+def test_postgres_csvlog_and_jsonlog_are_read_as_the_stderr_log(project: Project, run_txlint: Callable[..., Run], log: str, lines: list[int]) -> None:
+    events = list(postgres.any_events(log.splitlines(True)))
+    assert [(e.conn, e.line, e.sql.split()[0], e.params) for e in events] == [
+        ("6571f2a1.6433", lines[0], "BEGIN", ()),
+        ("6571f2a1.6433", lines[1], "SELECT", (7,)),
+        ("6571f2a1.6433", lines[2], "UPDATE", (90, 7)),
+        ("6571f2a1.6433", lines[3], "COMMIT", ()),
+    ]
+    project.write("db.log", log)
+    run = run_txlint("trace", "--log-format", "postgres", "--format", "json", "db.log")
+    assert [(f["code"], f["line"]) for f in json.loads(run.stdout)] == [("TX101", lines[2])]
+
+
+def test_follow_reports_a_finding_as_the_log_grows(project: Project, tmp_path: Path) -> None:
+    """`txlint trace --follow` on a log being written, as on a staging server: the finding appears
+    once the statement that completes the pattern is written, without the command ending."""
+    import subprocess
+    import sys
+
+    log = tmp_path / "growing.log"
+    log.write_text("")
+    head = "2026-12-05 16:00:11.465 UTC [4242] app@shop LOG:  statement: "
+    command = [str(Path(sys.executable).parent / "txlint"), "trace", "--log-format", "postgres", "--follow", str(log)]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+        try:
+            with log.open("a") as out:
+                for sql in ("BEGIN", "SELECT id, balance FROM accounts WHERE id = 7", "UPDATE accounts SET balance = 90 WHERE id = 7", "COMMIT"):
+                    out.write(head + sql + "\n")
+                    out.flush()
+                    time.sleep(0.1)
+            assert process.stdout is not None
+            line = process.stdout.readline()  # blocks until the finding is printed
+            assert ":3:1: TX101 [lost-update]" in line and "(connection 4242)" in line
+            assert process.poll() is None  # still following
+        finally:
+            process.send_signal(2)  # what Ctrl-C sends
+            process.wait(timeout=30)
+    assert process.returncode == 1

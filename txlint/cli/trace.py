@@ -8,8 +8,10 @@ the log's file and line. Exit status as `check`: 0 no findings, 1 findings, 2 a 
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import IO, NoReturn
@@ -37,7 +39,7 @@ def _fail(message: str) -> NoReturn:
 
 @click.command("trace")
 @click.argument("logs", nargs=-1, required=True)
-@click.option("--log-format", type=click.Choice(sorted(DIALECTS)), required=True, help="Whose log: PostgreSQL's stderr log or MySQL's/MariaDB's general query log.")
+@click.option("--log-format", type=click.Choice(sorted(DIALECTS)), required=True, help="Whose log: PostgreSQL's (stderr, csvlog or jsonlog: told apart by their lines) or MySQL's/MariaDB's general query log.")
 @click.option("--log-line-prefix", default=postgres.DEFAULT_PREFIX, show_default=True, metavar="PREFIX", help="PostgreSQL's log_line_prefix (it must hold %p or %c).")
 @click.option(
     "--autocommit-default", type=click.Choice(["on", "off"]), default="on", show_default=True,
@@ -49,6 +51,10 @@ def _fail(message: str) -> NoReturn:
 @click.option("--show-values", is_flag=True, help="Show the statements' values in findings (masked by default: they are card numbers as often as ids).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), help="Read settings (money-columns, ...) from this file.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option(
+    "--follow", "-f", is_flag=True,
+    help="Keep reading the log as it grows (as `tail -f`), printing each finding when it is found, until interrupted.",
+)  # fmt: skip
 def trace(
     logs: tuple[str, ...],
     log_format: str,
@@ -60,15 +66,20 @@ def trace(
     show_values: bool,
     config_file: Path | None,
     exit_zero: bool,
+    follow: bool,
 ) -> None:
     """Find transaction-safety bugs in database statement LOGS (`-` for standard input)."""
     config = _config(config_file, select, ignore)
+    if follow and (len(logs) != 1 or output_format not in {"concise", "github"}):
+        _fail("--follow reads one log and prints each finding as it comes: --format concise or github")
     enabled = enabled_codes(config.select, config.extend_select, config.ignore)
     if log_format == "postgres":
         try:
             postgres.prefix_pattern(log_line_prefix)
         except postgres.PrefixError as error:
             _fail(str(error))
+    if follow:
+        _follow(logs[0], LogReplay(logs[0], DIALECTS[log_format], config, enabled=enabled, show_values=show_values, autocommit=autocommit_default == "on"), log_format, log_line_prefix, output_format, enabled, exit_zero)
     findings: list[Finding] = []
     statements = 0
     for name in logs:
@@ -83,6 +94,52 @@ def trace(
     sys.exit(0 if exit_zero or not findings else 1)
 
 
+def _follow(name: str, replay: LogReplay, log_format: str, prefix: str, output_format: str, enabled: frozenset[str], exit_zero: bool) -> NoReturn:
+    """Read a growing log until interrupted, printing each new finding at once."""
+    context = ReportContext(1, Path.cwd(), enabled)
+    found = 0
+    seen: set[tuple[str, str, int, str]] = set()
+    try:
+        with _opened(name) as stream:
+            for finding in replay.feed(_events(_growing(stream), log_format, prefix)):
+                key = (finding.code, finding.path, finding.line, finding.message)
+                if key in seen:
+                    continue
+                seen.add(key)
+                found += 1
+                report = FORMATS[output_format]([finding], context)
+                click.echo("".join(line + "\n" for line in report.splitlines() if not line.startswith(("Found ", "No findings"))), nl=False)
+    except KeyboardInterrupt:
+        click.echo(f"txlint trace: {replay.statements} statements read, {found} finding{'s' if found != 1 else ''}.", err=True)
+    sys.exit(0 if exit_zero or not found else 1)
+
+
+def _growing(stream: IO[str], pause: float = 0.25) -> Iterator[str]:
+    """The lines of a log as it is written: at its end, wait for more; a line is given out once its
+    newline is written, and an empty string each time the log stops growing (the readers then take
+    what they hold as whole); a log truncated (rotated in place) is read again from its start."""
+    partial, idle = "", True
+    while True:
+        line = stream.readline()
+        if line:
+            partial += line
+            if partial.endswith("\n"):
+                yield partial
+                partial, idle = "", False
+            continue
+        if not idle:
+            yield postgres.IDLE_LINE  # the readers take it as "nothing more for now"
+            idle = True
+        try:
+            if stream.seekable() and os.fstat(stream.fileno()).st_size < stream.tell():
+                stream.seek(0)
+                partial = ""
+                continue
+        except (OSError, ValueError):
+            pass
+        time.sleep(pause)
+
+
 def _config(config_file: Path | None, select: tuple[str, ...], ignore: tuple[str, ...]) -> Config:
     try:
         config = load_file(config_file) if config_file is not None else discover(Path.cwd())
@@ -95,9 +152,9 @@ def _config(config_file: Path | None, select: tuple[str, ...], ignore: tuple[str
     return config
 
 
-def _events(stream: IO[str], log_format: str, prefix: str) -> Iterator[Event]:
+def _events(stream: Iterable[str], log_format: str, prefix: str) -> Iterator[Event]:
     if log_format == "postgres":
-        return postgres.events(stream, prefix)
+        return postgres.any_events(stream, prefix)
     return mysql.events(stream)
 
 

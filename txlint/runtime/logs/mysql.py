@@ -26,7 +26,14 @@ _AUTOCOMMIT = re.compile(r"^\s*set\s+(?:@@(?:session\.)?|session\s+)?autocommit\
 def events(lines: Iterable[str]) -> Iterator[Event]:
     """The statements, connections and autocommit changes of a general query log, in order."""
     record: tuple[int, str, str, list[str]] | None = None
-    for number, line in enumerate(lines, 1):
+    number = 0
+    for line in lines:
+        if line == "":  # a growing log that stopped for a while (`--follow`): its last record is whole
+            if record is not None:
+                yield from _event(*record)
+                record = None
+            continue
+        number += 1
         text = line.rstrip("\n").removesuffix("\r")
         match = _RECORD.match(text)
         if match is None:

@@ -1,4 +1,4 @@
-"""PostgreSQL's stderr log, read as the statements each connection ran, in order.
+"""PostgreSQL's log (stderr, `csvlog` or `jsonlog`), read as the statements each connection ran, in order.
 
 With `log_statement = 'all'` the server logs each statement before it runs: `statement: SQL`
 (the simple protocol, values inlined by the client), or `execute <name>: SQL` followed by a
@@ -7,11 +7,16 @@ statement that then fails is followed by an `ERROR:` line of its process: it did
 dropped. `disconnection:` (with `log_disconnections`) ends a connection: what it left uncommitted is
 rolled back. A record is one line beginning with the log line prefix, and the lines after it that
 begin with a tab. The prefix is the server's `log_line_prefix` (Debian's `%m [%p] %q%u@%d ` by
-default); its `%p` (process id) or `%c` (session id) names the connection.
+default); its `%p` (process id) or `%c` (session id) names the connection. `csvlog` and `jsonlog`
+carry the same records as fields (the session id, else the process id, names the connection; the
+parameters are the record's `detail`).
 """
 
 from __future__ import annotations
 
+import csv
+import itertools
+import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -43,6 +48,10 @@ _ESCAPES = {
 }
 _LEVELS = r"(?P<level>LOG|ERROR|FATAL|PANIC|DETAIL|STATEMENT|HINT|CONTEXT|WARNING|NOTICE|INFO|DEBUG\d?|LOCATION|QUERY)"
 _STATEMENT = re.compile(r"(?:duration: [\d.]+ ms  )?(?:statement: |execute (?:<unnamed>|[^:]*): )(?P<sql>.*)\Z", re.DOTALL)
+# What a follower gives out when the log has stopped growing (`txlint trace --follow`): not a line.
+IDLE_LINE = ""
+IDLE = "IDLE"
+_CSV_START = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?(?: \S+)?,")
 _PARAMETER = re.compile(r"\$(\d+) = (NULL|'(?:[^']|'')*')", re.DOTALL)
 
 
@@ -84,19 +93,47 @@ class _Pending:
 
 def events(lines: Iterable[str], prefix: str = DEFAULT_PREFIX) -> Iterator[Event]:
     """The statements and disconnections of a PostgreSQL stderr log, in order, each with its line."""
-    pattern = prefix_pattern(prefix)
+    return _events(_stderr_records(lines, prefix))
+
+
+def any_events(lines: Iterable[str], prefix: str = DEFAULT_PREFIX) -> Iterator[Event]:
+    """The events of a PostgreSQL log in whichever of its formats it is written: a `jsonlog` line
+    is a JSON object, a `csvlog` line a timestamp and a comma, anything else the stderr log."""
+    stream = iter(lines)
+    first = next(stream, "")
+    rest = itertools.chain([first], stream)
+    if first.lstrip().startswith("{"):
+        return json_events(rest)
+    if _CSV_START.match(first):
+        return csv_events(rest)
+    return events(rest, prefix)
+
+
+def csv_events(stream: Iterable[str]) -> Iterator[Event]:
+    """The same of a `csvlog` log (a record per CSV row; its DETAIL is a field of the same row)."""
+    return _events(_csv_records(stream))
+
+
+def json_events(lines: Iterable[str]) -> Iterator[Event]:
+    """The same of a `jsonlog` log (PostgreSQL 15: a JSON object per line)."""
+    return _events(_json_records(lines))
+
+
+# (connection, line, level, message, detail): one record of any of the three formats.
+Record = tuple[str, int, str, str, str | None]
+
+
+def _events(records: Iterable[Record]) -> Iterator[Event]:
     pending: dict[str, _Pending] = {}
-    for number_, record in _records(lines):
-        match = pattern.match(record)
-        if match is None:
+    for conn, number_, level, message, detail in records:
+        if level == IDLE:  # the log is not growing: what is pending ran (an ERROR would have followed)
+            for conn_, waiting_ in pending.items():
+                yield _statement(conn_, waiting_)
+            pending.clear()
             continue
-        conn = match.group("session") or match.group("pid") if "session" in pattern.groupindex else match.group("pid")
-        if conn is None:
-            continue
-        level, message = match.group("level"), match.group("message")
         waiting = pending.pop(conn, None)
         if level == "DETAIL" and waiting is not None and message.startswith("parameters: "):
-            waiting.params = tuple(_parameter(value) for _, value in _PARAMETER.findall(message))
+            waiting.params = _parameters(message)
             pending[conn] = waiting
             continue
         if level in {"ERROR", "FATAL", "PANIC"}:
@@ -108,13 +145,59 @@ def events(lines: Iterable[str], prefix: str = DEFAULT_PREFIX) -> Iterator[Event
             continue
         statement = _STATEMENT.match(message)
         if statement is not None:
-            pending[conn] = _Pending(number_, statement.group("sql"))
+            pending[conn] = _Pending(number_, statement.group("sql"), _parameters(detail) if detail and detail.startswith("parameters: ") else None)
         elif message.startswith("disconnection:"):
             yield Event(conn, number_, "disconnect")
         elif message.startswith(("connection authorized:", "connection received:")):
             yield Event(conn, number_, "connect")
     for conn, waiting in pending.items():
         yield _statement(conn, waiting)
+
+
+def _stderr_records(lines: Iterable[str], prefix: str) -> Iterator[Record]:
+    pattern = prefix_pattern(prefix)
+    by_session = "session" in pattern.groupindex
+    for number_, record in _records(lines):
+        if not number_:
+            yield "", 0, IDLE, "", None
+            continue
+        match = pattern.match(record)
+        if match is None:
+            continue
+        conn = (match.group("session") if by_session else None) or (match.group("pid") if "pid" in pattern.groupindex else None)
+        if conn is not None:
+            yield conn, number_, match.group("level"), match.group("message"), None
+
+
+def _csv_records(stream: Iterable[str]) -> Iterator[Record]:
+    """csvlog's columns: 3 process_id, 5 session_id, 11 error_severity, 13 message, 14 detail."""
+    reader = csv.reader(stream)
+    last = 0
+    for row in reader:
+        start, last = last + 1, reader.line_num  # a row's fields may hold line breaks: it starts after the last one
+        if len(row) >= 15:
+            yield row[5] or row[3], start, row[11], row[13], row[14] or None
+
+
+def _json_records(lines: Iterable[str]) -> Iterator[Record]:
+    number_ = 0
+    for line in lines:
+        if line == IDLE_LINE:
+            yield "", 0, IDLE, "", None
+            continue
+        number_ += 1
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and isinstance(record.get("message"), str):
+            conn = str(record.get("session_id") or record.get("pid") or "")
+            if conn:
+                yield conn, number_, str(record.get("error_severity", "")), record["message"], record.get("detail")
+
+
+def _parameters(message: str) -> tuple[object, ...]:
+    return tuple(_parameter(value) for _, value in _PARAMETER.findall(message))
 
 
 def _statement(conn: str, waiting: _Pending) -> Event:
@@ -133,7 +216,15 @@ def _parameter(value: str) -> object:
 def _records(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
     """(line number, text) of each record: a line and the tab-indented lines that continue it."""
     start, parts = 0, list[str]()
-    for number_, line in enumerate(lines, 1):
+    number_ = 0
+    for line in lines:
+        if line == IDLE_LINE:  # a growing log that stopped for a while: its last record is whole
+            if parts:
+                yield start, "\n".join(parts)
+                parts = []
+            yield 0, ""
+            continue
+        number_ += 1
         text = line.rstrip("\n").removesuffix("\r")
         if text.startswith("\t") and parts:
             parts.append(text[1:])
