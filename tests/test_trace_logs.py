@@ -205,9 +205,9 @@ def test_mysql_general_log_of_mariadb_and_mysql_8() -> None:
     ("sql", "dialect", "expected"),
     [
         ("UPDATE t SET c = 'x''y', d = -1.5 WHERE id = 7", "postgres", ("UPDATE t SET c = $1, d = $2 WHERE id = $3", ("x'y", -1.5, 7))),
-        ('SELECT "col 1", t2.c FROM t2 WHERE d > now() - interval \'1 day\' -- id = 3', "postgres", ('SELECT "col 1", t2.c FROM t2 WHERE d > now() - interval \'1 day\' -- id = 3', ())),
+        ('SELECT "col 1", t2.c FROM t2 WHERE d > now() - interval \'1 day\' -- id = 3', "postgres", ('SELECT "col 1", t2.c FROM t2 WHERE d > now() - interval \'1 day\'  ', ())),
         ("SELECT a::int FROM t WHERE x = $1", "postgres", ("SELECT a::int FROM t WHERE x = $1", ())),
-        ('SELECT `c1` FROM t WHERE s = "q" AND n = 2 # 5', "mysql", ("SELECT `c1` FROM t WHERE s = %s AND n = %s # 5", ("q", 2))),
+        ('SELECT `c1` FROM t WHERE s = "q" AND n = 2 # 5', "mysql", ("SELECT `c1` FROM t WHERE s = %s AND n = %s  ", ("q", 2))),
     ],
 )
 def test_literals_become_placeholders_and_names_stay(sql: str, dialect: str, expected: tuple[str, tuple[object, ...]]) -> None:
@@ -282,3 +282,53 @@ def test_follow_reports_a_finding_as_the_log_grows(project: Project, tmp_path: P
             process.send_signal(2)  # what Ctrl-C sends
             process.wait(timeout=30)
     assert process.returncode == 1
+
+
+def _stderr(pid: int, statements: list[str]) -> list[str]:
+    return [f"2026-12-05 16:00:11.465 UTC [{pid}] app@shop LOG:  statement: {sql}\n" for sql in statements]
+
+
+def test_the_same_code_path_is_reported_once_and_a_different_one_is_still_judged() -> None:
+    """A log is the same few code paths over and over: an episode (one connection's statements up
+    to a transaction's end) of a shape judged before is not judged again; the shape keeps which
+    values are equal, so reading one row and writing another is another shape."""
+    from txlint.runtime.logs.replay import LogReplay
+
+    lost = ["BEGIN", "SELECT id, balance FROM accounts WHERE id = {0}", "UPDATE accounts SET balance = {1} WHERE id = {0}", "COMMIT"]
+    other_row = ["BEGIN", "SELECT id, balance FROM accounts WHERE id = {0}", "UPDATE accounts SET balance = {1} WHERE id = {2}", "COMMIT"]
+    log: list[str] = []
+    for n in range(50):
+        log += _stderr(100 + n, [sql.format(n + 2, 500 + n, n + 1000) for sql in lost])  # (1 and 0 are values of their own)
+    log += _stderr(999, [sql.format(7, 90, 8) for sql in other_row])
+    replay = LogReplay("pg.log", "postgres")
+    findings = list(replay.feed(postgres.events(log)))
+    assert [(f.code, f.line) for f in findings] == [("TX101", 3)]  # the first run of the path; not the other row
+    assert replay.repeated == 49 and replay.statements == 204
+
+
+def test_a_long_log_is_read_in_bounded_memory(tmp_path: Path) -> None:
+    """State per open connection only: 15 MB of log (200 connections taking turns, a lost update in
+    every tenth request, each request's statement tagged with its number in a comment) read in less
+    than half its size of memory, every request judged or known by its shape."""
+    import tracemalloc
+
+    from txlint.runtime.logs.replay import LogReplay
+
+    log = tmp_path / "big.log"
+    with log.open("w") as out:
+        for n in range(30_000):
+            pid, account = 1000 + n % 200, 2 + n % 9973
+            lock = "" if n % 10 == 0 else " FOR UPDATE"
+            out.writelines(_stderr(pid, ["BEGIN", f"SELECT id, balance, note FROM accounts WHERE id = {account}{lock}", f"UPDATE accounts SET balance = {n + 2} WHERE id = {account}", "COMMIT", f"SELECT * FROM products WHERE id = {n} AND name = 'item {n}' -- request {n}"]))
+    assert log.stat().st_size > 14_000_000  # more than the peak allowed below, twice over
+    tracemalloc.start()
+    try:
+        replay = LogReplay(str(log), "postgres")
+        with log.open() as stream:
+            findings = list(replay.feed(postgres.events(stream)))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert replay.statements == 150_000
+    assert {f.code for f in findings} == {"TX101"} and len(findings) < 10  # 3 000 lost updates, a few shapes of them
+    assert peak < 7_000_000, peak

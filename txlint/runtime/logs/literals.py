@@ -4,7 +4,7 @@ the values beside it: what the trace analyser takes from a driver.
 A log shows `UPDATE accounts SET balance = 90 WHERE id = 7` where a driver would have sent
 `... = $1 WHERE id = $2` with (90, 7). Normalised, the analyser judges the two alike (a number
 written over a money column read earlier), and parses each distinct text once however many values
-go through it. One regular-expression pass: quoted names and comments are kept, string and number
+go through it. One regular-expression pass: quoted names are kept, comments dropped, string and number
 literals replaced (a literal typed by a keyword, `INTERVAL '1 day'`, `DATE '...'`, is kept: it is
 part of the SQL's shape, not a value).
 """
@@ -16,18 +16,24 @@ from collections.abc import Callable
 
 # Alternatives in order: what to keep (quoted names, comments, typed literals, placeholders), then
 # what to take out (strings, numbers).
+# Each pattern starts with a look at the next character only: most positions of a statement are
+# letters, which start none of the alternatives, and are passed over at once.
 _POSTGRES = re.compile(
-    r"""(?P<keep>"(?:[^"]|"")*"|--[^\n]*|/\*.*?\*/|\$\d+|(?:interval|date|time|timestamp|timestamptz)\s+'(?:[^']|'')*'|::\w+)"""
+    r"""(?=["'\-/$\d:]|[eE]')"""
+    r"""(?:(?P<keep>"(?:[^"]|"")*"|--[^\n]*|/\*.*?\*/|\$\d+|::\w+)"""
     r"""|(?P<string>(?<![\w$])[eE]?'(?:[^']|'')*')"""
-    r"""|(?P<number>(?<![\w$.])-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w.]))""",
-    re.IGNORECASE | re.DOTALL,
+    r"""|(?P<number>(?<![\w$.])-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w.])))""",
+    re.DOTALL,
 )
 _MYSQL = re.compile(
-    r"""(?P<keep>`(?:[^`]|``)*`|--[^\n]*|\#[^\n]*|/\*.*?\*/|(?:interval|date|time|timestamp)\s+'(?:[^'\\]|\\.|'')*')"""
+    r"""(?=[`'"\-#/\d])"""
+    r"""(?:(?P<keep>`(?:[^`]|``)*`|--[^\n]*|\#[^\n]*|/\*.*?\*/)"""
     r"""|(?P<string>(?<![\w$])(?:'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*"))"""
-    r"""|(?P<number>(?<![\w$.])-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w.]))""",
-    re.IGNORECASE | re.DOTALL,
+    r"""|(?P<number>(?<![\w$.])-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w.])))""",
+    re.DOTALL,
 )
+# A string typed by the keyword before it is part of the SQL's shape, not a value.
+_TYPED = re.compile(r"(?:interval|date|time|timestamp|timestamptz)\s*\Z", re.IGNORECASE)
 _HAS_LITERAL = re.compile(r"['\"\d]")
 _ESCAPES = re.compile(r"\\(.)", re.DOTALL)
 # A quoted value written as a number, not as a code (`'007'` keeps its zeros: it is text).
@@ -59,9 +65,14 @@ def normalised(sql: str, dialect: str) -> tuple[str, tuple[object, ...]]:
 
     def replace(match: re.Match[str]) -> str:
         if match.group("keep") is not None:
-            return match.group(0)
+            kept = match.group(0)
+            # A comment is no part of what a statement does, and one that names the request
+            # (`/* request 7 */`, sqlcommenter's tags) would make each statement a text of its own.
+            return " " if kept.startswith(("--", "/*", "#")) else kept
         text = match.group(0)
         if match.group("string") is not None:
+            if _TYPED.search(sql, max(0, match.start() - 16), match.start()):
+                return text
             values.append(_string(text, mysql))
         else:
             values.append(number(text))

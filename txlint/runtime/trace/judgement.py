@@ -41,6 +41,12 @@ E = TypeVar("E", bound=Op)
 class Judgement:
     """The trace analyser's judgement of writes, commits and closes (mixed into `TraceAnalyser`)."""
 
+    # The text of a finding's line, for its fingerprint (the line's text, not its number, so that a
+    # baseline survives edits that move it; only findings not reported before are built, so this
+    # runs once per finding): the application's source line. A statement log gives the statement's
+    # text instead (reading the log through linecache would hold all of it in memory).
+    line_text: Callable[[str, int], str] = staticmethod(linecache.getline)
+
     config: Config
     dialect: str
     enabled: frozenset[str]
@@ -339,15 +345,10 @@ class Judgement:
 
     def _make(self, rule: type[Rule], message: str, site: Site, related: tuple[Related, ...]) -> Finding:
         path = site.display_path()
-        fingerprint = _fingerprint(rule.code, site.path, site.line, self._root)
+        fingerprint = fingerprint_of(rule.code, project_path(site.path, self._root), "", self.line_text(site.path, site.line))
         return Finding(rule.code, rule.name, rule.severity, message, path, site.line, 1, site.line, 1, related, fingerprint=fingerprint)
 
 
-def _fingerprint(code: str, path: str, line: int, root: Path | None) -> str:
-    """As the static side fingerprints a finding, with no enclosing unit (a trace does not name one):
-    the line's text, not its number, so that a baseline survives edits that move it. Only findings
-    not reported before are built (`known`), so this runs once per finding, not per statement."""
-    return fingerprint_of(code, project_path(path, root), "", linecache.getline(path, line))
 
 
 @dataclass(frozen=True, slots=True)
