@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, NoReturn
 
 import pytest
 
@@ -15,7 +17,7 @@ IN_CI = os.environ.get("CI") == "true"
 DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3"
 
 
-def unavailable(reason: str) -> None:
+def unavailable(reason: str) -> NoReturn:
     if IN_CI:
         pytest.fail(f"{reason} (CI=true: the database services must run)")
     pytest.skip(reason)
@@ -45,3 +47,35 @@ def general_log(cursor: object) -> Iterator[Path]:
             cursor.execute("SET GLOBAL general_log = 0")  # type: ignore[attr-defined]
             fcntl.flock(lock, fcntl.LOCK_UN)
 
+
+
+def postgres_admin() -> tuple[Any, Path]:
+    """An autocommit connection to the test PostgreSQL, and the log file it writes (readable)."""
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        admin = psycopg.connect(DSN, autocommit=True)
+    except psycopg.OperationalError as error:
+        unavailable(f"PostgreSQL is not answering at 127.0.0.1:5432: {error}")
+    log = postgres_log(admin)
+    if not os.access(log, os.R_OK):
+        admin.close()
+        unavailable(f"the PostgreSQL log {log} cannot be read")
+    return admin, log
+
+
+def mariadb_admin() -> Any:
+    """An autocommit connection to the test MariaDB."""
+    pymysql = pytest.importorskip("pymysql")
+    try:
+        return pymysql.connect(host="127.0.0.1", port=3306, user="root", database="test", autocommit=True, connect_timeout=3)
+    except pymysql.err.OperationalError as error:
+        unavailable(f"MariaDB is not answering at 127.0.0.1:3306: {error}")
+
+
+def traced(run_txlint: Callable[..., Any], project: Any, log: str, log_format: str) -> list[dict[str, Any]]:
+    """`txlint trace --format json` over a slice of a log, written to the project as `slice.log`."""
+    project.write("slice.log", log)
+    run = run_txlint("trace", "--log-format", log_format, "--format", "json", "slice.log")
+    assert run.exit_code in (0, 1), run.stderr
+    found: list[dict[str, Any]] = json.loads(run.stdout)
+    return found

@@ -3,8 +3,6 @@ statement logs judged by `txlint trace` (CI installs php-cli, php-mysql and php-
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import subprocess
 import time
@@ -12,10 +10,8 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
 from conftest import Project, Run
-from log_support import DSN, general_log, postgres_log, unavailable
+from log_support import general_log, mariadb_admin, postgres_admin, traced, unavailable
 
 PHP_DIR = Path(__file__).resolve().parents[1] / "examples" / "php"
 PHP = shutil.which("php")
@@ -30,10 +26,7 @@ def _php(*args: str) -> None:
 
 
 def _codes(run_txlint: Callable[..., Run], project: Project, log: str, log_format: str) -> list[str]:
-    project.write("slice.log", log)
-    run = run_txlint("trace", "--log-format", log_format, "--format", "json", "slice.log")
-    assert run.exit_code in (0, 1), run.stderr
-    return sorted(f["code"] for f in json.loads(run.stdout))
+    return sorted(f["code"] for f in traced(run_txlint, project, log, log_format))
 
 
 def _tables(suffix: str) -> dict[str, str]:
@@ -63,12 +56,7 @@ EXPECTED = {"bad": [["TX101"], ["TX106", "TX106"]], "fixed": [[], []]}  # seed 0
 
 
 def test_php_seeds_on_mariadb(project: Project, run_txlint: Callable[..., Run]) -> None:
-    pymysql = pytest.importorskip("pymysql")
-    try:
-        admin = pymysql.connect(host="127.0.0.1", port=3306, user="root", database="test", autocommit=True, connect_timeout=3)
-    except pymysql.err.OperationalError as error:
-        unavailable(f"MariaDB is not answering at 127.0.0.1:3306: {error}")
-        return
+    admin = mariadb_admin()
     cursor = admin.cursor()
     tables = _tables(uuid.uuid4().hex[:8])
     for statement in _schema(tables):
@@ -89,15 +77,7 @@ def test_php_seeds_on_mariadb(project: Project, run_txlint: Callable[..., Run]) 
 
 
 def test_php_seeds_on_postgresql(project: Project, run_txlint: Callable[..., Run]) -> None:
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        admin = psycopg.connect(DSN, autocommit=True)
-    except psycopg.OperationalError as error:
-        unavailable(f"PostgreSQL is not answering at 127.0.0.1:5432: {error}")
-        return
-    log = postgres_log(admin)
-    if not os.access(log, os.R_OK):
-        unavailable(f"the PostgreSQL log {log} cannot be read")
+    admin, log = postgres_admin()
     tables = _tables(uuid.uuid4().hex[:8])
     for statement in _schema(tables):
         admin.execute(statement)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 import uuid
 from collections.abc import Callable
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Project, Run
-from log_support import DSN, general_log, postgres_log, unavailable
+from log_support import DSN, general_log, mariadb_admin, postgres_admin, traced
 from txlint.runtime.logs import mysql, postgres
 from txlint.runtime.logs.literals import normalised
 
@@ -41,12 +40,9 @@ def _patterns(acc: str, orders: str, versioned: str, placeholder: str = "%s") ->
 
 
 def _judged(run_txlint: Callable[..., Run], project: Project, log: str, log_format: str) -> dict[str, set[str]]:
-    """`txlint trace --format json` over the log slice: the codes found per connection."""
-    project.write("slice.log", log)
-    run = run_txlint("trace", "--log-format", log_format, "--format", "json", "slice.log")
-    assert run.exit_code in (0, 1), run.stderr
+    """The codes `txlint trace` finds in the log slice, per connection."""
     codes: dict[str, set[str]] = {}
-    for finding in json.loads(run.stdout):
+    for finding in traced(run_txlint, project, log, log_format):
         assert finding["path"] == "slice.log"
         codes.setdefault(finding["message"].rsplit("(connection ", 1)[1].rstrip(")"), set()).add(finding["code"])
     return codes
@@ -71,14 +67,7 @@ def test_postgres_log_shows_each_pattern_on_its_bad_variant_only(project: Projec
     psycopg = pytest.importorskip("psycopg")
     from psycopg import sql as pgsql
 
-    try:
-        admin = psycopg.connect(DSN, autocommit=True)
-    except psycopg.OperationalError as error:
-        unavailable(f"PostgreSQL is not answering at 127.0.0.1:5432: {error}")
-        return
-    log = postgres_log(admin)
-    if not os.access(log, os.R_OK):
-        unavailable(f"the PostgreSQL log {log} cannot be read")
+    admin, log = postgres_admin()
     suffix = uuid.uuid4().hex[:8]
     acc, orders, versioned = f"acc_{suffix}", f"ord_{suffix}", f"ver_{suffix}"
     admin.execute(f"CREATE TABLE {acc} (id int primary key, balance int)")
@@ -116,11 +105,7 @@ def test_postgres_log_shows_each_pattern_on_its_bad_variant_only(project: Projec
 
 def test_mariadb_general_log_shows_each_pattern_on_its_bad_variant_only(project: Project, run_txlint: Callable[..., Run]) -> None:
     pymysql = pytest.importorskip("pymysql")
-    try:
-        admin = pymysql.connect(host="127.0.0.1", port=3306, user="root", database="test", autocommit=True, connect_timeout=3)
-    except pymysql.err.OperationalError as error:
-        unavailable(f"MariaDB is not answering at 127.0.0.1:3306: {error}")
-        return
+    admin = mariadb_admin()
     cursor = admin.cursor()
     suffix = uuid.uuid4().hex[:8]
     acc, orders, versioned = f"acc_{suffix}", f"ord_{suffix}", f"ver_{suffix}"
