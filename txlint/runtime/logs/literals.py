@@ -12,7 +12,6 @@ part of the SQL's shape, not a value).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 # Alternatives in order: what to keep (quoted names, comments, typed literals, placeholders), then
 # what to take out (strings, numbers).
@@ -92,5 +91,3 @@ def _string(text: str, mysql: bool) -> object:
         body = _ESCAPES.sub(lambda m: {"n": "\n", "t": "\t", "0": "\0"}.get(m.group(1), m.group(1)), body)
     return body.replace(quote * 2, quote)
 
-
-Normaliser = Callable[[str, str], tuple[str, tuple[object, ...]]]
