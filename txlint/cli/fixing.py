@@ -22,9 +22,9 @@ import click
 from txlint.cli.add_ignore import Stamp
 from txlint.cli.atomicfile import write_atomic
 from txlint.cli.inputs import Inputs
-from txlint.cli.reporters.text import clean
+from txlint.cli.messages import notice
 from txlint.core.config import Config
-from txlint.core.ftypes import Finding
+from txlint.core.ftypes import Finding, Notice
 from txlint.engine.workspace import Workspace
 from txlint.fixes.apply import Fixed, fix_text, wanted
 
@@ -196,7 +196,7 @@ def applied(inputs: FixInputs, request: FixRequest) -> list[Finding]:
     """Apply the fixes (or print them as a diff and exit); the findings still reported."""
     outcome = apply_fixes(inputs, unsafe=request.unsafe, write=not request.diff)
     for shown, why in outcome.refused:
-        click.echo(f"{clean(shown)}: fixes not applied: {clean(why)}", err=True)
+        notice(Notice(shown, f"fixes not applied: {why}"))
     if request.diff:
         click.echo("".join(outcome.diffs), nl=False)
         if not request.quiet:

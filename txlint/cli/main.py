@@ -27,6 +27,10 @@ from txlint.cli.colour import CHOICES as COLOUR_CHOICES
 from txlint.cli.colour import wants_colour
 from txlint.cli.fixing import FixInputs, FixRequest, applied, fix_refusal
 from txlint.cli.inputs import InputError, Inputs, inputs_of
+from txlint.cli.messages import codes as _codes
+from txlint.cli.messages import fail as _fail
+from txlint.cli.messages import notice as _notice
+from txlint.cli.messages import with_options
 from txlint.cli.progress import Progress
 from txlint.cli.reporters import FORMATS, ReportContext
 from txlint.cli.reporters.text import clean, render_statistics, statistics
@@ -41,16 +45,6 @@ from txlint.project.discovery import MISSING, Discovery, display_path, within
 from txlint.project.discovery import discover as discover_files
 from txlint.project.layout import CACHE_FOLDER_NAME, IndexOnly, cache_folder, default_jobs, git_work_tree, index_companions, project_root
 from txlint.project.settings import ConfigError, discover, load_file
-
-
-def _codes(values: tuple[str, ...]) -> tuple[str, ...]:
-    """`--select TX1,TX2 --select TX3` → ("TX1", "TX2", "TX3")."""
-    return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
-
-
-def _fail(message: str) -> NoReturn:
-    click.echo(f"txlint: error: {clean(message)}", err=True)
-    sys.exit(2)
 
 
 def _repository_root(config: Config, inputs: Inputs) -> Path:
@@ -105,9 +99,7 @@ def _gate_options(command: Callable[..., None]) -> Callable[..., None]:
             help="Add a `# txlint: ignore[CODE]` comment (`--` in SQL) on the line of every current finding, then exit.",
         ),
     ]  # fmt: skip
-    for option in reversed(options):
-        command = option(command)
-    return command
+    return with_options(command, options)
 
 
 @dataclass(frozen=True)
@@ -236,9 +228,7 @@ def _speed_options(command: Callable[..., None]) -> Callable[..., None]:
             "(models, atomic writers) and report on the named files only.",
         ),
     ]  # fmt: skip
-    for option in reversed(options):
-        command = option(command)
-    return command
+    return with_options(command, options)
 
 
 # -- output options (issue 16): format, colour, what to show instead of a check -------------------
@@ -272,9 +262,7 @@ def _output_options(command: Callable[..., None]) -> Callable[..., None]:
             "marked), and exit 0 without checking.",
         ),
     ]  # fmt: skip
-    for option in reversed(options):
-        command = option(command)
-    return command
+    return with_options(command, options)
 
 
 def _output_format(given: str | None, alias: str | None) -> str:
@@ -302,9 +290,7 @@ def _fix_options(command: Callable[..., None]) -> Callable[..., None]:
         click.option("--show-fixes", is_flag=True, help="With --fix, list the fixes applied per file."),
         click.option("--diff", "fix_diff", is_flag=True, help="Print the fixes as a unified diff instead of applying them; exit 1 when there is one (the changed-lines gate is --changed-since)."),
     ]  # fmt: skip
-    for option in reversed(options):
-        command = option(command)
-    return command
+    return with_options(command, options)
 
 
 # -- check ----------------------------------------------------------------------------------------
@@ -502,10 +488,6 @@ def _report(result: RunResult, output_format: str, show_statistics: bool, quiet:
     if output_format in TEXT_FORMATS and quiet:
         output = "".join(line + "\n" for line in output.splitlines()[:-1])
     return output
-
-
-def _notice(notice: Notice) -> None:
-    click.echo(f"{clean(notice.path)}: {clean(notice.reason)}", err=True)
 
 
 @cli.command("rules")

@@ -18,8 +18,9 @@ from typing import IO, NoReturn
 
 import click
 
+from txlint.cli.messages import codes
+from txlint.cli.messages import fail as _fail
 from txlint.cli.reporters import FORMATS, ReportContext
-from txlint.cli.reporters.text import clean
 from txlint.core.config import Config
 from txlint.core.ftypes import Finding
 from txlint.core.registry import SelectionError, enabled_codes
@@ -30,11 +31,6 @@ from txlint.runtime.logs.replay import LogReplay
 
 DIALECTS = {"postgres": "postgres", "mysql": "mysql"}
 REPORT_FORMATS = ("full", "concise", "text", "json", "sarif", "github")
-
-
-def _fail(message: str) -> NoReturn:
-    click.echo(f"txlint: error: {clean(message)}", err=True)
-    sys.exit(2)
 
 
 @click.command("trace")
@@ -102,10 +98,9 @@ def _follow(name: str, replay: LogReplay, log_format: str, prefix: str, output_f
     try:
         with _opened(name) as stream:
             for finding in replay.feed(_events(_growing(stream), log_format, prefix)):
-                key = (finding.code, finding.path, finding.line, finding.message)
-                if key in seen:
+                if _identity(finding) in seen:
                     continue
-                seen.add(key)
+                seen.add(_identity(finding))
                 found += 1
                 report = FORMATS[output_format]([finding], context)
                 click.echo("".join(line + "\n" for line in report.splitlines() if not line.startswith(("Found ", "No findings"))), nl=False)
@@ -143,9 +138,7 @@ def _growing(stream: IO[str], pause: float = 0.25) -> Iterator[str]:
 def _config(config_file: Path | None, select: tuple[str, ...], ignore: tuple[str, ...]) -> Config:
     try:
         config = load_file(config_file) if config_file is not None else discover(Path.cwd())
-        codes = tuple(part.strip() for value in select for part in value.split(",") if part.strip())
-        skipped = tuple(part.strip() for value in ignore for part in value.split(",") if part.strip())
-        config = replace(config, select=codes or config.select, ignore=config.ignore + skipped)
+        config = replace(config, select=codes(select) or config.select, ignore=config.ignore + codes(ignore))
         enabled_codes(config.select, config.extend_select, config.ignore)
     except (ConfigError, SelectionError) as error:
         _fail(str(error))
@@ -184,8 +177,12 @@ def _unique(findings: list[Finding]) -> list[Finding]:
     seen: set[tuple[str, str, int, str]] = set()
     out = []
     for finding in findings:
-        key = (finding.code, finding.path, finding.line, finding.message)
-        if key not in seen:
-            seen.add(key)
+        if _identity(finding) not in seen:
+            seen.add(_identity(finding))
             out.append(finding)
     return out
+
+
+def _identity(finding: Finding) -> tuple[str, str, int, str]:
+    """What makes two findings of a log the same one."""
+    return (finding.code, finding.path, finding.line, finding.message)

@@ -23,7 +23,7 @@ from txlint.cli.add_ignore import ignored_line
 from txlint.core.ftypes import Applicability, Edit, Finding
 from txlint.core.registry import SelectionError, all_rules
 from txlint.project.settings import ConfigError
-from txlint.server.diagnostics import code_point_column, lines_of, to_diagnostic, uri_of, utf16_column
+from txlint.server.diagnostics import code_point_column, line_end, lines_of, position, to_diagnostic, uri_of
 from txlint.server.project import SUFFIXES, Project
 
 log = logging.getLogger("txlint.server")
@@ -234,7 +234,7 @@ def _code_actions(ls: TxlintServer, params: types.CodeActionParams) -> list[type
         edited = ignored_line(text, finding.line, finding.code, sql=path.suffix == ".sql")
         if edited is not None:
             row = finding.line - 1
-            end = len(lines[row].encode("utf-16-le")) // 2 if row < len(lines) else 0
+            end = line_end(lines, row)
             edit = types.TextEdit(range=types.Range(start=types.Position(line=row, character=0), end=types.Position(line=row, character=end)), new_text=edited)
             actions.append(
                 types.CodeAction(
@@ -252,12 +252,8 @@ def _same_place(a: Finding, b: Finding) -> bool:
 
 
 def _text_edit(edit: Edit, lines: list[str]) -> types.TextEdit:
-    def position(line: int, column: int) -> types.Position:
-        row = line - 1
-        text = lines[row] if 0 <= row < len(lines) else ""
-        return types.Position(line=row, character=utf16_column(text, column))
-
-    return types.TextEdit(range=types.Range(start=position(edit.line, edit.column), end=position(edit.end_line, edit.end_column)), new_text=edit.content)
+    edited = types.Range(start=position(lines, edit.line, edit.column), end=position(lines, edit.end_line, edit.end_column))
+    return types.TextEdit(range=edited, new_text=edit.content)
 
 
 def _guarded(ls: TxlintServer, doing: str, work: Any) -> Any:

@@ -46,10 +46,16 @@ def code_point_column(line_text: str, character: int) -> int:
     return len(line_text) + 1
 
 
-def _position(lines: list[str], line: int, column: int) -> types.Position:
+def position(lines: list[str], line: int, column: int) -> types.Position:
+    """The LSP position of a 1-based line and code point column of the text whose lines are `lines`."""
     row = max(0, line - 1)
     text = lines[row] if row < len(lines) else ""
     return types.Position(line=row, character=utf16_column(text, column))
+
+
+def line_end(lines: list[str], row: int) -> int:
+    """The UTF-16 length of the 0-based line `row` (0 past the last line)."""
+    return len(lines[row].encode("utf-16-le")) // 2 if 0 <= row < len(lines) else 0
 
 
 def uri_of(root: Path, display: str) -> str:
@@ -59,24 +65,15 @@ def uri_of(root: Path, display: str) -> str:
 
 def to_diagnostic(finding: Finding, lines: list[str], root: Path) -> types.Diagnostic:
     """One finding of a file whose text is `lines`."""
-    start = _position(lines, finding.line, finding.column)
-    end = _position(lines, finding.end_line, finding.end_column)
+    start = position(lines, finding.line, finding.column)
+    end = position(lines, finding.end_line, finding.end_column)
     if (end.line, end.character) <= (start.line, start.character):
-        row = lines[start.line] if start.line < len(lines) else ""
-        end = types.Position(line=start.line, character=max(start.character, len(row.encode("utf-16-le")) // 2))
-    related = [
-        types.DiagnosticRelatedInformation(
-            location=types.Location(
-                uri=uri_of(root, r.path),
-                range=types.Range(
-                    start=_position(lines, r.line, r.column) if r.path == finding.path else types.Position(line=max(0, r.line - 1), character=max(0, r.column - 1)),
-                    end=_position(lines, r.line, r.column) if r.path == finding.path else types.Position(line=max(0, r.line - 1), character=max(0, r.column - 1)),
-                ),
-            ),
-            message=r.message,
-        )
-        for r in finding.related
-    ]
+        end = types.Position(line=start.line, character=max(start.character, line_end(lines, start.line)))
+    related = []
+    for r in finding.related:
+        # Another file's text is not at hand: its column is taken as UTF-16 already.
+        at = position(lines, r.line, r.column) if r.path == finding.path else types.Position(line=max(0, r.line - 1), character=max(0, r.column - 1))
+        related.append(types.DiagnosticRelatedInformation(location=types.Location(uri=uri_of(root, r.path), range=types.Range(start=at, end=at)), message=r.message))
     return types.Diagnostic(
         range=types.Range(start=start, end=end),
         message=f"{finding.message} [{finding.name}]",
