@@ -2,10 +2,10 @@
 
     python bench/trace.py [--megabytes 1024] [--log-format postgres|mysql] [--keep FILE]
 
-Writes a log of the given size (a web application's traffic: 200 connections taking turns,
-each request a transaction of a locked read, a guarded decrement, an insert and a commit, with
-reads outside transactions, both the simple and the extended protocol for PostgreSQL, and one
-request in fifty with a lost update), then reads it the way `txlint trace` does, in this process on
+Writes a log of the given size (a web application's traffic: 200 connections taking turns, each
+request a transaction that reads an account, writes its new balance and a ledger line and commits,
+then a read outside it; the SQL as Django, SQLAlchemy and asyncpg send it to PostgreSQL, as Laravel
+and Django send it to MySQL; one request in fifty reads without a lock: a lost update), then reads it the way `txlint trace` does, in this process on
 one core, and prints MB/s (CPU and wall), the findings, and the peak resident memory. The log is
 written to a temporary file and removed unless `--keep` names one.
 """
@@ -25,45 +25,95 @@ from txlint.runtime.logs import mysql, postgres
 from txlint.runtime.logs.replay import LogReplay
 
 
-def _postgres_request(rng: random.Random, pid: int, stamp: str, lost: bool) -> list[str]:
-    account = rng.randrange(1, 100_000)
-    amount = rng.randrange(1, 500)
-    head = f"{stamp} [{pid}] app@shop "
-    lock = "" if lost else " FOR UPDATE"
-    lines = [f"{head}LOG:  statement: BEGIN\n"]
-    if rng.random() < 0.5:
-        lines.append(f"{head}LOG:  statement: SELECT id, balance, owner_id FROM accounts WHERE id = {account}{lock}\n")
-    else:
-        lines += [f"{head}LOG:  execute <unnamed>: SELECT id, balance, owner_id FROM accounts WHERE id = $1{lock}\n", f"{head}DETAIL:  parameters: $1 = '{account}'\n"]
-    if lost:
-        lines.append(f"{head}LOG:  statement: UPDATE accounts SET balance = {rng.randrange(0, 10_000)} WHERE id = {account}\n")
-    else:
-        lines += [
-            f"{head}LOG:  execute <unnamed>: UPDATE accounts SET balance = balance - $1 WHERE id = $2 AND balance >= $3\n",
-            f"{head}DETAIL:  parameters: $1 = '{amount}', $2 = '{account}', $3 = '{amount}'\n",
-        ]
-    lines += [
-        f"{head}LOG:  statement: INSERT INTO ledger (account_id, amount, note) VALUES ({account}, -{amount}, 'order {rng.randrange(10**9)}')\n",
-        f"{head}LOG:  statement: COMMIT\n",
-        f"{head}LOG:  statement: SELECT id, name, price FROM products WHERE category_id = {rng.randrange(100)} ORDER BY name LIMIT 20\n",
+# What three client libraries send for the same request (read the account, charge it, write a
+# ledger line): Django (psycopg, values inlined, quoted names, every field saved), SQLAlchemy
+# (psycopg2, values inlined, labelled columns) and asyncpg (the extended protocol, values bound).
+def _django_pg(account: int, amount: int, balance: int, lock: str, stamp: str, note: str) -> list[tuple[str, str | None]]:
+    columns = ", ".join(f'"shop_account"."{c}"' for c in ("id", "owner_id", "balance", "currency", "updated_at"))
+    return [
+        ("BEGIN", None),
+        (f'SELECT {columns} FROM "shop_account" WHERE "shop_account"."id" = {account} LIMIT 21{lock}', None),
+        (
+            f'UPDATE "shop_account" SET "owner_id" = {account // 7}, "balance" = \'{balance}.00\'::numeric, "currency" = \'EUR\', '
+            f'"updated_at" = \'{stamp}+00:00\'::timestamptz WHERE "shop_account"."id" = {account}',
+            None,
+        ),
+        (
+            f'INSERT INTO "shop_ledgerentry" ("account_id", "amount", "note", "created_at") VALUES ({account}, \'-{amount}.00\'::numeric, '
+            f'\'{note}\', \'{stamp}+00:00\'::timestamptz) RETURNING "shop_ledgerentry"."id"',
+            None,
+        ),
+        ("COMMIT", None),
     ]
+
+
+def _sqlalchemy_pg(account: int, amount: int, balance: int, lock: str, stamp: str, note: str) -> list[tuple[str, str | None]]:
+    return [
+        ("BEGIN", None),
+        (f"SELECT accounts.id AS accounts_id, accounts.owner_id AS accounts_owner_id, accounts.balance AS accounts_balance FROM accounts WHERE accounts.id = {account}{lock}", None),
+        (f"UPDATE accounts SET balance={balance}, updated_at='{stamp}'::timestamp WHERE accounts.id = {account}", None),
+        (f"INSERT INTO ledger (account_id, amount, note, created_at) VALUES ({account}, {-amount}, '{note}', '{stamp}'::timestamp) RETURNING ledger.id", None),
+        ("COMMIT", None),
+    ]
+
+
+def _asyncpg_pg(account: int, amount: int, balance: int, lock: str, stamp: str, note: str) -> list[tuple[str, str | None]]:
+    return [
+        ("BEGIN;", None),
+        (f"SELECT id, owner_id, balance FROM accounts WHERE id = $1{lock}", f"$1 = '{account}'"),
+        ("UPDATE accounts SET balance = $1, updated_at = now() WHERE id = $2", f"$1 = '{balance}', $2 = '{account}'"),
+        ("INSERT INTO ledger (account_id, amount, note) VALUES ($1, $2, $3)", f"$1 = '{account}', $2 = '{-amount}', $3 = '{note}'"),
+        ("COMMIT;", None),
+    ]
+
+
+def _postgres_request(rng: random.Random, pid: int, stamp: str, lost: bool) -> list[str]:
+    """One request's lines. A safe request locks the row it charges; one in fifty does not."""
+    account, amount = rng.randrange(1, 100_000), rng.randrange(1, 500)
+    client = (_django_pg, _sqlalchemy_pg, _asyncpg_pg)[pid % 3]
+    statements = client(account, amount, rng.randrange(0, 10_000), "" if lost else " FOR UPDATE", stamp.replace(" UTC", ""), f"order {rng.randrange(10**9)}")
+    statements.append((f'SELECT "shop_product"."id", "shop_product"."name", "shop_product"."price" FROM "shop_product" WHERE "shop_product"."category_id" = {rng.randrange(100)} ORDER BY "shop_product"."name" ASC LIMIT 20', None))
+    head = f"{stamp} [{pid}] app@shop "
+    lines = []
+    for sql, parameters in statements:
+        if parameters is None:
+            lines.append(f"{head}LOG:  statement: {sql}\n")
+        else:
+            lines += [f"{head}LOG:  execute __asyncpg_stmt_{len(sql) % 97:x}__: {sql}\n", f"{head}DETAIL:  parameters: {parameters}\n"]
     return lines
 
 
-def _mysql_request(rng: random.Random, conn: int, lost: bool) -> list[str]:
-    account = rng.randrange(1, 100_000)
-    amount = rng.randrange(1, 500)
-    lock = "" if lost else " FOR UPDATE"
-    head = f"\t\t{conn:>6} Query\t"
-    update = f"UPDATE accounts SET balance = {rng.randrange(0, 10_000)} WHERE id = {account}" if lost else f"UPDATE accounts SET balance = balance - {amount} WHERE id = {account} AND balance >= {amount}"
+# And what two send to MySQL: Laravel (PDO, values inlined and quoted) and Django.
+def _laravel_mysql(account: int, amount: int, balance: int, lock: str, stamp: str, note: str) -> list[str]:
     return [
-        f"{head}START TRANSACTION\n",
-        f"{head}SELECT id, balance, owner_id FROM accounts WHERE id = {account}{lock}\n",
-        f"{head}{update}\n",
-        f"{head}INSERT INTO ledger (account_id, amount, note) VALUES ({account}, -{amount}, 'order {rng.randrange(10**9)}')\n",
-        f"{head}COMMIT\n",
-        f"{head}SELECT id, name, price FROM products WHERE category_id = {rng.randrange(100)} ORDER BY name LIMIT 20\n",
+        "START TRANSACTION",
+        f"select * from `accounts` where `accounts`.`id` = '{account}' limit 1{lock}",
+        f"update `accounts` set `balance` = '{balance}', `accounts`.`updated_at` = '{stamp}' where `id` = '{account}'",
+        f"insert into `ledger_entries` (`account_id`, `amount`, `note`, `updated_at`, `created_at`) values ('{account}', '{-amount}', '{note}', '{stamp}', '{stamp}')",
+        "COMMIT",
     ]
+
+
+def _django_mysql(account: int, amount: int, balance: int, lock: str, stamp: str, note: str) -> list[str]:
+    columns = ", ".join(f"`shop_account`.`{c}`" for c in ("id", "owner_id", "balance", "currency", "updated_at"))
+    return [
+        "set autocommit=0",
+        f"SELECT {columns} FROM `shop_account` WHERE `shop_account`.`id` = {account} LIMIT 21{lock}",
+        f"UPDATE `shop_account` SET `owner_id` = {account // 7}, `balance` = '{balance}.00', `currency` = 'EUR', `updated_at` = '{stamp}' WHERE `shop_account`.`id` = {account}",
+        f"INSERT INTO `shop_ledgerentry` (`account_id`, `amount`, `note`, `created_at`) VALUES ({account}, '-{amount}.00', '{note}', '{stamp}')",
+        "commit",
+        "set autocommit=1",
+    ]
+
+
+def _mysql_request(rng: random.Random, conn: int, lost: bool) -> list[str]:
+    account, amount = rng.randrange(1, 100_000), rng.randrange(1, 500)
+    stamp = f"2026-12-05 16:{rng.randrange(60):02d}:{rng.randrange(60):02d}"
+    client = (_laravel_mysql, _django_mysql)[conn % 2]
+    statements = client(account, amount, rng.randrange(0, 10_000), "" if lost else " for update", stamp, f"order {rng.randrange(10**9)}")
+    statements.append(f"select * from `products` where `category_id` = {rng.randrange(100)} order by `name` asc limit 20")
+    head = f"\t\t{conn:>6} Query\t"
+    return [f"{head}{sql}\n" for sql in statements]
 
 
 def write_log(path: Path, megabytes: int, log_format: str) -> int:
@@ -101,7 +151,7 @@ def main() -> None:
         cpu, wall = time.process_time(), time.perf_counter()
         replay = LogReplay(str(path), options.log_format)
         with path.open(encoding="utf-8", errors="replace") as stream:
-            source = postgres.events(stream) if options.log_format == "postgres" else mysql.events(stream)
+            source = postgres.any_events(stream) if options.log_format == "postgres" else mysql.events(stream)
             findings = sum(1 for _ in replay.feed(source))
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

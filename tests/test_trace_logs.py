@@ -189,7 +189,14 @@ def test_mysql_general_log_of_mariadb_and_mysql_8() -> None:
 @pytest.mark.parametrize(
     ("sql", "dialect", "expected"),
     [
-        ("UPDATE t SET c = 'x''y', d = -1.5 WHERE id = 7", "postgres", ("UPDATE t SET c = $1, d = $2 WHERE id = $3", ("x'y", -1.5, 7))),
+        ("UPDATE t SET c = 'x''y', d = -1.5 WHERE id = 7", "postgres", ("UPDATE t SET c = $1, d = -$2 WHERE id = $3", ("x'y", 1.5, 7))),
+        # A minus sign stays an operator: `balance -5` is a subtraction, not `balance $1`.
+        ("UPDATE t SET balance = balance -5 WHERE id = 7", "postgres", ("UPDATE t SET balance = balance -$1 WHERE id = $2", (5, 7))),
+        # Typed constants and a cast's modifiers are the statement's shape; an escape string is a value.
+        ("SELECT 1 FROM t WHERE b = B'01' AND e = E'a\\b' AND n = '9.50'::numeric(12, 2)", "postgres", ("SELECT $1 FROM t WHERE b = B'01' AND e = $2 AND n = $3::numeric(12, 2)", (1, "a\\b", 9.5))),
+        # Names quoted as ORMs quote them, digits and all, stay as written.
+        ('SELECT "t2"."id", "t2"."2fa" FROM "t2" WHERE "t2"."id" = 5', "postgres", ('SELECT "t2"."id", "t2"."2fa" FROM "t2" WHERE "t2"."id" = $1', (5,))),
+        ("select `t`.`c1` from `t` where `t`.`id` = '19773' and note = 'it''s'", "mysql", ("select `t`.`c1` from `t` where `t`.`id` = %s and note = %s", (19773, "it's"))),
         ('SELECT "col 1", t2.c FROM t2 WHERE d > now() - interval \'1 day\' -- id = 3', "postgres", ('SELECT "col 1", t2.c FROM t2 WHERE d > now() - interval \'1 day\'  ', ())),
         ("SELECT a::int FROM t WHERE x = $1", "postgres", ("SELECT a::int FROM t WHERE x = $1", ())),
         ('SELECT `c1` FROM t WHERE s = "q" AND n = 2 # 5', "mysql", ("SELECT `c1` FROM t WHERE s = %s AND n = %s  ", ("q", 2))),
@@ -197,6 +204,26 @@ def test_mysql_general_log_of_mariadb_and_mysql_8() -> None:
 )
 def test_literals_become_placeholders_and_names_stay(sql: str, dialect: str, expected: tuple[str, tuple[object, ...]]) -> None:
     assert normalised(sql, dialect) == expected
+
+
+def test_statements_alike_but_for_their_names_or_typed_constants_keep_their_own_text() -> None:
+    """A statement's template is made once and used again for the next with the same text around its
+    values: one that differs only in a quoted name, a typed constant or the kind of a value is not
+    given another's text."""
+    first = [
+        ('SELECT "a" FROM t WHERE id = 5', ('SELECT "a" FROM t WHERE id = $1', (5,))),
+        ('SELECT "b" FROM t WHERE id = 6', ('SELECT "b" FROM t WHERE id = $1', (6,))),
+        ("SELECT 1 FROM t WHERE b = B'01' AND id = 5", ("SELECT $1 FROM t WHERE b = B'01' AND id = $2", (1, 5))),
+        ("SELECT 1 FROM t WHERE b = B'10' AND id = 6", ("SELECT $1 FROM t WHERE b = B'10' AND id = $2", (1, 6))),
+        ("SELECT a FROM t WHERE id = 5 /* request 1 */", ("SELECT a FROM t WHERE id = $1  ", (5,))),
+        ("SELECT a FROM t WHERE id = 'x' /* request 2 */", ("SELECT a FROM t WHERE id = $1  ", ("x",))),
+        ("SELECT a FROM t WHERE id = $1 /* request 3 */", ("SELECT a FROM t WHERE id = $1  ", ())),
+    ]
+    for sql, expected in first:
+        assert normalised(sql, "postgres") == expected, sql
+    # The same value written for MySQL, where a backslash escapes.
+    assert normalised("SELECT a FROM t WHERE n = 'a\\nb'", "postgres")[1] == ("a\\nb",)
+    assert normalised("SELECT a FROM t WHERE n = 'a\\nb'", "mysql")[1] == ("a\nb",)
 
 
 def test_a_log_that_cannot_be_read_and_a_prefix_without_a_connection_are_usage_errors(project: Project, run_txlint: Callable[..., Run]) -> None:
@@ -306,6 +333,7 @@ def test_a_long_log_is_read_in_bounded_memory(tmp_path: Path) -> None:
             lock = "" if n % 10 == 0 else " FOR UPDATE"
             out.writelines(_stderr(pid, ["BEGIN", f"SELECT id, balance, note FROM accounts WHERE id = {account}{lock}", f"UPDATE accounts SET balance = {n + 2} WHERE id = {account}", "COMMIT", f"SELECT * FROM products WHERE id = {n} AND name = 'item {n}' -- request {n}"]))
     assert log.stat().st_size > 14_000_000  # more than the peak allowed below, twice over
+    list(LogReplay(str(log), "postgres").feed(postgres.events(_stderr(1, ["SELECT 1"]))))  # the modules it loads are no part of it
     tracemalloc.start()
     try:
         replay = LogReplay(str(log), "postgres")

@@ -12,52 +12,53 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from itertools import chain
 
 from txlint.runtime.logs.events import Event
 from txlint.runtime.logs.literals import normalised
 
-_RECORD = re.compile(
-    r"^(?:\d{6} [ \d]\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z?)?\t+ *(?P<id>\d+) (?P<command>[A-Z][a-z]+(?: [a-z]+)?)\t(?P<argument>.*)\Z",
-    re.DOTALL,
-)
+# A record's head: the time (or none), the connection id, the command; its argument is the rest.
+_RECORD = re.compile(r"(?:\d{6} [ \d]\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z?)?\t+ *(\d+) ([A-Z][a-z]+(?: [a-z]+)?)\t")
 _AUTOCOMMIT = re.compile(r"^\s*set\s+(?:@@(?:session\.)?|session\s+)?autocommit\s*=\s*(?P<value>0|1|on|off|true|false)\s*;?\s*\Z", re.IGNORECASE)
 
 
 def events(lines: Iterable[str]) -> Iterator[Event]:
     """The statements, connections and autocommit changes of a general query log, in order."""
-    record: tuple[int, str, str, list[str]] | None = None
+    # The record being read: its line, command, connection and text, given out when the next
+    # record starts (a statement may go on over the lines after it), when the log stops growing
+    # (`--follow` gives an empty line then) and at its end. The loop is written out in one piece:
+    # it runs for every line of logs of gigabytes.
+    line, command, conn, argument = 0, "", "", ""
     number = 0
-    for line in lines:
-        if line == "":  # a growing log that stopped for a while (`--follow`): its last record is whole
-            if record is not None:
-                yield from _event(*record)
-                record = None
-            continue
-        number += 1
-        text = line.rstrip("\n").removesuffix("\r")
-        match = _RECORD.match(text)
-        if match is None:
-            if record is not None and record[1] in {"Query", "Execute"}:
-                record[3].append(text)  # a statement that goes on over several lines
-            continue
-        if record is not None:
-            yield from _event(*record)
-        record = (number, match.group("command"), match.group("id"), [match.group("argument")])
-    if record is not None:
-        yield from _event(*record)
+    record = _RECORD.match
+    match: re.Match[str] | None = None
+    for text in chain(lines, ("",)):
+        if text:
+            number += 1
+            match = record(text)
+            if match is None:
+                if line and command in _STATEMENTS:
+                    argument = f"{argument}\n{text.rstrip(_LINE_END)}"  # a statement that goes on over several lines
+                continue
+        if line:  # the record before is whole
+            if command in _STATEMENTS:
+                if (argument[:3].lower() == "set" or argument[:1].isspace()) and (autocommit := _AUTOCOMMIT.match(argument)):
+                    on = autocommit.group("value").lower() in {"1", "on", "true"}
+                    yield Event(conn, line, "autocommit-on" if on else "autocommit-off")
+                else:
+                    sql, params = normalised(argument, "mysql")
+                    yield _new(Event, (conn, line, "statement", sql, params))
+            elif command == "Connect":
+                yield Event(conn, line, "connect")
+            elif command == "Quit":
+                yield Event(conn, line, "disconnect")
+            line = 0
+        if text and match is not None:
+            line = number
+            conn, command = match.group(1, 2)
+            argument = text[match.end() :].rstrip(_LINE_END)
 
 
-def _event(line: int, command: str, conn: str, argument: list[str]) -> Iterator[Event]:
-    if command == "Connect":
-        yield Event(conn, line, "connect")
-    elif command == "Quit":
-        yield Event(conn, line, "disconnect")
-    elif command in {"Query", "Execute"}:
-        sql = "\n".join(argument)
-        autocommit = _AUTOCOMMIT.match(sql)
-        if autocommit is not None:
-            on = autocommit.group("value").lower() in {"1", "on", "true"}
-            yield Event(conn, line, "autocommit-on" if on else "autocommit-off")
-            return
-        text, params = normalised(sql, "mysql")
-        yield Event(conn, line, "statement", text, params)
+_STATEMENTS = frozenset({"Query", "Execute"})
+_new = tuple.__new__  # an event made without the keyword handling of its class's constructor: millions are made
+_LINE_END = "\r\n"

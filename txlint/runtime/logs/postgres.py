@@ -18,7 +18,7 @@ import csv
 import itertools
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from txlint.runtime.logs.events import Event
@@ -125,48 +125,74 @@ Record = tuple[str, int, str, str, str | None]
 
 def _events(records: Iterable[Record]) -> Iterator[Event]:
     pending: dict[str, _Pending] = {}
+    statement_in = _STATEMENT.match
     for conn, number_, level, message, detail in records:
-        if level == IDLE:  # the log is not growing: what is pending ran (an ERROR would have followed)
+        waiting = pending.pop(conn, None)
+        if level == "LOG":
+            if waiting is not None:
+                yield _statement(conn, waiting)
+            statement = statement_in(message)
+            if statement is not None:
+                pending[conn] = _Pending(number_, statement.group("sql"), _parameters(detail) if detail and detail.startswith("parameters: ") else None)
+            elif message.startswith("disconnection:"):
+                yield Event(conn, number_, "disconnect")
+            elif message.startswith(("connection authorized:", "connection received:")):
+                yield Event(conn, number_, "connect")
+        elif level == "DETAIL" and waiting is not None and message.startswith("parameters: "):
+            waiting.params = _parameters(message)
+            pending[conn] = waiting
+        elif level in _FAILURES:
+            yield Event(conn, number_, "failed", waiting.sql if waiting else "")
+        elif level == IDLE:  # the log is not growing: what is pending ran (an ERROR would have followed)
             for conn_, waiting_ in pending.items():
                 yield _statement(conn_, waiting_)
             pending.clear()
-            continue
-        waiting = pending.pop(conn, None)
-        if level == "DETAIL" and waiting is not None and message.startswith("parameters: "):
-            waiting.params = _parameters(message)
-            pending[conn] = waiting
-            continue
-        if level in {"ERROR", "FATAL", "PANIC"}:
-            yield Event(conn, number_, "failed", waiting.sql if waiting else "")
-            continue
-        if waiting is not None:
+        elif waiting is not None:
             yield _statement(conn, waiting)
-        if level != "LOG":
-            continue
-        statement = _STATEMENT.match(message)
-        if statement is not None:
-            pending[conn] = _Pending(number_, statement.group("sql"), _parameters(detail) if detail and detail.startswith("parameters: ") else None)
-        elif message.startswith("disconnection:"):
-            yield Event(conn, number_, "disconnect")
-        elif message.startswith(("connection authorized:", "connection received:")):
-            yield Event(conn, number_, "connect")
     for conn, waiting in pending.items():
         yield _statement(conn, waiting)
 
 
+_FAILURES = frozenset({"ERROR", "FATAL", "PANIC"})
+
+
 def _stderr_records(lines: Iterable[str], prefix: str) -> Iterator[Record]:
+    """The records of a stderr log: a line and the tab-indented lines that continue it."""
     pattern = prefix_pattern(prefix)
-    by_session = "session" in pattern.groupindex
-    for number_, record in _records(lines):
-        if not number_:
+    prefix_of = pattern.match
+    names = tuple(name for name in ("session", "pid") if name in pattern.groupindex)
+    start, first, more = 0, "", list[str]()  # the record being read: its line, its first line, the lines that go on
+    number_ = 0
+    for line in lines:
+        if line == IDLE_LINE:  # a growing log that stopped for a while: its last record is whole
+            if start:
+                yield from _stderr_record(prefix_of, names, start, first, more)
+                start, more = 0, []
             yield "", 0, IDLE, "", None
             continue
-        match = pattern.match(record)
-        if match is None:
+        number_ += 1
+        if line[:1] == "\t" and start:
+            more.append(line[1:].rstrip("\r\n"))
             continue
-        conn = (match.group("session") if by_session else None) or (match.group("pid") if "pid" in pattern.groupindex else None)
-        if conn is not None:
-            yield conn, number_, match.group("level"), match.group("message"), None
+        if start:
+            yield from _stderr_record(prefix_of, names, start, first, more)
+            if more:
+                more = []
+        start, first = number_, line.rstrip("\r\n")
+    if start:
+        yield from _stderr_record(prefix_of, names, start, first, more)
+
+
+def _stderr_record(
+    prefix_of: Callable[[str], re.Match[str] | None], names: tuple[str, ...], start: int, first: str, more: list[str]
+) -> tuple[Record, ...]:
+    match = prefix_of("\n".join([first, *more]) if more else first)
+    if match is None:
+        return ()
+    conn = match.group(names[0]) or (match.group(names[1]) if len(names) > 1 else None)
+    if not conn:
+        return ()
+    return ((conn, start, match.group("level"), match.group("message"), None),)
 
 
 def _csv_records(stream: Iterable[str]) -> Iterator[Record]:
@@ -211,26 +237,3 @@ def _parameter(value: str) -> object:
     if value == "NULL":
         return None
     return number(value[1:-1].replace("''", "'"))
-
-
-def _records(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
-    """(line number, text) of each record: a line and the tab-indented lines that continue it."""
-    start, parts = 0, list[str]()
-    number_ = 0
-    for line in lines:
-        if line == IDLE_LINE:  # a growing log that stopped for a while: its last record is whole
-            if parts:
-                yield start, "\n".join(parts)
-                parts = []
-            yield 0, ""
-            continue
-        number_ += 1
-        text = line.rstrip("\n").removesuffix("\r")
-        if text.startswith("\t") and parts:
-            parts.append(text[1:])
-            continue
-        if parts:
-            yield start, "\n".join(parts)
-        start, parts = number_, [text]
-    if parts:
-        yield start, "\n".join(parts)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
+from itertools import chain
+from operator import itemgetter
 
 from txlint.core.config import Config
 from txlint.core.ftypes import Finding
@@ -55,6 +57,7 @@ class LogReplay:
         self._manual: set[str] = set()  # connections in `autocommit = 0`: a transaction is always open
         self._episodes: dict[str, list[Event]] = {}  # per open connection: its events since its last transaction ended
         self._shapes: set[tuple[object, ...]] = set()  # the episodes judged, by shape
+        self._after_repeat: dict[str, bool] = {}  # connections whose last episodes were not replayed: whether without autocommit
         self.statements = 0
         self.repeated = 0  # episodes not judged again: the same shape as one judged before
 
@@ -64,47 +67,67 @@ class LogReplay:
         statements, in order, with the same values in the same places, were judged before can
         complete no pattern they did not (a log is mostly the same few code paths over and over;
         each is reported at its first run)."""
+        episodes = self._episodes
+        manual = self._manual
         for event in events:
-            if event.kind == "connect":  # an id used again: whatever the old connection left is gone
-                yield from self._judge_episode(event.conn, self._episodes.pop(event.conn, []), memo=False)
+            conn, _, kind, sql, _ = event
+            episode = episodes.get(conn)
+            if kind == "statement":
+                self.statements += 1
+                if episode is None:
+                    episode = episodes[conn] = []
+                episode.append(event)
+                if sql[:1] in _END_STARTS and _ENDS.match(sql):
+                    episode = episodes.pop(conn)
+                    if not self._repeats(conn, episode):
+                        yield from self._judged(episode)
+                elif len(episode) >= MAX_EPISODE:  # a long run without a transaction's end: judged as it goes
+                    yield from self._judge_episode(conn, episodes.pop(conn), memo=False)
+                continue
+            if kind == "connect":  # an id used again: whatever the old connection left is gone
+                if episode is not None:
+                    yield from self._judge_episode(conn, episodes.pop(conn), memo=False)
                 yield from self._judged([event])
                 continue
-            episode = self._episodes.setdefault(event.conn, [])
+            if episode is None:
+                episode = episodes[conn] = []
             episode.append(event)
-            if event.kind == "disconnect" or (event.kind == "statement" and _ENDS.match(event.sql)):
-                yield from self._judge_episode(event.conn, self._episodes.pop(event.conn), memo=True)
-            elif len(episode) >= MAX_EPISODE:  # a long run without a transaction's end: judged as it goes
-                yield from self._judge_episode(event.conn, self._episodes.pop(event.conn), memo=False)
+            if kind == "autocommit-off":  # the mode the connection is left in, its episode judged or not
+                manual.add(conn)
+            elif kind in ("autocommit-on", "disconnect"):
+                manual.discard(conn)
+            if kind == "disconnect":
+                yield from self._judge_episode(conn, episodes.pop(conn), memo=True)
+            elif len(episode) >= MAX_EPISODE:
+                yield from self._judge_episode(conn, episodes.pop(conn), memo=False)
         for conn in list(self._episodes):  # connections still open at the end of the log
             yield from self._judge_episode(conn, self._episodes.pop(conn), memo=False)
 
     def _judge_episode(self, conn: str, episode: list[Event], memo: bool) -> Iterator[Finding]:
-        if not episode:
-            return
-        if memo:
-            shape = _shape(episode)
-            if shape in self._shapes:
-                self.statements += sum(e.kind == "statement" for e in episode)
-                self.repeated += 1
-                self.analyser.forget(conn)  # as the episode would have left it: ended
-                self._manual_after(conn, episode)
-                return
-            if len(self._shapes) >= MAX_SHAPES:
-                self._shapes.clear()
-            self._shapes.add(shape)
-        yield from self._judged(episode)
+        if episode and not (memo and self._repeats(conn, episode)):
+            yield from self._judged(episode)
 
-    def _manual_after(self, conn: str, episode: list[Event]) -> None:
-        """The autocommit mode an episode not replayed leaves its connection in."""
-        for event in episode:
-            if event.kind == "autocommit-off":
-                self._manual.add(conn)
-            elif event.kind in {"autocommit-on", "disconnect"}:
-                self._manual.discard(conn)
-        if conn in self._manual:
-            self.analyser.begin(conn)
+    def _repeats(self, conn: str, episode: list[Event]) -> bool:
+        """Whether an episode has the shape of one judged before (remembering it if not). Its
+        connection is then as the episode would have left it: its transaction ended, and a new one
+        open if it runs without autocommit (what the analyser is told before it next hears of it)."""
+        shape = _shape(episode)
+        if shape in self._shapes:
+            self.repeated += 1
+            self._after_repeat[conn] = conn in self._manual
+            return True
+        if len(self._shapes) >= MAX_SHAPES:
+            self._shapes.clear()
+        self._shapes.add(shape)
+        return False
 
     def _judged(self, events: list[Event]) -> Iterator[Finding]:
+        conn = events[0].conn
+        manual = self._after_repeat.pop(conn, None)
+        if manual is not None:  # what the episodes not replayed since it last heard of it left
+            self.analyser.forget(conn)
+            if manual:
+                self.analyser.begin(conn)
         for event in events:
             for finding in self._event(event):
                 yield _with_connection(finding, event.conn)
@@ -131,12 +154,11 @@ class LogReplay:
             return analyser.commit(conn, site=site) if analyser.in_transaction(conn) else []
         if event.kind != "statement":
             return []
-        self.statements += 1
         if len(self._sql_at) >= MAX_EPISODE * 64:
             self._sql_at.clear()
         self._sql_at[event.line] = event.sql
         findings = analyser.execute(conn, event.sql, event.params or None, site=site)
-        if conn in self._manual and _ENDS.match(event.sql):
+        if conn in self._manual and _ends(event.sql):
             analyser.begin(conn)  # without autocommit, the next statement is in a new transaction
         return findings
 
@@ -146,15 +168,31 @@ class LogReplay:
 
 
 def _shape(episode: list[Event]) -> tuple[object, ...]:
-    """An episode's statements in order, its values replaced by the place each was first seen (the
-    same row read and written shows as the same number), 0 and 1 kept (a decrement by exactly one,
-    a balance of zero mean something to the rules)."""
-    classes: dict[object, int] = {}
-    shape: list[object] = []
-    for event in episode:
-        values = tuple(v if v in (0, 1) and not isinstance(v, bool) else ("v", classes.setdefault((type(v).__name__, v), len(classes))) for v in event.params)
-        shape.append((event.kind, event.sql, values))
-    return tuple(shape)
+    """An episode's statements in order, and which of its values are equal (each replaced by one
+    place it was seen: the same row read and written shows as the same number), 0 and 1 kept (a
+    decrement by exactly one, a balance of zero mean something to the rules)."""
+    texts = (tuple(map(_KIND, episode)), tuple(map(_SQL, episode)))
+    bound = list(map(_PARAMS, episode))
+    values = list(chain.from_iterable(bound))
+    if not values:
+        return texts
+    place = {value: at for at, value in enumerate(values)}
+    if 0 in place:
+        place[0] = -1
+    if 1 in place:
+        place[1] = -2
+    return texts, tuple(map(len, bound)), tuple(map(place.__getitem__, values))
+
+
+_KIND, _SQL, _PARAMS = itemgetter(2), itemgetter(3), itemgetter(4)  # an event's fields, read without a Python call
+
+
+def _ends(sql: str) -> bool:
+    """Whether `sql` ends a transaction (`COMMIT`, `ROLLBACK`, `END`, not `ROLLBACK TO`)."""
+    return sql[:1] in _END_STARTS and _ENDS.match(sql) is not None
+
+
+_END_STARTS = frozenset("cCrReE \t\n(")
 
 
 def _with_connection(finding: Finding, conn: str) -> Finding:
