@@ -151,7 +151,7 @@ def test_postgres_records_parameters_failures_and_multi_line_statements() -> Non
     got = [(e.conn, e.line, e.kind, e.sql, e.params) for e in postgres.events(log)]
     # A statement is given out when its connection's next record shows it ran (not an ERROR).
     assert got == [
-        ("25652", 5, "failed", "UPDATE accounts SET balance = 1 WHERE id = 2", ()),
+        ("25652", 4, "failed", "UPDATE accounts SET balance = 1 WHERE id = 2", ()),
         ("25651", 1, "statement", "UPDATE accounts SET balance = $1\nWHERE id = $2", (90, "it's")),
         ("25651", 8, "disconnect", "", ()),
     ]

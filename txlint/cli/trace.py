@@ -8,6 +8,8 @@ the log's file and line. Exit status as `check`: 0 no findings, 1 findings, 2 a 
 
 from __future__ import annotations
 
+import contextlib
+import gzip
 import os
 import sys
 import time
@@ -18,11 +20,11 @@ from typing import IO, NoReturn
 
 import click
 
-from txlint.cli.messages import codes
+from txlint.cli.messages import codes, notice
 from txlint.cli.messages import fail as _fail
 from txlint.cli.reporters import FORMATS, ReportContext
 from txlint.core.config import Config
-from txlint.core.ftypes import Finding
+from txlint.core.ftypes import Finding, Notice
 from txlint.core.registry import SelectionError, enabled_codes
 from txlint.project.settings import ConfigError, discover, load_file
 from txlint.runtime.logs import mysql, postgres
@@ -36,7 +38,10 @@ REPORT_FORMATS = ("full", "concise", "text", "json", "sarif", "github")
 @click.command("trace")
 @click.argument("logs", nargs=-1, required=True)
 @click.option("--log-format", type=click.Choice(sorted(DIALECTS)), required=True, help="Whose log: PostgreSQL's (stderr, csvlog or jsonlog: told apart by their lines) or MySQL's/MariaDB's general query log.")
-@click.option("--log-line-prefix", default=postgres.DEFAULT_PREFIX, show_default=True, metavar="PREFIX", help="PostgreSQL's log_line_prefix (it must hold %p or %c).")
+@click.option(
+    "--log-line-prefix", default=postgres.AUTO, show_default=True, metavar="PREFIX",
+    help="PostgreSQL's log_line_prefix (it must hold %p or %c); auto: Debian's, PostgreSQL's own, RDS's, pgBadger's, Cloud SQL's and Azure's are told apart by the log's first lines.",
+)  # fmt: skip
 @click.option(
     "--autocommit-default", type=click.Choice(["on", "off"]), default="on", show_default=True,
     help="MySQL: whether a connection that says nothing runs in autocommit (the server's autocommit setting).",
@@ -68,8 +73,10 @@ def trace(
     config = _config(config_file, select, ignore)
     if follow and (len(logs) != 1 or output_format not in {"concise", "github"}):
         _fail("--follow reads one log and prints each finding as it comes: --format concise or github")
+    if follow and logs[0] != "-" and os.path.isfile(logs[0]) and _compressed(logs[0]):
+        _fail(f"--follow reads a log as the server writes it: {logs[0]} is compressed")
     enabled = enabled_codes(config.select, config.extend_select, config.ignore)
-    if log_format == "postgres":
+    if log_format == "postgres" and log_line_prefix != postgres.AUTO:
         try:
             postgres.prefix_pattern(log_line_prefix)
         except postgres.PrefixError as error:
@@ -81,8 +88,10 @@ def trace(
     for name in logs:
         replay = LogReplay(name, DIALECTS[log_format], config, enabled=enabled, show_values=show_values, autocommit=autocommit_default == "on")
         with _opened(name) as stream:
-            findings += replay.feed(_events(stream, log_format, log_line_prefix))
+            findings += replay.feed(_events(name, stream, log_format, log_line_prefix))
         statements += replay.statements
+        if not replay.statements:
+            _nothing_read(name, log_format)
     findings = _unique(findings)
     context = ReportContext(len(logs), Path.cwd(), enabled)
     click.echo(FORMATS[output_format](findings, context), nl=False)
@@ -96,43 +105,85 @@ def _follow(name: str, replay: LogReplay, log_format: str, prefix: str, output_f
     found = 0
     seen: set[tuple[str, str, int, str]] = set()
     try:
-        with _opened(name) as stream:
-            for finding in replay.feed(_events(_growing(stream), log_format, prefix)):
-                if _identity(finding) in seen:
-                    continue
-                seen.add(_identity(finding))
-                found += 1
-                report = FORMATS[output_format]([finding], context)
-                click.echo("".join(line + "\n" for line in report.splitlines() if not line.startswith(("Found ", "No findings"))), nl=False)
+        with _opened(name) as first:
+            stream: IO[str] | None = first
+            while stream is not None:  # a log rotated is read again from its start, its lines counted anew
+                growing = _Growing(name, stream)
+                for finding in replay.feed(_events(name, growing.lines(), log_format, prefix)):
+                    if _identity(finding) in seen:
+                        continue
+                    seen.add(_identity(finding))
+                    found += 1
+                    report = FORMATS[output_format]([finding], context)
+                    click.echo("".join(line + "\n" for line in report.splitlines() if not line.startswith(("Found ", "No findings"))), nl=False)
+                stream = growing.next
     except KeyboardInterrupt:
         click.echo(f"txlint trace: {replay.statements} statements read, {found} finding{'s' if found != 1 else ''}.", err=True)
     sys.exit(0 if exit_zero or not found else 1)
 
 
-def _growing(stream: IO[str], pause: float = 0.25) -> Iterator[str]:
-    """The lines of a log as it is written: at its end, wait for more; a line is given out once its
-    newline is written, and an empty string each time the log stops growing (the readers then take
-    what they hold as whole); a log truncated (rotated in place) is read again from its start."""
-    partial, idle = "", True
-    while True:
-        line = stream.readline()
-        if line:
-            partial += line
-            if partial.endswith("\n"):
-                yield partial
-                partial, idle = "", False
-            continue
-        if not idle:
-            yield postgres.IDLE_LINE  # the readers take it as "nothing more for now"
-            idle = True
-        try:
-            if stream.seekable() and os.fstat(stream.fileno()).st_size < stream.tell():
-                stream.seek(0)
-                partial = ""
+class _Growing:
+    """A log as it is written, until it is rotated."""
+
+    def __init__(self, name: str, stream: IO[str], pause: float = 0.25) -> None:
+        self.name, self.stream, self.pause = name, stream, pause
+        self.next: IO[str] | None = None  # once `lines` ends: the log to read from its start
+
+    def lines(self) -> Iterator[str]:
+        """Its lines: at its end, wait for more; a line is given out once its newline is written,
+        and an empty string each time the log stops growing (the readers then take what they hold
+        as whole). Ends when the log is rotated: truncated in place (`copytruncate`: `next` is the
+        same file, from its start), or renamed and made anew under its name (logrotate's default:
+        `next` is the new file, once the old one has nothing more)."""
+        stream, partial, idle = self.stream, "", True
+        while True:
+            line = stream.readline()
+            if line:
+                partial += line
+                if partial.endswith("\n"):
+                    yield partial
+                    partial, idle = "", False
                 continue
-        except (OSError, ValueError):
-            pass
-        time.sleep(pause)
+            if not idle:
+                yield postgres.IDLE_LINE  # the readers take it as "nothing more for now"
+                idle = True
+            rotated = _rotated(self.name, stream)
+            if rotated == "truncated":
+                stream.seek(0)
+                self.next = stream
+                return
+            if rotated == "renamed":
+                with contextlib.suppress(OSError):
+                    self.next = open(self.name, encoding="utf-8", errors="replace")  # noqa: SIM115 - closed by the caller
+                    if stream is not sys.stdin:
+                        stream.close()
+                    return
+            time.sleep(self.pause)
+
+
+def _rotated(name: str, stream: IO[str]) -> str | None:
+    """How the log being read was rotated, if it was: "truncated" (shorter than what was read of
+    it) or "renamed" (another file is under its name now)."""
+    if name == "-":
+        return None
+    try:
+        opened = os.fstat(stream.fileno())
+        if opened.st_size < stream.tell():
+            return "truncated"
+        now = os.stat(name)
+    except (OSError, ValueError):
+        return None
+    return "renamed" if (now.st_ino, now.st_dev) != (opened.st_ino, opened.st_dev) else None
+
+
+def _nothing_read(name: str, log_format: str) -> None:
+    """Say so when a log gave no statement: the wrong --log-format, or a server not logging them."""
+    what = "no statement in it"
+    if log_format == "postgres":
+        hint = "is it a PostgreSQL log, written with log_statement = 'all' (or log_min_duration_statement = 0)?"
+    else:
+        hint = "is it a MySQL or MariaDB general query log (general_log = ON)?"
+    notice(Notice(name, f"{what}: {hint}"))
 
 
 def _config(config_file: Path | None, select: tuple[str, ...], ignore: tuple[str, ...]) -> Config:
@@ -145,10 +196,19 @@ def _config(config_file: Path | None, select: tuple[str, ...], ignore: tuple[str
     return config
 
 
-def _events(stream: Iterable[str], log_format: str, prefix: str) -> Iterator[Event]:
+def _events(name: str, stream: Iterable[str], log_format: str, prefix: str) -> Iterator[Event]:
     if log_format == "postgres":
-        return postgres.any_events(stream, prefix)
+        try:
+            return postgres.any_events(stream, prefix)
+        except postgres.PrefixError as error:
+            _fail(f"{name}: {error}")
     return mysql.events(stream)
+
+
+def _compressed(name: str) -> bool:
+    """Whether the file `name` is gzip's (its first two bytes say so, whatever its name)."""
+    with open(name, "rb") as raw:
+        return raw.read(2) == b"\x1f\x8b"
 
 
 class _opened:
@@ -162,9 +222,14 @@ class _opened:
         if self.name == "-":
             return sys.stdin
         try:
-            self.stream = open(self.name, encoding="utf-8", errors="replace")  # noqa: SIM115 - closed by __exit__
+            if _compressed(self.name):  # a log rotated and compressed (`postgresql.log.2.gz`)
+                self.stream = gzip.open(self.name, "rt", encoding="utf-8", errors="replace")
+            else:
+                self.stream = open(self.name, encoding="utf-8", errors="replace")  # noqa: SIM115 - closed by __exit__
+        except IsADirectoryError:
+            _fail(f"{self.name}: is a folder, not a log")
         except OSError as error:
-            _fail(f"{self.name}: {error.strerror or error}")
+            _fail(f"{self.name}: {getattr(error, 'strerror', None) or error}")
         return self.stream
 
     def __exit__(self, *exc: object) -> None:

@@ -18,8 +18,16 @@ from txlint.runtime.logs.events import Event
 from txlint.runtime.logs.literals import normalised
 
 # A record's head: the time (or none), the connection id, the command; its argument is the rest.
-_RECORD = re.compile(r"(?:\d{6} [ \d]\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z?)?\t+ *(\d+) ([A-Z][a-z]+(?: [a-z]+)?)\t")
-_AUTOCOMMIT = re.compile(r"^\s*set\s+(?:@@(?:session\.)?|session\s+)?autocommit\s*=\s*(?P<value>0|1|on|off|true|false)\s*;?\s*\Z", re.IGNORECASE)
+# (MariaDB: `261205 16:02:30` when the second changed; MySQL 8: `2026-12-05T16:02:30.123456Z`, or
+# with the zone's offset under log_timestamps = SYSTEM.)
+_RECORD = re.compile(r"(?:\d{6} [ \d]\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?)?\t+ *(\d+) ([A-Z][a-z]+(?: [a-z]+)?)\t")
+# `SET autocommit = 0`, alone or among other assignments (`SET NAMES utf8mb4, autocommit = 1`).
+_AUTOCOMMIT = re.compile(
+    r"^\s*set\s+(?:[^;]*?,\s*)?(?:@@(?:session\.|local\.)?|session\s+|local\s+)?autocommit\s*(?:=|:=)\s*(?P<value>0|1|on|off|true|false)\b\s*(?:,[^;]*)?;?\s*\Z",
+    re.IGNORECASE,
+)
+# What the server writes when it starts (again, in the middle of a log): no part of a statement.
+_HEADER = re.compile(r"\S+, Version: |Tcp port: |Time\s+Id\s+Command\s+Argument")
 
 
 def events(lines: Iterable[str]) -> Iterator[Event]:
@@ -37,7 +45,7 @@ def events(lines: Iterable[str]) -> Iterator[Event]:
             number += 1
             match = record(text)
             if match is None:
-                if line and command in _STATEMENTS:
+                if line and command in _STATEMENTS and not _HEADER.match(text):
                     argument = f"{argument}\n{text.rstrip(_LINE_END)}"  # a statement that goes on over several lines
                 continue
         if line:  # the record before is whole

@@ -55,6 +55,20 @@ _CSV_START = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?(?: \S+)?,")
 _PARAMETER = re.compile(r"\$(\d+) = (NULL|'(?:[^']|'')*')", re.DOTALL)
 
 
+# log_line_prefix values in common use, tried in this order on a log's first lines when none is given.
+KNOWN_PREFIXES = (
+    DEFAULT_PREFIX,  # Debian and Ubuntu (it reads PostgreSQL's own default, `%m [%p] `, too)
+    "%t [%p-%l] %q%u@%d ",  # Debian and Ubuntu before PostgreSQL 10
+    "%t:%r:%u@%d:[%p]:",  # Amazon RDS and Aurora
+    "%t [%p]: [%l-1] user=%u,db=%d,app=%a,client=%h ",  # what pgBadger asks for
+    "%t [%p]: user=%u,db=%d,app=%a,client=%h ",  # pgBadger's other
+    "%m [%p]: [%l-1] db=%d,user=%u ",  # Google Cloud SQL
+    "%t-%c-",  # Azure Database for PostgreSQL
+)
+AUTO = "auto"
+_SAMPLE = 200  # lines looked at to tell a log's format and prefix
+
+
 class PrefixError(ValueError):
     """A `log_line_prefix` that names no connection (no `%p`, no `%c`)."""
 
@@ -84,11 +98,16 @@ def prefix_pattern(prefix: str) -> re.Pattern[str]:
 
 @dataclass
 class _Pending:
-    """A statement logged before it ran, waiting to see whether an `ERROR:` or its parameters follow."""
+    """A statement logged, waiting to see whether its parameters or an `ERROR:` follow. One logged
+    after it ran (`duration: ... statement:`, log_min_duration_statement) ran, whatever follows;
+    one followed by an `ERROR:` failed if the `STATEMENT:` line after the error names it (a
+    statement with a syntax error is not logged before it fails: the error is then another's)."""
 
     line: int
     sql: str
     params: tuple[object, ...] | None = None
+    ran: bool = False
+    error: bool = False
 
 
 def events(lines: Iterable[str], prefix: str = DEFAULT_PREFIX) -> Iterator[Event]:
@@ -96,17 +115,44 @@ def events(lines: Iterable[str], prefix: str = DEFAULT_PREFIX) -> Iterator[Event
     return _events(_stderr_records(lines, prefix))
 
 
-def any_events(lines: Iterable[str], prefix: str = DEFAULT_PREFIX) -> Iterator[Event]:
+def any_events(lines: Iterable[str], prefix: str = AUTO) -> Iterator[Event]:
     """The events of a PostgreSQL log in whichever of its formats it is written: a `jsonlog` line
-    is a JSON object, a `csvlog` line a timestamp and a comma, anything else the stderr log."""
+    is a JSON object, a `csvlog` line a timestamp and a comma, anything else the stderr log, its
+    prefix `prefix` or, `AUTO`, the one of `KNOWN_PREFIXES` that reads its first lines (a
+    `PrefixError` when none does)."""
     stream = iter(lines)
-    first = next(stream, "")
-    rest = itertools.chain([first], stream)
+    head = list(itertools.islice(itertools.takewhile(lambda line: line != IDLE_LINE, stream), _SAMPLE))
+    first = next((line for line in head if line.strip()), "")
+    rest = itertools.chain(head, [IDLE_LINE] if len(head) < _SAMPLE else [], stream)
     if first.lstrip().startswith("{"):
         return json_events(rest)
     if _CSV_START.match(first):
         return csv_events(rest)
+    if prefix == AUTO:
+        found = detect_prefix(head)
+        if found is None:
+            if first:
+                raise PrefixError(
+                    f"its lines start with no log_line_prefix txlint knows (as {first.rstrip()[:60]!r} does): "
+                    "give the server's with --log-line-prefix (psql: SHOW log_line_prefix)"
+                )
+            found = DEFAULT_PREFIX
+        prefix = found
     return events(rest, prefix)
+
+
+def detect_prefix(lines: Iterable[str]) -> str | None:
+    """Of `KNOWN_PREFIXES`, the one that reads the most of `lines` as records naming their
+    connection (the first of those that read as many); None when none reads one."""
+    heads = [line.rstrip("\r\n") for line in lines if line.strip() and not line.startswith("\t")]
+    best, best_count = None, 0
+    for known in KNOWN_PREFIXES:
+        pattern = prefix_pattern(known)
+        names = [name for name in ("session", "pid") if name in pattern.groupindex]
+        count = sum(1 for line in heads if (match := pattern.match(line)) and any(match.group(name) for name in names))
+        if count > best_count:
+            best, best_count = known, count
+    return best
 
 
 def csv_events(stream: Iterable[str]) -> Iterator[Event]:
@@ -130,30 +176,51 @@ def _events(records: Iterable[Record]) -> Iterator[Event]:
         waiting = pending.pop(conn, None)
         if level == "LOG":
             if waiting is not None:
-                yield _statement(conn, waiting)
+                yield _failed(conn, waiting) if waiting.error else _statement(conn, waiting)
             statement = statement_in(message)
             if statement is not None:
-                pending[conn] = _Pending(number_, statement.group("sql"), _parameters(detail) if detail and detail.startswith("parameters: ") else None)
+                params = _parameters(detail) if detail and detail.startswith("parameters: ") else None
+                pending[conn] = _Pending(number_, statement.group("sql"), params, ran=message.startswith("duration:"))
             elif message.startswith("disconnection:"):
                 yield Event(conn, number_, "disconnect")
             elif message.startswith(("connection authorized:", "connection received:")):
                 yield Event(conn, number_, "connect")
-        elif level == "DETAIL" and waiting is not None and message.startswith("parameters: "):
+        elif waiting is None:
+            if level in _FAILURES:
+                yield Event(conn, number_, "failed")
+            elif level == IDLE:  # the log is not growing: what is pending ran (an ERROR would have followed)
+                for conn_, waiting_ in pending.items():
+                    yield _failed(conn_, waiting_) if waiting_.error else _statement(conn_, waiting_)
+                pending.clear()
+        elif waiting.error:  # an ERROR after it: the STATEMENT line says whose
+            if level == "STATEMENT":
+                yield _failed(conn, waiting) if message == waiting.sql else _statement(conn, waiting)
+            elif level in _ERROR_DETAILS:
+                pending[conn] = waiting
+            else:
+                yield _failed(conn, waiting)
+        elif level == "DETAIL" and message.startswith("parameters: "):
             waiting.params = _parameters(message)
             pending[conn] = waiting
         elif level in _FAILURES:
-            yield Event(conn, number_, "failed", waiting.sql if waiting else "")
-        elif level == IDLE:  # the log is not growing: what is pending ran (an ERROR would have followed)
-            for conn_, waiting_ in pending.items():
-                yield _statement(conn_, waiting_)
-            pending.clear()
-        elif waiting is not None:
+            if waiting.ran:
+                yield _statement(conn, waiting)
+                yield Event(conn, number_, "failed")
+            else:
+                waiting.error = True
+                pending[conn] = waiting
+        else:
             yield _statement(conn, waiting)
     for conn, waiting in pending.items():
-        yield _statement(conn, waiting)
+        yield _failed(conn, waiting) if waiting.error else _statement(conn, waiting)
+
+
+def _failed(conn: str, waiting: _Pending) -> Event:
+    return Event(conn, waiting.line, "failed", waiting.sql)
 
 
 _FAILURES = frozenset({"ERROR", "FATAL", "PANIC"})
+_ERROR_DETAILS = frozenset({"DETAIL", "HINT", "CONTEXT", "QUERY", "LOCATION"})  # what an error is told with, before its STATEMENT
 
 
 def _stderr_records(lines: Iterable[str], prefix: str) -> Iterator[Record]:

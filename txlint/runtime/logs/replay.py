@@ -24,6 +24,7 @@ from txlint.runtime.stack import Site
 from txlint.runtime.trace.analyser import TraceAnalyser
 
 _ENDS = re.compile(r"^\s*(?:commit|rollback|end)\b(?!\s+(?:prepared|to)\b)", re.IGNORECASE)
+_ENDS_LAST = re.compile(r";\s*(?:commit|rollback|end)\b(?!\s+(?:prepared|to)\b)[^;]*;?\s*\Z", re.IGNORECASE)
 # An episode longer than this (autocommit statements that never end a transaction) is judged as it goes.
 MAX_EPISODE = 64
 # Shapes of episodes remembered (forgotten all at once past this: judging one again is only slower).
@@ -77,7 +78,7 @@ class LogReplay:
                 if episode is None:
                     episode = episodes[conn] = []
                 episode.append(event)
-                if sql[:1] in _END_STARTS and _ENDS.match(sql):
+                if (sql[:1] in _END_STARTS and _ENDS.match(sql)) or (";" in sql and _ENDS_LAST.search(sql)):
                     episode = episodes.pop(conn)
                     if not self._repeats(conn, episode):
                         yield from self._judged(episode)
@@ -188,8 +189,9 @@ _KIND, _SQL, _PARAMS = itemgetter(2), itemgetter(3), itemgetter(4)  # an event's
 
 
 def _ends(sql: str) -> bool:
-    """Whether `sql` ends a transaction (`COMMIT`, `ROLLBACK`, `END`, not `ROLLBACK TO`)."""
-    return sql[:1] in _END_STARTS and _ENDS.match(sql) is not None
+    """Whether `sql` ends a transaction (`COMMIT`, `ROLLBACK`, `END`, not `ROLLBACK TO`), or ends
+    with a statement that does (`UPDATE ...; COMMIT`: several statements sent as one)."""
+    return (sql[:1] in _END_STARTS and _ENDS.match(sql) is not None) or (";" in sql and _ENDS_LAST.search(sql) is not None)
 
 
 _END_STARTS = frozenset("cCrReE \t\n(")
