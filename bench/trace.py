@@ -1,11 +1,12 @@
 """How fast `txlint trace` reads a statement log, and in how much memory.
 
-    python bench/trace.py [--megabytes 1024] [--log-format postgres|mysql] [--keep FILE]
+    python bench/trace.py [--megabytes 1024] [--log-format postgres|mysql] [--style orm|terse] [--keep FILE]
 
 Writes a log of the given size (a web application's traffic: 200 connections taking turns, each
 request a transaction that reads an account, writes its new balance and a ledger line and commits,
 then a read outside it; the SQL as Django, SQLAlchemy and asyncpg send it to PostgreSQL, as Laravel
-and Django send it to MySQL; one request in fifty reads without a lock: a lost update), then reads it the way `txlint trace` does, in this process on
+and Django send it to MySQL, or `--style terse`: short hand-written statements, the most per
+megabyte; one request in fifty reads without a lock: a lost update), then reads it the way `txlint trace` does, in this process on
 one core, and prints MB/s (CPU and wall), the findings, and the peak resident memory. The log is
 written to a temporary file and removed unless `--keep` names one.
 """
@@ -67,10 +68,28 @@ def _asyncpg_pg(account: int, amount: int, balance: int, lock: str, stamp: str, 
     ]
 
 
-def _postgres_request(rng: random.Random, pid: int, stamp: str, lost: bool) -> list[str]:
+# And hand-written SQL, as short as statements get (`--style terse`): the most statements per megabyte.
+def _terse_pg(account: int, amount: int, balance: int, lock: str, stamp: str, note: str) -> list[tuple[str, str | None]]:
+    return [
+        ("BEGIN", None),
+        (f"SELECT id, balance FROM accounts WHERE id = {account}{lock}", None),
+        (f"UPDATE accounts SET balance = {balance} WHERE id = {account}", None),
+        (f"INSERT INTO ledger (account_id, amount) VALUES ({account}, {amount})", None),
+        ("COMMIT", None),
+    ]
+
+
+def _terse_mysql(account: int, amount: int, balance: int, lock: str, stamp: str, note: str) -> list[str]:
+    return [sql for sql, _ in _terse_pg(account, amount, balance, lock, stamp, note)]
+
+
+STYLES = ("orm", "terse")
+
+
+def _postgres_request(rng: random.Random, pid: int, stamp: str, lost: bool, style: str) -> list[str]:
     """One request's lines. A safe request locks the row it charges; one in fifty does not."""
     account, amount = rng.randrange(1, 100_000), rng.randrange(1, 500)
-    client = (_django_pg, _sqlalchemy_pg, _asyncpg_pg)[pid % 3]
+    client = (_django_pg, _sqlalchemy_pg, _asyncpg_pg)[pid % 3] if style == "orm" else _terse_pg
     statements = client(account, amount, rng.randrange(0, 10_000), "" if lost else " FOR UPDATE", stamp.replace(" UTC", ""), f"order {rng.randrange(10**9)}")
     statements.append((f'SELECT "shop_product"."id", "shop_product"."name", "shop_product"."price" FROM "shop_product" WHERE "shop_product"."category_id" = {rng.randrange(100)} ORDER BY "shop_product"."name" ASC LIMIT 20', None))
     head = f"{stamp} [{pid}] app@shop "
@@ -106,17 +125,17 @@ def _django_mysql(account: int, amount: int, balance: int, lock: str, stamp: str
     ]
 
 
-def _mysql_request(rng: random.Random, conn: int, lost: bool) -> list[str]:
+def _mysql_request(rng: random.Random, conn: int, lost: bool, style: str) -> list[str]:
     account, amount = rng.randrange(1, 100_000), rng.randrange(1, 500)
     stamp = f"2026-12-05 16:{rng.randrange(60):02d}:{rng.randrange(60):02d}"
-    client = (_laravel_mysql, _django_mysql)[conn % 2]
+    client = (_laravel_mysql, _django_mysql)[conn % 2] if style == "orm" else _terse_mysql
     statements = client(account, amount, rng.randrange(0, 10_000), "" if lost else " for update", stamp, f"order {rng.randrange(10**9)}")
     statements.append(f"select * from `products` where `category_id` = {rng.randrange(100)} order by `name` asc limit 20")
     head = f"\t\t{conn:>6} Query\t"
     return [f"{head}{sql}\n" for sql in statements]
 
 
-def write_log(path: Path, megabytes: int, log_format: str) -> int:
+def write_log(path: Path, megabytes: int, log_format: str, style: str = "orm") -> int:
     rng = random.Random(7)
     limit, written, requests = megabytes * 1_000_000, 0, 0
     with path.open("w", encoding="utf-8") as out:
@@ -129,9 +148,9 @@ def write_log(path: Path, megabytes: int, log_format: str) -> int:
                 lost = requests % 50 == 0
                 conn = 1000 + rng.randrange(200)
                 if log_format == "postgres":
-                    chunk += _postgres_request(rng, conn, f"2026-12-05 16:{requests // 60000 % 60:02d}:{requests // 1000 % 60:02d}.{requests % 1000:03d} UTC", lost)
+                    chunk += _postgres_request(rng, conn, f"2026-12-05 16:{requests // 60000 % 60:02d}:{requests // 1000 % 60:02d}.{requests % 1000:03d} UTC", lost, style)
                 else:
-                    chunk += _mysql_request(rng, conn, lost)
+                    chunk += _mysql_request(rng, conn, lost, style)
             text = "".join(chunk)
             out.write(text)
             written += len(text)
@@ -142,11 +161,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--megabytes", type=int, default=1024)
     parser.add_argument("--log-format", choices=["postgres", "mysql"], default="postgres")
+    parser.add_argument("--style", choices=STYLES, default="orm", help="the SQL as ORMs write it (default), or hand-written and short")
     parser.add_argument("--keep", type=Path)
     options = parser.parse_args()
     path = options.keep or Path(tempfile.mkstemp(suffix=".log")[1])
     try:
-        requests = write_log(path, options.megabytes, options.log_format)
+        requests = write_log(path, options.megabytes, options.log_format, options.style)
         size = path.stat().st_size
         cpu, wall = time.process_time(), time.perf_counter()
         replay = LogReplay(str(path), options.log_format)
@@ -155,8 +175,8 @@ def main() -> None:
             findings = sum(1 for _ in replay.feed(source))
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"{options.log_format} log: {size / 1e6:.0f} MB, {requests} requests, {replay.statements} statements, {findings} findings")
-        print(f"read in {cpu:.1f} s CPU ({size / 1e6 / cpu:.1f} MB/s), {wall:.1f} s wall ({size / 1e6 / wall:.1f} MB/s)")
+        print(f"{options.log_format} log ({options.style}): {size / 1e6:.0f} MB, {requests} requests, {replay.statements} statements, {findings} findings")
+        print(f"read in {cpu:.1f} s CPU ({size / 1e6 / cpu:.1f} MB/s, {replay.statements / cpu / 1000:.0f} k statements/s), {wall:.1f} s wall ({size / 1e6 / wall:.1f} MB/s)")
         print(f"peak resident memory of the process: {peak:.0f} MB")
     finally:
         if options.keep is None:

@@ -118,6 +118,15 @@ def test_several_statements_sent_as_one_end_their_transaction(project: Project, 
     assert "4 statements read" in run.stderr
 
 
+def test_several_statements_sent_as_one_open_the_transaction_they_begin(project: Project, run_txlint: Callable[..., Run]) -> None:
+    """`BEGIN; UPDATE ...` in one query string: the UPDATE is in the transaction, left open by the
+    disconnection (TX104), in either database's log."""
+    project.write("pg.log", _postgres(["LOG:  statement: BEGIN; UPDATE accounts SET balance = 6 WHERE id = 2", "LOG:  disconnection: session time: 0:00:00.006"]))
+    assert _found(run_txlint("trace", "--log-format", "postgres", "--format", "json", "pg.log")) == [("TX104", 2)]
+    project.write("my.log", "\t\t     9 Query\tBEGIN; UPDATE accounts SET balance = 6 WHERE id = 2\n\t\t     9 Quit\t\n")
+    assert _found(run_txlint("trace", "--log-format", "mysql", "--format", "json", "my.log")) == [("TX104", 2)]
+
+
 def test_mysql_server_restarts_and_timestamps_with_a_zone_and_set_lists() -> None:
     """A server that starts again writes its header in the middle of the log: no part of the
     statement before it. MySQL 8 under log_timestamps = SYSTEM writes the zone's offset. A client
@@ -157,10 +166,156 @@ def test_a_log_with_no_statement_or_no_log_at_all_says_so(project: Project, run_
     assert run.exit_code == 0 and "empty.log: no statement in it" in run.stderr and "log_statement = 'all'" in run.stderr
     project.write("general.log", "\t\t   184 Query\tSELECT 1\n")
     run = run_txlint("trace", "--log-format", "postgres", "general.log")  # the wrong --log-format
-    assert run.exit_code == 2 and "--log-line-prefix" in run.stderr
+    assert run.exit_code == 2 and "general.log: it is a MySQL or MariaDB general query log: --log-format mysql" in run.stderr
+    project.write("db.log", "".join(f"2026-12-05 16:00:11.465 UTC [4242] app@shop LOG:  statement: {sql}\n" for sql in LOST_UPDATE))
+    run = run_txlint("trace", "--log-format", "mysql", "db.log")
+    assert run.exit_code == 0 and "db.log: no statement in it: it is a PostgreSQL log: --log-format postgres" in run.stderr
+    run = run_txlint("trace", "--log-format", "postgres", "--log-line-prefix", "%m [%c] ", "db.log")  # a prefix it does not have
+    assert run.exit_code == 0 and "no line of it starts with the log_line_prefix '%m [%c] '" in run.stderr
     (project.root / "logs").mkdir()
     run = run_txlint("trace", "--log-format", "mysql", "logs")
     assert run.exit_code == 2 and "logs: is a folder" in run.stderr
+    (project.root / "random.bin").write_bytes(bytes(range(256)) * 8)
+    run = run_txlint("trace", "--log-format", "mysql", "random.bin")
+    assert run.exit_code == 2 and "random.bin: not a text log" in run.stderr
+
+
+def test_logs_compressed_by_bzip2_or_xz_are_read_and_a_lone_carriage_return_breaks_no_line(project: Project, run_txlint: Callable[..., Run]) -> None:
+    """Line numbers are as `grep -n` counts them: a carriage return alone, in a value a client
+    sent, is no line break."""
+    import bz2
+    import lzma
+
+    head = "\t\t     8 Query\t"
+    text = f"{head}SET autocommit=0\n{head}INSERT INTO notes (body) VALUES ('a\rb')\n{head}SELECT id, balance FROM accounts WHERE id = 7\n{head}UPDATE accounts SET balance = 90 WHERE id = 7\n{head}COMMIT\n"
+    (project.root / "general.log.1.bz2").write_bytes(bz2.compress(text.encode()))
+    (project.root / "general.log.2.xz").write_bytes(lzma.compress(text.encode()))
+    project.write("general.log", text)
+    for name in ("general.log", "general.log.1.bz2", "general.log.2.xz"):
+        assert _found(run_txlint("trace", "--log-format", "mysql", "--format", "json", name)) == [("TX101", 4)], name
+
+
+def test_a_log_of_only_slow_statements_is_refused_and_one_of_only_writes_is_warned_of(project: Project, run_txlint: Callable[..., Run]) -> None:
+    """log_min_duration_statement = 200: the FOR UPDATE that waited is logged, its fast BEGIN not;
+    judged, it would be a lock taken outside a transaction. log_statement = 'mod': only writes."""
+    head = "2026-12-05 16:00:11.465 UTC [4242] app@shop LOG:  "
+    project.write("slow.log", f"{head}duration: 493.819 ms  statement: SELECT id, balance FROM accounts WHERE id = 7 FOR UPDATE\n{head}duration: 250.002 ms  statement: UPDATE accounts SET note = 'x' WHERE id = 8\n")
+    run = run_txlint("trace", "--log-format", "postgres", "slow.log")
+    assert run.exit_code == 2 and "log_min_duration_statement" in run.stderr and "TX109" not in run.stdout
+    writes = [f"{head}statement: UPDATE accounts SET balance = balance - 5 WHERE id = {n} AND balance >= 5\n" for n in range(3)]
+    project.write("mod.log", "".join(writes))
+    run = run_txlint("trace", "--log-format", "postgres", "mod.log")
+    assert "log_statement = 'mod'" in run.stderr
+
+
+def _postgres(lines: list[str], pid: int = 4242) -> str:
+    return "".join(f"2026-12-05 16:00:11.465 UTC [{pid}] app@shop {line}\n" for line in lines)
+
+
+def test_how_a_transaction_ends_when_the_server_ends_it(project: Project, run_txlint: Callable[..., Run]) -> None:
+    """A COMMIT that fails (a serialization failure, a deferred foreign key) rolls back: no
+    transaction is left open. A COMMIT after a statement failed is a rollback. COMMIT AND CHAIN
+    opens the next transaction. A connection killed by idle_in_transaction_session_timeout had
+    run its write: the FATAL names no statement, and the transaction it left open is TX104."""
+    failed_commit = _postgres(
+        ["LOG:  statement: BEGIN", "LOG:  statement: UPDATE accounts SET balance = 5 WHERE id = 2", "LOG:  statement: COMMIT",
+         "ERROR:  could not serialize access due to read/write dependencies among transactions", "STATEMENT:  COMMIT", "LOG:  disconnection: session time: 0:00:00.010"],
+    )  # fmt: skip
+    chained = _postgres(
+        ["LOG:  statement: BEGIN", "LOG:  statement: UPDATE accounts SET balance = 5 WHERE id = 2", "LOG:  statement: COMMIT AND CHAIN",
+         "LOG:  statement: UPDATE accounts SET balance = 6 WHERE id = 2", "LOG:  disconnection: session time: 0:00:00.010"],
+        pid=4343,
+    )  # fmt: skip
+    killed = _postgres(
+        ["LOG:  statement: BEGIN", "LOG:  statement: UPDATE accounts SET balance = 11 WHERE id = 2",
+         "FATAL:  terminating connection due to idle-in-transaction timeout", "LOG:  disconnection: session time: 0:00:00.302"],
+        pid=4444,
+    )  # fmt: skip
+    project.write("db.log", failed_commit + chained + killed)
+    run = run_txlint("trace", "--log-format", "postgres", "--format", "json", "db.log")
+    assert _found(run) == [("TX104", 11), ("TX104", 15)]
+
+
+def test_a_read_before_the_transaction_is_no_read_of_it(project: Project, run_txlint: Callable[..., Run]) -> None:
+    """A pooled connection serves one request after another: a read in autocommit is another
+    request's, not the one of the transaction that writes after it (clarification 24). The same
+    read inside the transaction is."""
+    before = _postgres(["LOG:  statement: SELECT id, balance FROM accounts WHERE id = 1", "LOG:  statement: BEGIN", "LOG:  statement: UPDATE accounts SET balance = 0 WHERE id = 1", "LOG:  statement: COMMIT"])
+    inside = _postgres(["LOG:  statement: BEGIN", "LOG:  statement: SELECT id, balance FROM accounts WHERE id = 1", "LOG:  statement: UPDATE accounts SET balance = 0 WHERE id = 1", "LOG:  statement: COMMIT"], pid=4343)
+    project.write("db.log", before + inside)
+    assert _found(run_txlint("trace", "--log-format", "postgres", "--format", "json", "db.log")) == [("TX101", 7)]
+
+
+def test_statements_prepared_with_sql_and_values_written_beside_bound_ones(project: Project, run_txlint: Callable[..., Run]) -> None:
+    """`EXECUTE setbal(90, 1)` is the statement its DETAIL's PREPARE shows, with those values; a
+    client that binds the new balance but writes the id (`... = $1 WHERE id = 1`) has both read."""
+    prepared = _postgres(
+        ["LOG:  statement: BEGIN", "LOG:  statement: EXECUTE getbal(1)", "DETAIL:  prepare: PREPARE getbal(int) AS SELECT id, balance FROM accounts WHERE id = $1",
+         "LOG:  statement: EXECUTE setbal(90, 1)", "DETAIL:  prepare: PREPARE setbal(int, int) AS UPDATE accounts SET balance = $1 WHERE id = $2", "LOG:  statement: COMMIT"],
+    )  # fmt: skip
+    mixed = _postgres(
+        ["LOG:  statement: BEGIN", "LOG:  execute <unnamed>: SELECT balance FROM accounts WHERE id = $1", "DETAIL:  parameters: $1 = '1'",
+         "LOG:  execute <unnamed>: UPDATE accounts SET balance = $1 WHERE id = 1", "DETAIL:  parameters: $1 = '80'", "LOG:  statement: COMMIT"],
+        pid=4343,
+    )  # fmt: skip
+    project.write("db.log", prepared + mixed)
+    assert _found(run_txlint("trace", "--log-format", "postgres", "--format", "json", "db.log")) == [("TX101", 4), ("TX101", 10)]
+
+
+def test_csvlog_and_jsonlog_name_the_statement_an_error_is_about() -> None:
+    """csvlog's `query` column and jsonlog's `statement` key are the stderr log's STATEMENT line:
+    the statement logged before a syntax error still ran."""
+    row = '2026-12-05 16:00:11.465 UTC,"app","shop",4242,"127.0.0.1:5000",6571f2a1.1092,{n},"",2026-12-05 16:00:10 UTC,3/7,0,{level},00000,"{message}",,,,,,"{query}",,,"psql","client backend",,0\n'
+    csv = (
+        row.format(n=1, level="LOG", message="statement: SELECT id, balance FROM accounts WHERE id = 7", query="")
+        + row.format(n=2, level="ERROR", message='syntax error at or near ""SELEC""', query="SELEC 1")
+        + row.format(n=3, level="LOG", message="statement: UPDATE accounts SET balance = 90 WHERE id = 7", query="")
+    )
+    records = [
+        {"message": "statement: SELECT id, balance FROM accounts WHERE id = 7", "error_severity": "LOG"},
+        {"message": 'syntax error at or near "SELEC"', "error_severity": "ERROR", "statement": "SELEC 1"},
+        {"message": "statement: UPDATE accounts SET balance = 90 WHERE id = 7", "error_severity": "LOG"},
+    ]
+    jsonlog = "".join(json.dumps({"session_id": "6571f2a1.1092", "pid": 4242, **record}) + "\n" for record in records)
+    for log in (csv, jsonlog):
+        assert [(e.line, e.kind) for e in postgres.any_events(log.splitlines(True))] == [(1, "statement"), (3, "statement")]
+
+
+def test_mysql_xa_implicit_commits_and_autocommit_as_clients_write_it() -> None:
+    """XA START/COMMIT are a transaction's start and end; DDL and LOCK TABLES commit what is open
+    first (a write before TRUNCATE is not left open); autocommit turned off after a tag comment,
+    with a quoted value, with a comment after."""
+    head = "\t\t     9 Query\t"
+    log = [
+        f"{head}/* app:web */ SET autocommit=0\n",
+        f"{head}SET autocommit='OFF'\n",
+        f"{head}SET autocommit = 0 -- turn off\n",
+        f"{head}XA START 'x1'\n",
+        f"{head}UPDATE accounts SET balance = 5 WHERE id = 2\n",
+        f"{head}XA END 'x1'\n",
+        f"{head}XA COMMIT 'x1' ONE PHASE\n",
+        f"{head}TRUNCATE TABLE imports\n",
+        f"{head}CREATE TEMPORARY TABLE t (id int)\n",
+    ]
+    assert [(e.line, e.kind, e.sql) for e in mysql.events(log)] == [
+        (1, "autocommit-off", ""),
+        (2, "autocommit-off", ""),
+        (3, "autocommit-off", ""),
+        (4, "statement", "BEGIN"),
+        (5, "statement", "UPDATE accounts SET balance = %s WHERE id = %s"),
+        (7, "statement", "COMMIT"),
+        (8, "statement", "COMMIT"),
+        (8, "statement", "TRUNCATE TABLE imports"),
+        (9, "statement", "CREATE TEMPORARY TABLE t (id int)"),
+    ]
+
+
+def test_prefixes_with_spaced_command_tags_and_padded_escapes(project: Project, run_txlint: Callable[..., Run]) -> None:
+    """`%i` is the command tag (`idle in transaction` has spaces); `%-6p` pads the process id."""
+    lines = [f"2026-12-05 16:00:11.465 UTC [4242  ] idle in transaction app LOG:  statement: {sql}\n" for sql in LOST_UPDATE]
+    project.write("db.log", "".join(lines))
+    run = run_txlint("trace", "--log-format", "postgres", "--format", "json", "--log-line-prefix", "%m [%-6p] %i %u ", "db.log")
+    assert _found(run) == [("TX101", 3)]
 
 
 @pytest.mark.parametrize("rotation", ["rename", "truncate"])

@@ -8,12 +8,15 @@ the log's file and line. Exit status as `check`: 0 no findings, 1 findings, 2 a 
 
 from __future__ import annotations
 
+import bz2
 import contextlib
 import gzip
+import itertools
+import lzma
 import os
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import IO, NoReturn
@@ -91,7 +94,7 @@ def trace(
             findings += replay.feed(_events(name, stream, log_format, log_line_prefix))
         statements += replay.statements
         if not replay.statements:
-            _nothing_read(name, log_format)
+            _nothing_read(name, log_format, log_line_prefix)
     findings = _unique(findings)
     context = ReportContext(len(logs), Path.cwd(), enabled)
     click.echo(FORMATS[output_format](findings, context), nl=False)
@@ -154,7 +157,7 @@ class _Growing:
                 return
             if rotated == "renamed":
                 with contextlib.suppress(OSError):
-                    self.next = open(self.name, encoding="utf-8", errors="replace")  # noqa: SIM115 - closed by the caller
+                    self.next = open(self.name, encoding="utf-8", errors="replace", newline="\n")  # noqa: SIM115 - closed by the caller
                     if stream is not sys.stdin:
                         stream.close()
                     return
@@ -176,14 +179,28 @@ def _rotated(name: str, stream: IO[str]) -> str | None:
     return "renamed" if (now.st_ino, now.st_dev) != (opened.st_ino, opened.st_dev) else None
 
 
-def _nothing_read(name: str, log_format: str) -> None:
-    """Say so when a log gave no statement: the wrong --log-format, or a server not logging them."""
-    what = "no statement in it"
-    if log_format == "postgres":
+def _nothing_read(name: str, log_format: str, prefix: str) -> None:
+    """Say so when a log gave no statement: the wrong --log-format, a prefix its lines do not have,
+    a server not logging statements."""
+    head = _head(name)
+    if log_format == "mysql" and any(postgres.looks_like_postgres(line) for line in head):
+        hint = "it is a PostgreSQL log: --log-format postgres"
+    elif log_format == "postgres" and prefix != postgres.AUTO and head and postgres.detect_prefix(head, [prefix]) is None:
+        hint = f"no line of it starts with the log_line_prefix {prefix!r} (psql: SHOW log_line_prefix)"
+    elif log_format == "postgres":
         hint = "is it a PostgreSQL log, written with log_statement = 'all' (or log_min_duration_statement = 0)?"
     else:
         hint = "is it a MySQL or MariaDB general query log (general_log = ON)?"
-    notice(Notice(name, f"{what}: {hint}"))
+    notice(Notice(name, f"no statement in it: {hint}"))
+
+
+def _head(name: str, lines: int = 200) -> list[str]:
+    """The first lines of a log (none of standard input: it is read)."""
+    if name == "-":
+        return []
+    with contextlib.suppress(OSError), _opened(name) as stream:
+        return list(itertools.islice(stream, lines))
+    return []
 
 
 def _config(config_file: Path | None, select: tuple[str, ...], ignore: tuple[str, ...]) -> Config:
@@ -199,16 +216,30 @@ def _config(config_file: Path | None, select: tuple[str, ...], ignore: tuple[str
 def _events(name: str, stream: Iterable[str], log_format: str, prefix: str) -> Iterator[Event]:
     if log_format == "postgres":
         try:
-            return postgres.any_events(stream, prefix)
-        except postgres.PrefixError as error:
+            return postgres.any_events(stream, prefix, warn=lambda reason: notice(Notice(name, reason)))
+        except (postgres.PrefixError, postgres.LogError) as error:
             _fail(f"{name}: {error}")
     return mysql.events(stream)
 
 
 def _compressed(name: str) -> bool:
-    """Whether the file `name` is gzip's (its first two bytes say so, whatever its name)."""
+    """Whether the file `name` is compressed (its first bytes say so, whatever its name)."""
+    return _compression(name) is not None
+
+
+def _compression(name: str) -> str | None:
+    """gzip, bzip2, xz or zstd (the compressions logrotate is set up with), by a file's first bytes;
+    "binary" when they are no text; None for text."""
     with open(name, "rb") as raw:
-        return raw.read(2) == b"\x1f\x8b"
+        start = raw.read(4096)
+    for magic, what in ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz"), (b"\x28\xb5\x2f\xfd", "zstd")):
+        if start.startswith(magic):
+            return what
+    control = sum(1 for byte in start if byte < 9 or 13 < byte < 32)  # a blob in a statement has a few; a compressed file, one in eight
+    return "binary" if start and control > len(start) // 20 else None
+
+
+_OPENERS: dict[str, Callable[..., IO[str]]] = {"gzip": gzip.open, "bzip2": bz2.open, "xz": lzma.open}
 
 
 class _opened:
@@ -222,10 +253,15 @@ class _opened:
         if self.name == "-":
             return sys.stdin
         try:
-            if _compressed(self.name):  # a log rotated and compressed (`postgresql.log.2.gz`)
-                self.stream = gzip.open(self.name, "rt", encoding="utf-8", errors="replace")
+            # Lines end at a line feed only (a carriage return alone in a value is no line break:
+            # line numbers are as `grep -n` counts them).
+            compression = _compression(self.name)
+            if compression in _OPENERS:  # a log rotated and compressed (`postgresql.log.2.gz`)
+                self.stream = _OPENERS[compression](self.name, "rt", encoding="utf-8", errors="replace", newline="\n")
+            elif compression is not None:
+                _fail(f"{self.name}: not a text log ({compression}: decompress it first)")
             else:
-                self.stream = open(self.name, encoding="utf-8", errors="replace")  # noqa: SIM115 - closed by __exit__
+                self.stream = open(self.name, encoding="utf-8", errors="replace", newline="\n")  # noqa: SIM115 - closed by __exit__
         except IsADirectoryError:
             _fail(f"{self.name}: is a folder, not a log")
         except OSError as error:

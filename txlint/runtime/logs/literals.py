@@ -72,6 +72,7 @@ _VALUES_MAX = 4096
 # Statements seen whole before (`COMMIT`, a lookup of a small table): their normalised form.
 _SEEN: dict[bool, dict[str, tuple[str, tuple[object, ...]]]] = {False: {}, True: {}}
 _SEEN_MAX = 1024
+_SEEN_AFTER: dict[tuple[str, int], tuple[str, tuple[object, ...]]] = {}  # the same, of statements with placeholders of their own
 
 
 def number(text: str) -> int | float | str:
@@ -84,9 +85,19 @@ def number(text: str) -> int | float | str:
         return text
 
 
-def normalised(sql: str, dialect: str) -> tuple[str, tuple[object, ...]]:
+def normalised(sql: str, dialect: str, after: int = 0) -> tuple[str, tuple[object, ...]]:
     """`sql` with its literals replaced by placeholders (`$1`... for PostgreSQL, `%s` for MySQL),
-    and their values in order."""
+    and their values in order. `after`: the statement has placeholders `$1`...`$after` of its own
+    (the extended protocol's, bound by the server), and its literals are numbered after them
+    (`UPDATE t SET balance = $1 WHERE id = 7`: a client that binds some values and writes others)."""
+    if after:
+        key = (sql, after)
+        found = _SEEN_AFTER.get(key)
+        if found is None:
+            if len(_SEEN_AFTER) >= _SEEN_MAX:
+                _SEEN_AFTER.clear()
+            found = _SEEN_AFTER[key] = _normalised(sql, False, after)
+        return found
     mysql = dialect == "mysql"
     seen = _SEEN[mysql]
     found = seen.get(sql)
@@ -97,9 +108,9 @@ def normalised(sql: str, dialect: str) -> tuple[str, tuple[object, ...]]:
     return found
 
 
-def _normalised(sql: str, mysql: bool) -> tuple[str, tuple[object, ...]]:
+def _normalised(sql: str, mysql: bool, after: int = 0) -> tuple[str, tuple[object, ...]]:
     digits_key = (mysql, sql.encode("utf-8", "surrogatepass").translate(_ZEROS))
-    known = _BY_DIGITS.get(digits_key)
+    known = _BY_DIGITS.get(digits_key) if not after else None  # (its placeholders have digits: never kept by them)
     if known is not None:  # the same statement but for the digits of its values
         text, spans = known
         cache = _VALUES[mysql]
@@ -117,10 +128,10 @@ def _normalised(sql: str, mysql: bool) -> tuple[str, tuple[object, ...]]:
     if len(parts) == 1:  # nothing found: no literal
         return sql, ()
     firsts, values = parts[1::_FIELDS], parts[2::_FIELDS]
-    key = (mysql, tuple(parts[0::_FIELDS]), tuple(firsts), tuple(parts[3::_FIELDS]))
+    key = (mysql, after, tuple(parts[0::_FIELDS]), tuple(firsts), tuple(parts[3::_FIELDS]))
     template = _TEMPLATES.get(key)
     if template is None:
-        template = _template(sql, parts, mysql)
+        template = _template(sql, parts, mysql, after)
         if template.cacheable:
             if len(_TEMPLATES) >= _TEMPLATES_MAX:
                 _TEMPLATES.clear()
@@ -182,9 +193,10 @@ class _Template:
     digits_in_values_only: bool
 
 
-def _template(sql: str, parts: list[str], mysql: bool) -> _Template:
+def _template(sql: str, parts: list[str], mysql: bool, bound: int = 0) -> _Template:
     """The template of a statement split into `parts`: its text, its values replaced by placeholders
-    and its comments by a space, and where its values are."""
+    and its comments by a space, and where its values are (numbered after the `bound` placeholders
+    it has of its own)."""
     out = [parts[0]]
     reads: list[tuple[int, Callable[[str], object]]] = []
     spans: list[tuple[int, Callable[[str], object]]] = []
@@ -201,7 +213,8 @@ def _template(sql: str, parts: list[str], mysql: bool) -> _Template:
             since = 0
             if not mysql and first == "'" and out[-1][-1:] in ("e", "E") and not _name_char(out[-1][-2:-1]):
                 out[-1] = out[-1][:-1]  # `E'...'`: an escape string, the value is what follows
-            out.append("%s" if mysql else _PLACEHOLDERS[len(reads)] if len(reads) < len(_PLACEHOLDERS) else f"${len(reads)}")
+            placeholder = bound + len(reads)
+            out.append("%s" if mysql else _PLACEHOLDERS[placeholder] if placeholder < len(_PLACEHOLDERS) else f"${placeholder}")
         else:
             since += len(found)
             digits_elsewhere = digits_elsewhere or _has_digit(found)

@@ -22,10 +22,22 @@ from txlint.runtime.logs.literals import normalised
 # with the zone's offset under log_timestamps = SYSTEM.)
 _RECORD = re.compile(r"(?:\d{6} [ \d]\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?)?\t+ *(\d+) ([A-Z][a-z]+(?: [a-z]+)?)\t")
 # `SET autocommit = 0`, alone or among other assignments (`SET NAMES utf8mb4, autocommit = 1`).
+# (After a comment a client tags its statements with, `/* app */`; the value quoted or not; a comment after.)
 _AUTOCOMMIT = re.compile(
-    r"^\s*set\s+(?:[^;]*?,\s*)?(?:@@(?:session\.|local\.)?|session\s+|local\s+)?autocommit\s*(?:=|:=)\s*(?P<value>0|1|on|off|true|false)\b\s*(?:,[^;]*)?;?\s*\Z",
-    re.IGNORECASE,
+    r"^\s*(?:/\*.*?\*/\s*)*set\s+(?:[^;]*?,\s*)?(?:@@(?:session\.|local\.)?|session\s+|local\s+)?autocommit\s*(?:=|:=)\s*"
+    r"(?P<quote>['\"]?)(?P<value>0|1|on|off|true|false)(?P=quote)(?![\w'\"])\s*(?:,[^;]*)?;?\s*(?:(?:--|\#)[^\n]*|/\*.*?\*/)?\s*\Z",
+    re.IGNORECASE | re.DOTALL,
 )
+# What ends the transaction open without a COMMIT (MySQL commits it first, "implicit commit"): DDL
+# but on temporary tables, LOCK TABLES, a new transaction's start, account and table maintenance.
+_COMMITS_FIRST = re.compile(
+    r"^\s*(?:/\*.*?\*/\s*)*(?:(?:alter|create|drop|rename|truncate)\b(?!\s+temporary\b)|lock\s+tables?\b|unlock\s+tables?\b"
+    r"|start\s+transaction\b|begin\b(?!\s*:)|(?:analyze|optimize|repair|check)\s+table\b|(?:grant|revoke|flush)\b|load\s+index\b)",
+    re.IGNORECASE | re.DOTALL,
+)
+# XA transactions, told as the transaction statements the analyser knows.
+_XA = re.compile(r"^\s*xa\s+(?P<verb>start|begin|end|prepare|commit|rollback|recover)\b", re.IGNORECASE)
+_XA_AS = {"start": "BEGIN", "begin": "BEGIN", "commit": "COMMIT", "rollback": "ROLLBACK"}
 # What the server writes when it starts (again, in the middle of a log): no part of a statement.
 _HEADER = re.compile(r"\S+, Version: |Tcp port: |Time\s+Id\s+Command\s+Argument")
 
@@ -50,12 +62,22 @@ def events(lines: Iterable[str]) -> Iterator[Event]:
                 continue
         if line:  # the record before is whole
             if command in _STATEMENTS:
-                if (argument[:3].lower() == "set" or argument[:1].isspace()) and (autocommit := _AUTOCOMMIT.match(argument)):
+                head = argument[:3].lower()
+                if (head == "set" or head[:2] == "/*" or argument[:1].isspace()) and (autocommit := _AUTOCOMMIT.match(argument)):
                     on = autocommit.group("value").lower() in {"1", "on", "true"}
                     yield Event(conn, line, "autocommit-on" if on else "autocommit-off")
                 else:
                     sql, params = normalised(argument, "mysql")
-                    yield _new(Event, (conn, line, "statement", sql, params))
+                    kind = _KINDS.get(sql)
+                    if kind is None:
+                        kind = _kind(sql)
+                    if kind == "plain":
+                        yield _new(Event, (conn, line, "statement", sql, params))
+                    elif kind == "commits-first":
+                        yield Event(conn, line, "statement", "COMMIT")
+                        yield _new(Event, (conn, line, "statement", sql, params))
+                    elif kind != "nothing":  # an XA statement, as the one it stands for
+                        yield Event(conn, line, "statement", kind)
             elif command == "Connect":
                 yield Event(conn, line, "connect")
             elif command == "Quit":
@@ -68,5 +90,17 @@ def events(lines: Iterable[str]) -> Iterator[Event]:
 
 
 _STATEMENTS = frozenset({"Query", "Execute"})
+_KINDS: dict[str, str] = {}  # by a statement's text: plain, commits-first, nothing, or the statement an XA one stands for
+
+
+def _kind(sql: str) -> str:
+    """What a statement is to the analyser, worked out once per text."""
+    xa = _XA.match(sql)
+    kind = _XA_AS.get(xa.group("verb").lower(), "nothing") if xa else "commits-first" if _COMMITS_FIRST.match(sql) else "plain"
+    if len(_KINDS) >= 4096:
+        _KINDS.clear()
+    _KINDS[sql] = kind
+    return kind
+
 _new = tuple.__new__  # an event made without the keyword handling of its class's constructor: millions are made
 _LINE_END = "\r\n"

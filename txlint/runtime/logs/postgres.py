@@ -39,7 +39,7 @@ _ESCAPES = {
     "h": r"\S*",
     "r": r"\S*",
     "b": r".*?",
-    "i": r"\S*",
+    "i": r".*?",  # the command tag: `idle in transaction` has spaces
     "e": r"[0-9A-Z]{5}",
     "x": r"\d+",
     "v": r"\S*",
@@ -69,26 +69,39 @@ AUTO = "auto"
 _SAMPLE = 200  # lines looked at to tell a log's format and prefix
 
 
+_PADDING = re.compile(r"-?\d*")
+_NAMES_CONNECTION = re.compile(r"%-?\d*[pc]")
+
+
 class PrefixError(ValueError):
     """A `log_line_prefix` that names no connection (no `%p`, no `%c`)."""
 
 
 def prefix_pattern(prefix: str) -> re.Pattern[str]:
     """A regular expression of the log line prefix, then the message's level and text."""
-    if "%p" not in prefix and "%c" not in prefix:
+    if not _NAMES_CONNECTION.search(prefix):
         raise PrefixError(f"log_line_prefix {prefix!r} names no connection: it needs %p (process id) or %c (session id)")
     parts, optional = [], False
     at = 0
     while at < len(prefix):
         char = prefix[at]
         if char == "%" and at + 1 < len(prefix):
-            code = prefix[at + 1]
-            at += 2
+            width = _PADDING.match(prefix, at + 1)  # `%-10u`, `%6p`: padded with spaces to a width
+            padded = width is not None and width.end() > at + 1
+            at = width.end() if width is not None else at + 1
+            if at >= len(prefix):
+                break
+            code = prefix[at]
+            at += 1
+            if padded and code != "q":
+                parts.append(" *")
             if code == "q":  # what follows is only written for session processes
                 parts.append("(?:")
                 optional = True
             else:
                 parts.append(_ESCAPES.get(code, r"\S*"))
+                if padded:
+                    parts.append(" *")
             continue
         parts.append(re.escape(char))
         at += 1
@@ -101,13 +114,16 @@ class _Pending:
     """A statement logged, waiting to see whether its parameters or an `ERROR:` follow. One logged
     after it ran (`duration: ... statement:`, log_min_duration_statement) ran, whatever follows;
     one followed by an `ERROR:` failed if the `STATEMENT:` line after the error names it (a
-    statement with a syntax error is not logged before it fails: the error is then another's)."""
+    statement with a syntax error is not logged before it fails: the error is then another's), or
+    if no `STATEMENT:` line comes (log_min_error_statement above ERROR); a `FATAL:` without one
+    ends a connection idle after its statement ran (`idle_in_transaction_session_timeout`,
+    `pg_terminate_backend`)."""
 
     line: int
     sql: str
     params: tuple[object, ...] | None = None
     ran: bool = False
-    error: bool = False
+    error: str = ""  # the level of an error that followed it: ERROR (it failed, unless another statement is named), FATAL (it ran, unless named)
 
 
 def events(lines: Iterable[str], prefix: str = DEFAULT_PREFIX) -> Iterator[Event]:
@@ -115,11 +131,12 @@ def events(lines: Iterable[str], prefix: str = DEFAULT_PREFIX) -> Iterator[Event
     return _events(_stderr_records(lines, prefix))
 
 
-def any_events(lines: Iterable[str], prefix: str = AUTO) -> Iterator[Event]:
+def any_events(lines: Iterable[str], prefix: str = AUTO, warn: Callable[[str], None] | None = None) -> Iterator[Event]:
     """The events of a PostgreSQL log in whichever of its formats it is written: a `jsonlog` line
     is a JSON object, a `csvlog` line a timestamp and a comma, anything else the stderr log, its
     prefix `prefix` or, `AUTO`, the one of `KNOWN_PREFIXES` that reads its first lines (a
-    `PrefixError` when none does)."""
+    `PrefixError` when none does). A log that cannot be judged says so by a `LogError` (its
+    statements filtered by their duration), one judged in part by `warn` (only its writes)."""
     stream = iter(lines)
     head = list(itertools.islice(itertools.takewhile(lambda line: line != IDLE_LINE, stream), _SAMPLE))
     first = next((line for line in head if line.strip()), "")
@@ -131,6 +148,8 @@ def any_events(lines: Iterable[str], prefix: str = AUTO) -> Iterator[Event]:
     if prefix == AUTO:
         found = detect_prefix(head)
         if found is None:
+            if first and _MYSQL_RECORD.match(first):
+                raise PrefixError("it is a MySQL or MariaDB general query log: --log-format mysql")
             if first:
                 raise PrefixError(
                     f"its lines start with no log_line_prefix txlint knows (as {first.rstrip()[:60]!r} does): "
@@ -138,15 +157,51 @@ def any_events(lines: Iterable[str], prefix: str = AUTO) -> Iterator[Event]:
                 )
             found = DEFAULT_PREFIX
         prefix = found
+    _judge_sample(head, warn)
     return events(rest, prefix)
 
 
-def detect_prefix(lines: Iterable[str]) -> str | None:
-    """Of `KNOWN_PREFIXES`, the one that reads the most of `lines` as records naming their
-    connection (the first of those that read as many); None when none reads one."""
+def looks_like_postgres(line: str) -> bool:
+    """Whether a line is one of PostgreSQL's, in any of its formats (given as MySQL's by mistake)."""
+    return bool(_UNTIMED.search(line) or _TIMED.search(line)) or '"error_severity"' in line
+
+
+class LogError(ValueError):
+    """A log whose statements cannot be judged as they are logged."""
+
+
+def _judge_sample(head: list[str], warn: Callable[[str], None] | None) -> None:
+    """Whether a log's first lines say it holds every statement: with log_min_duration_statement
+    above 0 only the slow ones are logged (a `FOR UPDATE` that waited, not its BEGIN: judged, that
+    would be a lock outside a transaction); with log_statement = 'mod' only the writes."""
+    durations = [float(found.group(1)) for line in head if (found := _TIMED.search(line))]
+    untimed = sum(1 for line in head if _UNTIMED.search(line))
+    if durations and not untimed and min(durations) >= _FILTERED_MS:
+        raise LogError(
+            f"it logs only statements slower than {min(durations):g} ms or so (log_min_duration_statement above 0): "
+            "the other statements of their transactions are missing, and what they show alone would be wrong. "
+            "Give a log written with log_statement = 'all' or log_min_duration_statement = 0"
+        )
+    verbs = [found.group(1).lower() for line in head if (found := _VERB.search(line))]
+    if warn is not None and len(verbs) >= 3 and not {"select", "begin", "start", "commit", "end", "with"} & set(verbs):
+        warn("no SELECT, BEGIN or COMMIT among its first statements (log_statement = 'mod'?): reads and transactions are not in it, and TX101, TX103, TX104 and TX109 cannot be found")
+
+
+# A statement logged with its duration, and one logged before it ran.
+_TIMED = re.compile(r"(?:LOG|INFO):  duration: ([\d.]+) ms  (?:statement|execute [^:]*):")
+_UNTIMED = re.compile(r"(?:LOG|INFO):  (?:statement|execute [^:]*): ")
+_FILTERED_MS = 1.0  # BEGIN and COMMIT take microseconds: a log of none faster than this is filtered
+_VERB = re.compile(r"(?:LOG|INFO):  (?:duration: [\d.]+ ms  )?(?:statement|execute [^:]*): \W*(\w+)")
+# A line of MySQL's general query log (given as PostgreSQL's by mistake).
+_MYSQL_RECORD = re.compile(r"(?:\d{6} [ \d]\d:\d\d:\d\d|\d{4}-\d\d-\d\dT[\d:.]+\S*)?\t+ *\d+ [A-Z][a-z]+(?: [a-z]+)?\t|\S+, Version: .*started with:")
+
+
+def detect_prefix(lines: Iterable[str], prefixes: Iterable[str] = KNOWN_PREFIXES) -> str | None:
+    """Of `prefixes`, the one that reads the most of `lines` as records naming their connection
+    (the first of those that read as many); None when none reads one."""
     heads = [line.rstrip("\r\n") for line in lines if line.strip() and not line.startswith("\t")]
     best, best_count = None, 0
-    for known in KNOWN_PREFIXES:
+    for known in prefixes:
         pattern = prefix_pattern(known)
         names = [name for name in ("session", "pid") if name in pattern.groupindex]
         count = sum(1 for line in heads if (match := pattern.match(line)) and any(match.group(name) for name in names))
@@ -161,7 +216,8 @@ def csv_events(stream: Iterable[str]) -> Iterator[Event]:
 
 
 def json_events(lines: Iterable[str]) -> Iterator[Event]:
-    """The same of a `jsonlog` log (PostgreSQL 15: a JSON object per line)."""
+    """The same of a `jsonlog` log (PostgreSQL 15: a JSON object per line; CloudNativePG's, each the
+    server's record inside one of its own)."""
     return _events(_json_records(lines))
 
 
@@ -176,7 +232,7 @@ def _events(records: Iterable[Record]) -> Iterator[Event]:
         waiting = pending.pop(conn, None)
         if level == "LOG":
             if waiting is not None:
-                yield _failed(conn, waiting) if waiting.error else _statement(conn, waiting)
+                yield _outcome(conn, waiting)
             statement = statement_in(message)
             if statement is not None:
                 params = _parameters(detail) if detail and detail.startswith("parameters: ") else None
@@ -189,30 +245,57 @@ def _events(records: Iterable[Record]) -> Iterator[Event]:
             if level in _FAILURES:
                 yield Event(conn, number_, "failed")
             elif level == IDLE:  # the log is not growing: what is pending ran (an ERROR would have followed)
-                for conn_, waiting_ in pending.items():
-                    yield _failed(conn_, waiting_) if waiting_.error else _statement(conn_, waiting_)
-                pending.clear()
-        elif waiting.error:  # an ERROR after it: the STATEMENT line says whose
+                yield from _flushed(pending)
+        elif waiting.error:  # an error after it: the STATEMENT line says whose
             if level == "STATEMENT":
                 yield _failed(conn, waiting) if message == waiting.sql else _statement(conn, waiting)
             elif level in _ERROR_DETAILS:
                 pending[conn] = waiting
             else:
-                yield _failed(conn, waiting)
+                yield _outcome(conn, waiting)
+                if level == IDLE:
+                    yield from _flushed(pending)
         elif level == "DETAIL" and message.startswith("parameters: "):
             waiting.params = _parameters(message)
             pending[conn] = waiting
+        elif level == "DETAIL" and message.startswith("prepare: "):
+            pending[conn] = _executed(waiting, message)
         elif level in _FAILURES:
             if waiting.ran:
                 yield _statement(conn, waiting)
                 yield Event(conn, number_, "failed")
             else:
-                waiting.error = True
+                waiting.error = level
                 pending[conn] = waiting
         else:
             yield _statement(conn, waiting)
+    yield from _flushed(pending)
+
+
+def _executed(waiting: _Pending, detail: str) -> _Pending:
+    """`EXECUTE name(7, 'x')` with the `PREPARE name AS ...` its DETAIL shows: the prepared statement
+    with those values bound."""
+    execute, prepare = _EXECUTE.match(waiting.sql), _PREPARE.match(detail, len("prepare: "))
+    if execute is None or prepare is None:
+        return waiting
+    _, values = normalised(f"SELECT {execute.group('arguments')}", "postgres") if execute.group("arguments") else ("", ())
+    return _Pending(waiting.line, prepare.group("body"), values, waiting.ran)
+
+
+_EXECUTE = re.compile(r"\s*execute\s+\w+\s*(?:\((?P<arguments>.*)\))?\s*;?\s*\Z", re.IGNORECASE | re.DOTALL)
+_PREPARE = re.compile(r"\s*prepare\s+\w+\s*(?:\([^)]*\))?\s+as\s+(?P<body>.*?)\s*;?\s*\Z", re.IGNORECASE | re.DOTALL)
+
+
+def _flushed(pending: dict[str, _Pending]) -> Iterator[Event]:
+    """What is pending, as it stands: nothing more will be said of it."""
     for conn, waiting in pending.items():
-        yield _failed(conn, waiting) if waiting.error else _statement(conn, waiting)
+        yield _outcome(conn, waiting)
+    pending.clear()
+
+
+def _outcome(conn: str, waiting: _Pending) -> Event:
+    """A statement pending, when no STATEMENT line came to say whose an error after it was."""
+    return _failed(conn, waiting) if waiting.error in _FAILED_UNLESS_NAMED else _statement(conn, waiting)
 
 
 def _failed(conn: str, waiting: _Pending) -> Event:
@@ -220,6 +303,7 @@ def _failed(conn: str, waiting: _Pending) -> Event:
 
 
 _FAILURES = frozenset({"ERROR", "FATAL", "PANIC"})
+_FAILED_UNLESS_NAMED = frozenset({"ERROR"})
 _ERROR_DETAILS = frozenset({"DETAIL", "HINT", "CONTEXT", "QUERY", "LOCATION"})  # what an error is told with, before its STATEMENT
 
 
@@ -263,13 +347,17 @@ def _stderr_record(
 
 
 def _csv_records(stream: Iterable[str]) -> Iterator[Record]:
-    """csvlog's columns: 3 process_id, 5 session_id, 11 error_severity, 13 message, 14 detail."""
+    """csvlog's columns: 3 process_id, 5 session_id, 11 error_severity, 13 message, 14 detail,
+    19 query (the statement an error is about, as the stderr log's STATEMENT line)."""
     reader = csv.reader(stream)
     last = 0
     for row in reader:
         start, last = last + 1, reader.line_num  # a row's fields may hold line breaks: it starts after the last one
         if len(row) >= 15:
-            yield row[5] or row[3], start, row[11], row[13], row[14] or None
+            conn = row[5] or row[3]
+            yield conn, start, row[11], row[13], row[14] or None
+            if len(row) > 19 and row[19] and row[11] in _FAILURES:  # the statement an error is about: its `query` column
+                yield conn, start, "STATEMENT", row[19], None
 
 
 def _json_records(lines: Iterable[str]) -> Iterator[Record]:
@@ -283,10 +371,17 @@ def _json_records(lines: Iterable[str]) -> Iterator[Record]:
             record = json.loads(line)
         except ValueError:
             continue
+        if isinstance(record, dict) and isinstance(record.get("record"), dict):
+            record = record["record"]  # CloudNativePG: the server's record inside the operator's
         if isinstance(record, dict) and isinstance(record.get("message"), str):
-            conn = str(record.get("session_id") or record.get("pid") or "")
+            conn = str(record.get("session_id") or record.get("pid") or record.get("process_id") or "")
             if conn:
-                yield conn, number_, str(record.get("error_severity", "")), record["message"], record.get("detail")
+                level = str(record.get("error_severity", ""))
+                detail = record.get("detail")
+                yield conn, number_, level, record["message"], detail if isinstance(detail, str) else None
+                statement = record.get("statement")
+                if isinstance(statement, str) and statement and level in _FAILURES:
+                    yield conn, number_, "STATEMENT", statement, None
 
 
 def _parameters(message: str) -> tuple[object, ...]:
@@ -294,8 +389,9 @@ def _parameters(message: str) -> tuple[object, ...]:
 
 
 def _statement(conn: str, waiting: _Pending) -> Event:
-    if waiting.params is not None:
-        return Event(conn, waiting.line, "statement", waiting.sql, waiting.params)
+    if waiting.params is not None:  # bound by the server; a literal written beside them is a value too
+        sql, written = normalised(waiting.sql, "postgres", after=len(waiting.params)) if waiting.params else (waiting.sql, ())
+        return Event(conn, waiting.line, "statement", sql, waiting.params + written)
     sql, params = normalised(waiting.sql, "postgres")
     return Event(conn, waiting.line, "statement", sql, params)
 

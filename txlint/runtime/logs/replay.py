@@ -24,6 +24,8 @@ from txlint.runtime.stack import Site
 from txlint.runtime.trace.analyser import TraceAnalyser
 
 _ENDS = re.compile(r"^\s*(?:commit|rollback|end)\b(?!\s+(?:prepared|to)\b)", re.IGNORECASE)
+_CHAINS = re.compile(r"^\s*(?:commit|rollback|end)(?:\s+(?:work|transaction))?\s+and\s+chain\b", re.IGNORECASE)
+_ROLLBACK_TO = re.compile(r"^\s*rollback(?:\s+(?:work|transaction))?\s+to\b", re.IGNORECASE)
 _ENDS_LAST = re.compile(r";\s*(?:commit|rollback|end)\b(?!\s+(?:prepared|to)\b)[^;]*;?\s*\Z", re.IGNORECASE)
 # An episode longer than this (autocommit statements that never end a transaction) is judged as it goes.
 MAX_EPISODE = 64
@@ -52,12 +54,14 @@ class LogReplay:
         judged = [code for code in codes if code not in NOT_FROM_LOGS]
         self.analyser = TraceAnalyser(dialect, config, enabled=judged, sites=lambda: Site(path, 0), show_values=show_values, source=None)
         self.analyser.counts_unknown = True
+        self.analyser.reads_of_the_transaction_only = True
         self._sql_at: dict[int, str] = {}  # line -> the statement logged there, of the episodes being judged
         self.analyser.line_text = lambda path, line: self._sql_at.get(line, "")
         self.autocommit = autocommit  # the server's default for a connection that says nothing
         self._manual: set[str] = set()  # connections in `autocommit = 0`: a transaction is always open
         self._episodes: dict[str, list[Event]] = {}  # per open connection: its events since its last transaction ended
         self._shapes: set[tuple[object, ...]] = set()  # the episodes judged, by shape
+        self._aborted: set[str] = set()  # connections whose transaction had a statement fail (PostgreSQL)
         self._after_repeat: dict[str, bool] = {}  # connections whose last episodes were not replayed: whether without autocommit
         self.statements = 0
         self.repeated = 0  # episodes not judged again: the same shape as one judged before
@@ -115,7 +119,8 @@ class LogReplay:
         shape = _shape(episode)
         if shape in self._shapes:
             self.repeated += 1
-            self._after_repeat[conn] = conn in self._manual
+            self._after_repeat[conn] = conn in self._manual or bool(_CHAINS.search(episode[-1].sql))
+            self._aborted.discard(conn)
             return True
         if len(self._shapes) >= MAX_SHAPES:
             self._shapes.clear()
@@ -153,15 +158,36 @@ class LogReplay:
         if event.kind == "autocommit-on":
             self._manual.discard(conn)
             return analyser.commit(conn, site=site) if analyser.in_transaction(conn) else []
+        if event.kind == "failed":
+            if _ends(event.sql) and analyser.in_transaction(conn):
+                analyser.rollback(conn)  # a COMMIT that failed (a serialization failure, a deferred key): rolled back
+                self._aborted.discard(conn)
+                self._after_end(conn, event.sql)
+            elif analyser.in_transaction(conn):
+                self._aborted.add(conn)  # PostgreSQL: the transaction can only roll back now
+            return []
         if event.kind != "statement":
             return []
         if len(self._sql_at) >= MAX_EPISODE * 64:
             self._sql_at.clear()
         self._sql_at[event.line] = event.sql
-        findings = analyser.execute(conn, event.sql, event.params or None, site=site)
-        if conn in self._manual and _ends(event.sql):
-            analyser.begin(conn)  # without autocommit, the next statement is in a new transaction
+        sql = event.sql
+        if conn in self._aborted:
+            if _ROLLBACK_TO.match(sql):
+                self._aborted.discard(conn)  # back to a savepoint: the transaction goes on
+            elif _ends(sql):
+                self._aborted.discard(conn)
+                sql = "ROLLBACK"  # what the server does of a COMMIT of a transaction that failed
+        findings = analyser.execute(conn, sql, event.params or None, site=site)
+        if _ends(sql):
+            self._after_end(conn, sql)
         return findings
+
+    def _after_end(self, conn: str, sql: str) -> None:
+        """A transaction ended: without autocommit, or by `COMMIT AND CHAIN`, the next statement is
+        in a new one."""
+        if conn in self._manual or _CHAINS.search(sql):
+            self.analyser.begin(conn)
 
     def _start(self, conn: str) -> None:
         self._manual.add(conn)

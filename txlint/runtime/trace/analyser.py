@@ -263,7 +263,8 @@ class TraceAnalyser(Statements):
             return self._statement(state, plan, param_sets(params, executemany), rowcount, lock, autocommit, where)
         sets = param_sets(params, executemany)
         findings: list[Finding] = []
-        for plan in plans:
+        for plan in plans:  # several statements sent as one: `BEGIN; UPDATE ...` opens the transaction the UPDATE runs in
+            autocommit = in_transaction is False or not state.tx_open
             findings += self._statement(state, plan, sets, rowcount, lock, autocommit, where)
         return findings
 

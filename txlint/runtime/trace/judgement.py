@@ -61,6 +61,10 @@ class Judgement:
     _root: Path | None
     _source: SourceFacts | None
     _test_files: dict[str, bool]
+    # Whether a value written is linked only to the reads of its own transaction (TX101): a statement
+    # log's connection is a pool's, serving one request after another, and shows no request's bounds
+    # (clarification 24). A compare-and-swap's guard is still linked to the read before it (TX107).
+    reads_of_the_transaction_only: bool = False
 
     def _locate(self, where: Where) -> Site:
         raise NotImplementedError
@@ -154,7 +158,7 @@ class Judgement:
             if assignment.value.kind is not ValueKind.INDEPENDENT or fact.operand.kind != "placeholder" or fact.operand.placeholder is None:
                 continue
             source = self._read_of(candidates, assignment.column)
-            if source is None:
+            if source is None or (self.reads_of_the_transaction_only and source.tx != write.tx):
                 continue
             said = self._source.written(site.path, site.line, assignment.column) if self._source is not None else None
             if said is not None and said.derived is not None:
