@@ -345,3 +345,14 @@ def test_follow_goes_on_after_the_log_is_rotated(tmp_path: Path, rotation: str) 
         finally:
             process.send_signal(signal.SIGINT)
             process.wait(timeout=30)
+
+
+def test_a_log_line_prefix_changed_by_a_reload_is_followed() -> None:
+    """The server logs the new log_line_prefix when a reload changes it: the lines before are read
+    with the old one, the lines after with the new."""
+    log = [
+        "2026-12-05 18:08:41.588 UTC [17914] app@shop LOG:  statement: SELECT 1\n",
+        "2026-12-05 18:08:10.001 UTC [1234] LOG:  parameter \"log_line_prefix\" changed to \"%t [%p]: [%l-1] user=%u,db=%d,app=%a,client=%h \"\n",
+        "2026-12-05 18:08:14 UTC [17707]: [3-1] user=app,db=shop,app=my app v2,client=127.0.0.1 LOG:  statement: SELECT 2\n",
+    ]
+    assert [(e.conn, e.line, e.params) for e in postgres.any_events(log)] == [("17914", 1, (1,)), ("17707", 3, (2,))]

@@ -29,10 +29,11 @@ _AUTOCOMMIT = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 # What ends the transaction open without a COMMIT (MySQL commits it first, "implicit commit"): DDL
-# but on temporary tables, LOCK TABLES, a new transaction's start, account and table maintenance.
+# but on temporary tables, LOCK TABLES, account and table maintenance. (A new transaction's start
+# does too: the replay commits what is open at a BEGIN, the one statement of these that is common.)
 _COMMITS_FIRST = re.compile(
     r"^\s*(?:/\*.*?\*/\s*)*(?:(?:alter|create|drop|rename|truncate)\b(?!\s+temporary\b)|lock\s+tables?\b|unlock\s+tables?\b"
-    r"|start\s+transaction\b|begin\b(?!\s*:)|(?:analyze|optimize|repair|check)\s+table\b|(?:grant|revoke|flush)\b|load\s+index\b)",
+    r"|(?:analyze|optimize|repair|check)\s+table\b|(?:grant|revoke|flush)\b|load\s+index\b)",
     re.IGNORECASE | re.DOTALL,
 )
 # XA transactions, told as the transaction statements the analyser knows.
@@ -62,22 +63,20 @@ def events(lines: Iterable[str]) -> Iterator[Event]:
                 continue
         if line:  # the record before is whole
             if command in _STATEMENTS:
-                head = argument[:3].lower()
-                if (head == "set" or head[:2] == "/*" or argument[:1].isspace()) and (autocommit := _AUTOCOMMIT.match(argument)):
+                sql, params = normalised(argument, "mysql")
+                kind = _KINDS.get(sql)
+                if kind is None:
+                    kind = _kind(sql, argument)
+                if kind == "plain":
+                    yield _new(Event, (conn, line, "statement", sql, params))
+                elif kind == "autocommit" and (autocommit := _AUTOCOMMIT.match(argument)):
                     on = autocommit.group("value").lower() in {"1", "on", "true"}
                     yield Event(conn, line, "autocommit-on" if on else "autocommit-off")
-                else:
-                    sql, params = normalised(argument, "mysql")
-                    kind = _KINDS.get(sql)
-                    if kind is None:
-                        kind = _kind(sql)
-                    if kind == "plain":
-                        yield _new(Event, (conn, line, "statement", sql, params))
-                    elif kind == "commits-first":
-                        yield Event(conn, line, "statement", "COMMIT")
-                        yield _new(Event, (conn, line, "statement", sql, params))
-                    elif kind != "nothing":  # an XA statement, as the one it stands for
-                        yield Event(conn, line, "statement", kind)
+                elif kind == "commits-first":
+                    yield Event(conn, line, "statement", "COMMIT")
+                    yield _new(Event, (conn, line, "statement", sql, params))
+                elif kind not in ("nothing", "autocommit"):  # an XA statement, as the one it stands for
+                    yield Event(conn, line, "statement", kind)
             elif command == "Connect":
                 yield Event(conn, line, "connect")
             elif command == "Quit":
@@ -90,13 +89,21 @@ def events(lines: Iterable[str]) -> Iterator[Event]:
 
 
 _STATEMENTS = frozenset({"Query", "Execute"})
-_KINDS: dict[str, str] = {}  # by a statement's text: plain, commits-first, nothing, or the statement an XA one stands for
+# By a statement's text with placeholders: plain, autocommit (its value is the statement's own),
+# commits-first, nothing, or the statement an XA one stands for.
+_KINDS: dict[str, str] = {}
 
 
-def _kind(sql: str) -> str:
-    """What a statement is to the analyser, worked out once per text."""
+def _kind(sql: str, argument: str) -> str:
+    """What a statement is to the analyser, worked out once per text (`argument`: one statement
+    of that text, its values written in)."""
     xa = _XA.match(sql)
-    kind = _XA_AS.get(xa.group("verb").lower(), "nothing") if xa else "commits-first" if _COMMITS_FIRST.match(sql) else "plain"
+    if xa:
+        kind = _XA_AS.get(xa.group("verb").lower(), "nothing")
+    elif _AUTOCOMMIT.match(argument):
+        kind = "autocommit"
+    else:
+        kind = "commits-first" if _COMMITS_FIRST.match(sql) else "plain"
     if len(_KINDS) >= 4096:
         _KINDS.clear()
     _KINDS[sql] = kind

@@ -14,6 +14,7 @@ parameters are the record's `detail`).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import itertools
 import json
@@ -198,16 +199,19 @@ _MYSQL_RECORD = re.compile(r"(?:\d{6} [ \d]\d:\d\d:\d\d|\d{4}-\d\d-\d\dT[\d:.]+\
 
 def detect_prefix(lines: Iterable[str], prefixes: Iterable[str] = KNOWN_PREFIXES) -> str | None:
     """Of `prefixes`, the one that reads the most of `lines` as records naming their connection
-    (the first of those that read as many); None when none reads one."""
+    (the first of those that read as many), of those that read the first line when one does (the
+    server says when its prefix changes: the log is read from its start with the prefix it had
+    then); None when none reads one."""
     heads = [line.rstrip("\r\n") for line in lines if line.strip() and not line.startswith("\t")]
-    best, best_count = None, 0
+    best: tuple[bool, int, str] | None = None
     for known in prefixes:
         pattern = prefix_pattern(known)
         names = [name for name in ("session", "pid") if name in pattern.groupindex]
-        count = sum(1 for line in heads if (match := pattern.match(line)) and any(match.group(name) for name in names))
-        if count > best_count:
-            best, best_count = known, count
-    return best
+        read = [bool((match := pattern.match(line)) and any(match.group(name) for name in names)) for line in heads]
+        count = sum(read)
+        if count and (best is None or (read[0], count) > best[:2]):
+            best = (read[0], count, known)
+    return best[2] if best is not None else None
 
 
 def csv_events(stream: Iterable[str]) -> Iterator[Event]:
@@ -308,30 +312,37 @@ _ERROR_DETAILS = frozenset({"DETAIL", "HINT", "CONTEXT", "QUERY", "LOCATION"})  
 
 
 def _stderr_records(lines: Iterable[str], prefix: str) -> Iterator[Record]:
-    """The records of a stderr log: a line and the tab-indented lines that continue it."""
-    pattern = prefix_pattern(prefix)
-    prefix_of = pattern.match
-    names = tuple(name for name in ("session", "pid") if name in pattern.groupindex)
+    """The records of a stderr log: a line and the tab-indented lines that continue it. The server
+    says when its log_line_prefix changes (a reload): the lines after are read with the new one."""
+    prefix_of, names = _reader(prefix_pattern(prefix))
     start, first, more = 0, "", list[str]()  # the record being read: its line, its first line, the lines that go on
     number_ = 0
-    for line in lines:
-        if line == IDLE_LINE:  # a growing log that stopped for a while: its last record is whole
+    for line in itertools.chain(lines, [IDLE_LINE]):
+        if line == IDLE_LINE or not (line[:1] == "\t" and start):  # the record before is whole
             if start:
-                yield from _stderr_record(prefix_of, names, start, first, more)
-                start, more = 0, []
-            yield "", 0, IDLE, "", None
-            continue
+                for record in _stderr_record(prefix_of, names, start, first, more):
+                    yield record
+                    if record[3].startswith(_PREFIX_CHANGED):
+                        with contextlib.suppress(PrefixError):
+                            prefix_of, names = _reader(prefix_pattern(record[3][len(_PREFIX_CHANGED) :].rstrip('"')))
+                start = 0
+                if more:
+                    more = []
+            if line == IDLE_LINE:  # a growing log that stopped for a while (or its end)
+                yield "", 0, IDLE, "", None
+                continue
         number_ += 1
-        if line[:1] == "\t" and start:
+        if start:
             more.append(line[1:].rstrip("\r\n"))
             continue
-        if start:
-            yield from _stderr_record(prefix_of, names, start, first, more)
-            if more:
-                more = []
         start, first = number_, line.rstrip("\r\n")
-    if start:
-        yield from _stderr_record(prefix_of, names, start, first, more)
+
+
+_PREFIX_CHANGED = 'parameter "log_line_prefix" changed to "'
+
+
+def _reader(pattern: re.Pattern[str]) -> tuple[Callable[[str], re.Match[str] | None], tuple[str, ...]]:
+    return pattern.match, tuple(name for name in ("session", "pid") if name in pattern.groupindex)
 
 
 def _stderr_record(

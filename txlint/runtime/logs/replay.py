@@ -25,6 +25,8 @@ from txlint.runtime.trace.analyser import TraceAnalyser
 
 _ENDS = re.compile(r"^\s*(?:commit|rollback|end)\b(?!\s+(?:prepared|to)\b)", re.IGNORECASE)
 _CHAINS = re.compile(r"^\s*(?:commit|rollback|end)(?:\s+(?:work|transaction))?\s+and\s+chain\b", re.IGNORECASE)
+_BEGINS = re.compile(r"\s*(?:begin\b(?!\s*:)|start\s+transaction\b)", re.IGNORECASE)
+_BEGIN_STARTS = frozenset("bBsS \t\n")
 _ROLLBACK_TO = re.compile(r"^\s*rollback(?:\s+(?:work|transaction))?\s+to\b", re.IGNORECASE)
 _ENDS_LAST = re.compile(r";\s*(?:commit|rollback|end)\b(?!\s+(?:prepared|to)\b)[^;]*;?\s*\Z", re.IGNORECASE)
 # An episode longer than this (autocommit statements that never end a transaction) is judged as it goes.
@@ -49,6 +51,7 @@ class LogReplay:
         autocommit: bool = True,
     ) -> None:
         self.path = path
+        self.dialect = dialect
         rules = runtime_rules()
         codes = [code for code, rule in rules.items() if rule.default_enabled] if enabled is None else list(enabled)
         judged = [code for code in codes if code not in NOT_FROM_LOGS]
@@ -119,8 +122,10 @@ class LogReplay:
         shape = _shape(episode)
         if shape in self._shapes:
             self.repeated += 1
-            self._after_repeat[conn] = conn in self._manual or bool(_CHAINS.search(episode[-1].sql))
-            self._aborted.discard(conn)
+            last = episode[-1].sql
+            self._after_repeat[conn] = conn in self._manual or (len(last) > 14 and _CHAINS.match(last) is not None)
+            if self._aborted:
+                self._aborted.discard(conn)
             return True
         if len(self._shapes) >= MAX_SHAPES:
             self._shapes.clear()
@@ -172,6 +177,8 @@ class LogReplay:
             self._sql_at.clear()
         self._sql_at[event.line] = event.sql
         sql = event.sql
+        if self.dialect == "mysql" and sql[:1] in _BEGIN_STARTS and _BEGINS.match(sql) and analyser.in_transaction(conn):
+            analyser.commit(conn, site=site)  # MySQL commits the transaction open before it starts another
         if conn in self._aborted:
             if _ROLLBACK_TO.match(sql):
                 self._aborted.discard(conn)  # back to a savepoint: the transaction goes on
@@ -186,7 +193,7 @@ class LogReplay:
     def _after_end(self, conn: str, sql: str) -> None:
         """A transaction ended: without autocommit, or by `COMMIT AND CHAIN`, the next statement is
         in a new one."""
-        if conn in self._manual or _CHAINS.search(sql):
+        if conn in self._manual or _CHAINS.match(sql):
             self.analyser.begin(conn)
 
     def _start(self, conn: str) -> None:
