@@ -356,3 +356,13 @@ def test_a_log_line_prefix_changed_by_a_reload_is_followed() -> None:
         "2026-12-05 18:08:14 UTC [17707]: [3-1] user=app,db=shop,app=my app v2,client=127.0.0.1 LOG:  statement: SELECT 2\n",
     ]
     assert [(e.conn, e.line, e.params) for e in postgres.any_events(log)] == [("17914", 1, (1,)), ("17707", 3, (2,))]
+
+
+def test_mysql_commits_what_is_open_when_a_transaction_starts(project: Project, run_txlint: Callable[..., Run]) -> None:
+    """START TRANSACTION with a transaction open commits it first (MySQL's implicit commit): the
+    write before it is kept; only the one after is rolled back when the connection quits."""
+    head = "\t\t     9 Query\t"
+    project.write("my.log", f"{head}START TRANSACTION\n{head}UPDATE accounts SET balance = 5 WHERE id = 2\n{head}START TRANSACTION\n{head}UPDATE accounts SET note = 'x' WHERE id = 3\n\t\t     9 Quit\t\n")
+    run = run_txlint("trace", "--log-format", "mysql", "--format", "json", "my.log")
+    [finding] = json.loads(run.stdout)
+    assert finding["code"] == "TX104" and [note["line"] for note in finding["related"]] == [4]

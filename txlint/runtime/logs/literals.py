@@ -55,15 +55,17 @@ _NUMBER_STARTS = frozenset("-0123456789")
 _FLOAT = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+(?=[eE]))(?:[eE][-+]?\d+)?\Z|[-+]?(?:inf|nan)", re.IGNORECASE)
 _PLACEHOLDERS = tuple(f"${at}" for at in range(64))
 
+# Where a statement's values are (start, end) and how each is read.
+Spans = tuple[tuple[int, int, Callable[[str], object]], ...]
 # Templates by the text around the values, the kinds of the values and the names (what a split found).
 _TEMPLATES: dict[tuple[object, ...], _Template] = {}
 _TEMPLATES_MAX = 1024
 # Templates by the statement with each digit made a 0: a statement alike but for the digits of its
 # values (ids, amounts, times) is read without a split at all.
 # (Bytes: a translation of bytes by a table is twenty times quicker than one of a string by a dict.)
-_BY_DIGITS: dict[tuple[bool, bytes], tuple[str, tuple[tuple[int, int, Callable[[str], object]], ...]]] = {}
+_BY_DIGITS: dict[tuple[bool, bytes], tuple[str, Spans]] = {}
 _DIGITS_ONCE: set[tuple[bool, bytes]] = set()  # digits keys seen once
-_ZEROS = bytes.maketrans(b"123456789", b"000000000")
+ZEROS = bytes.maketrans(b"123456789", b"000000000")
 # Values read before, by their text as written (`'7'` and `7` are both 7; a row's id comes back in
 # every statement of its request), for PostgreSQL (False) and MySQL (True): `'\\n'` is two
 # characters in one, a line break in the other.
@@ -109,21 +111,10 @@ def normalised(sql: str, dialect: str, after: int = 0) -> tuple[str, tuple[objec
 
 
 def _normalised(sql: str, mysql: bool, after: int = 0) -> tuple[str, tuple[object, ...]]:
-    digits_key = (mysql, sql.encode("utf-8", "surrogatepass").translate(_ZEROS))
+    digits_key = (mysql, sql.encode("utf-8", "surrogatepass").translate(ZEROS))
     known = _BY_DIGITS.get(digits_key) if not after else None  # (its placeholders have digits: never kept by them)
     if known is not None:  # the same statement but for the digits of its values
-        text, spans = known
-        cache = _VALUES[mysql]
-        got: list[object] = []
-        for start, end, read in spans:
-            raw = sql[start:end]
-            value = cache.get(raw, cache)
-            if value is cache:
-                if len(cache) >= _VALUES_MAX:
-                    cache.clear()
-                value = cache[raw] = read(raw)
-            got.append(value)
-        return text, tuple(got)
+        return known[0], values_at(sql, known[1], mysql)
     parts = (_MYSQL if mysql else _POSTGRES).split(sql)
     if len(parts) == 1:  # nothing found: no literal
         return sql, ()
@@ -159,6 +150,28 @@ def _remember_digits(key: tuple[bool, bytes], template: _Template, found: list[t
     if len(_BY_DIGITS) >= _TEMPLATES_MAX:
         _BY_DIGITS.clear()
     _BY_DIGITS[key] = (template.text, tuple(spans))
+
+
+def known_by_digits(sql: str, mysql: bool) -> tuple[str, Spans] | None:
+    """The template of a statement alike but for the digits of its values, if one is known: its
+    text with placeholders, and where in `sql` its values are and how each is read."""
+    return _BY_DIGITS.get((mysql, sql.encode("utf-8", "surrogatepass").translate(ZEROS)))
+
+
+def values_at(text: str, spans: Spans, mysql: bool, offset: int = 0) -> tuple[object, ...]:
+    """The values of a statement found in `text` at `spans` (moved by `offset`), each read once
+    however often it comes back."""
+    cache = _VALUES[mysql]
+    got: list[object] = []
+    for start, end, read in spans:
+        raw = text[start + offset : end + offset]
+        value = cache.get(raw, cache)
+        if value is cache:
+            if len(cache) >= _VALUES_MAX:
+                cache.clear()
+            value = cache[raw] = read(raw)
+        got.append(value)
+    return tuple(got)
 
 
 def _read(mysql: bool, found: list[tuple[str, Callable[[str], object]]]) -> tuple[object, ...]:

@@ -13,9 +13,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from itertools import chain
+from typing import NamedTuple
 
 from txlint.runtime.logs.events import Event
-from txlint.runtime.logs.literals import normalised
+from txlint.runtime.logs.literals import ZEROS, Spans, known_by_digits, normalised, values_at
 
 # A record's head: the time (or none), the connection id, the command; its argument is the rest.
 # (MariaDB: `261205 16:02:30` when the second changed; MySQL 8: `2026-12-05T16:02:30.123456Z`, or
@@ -43,30 +44,67 @@ _XA_AS = {"start": "BEGIN", "begin": "BEGIN", "commit": "COMMIT", "rollback": "R
 _HEADER = re.compile(r"\S+, Version: |Tcp port: |Time\s+Id\s+Command\s+Argument")
 
 
+class _LineShape(NamedTuple):
+    """A general log's line of a one-line statement, read once for every line alike but for its
+    digits (the time, the connection id, the values): where its connection id is, its command, where
+    its statement starts, and the statement's template."""
+
+    conn: tuple[int, int]
+    command: str
+    argument: int
+    sql: str
+    spans: Spans
+    kind: str
+
+
+# Lines read before, by the line with each digit made a 0 (a log is the same few statements with
+# other ids and values), and those seen once (kept the second time: a line with a name or an
+# e-mail in it has a key of its own each time).
+_LINES: dict[bytes, _LineShape] = {}
+_LINES_ONCE: set[bytes] = set()
+_LINES_MAX = 4096
+
+
 def events(lines: Iterable[str]) -> Iterator[Event]:
     """The statements, connections and autocommit changes of a general query log, in order."""
     # The record being read: its line, command, connection and text, given out when the next
     # record starts (a statement may go on over the lines after it), when the log stops growing
-    # (`--follow` gives an empty line then) and at its end. The loop is written out in one piece:
-    # it runs for every line of logs of gigabytes.
+    # (`--follow` gives an empty line then) and at its end. A line alike but for its digits to one
+    # read before is read from that one's shape, without a regular expression. The loop is written
+    # out in one piece: it runs for every line of logs of gigabytes.
     line, command, conn, argument = 0, "", "", ""
+    shaped: _LineShape | None = None  # the shape of the record's line, while no other line goes on with it
+    raw, key = "", b""  # the record's line, and its key
+    conn_at, argument_at = (0, 0), 0  # where in it its connection id and its statement are (-1: it goes on over more lines)
     number = 0
     record = _RECORD.match
     match: re.Match[str] | None = None
+    shape: _LineShape | None = None
     for text in chain(lines, ("",)):
         if text:
             number += 1
-            match = record(text)
-            if match is None:
-                if line and command in _STATEMENTS and not _HEADER.match(text):
-                    argument = f"{argument}\n{text.rstrip(_LINE_END)}"  # a statement that goes on over several lines
-                continue
+            found = text.encode("utf-8", "surrogatepass").translate(ZEROS)
+            shape = _LINES.get(found)
+            if shape is None:
+                match = record(text)
+                if match is None:
+                    if line and command in _STATEMENTS and not _HEADER.match(text):
+                        if shaped is not None:
+                            argument, shaped = raw[shaped.argument :].rstrip(_LINE_END), None
+                        argument = f"{argument}\n{text.rstrip(_LINE_END)}"  # a statement that goes on over several lines
+                        argument_at = -1
+                    continue
         if line:  # the record before is whole
             if command in _STATEMENTS:
-                sql, params = normalised(argument, "mysql")
-                kind = _KINDS.get(sql)
-                if kind is None:
-                    kind = _kind(sql, argument)
+                if shaped is not None:
+                    sql, params, kind = shaped.sql, values_at(raw, shaped.spans, True, shaped.argument), shaped.kind
+                    if kind == "autocommit":
+                        argument = raw[shaped.argument :].rstrip(_LINE_END)
+                else:
+                    sql, params = normalised(argument, "mysql")
+                    kind = _KINDS.get(sql) or _kind(sql, argument)
+                    if argument_at >= 0:
+                        _remember_line(key, conn_at, command, argument_at, argument, sql, kind)
                 if kind == "plain":
                     yield _new(Event, (conn, line, "statement", sql, params))
                 elif kind == "autocommit" and (autocommit := _AUTOCOMMIT.match(argument)):
@@ -82,10 +120,30 @@ def events(lines: Iterable[str]) -> Iterator[Event]:
             elif command == "Quit":
                 yield Event(conn, line, "disconnect")
             line = 0
-        if text and match is not None:
-            line = number
+        if not text:
+            continue
+        line, raw, key = number, text, found
+        if shape is not None:
+            shaped, command, conn = shape, shape.command, text[shape.conn[0] : shape.conn[1]]
+        elif match is not None:
+            shaped, conn_at, argument_at = None, match.span(1), match.end()
             conn, command = match.group(1, 2)
-            argument = text[match.end() :].rstrip(_LINE_END)
+            argument = text[argument_at:].rstrip(_LINE_END)
+
+
+def _remember_line(key: bytes, conn: tuple[int, int], command: str, argument_at: int, argument: str, sql: str, kind: str) -> None:
+    """Keep the shape of a line of one statement, the second time its key comes, when its
+    statement's template is known by its digits too (its values are then where they were)."""
+    if key not in _LINES_ONCE:
+        if len(_LINES_ONCE) >= _LINES_MAX * 4:
+            _LINES_ONCE.clear()
+        _LINES_ONCE.add(key)
+        return
+    known = known_by_digits(argument, True)
+    if known is not None and known[0] == sql:
+        if len(_LINES) >= _LINES_MAX:
+            _LINES.clear()
+        _LINES[key] = _LineShape(conn, command, argument_at, sql, known[1], kind)
 
 
 _STATEMENTS = frozenset({"Query", "Execute"})

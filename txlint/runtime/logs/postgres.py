@@ -48,7 +48,7 @@ _ESCAPES = {
     "%": r"%",
 }
 _LEVELS = r"(?P<level>LOG|ERROR|FATAL|PANIC|DETAIL|STATEMENT|HINT|CONTEXT|WARNING|NOTICE|INFO|DEBUG\d?|LOCATION|QUERY)"
-_STATEMENT = re.compile(r"(?:duration: [\d.]+ ms  )?(?:statement: |execute (?:<unnamed>|[^:]*): )(?P<sql>.*)\Z", re.DOTALL)
+_STATEMENT = re.compile(r"(?P<timed>duration: [\d.]+ ms  )?(?:statement: |execute (?:<unnamed>|[^:]*): )(?P<sql>.*)\Z", re.DOTALL)
 # What a follower gives out when the log has stopped growing (`txlint trace --follow`): not a line.
 IDLE_LINE = ""
 IDLE = "IDLE"
@@ -110,7 +110,7 @@ def prefix_pattern(prefix: str) -> re.Pattern[str]:
     return re.compile(body + _LEVELS + r":  (?P<message>.*)\Z", re.DOTALL)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Pending:
     """A statement logged, waiting to see whether its parameters or an `ERROR:` follow. One logged
     after it ran (`duration: ... statement:`, log_min_duration_statement) ran, whatever follows;
@@ -236,11 +236,11 @@ def _events(records: Iterable[Record]) -> Iterator[Event]:
         waiting = pending.pop(conn, None)
         if level == "LOG":
             if waiting is not None:
-                yield _outcome(conn, waiting)
+                yield _statement(conn, waiting) if not waiting.error else _outcome(conn, waiting)
             statement = statement_in(message)
             if statement is not None:
-                params = _parameters(detail) if detail and detail.startswith("parameters: ") else None
-                pending[conn] = _Pending(number_, statement.group("sql"), params, ran=message.startswith("duration:"))
+                sql, timed = statement.group("sql", "timed")
+                pending[conn] = _Pending(number_, sql, _parameters(detail) if detail and detail.startswith("parameters: ") else None, timed is not None)
             elif message.startswith("disconnection:"):
                 yield Event(conn, number_, "disconnect")
             elif message.startswith(("connection authorized:", "connection received:")):
@@ -317,25 +317,28 @@ def _stderr_records(lines: Iterable[str], prefix: str) -> Iterator[Record]:
     prefix_of, names = _reader(prefix_pattern(prefix))
     start, first, more = 0, "", list[str]()  # the record being read: its line, its first line, the lines that go on
     number_ = 0
-    for line in itertools.chain(lines, [IDLE_LINE]):
-        if line == IDLE_LINE or not (line[:1] == "\t" and start):  # the record before is whole
+    for line in lines:
+        if line == IDLE_LINE:  # a growing log that stopped for a while: its last record is whole
             if start:
-                for record in _stderr_record(prefix_of, names, start, first, more):
-                    yield record
-                    if record[3].startswith(_PREFIX_CHANGED):
-                        with contextlib.suppress(PrefixError):
-                            prefix_of, names = _reader(prefix_pattern(record[3][len(_PREFIX_CHANGED) :].rstrip('"')))
-                start = 0
-                if more:
-                    more = []
-            if line == IDLE_LINE:  # a growing log that stopped for a while (or its end)
-                yield "", 0, IDLE, "", None
-                continue
+                yield from _stderr_record(prefix_of, names, start, first, more)
+                start, more = 0, []
+            yield "", 0, IDLE, "", None
+            continue
         number_ += 1
-        if start:
+        if line[:1] == "\t" and start:
             more.append(line[1:].rstrip("\r\n"))
             continue
+        if start:
+            for record in _stderr_record(prefix_of, names, start, first, more):
+                yield record
+                if record[3][:10] == "parameter " and record[3].startswith(_PREFIX_CHANGED):
+                    with contextlib.suppress(PrefixError):
+                        prefix_of, names = _reader(prefix_pattern(record[3][len(_PREFIX_CHANGED) :].rstrip('"')))
+            if more:
+                more = []
         start, first = number_, line.rstrip("\r\n")
+    if start:
+        yield from _stderr_record(prefix_of, names, start, first, more)
 
 
 _PREFIX_CHANGED = 'parameter "log_line_prefix" changed to "'

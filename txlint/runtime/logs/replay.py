@@ -85,7 +85,7 @@ class LogReplay:
                 if episode is None:
                     episode = episodes[conn] = []
                 episode.append(event)
-                if (sql[:1] in _END_STARTS and _ENDS.match(sql)) or (";" in sql and _ENDS_LAST.search(sql)):
+                if (sql[:1] in _END_STARTS and _ENDS.match(sql)) or (";" in sql and _ENDS_LAST.search(sql)):  # `_ends`, written out: it runs for every statement
                     episode = episodes.pop(conn)
                     if not self._repeats(conn, episode):
                         yield from self._judged(episode)
