@@ -6,9 +6,11 @@ Writes a log of the given size (a web application's traffic: 200 connections tak
 request a transaction that reads an account, writes its new balance and a ledger line and commits,
 then a read outside it; the SQL as Django, SQLAlchemy and asyncpg send it to PostgreSQL, as Laravel
 and Django send it to MySQL, or `--style terse`: short hand-written statements, the most per
-megabyte; one request in fifty reads without a lock: a lost update), then reads it the way `txlint trace` does, in this process on
-one core, and prints MB/s (CPU and wall), the findings, and the peak resident memory. The log is
-written to a temporary file and removed unless `--keep` names one.
+megabyte; one request in fifty reads without a lock: a lost update), then reads it the way
+`txlint trace` does, in this process on one core, and prints MB/s (CPU and wall), the findings,
+the peak resident memory, and a baseline of the same run: the same lines split into words by
+Python (the machine's speed varies by the hour; the ratio much less). The log is written to a
+temporary file and removed unless `--keep` names one.
 """
 
 from __future__ import annotations
@@ -157,6 +159,16 @@ def write_log(path: Path, megabytes: int, log_format: str, style: str = "orm") -
     return requests
 
 
+def _baseline(path: Path) -> float:
+    """CPU seconds to read the log's lines and split each into words: the least a reader written in
+    Python does per line, measured in the same run (this machine's speed varies by the hour)."""
+    cpu = time.process_time()
+    with path.open(encoding="utf-8", errors="replace", newline="\n") as stream:
+        for line in stream:
+            line.split()
+    return time.process_time() - cpu
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--megabytes", type=int, default=1024)
@@ -168,15 +180,17 @@ def main() -> None:
     try:
         requests = write_log(path, options.megabytes, options.log_format, options.style)
         size = path.stat().st_size
+        base = _baseline(path)
         cpu, wall = time.process_time(), time.perf_counter()
         replay = LogReplay(str(path), options.log_format)
-        with path.open(encoding="utf-8", errors="replace") as stream:
+        with path.open(encoding="utf-8", errors="replace", newline="\n") as stream:
             source = postgres.any_events(stream) if options.log_format == "postgres" else mysql.events(stream)
             findings = sum(1 for _ in replay.feed(source))
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"{options.log_format} log ({options.style}): {size / 1e6:.0f} MB, {requests} requests, {replay.statements} statements, {findings} findings")
         print(f"read in {cpu:.1f} s CPU ({size / 1e6 / cpu:.1f} MB/s, {replay.statements / cpu / 1000:.0f} k statements/s), {wall:.1f} s wall ({size / 1e6 / wall:.1f} MB/s)")
+        print(f"baseline, the same lines split into words by Python: {base:.1f} s CPU ({size / 1e6 / base:.1f} MB/s): txlint trace takes {cpu / base:.1f}x its time")
         print(f"peak resident memory of the process: {peak:.0f} MB")
     finally:
         if options.keep is None:

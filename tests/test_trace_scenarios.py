@@ -366,3 +366,28 @@ def test_mysql_commits_what_is_open_when_a_transaction_starts(project: Project, 
     run = run_txlint("trace", "--log-format", "mysql", "--format", "json", "my.log")
     [finding] = json.loads(run.stdout)
     assert finding["code"] == "TX104" and [note["line"] for note in finding["related"]] == [4]
+
+
+def test_mysql_lines_read_from_the_shape_of_one_alike_read_as_the_first_was(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A general log's line alike but for its digits to one read before is read from that one's
+    shape: the same events as reading every line anew, whatever the lines around it (a statement
+    that goes on over the next line, names and e-mails that change, ids of another width)."""
+    head = "\t\t    {} Query\t"
+    lines: list[str] = []
+    for n in range(300):
+        conn = 10 + n % 3 if n % 7 else 1000 + n % 3
+        lines += [
+            head.format(conn) + f"UPDATE accounts SET balance = {n * 7 % 1000} WHERE id = {n % 97}\n",
+            head.format(conn) + f"UPDATE accounts SET balance = {n}\n",
+            f"WHERE id = {n % 89}\n",
+            head.format(conn) + f"SELECT id FROM users WHERE email = 'u{n % 50}@example.com'\n",
+            head.format(conn) + f"INSERT INTO t (a, b) VALUES ('{n % 10}', {n}.{n % 100})\n",
+            head.format(conn) + f"SET autocommit={n % 2}\n",
+        ]
+    mysql._LINES.clear()
+    shaped = list(mysql.events(lines))
+    assert mysql._LINES  # shapes were kept, and used for the lines after
+    monkeypatch.setattr(mysql, "_remember_line", lambda *args: None)
+    mysql._LINES.clear()
+    assert shaped == list(mysql.events(lines))
+    assert len(shaped) == 1500 and shaped[1].sql == "UPDATE accounts SET balance = %s\nWHERE id = %s"
