@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -391,3 +391,74 @@ def test_mysql_lines_read_from_the_shape_of_one_alike_read_as_the_first_was(monk
     mysql._LINES.clear()
     assert shaped == list(mysql.events(lines))
     assert len(shaped) == 1500 and shaped[1].sql == "UPDATE accounts SET balance = %s\nWHERE id = %s"
+
+
+def test_an_episode_is_known_by_the_state_it_starts_in_too(project: Project, run_txlint: Callable[..., Run]) -> None:
+    """The same statements judge otherwise in autocommit and inside a transaction: a lost update
+    run after `SET autocommit=0` is found though the same statements ran before in autocommit
+    (where each commits alone: nothing to find)."""
+    autocommit = ["SELECT id, balance FROM accounts WHERE id = 7", "UPDATE accounts SET balance = 90 WHERE id = 7", "COMMIT"]
+    log = [f"\t\t     2 Query\t{sql}\n" for sql in autocommit] + [f"\t\t     1 Query\t{sql}\n" for sql in ["SET autocommit=0", "COMMIT", *autocommit]]
+    project.write("my.log", "".join(log))
+    assert _found(run_txlint("trace", "--log-format", "mysql", "--format", "json", "my.log")) == [("TX101", 7)]
+
+
+def test_a_rollback_to_a_savepoint_written_in_full_goes_on_with_the_transaction(project: Project, run_txlint: Callable[..., Run]) -> None:
+    """`ROLLBACK TRANSACTION TO SAVEPOINT` ends no transaction: the read before it is still the
+    transaction's when another connection ran a transaction that began alike."""
+    def request(pid: int, written: int) -> str:
+        return _postgres(
+            ["LOG:  statement: BEGIN", "LOG:  statement: SELECT id, balance FROM accounts WHERE id = 7", "LOG:  statement: SAVEPOINT s1",
+             "LOG:  statement: ROLLBACK TRANSACTION TO SAVEPOINT s1", f"LOG:  statement: UPDATE accounts SET balance = 90 WHERE id = {written}", "LOG:  statement: COMMIT"],
+            pid=pid,
+        )  # fmt: skip
+
+    project.write("db.log", request(100, 8) + request(200, 7))
+    assert _found(run_txlint("trace", "--log-format", "postgres", "--format", "json", "db.log")) == [("TX101", 11)]
+
+
+def test_connections_the_log_shows_no_start_of_take_the_server_s_autocommit(project: Project, run_txlint: Callable[..., Run]) -> None:
+    """`--autocommit-default off`: a pooled connection opened before the log began runs in a
+    transaction too, not only one whose Connect the log shows."""
+    project.write("my.log", "".join(f"\t\t     3 Query\t{sql}\n" for sql in ["SELECT id, balance FROM accounts WHERE id = 7", "UPDATE accounts SET balance = 90 WHERE id = 7", "COMMIT"]))
+    assert _found(run_txlint("trace", "--log-format", "mysql", "--autocommit-default", "off", "--format", "json", "my.log")) == [("TX101", 2)]
+    assert _found(run_txlint("trace", "--log-format", "mysql", "--format", "json", "my.log")) == []
+
+
+def test_state_is_kept_for_open_connections_only() -> None:
+    """A connection that disconnected leaves nothing behind, its episodes judged or known by shape
+    (a log of per-request connections has a new process id each time)."""
+    from txlint.runtime.logs.replay import LogReplay
+
+    def lines(count: int) -> Iterator[str]:
+        for pid in range(10_000, 10_000 + count):
+            yield from _postgres(["LOG:  connection authorized: user=app database=shop", *(f"LOG:  statement: {sql}" for sql in LOCKED), "LOG:  disconnection: session time: 0:00:00.01"], pid=pid).splitlines(True)
+
+    replay = LogReplay("db.log", "postgres")
+    assert list(replay.feed(postgres.any_events(lines(3000)))) == []
+    assert replay.repeated == 2 * 3000 - 2  # its transaction and its disconnection, each known by shape after the first
+    assert not (replay._after_repeat or replay._seen or replay._opens or replay._starts or replay._episodes or replay.analyser.connections())
+
+
+def test_csvlog_followed_keeps_its_line_numbers_and_flushes_when_it_pauses() -> None:
+    row = '2026-12-05 16:00:11.465 UTC,"app","shop",4242,"127.0.0.1:5000",6571f2a1.1092,{n},"",2026-12-05 16:00:10 UTC,3/7,0,LOG,00000,"statement: {sql}",,,,,,,,,"psql","client backend",,0\n'
+    lines = [row.format(n=1, sql="BEGIN"), postgres.IDLE_LINE, row.format(n=2, sql="SELECT 1"), postgres.IDLE_LINE]
+    events = postgres.any_events(iter(lines))
+    assert [(e.line, e.sql) for e in events] == [(1, "BEGIN"), (2, "SELECT $1")]
+
+
+def test_odd_input_gets_a_clear_answer(project: Project, run_txlint: Callable[..., Run]) -> None:
+    """A prefix whose `%%p` is a percent sign: a usage error, no traceback. A compressed log cut
+    short: judged as if it ended where it stops, said so. An escape string with an escaped quote."""
+    project.write("db.log", "x\n")
+    run = run_txlint("trace", "--log-format", "postgres", "--log-line-prefix", "%t %%p ", "db.log")
+    assert run.exit_code == 2 and "names no connection" in run.stderr
+    text = _postgres([f"LOG:  statement: SELECT id FROM t WHERE n = {n}" for n in range(3000)] + [f"LOG:  statement: {sql}" for sql in LOST_UPDATE], pid=4343)
+    tail = _postgres([f"LOG:  statement: SELECT id FROM t WHERE n = {n * 7919 % 100_003}" for n in range(3000)], pid=4444)
+    data = gzip.compress((text + tail).encode())
+    (project.root / "cut.log.gz").write_bytes(data[: len(data) * 3 // 4])
+    run = run_txlint("trace", "--log-format", "postgres", "--format", "json", "cut.log.gz")
+    assert _found(run) == [("TX101", 3003)] and "cut.log.gz: read up to where it stops being readable" in run.stderr
+    from txlint.runtime.logs.literals import normalised
+
+    assert normalised("SELECT E'a\\'b', 5 FROM t", "postgres") == ("SELECT $1, $2 FROM t", ("a\\'b", 5))

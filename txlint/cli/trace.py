@@ -91,7 +91,10 @@ def trace(
     for name in logs:
         replay = LogReplay(name, DIALECTS[log_format], config, enabled=enabled, show_values=show_values, autocommit=autocommit_default == "on")
         with _opened(name) as stream:
-            findings += replay.feed(_events(name, stream, log_format, log_line_prefix))
+            unreadable: list[BaseException] = []
+            findings += replay.feed(_events(name, _until_unreadable(stream, unreadable), log_format, log_line_prefix))
+            if unreadable:  # a compressed log cut short (copied while logrotate wrote it)
+                notice(Notice(name, f"read up to where it stops being readable ({unreadable[0] or type(unreadable[0]).__name__}): judged as if it ended there"))
         statements += replay.statements
         if not replay.statements:
             _nothing_read(name, log_format, log_line_prefix)
@@ -162,6 +165,15 @@ class _Growing:
                         stream.close()
                     return
             time.sleep(self.pause)
+
+
+def _until_unreadable(stream: Iterable[str], errors: list[BaseException]) -> Iterator[str]:
+    """The lines of a log up to where it cannot be read any more (the error kept in `errors`): the
+    readers then take it as ended, and judge what they hold."""
+    try:
+        yield from stream
+    except (EOFError, OSError, lzma.LZMAError) as error:
+        errors.append(error)
 
 
 def _rotated(name: str, stream: IO[str]) -> str | None:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 # `"t"."id", "t"."c"`, a placeholder, a cast with its modifiers: `::numeric(12, 2)`), a comment.
 _POSTGRES = re.compile(
     r"""(["'\-/$:\d])(?:"""
-    r"""((?<=\d)(?<![\w$.]\d)\d*(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w.])|(?<=')[^']*+(?:''[^']*+)*+')"""
+    r"""((?<=\d)(?<![\w$.]\d)\d*(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w.])|(?<=[eE]')(?<![\w$][eE]')[^'\\]*+(?:(?:\\.|'')[^'\\]*+)*+'|(?<=')[^']*+(?:''[^']*+)*+')"""
     r"""|((?<=")[^"]*+(?:""[^"]*+)*+"(?:[^"'\-/$:\d]*+"[^"]*+(?:""[^"]*+)*+")*+|(?<=\$)\d+|(?<=:):\w+(?:\s*\(\s*\d+(?:\s*,\s*\d+)*\s*\))?(?:\[\])*)"""
     r"""|((?<=-)-[^\n]*|(?<=/)\*.*?\*/))""",
     re.DOTALL,
@@ -128,7 +128,7 @@ def _normalised(sql: str, mysql: bool, after: int = 0) -> tuple[str, tuple[objec
                 _TEMPLATES.clear()
             _TEMPLATES[key] = template
     found = [(firsts[at] + values[at], read) for at, read in template.reads]
-    if template.digits_in_values_only:
+    if template.digits_in_values_only and not after:  # (numbered after bound ones: no other statement's)
         _remember_digits(digits_key, template, found)
     return template.text, _read(mysql, found)
 

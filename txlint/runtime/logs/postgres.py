@@ -107,7 +107,10 @@ def prefix_pattern(prefix: str) -> re.Pattern[str]:
         parts.append(re.escape(char))
         at += 1
     body = "".join(parts) + (")?" if optional else "")
-    return re.compile(body + _LEVELS + r":  (?P<message>.*)\Z", re.DOTALL)
+    pattern = re.compile(body + _LEVELS + r":  (?P<message>.*)\Z", re.DOTALL)
+    if "pid" not in pattern.groupindex and "session" not in pattern.groupindex:  # `%%p` is a percent sign and a p
+        raise PrefixError(f"log_line_prefix {prefix!r} names no connection: it needs %p (process id) or %c (session id)")
+    return pattern
 
 
 @dataclass(slots=True)
@@ -362,16 +365,33 @@ def _stderr_record(
 
 def _csv_records(stream: Iterable[str]) -> Iterator[Record]:
     """csvlog's columns: 3 process_id, 5 session_id, 11 error_severity, 13 message, 14 detail,
-    19 query (the statement an error is about, as the stderr log's STATEMENT line)."""
-    reader = csv.reader(stream)
+    19 query (the statement an error is about, as the stderr log's STATEMENT line). A log that stops
+    growing (`--follow`) ends one CSV reading, and the next goes on where it stopped."""
+    lines = iter(stream)
     last = 0
-    for row in reader:
-        start, last = last + 1, reader.line_num  # a row's fields may hold line breaks: it starts after the last one
-        if len(row) >= 15:
-            conn = row[5] or row[3]
-            yield conn, start, row[11], row[13], row[14] or None
-            if len(row) > 19 and row[19] and row[11] in _FAILURES:  # the statement an error is about: its `query` column
-                yield conn, start, "STATEMENT", row[19], None
+    while True:
+        paused = False
+
+        def until_pause() -> Iterator[str]:
+            nonlocal paused
+            for line in lines:
+                if line == IDLE_LINE:
+                    paused = True
+                    return
+                yield line
+
+        reader = csv.reader(until_pause())
+        base = last
+        for row in reader:
+            start, last = last + 1, base + reader.line_num  # a row's fields may hold line breaks: it starts after the last one
+            if len(row) >= 15:
+                conn = row[5] or row[3]
+                yield conn, start, row[11], row[13], row[14] or None
+                if len(row) > 19 and row[19] and row[11] in _FAILURES:  # the statement an error is about: its `query` column
+                    yield conn, start, "STATEMENT", row[19], None
+        if not paused:
+            return
+        yield "", 0, IDLE, "", None
 
 
 def _json_records(lines: Iterable[str]) -> Iterator[Record]:

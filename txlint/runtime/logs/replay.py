@@ -23,12 +23,12 @@ from txlint.runtime.logs.events import Event
 from txlint.runtime.stack import Site
 from txlint.runtime.trace.analyser import TraceAnalyser
 
-_ENDS = re.compile(r"^\s*(?:commit|rollback|end)\b(?!\s+(?:prepared|to)\b)", re.IGNORECASE)
+_ENDS = re.compile(r"^\s*(?:commit|rollback|end)\b(?!(?:\s+(?:work|transaction))?\s+(?:prepared|to)\b)", re.IGNORECASE)
 _CHAINS = re.compile(r"^\s*(?:commit|rollback|end)(?:\s+(?:work|transaction))?\s+and\s+chain\b", re.IGNORECASE)
 _BEGINS = re.compile(r"\s*(?:begin\b(?!\s*:)|start\s+transaction\b)", re.IGNORECASE)
 _BEGIN_STARTS = frozenset("bBsS \t\n")
 _ROLLBACK_TO = re.compile(r"^\s*rollback(?:\s+(?:work|transaction))?\s+to\b", re.IGNORECASE)
-_ENDS_LAST = re.compile(r";\s*(?:commit|rollback|end)\b(?!\s+(?:prepared|to)\b)[^;]*;?\s*\Z", re.IGNORECASE)
+_ENDS_LAST = re.compile(r";\s*(?:commit|rollback|end)\b(?!(?:\s+(?:work|transaction))?\s+(?:prepared|to)\b)[^;]*;?\s*\Z", re.IGNORECASE)
 # An episode longer than this (autocommit statements that never end a transaction) is judged as it goes.
 MAX_EPISODE = 64
 # Shapes of episodes remembered (forgotten all at once past this: judging one again is only slower).
@@ -65,7 +65,14 @@ class LogReplay:
         self._episodes: dict[str, list[Event]] = {}  # per open connection: its events since its last transaction ended
         self._shapes: set[tuple[object, ...]] = set()  # the episodes judged, by shape
         self._aborted: set[str] = set()  # connections whose transaction had a statement fail (PostgreSQL)
-        self._after_repeat: dict[str, bool] = {}  # connections whose last episodes were not replayed: whether without autocommit
+        self._after_repeat: dict[str, bool] = {}  # connections whose last episodes were not replayed: whether a transaction is open
+        # Connections in a transaction when their next episode starts (without autocommit, or after
+        # COMMIT AND CHAIN); the connections seen since their start or the log's; and the state each
+        # episode being gathered started in (part of its shape: the same statements judge otherwise
+        # inside a transaction and out of one).
+        self._opens: set[str] = set()
+        self._seen: set[str] = set()
+        self._starts: dict[str, tuple[bool, bool]] = {}
         self.statements = 0
         self.repeated = 0  # episodes not judged again: the same shape as one judged before
 
@@ -80,10 +87,20 @@ class LogReplay:
         for event in events:
             conn, _, kind, sql, _ = event
             episode = episodes.get(conn)
+            if kind == "connect":  # an id used again: whatever the old connection left is gone
+                if episode is not None:
+                    yield from self._judge_episode(conn, episodes.pop(conn), memo=False)
+                self._seen.add(conn)
+                (self._opens.discard if self.autocommit else self._opens.add)(conn)
+                yield from self._judged([event])
+                continue
+            if episode is None:
+                episode = episodes[conn] = []
+                if conn not in self._seen:
+                    self._first_seen(conn)
+                self._starts[conn] = (conn in manual, conn in self._opens)
             if kind == "statement":
                 self.statements += 1
-                if episode is None:
-                    episode = episodes[conn] = []
                 episode.append(event)
                 if (sql[:1] in _END_STARTS and _ENDS.match(sql)) or (";" in sql and _ENDS_LAST.search(sql)):  # `_ends`, written out: it runs for every statement
                     episode = episodes.pop(conn)
@@ -92,13 +109,6 @@ class LogReplay:
                 elif len(episode) >= MAX_EPISODE:  # a long run without a transaction's end: judged as it goes
                     yield from self._judge_episode(conn, episodes.pop(conn), memo=False)
                 continue
-            if kind == "connect":  # an id used again: whatever the old connection left is gone
-                if episode is not None:
-                    yield from self._judge_episode(conn, episodes.pop(conn), memo=False)
-                yield from self._judged([event])
-                continue
-            if episode is None:
-                episode = episodes[conn] = []
             episode.append(event)
             if kind == "autocommit-off":  # the mode the connection is left in, its episode judged or not
                 manual.add(conn)
@@ -112,24 +122,46 @@ class LogReplay:
             yield from self._judge_episode(conn, self._episodes.pop(conn), memo=False)
 
     def _judge_episode(self, conn: str, episode: list[Event], memo: bool) -> Iterator[Finding]:
+        if not memo:
+            self._starts.pop(conn, None)
         if episode and not (memo and self._repeats(conn, episode)):
             yield from self._judged(episode)
 
+    def _first_seen(self, conn: str) -> None:
+        """A connection the log shows no start of (opened before the log began): in the server's
+        default autocommit mode; without it, in a transaction."""
+        self._seen.add(conn)
+        if not self.autocommit:
+            self._manual.add(conn)
+            self._opens.add(conn)
+            self._after_repeat[conn] = True
+
     def _repeats(self, conn: str, episode: list[Event]) -> bool:
-        """Whether an episode has the shape of one judged before (remembering it if not). Its
-        connection is then as the episode would have left it: its transaction ended, and a new one
-        open if it runs without autocommit (what the analyser is told before it next hears of it)."""
-        shape = _shape(episode)
+        """Whether an episode has the shape of one judged before, from the same state (remembering
+        it if not). Its connection is then as the episode would have left it: its transaction ended,
+        and a new one open if it runs without autocommit or chained it (what the analyser is told
+        before it next hears of it); closed and forgotten if it disconnected."""
+        start = self._starts.pop(conn, (False, False))
+        last = episode[-1]
+        opens = last.kind != "disconnect" and (conn in self._manual or (len(last.sql) > 14 and _CHAINS.match(last.sql) is not None))
+        (self._opens.add if opens else self._opens.discard)(conn)
+        shape = (start, _shape(episode))
         if shape in self._shapes:
             self.repeated += 1
-            last = episode[-1].sql
-            self._after_repeat[conn] = conn in self._manual or (len(last) > 14 and _CHAINS.match(last) is not None)
+            if last.kind == "disconnect":
+                self._after_repeat.pop(conn, None)
+                self._seen.discard(conn)
+                self.analyser.forget(conn)
+            else:
+                self._after_repeat[conn] = opens
             if self._aborted:
                 self._aborted.discard(conn)
             return True
         if len(self._shapes) >= MAX_SHAPES:
             self._shapes.clear()
         self._shapes.add(shape)
+        if last.kind == "disconnect":
+            self._seen.discard(conn)
         return False
 
     def _judged(self, events: list[Event]) -> Iterator[Finding]:
@@ -202,8 +234,8 @@ class LogReplay:
 
 
 def _shape(episode: list[Event]) -> tuple[object, ...]:
-    """An episode's statements in order, and which of its values are equal (each replaced by one
-    place it was seen: the same row read and written shows as the same number), 0 and 1 kept (a
+    """An episode's statements in order, and which of its values are equal (each replaced by the
+    last place it was seen: the same row read and written shows as the same number), 0 and 1 kept (a
     decrement by exactly one, a balance of zero mean something to the rules)."""
     texts = (tuple(map(_KIND, episode)), tuple(map(_SQL, episode)))
     bound = list(map(_PARAMS, episode))
