@@ -72,7 +72,7 @@ class LogReplay:
         # inside a transaction and out of one).
         self._opens: set[str] = set()
         self._seen: set[str] = set()
-        self._starts: dict[str, tuple[bool, bool]] = {}
+        self._starts: dict[str, int] = {}  # (absent: in autocommit, no transaction open; 1: a transaction open; 2: and without autocommit)
         self.statements = 0
         self.repeated = 0  # episodes not judged again: the same shape as one judged before
 
@@ -84,6 +84,7 @@ class LogReplay:
         each is reported at its first run)."""
         episodes = self._episodes
         manual = self._manual
+        starts = self._starts
         for event in events:
             conn, _, kind, sql, _ = event
             episode = episodes.get(conn)
@@ -98,7 +99,8 @@ class LogReplay:
                 episode = episodes[conn] = []
                 if conn not in self._seen:
                     self._first_seen(conn)
-                self._starts[conn] = (conn in manual, conn in self._opens)
+                if conn in self._opens:
+                    starts[conn] = 1 + (conn in manual)
             if kind == "statement":
                 self.statements += 1
                 episode.append(event)
@@ -141,10 +143,13 @@ class LogReplay:
         it if not). Its connection is then as the episode would have left it: its transaction ended,
         and a new one open if it runs without autocommit or chained it (what the analyser is told
         before it next hears of it); closed and forgotten if it disconnected."""
-        start = self._starts.pop(conn, (False, False))
+        start = self._starts.pop(conn, 0)
         last = episode[-1]
         opens = last.kind != "disconnect" and (conn in self._manual or (len(last.sql) > 14 and _CHAINS.match(last.sql) is not None))
-        (self._opens.add if opens else self._opens.discard)(conn)
+        if opens:
+            self._opens.add(conn)
+        elif self._opens:
+            self._opens.discard(conn)
         shape = (start, _shape(episode))
         if shape in self._shapes:
             self.repeated += 1
