@@ -462,3 +462,17 @@ def test_odd_input_gets_a_clear_answer(project: Project, run_txlint: Callable[..
     from txlint.runtime.logs.literals import normalised
 
     assert normalised("SELECT E'a\\'b', 5 FROM t", "postgres") == ("SELECT $1, $2 FROM t", ("a\\'b", 5))
+
+
+def test_values_read_by_the_shape_of_their_statement_are_those_read_anew() -> None:
+    """Integers of a statement read before by its digits key are read at once; a quoted code keeps
+    its zeros; a number too long for Python's int stays text."""
+    from txlint.runtime.logs.literals import normalised
+
+    for digits in ("1234", "0012", "9" * 5000):
+        for round_ in range(3):  # the second time, the key is kept; the third, it is used
+            sql, values = normalised(f"UPDATE t SET a = {digits}, b = '{digits}' WHERE id = {round_}", "mysql")
+            assert sql == "UPDATE t SET a = %s, b = %s WHERE id = %s"
+            bare = int(digits) if len(digits) < 100 else digits
+            quoted = digits if digits.startswith("0") or len(digits) > 100 else int(digits)
+            assert values == (bare, quoted, round_), (digits, round_)

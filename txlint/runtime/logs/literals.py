@@ -146,7 +146,7 @@ def _remember_digits(key: tuple[bool, bytes], template: _Template, found: list[t
     for (raw, read), (before, _) in zip(found, template.spans, strict=True):
         start = end + before
         end = start + len(raw)
-        spans.append((start, end, read))
+        spans.append((start, end, _faster(raw, read)))
     if len(_BY_DIGITS) >= _TEMPLATES_MAX:
         _BY_DIGITS.clear()
     _BY_DIGITS[key] = (template.text, tuple(spans))
@@ -158,13 +158,37 @@ def known_by_digits(sql: str, mysql: bool) -> tuple[str, Spans] | None:
     return _BY_DIGITS.get((mysql, sql.encode("utf-8", "surrogatepass").translate(ZEROS)))
 
 
+def _faster(raw: str, read: Callable[[str], object]) -> Callable[[str], object]:
+    """How to read a value of the same digits key as `raw` (digits where `raw` has digits): an
+    integer written bare or quoted is read without the general reader."""
+    if len(raw) > 20:  # (the same length for every value of the key: a number past 4 300 digits is no int to Python)
+        return read
+    if read is number and raw.isdigit() and raw.isascii():
+        return int
+    if read is not number and raw[1:-1].isdigit() and raw[1:-1].isascii():
+        return _quoted_integer
+    return read
+
+
+def _quoted_integer(text: str) -> object:
+    """`'42'`: 42; `'007'`: the text (a code, not a number)."""
+    body = text[1:-1]
+    return int(body) if body[0] != "0" or len(body) == 1 else body
+
+
 def values_at(text: str, spans: Spans, mysql: bool, offset: int = 0) -> tuple[object, ...]:
     """The values of a statement found in `text` at `spans` (moved by `offset`), each read once
-    however often it comes back."""
+    however often it comes back (an integer is read at once: quicker than looking it up)."""
     cache = _VALUES[mysql]
     got: list[object] = []
     for start, end, read in spans:
         raw = text[start + offset : end + offset]
+        if read is int:
+            got.append(int(raw))
+            continue
+        if read is _quoted_integer:
+            got.append(int(raw[1:-1]) if raw[1] != "0" or len(raw) == 3 else raw[1:-1])
+            continue
         value = cache.get(raw, cache)
         if value is cache:
             if len(cache) >= _VALUES_MAX:
@@ -267,14 +291,14 @@ def _name_char(char: str) -> bool:
 
 def _postgres_string(text: str) -> object:
     body = text[1:-1]
-    if body.isdigit() and body.isascii() and (body[0] != "0" or len(body) == 1):
+    if body.isdigit() and body.isascii() and (body[0] != "0" or len(body) == 1) and len(body) < 20:
         return int(body)  # the common case first, without another call
     return _string(text, mysql=False)
 
 
 def _mysql_string(text: str) -> object:
     body = text[1:-1]
-    if body.isdigit() and body.isascii() and (body[0] != "0" or len(body) == 1):
+    if body.isdigit() and body.isascii() and (body[0] != "0" or len(body) == 1) and len(body) < 20:
         return int(body)
     return _string(text, mysql=True)
 
