@@ -79,3 +79,10 @@ def traced(run_txlint: Callable[..., Any], project: Any, log: str, log_format: s
     assert run.exit_code in (0, 1), run.stderr
     found: list[dict[str, Any]] = json.loads(run.stdout)
     return found
+
+
+def postgres_lines(messages: list[str], pid: int = 4242) -> list[str]:
+    """Lines of a PostgreSQL stderr log (Debian's prefix) of one process, a message each
+    (`LOG:  statement: SELECT 1`)."""
+    return [f"2026-12-05 16:00:11.465 UTC [{pid}] app@shop {message}\n" for message in messages]
+

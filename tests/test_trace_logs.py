@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Project, Run
-from log_support import DSN, general_log, mariadb_admin, postgres_admin, traced
+from log_support import DSN, general_log, mariadb_admin, postgres_admin, postgres_lines, traced
 from txlint.runtime.logs import mysql, postgres
 from txlint.runtime.logs.literals import normalised
 
@@ -310,7 +310,7 @@ def test_follow_reports_a_finding_as_the_log_grows(project: Project, tmp_path: P
 
 
 def _stderr(pid: int, statements: list[str]) -> list[str]:
-    return [f"2026-12-05 16:00:11.465 UTC [{pid}] app@shop LOG:  statement: {sql}\n" for sql in statements]
+    return postgres_lines([f"LOG:  statement: {sql}" for sql in statements], pid)
 
 
 def test_the_same_code_path_is_reported_once_and_a_different_one_is_still_judged() -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Project, Run
+from log_support import postgres_lines
 from txlint.runtime.logs import mysql, postgres
 
 LOST_UPDATE = ["BEGIN", "SELECT id, balance FROM accounts WHERE id = 7", "UPDATE accounts SET balance = 90 WHERE id = 7", "COMMIT"]
@@ -209,7 +210,7 @@ def test_a_log_of_only_slow_statements_is_refused_and_one_of_only_writes_is_warn
 
 
 def _postgres(lines: list[str], pid: int = 4242) -> str:
-    return "".join(f"2026-12-05 16:00:11.465 UTC [{pid}] app@shop {line}\n" for line in lines)
+    return "".join(postgres_lines(lines, pid))
 
 
 def test_how_a_transaction_ends_when_the_server_ends_it(project: Project, run_txlint: Callable[..., Run]) -> None:

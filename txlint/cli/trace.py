@@ -76,7 +76,7 @@ def trace(
     config = _config(config_file, select, ignore)
     if follow and (len(logs) != 1 or output_format not in {"concise", "github"}):
         _fail("--follow reads one log and prints each finding as it comes: --format concise or github")
-    if follow and logs[0] != "-" and os.path.isfile(logs[0]) and _compressed(logs[0]):
+    if follow and logs[0] != "-" and os.path.isfile(logs[0]) and _compression(logs[0]) is not None:
         _fail(f"--follow reads a log as the server writes it: {logs[0]} is compressed")
     enabled = enabled_codes(config.select, config.extend_select, config.ignore)
     if log_format == "postgres" and log_line_prefix != postgres.AUTO:
@@ -232,11 +232,6 @@ def _events(name: str, stream: Iterable[str], log_format: str, prefix: str) -> I
         except (postgres.PrefixError, postgres.LogError) as error:
             _fail(f"{name}: {error}")
     return mysql.events(stream)
-
-
-def _compressed(name: str) -> bool:
-    """Whether the file `name` is compressed (its first bytes say so, whatever its name)."""
-    return _compression(name) is not None
 
 
 def _compression(name: str) -> str | None:

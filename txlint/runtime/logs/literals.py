@@ -183,11 +183,8 @@ def values_at(text: str, spans: Spans, mysql: bool, offset: int = 0) -> tuple[ob
     got: list[object] = []
     for start, end, read in spans:
         raw = text[start + offset : end + offset]
-        if read is int:
-            got.append(int(raw))
-            continue
-        if read is _quoted_integer:
-            got.append(int(raw[1:-1]) if raw[1] != "0" or len(raw) == 3 else raw[1:-1])
+        if read is int or read is _quoted_integer:
+            got.append(read(raw))
             continue
         value = cache.get(raw, cache)
         if value is cache:

@@ -208,9 +208,8 @@ def detect_prefix(lines: Iterable[str], prefixes: Iterable[str] = KNOWN_PREFIXES
     heads = [line.rstrip("\r\n") for line in lines if line.strip() and not line.startswith("\t")]
     best: tuple[bool, int, str] | None = None
     for known in prefixes:
-        pattern = prefix_pattern(known)
-        names = [name for name in ("session", "pid") if name in pattern.groupindex]
-        read = [bool((match := pattern.match(line)) and any(match.group(name) for name in names)) for line in heads]
+        prefix_of, names = _reader(prefix_pattern(known))
+        read = [bool(_stderr_record(prefix_of, names, 1, line, [])) for line in heads]
         count = sum(read)
         if count and (best is None or (read[0], count) > best[:2]):
             best = (read[0], count, known)

@@ -61,7 +61,7 @@ class LogReplay:
         self._sql_at: dict[int, str] = {}  # line -> the statement logged there, of the episodes being judged
         self.analyser.line_text = lambda path, line: self._sql_at.get(line, "")
         self.autocommit = autocommit  # the server's default for a connection that says nothing
-        self._manual: set[str] = set()  # connections in `autocommit = 0`: a transaction is always open
+        self._manual: set[str] = set()  # connections in `autocommit = 0` (a transaction is always open), kept by `feed` as events come
         self._episodes: dict[str, list[Event]] = {}  # per open connection: its events since its last transaction ended
         self._shapes: set[tuple[object, ...]] = set()  # the episodes judged, by shape
         self._aborted: set[str] = set()  # connections whose transaction had a statement fail (PostgreSQL)
@@ -92,7 +92,8 @@ class LogReplay:
                 if episode is not None:
                     yield from self._judge_episode(conn, episodes.pop(conn), memo=False)
                 self._seen.add(conn)
-                (self._opens.discard if self.autocommit else self._opens.add)(conn)
+                for mode in (manual, self._opens):  # in the server's default mode
+                    (mode.discard if self.autocommit else mode.add)(conn)
                 yield from self._judged([event])
                 continue
             if episode is None:
@@ -104,7 +105,7 @@ class LogReplay:
             if kind == "statement":
                 self.statements += 1
                 episode.append(event)
-                if (sql[:1] in _END_STARTS and _ENDS.match(sql)) or (";" in sql and _ENDS_LAST.search(sql)):  # `_ends`, written out: it runs for every statement
+                if _ends(sql):
                     episode = episodes.pop(conn)
                     if not self._repeats(conn, episode):
                         yield from self._judged(episode)
@@ -112,7 +113,7 @@ class LogReplay:
                     yield from self._judge_episode(conn, episodes.pop(conn), memo=False)
                 continue
             episode.append(event)
-            if kind == "autocommit-off":  # the mode the connection is left in, its episode judged or not
+            if kind == "autocommit-off":  # the mode the connection is left in, its episode judged or not (kept here only)
                 manual.add(conn)
             elif kind in ("autocommit-on", "disconnect"):
                 manual.discard(conn)
@@ -185,20 +186,17 @@ class LogReplay:
         analyser = self.analyser
         if event.kind == "connect":
             analyser.forget(conn)
-            self._manual.discard(conn)
             if not self.autocommit:
-                self._start(conn)
+                analyser.begin(conn)
             return []
         if event.kind == "disconnect":
             findings = analyser.released(conn, site=site) if analyser.knows(conn) else []
             analyser.forget(conn)
-            self._manual.discard(conn)
             return findings
         if event.kind == "autocommit-off":
-            self._start(conn)
+            analyser.begin(conn)
             return []
         if event.kind == "autocommit-on":
-            self._manual.discard(conn)
             return analyser.commit(conn, site=site) if analyser.in_transaction(conn) else []
         if event.kind == "failed":
             if _ends(event.sql) and analyser.in_transaction(conn):
@@ -232,10 +230,6 @@ class LogReplay:
         in a new one."""
         if conn in self._manual or _CHAINS.match(sql):
             self.analyser.begin(conn)
-
-    def _start(self, conn: str) -> None:
-        self._manual.add(conn)
-        self.analyser.begin(conn)
 
 
 def _shape(episode: list[Event]) -> tuple[object, ...]:
